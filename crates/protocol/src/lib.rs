@@ -1,0 +1,157 @@
+//! The protocol layer: typed shapes generated from the botocore models and the codecs that
+//! turn HTTP requests into those shapes and shapes into HTTP responses, driven by the model.
+
+pub mod model;
+pub mod rest_xml;
+pub mod time_fmt;
+pub mod xml;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub use model::Model;
+
+/// A streaming payload (an object body). Held whole in memory for now.
+pub type Body = bytes::Bytes;
+
+/// Implemented by every generated structure: its model name and its streaming payload, which
+/// never passes through the generic (serde) representation.
+pub trait Shape {
+    const NAME: &'static str;
+    fn take_body(&mut self) -> Option<Body>;
+    fn set_body(&mut self, body: Body);
+}
+
+/// A point in time, in milliseconds since the Unix epoch. Each protocol renders it in the
+/// format the model asks for (ISO 8601 in XML bodies, RFC 7231 in headers, epoch seconds in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Timestamp(d.as_millis() as i64)
+    }
+    pub fn seconds(self) -> i64 {
+        self.0.div_euclid(1000)
+    }
+}
+
+/// Non-streaming binary data; base64 in the generic representation, as on the wire.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Blob(pub Vec<u8>);
+
+impl Serialize for Blob {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine;
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.0))
+    }
+}
+impl<'de> Deserialize<'de> for Blob {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use base64::Engine;
+        let s = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(s.as_bytes())
+            .map(Blob)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// An HTTP response as the codecs produce it, independent of the HTTP library.
+#[derive(Debug, Default)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// An HTTP request as the codecs read it: the path labels and query already split and decoded.
+pub struct HttpRequest<'a> {
+    pub labels: &'a [(&'static str, String)],
+    pub query: &'a [(String, String)],
+    pub headers: &'a [(String, String)],
+    pub body: Body,
+}
+
+impl HttpRequest<'_> {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+macro_rules! service_model {
+    ($module:ident, $file:literal) => {
+        pub mod $module {
+            #![allow(clippy::all, non_snake_case)]
+            include!(concat!(env!("OUT_DIR"), "/", $file, "_shapes.rs"));
+            /// The service's botocore model, parsed on first use.
+            pub fn model() -> &'static crate::Model {
+                static MODEL: std::sync::OnceLock<crate::Model> = std::sync::OnceLock::new();
+                MODEL.get_or_init(|| {
+                    crate::Model::parse(include_str!(concat!(env!("OUT_DIR"), "/", $file, "_model.json")))
+                })
+            }
+        }
+    };
+}
+
+service_model!(s3, "s3");
+service_model!(sts, "sts");
+service_model!(iam, "iam");
+
+/// Which wire protocol renders an error body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    RestXml,
+    Query,
+    Json,
+    RestJson,
+}
+
+/// Renders an error the way `protocol` does on AWS. `host_id` is S3's `x-amz-id-2`.
+pub fn render_error(protocol: Protocol, err: &nuage_core::AwsError, request_id: &str, head: bool) -> HttpResponse {
+    let mut headers: Vec<(String, String)> =
+        err.headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let body = match protocol {
+        Protocol::RestXml => {
+            let mut w = xml::XmlWriter::document();
+            w.open("Error", &[]);
+            w.leaf("Code", &err.code);
+            w.leaf("Message", &err.message);
+            for (k, v) in &err.fields {
+                w.leaf(k, v);
+            }
+            w.leaf("RequestId", request_id);
+            w.leaf("HostId", request_id);
+            w.close("Error");
+            headers.push(("content-type".into(), "application/xml".into()));
+            w.finish()
+        }
+        Protocol::Query => {
+            let mut w = xml::XmlWriter::document();
+            w.open("ErrorResponse", &[]);
+            w.open("Error", &[]);
+            w.leaf("Type", if err.status >= 500 { "Receiver" } else { "Sender" });
+            w.leaf("Code", &err.code);
+            w.leaf("Message", &err.message);
+            w.close("Error");
+            w.leaf("RequestId", request_id);
+            w.close("ErrorResponse");
+            headers.push(("content-type".into(), "text/xml".into()));
+            w.finish()
+        }
+        Protocol::Json | Protocol::RestJson => {
+            headers.push(("x-amzn-errortype".into(), err.code.to_string()));
+            headers.push(("content-type".into(), "application/x-amz-json-1.1".into()));
+            serde_json::json!({"__type": err.code, "message": err.message}).to_string().into_bytes()
+        }
+    };
+    HttpResponse { status: err.status, headers, body: if head { Body::new() } else { Body::from(body) } }
+}
