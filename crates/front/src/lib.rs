@@ -1,1 +1,353 @@
-//! placeholder
+//! The front door: one HTTP endpoint for every service. It authenticates (SigV4), routes each
+//! request to its service, has the operation authorised before any handler runs, and renders
+//! errors and the common response headers.
+
+pub mod sigv4;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use nuage_core::identity::Identities;
+use nuage_core::{AwsError, AwsResult, Principal, RequestContext};
+use nuage_protocol::{render_error, HttpResponse, Protocol};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A request as services see it: authenticated, body decoded, query split.
+pub struct ServiceRequest {
+    pub method: String,
+    /// The path as the client sent it (still percent-encoded).
+    pub raw_path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    /// The Host header without the port.
+    pub host: String,
+    pub body: Bytes,
+}
+
+impl ServiceRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// What an operation needs authorised: its IAM action, the resource ARN it acts on, and what
+/// the service knows of that resource's owner and grants.
+#[derive(Debug, Clone)]
+pub struct Authorization {
+    pub operation: &'static str,
+    pub action: &'static str,
+    pub resource: String,
+    /// The account owning the resource, when it exists.
+    pub owner_account: Option<String>,
+    /// Whether the resource's own grants (ACL, later resource policy) admit the principal.
+    pub granted_by_resource: bool,
+}
+
+/// A routed operation: its authorisation facts and the handler to run once authorised.
+pub struct Routed<'a> {
+    pub authorization: Authorization,
+    pub run: BoxFuture<'a, Result<HttpResponse, AwsError>>,
+}
+
+/// One AWS service behind the front door.
+pub trait Service: Send + Sync + 'static {
+    /// The SigV4 signing name (`s3`, `iam`, ...).
+    fn signing_name(&self) -> &'static str;
+    fn protocol(&self) -> Protocol;
+    /// Maps a request to its operation. Nothing runs until the front door has authorised it.
+    fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>>;
+    /// Forgets in-memory state after the store was emptied.
+    fn reset(&self) {}
+}
+
+/// The authorisation decision. Today: a principal acts freely on resources of its own
+/// account (and on resources that do not exist yet); across accounts, and anonymously, only
+/// what the resource grants. The IAM evaluator takes this place.
+pub fn authorize(ctx: &RequestContext, a: &Authorization) -> AwsResult<()> {
+    let allowed = match (&ctx.principal, &a.owner_account) {
+        (_, _) if a.granted_by_resource => true,
+        (Some(_), None) => true,
+        (Some(p), Some(owner)) => &p.account_id == owner,
+        (None, None) => true,
+        (None, Some(_)) => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(AwsError::new("AccessDenied", 403, "Access Denied"))
+    }
+}
+
+pub struct Config {
+    pub verify_signatures: bool,
+}
+
+pub struct Frontend {
+    pub identities: Arc<Identities>,
+    pub services: Vec<Arc<dyn Service>>,
+    pub config: Config,
+    /// Empties all state; wired by the binary.
+    pub reset: Box<dyn Fn() -> BoxFuture<'static, AwsResult<()>> + Send + Sync>,
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn request_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase()
+}
+
+/// The service a request is for: from the SigV4 scope when signed, else S3 (the only
+/// service that takes unsigned requests).
+fn signing_name_of(headers: &[(String, String)], raw_query: &str) -> Option<String> {
+    let scope = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        .and_then(|(_, v)| v.split("Credential=").nth(1).map(|s| s.split([',', ' ']).next().unwrap_or("").to_string()))
+        .or_else(|| {
+            sigv4::parse_query(raw_query).into_iter().find(|(k, _)| k == "X-Amz-Credential").map(|(_, v)| v)
+        })?;
+    scope.split('/').nth(3).map(|s| s.to_string())
+}
+
+impl Frontend {
+    fn service(&self, name: &str) -> Option<&Arc<dyn Service>> {
+        self.services.iter().find(|s| s.signing_name() == name)
+    }
+
+    pub async fn handle(&self, req: hyper::Request<Incoming>, remote: SocketAddr) -> hyper::Response<Full<Bytes>> {
+        let started = Instant::now();
+        let rid = request_id();
+        let method = req.method().as_str().to_string();
+        let path = req.uri().path().to_string();
+        let raw_query = req.uri().query().unwrap_or("").to_string();
+        if path.starts_with("/_nuage/") {
+            return self.internal(&method, &path).await;
+        }
+        let headers: Vec<(String, String)> = req
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let host = headers
+            .iter()
+            .find(|(k, _)| k == "host")
+            .map(|(_, v)| v.rsplit_once(':').map(|(h, _)| h).unwrap_or(v).to_string())
+            .unwrap_or_default();
+        let service_name = signing_name_of(&headers, &raw_query).unwrap_or_else(|| "s3".into());
+        let head = method == "HEAD";
+        let Some(service) = self.service(&service_name).cloned() else {
+            let err = AwsError::new("UnknownService", 400, format!("nuage does not serve '{service_name}' yet"));
+            return finish(render_error(Protocol::Query, &err, &rid, head), &rid, true);
+        };
+        let protocol = service.protocol();
+        let body = match req.into_body().collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => {
+                let err = AwsError::new("IncompleteBody", 400, format!("The request body could not be read: {e}"));
+                return finish(render_error(protocol, &err, &rid, head), &rid, true);
+            }
+        };
+        let (principal_log, op, resp) =
+            self.dispatch(&*service, &rid, method.clone(), path.clone(), raw_query, headers, host, body, remote).await;
+        let resp = match resp {
+            Ok(r) => r,
+            Err(e) => render_error(protocol, &e, &rid, head),
+        };
+        tracing::info!(
+            service = %service_name,
+            operation = op,
+            principal = %principal_log,
+            status = resp.status,
+            latency_us = started.elapsed().as_micros() as u64,
+            "{method} {path}"
+        );
+        finish(resp, &rid, service_name == "s3")
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn dispatch(
+        &self,
+        service: &dyn Service,
+        rid: &str,
+        method: String,
+        raw_path: String,
+        raw_query: String,
+        mut headers: Vec<(String, String)>,
+        host: String,
+        body: Bytes,
+        remote: SocketAddr,
+    ) -> (String, &'static str, Result<HttpResponse, AwsError>) {
+        let verified = if self.config.verify_signatures {
+            sigv4::verify(
+                &self.identities,
+                sigv4::SignedRequest {
+                    method: &method,
+                    raw_path: &raw_path,
+                    raw_query: &raw_query,
+                    headers: &headers,
+                    body: body.clone(),
+                    s3_path_rules: service.signing_name() == "s3",
+                    now: now_secs(),
+                },
+            )
+        } else {
+            Ok(unverified_identity(&self.identities, &headers, &raw_query, body.clone()))
+        };
+        let verified = match verified {
+            Ok(v) => v,
+            Err(e) => return ("-".into(), "-", Err(e)),
+        };
+        let presigned = verified.as_ref().is_some_and(|v| v.presigned);
+        let (principal, region, body) = match verified {
+            Some(v) => {
+                headers.extend(v.trailers);
+                (Some(v.credential.principal), v.region, v.body)
+            }
+            None => (None, nuage_core::DEFAULT_REGION.to_string(), body),
+        };
+        let principal_log = principal.as_ref().map(|p: &Principal| p.arn.clone()).unwrap_or_else(|| "anonymous".into());
+        let ctx = RequestContext {
+            request_id: rid.to_string(),
+            principal,
+            region,
+            source_ip: remote.ip(),
+            secure_transport: false,
+            auth_type: if presigned { "REST-QUERY-STRING" } else { "REST-HEADER" },
+        };
+        let sreq = ServiceRequest { method, raw_path, query: sigv4::parse_query(&raw_query), headers, host, body };
+        let routed = match service.route(&ctx, &sreq) {
+            Ok(r) => r,
+            Err(e) => return (principal_log, "-", Err(e)),
+        };
+        let op = routed.authorization.operation;
+        if let Err(e) = authorize(&ctx, &routed.authorization) {
+            return (principal_log, op, Err(e));
+        }
+        (principal_log, op, routed.run.await)
+    }
+
+    async fn internal(&self, method: &str, path: &str) -> hyper::Response<Full<Bytes>> {
+        let json = |status: u16, v: serde_json::Value| {
+            hyper::Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(v.to_string())))
+                .expect("valid response")
+        };
+        match (method, path) {
+            ("GET", "/_nuage/health") => {
+                let services: serde_json::Map<String, serde_json::Value> =
+                    self.services.iter().map(|s| (s.signing_name().to_string(), "running".into())).collect();
+                json(200, serde_json::json!({"version": env!("CARGO_PKG_VERSION"), "services": services}))
+            }
+            ("POST", "/_nuage/reset") => match (self.reset)().await {
+                Ok(()) => {
+                    self.services.iter().for_each(|s| s.reset());
+                    json(200, serde_json::json!({"reset": true}))
+                }
+                Err(e) => json(500, serde_json::json!({"error": e.to_string()})),
+            },
+            _ => json(404, serde_json::json!({"error": "unknown nuage endpoint"})),
+        }
+    }
+}
+
+/// With verification off the access key still names the principal, so ownership works.
+fn unverified_identity(
+    ids: &Identities,
+    headers: &[(String, String)],
+    raw_query: &str,
+    body: Bytes,
+) -> Option<sigv4::Verified> {
+    let scope = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        .and_then(|(_, v)| v.split("Credential=").nth(1).map(|s| s.split([',', ' ']).next().unwrap_or("").to_string()))
+        .or_else(|| sigv4::parse_query(raw_query).into_iter().find(|(k, _)| k == "X-Amz-Credential").map(|(_, v)| v))?;
+    let mut parts = scope.split('/');
+    let ak = parts.next()?;
+    let region = parts.nth(1).unwrap_or(nuage_core::DEFAULT_REGION).to_string();
+    let credential = ids.credential(ak)?;
+    Some(sigv4::Verified { credential, region, service: String::new(), presigned: false, body, trailers: Vec::new() })
+}
+
+fn finish(resp: HttpResponse, rid: &str, s3: bool) -> hyper::Response<Full<Bytes>> {
+    let mut b = hyper::Response::builder().status(resp.status);
+    let mut has_len = false;
+    for (k, v) in &resp.headers {
+        if k.eq_ignore_ascii_case("content-length") {
+            has_len = true;
+        }
+        if let (Ok(name), Ok(val)) = (http::HeaderName::try_from(k.as_str()), http::HeaderValue::try_from(v.as_str())) {
+            b = b.header(name, val);
+        }
+    }
+    if !has_len {
+        b = b.header("content-length", resp.body.len());
+    }
+    b = b.header("x-amz-request-id", rid).header("date", httpdate_now());
+    if s3 {
+        b = b.header("x-amz-id-2", rid).header("server", "AmazonS3");
+    } else {
+        b = b.header("x-amzn-requestid", rid);
+    }
+    b.body(Full::new(resp.body)).unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
+}
+
+fn httpdate_now() -> String {
+    nuage_protocol::time_fmt::http_date(nuage_protocol::Timestamp::now())
+}
+
+/// Serves `frontend` on `listener` until `shutdown` resolves, then lets open requests finish.
+pub async fn serve(
+    frontend: Arc<Frontend>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, remote) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => { tracing::warn!(error = %e, "accept failed"); continue; }
+                };
+                let _ = stream.set_nodelay(true);
+                let fe = frontend.clone();
+                let svc = service_fn(move |req| {
+                    let fe = fe.clone();
+                    async move { Ok::<_, std::convert::Infallible>(fe.handle(req, remote).await) }
+                });
+                let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), svc);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(std::time::Duration::from_secs(10)) => tracing::warn!("open connections cut at shutdown"),
+    }
+    Ok(())
+}

@@ -1,1 +1,123 @@
-fn main() {}
+//! The nuage binary: parses flags, opens the store and wires the services to the front door.
+
+use clap::{Parser, Subcommand};
+use nuage_core::identity::{Bootstrap, Identities};
+use nuage_front::{Config, Frontend, Service};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "nuage", version, about = "A local AWS cloud for data work: S3 (IAM, Redshift and more to come) on one endpoint.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Clone)]
+struct ServeArgs {
+    /// Port of the one endpoint every API shares.
+    #[arg(long, env = "NUAGE_PORT", default_value_t = 4566)]
+    port: u16,
+    /// Address to bind. Loopback by default: nuage is a local tool.
+    #[arg(long, env = "NUAGE_HOST", default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    /// Where state is kept.
+    #[arg(long, env = "NUAGE_DATA_DIR", default_value = ".nuage")]
+    data_dir: PathBuf,
+    /// Keep state in a temporary directory removed at exit.
+    #[arg(long, env = "NUAGE_EPHEMERAL")]
+    ephemeral: bool,
+    /// A TOML or JSON file declaring further accounts, users and access keys.
+    #[arg(long, env = "NUAGE_BOOTSTRAP")]
+    bootstrap: Option<PathBuf>,
+    /// Accept requests without checking their SigV4 signatures (the access key still names the caller).
+    #[arg(long, env = "NUAGE_NO_VERIFY_SIGNATURES")]
+    no_verify_signatures: bool,
+    /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `nuage=debug`.
+    #[arg(long, env = "NUAGE_LOG", default_value = "info")]
+    log: String,
+}
+
+fn load_bootstrap(path: &std::path::Path) -> Result<Bootstrap, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    } else {
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        Some(Command::Serve(a)) => a,
+        None => cli.serve,
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_else(|_| "info".into()))
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nuage: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: ServeArgs) -> Result<(), String> {
+    let bootstrap = match &args.bootstrap {
+        Some(p) => load_bootstrap(p)?,
+        None => Bootstrap::default(),
+    };
+    let temp = if args.ephemeral { Some(tempfile::tempdir().map_err(|e| e.to_string())?) } else { None };
+    let data_dir = temp.as_ref().map(|t| t.path().to_path_buf()).unwrap_or(args.data_dir.clone());
+    std::fs::create_dir_all(&data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    let store = nuage_storage::Store::open(&data_dir).map_err(|e| format!("cannot open the store in {}: {e}", data_dir.display()))?;
+    let identities = Arc::new(Identities::new(&bootstrap));
+    let services: Vec<Arc<dyn Service>> = vec![Arc::new(nuage_s3::S3Service::new(store.clone(), identities.clone()))];
+    let reset_store = store.clone();
+    let frontend = Arc::new(Frontend {
+        identities,
+        services,
+        config: Config { verify_signatures: !args.no_verify_signatures },
+        reset: Box::new(move || {
+            let s = reset_store.clone();
+            Box::pin(async move { s.reset().await })
+        }),
+    });
+    let addr = SocketAddr::new(args.host, args.port);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    tracing::info!(%addr, data_dir = %data_dir.display(), "nuage ready");
+    nuage_front::serve(frontend, listener, shutdown_signal()).await.map_err(|e| e.to_string())?;
+    drop(store);
+    drop(temp);
+    Ok(())
+}

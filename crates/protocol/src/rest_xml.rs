@@ -390,3 +390,18 @@ pub fn render_response<T: Shape + Serialize>(
     }
     resp
 }
+
+/// A document whose root element holds only text, as S3's GetBucketLocation answers.
+pub fn render_text_root(root: &str, namespace: &str, text: Option<&str>) -> HttpResponse {
+    let mut w = XmlWriter::document();
+    w.open(root, &[("xmlns".into(), namespace.into())]);
+    if let Some(t) = text {
+        w.text(t);
+    }
+    w.close(root);
+    HttpResponse {
+        status: 200,
+        headers: vec![("content-type".into(), "application/xml".into())],
+        body: Body::from(w.finish()),
+    }
+}

@@ -1,1 +1,263 @@
-//! placeholder
+//! Amazon S3: buckets, objects, versions, multipart uploads, tagging, ACLs, on durable storage.
+
+mod acl;
+mod bucket;
+mod checksum;
+mod error;
+mod list;
+mod meta;
+mod multipart;
+mod object;
+mod routes;
+
+use error::S3Result;
+use meta::{Bucket, Owner, BUCKETS};
+use nuage_core::identity::Identities;
+use nuage_core::{AwsError, AwsResult, RequestContext};
+use nuage_front::{Authorization, Routed, Service, ServiceRequest};
+use nuage_protocol::{rest_xml, s3 as m, HttpRequest, HttpResponse, Model, Protocol};
+use nuage_storage::Store;
+use routes::{Target, ROUTES};
+use std::sync::Arc;
+
+pub const NAMESPACE: &str = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+pub struct S3Service {
+    store: Store,
+    ids: Arc<Identities>,
+    model: &'static Model,
+    router: routes::Router,
+}
+
+/// The bucket and key a request addresses, from the host (virtual-hosted style) or the path.
+pub(crate) struct Addressed {
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+}
+
+fn address(req: &ServiceRequest) -> Addressed {
+    let host = req.host.to_ascii_lowercase();
+    let vhost_bucket = if host.parse::<std::net::IpAddr>().is_ok() || host == "localhost" || host.starts_with("s3.") {
+        None
+    } else if let Some(b) = host.strip_suffix(".localhost") {
+        Some(b.strip_suffix(".s3").unwrap_or(b).to_string())
+    } else {
+        host.split_once(".s3.").map(|(b, _)| b.to_string()).or_else(|| host.strip_suffix(".s3.amazonaws.com").map(String::from))
+    };
+    let path = req.raw_path.strip_prefix('/').unwrap_or(&req.raw_path);
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    match vhost_bucket {
+        Some(b) => Addressed { bucket: Some(b), key: (!path.is_empty()).then(|| decode(path)) },
+        None => {
+            let (b, k) = match path.split_once('/') {
+                Some((b, k)) => (b, Some(k)),
+                None => (path, None),
+            };
+            Addressed {
+                bucket: (!b.is_empty()).then(|| decode(b)),
+                key: k.filter(|k| !k.is_empty()).map(decode),
+            }
+        }
+    }
+}
+
+impl S3Service {
+    pub fn new(store: Store, ids: Arc<Identities>) -> S3Service {
+        let model = m::model();
+        S3Service { store, ids, model, router: routes::Router::new(model) }
+    }
+
+    pub(crate) fn bucket(&self, name: &str) -> S3Result<Bucket> {
+        self.store.read()?.get(BUCKETS, name)?.ok_or_else(|| error::S3Error::NoSuchBucket(name.to_string()).into())
+    }
+
+    pub(crate) fn owner_of(ctx: &RequestContext) -> Owner {
+        match &ctx.principal {
+            Some(p) => Owner {
+                account_id: p.account_id.clone(),
+                canonical_id: p.canonical_id.clone(),
+                display_name: p.display_name.clone(),
+            },
+            None => Owner { account_id: String::new(), canonical_id: "anonymous".into(), display_name: "anonymous".into() },
+        }
+    }
+
+    fn parse<T: nuage_protocol::Shape + serde::de::DeserializeOwned>(&self, req: &ServiceRequest, a: &Addressed) -> AwsResult<T> {
+        let mut labels: Vec<(&'static str, String)> = Vec::new();
+        if let Some(b) = &a.bucket {
+            labels.push(("Bucket", b.clone()));
+        }
+        if let Some(k) = &a.key {
+            labels.push(("Key", k.clone()));
+        }
+        rest_xml::parse_request(
+            self.model,
+            &HttpRequest { labels: &labels, query: &req.query, headers: &req.headers, body: req.body.clone() },
+        )
+    }
+
+    fn render<T: nuage_protocol::Shape + serde::Serialize>(&self, op: &str, out: T) -> HttpResponse {
+        let root = ROUTES.iter().find(|r| r.name == op).map(|r| r.root).unwrap_or("");
+        let mut resp = rest_xml::render_response(self.model, out, root, NAMESPACE);
+        if let Some(code) = self.model.operations.get(op).and_then(|o| o.http.as_ref()).and_then(|h| h.response_code) {
+            resp.status = code;
+        }
+        resp
+    }
+
+    fn empty(&self, op: &str) -> HttpResponse {
+        let status =
+            self.model.operations.get(op).and_then(|o| o.http.as_ref()).and_then(|h| h.response_code).unwrap_or(200);
+        HttpResponse { status, ..Default::default() }
+    }
+}
+
+/// Runs a typed handler: parse the input shape, call, render the output shape.
+macro_rules! typed {
+    ($svc:ident, $ctx:ident, $req:ident, $addr:ident, $op:literal, $handler:path) => {{
+        let input = $svc.parse(&$req, &$addr)?;
+        let out = $handler($svc, $ctx, input, $req).await?;
+        Ok($svc.render($op, out))
+    }};
+    ($svc:ident, $ctx:ident, $req:ident, $addr:ident, $op:literal, $handler:path, empty) => {{
+        let input = $svc.parse(&$req, &$addr)?;
+        $handler($svc, $ctx, input, $req).await?;
+        Ok($svc.empty($op))
+    }};
+}
+
+impl S3Service {
+    async fn run(&self, op: &'static str, ctx: &RequestContext, req: &ServiceRequest, a: Addressed) -> AwsResult<HttpResponse> {
+        let s = self;
+        match op {
+            "ListBuckets" => typed!(s, ctx, req, a, "ListBuckets", bucket::list_buckets),
+            "CreateBucket" => typed!(s, ctx, req, a, "CreateBucket", bucket::create_bucket),
+            "HeadBucket" => typed!(s, ctx, req, a, "HeadBucket", bucket::head_bucket),
+            "DeleteBucket" => typed!(s, ctx, req, a, "DeleteBucket", bucket::delete_bucket, empty),
+            "GetBucketLocation" => {
+                let input: m::GetBucketLocationRequest = s.parse(req, &a)?;
+                let region = bucket::get_bucket_location(s, ctx, input, req).await?;
+                Ok(rest_xml::render_text_root("LocationConstraint", NAMESPACE, region.as_deref()))
+            }
+            "PutBucketTagging" => typed!(s, ctx, req, a, "PutBucketTagging", bucket::put_bucket_tagging, empty),
+            "GetBucketTagging" => typed!(s, ctx, req, a, "GetBucketTagging", bucket::get_bucket_tagging),
+            "DeleteBucketTagging" => typed!(s, ctx, req, a, "DeleteBucketTagging", bucket::delete_bucket_tagging, empty),
+            "PutBucketCors" => typed!(s, ctx, req, a, "PutBucketCors", bucket::put_bucket_cors, empty),
+            "GetBucketCors" => typed!(s, ctx, req, a, "GetBucketCors", bucket::get_bucket_cors),
+            "DeleteBucketCors" => typed!(s, ctx, req, a, "DeleteBucketCors", bucket::delete_bucket_cors, empty),
+            "PutBucketEncryption" => typed!(s, ctx, req, a, "PutBucketEncryption", bucket::put_bucket_encryption, empty),
+            "GetBucketEncryption" => typed!(s, ctx, req, a, "GetBucketEncryption", bucket::get_bucket_encryption),
+            "DeleteBucketEncryption" => {
+                typed!(s, ctx, req, a, "DeleteBucketEncryption", bucket::delete_bucket_encryption, empty)
+            }
+            "PutBucketOwnershipControls" => {
+                typed!(s, ctx, req, a, "PutBucketOwnershipControls", bucket::put_ownership_controls, empty)
+            }
+            "GetBucketOwnershipControls" => {
+                typed!(s, ctx, req, a, "GetBucketOwnershipControls", bucket::get_ownership_controls)
+            }
+            "DeleteBucketOwnershipControls" => {
+                typed!(s, ctx, req, a, "DeleteBucketOwnershipControls", bucket::delete_ownership_controls, empty)
+            }
+            "PutBucketVersioning" => typed!(s, ctx, req, a, "PutBucketVersioning", bucket::put_bucket_versioning, empty),
+            "GetBucketVersioning" => typed!(s, ctx, req, a, "GetBucketVersioning", bucket::get_bucket_versioning),
+            "GetBucketAcl" => typed!(s, ctx, req, a, "GetBucketAcl", acl::get_bucket_acl),
+            "PutBucketAcl" => typed!(s, ctx, req, a, "PutBucketAcl", acl::put_bucket_acl, empty),
+            "GetObjectAcl" => typed!(s, ctx, req, a, "GetObjectAcl", acl::get_object_acl),
+            "PutObjectAcl" => typed!(s, ctx, req, a, "PutObjectAcl", acl::put_object_acl),
+            "ListObjects" => typed!(s, ctx, req, a, "ListObjects", list::list_objects),
+            "ListObjectsV2" => typed!(s, ctx, req, a, "ListObjectsV2", list::list_objects_v2),
+            "ListObjectVersions" => typed!(s, ctx, req, a, "ListObjectVersions", list::list_object_versions),
+            "PutObject" => typed!(s, ctx, req, a, "PutObject", object::put_object),
+            "GetObject" => {
+                let input = s.parse(req, &a)?;
+                let out = object::get_object(s, ctx, input, req).await?;
+                let partial = out.content_range.is_some();
+                let mut resp = s.render("GetObject", out);
+                if partial {
+                    resp.status = 206;
+                }
+                Ok(resp)
+            }
+            "HeadObject" => {
+                let input = s.parse(req, &a)?;
+                let out = object::head_object(s, ctx, input, req).await?;
+                let partial = out.content_range.is_some();
+                let mut resp = s.render("HeadObject", out);
+                if partial {
+                    resp.status = 206;
+                }
+                Ok(resp)
+            }
+            "DeleteObject" => typed!(s, ctx, req, a, "DeleteObject", object::delete_object),
+            "DeleteObjects" => typed!(s, ctx, req, a, "DeleteObjects", object::delete_objects),
+            "CopyObject" => typed!(s, ctx, req, a, "CopyObject", object::copy_object),
+            "PutObjectTagging" => typed!(s, ctx, req, a, "PutObjectTagging", object::put_object_tagging),
+            "GetObjectTagging" => typed!(s, ctx, req, a, "GetObjectTagging", object::get_object_tagging),
+            "DeleteObjectTagging" => typed!(s, ctx, req, a, "DeleteObjectTagging", object::delete_object_tagging),
+            "GetObjectAttributes" => typed!(s, ctx, req, a, "GetObjectAttributes", object::get_object_attributes),
+            "CreateMultipartUpload" => typed!(s, ctx, req, a, "CreateMultipartUpload", multipart::create),
+            "UploadPart" => typed!(s, ctx, req, a, "UploadPart", multipart::upload_part),
+            "UploadPartCopy" => typed!(s, ctx, req, a, "UploadPartCopy", multipart::upload_part_copy),
+            "CompleteMultipartUpload" => typed!(s, ctx, req, a, "CompleteMultipartUpload", multipart::complete),
+            "AbortMultipartUpload" => typed!(s, ctx, req, a, "AbortMultipartUpload", multipart::abort),
+            "ListParts" => typed!(s, ctx, req, a, "ListParts", multipart::list_parts),
+            "ListMultipartUploads" => typed!(s, ctx, req, a, "ListMultipartUploads", multipart::list_uploads),
+            other => Err(error::S3Error::NotImplemented(other.to_string()).into()),
+        }
+    }
+
+    /// The authorisation facts of a routed request: action, resource ARN, owner, ACL grants.
+    fn authorization(&self, ctx: &RequestContext, route: &routes::Route, req: &ServiceRequest, a: &Addressed) -> Authorization {
+        let versioned = req.query_param("versionId").is_some();
+        let action = route.action(versioned);
+        let resource = match (&route.target, &a.bucket, &a.key) {
+            (Target::Object, Some(b), Some(k)) => format!("arn:aws:s3:::{b}/{k}"),
+            (_, Some(b), _) => format!("arn:aws:s3:::{b}"),
+            _ => "arn:aws:s3:::*".to_string(),
+        };
+        let bucket = a.bucket.as_deref().and_then(|b| self.store.read().ok()?.get::<Bucket>(BUCKETS, b).ok().flatten());
+        let granted = match (&bucket, route.acl_permission) {
+            (Some(b), Some((on_object, perm))) => {
+                if on_object {
+                    a.key.as_deref().is_some_and(|k| acl::object_grants(self, b, k, req.query_param("versionId"), ctx, perm))
+                } else {
+                    acl::grants_allow(&b.grants, ctx, perm)
+                }
+            }
+            _ => false,
+        };
+        Authorization {
+            operation: route.name,
+            action,
+            resource,
+            owner_account: bucket.map(|b| b.owner.account_id),
+            granted_by_resource: granted,
+        }
+    }
+}
+
+impl Service for S3Service {
+    fn signing_name(&self) -> &'static str {
+        "s3"
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::RestXml
+    }
+
+    fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
+        let a = address(req);
+        let route = self.router.route(req, a.bucket.is_some(), a.key.is_some()).ok_or_else(|| {
+            AwsError::from(error::S3Error::NotImplemented(format!("{} {}", req.method, req.raw_path)))
+        })?;
+        if let Some(b) = &a.bucket {
+            if route.name != "CreateBucket" && !bucket::plausible_bucket_name(b) {
+                return Err(error::S3Error::NoSuchBucket(b.clone()).into());
+            }
+        }
+        let authorization = self.authorization(ctx, route, req, &a);
+        let name = route.name;
+        Ok(Routed { authorization, run: Box::pin(async move { self.run(name, ctx, req, a).await }) })
+    }
+}

@@ -1,0 +1,170 @@
+//! The S3 operations nuage serves: each with its IAM action, what it addresses, the ACL
+//! permission that admits other principals, and the XML root of its output. HTTP matching is
+//! derived from the botocore model (method, URI pattern, required query keys and headers).
+use nuage_front::ServiceRequest;
+use nuage_protocol::Model;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Target {
+    Service,
+    Bucket,
+    Object,
+}
+
+pub struct Route {
+    pub name: &'static str,
+    action: &'static str,
+    /// The action when a `versionId` is given (s3:GetObjectVersion, ...).
+    versioned_action: Option<&'static str>,
+    pub target: Target,
+    /// (whether the object's ACL decides, the permission) that lets a non-owner through.
+    pub acl_permission: Option<(bool, &'static str)>,
+    pub root: &'static str,
+}
+
+impl Route {
+    pub fn action(&self, versioned: bool) -> &'static str {
+        match (versioned, self.versioned_action) {
+            (true, Some(a)) => a,
+            _ => self.action,
+        }
+    }
+}
+
+const fn r(
+    name: &'static str,
+    action: &'static str,
+    versioned_action: Option<&'static str>,
+    target: Target,
+    acl_permission: Option<(bool, &'static str)>,
+    root: &'static str,
+) -> Route {
+    Route { name, action, versioned_action, target, acl_permission, root }
+}
+
+use Target::*;
+const READ_BUCKET: Option<(bool, &str)> = Some((false, "READ"));
+const WRITE_BUCKET: Option<(bool, &str)> = Some((false, "WRITE"));
+const READ_OBJECT: Option<(bool, &str)> = Some((true, "READ"));
+
+pub static ROUTES: &[Route] = &[
+    r("ListBuckets", "s3:ListAllMyBuckets", None, Service, None, "ListAllMyBucketsResult"),
+    r("CreateBucket", "s3:CreateBucket", None, Bucket, None, ""),
+    r("HeadBucket", "s3:ListBucket", None, Bucket, READ_BUCKET, ""),
+    r("DeleteBucket", "s3:DeleteBucket", None, Bucket, None, ""),
+    r("GetBucketLocation", "s3:GetBucketLocation", None, Bucket, None, ""),
+    r("PutBucketTagging", "s3:PutBucketTagging", None, Bucket, None, ""),
+    r("GetBucketTagging", "s3:GetBucketTagging", None, Bucket, None, "Tagging"),
+    r("DeleteBucketTagging", "s3:PutBucketTagging", None, Bucket, None, ""),
+    r("PutBucketCors", "s3:PutBucketCORS", None, Bucket, None, ""),
+    r("GetBucketCors", "s3:GetBucketCORS", None, Bucket, None, "CORSConfiguration"),
+    r("DeleteBucketCors", "s3:PutBucketCORS", None, Bucket, None, ""),
+    r("PutBucketEncryption", "s3:PutEncryptionConfiguration", None, Bucket, None, ""),
+    r("GetBucketEncryption", "s3:GetEncryptionConfiguration", None, Bucket, None, ""),
+    r("DeleteBucketEncryption", "s3:PutEncryptionConfiguration", None, Bucket, None, ""),
+    r("PutBucketOwnershipControls", "s3:PutBucketOwnershipControls", None, Bucket, None, ""),
+    r("GetBucketOwnershipControls", "s3:GetBucketOwnershipControls", None, Bucket, None, ""),
+    r("DeleteBucketOwnershipControls", "s3:PutBucketOwnershipControls", None, Bucket, None, ""),
+    r("PutBucketVersioning", "s3:PutBucketVersioning", None, Bucket, None, ""),
+    r("GetBucketVersioning", "s3:GetBucketVersioning", None, Bucket, None, "VersioningConfiguration"),
+    r("GetBucketAcl", "s3:GetBucketAcl", None, Bucket, Some((false, "READ_ACP")), "AccessControlPolicy"),
+    r("PutBucketAcl", "s3:PutBucketAcl", None, Bucket, Some((false, "WRITE_ACP")), ""),
+    r("ListObjects", "s3:ListBucket", None, Bucket, READ_BUCKET, "ListBucketResult"),
+    r("ListObjectsV2", "s3:ListBucket", None, Bucket, READ_BUCKET, "ListBucketResult"),
+    r("ListObjectVersions", "s3:ListBucketVersions", None, Bucket, READ_BUCKET, "ListVersionsResult"),
+    r("ListMultipartUploads", "s3:ListBucketMultipartUploads", None, Bucket, READ_BUCKET, "ListMultipartUploadsResult"),
+    r("DeleteObjects", "s3:DeleteObject", None, Bucket, WRITE_BUCKET, "DeleteResult"),
+    r("PutObject", "s3:PutObject", None, Object, WRITE_BUCKET, ""),
+    r("CopyObject", "s3:PutObject", None, Object, WRITE_BUCKET, ""),
+    r("GetObject", "s3:GetObject", Some("s3:GetObjectVersion"), Object, READ_OBJECT, ""),
+    r("HeadObject", "s3:GetObject", Some("s3:GetObjectVersion"), Object, READ_OBJECT, ""),
+    r("DeleteObject", "s3:DeleteObject", Some("s3:DeleteObjectVersion"), Object, WRITE_BUCKET, ""),
+    r("GetObjectAcl", "s3:GetObjectAcl", Some("s3:GetObjectVersionAcl"), Object, Some((true, "READ_ACP")), "AccessControlPolicy"),
+    r("PutObjectAcl", "s3:PutObjectAcl", Some("s3:PutObjectVersionAcl"), Object, Some((true, "WRITE_ACP")), ""),
+    r("PutObjectTagging", "s3:PutObjectTagging", Some("s3:PutObjectVersionTagging"), Object, None, ""),
+    r("GetObjectTagging", "s3:GetObjectTagging", Some("s3:GetObjectVersionTagging"), Object, READ_OBJECT, "Tagging"),
+    r("DeleteObjectTagging", "s3:DeleteObjectTagging", Some("s3:DeleteObjectVersionTagging"), Object, None, ""),
+    r("GetObjectAttributes", "s3:GetObjectAttributes", Some("s3:GetObjectVersionAttributes"), Object, READ_OBJECT, "GetObjectAttributesResponse"),
+    r("CreateMultipartUpload", "s3:PutObject", None, Object, WRITE_BUCKET, "InitiateMultipartUploadResult"),
+    r("UploadPart", "s3:PutObject", None, Object, WRITE_BUCKET, ""),
+    r("UploadPartCopy", "s3:PutObject", None, Object, WRITE_BUCKET, ""),
+    r("CompleteMultipartUpload", "s3:PutObject", None, Object, WRITE_BUCKET, "CompleteMultipartUploadResult"),
+    r("AbortMultipartUpload", "s3:AbortMultipartUpload", None, Object, WRITE_BUCKET, ""),
+    r("ListParts", "s3:ListMultipartUploadParts", None, Object, WRITE_BUCKET, "ListPartsResult"),
+];
+
+/// How one operation is recognised on the wire.
+struct Matcher {
+    route: &'static Route,
+    method: String,
+    target: Target,
+    /// Query keys that must be present, with the value when the URI fixes one (`list-type=2`).
+    query: Vec<(String, Option<String>)>,
+    headers: Vec<String>,
+}
+
+pub struct Router {
+    matchers: Vec<Matcher>,
+}
+
+impl Router {
+    pub fn new(model: &Model) -> Router {
+        let mut matchers = Vec::new();
+        for route in ROUTES {
+            let op = &model.operations[route.name];
+            let http = op.http.as_ref().expect("S3 operations have http traits");
+            let (path, q) = http.request_uri.split_once('?').unwrap_or((&http.request_uri, ""));
+            let target = if path.contains("{Key+}") {
+                Target::Object
+            } else if path.contains("{Bucket}") {
+                Target::Bucket
+            } else {
+                Target::Service
+            };
+            let mut query: Vec<(String, Option<String>)> = q
+                .split('&')
+                .filter(|s| !s.is_empty())
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                    None => (kv.to_string(), None),
+                })
+                .collect();
+            let mut headers = Vec::new();
+            if let Some(input) = &op.input {
+                let shape = model.shape(&input.shape);
+                for req in &shape.required {
+                    let mref = &shape.members[req];
+                    let name = mref.location_name.clone().unwrap_or_else(|| req.clone());
+                    match mref.location.as_deref() {
+                        Some("querystring") => query.push((name, None)),
+                        Some("header") => headers.push(name.to_ascii_lowercase()),
+                        _ => {}
+                    }
+                }
+            }
+            matchers.push(Matcher { route, method: http.method.clone(), target, query, headers });
+        }
+        Router { matchers }
+    }
+
+    /// The most specific operation whose method, target and required parameters all match.
+    pub fn route(&self, req: &ServiceRequest, has_bucket: bool, has_key: bool) -> Option<&'static Route> {
+        let target = match (has_bucket, has_key) {
+            (false, _) => Target::Service,
+            (true, false) => Target::Bucket,
+            (true, true) => Target::Object,
+        };
+        self.matchers
+            .iter()
+            .filter(|m| m.method == req.method && m.target == target)
+            .filter(|m| {
+                m.query.iter().all(|(k, v)| match req.query.iter().find(|(qk, _)| qk == k) {
+                    Some((_, qv)) => v.as_ref().is_none_or(|v| v == qv),
+                    None => false,
+                })
+            })
+            .filter(|m| m.headers.iter().all(|h| req.header(h).is_some()))
+            .max_by_key(|m| m.query.len() + m.headers.len())
+            .map(|m| m.route)
+    }
+}
