@@ -331,7 +331,18 @@ pub async fn serve(
                 let fe = frontend.clone();
                 let svc = service_fn(move |req| {
                     let fe = fe.clone();
-                    async move { Ok::<_, std::convert::Infallible>(fe.handle(req, remote).await) }
+                    async move {
+                        // A handler that panics costs its request a 500, never the server or the connection.
+                        let resp = match tokio::spawn(async move { fe.handle(req, remote).await }).await {
+                            Ok(r) => r,
+                            Err(e) => {
+                                tracing::error!(error = %e, "request handler panicked");
+                                let err = AwsError::internal("handler failure");
+                                finish(render_error(Protocol::RestXml, &err, &request_id(), false), "-", false)
+                            }
+                        };
+                        Ok::<_, std::convert::Infallible>(resp)
+                    }
                 });
                 let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn);

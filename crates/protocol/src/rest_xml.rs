@@ -342,8 +342,9 @@ pub fn render_response<T: Shape + Serialize>(
                 resp.headers.push((lname.to_string(), text));
             }
             Some("headers") => {
+                let value_shape = model.shape(&target.value.as_ref().expect("map value").shape);
                 for (k, v) in val.as_object().into_iter().flatten() {
-                    resp.headers.push((format!("{lname}{k}"), scalar_text(model.shape("String"), v, true, None)));
+                    resp.headers.push((format!("{lname}{k}"), scalar_text(value_shape, v, true, None)));
                 }
             }
             Some("statusCode") => resp.status = val.as_u64().unwrap_or(200) as u16,

@@ -32,7 +32,8 @@ fn group(uri: &str, permission: &str) -> m::Grant {
 
 /// The grants of a canned ACL for a resource owned by `owner` in a bucket owned by `bucket_owner`.
 pub fn canned(acl: &str, owner: &Owner, bucket_owner: &Owner) -> S3Result<Vec<m::Grant>> {
-    let mut g = vec![canonical(owner, "FULL_CONTROL")];
+    // Group grants come first, as S3 lists them.
+    let mut g = Vec::new();
     match acl {
         "private" => {}
         "public-read" => g.push(group(ALL_USERS, "READ")),
@@ -56,6 +57,12 @@ pub fn canned(acl: &str, owner: &Owner, bucket_owner: &Owner) -> S3Result<Vec<m:
             g.push(group("http://acs.amazonaws.com/groups/s3/LogDelivery", "READ_ACP"));
         }
         _ => return Err(S3Error::InvalidArgument(format!("Invalid canned ACL: {acl}"), None).into()),
+    }
+    let owner_first = acl.starts_with("bucket-owner");
+    if owner_first {
+        g.insert(0, canonical(owner, "FULL_CONTROL"));
+    } else {
+        g.push(canonical(owner, "FULL_CONTROL"));
     }
     Ok(g)
 }

@@ -9,6 +9,7 @@ mod meta;
 mod multipart;
 mod object;
 mod routes;
+mod sse;
 
 use error::S3Result;
 use meta::{Bucket, Owner, BUCKETS};

@@ -29,6 +29,9 @@ pub fn walk<T>(
     max: usize,
     mut expand: impl FnMut(&str, ObjectEntry) -> Vec<T>,
 ) -> AwsResult<(Vec<Item<T>>, bool)> {
+    if max == 0 {
+        return Ok((Vec::new(), false));
+    }
     let snap = svc.store.read()?;
     let table_prefix = format!("{}{}", bucket_prefix(bucket), prefix);
     let mut start = if after >= prefix { format!("{}{}\0", bucket_prefix(bucket), after) } else { table_prefix.clone() };
@@ -146,7 +149,7 @@ pub async fn list_objects(svc: &S3Service, _ctx: &RequestContext, input: m::List
         contents: (!contents.is_empty()).then_some(contents),
         name: Some(bucket),
         prefix: Some(enc(url, &prefix)),
-        delimiter: input.delimiter.as_deref().map(|d| enc(url, d)),
+        delimiter: input.delimiter.as_deref().filter(|d| !d.is_empty()).map(|d| enc(url, d)),
         max_keys: Some(input.max_keys.unwrap_or(1000)),
         common_prefixes: (!prefixes.is_empty()).then_some(prefixes),
         encoding_type: input.encoding_type,
@@ -192,7 +195,7 @@ pub async fn list_objects_v2(svc: &S3Service, _ctx: &RequestContext, input: m::L
         contents: (!contents.is_empty()).then_some(contents),
         name: Some(bucket),
         prefix: Some(enc(url, &prefix)),
-        delimiter: input.delimiter.as_deref().map(|d| enc(url, d)),
+        delimiter: input.delimiter.as_deref().filter(|d| !d.is_empty()).map(|d| enc(url, d)),
         max_keys: Some(input.max_keys.unwrap_or(1000)),
         common_prefixes: (!prefixes.is_empty()).then_some(prefixes),
         encoding_type: input.encoding_type,
@@ -290,7 +293,7 @@ pub async fn list_object_versions(svc: &S3Service, _ctx: &RequestContext, input:
         delete_markers: (!markers.is_empty()).then_some(markers),
         name: Some(bucket),
         prefix: Some(enc(url, &prefix)),
-        delimiter: input.delimiter.as_deref().map(|d| enc(url, d)),
+        delimiter: input.delimiter.as_deref().filter(|d| !d.is_empty()).map(|d| enc(url, d)),
         max_keys: Some(input.max_keys.unwrap_or(1000)),
         common_prefixes: (!prefixes.is_empty()).then_some(prefixes),
         encoding_type: input.encoding_type,

@@ -90,6 +90,8 @@ pub struct Version {
     #[serde(default)]
     pub grants: Vec<m::Grant>,
     pub storage_class: String,
+    #[serde(default)]
+    pub sse: Option<crate::sse::Sse>,
 }
 
 impl Version {
@@ -138,5 +140,7 @@ pub struct Upload {
     pub checksum_algorithm: Option<String>,
     #[serde(default)]
     pub checksum_type: Option<String>,
+    #[serde(default)]
+    pub sse: Option<crate::sse::Sse>,
     pub parts: BTreeMap<i32, Part>,
 }

@@ -65,20 +65,23 @@ pub async fn create(svc: &S3Service, ctx: &RequestContext, mut input: m::CreateM
         storage_class: storage_class(req)?,
         checksum_algorithm: input.checksum_algorithm.clone(),
         checksum_type: input.checksum_type.clone().or(input.checksum_algorithm.as_ref().map(|_| "COMPOSITE".to_string())),
+        sse: Some(crate::sse::for_write(req, &bucket, &bucket.region)?),
         parts: Default::default(),
     };
+    let sse = upload.sse.clone();
     let id = upload.upload_id.clone();
     let k = upload_key(&bucket_name, &key, &id);
     svc.store.write(move |w| w.put(UPLOADS, &k, &upload)).await?;
-    Ok(m::CreateMultipartUploadOutput {
+    let mut out = m::CreateMultipartUploadOutput {
         bucket: Some(bucket_name),
         key: Some(key),
         upload_id: Some(id),
         checksum_algorithm: input.checksum_algorithm,
         checksum_type: input.checksum_type,
-        server_side_encryption: Some("AES256".into()),
         ..Default::default()
-    })
+    };
+    crate::report_sse!(out, &sse);
+    Ok(out)
 }
 
 /// Stores `body` as part `number` of an upload, replacing an earlier part of that number.
@@ -121,9 +124,11 @@ pub async fn upload_part(svc: &S3Service, _ctx: &RequestContext, mut input: m::U
             return Err(S3Error::InvalidRequest(format!("Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}", want.to_ascii_lowercase(), got.to_ascii_lowercase())).into());
         }
     }
+    crate::sse::check_read(&upload.sse, req, "x-amz-")?;
     let part_cs = cs.as_ref().map(|(_, v)| v.clone());
     let (etag, _) = store_part(svc, bucket, key, upload_id, number, body, part_cs).await?;
-    let mut out = m::UploadPartOutput { e_tag: Some(etag), server_side_encryption: Some("AES256".into()), ..Default::default() };
+    let mut out = m::UploadPartOutput { e_tag: Some(etag), ..Default::default() };
+    crate::report_sse!(out, &upload.sse);
     if let Some((alg, v)) = cs {
         match alg.as_str() {
             "CRC32" => out.checksum_crc32 = Some(v),
@@ -143,7 +148,8 @@ pub async fn upload_part_copy(svc: &S3Service, ctx: &RequestContext, input: m::U
     let upload_id = input.upload_id.clone().unwrap_or_default();
     let number = input.part_number.unwrap_or(0);
     part_number_ok(number)?;
-    load_upload(svc, &bucket, &key, &upload_id)?;
+    let upload = load_upload(svc, &bucket, &key, &upload_id)?;
+    crate::sse::check_read(&upload.sse, req, "x-amz-")?;
     let src = object::copy_source(svc, ctx, &input.copy_source.clone().unwrap_or_default(), req)?;
     let body = match &input.copy_source_range {
         Some(r) => {
@@ -163,12 +169,13 @@ pub async fn upload_part_copy(svc: &S3Service, ctx: &RequestContext, input: m::U
         None => object::read_all(svc, &src).await?,
     };
     let (etag, modified) = store_part(svc, bucket, key, upload_id, number, body, None).await?;
-    Ok(m::UploadPartCopyOutput {
+    let mut out = m::UploadPartCopyOutput {
         copy_part_result: Some(m::CopyPartResult { e_tag: Some(etag), last_modified: Some(Timestamp(modified)), ..Default::default() }),
         copy_source_version_id: (src.version_id != "null").then(|| src.version_id.clone()),
-        server_side_encryption: Some("AES256".into()),
         ..Default::default()
-    })
+    };
+    crate::report_sse!(out, &upload.sse);
+    Ok(out)
 }
 
 pub async fn complete(svc: &S3Service, ctx: &RequestContext, input: m::CompleteMultipartUploadRequest, _req: &ServiceRequest) -> AwsResult<m::CompleteMultipartUploadOutput> {
@@ -188,7 +195,7 @@ pub async fn complete(svc: &S3Service, ctx: &RequestContext, input: m::CompleteM
     let owner = S3Service::owner_of(ctx);
     let (if_match, if_none_match) = (input.if_match.clone(), input.if_none_match.clone());
     let location = format!("/{bucket_name}/{key}");
-    let (etag, version_id, checksum) = svc
+    let (etag, version_id, checksum, sse) = svc
         .store
         .write(move |w| {
             let bucket: Bucket = w.get(BUCKETS, &bucket_name)?.ok_or_else(|| S3Error::NoSuchBucket(bucket_name.clone()))?;
@@ -250,11 +257,13 @@ pub async fn complete(svc: &S3Service, ctx: &RequestContext, input: m::CompleteM
                 tags: u.tags.clone(),
                 grants: u.grants.clone(),
                 storage_class: u.storage_class.clone(),
+                sse: u.sse.clone(),
             };
             let _ = &owner;
+            let sse = u.sse.clone();
             w.delete(UPLOADS, &uk)?;
             let vid = install_version(w, &bucket, &key, v)?;
-            Ok((etag, vid, checksum))
+            Ok((etag, vid, checksum, sse))
         })
         .await?;
     let mut out = m::CompleteMultipartUploadOutput {
@@ -263,9 +272,13 @@ pub async fn complete(svc: &S3Service, ctx: &RequestContext, input: m::CompleteM
         key: input.key,
         e_tag: Some(format!("\"{etag}\"")),
         version_id,
-        server_side_encryption: Some("AES256".into()),
         ..Default::default()
     };
+    if let Some(s) = sse.filter(|s| s.customer_key_md5.is_none()) {
+        out.server_side_encryption = s.algorithm;
+        out.ssekms_key_id = s.kms_key_id;
+        out.bucket_key_enabled = s.bucket_key;
+    }
     if let Some(c) = checksum {
         out.checksum_type = Some(c.kind.clone());
         match c.algorithm.as_str() {

@@ -27,7 +27,7 @@ pub fn content_headers(req: &ServiceRequest) -> BTreeMap<String, String> {
     for name in STANDARD_HEADERS {
         if let Some(v) = req.header(name) {
             let v = if *name == "content-encoding" {
-                v.split(',').map(str::trim).filter(|e| *e != "aws-chunked" && !e.is_empty()).collect::<Vec<_>>().join(",")
+                v.split(',').map(str::trim).filter(|e| *e != "aws-chunked" && !e.is_empty()).collect::<Vec<_>>().join(", ")
             } else {
                 v.to_string()
             };
@@ -44,8 +44,9 @@ pub fn content_headers(req: &ServiceRequest) -> BTreeMap<String, String> {
 
 pub fn parse_tagging_header(h: Option<&str>) -> S3Result<Vec<(String, String)>> {
     let Some(h) = h else { return Ok(Vec::new()) };
-    let tags: Vec<(String, String)> = form_urlencoded::parse(h.as_bytes()).into_owned().collect();
+    let mut tags: Vec<(String, String)> = form_urlencoded::parse(h.as_bytes()).into_owned().collect();
     validate_tags(&tags, 10)?;
+    tags.sort();
     Ok(tags)
 }
 
@@ -120,7 +121,7 @@ pub fn install_version(w: &WriteCtx, bucket: &Bucket, key: &str, mut v: Version)
             }
         }
     }
-    let reported = bucket.versioning.is_some().then(|| v.version_id.clone());
+    let reported = (bucket.versioning.as_deref() == Some("Enabled")).then(|| v.version_id.clone());
     entry.versions.insert(0, v);
     w.put(OBJECTS, &ok, &entry)?;
     Ok(reported)
@@ -168,6 +169,7 @@ fn new_version(ctx: &RequestContext, etag: String, size: u64) -> Version {
         tags: Vec::new(),
         grants: Vec::new(),
         storage_class: "STANDARD".into(),
+        sse: None,
     }
 }
 
@@ -212,8 +214,10 @@ pub async fn put_object(svc: &S3Service, ctx: &RequestContext, mut input: m::Put
     v.tags = tags;
     v.grants = grants;
     v.storage_class = storage_class(req)?;
+    v.sse = Some(crate::sse::for_write(req, &bucket, &bucket.region)?);
     let etag = v.quoted_etag();
     let checksum = v.checksum.clone();
+    let sse = v.sse.clone();
     let staged = svc.store.stage(body).await?;
     let (if_match, if_none_match) = (input.if_match.clone(), input.if_none_match.clone());
     let version_id = svc
@@ -226,10 +230,9 @@ pub async fn put_object(svc: &S3Service, ctx: &RequestContext, mut input: m::Put
         })
         .await?;
     let [crc32, crc32c, crc64, sha1, sha256] = checksum_fields(&checksum);
-    Ok(m::PutObjectOutput {
+    let mut out = m::PutObjectOutput {
         e_tag: Some(etag),
         version_id,
-        server_side_encryption: Some("AES256".into()),
         checksum_crc32: crc32,
         checksum_crc32_c: crc32c,
         checksum_crc64_nvme: crc64,
@@ -237,7 +240,9 @@ pub async fn put_object(svc: &S3Service, ctx: &RequestContext, mut input: m::Put
         checksum_sha256: sha256,
         checksum_type: checksum.map(|c| c.kind),
         ..Default::default()
-    })
+    };
+    crate::report_sse!(out, &sse);
+    Ok(out)
 }
 
 /// Evaluates If-Match / If-None-Match / If-Modified-Since / If-Unmodified-Since for reads.
@@ -329,7 +334,7 @@ fn part_range(v: &Version, n: i32) -> S3Result<(u64, u64, i32)> {
     let count = v.segments.len().max(1) as i32;
     let multipart = v.etag.contains('-');
     if n < 1 || n > count || (!multipart && n != 1) {
-        return Err(S3Error::InvalidRange(v.size, format!("partNumber={n}")).into());
+        return Err(AwsError::new("InvalidPart", 400, "The requested partnumber is not satisfiable").with("PartNumberRequested", n.to_string()));
     }
     if !multipart {
         return Ok((0, v.size.saturating_sub(1), 1));
@@ -367,7 +372,7 @@ macro_rules! object_view {
         $out.expires = v.headers.get("expires").cloned();
         $out.website_redirect_location = v.headers.get("x-amz-website-redirect-location").cloned();
         $out.metadata = (!v.metadata.is_empty()).then(|| v.metadata.clone());
-        $out.server_side_encryption = Some("AES256".into());
+        crate::report_sse!($out, &v.sse);
         $out.storage_class = (v.storage_class != "STANDARD").then(|| v.storage_class.clone());
         $out.version_id = ($loc.bucket.versioning.is_some() || v.version_id != "null").then(|| v.version_id.clone());
         if $checksum_mode && !v.etag.contains('-') {
@@ -382,11 +387,12 @@ macro_rules! object_view {
     }};
 }
 
-pub async fn get_object(svc: &S3Service, _ctx: &RequestContext, input: m::GetObjectRequest, _req: &ServiceRequest) -> AwsResult<m::GetObjectOutput> {
+pub async fn get_object(svc: &S3Service, _ctx: &RequestContext, input: m::GetObjectRequest, req: &ServiceRequest) -> AwsResult<m::GetObjectOutput> {
     let key = input.key.clone().unwrap_or_default();
     let loc = locate(svc, &input.bucket.clone().unwrap_or_default(), &key, input.version_id.as_deref(), true)?;
     let v = &loc.version;
     check_read_conditions(v, input.if_match.as_deref(), input.if_none_match.as_deref(), input.if_modified_since, input.if_unmodified_since)?;
+    crate::sse::check_read(&v.sse, req, "x-amz-")?;
     let mut out = m::GetObjectOutput::default();
     object_view!(out, loc, input.checksum_mode.as_deref() == Some("ENABLED") && input.range.is_none() && input.part_number.is_none());
     let range = match (input.part_number, &input.range) {
@@ -446,11 +452,12 @@ impl ResponseOverrides for m::GetObjectOutput {
     }
 }
 
-pub async fn head_object(svc: &S3Service, _ctx: &RequestContext, input: m::HeadObjectRequest, _req: &ServiceRequest) -> AwsResult<m::HeadObjectOutput> {
+pub async fn head_object(svc: &S3Service, _ctx: &RequestContext, input: m::HeadObjectRequest, req: &ServiceRequest) -> AwsResult<m::HeadObjectOutput> {
     let key = input.key.clone().unwrap_or_default();
     let loc = locate(svc, &input.bucket.clone().unwrap_or_default(), &key, input.version_id.as_deref(), true)?;
     let v = &loc.version;
     check_read_conditions(v, input.if_match.as_deref(), input.if_none_match.as_deref(), input.if_modified_since, input.if_unmodified_since)?;
+    crate::sse::check_read(&v.sse, req, "x-amz-")?;
     let mut out = m::HeadObjectOutput::default();
     object_view!(out, loc, input.checksum_mode.as_deref() == Some("ENABLED"));
     let mut len = v.size;
@@ -531,6 +538,7 @@ pub fn delete_in_txn(w: &WriteCtx, bucket: &Bucket, key: &str, version_id: Optio
                     tags: Vec::new(),
                     grants: Vec::new(),
                     storage_class: "STANDARD".into(),
+                    sse: None,
                 };
                 entry.versions.insert(0, marker);
                 Deleted { version_id: Some(id), delete_marker: true }
@@ -648,6 +656,7 @@ pub fn copy_source(svc: &S3Service, ctx: &RequestContext, src: &str, req: &Servi
         return Err(AwsError::new("AccessDenied", 403, "Access Denied"));
     }
     let v = &loc.version;
+    crate::sse::check_read(&v.sse, req, "x-amz-copy-source-")?;
     let h = |n: &str| req.header(n);
     let ims = h("x-amz-copy-source-if-modified-since").and_then(nuage_protocol::time_fmt::parse);
     let ius = h("x-amz-copy-source-if-unmodified-since").and_then(nuage_protocol::time_fmt::parse);
@@ -717,6 +726,8 @@ pub async fn copy_object(svc: &S3Service, ctx: &RequestContext, mut input: m::Co
         Some(_) => storage_class(req)?,
         None => src.storage_class.clone(),
     };
+    v.sse = Some(crate::sse::for_write(req, &bucket, &bucket.region)?);
+    let sse = v.sse.clone();
     if src.etag.contains('-') {
         // A copy is stored as one piece; S3 reports the MD5 of the new single-part object.
         v.etag = checksum::md5_hex(&body);
@@ -740,7 +751,7 @@ pub async fn copy_object(svc: &S3Service, ctx: &RequestContext, mut input: m::Co
         })
         .await?;
     let [crc32, crc32c, crc64, sha1, sha256] = checksum_fields(&checksum);
-    Ok(m::CopyObjectOutput {
+    let mut out = m::CopyObjectOutput {
         copy_object_result: Some(m::CopyObjectResult {
             e_tag: Some(etag),
             last_modified: Some(Timestamp(modified)),
@@ -754,9 +765,10 @@ pub async fn copy_object(svc: &S3Service, ctx: &RequestContext, mut input: m::Co
         }),
         version_id,
         copy_source_version_id: (src.version_id != "null").then(|| src.version_id.clone()),
-        server_side_encryption: Some("AES256".into()),
         ..Default::default()
-    })
+    };
+    crate::report_sse!(out, &sse);
+    Ok(out)
 }
 
 /// Applies `change` to one version's record in one transaction; returns its version id.

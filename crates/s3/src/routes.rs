@@ -105,11 +105,22 @@ struct Matcher {
 
 pub struct Router {
     matchers: Vec<Matcher>,
+    /// Every query key that names a sub-resource in the model (`acl`, `policy`, `lifecycle`, ...).
+    subresources: Vec<String>,
 }
 
 impl Router {
     pub fn new(model: &Model) -> Router {
         let mut matchers = Vec::new();
+        let mut subresources: Vec<String> = model
+            .operations
+            .values()
+            .filter_map(|op| op.http.as_ref()?.request_uri.split_once('?').map(|(_, q)| q.to_string()))
+            .flat_map(|q| q.split('&').map(|kv| kv.split('=').next().unwrap_or("").to_string()).collect::<Vec<_>>())
+            .filter(|k| !k.is_empty() && k != "x-id")
+            .collect();
+        subresources.sort();
+        subresources.dedup();
         for route in ROUTES {
             let op = &model.operations[route.name];
             let http = op.http.as_ref().expect("S3 operations have http traits");
@@ -144,7 +155,7 @@ impl Router {
             }
             matchers.push(Matcher { route, method: http.method.clone(), target, query, headers });
         }
-        Router { matchers }
+        Router { matchers, subresources }
     }
 
     /// The most specific operation whose method, target and required parameters all match.
@@ -165,6 +176,11 @@ impl Router {
             })
             .filter(|m| m.headers.iter().all(|h| req.header(h).is_some()))
             .max_by_key(|m| m.query.len() + m.headers.len())
+            // A sub-resource the chosen operation does not consume is an operation nuage lacks
+            // (e.g. `PUT /bucket?policy` must not fall through to CreateBucket).
+            .filter(|m| {
+                req.query.iter().all(|(k, _)| !self.subresources.contains(k) || m.query.iter().any(|(mk, _)| mk == k))
+            })
             .map(|m| m.route)
     }
 }
