@@ -70,6 +70,12 @@ pub trait Service: Send + Sync + 'static {
     fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>>;
     /// Forgets in-memory state after the store was emptied.
     fn reset(&self) {}
+    /// Last touch on every routed response, success or error (S3 adds CORS headers here).
+    fn finish_response(&self, _req: &ServiceRequest, _resp: &mut HttpResponse) {}
+    /// Whether a request is exempt from authentication (S3's CORS preflight is never signed).
+    fn is_unauthenticated(&self, _method: &str) -> bool {
+        false
+    }
 }
 
 /// The authorisation decision. Today: a principal acts freely on resources of its own
@@ -163,10 +169,6 @@ impl Frontend {
         };
         let (principal_log, op, resp) =
             self.dispatch(&*service, &rid, method.clone(), path.clone(), raw_query, headers, host, body, remote).await;
-        let resp = match resp {
-            Ok(r) => r,
-            Err(e) => render_error(protocol, &e, &rid, head),
-        };
         tracing::info!(
             service = %service_name,
             operation = op,
@@ -190,8 +192,13 @@ impl Frontend {
         host: String,
         body: Bytes,
         remote: SocketAddr,
-    ) -> (String, &'static str, Result<HttpResponse, AwsError>) {
-        let verified = if self.config.verify_signatures {
+    ) -> (String, &'static str, HttpResponse) {
+        let protocol = service.protocol();
+        let head = method == "HEAD";
+        let error = |e: AwsError| render_error(protocol, &e, rid, head);
+        let verified = if service.is_unauthenticated(&method) {
+            Ok(None)
+        } else if self.config.verify_signatures {
             sigv4::verify(
                 &self.identities,
                 sigv4::SignedRequest {
@@ -209,7 +216,7 @@ impl Frontend {
         };
         let verified = match verified {
             Ok(v) => v,
-            Err(e) => return ("-".into(), "-", Err(e)),
+            Err(e) => return ("-".into(), "-", error(e)),
         };
         let presigned = verified.as_ref().is_some_and(|v| v.presigned);
         let (principal, region, body) = match verified {
@@ -229,15 +236,19 @@ impl Frontend {
             auth_type: if presigned { "REST-QUERY-STRING" } else { "REST-HEADER" },
         };
         let sreq = ServiceRequest { method, raw_path, query: sigv4::parse_query(&raw_query), headers, host, body };
-        let routed = match service.route(&ctx, &sreq) {
-            Ok(r) => r,
-            Err(e) => return (principal_log, "-", Err(e)),
+        let (op, result) = match service.route(&ctx, &sreq) {
+            Ok(routed) => {
+                let op = routed.authorization.operation;
+                match authorize(&ctx, &routed.authorization) {
+                    Ok(()) => (op, routed.run.await),
+                    Err(e) => (op, Err(e)),
+                }
+            }
+            Err(e) => ("-", Err(e)),
         };
-        let op = routed.authorization.operation;
-        if let Err(e) = authorize(&ctx, &routed.authorization) {
-            return (principal_log, op, Err(e));
-        }
-        (principal_log, op, routed.run.await)
+        let mut resp = result.unwrap_or_else(error);
+        service.finish_response(&sreq, &mut resp);
+        (principal_log, op, resp)
     }
 
     async fn internal(&self, method: &str, path: &str) -> hyper::Response<Full<Bytes>> {

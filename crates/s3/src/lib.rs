@@ -3,6 +3,7 @@
 mod acl;
 mod bucket;
 mod checksum;
+mod cors;
 mod error;
 mod list;
 mod meta;
@@ -247,8 +248,29 @@ impl Service for S3Service {
         Protocol::RestXml
     }
 
+    fn is_unauthenticated(&self, method: &str) -> bool {
+        method == "OPTIONS"
+    }
+
+    fn finish_response(&self, req: &ServiceRequest, resp: &mut HttpResponse) {
+        let a = address(req);
+        cors::decorate(self, req, a.bucket.as_deref(), resp);
+    }
+
     fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
         let a = address(req);
+        if req.method == "OPTIONS" {
+            let bucket = a.bucket.clone().ok_or_else(|| AwsError::new("BadRequest", 400, "Insufficient information. Origin request header needed."))?;
+            let authorization = Authorization {
+                operation: "PreflightCors",
+                action: "s3:PreflightCors",
+                resource: format!("arn:aws:s3:::{bucket}"),
+                owner_account: None,
+                // A preflight is answered from the bucket's CORS rules alone, for anyone.
+                granted_by_resource: true,
+            };
+            return Ok(Routed { authorization, run: Box::pin(async move { cors::preflight(self, req, &bucket) }) });
+        }
         let route = self.router.route(req, a.bucket.is_some(), a.key.is_some()).ok_or_else(|| {
             AwsError::from(error::S3Error::NotImplemented(format!("{} {}", req.method, req.raw_path)))
         })?;
