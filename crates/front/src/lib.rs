@@ -2,6 +2,7 @@
 //! request to its service, has the operation authorised before any handler runs, and renders
 //! errors and the common response headers.
 
+pub mod sigv2;
 pub mod sigv4;
 
 use bytes::Bytes;
@@ -210,6 +211,7 @@ impl Frontend {
                     s3_path_rules: service.signing_name() == "s3",
                     now: now_secs(),
                 },
+                &host,
             )
         } else {
             Ok(unverified_identity(&self.identities, &headers, &raw_query, body.clone()))

@@ -203,14 +203,10 @@ fn hex_spaced(b: &[u8]) -> String {
 }
 
 /// Verifies a SigV4-signed request. `Ok(None)` means it carries no signature (anonymous).
-pub fn verify(ids: &Identities, req: SignedRequest) -> Result<Option<Verified>, AwsError> {
+pub fn verify(ids: &Identities, req: SignedRequest, host: &str) -> Result<Option<Verified>, AwsError> {
     if let Some(h) = req.header("authorization") {
-        if h.starts_with("AWS ") {
-            return Err(AwsError::new(
-                "InvalidRequest",
-                400,
-                "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
-            ));
+        if h.starts_with("AWS ") && req.s3_path_rules {
+            return crate::sigv2::verify_header(ids, &req, h, host).map(Some);
         }
         let p = parse_auth_header(h)?;
         return verify_header(ids, &req, &p).map(Some);
@@ -220,11 +216,9 @@ pub fn verify(ids: &Identities, req: SignedRequest) -> Result<Option<Verified>, 
     match q("X-Amz-Algorithm") {
         Some(ALGORITHM) => verify_presigned(ids, &req, &q).map(Some),
         Some(_) => Err(AwsError::new("AuthorizationQueryParametersError", 400, "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")),
-        None if q("AWSAccessKeyId").is_some() && q("Signature").is_some() => Err(AwsError::new(
-            "InvalidRequest",
-            400,
-            "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
-        )),
+        None if q("AWSAccessKeyId").is_some() && q("Signature").is_some() && req.s3_path_rules => {
+            crate::sigv2::verify_query(ids, &req, host).map(Some)
+        }
         None => Ok(None),
     }
 }

@@ -202,13 +202,11 @@ pub async fn complete(svc: &S3Service, ctx: &RequestContext, input: m::CompleteM
             let uk = upload_key(&bucket_name, &key, &upload_id);
             let mut u: Upload = w.get(UPLOADS, &uk)?.ok_or_else(|| S3Error::NoSuchUpload(upload_id.clone()))?;
             object::check_write_conditions(w, &bucket_name, &key, if_match.as_deref(), if_none_match.as_deref())?;
+            if requested.windows(2).any(|w| w[1].0 <= w[0].0) {
+                return Err(S3Error::InvalidPartOrder.into());
+            }
             let mut chosen = Vec::new();
-            let mut prev = 0;
             for (i, (n, etag)) in requested.iter().enumerate() {
-                if *n <= prev {
-                    return Err(S3Error::InvalidPartOrder.into());
-                }
-                prev = *n;
                 let part = u.parts.get(n).filter(|p| &p.etag == etag).ok_or(S3Error::InvalidPart)?;
                 if i + 1 < requested.len() && part.size < MIN_PART_SIZE {
                     return Err(nuage_core::AwsError::from(S3Error::EntityTooSmall)

@@ -1,0 +1,94 @@
+"""SigV4 as clients use it: presigned URLs, wrong keys, skewed clocks, unsigned requests."""
+import datetime
+import urllib.parse
+from unittest import mock
+
+import pytest
+import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
+
+
+def test_presigned_get_and_put(server, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="doc.txt", Body=b"shared")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "doc.txt"}, ExpiresIn=60)
+    r = requests.get(url)
+    assert r.status_code == 200 and r.content == b"shared"
+
+    put_url = s3.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "up.txt"}, ExpiresIn=60)
+    assert requests.put(put_url, data=b"uploaded").status_code == 200
+    assert s3.get_object(Bucket=bucket, Key="up.txt")["Body"].read() == b"uploaded"
+
+    # Tampering with the signed parameters breaks the signature.
+    tampered = url.replace("doc.txt", "up.txt")
+    r = requests.get(tampered)
+    assert r.status_code == 403 and b"SignatureDoesNotMatch" in r.content
+
+
+@pytest.mark.parametrize("version", ["s3v4", "s3"])
+def test_presigned_url_expires(server, bucket, version):
+    s3 = server.client(signature_version=version)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=5)
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+    assert ("X-Amz-Expires" in query) == (version == "s3v4")
+    assert requests.get(url).status_code == 200
+    # The same URL, signed two hours ago with a one-hour lifetime, has expired.
+    past = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(hours=2)
+    past_epoch = past.replace(tzinfo=datetime.timezone.utc).timestamp()
+    with mock.patch("botocore.auth.get_current_datetime", return_value=past), mock.patch(
+        "botocore.auth.time.time", return_value=past_epoch
+    ):
+        old = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=3600)
+    r = requests.get(old)
+    assert r.status_code == 403
+    assert b"Request has expired" in r.content
+
+
+def test_wrong_secret_unknown_key_and_anonymous(server, bucket, s3):
+    s3.put_object(Bucket=bucket, Key="private", Body=b"x")
+    bad = server.client(secret_key="not-the-secret")
+    with pytest.raises(ClientError) as e:
+        bad.get_object(Bucket=bucket, Key="private")
+    err = e.value.response["Error"]
+    assert err["Code"] == "SignatureDoesNotMatch"
+    assert "AWS4-HMAC-SHA256" in err["StringToSign"] and err["CanonicalRequest"].startswith("GET\n")
+
+    unknown = server.client(access_key="AKIDONTEXIST")
+    with pytest.raises(ClientError) as e:
+        unknown.list_buckets()
+    assert e.value.response["Error"]["Code"] == "InvalidAccessKeyId"
+
+    r = requests.get(f"{server.endpoint}/{bucket}/private")
+    assert r.status_code == 403 and b"AccessDenied" in r.content
+
+
+def test_clock_skew_rejected(server, bucket):
+    url = f"{server.endpoint}/{bucket}"
+    req = AWSRequest(method="GET", url=url, headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    skewed = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(minutes=20)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=skewed):
+        SigV4Auth(Credentials("test", "test"), "s3", "us-east-1").add_auth(req)
+    r = requests.get(url, headers=dict(req.headers))
+    assert r.status_code == 403 and b"RequestTimeTooSkewed" in r.content
+
+
+def test_payload_hash_mismatch_rejected_and_nothing_written(server, s3, bucket):
+    url = f"{server.endpoint}/{bucket}/k"
+    req = AWSRequest(method="PUT", url=url, data=b"signed body")
+    SigV4Auth(Credentials("test", "test"), "s3", "us-east-1").add_auth(req)
+    headers = dict(req.headers)
+    headers["x-amz-content-sha256"] = "0" * 64
+    r = requests.put(url, data=b"signed body", headers=headers)
+    assert r.status_code in (400, 403)
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_public_read_acl_allows_anonymous_get_only(server, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="pub", Body=b"open", ACL="public-read")
+    assert requests.get(f"{server.endpoint}/{bucket}/pub").content == b"open"
+    r = requests.put(f"{server.endpoint}/{bucket}/pub", data=b"overwrite")
+    assert r.status_code == 403
+    assert s3.get_object(Bucket=bucket, Key="pub")["Body"].read() == b"open"
