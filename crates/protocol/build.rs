@@ -15,21 +15,12 @@ fn main() {
         let path = format!("models/{svc}.json.gz");
         println!("cargo:rerun-if-changed={path}");
         let mut raw = String::new();
-        flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
-            .read_to_string(&mut raw)
-            .unwrap();
+        flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()).read_to_string(&mut raw).unwrap();
         let mut model: Value = serde_json::from_str(&raw).unwrap();
         strip_docs(&mut model);
-        std::fs::write(
-            Path::new(&out_dir).join(format!("{svc}_model.json")),
-            serde_json::to_string(&model).unwrap(),
-        )
-        .unwrap();
-        std::fs::write(
-            Path::new(&out_dir).join(format!("{svc}_shapes.rs")),
-            generate_shapes(&model),
-        )
-        .unwrap();
+        std::fs::write(Path::new(&out_dir).join(format!("{svc}_model.json")), serde_json::to_string(&model).unwrap())
+            .unwrap();
+        std::fs::write(Path::new(&out_dir).join(format!("{svc}_shapes.rs")), generate_shapes(&model)).unwrap();
     }
 }
 
@@ -49,11 +40,10 @@ fn strip_docs(v: &mut Value) {
 }
 
 const KEYWORDS: &[&str] = &[
-    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
-    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
-    "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where", "while",
-    "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro", "override",
-    "priv", "typeof", "unsized", "virtual", "yield", "try",
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in",
+    "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static", "struct", "super", "trait", "true",
+    "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final",
+    "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try",
 ];
 
 /// `ContentMD5` -> `content_md5`, `ETag` -> `e_tag`, `SSECustomerKey` -> `sse_customer_key`.

@@ -117,11 +117,18 @@ impl Identities {
         for k in &a.root_keys {
             keys.insert(
                 k.access_key.clone(),
-                Credential { secret: k.secret_key.clone(), principal: root.clone(), session_token: None, expires_at: None, active: true },
+                Credential {
+                    secret: k.secret_key.clone(),
+                    principal: root.clone(),
+                    session_token: None,
+                    expires_at: None,
+                    active: true,
+                },
             );
         }
         for u in &a.users {
-            let uid = format!("AIDA{}", &hex::encode(Sha256::digest(format!("{}:{}", a.id, u.name)))[..17].to_uppercase());
+            let uid =
+                format!("AIDA{}", &hex::encode(Sha256::digest(format!("{}:{}", a.id, u.name)))[..17].to_uppercase());
             let p = Principal {
                 account_id: a.id.clone(),
                 kind: PrincipalKind::User,
@@ -134,7 +141,13 @@ impl Identities {
             for k in &u.keys {
                 keys.insert(
                     k.access_key.clone(),
-                    Credential { secret: k.secret_key.clone(), principal: p.clone(), session_token: None, expires_at: None, active: true },
+                    Credential {
+                        secret: k.secret_key.clone(),
+                        principal: p.clone(),
+                        session_token: None,
+                        expires_at: None,
+                        active: true,
+                    },
                 );
             }
         }
@@ -150,7 +163,12 @@ impl Identities {
     }
 
     pub fn account_by_canonical_id(&self, canonical_id: &str) -> Option<Account> {
-        self.accounts.read().unwrap_or_else(|e| e.into_inner()).values().find(|a| a.canonical_id == canonical_id).cloned()
+        self.accounts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .find(|a| a.canonical_id == canonical_id)
+            .cloned()
     }
 
     pub fn account_by_email(&self, email: &str) -> Option<Account> {

@@ -124,9 +124,7 @@ fn signing_name_of(headers: &[(String, String)], raw_query: &str) -> Option<Stri
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
         .and_then(|(_, v)| v.split("Credential=").nth(1).map(|s| s.split([',', ' ']).next().unwrap_or("").to_string()))
-        .or_else(|| {
-            sigv4::parse_query(raw_query).into_iter().find(|(k, _)| k == "X-Amz-Credential").map(|(_, v)| v)
-        })?;
+        .or_else(|| sigv4::parse_query(raw_query).into_iter().find(|(k, _)| k == "X-Amz-Credential").map(|(_, v)| v))?;
     scope.split('/').nth(3).map(|s| s.to_string())
 }
 

@@ -10,13 +10,46 @@ use nuage_core::AwsError;
 
 /// Query parameters that are part of the resource S3 signs.
 const SUBRESOURCES: &[&str] = &[
-    "accelerate", "acl", "analytics", "attributes", "cors", "delete", "encryption", "intelligent-tiering",
-    "inventory", "legal-hold", "lifecycle", "location", "logging", "metrics", "notification",
-    "object-lock", "ownershipControls", "partNumber", "policy", "policyStatus", "publicAccessBlock",
-    "replication", "requestPayment", "response-cache-control", "response-content-disposition",
-    "response-content-encoding", "response-content-language", "response-content-type",
-    "response-expires", "restore", "retention", "select", "tagging", "torrent", "uploadId", "uploads",
-    "versionId", "versioning", "versions", "website",
+    "accelerate",
+    "acl",
+    "analytics",
+    "attributes",
+    "cors",
+    "delete",
+    "encryption",
+    "intelligent-tiering",
+    "inventory",
+    "legal-hold",
+    "lifecycle",
+    "location",
+    "logging",
+    "metrics",
+    "notification",
+    "object-lock",
+    "ownershipControls",
+    "partNumber",
+    "policy",
+    "policyStatus",
+    "publicAccessBlock",
+    "replication",
+    "requestPayment",
+    "response-cache-control",
+    "response-content-disposition",
+    "response-content-encoding",
+    "response-content-language",
+    "response-content-type",
+    "response-expires",
+    "restore",
+    "retention",
+    "select",
+    "tagging",
+    "torrent",
+    "uploadId",
+    "uploads",
+    "versionId",
+    "versioning",
+    "versions",
+    "website",
 ];
 
 fn string_to_sign(req: &SignedRequest, date: &str, resource_path: &str) -> String {
@@ -96,18 +129,30 @@ fn lookup(ids: &Identities, access_key: &str) -> Result<nuage_core::identity::Cr
 
 /// Verifies a v2 header signature (`Authorization: AWS key:signature`).
 pub fn verify_header(ids: &Identities, req: &SignedRequest, auth: &str, host: &str) -> Result<Verified, AwsError> {
-    let (ak, sig) = auth
-        .strip_prefix("AWS ")
-        .and_then(|s| s.split_once(':'))
-        .ok_or_else(|| AwsError::new("InvalidArgument", 400, "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature"))?;
-    let date_header = req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-amz-date")).or_else(|| req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("date")));
+    let (ak, sig) = auth.strip_prefix("AWS ").and_then(|s| s.split_once(':')).ok_or_else(|| {
+        AwsError::new("InvalidArgument", 400, "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature")
+    })?;
+    let date_header = req
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-date"))
+        .or_else(|| req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("date")));
     let Some((_, date_value)) = date_header else {
-        return Err(AwsError::new("AccessDenied", 403, "AWS authentication requires a valid Date or x-amz-date header"));
+        return Err(AwsError::new(
+            "AccessDenied",
+            403,
+            "AWS authentication requires a valid Date or x-amz-date header",
+        ));
     };
-    let t = nuage_protocol::time_fmt::parse(date_value)
-        .ok_or_else(|| AwsError::new("AccessDenied", 403, "AWS authentication requires a valid Date or x-amz-date header"))?;
+    let t = nuage_protocol::time_fmt::parse(date_value).ok_or_else(|| {
+        AwsError::new("AccessDenied", 403, "AWS authentication requires a valid Date or x-amz-date header")
+    })?;
     if (req.now - t.seconds()).abs() > 15 * 60 {
-        return Err(AwsError::new("RequestTimeTooSkewed", 403, "The difference between the request time and the current time is too large."));
+        return Err(AwsError::new(
+            "RequestTimeTooSkewed",
+            403,
+            "The difference between the request time and the current time is too large.",
+        ));
     }
     let cred = lookup(ids, ak)?;
     // With x-amz-date the Date line is signed empty (x-amz-date is among the amz headers).
@@ -117,7 +162,14 @@ pub fn verify_header(ids: &Identities, req: &SignedRequest, auth: &str, host: &s
     for resource in candidate_resources(req, host) {
         let sts = string_to_sign(req, &date_line, &resource);
         if sign(&cred.secret, &sts) == sig {
-            return Ok(Verified { credential: cred, region: nuage_core::DEFAULT_REGION.into(), service: "s3".into(), presigned: false, body: req.body.clone(), trailers: Vec::new() });
+            return Ok(Verified {
+                credential: cred,
+                region: nuage_core::DEFAULT_REGION.into(),
+                service: "s3".into(),
+                presigned: false,
+                body: req.body.clone(),
+                trailers: Vec::new(),
+            });
         }
         last = sts;
     }
@@ -130,8 +182,16 @@ pub fn verify_query(ids: &Identities, req: &SignedRequest, host: &str) -> Result
     let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let ak = get("AWSAccessKeyId").unwrap_or_default();
     let sig = get("Signature").unwrap_or_default();
-    let expires = get("Expires").ok_or_else(|| AwsError::new("AccessDenied", 403, "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters"))?;
-    let exp: i64 = expires.parse().map_err(|_| AwsError::new("AccessDenied", 403, "Invalid date (should be seconds since epoch)"))?;
+    let expires = get("Expires").ok_or_else(|| {
+        AwsError::new(
+            "AccessDenied",
+            403,
+            "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters",
+        )
+    })?;
+    let exp: i64 = expires
+        .parse()
+        .map_err(|_| AwsError::new("AccessDenied", 403, "Invalid date (should be seconds since epoch)"))?;
     if req.now > exp {
         return Err(AwsError::new("AccessDenied", 403, "Request has expired").with("Expires", expires.to_string()));
     }
@@ -140,7 +200,14 @@ pub fn verify_query(ids: &Identities, req: &SignedRequest, host: &str) -> Result
     for resource in candidate_resources(req, host) {
         let sts = string_to_sign(req, expires, &resource);
         if sign(&cred.secret, &sts) == sig {
-            return Ok(Verified { credential: cred, region: nuage_core::DEFAULT_REGION.into(), service: "s3".into(), presigned: true, body: req.body.clone(), trailers: Vec::new() });
+            return Ok(Verified {
+                credential: cred,
+                region: nuage_core::DEFAULT_REGION.into(),
+                service: "s3".into(),
+                presigned: true,
+                body: req.body.clone(),
+                trailers: Vec::new(),
+            });
         }
         last = sts;
     }
@@ -155,7 +222,15 @@ mod tests {
     #[test]
     fn documented_example() {
         let headers = vec![("Date".to_string(), "Tue, 27 Mar 2007 19:36:42 +0000".to_string())];
-        let req = SignedRequest { method: "GET", raw_path: "/awsexamplebucket1/photos/puppy.jpg", raw_query: "", headers: &headers, body: Default::default(), s3_path_rules: true, now: 0 };
+        let req = SignedRequest {
+            method: "GET",
+            raw_path: "/awsexamplebucket1/photos/puppy.jpg",
+            raw_query: "",
+            headers: &headers,
+            body: Default::default(),
+            s3_path_rules: true,
+            now: 0,
+        };
         let sts = string_to_sign(&req, "Tue, 27 Mar 2007 19:36:42 +0000", "/awsexamplebucket1/photos/puppy.jpg");
         assert_eq!(sts, "GET\n\n\nTue, 27 Mar 2007 19:36:42 +0000\n/awsexamplebucket1/photos/puppy.jpg");
         assert_eq!(sign("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", &sts), "qgk2+6Sv9/oM7G3qLEjTH1a1l1g=");

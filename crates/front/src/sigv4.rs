@@ -168,7 +168,12 @@ pub fn parse_amz_date(s: &str) -> Option<i64> {
     time::PrimitiveDateTime::parse(s, fmt).ok().map(|d| d.assume_utc().unix_timestamp())
 }
 
-fn lookup(ids: &Identities, access_key: &str, req: &SignedRequest, token: Option<&str>) -> Result<Credential, AwsError> {
+fn lookup(
+    ids: &Identities,
+    access_key: &str,
+    req: &SignedRequest,
+    token: Option<&str>,
+) -> Result<Credential, AwsError> {
     let cred = ids.credential(access_key).filter(|c| c.active).ok_or_else(|| {
         AwsError::new("InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records.")
             .with("AWSAccessKeyId", access_key)
@@ -215,7 +220,11 @@ pub fn verify(ids: &Identities, req: SignedRequest, host: &str) -> Result<Option
     let q = |k: &str| query.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     match q("X-Amz-Algorithm") {
         Some(ALGORITHM) => verify_presigned(ids, &req, &q).map(Some),
-        Some(_) => Err(AwsError::new("AuthorizationQueryParametersError", 400, "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"")),
+        Some(_) => Err(AwsError::new(
+            "AuthorizationQueryParametersError",
+            400,
+            "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"",
+        )),
         None if q("AWSAccessKeyId").is_some() && q("Signature").is_some() && req.s3_path_rules => {
             crate::sigv2::verify_query(ids, &req, host).map(Some)
         }
@@ -234,13 +243,14 @@ fn canonical_uri(req: &SignedRequest) -> String {
 }
 
 fn verify_header(ids: &Identities, req: &SignedRequest, p: &Parsed) -> Result<Verified, AwsError> {
-    let amz_date = req
-        .header("x-amz-date")
-        .or_else(|| req.header("date"))
-        .ok_or_else(|| AwsError::new("AccessDenied", 403, "AWS authentication requires a valid Date or x-amz-date header"))?;
+    let amz_date = req.header("x-amz-date").or_else(|| req.header("date")).ok_or_else(|| {
+        AwsError::new("AccessDenied", 403, "AWS authentication requires a valid Date or x-amz-date header")
+    })?;
     let t = parse_amz_date(amz_date)
         .or_else(|| nuage_protocol::time_fmt::parse(amz_date).map(|t| t.seconds()))
-        .ok_or_else(|| AwsError::new("AccessDenied", 403, "AWS authentication requires a valid Date or x-amz-date header"))?;
+        .ok_or_else(|| {
+            AwsError::new("AccessDenied", 403, "AWS authentication requires a valid Date or x-amz-date header")
+        })?;
     if (req.now - t).abs() > MAX_SKEW_SECS {
         return Err(AwsError::new(
             "RequestTimeTooSkewed",
@@ -255,7 +265,11 @@ fn verify_header(ids: &Identities, req: &SignedRequest, p: &Parsed) -> Result<Ve
     let payload_hash = match req.header("x-amz-content-sha256") {
         Some(h) => h.to_string(),
         None if req.s3_path_rules => {
-            return Err(AwsError::new("InvalidRequest", 400, "Missing required header for this request: x-amz-content-sha256"))
+            return Err(AwsError::new(
+                "InvalidRequest",
+                400,
+                "Missing required header for this request: x-amz-content-sha256",
+            ))
         }
         None => hex::encode(Sha256::digest(&req.body)),
     };
@@ -304,7 +318,11 @@ fn verify_presigned<'a>(
     let signature = q("X-Amz-Signature").ok_or_else(missing)?;
     let expires: i64 = q("X-Amz-Expires").ok_or_else(missing)?.parse().map_err(|_| missing())?;
     let (access_key, date, region, service) = parse_credential(cred_s).ok_or_else(|| {
-        AwsError::new("AuthorizationQueryParametersError", 400, "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed.")
+        AwsError::new(
+            "AuthorizationQueryParametersError",
+            400,
+            "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed.",
+        )
     })?;
     if !(0..=MAX_PRESIGN_SECS).contains(&expires) {
         return Err(AwsError::new(
@@ -426,7 +444,10 @@ fn find_crlf(b: &[u8], from: usize) -> Option<usize> {
     b[from..].windows(2).position(|w| w == b"\r\n").map(|p| p + from)
 }
 
-fn decode_chunked(req: &SignedRequest, mut signer: Option<ChunkSigner>) -> Result<(Bytes, Vec<(String, String)>), AwsError> {
+fn decode_chunked(
+    req: &SignedRequest,
+    mut signer: Option<ChunkSigner>,
+) -> Result<(Bytes, Vec<(String, String)>), AwsError> {
     let b = &req.body[..];
     let mut out = BytesMut::with_capacity(b.len());
     let mut pos = 0;
@@ -508,7 +529,15 @@ mod tests {
     fn unsigned_trailer_body_decodes() {
         let body = Bytes::from_static(b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n");
         let headers = vec![];
-        let req = SignedRequest { method: "PUT", raw_path: "/", raw_query: "", headers: &headers, body, s3_path_rules: true, now: 0 };
+        let req = SignedRequest {
+            method: "PUT",
+            raw_path: "/",
+            raw_query: "",
+            headers: &headers,
+            body,
+            s3_path_rules: true,
+            now: 0,
+        };
         let (b, t) = decode_chunked(&req, None).unwrap();
         assert_eq!(&b[..], b"hello");
         assert_eq!(t, vec![("x-amz-checksum-crc32".to_string(), "NhCmhg==".to_string())]);

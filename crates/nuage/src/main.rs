@@ -8,7 +8,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "nuage", version, about = "A local AWS cloud for data work: S3 (IAM, Redshift and more to come) on one endpoint.")]
+#[command(
+    name = "nuage",
+    version,
+    about = "A local AWS cloud for data work: S3 (IAM, Redshift and more to come) on one endpoint."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -60,7 +64,8 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -100,7 +105,8 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     let temp = if args.ephemeral { Some(tempfile::tempdir().map_err(|e| e.to_string())?) } else { None };
     let data_dir = temp.as_ref().map(|t| t.path().to_path_buf()).unwrap_or(args.data_dir.clone());
     std::fs::create_dir_all(&data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    let store = nuage_storage::Store::open(&data_dir).map_err(|e| format!("cannot open the store in {}: {e}", data_dir.display()))?;
+    let store = nuage_storage::Store::open(&data_dir)
+        .map_err(|e| format!("cannot open the store in {}: {e}", data_dir.display()))?;
     let identities = Arc::new(Identities::new(&bootstrap));
     let services: Vec<Arc<dyn Service>> = vec![Arc::new(nuage_s3::S3Service::new(store.clone(), identities.clone()))];
     let reset_store = store.clone();

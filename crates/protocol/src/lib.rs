@@ -51,10 +51,7 @@ impl<'de> Deserialize<'de> for Blob {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use base64::Engine;
         let s = String::deserialize(d)?;
-        base64::engine::general_purpose::STANDARD
-            .decode(s.as_bytes())
-            .map(Blob)
-            .map_err(serde::de::Error::custom)
+        base64::engine::general_purpose::STANDARD.decode(s.as_bytes()).map(Blob).map_err(serde::de::Error::custom)
     }
 }
 
@@ -117,8 +114,7 @@ pub enum Protocol {
 
 /// Renders an error the way `protocol` does on AWS. `host_id` is S3's `x-amz-id-2`.
 pub fn render_error(protocol: Protocol, err: &nuage_core::AwsError, request_id: &str, head: bool) -> HttpResponse {
-    let mut headers: Vec<(String, String)> =
-        err.headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let mut headers: Vec<(String, String)> = err.headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     let body = match protocol {
         Protocol::RestXml => {
             let mut w = xml::XmlWriter::document();

@@ -68,7 +68,12 @@ pub fn canned(acl: &str, owner: &Owner, bucket_owner: &Owner) -> S3Result<Vec<m:
 }
 
 /// Grants from `x-amz-acl` or the `x-amz-grant-*` headers; `None` when the request has neither.
-pub fn from_headers(svc: &S3Service, req: &ServiceRequest, owner: &Owner, bucket_owner: &Owner) -> AwsResult<Option<Vec<m::Grant>>> {
+pub fn from_headers(
+    svc: &S3Service,
+    req: &ServiceRequest,
+    owner: &Owner,
+    bucket_owner: &Owner,
+) -> AwsResult<Option<Vec<m::Grant>>> {
     let headers = [
         ("x-amz-grant-full-control", "FULL_CONTROL"),
         ("x-amz-grant-read", "READ"),
@@ -79,7 +84,9 @@ pub fn from_headers(svc: &S3Service, req: &ServiceRequest, owner: &Owner, bucket
     let explicit: Vec<_> = headers.iter().filter_map(|(h, p)| req.header(h).map(|v| (v, *p))).collect();
     if let Some(acl) = req.header("x-amz-acl") {
         if !explicit.is_empty() {
-            return Err(S3Error::InvalidRequest("Specifying both Canned ACLs and Header Grants is not allowed".into()).into());
+            return Err(
+                S3Error::InvalidRequest("Specifying both Canned ACLs and Header Grants is not allowed".into()).into()
+            );
         }
         return Ok(Some(canned(acl, owner, bucket_owner)?));
     }
@@ -90,7 +97,10 @@ pub fn from_headers(svc: &S3Service, req: &ServiceRequest, owner: &Owner, bucket
     for (value, perm) in explicit {
         for part in value.split(',') {
             let (kind, v) = part.trim().split_once('=').ok_or_else(|| {
-                S3Error::InvalidArgument("Argument format not recognized".into(), Some(("x-amz-grant", part.to_string())))
+                S3Error::InvalidArgument(
+                    "Argument format not recognized".into(),
+                    Some(("x-amz-grant", part.to_string())),
+                )
             })?;
             let v = v.trim().trim_matches('"');
             let grantee = match kind.trim().to_ascii_lowercase().as_str() {
@@ -152,10 +162,9 @@ fn from_policy(svc: &S3Service, policy: m::AccessControlPolicy, owner: &Owner) -
         match grantee.r#type.as_deref() {
             Some("CanonicalUser") => {
                 let id = grantee.id.clone().unwrap_or_default();
-                let acct = svc
-                    .ids
-                    .account_by_canonical_id(&id)
-                    .ok_or_else(|| S3Error::InvalidArgument("Invalid id".into(), Some(("CanonicalUser/ID", id.clone()))))?;
+                let acct = svc.ids.account_by_canonical_id(&id).ok_or_else(|| {
+                    S3Error::InvalidArgument("Invalid id".into(), Some(("CanonicalUser/ID", id.clone())))
+                })?;
                 grantee.display_name = Some(acct.display_name);
             }
             Some("Group") => {}
@@ -203,7 +212,14 @@ pub fn grants_allow(grants: &[m::Grant], ctx: &RequestContext, permission: &str)
 }
 
 /// Whether the ACL of the addressed object version admits the principal.
-pub fn object_grants(svc: &S3Service, bucket: &Bucket, key: &str, version: Option<&str>, ctx: &RequestContext, perm: &str) -> bool {
+pub fn object_grants(
+    svc: &S3Service,
+    bucket: &Bucket,
+    key: &str,
+    version: Option<&str>,
+    ctx: &RequestContext,
+    perm: &str,
+) -> bool {
     let Ok(snap) = svc.store.read() else { return false };
     let Ok(Some(entry)) = snap.get::<ObjectEntry>(OBJECTS, &object_key(&bucket.name, key)) else {
         // A missing object: let a bucket READ grant through so the caller learns NoSuchKey.
@@ -223,7 +239,12 @@ fn policy_of(owner: &Owner, grants: &[m::Grant]) -> (m::Owner, Vec<m::Grant>) {
     (owner.to_model(), grants.to_vec())
 }
 
-pub async fn get_bucket_acl(svc: &S3Service, _ctx: &RequestContext, input: m::GetBucketAclRequest, _req: &ServiceRequest) -> AwsResult<m::GetBucketAclOutput> {
+pub async fn get_bucket_acl(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::GetBucketAclRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::GetBucketAclOutput> {
     let b = svc.bucket(&input.bucket.unwrap_or_default())?;
     let (owner, grants) = policy_of(&b.owner, &b.grants);
     Ok(m::GetBucketAclOutput { owner: Some(owner), grants: Some(grants) })
@@ -249,13 +270,21 @@ pub fn check_acl_allowed(b: &Bucket, grants: &Option<Vec<m::Grant>>) -> AwsResul
     Ok(())
 }
 
-pub async fn put_bucket_acl(svc: &S3Service, _ctx: &RequestContext, input: m::PutBucketAclRequest, req: &ServiceRequest) -> AwsResult<()> {
+pub async fn put_bucket_acl(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::PutBucketAclRequest,
+    req: &ServiceRequest,
+) -> AwsResult<()> {
     let name = input.bucket.clone().unwrap_or_default();
     let b = svc.bucket(&name)?;
     let grants = match from_headers(svc, req, &b.owner, &b.owner)? {
         Some(g) => {
             if input.access_control_policy.is_some() {
-                return Err(S3Error::InvalidRequest("Specifying both Canned ACLs and Header Grants is not allowed".into()).into());
+                return Err(S3Error::InvalidRequest(
+                    "Specifying both Canned ACLs and Header Grants is not allowed".into(),
+                )
+                .into());
             }
             g
         }
@@ -274,25 +303,33 @@ pub async fn put_bucket_acl(svc: &S3Service, _ctx: &RequestContext, input: m::Pu
         .await
 }
 
-pub async fn get_object_acl(svc: &S3Service, _ctx: &RequestContext, input: m::GetObjectAclRequest, _req: &ServiceRequest) -> AwsResult<m::GetObjectAclOutput> {
+pub async fn get_object_acl(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::GetObjectAclRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::GetObjectAclOutput> {
     let bucket = input.bucket.unwrap_or_default();
     let key = input.key.unwrap_or_default();
     svc.bucket(&bucket)?;
-    let entry: ObjectEntry = svc.store.read()?.get(OBJECTS, &object_key(&bucket, &key))?.ok_or_else(|| S3Error::NoSuchKey(key.clone()))?;
+    let entry: ObjectEntry =
+        svc.store.read()?.get(OBJECTS, &object_key(&bucket, &key))?.ok_or_else(|| S3Error::NoSuchKey(key.clone()))?;
     let v = crate::object::select_version(&entry, &key, input.version_id.as_deref(), false)?;
     let (owner, grants) = policy_of(&v.owner, &v.grants);
-    Ok(m::GetObjectAclOutput {
-        owner: Some(owner),
-        grants: Some(grants),
-        ..Default::default()
-    })
+    Ok(m::GetObjectAclOutput { owner: Some(owner), grants: Some(grants), ..Default::default() })
 }
 
-pub async fn put_object_acl(svc: &S3Service, _ctx: &RequestContext, input: m::PutObjectAclRequest, req: &ServiceRequest) -> AwsResult<m::PutObjectAclOutput> {
+pub async fn put_object_acl(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::PutObjectAclRequest,
+    req: &ServiceRequest,
+) -> AwsResult<m::PutObjectAclOutput> {
     let bucket = input.bucket.clone().unwrap_or_default();
     let key = input.key.clone().unwrap_or_default();
     let b = svc.bucket(&bucket)?;
-    let entry: ObjectEntry = svc.store.read()?.get(OBJECTS, &object_key(&bucket, &key))?.ok_or_else(|| S3Error::NoSuchKey(key.clone()))?;
+    let entry: ObjectEntry =
+        svc.store.read()?.get(OBJECTS, &object_key(&bucket, &key))?.ok_or_else(|| S3Error::NoSuchKey(key.clone()))?;
     let v = crate::object::select_version(&entry, &key, input.version_id.as_deref(), false)?;
     let grants = match from_headers(svc, req, &v.owner, &b.owner)? {
         Some(g) => g,

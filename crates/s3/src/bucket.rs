@@ -32,7 +32,12 @@ pub fn plausible_bucket_name(name: &str) -> bool {
     (1..=255).contains(&name.len()) && !name.contains('/')
 }
 
-pub async fn list_buckets(svc: &S3Service, ctx: &RequestContext, input: m::ListBucketsRequest, _req: &ServiceRequest) -> AwsResult<m::ListBucketsOutput> {
+pub async fn list_buckets(
+    svc: &S3Service,
+    ctx: &RequestContext,
+    input: m::ListBucketsRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::ListBucketsOutput> {
     let owner = S3Service::owner_of(ctx);
     let all: Vec<(String, Bucket)> = svc.store.read()?.scan(BUCKETS, "")?;
     let max = input.max_buckets.unwrap_or(10_000).clamp(1, 10_000) as usize;
@@ -64,7 +69,12 @@ pub async fn list_buckets(svc: &S3Service, ctx: &RequestContext, input: m::ListB
     })
 }
 
-pub async fn create_bucket(svc: &S3Service, ctx: &RequestContext, input: m::CreateBucketRequest, req: &ServiceRequest) -> AwsResult<m::CreateBucketOutput> {
+pub async fn create_bucket(
+    svc: &S3Service,
+    ctx: &RequestContext,
+    input: m::CreateBucketRequest,
+    req: &ServiceRequest,
+) -> AwsResult<m::CreateBucketOutput> {
     let name = input.bucket.clone().unwrap_or_default();
     if !valid_bucket_name(&name) {
         return Err(S3Error::InvalidBucketName(name).into());
@@ -77,15 +87,20 @@ pub async fn create_bucket(svc: &S3Service, ctx: &RequestContext, input: m::Crea
     let region = match constraint.as_deref() {
         None | Some("") => ctx.region.clone(),
         Some("EU") => "eu-west-1".to_string(),
-        Some(c) if c.is_empty() || c.len() > 32 || !c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') => {
+        Some(c)
+            if c.is_empty()
+                || c.len() > 32
+                || !c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') =>
+        {
             return Err(S3Error::InvalidLocationConstraint.into())
         }
         Some(c) => c.to_string(),
     };
     let grants = acl::from_headers(svc, req, &owner, &owner)?.unwrap_or(acl::canned("private", &owner, &owner)?);
-    let ownership = input.object_ownership.clone().map(|o| m::OwnershipControls {
-        rules: Some(vec![m::OwnershipControlsRule { object_ownership: Some(o) }]),
-    });
+    let ownership = input
+        .object_ownership
+        .clone()
+        .map(|o| m::OwnershipControls { rules: Some(vec![m::OwnershipControlsRule { object_ownership: Some(o) }]) });
     let bucket = Bucket {
         name: name.clone(),
         owner,
@@ -105,7 +120,10 @@ pub async fn create_bucket(svc: &S3Service, ctx: &RequestContext, input: m::Crea
         .write(move |w| {
             if let Some(existing) = w.get::<Bucket>(BUCKETS, &name)? {
                 // us-east-1 answers a repeated create by the owner with success, changing nothing.
-                if existing.owner.account_id == bucket.owner.account_id && existing.region == "us-east-1" && bucket.region == "us-east-1" {
+                if existing.owner.account_id == bucket.owner.account_id
+                    && existing.region == "us-east-1"
+                    && bucket.region == "us-east-1"
+                {
                     return Ok(());
                 }
                 return Err(if existing.owner.account_id == bucket.owner.account_id {
@@ -120,12 +138,22 @@ pub async fn create_bucket(svc: &S3Service, ctx: &RequestContext, input: m::Crea
     Ok(m::CreateBucketOutput { location: Some(location), ..Default::default() })
 }
 
-pub async fn head_bucket(svc: &S3Service, _ctx: &RequestContext, input: m::HeadBucketRequest, _req: &ServiceRequest) -> AwsResult<m::HeadBucketOutput> {
+pub async fn head_bucket(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::HeadBucketRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::HeadBucketOutput> {
     let b = svc.bucket(&input.bucket.unwrap_or_default())?;
     Ok(m::HeadBucketOutput { bucket_region: Some(b.region), ..Default::default() })
 }
 
-pub async fn delete_bucket(svc: &S3Service, _ctx: &RequestContext, input: m::DeleteBucketRequest, _req: &ServiceRequest) -> AwsResult<()> {
+pub async fn delete_bucket(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::DeleteBucketRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<()> {
     let name = input.bucket.unwrap_or_default();
     svc.store
         .write(move |w| {
@@ -150,13 +178,22 @@ pub async fn delete_bucket(svc: &S3Service, _ctx: &RequestContext, input: m::Del
         .await
 }
 
-pub async fn get_bucket_location(svc: &S3Service, _ctx: &RequestContext, input: m::GetBucketLocationRequest, _req: &ServiceRequest) -> AwsResult<Option<String>> {
+pub async fn get_bucket_location(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::GetBucketLocationRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<Option<String>> {
     let b = svc.bucket(&input.bucket.unwrap_or_default())?;
     Ok((b.region != "us-east-1").then_some(b.region))
 }
 
 /// Applies `change` to the stored bucket in one transaction.
-async fn update_bucket(svc: &S3Service, name: Option<String>, change: impl FnOnce(&mut Bucket) -> AwsResult<()> + Send + 'static) -> AwsResult<()> {
+async fn update_bucket(
+    svc: &S3Service,
+    name: Option<String>,
+    change: impl FnOnce(&mut Bucket) -> AwsResult<()> + Send + 'static,
+) -> AwsResult<()> {
     let name = name.unwrap_or_default();
     svc.store
         .write(move |w| {
@@ -194,7 +231,12 @@ pub fn tag_pairs(tags: &[m::Tag]) -> Vec<(String, String)> {
     tags.iter().map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default())).collect()
 }
 
-pub async fn put_bucket_tagging(svc: &S3Service, _ctx: &RequestContext, input: m::PutBucketTaggingRequest, _req: &ServiceRequest) -> AwsResult<()> {
+pub async fn put_bucket_tagging(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::PutBucketTaggingRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<()> {
     let tags = input.tagging.and_then(|t| t.tag_set).unwrap_or_default();
     validate_tags(&tag_pairs(&tags), 50)?;
     update_bucket(svc, input.bucket, move |b| {
@@ -204,13 +246,23 @@ pub async fn put_bucket_tagging(svc: &S3Service, _ctx: &RequestContext, input: m
     .await
 }
 
-pub async fn get_bucket_tagging(svc: &S3Service, _ctx: &RequestContext, input: m::GetBucketTaggingRequest, _req: &ServiceRequest) -> AwsResult<m::GetBucketTaggingOutput> {
+pub async fn get_bucket_tagging(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::GetBucketTaggingRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::GetBucketTaggingOutput> {
     let b = svc.bucket(&input.bucket.unwrap_or_default())?;
     let tags = b.tags.ok_or(S3Error::NoSuchTagSet)?;
     Ok(m::GetBucketTaggingOutput { tag_set: Some(tags) })
 }
 
-pub async fn delete_bucket_tagging(svc: &S3Service, _ctx: &RequestContext, input: m::DeleteBucketTaggingRequest, _req: &ServiceRequest) -> AwsResult<()> {
+pub async fn delete_bucket_tagging(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::DeleteBucketTaggingRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<()> {
     update_bucket(svc, input.bucket, |b| {
         b.tags = None;
         Ok(())
@@ -218,7 +270,12 @@ pub async fn delete_bucket_tagging(svc: &S3Service, _ctx: &RequestContext, input
     .await
 }
 
-pub async fn put_bucket_cors(svc: &S3Service, _ctx: &RequestContext, input: m::PutBucketCorsRequest, _req: &ServiceRequest) -> AwsResult<()> {
+pub async fn put_bucket_cors(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::PutBucketCorsRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<()> {
     let cors = input.cors_configuration.ok_or(S3Error::MalformedXml)?;
     let rules = cors.cors_rules.clone().unwrap_or_default();
     if rules.is_empty() || rules.len() > 100 {
@@ -233,7 +290,9 @@ pub async fn put_bucket_cors(svc: &S3Service, _ctx: &RequestContext, input: m::P
                 .into());
             }
         }
-        if r.allowed_origins.as_ref().is_none_or(|o| o.is_empty()) || r.allowed_methods.as_ref().is_none_or(|m| m.is_empty()) {
+        if r.allowed_origins.as_ref().is_none_or(|o| o.is_empty())
+            || r.allowed_methods.as_ref().is_none_or(|m| m.is_empty())
+        {
             return Err(S3Error::MalformedXml.into());
         }
     }
@@ -244,13 +303,23 @@ pub async fn put_bucket_cors(svc: &S3Service, _ctx: &RequestContext, input: m::P
     .await
 }
 
-pub async fn get_bucket_cors(svc: &S3Service, _ctx: &RequestContext, input: m::GetBucketCorsRequest, _req: &ServiceRequest) -> AwsResult<m::GetBucketCorsOutput> {
+pub async fn get_bucket_cors(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::GetBucketCorsRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::GetBucketCorsOutput> {
     let b = svc.bucket(&input.bucket.unwrap_or_default())?;
     let cors = b.cors.ok_or(S3Error::NoSuchCors)?;
     Ok(m::GetBucketCorsOutput { cors_rules: cors.cors_rules })
 }
 
-pub async fn delete_bucket_cors(svc: &S3Service, _ctx: &RequestContext, input: m::DeleteBucketCorsRequest, _req: &ServiceRequest) -> AwsResult<()> {
+pub async fn delete_bucket_cors(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::DeleteBucketCorsRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<()> {
     update_bucket(svc, input.bucket, |b| {
         b.cors = None;
         Ok(())
@@ -258,7 +327,12 @@ pub async fn delete_bucket_cors(svc: &S3Service, _ctx: &RequestContext, input: m
     .await
 }
 
-pub async fn put_bucket_encryption(svc: &S3Service, _ctx: &RequestContext, input: m::PutBucketEncryptionRequest, _req: &ServiceRequest) -> AwsResult<()> {
+pub async fn put_bucket_encryption(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::PutBucketEncryptionRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<()> {
     let conf = input.server_side_encryption_configuration.ok_or(S3Error::MalformedXml)?;
     let rules = conf.rules.as_deref().unwrap_or_default();
     if rules.is_empty() {
@@ -291,14 +365,24 @@ pub fn default_encryption() -> m::ServerSideEncryptionConfiguration {
     }
 }
 
-pub async fn get_bucket_encryption(svc: &S3Service, _ctx: &RequestContext, input: m::GetBucketEncryptionRequest, _req: &ServiceRequest) -> AwsResult<m::GetBucketEncryptionOutput> {
+pub async fn get_bucket_encryption(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::GetBucketEncryptionRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::GetBucketEncryptionOutput> {
     let b = svc.bucket(&input.bucket.unwrap_or_default())?;
     Ok(m::GetBucketEncryptionOutput {
         server_side_encryption_configuration: Some(b.encryption.unwrap_or_else(default_encryption)),
     })
 }
 
-pub async fn delete_bucket_encryption(svc: &S3Service, _ctx: &RequestContext, input: m::DeleteBucketEncryptionRequest, _req: &ServiceRequest) -> AwsResult<()> {
+pub async fn delete_bucket_encryption(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::DeleteBucketEncryptionRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<()> {
     update_bucket(svc, input.bucket, |b| {
         b.encryption = None;
         Ok(())
@@ -306,7 +390,12 @@ pub async fn delete_bucket_encryption(svc: &S3Service, _ctx: &RequestContext, in
     .await
 }
 
-pub async fn put_ownership_controls(svc: &S3Service, _ctx: &RequestContext, input: m::PutBucketOwnershipControlsRequest, _req: &ServiceRequest) -> AwsResult<()> {
+pub async fn put_ownership_controls(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::PutBucketOwnershipControlsRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<()> {
     let controls = input.ownership_controls.ok_or(S3Error::MalformedXml)?;
     let rules = controls.rules.as_deref().unwrap_or_default();
     if rules.len() != 1
@@ -324,12 +413,24 @@ pub async fn put_ownership_controls(svc: &S3Service, _ctx: &RequestContext, inpu
     .await
 }
 
-pub async fn get_ownership_controls(svc: &S3Service, _ctx: &RequestContext, input: m::GetBucketOwnershipControlsRequest, _req: &ServiceRequest) -> AwsResult<m::GetBucketOwnershipControlsOutput> {
+pub async fn get_ownership_controls(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::GetBucketOwnershipControlsRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::GetBucketOwnershipControlsOutput> {
     let b = svc.bucket(&input.bucket.unwrap_or_default())?;
-    Ok(m::GetBucketOwnershipControlsOutput { ownership_controls: Some(b.ownership.ok_or(S3Error::NoSuchOwnershipControls)?) })
+    Ok(m::GetBucketOwnershipControlsOutput {
+        ownership_controls: Some(b.ownership.ok_or(S3Error::NoSuchOwnershipControls)?),
+    })
 }
 
-pub async fn delete_ownership_controls(svc: &S3Service, _ctx: &RequestContext, input: m::DeleteBucketOwnershipControlsRequest, _req: &ServiceRequest) -> AwsResult<()> {
+pub async fn delete_ownership_controls(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::DeleteBucketOwnershipControlsRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<()> {
     update_bucket(svc, input.bucket, |b| {
         b.ownership = None;
         Ok(())
@@ -337,14 +438,23 @@ pub async fn delete_ownership_controls(svc: &S3Service, _ctx: &RequestContext, i
     .await
 }
 
-pub async fn put_bucket_versioning(svc: &S3Service, _ctx: &RequestContext, input: m::PutBucketVersioningRequest, _req: &ServiceRequest) -> AwsResult<()> {
+pub async fn put_bucket_versioning(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::PutBucketVersioningRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<()> {
     let status = input.versioning_configuration.and_then(|v| v.status).ok_or(S3Error::MalformedXml)?;
     if status != "Enabled" && status != "Suspended" {
         return Err(S3Error::MalformedXml.into());
     }
     update_bucket(svc, input.bucket, move |b| {
         if b.object_lock && status == "Suspended" {
-            return Err(S3Error::InvalidRequest("An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.".into()).into());
+            return Err(S3Error::InvalidRequest(
+                "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
+                    .into(),
+            )
+            .into());
         }
         b.versioning = Some(status);
         Ok(())
@@ -352,7 +462,12 @@ pub async fn put_bucket_versioning(svc: &S3Service, _ctx: &RequestContext, input
     .await
 }
 
-pub async fn get_bucket_versioning(svc: &S3Service, _ctx: &RequestContext, input: m::GetBucketVersioningRequest, _req: &ServiceRequest) -> AwsResult<m::GetBucketVersioningOutput> {
+pub async fn get_bucket_versioning(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::GetBucketVersioningRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::GetBucketVersioningOutput> {
     let b = svc.bucket(&input.bucket.unwrap_or_default())?;
     Ok(m::GetBucketVersioningOutput { status: b.versioning, ..Default::default() })
 }

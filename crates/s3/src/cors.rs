@@ -8,14 +8,23 @@ use nuage_protocol::{s3 as m, HttpResponse};
 
 /// `*` matches anything; one `*` inside a pattern matches any run of characters there.
 fn wildcard(pattern: &str, value: &str, case_insensitive: bool) -> bool {
-    let (p, v) = if case_insensitive { (pattern.to_ascii_lowercase(), value.to_ascii_lowercase()) } else { (pattern.to_string(), value.to_string()) };
+    let (p, v) = if case_insensitive {
+        (pattern.to_ascii_lowercase(), value.to_ascii_lowercase())
+    } else {
+        (pattern.to_string(), value.to_string())
+    };
     match p.split_once('*') {
         None => p == v,
         Some((pre, post)) => v.len() >= pre.len() + post.len() && v.starts_with(pre) && v.ends_with(post),
     }
 }
 
-fn matching_rule<'a>(cors: &'a m::CORSConfiguration, origin: &str, method: &str, headers: &[String]) -> Option<&'a m::CORSRule> {
+fn matching_rule<'a>(
+    cors: &'a m::CORSConfiguration,
+    origin: &str,
+    method: &str,
+    headers: &[String],
+) -> Option<&'a m::CORSRule> {
     cors.cors_rules.as_ref()?.iter().find(|r| {
         r.allowed_origins.iter().flatten().any(|o| wildcard(o, origin, false))
             && r.allowed_methods.iter().flatten().any(|m| m == method)
@@ -26,7 +35,8 @@ fn matching_rule<'a>(cors: &'a m::CORSConfiguration, origin: &str, method: &str,
 fn apply(resp: &mut HttpResponse, rule: &m::CORSRule, origin: &str, request_headers: &[String]) {
     let any_origin = rule.allowed_origins.iter().flatten().any(|o| o == "*");
     resp.headers.push(("access-control-allow-origin".into(), if any_origin { "*".into() } else { origin.to_string() }));
-    resp.headers.push(("access-control-allow-methods".into(), rule.allowed_methods.clone().unwrap_or_default().join(", ")));
+    resp.headers
+        .push(("access-control-allow-methods".into(), rule.allowed_methods.clone().unwrap_or_default().join(", ")));
     if !request_headers.is_empty() {
         resp.headers.push(("access-control-allow-headers".into(), request_headers.join(", ")));
     }
@@ -47,16 +57,24 @@ fn bucket_cors(svc: &S3Service, bucket: &str) -> Option<m::CORSConfiguration> {
 pub fn preflight(svc: &S3Service, req: &ServiceRequest, bucket: &str) -> AwsResult<HttpResponse> {
     let bad = |msg: &str| AwsError::new("BadRequest", 400, msg.to_string());
     let origin = req.header("origin").ok_or_else(|| bad("Insufficient information. Origin request header needed."))?;
-    let method = req.header("access-control-request-method").ok_or_else(|| bad("Invalid Access-Control-Request-Method: null"))?;
+    let method = req
+        .header("access-control-request-method")
+        .ok_or_else(|| bad("Invalid Access-Control-Request-Method: null"))?;
     let headers: Vec<String> = req
         .header("access-control-request-headers")
         .map(|h| h.split(',').map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect())
         .unwrap_or_default();
-    let forbidden = || AwsError::new("AccessForbidden", 403, "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.")
+    let forbidden = || {
+        AwsError::new("AccessForbidden", 403, "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.")
         .with("Method", method.to_string())
-        .with("ResourceType", "OBJECT");
+        .with("ResourceType", "OBJECT")
+    };
     let cors = match svc.bucket(bucket) {
-        Ok(b) => b.cors.ok_or_else(|| AwsError::new("AccessForbidden", 403, "CORSResponse: CORS is not enabled for this bucket.").with("Method", method.to_string()).with("ResourceType", "BUCKET"))?,
+        Ok(b) => b.cors.ok_or_else(|| {
+            AwsError::new("AccessForbidden", 403, "CORSResponse: CORS is not enabled for this bucket.")
+                .with("Method", method.to_string())
+                .with("ResourceType", "BUCKET")
+        })?,
         Err(e) => return Err(e),
     };
     let rule = matching_rule(&cors, origin, method, &headers).ok_or_else(forbidden)?;

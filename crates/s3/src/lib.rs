@@ -44,7 +44,9 @@ fn address(req: &ServiceRequest) -> Addressed {
     } else if let Some(b) = host.strip_suffix(".localhost") {
         Some(b.strip_suffix(".s3").unwrap_or(b).to_string())
     } else {
-        host.split_once(".s3.").map(|(b, _)| b.to_string()).or_else(|| host.strip_suffix(".s3.amazonaws.com").map(String::from))
+        host.split_once(".s3.")
+            .map(|(b, _)| b.to_string())
+            .or_else(|| host.strip_suffix(".s3.amazonaws.com").map(String::from))
     };
     let path = req.raw_path.strip_prefix('/').unwrap_or(&req.raw_path);
     let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
@@ -55,10 +57,7 @@ fn address(req: &ServiceRequest) -> Addressed {
                 Some((b, k)) => (b, Some(k)),
                 None => (path, None),
             };
-            Addressed {
-                bucket: (!b.is_empty()).then(|| decode(b)),
-                key: k.filter(|k| !k.is_empty()).map(decode),
-            }
+            Addressed { bucket: (!b.is_empty()).then(|| decode(b)), key: k.filter(|k| !k.is_empty()).map(decode) }
         }
     }
 }
@@ -80,11 +79,17 @@ impl S3Service {
                 canonical_id: p.canonical_id.clone(),
                 display_name: p.display_name.clone(),
             },
-            None => Owner { account_id: String::new(), canonical_id: "anonymous".into(), display_name: "anonymous".into() },
+            None => {
+                Owner { account_id: String::new(), canonical_id: "anonymous".into(), display_name: "anonymous".into() }
+            }
         }
     }
 
-    fn parse<T: nuage_protocol::Shape + serde::de::DeserializeOwned>(&self, req: &ServiceRequest, a: &Addressed) -> AwsResult<T> {
+    fn parse<T: nuage_protocol::Shape + serde::de::DeserializeOwned>(
+        &self,
+        req: &ServiceRequest,
+        a: &Addressed,
+    ) -> AwsResult<T> {
         let mut labels: Vec<(&'static str, String)> = Vec::new();
         if let Some(b) = &a.bucket {
             labels.push(("Bucket", b.clone()));
@@ -129,7 +134,13 @@ macro_rules! typed {
 }
 
 impl S3Service {
-    async fn run(&self, op: &'static str, ctx: &RequestContext, req: &ServiceRequest, a: Addressed) -> AwsResult<HttpResponse> {
+    async fn run(
+        &self,
+        op: &'static str,
+        ctx: &RequestContext,
+        req: &ServiceRequest,
+        a: Addressed,
+    ) -> AwsResult<HttpResponse> {
         let s = self;
         match op {
             "ListBuckets" => typed!(s, ctx, req, a, "ListBuckets", bucket::list_buckets),
@@ -143,11 +154,15 @@ impl S3Service {
             }
             "PutBucketTagging" => typed!(s, ctx, req, a, "PutBucketTagging", bucket::put_bucket_tagging, empty),
             "GetBucketTagging" => typed!(s, ctx, req, a, "GetBucketTagging", bucket::get_bucket_tagging),
-            "DeleteBucketTagging" => typed!(s, ctx, req, a, "DeleteBucketTagging", bucket::delete_bucket_tagging, empty),
+            "DeleteBucketTagging" => {
+                typed!(s, ctx, req, a, "DeleteBucketTagging", bucket::delete_bucket_tagging, empty)
+            }
             "PutBucketCors" => typed!(s, ctx, req, a, "PutBucketCors", bucket::put_bucket_cors, empty),
             "GetBucketCors" => typed!(s, ctx, req, a, "GetBucketCors", bucket::get_bucket_cors),
             "DeleteBucketCors" => typed!(s, ctx, req, a, "DeleteBucketCors", bucket::delete_bucket_cors, empty),
-            "PutBucketEncryption" => typed!(s, ctx, req, a, "PutBucketEncryption", bucket::put_bucket_encryption, empty),
+            "PutBucketEncryption" => {
+                typed!(s, ctx, req, a, "PutBucketEncryption", bucket::put_bucket_encryption, empty)
+            }
             "GetBucketEncryption" => typed!(s, ctx, req, a, "GetBucketEncryption", bucket::get_bucket_encryption),
             "DeleteBucketEncryption" => {
                 typed!(s, ctx, req, a, "DeleteBucketEncryption", bucket::delete_bucket_encryption, empty)
@@ -161,7 +176,9 @@ impl S3Service {
             "DeleteBucketOwnershipControls" => {
                 typed!(s, ctx, req, a, "DeleteBucketOwnershipControls", bucket::delete_ownership_controls, empty)
             }
-            "PutBucketVersioning" => typed!(s, ctx, req, a, "PutBucketVersioning", bucket::put_bucket_versioning, empty),
+            "PutBucketVersioning" => {
+                typed!(s, ctx, req, a, "PutBucketVersioning", bucket::put_bucket_versioning, empty)
+            }
             "GetBucketVersioning" => typed!(s, ctx, req, a, "GetBucketVersioning", bucket::get_bucket_versioning),
             "GetBucketAcl" => typed!(s, ctx, req, a, "GetBucketAcl", acl::get_bucket_acl),
             "PutBucketAcl" => typed!(s, ctx, req, a, "PutBucketAcl", acl::put_bucket_acl, empty),
@@ -210,7 +227,13 @@ impl S3Service {
     }
 
     /// The authorisation facts of a routed request: action, resource ARN, owner, ACL grants.
-    fn authorization(&self, ctx: &RequestContext, route: &routes::Route, req: &ServiceRequest, a: &Addressed) -> Authorization {
+    fn authorization(
+        &self,
+        ctx: &RequestContext,
+        route: &routes::Route,
+        req: &ServiceRequest,
+        a: &Addressed,
+    ) -> Authorization {
         let versioned = req.query_param("versionId").is_some();
         let action = route.action(versioned);
         let resource = match (&route.target, &a.bucket, &a.key) {
@@ -222,7 +245,9 @@ impl S3Service {
         let granted = match (&bucket, route.acl_permission) {
             (Some(b), Some((on_object, perm))) => {
                 if on_object {
-                    a.key.as_deref().is_some_and(|k| acl::object_grants(self, b, k, req.query_param("versionId"), ctx, perm))
+                    a.key
+                        .as_deref()
+                        .is_some_and(|k| acl::object_grants(self, b, k, req.query_param("versionId"), ctx, perm))
                 } else {
                     acl::grants_allow(&b.grants, ctx, perm)
                 }
@@ -260,7 +285,9 @@ impl Service for S3Service {
     fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
         let a = address(req);
         if req.method == "OPTIONS" {
-            let bucket = a.bucket.clone().ok_or_else(|| AwsError::new("BadRequest", 400, "Insufficient information. Origin request header needed."))?;
+            let bucket = a.bucket.clone().ok_or_else(|| {
+                AwsError::new("BadRequest", 400, "Insufficient information. Origin request header needed.")
+            })?;
             let authorization = Authorization {
                 operation: "PreflightCors",
                 action: "s3:PreflightCors",

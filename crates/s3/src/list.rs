@@ -34,7 +34,8 @@ pub fn walk<T>(
     }
     let snap = svc.store.read()?;
     let table_prefix = format!("{}{}", bucket_prefix(bucket), prefix);
-    let mut start = if after >= prefix { format!("{}{}\0", bucket_prefix(bucket), after) } else { table_prefix.clone() };
+    let mut start =
+        if after >= prefix { format!("{}{}\0", bucket_prefix(bucket), after) } else { table_prefix.clone() };
     let mut items: Vec<Item<T>> = Vec::new();
     let mut last_prefix: Option<String> = None;
     loop {
@@ -89,14 +90,22 @@ fn check_encoding(e: &Option<String>) -> AwsResult<bool> {
     match e.as_deref() {
         None => Ok(false),
         Some("url") => Ok(true),
-        Some(other) => Err(S3Error::InvalidArgument("Invalid Encoding Method specified in Request".into(), Some(("encoding-type", other.into()))).into()),
+        Some(other) => Err(S3Error::InvalidArgument(
+            "Invalid Encoding Method specified in Request".into(),
+            Some(("encoding-type", other.into())),
+        )
+        .into()),
     }
 }
 
 fn max_keys(v: Option<i32>) -> AwsResult<usize> {
     match v {
         None => Ok(1000),
-        Some(n) if n < 0 => Err(S3Error::InvalidArgument("Argument maxKeys must be an integer between 0 and 2147483647".into(), Some(("maxKeys", n.to_string()))).into()),
+        Some(n) if n < 0 => Err(S3Error::InvalidArgument(
+            "Argument maxKeys must be an integer between 0 and 2147483647".into(),
+            Some(("maxKeys", n.to_string())),
+        )
+        .into()),
         Some(n) => Ok((n as usize).min(1000)),
     }
 }
@@ -119,7 +128,12 @@ fn latest_live(_: &str, e: ObjectEntry) -> Vec<Version> {
     e.versions.into_iter().next().filter(|v| !v.delete_marker).into_iter().collect()
 }
 
-pub async fn list_objects(svc: &S3Service, _ctx: &RequestContext, input: m::ListObjectsRequest, _req: &ServiceRequest) -> AwsResult<m::ListObjectsOutput> {
+pub async fn list_objects(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::ListObjectsRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::ListObjectsOutput> {
     let bucket = input.bucket.clone().unwrap_or_default();
     svc.bucket(&bucket)?;
     let url = check_encoding(&input.encoding_type)?;
@@ -157,19 +171,24 @@ pub async fn list_objects(svc: &S3Service, _ctx: &RequestContext, input: m::List
     })
 }
 
-pub async fn list_objects_v2(svc: &S3Service, _ctx: &RequestContext, input: m::ListObjectsV2Request, _req: &ServiceRequest) -> AwsResult<m::ListObjectsV2Output> {
+pub async fn list_objects_v2(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::ListObjectsV2Request,
+    _req: &ServiceRequest,
+) -> AwsResult<m::ListObjectsV2Output> {
     let bucket = input.bucket.clone().unwrap_or_default();
     svc.bucket(&bucket)?;
     let url = check_encoding(&input.encoding_type)?;
     let max = max_keys(input.max_keys)?;
     let prefix = input.prefix.clone().unwrap_or_default();
     let after = match &input.continuation_token {
-        Some(t) => {
-            let raw = B64.decode(t).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| {
-                S3Error::InvalidArgument("The continuation token provided is incorrect".into(), Some(("continuation-token", t.clone())))
-            })?;
-            raw
-        }
+        Some(t) => B64.decode(t).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(|| {
+            S3Error::InvalidArgument(
+                "The continuation token provided is incorrect".into(),
+                Some(("continuation-token", t.clone())),
+            )
+        })?,
         None => input.start_after.clone().unwrap_or_default(),
     };
     let (items, truncated) = walk(svc, &bucket, &prefix, input.delimiter.as_deref(), &after, max, latest_live)?;
@@ -207,7 +226,12 @@ pub async fn list_objects_v2(svc: &S3Service, _ctx: &RequestContext, input: m::L
     })
 }
 
-pub async fn list_object_versions(svc: &S3Service, _ctx: &RequestContext, input: m::ListObjectVersionsRequest, _req: &ServiceRequest) -> AwsResult<m::ListObjectVersionsOutput> {
+pub async fn list_object_versions(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::ListObjectVersionsRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::ListObjectVersionsOutput> {
     let bucket = input.bucket.clone().unwrap_or_default();
     svc.bucket(&bucket)?;
     let url = check_encoding(&input.encoding_type)?;
@@ -225,8 +249,7 @@ pub async fn list_object_versions(svc: &S3Service, _ctx: &RequestContext, input:
         _ => key_marker.clone(),
     };
     let expand = |key: &str, e: ObjectEntry| -> Vec<(Version, bool)> {
-        let mut out: Vec<(Version, bool)> =
-            e.versions.into_iter().enumerate().map(|(i, v)| (v, i == 0)).collect();
+        let mut out: Vec<(Version, bool)> = e.versions.into_iter().enumerate().map(|(i, v)| (v, i == 0)).collect();
         if key < key_marker.as_str() || (key == key_marker && vid_marker.is_none()) {
             return Vec::new();
         }

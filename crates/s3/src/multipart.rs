@@ -40,7 +40,12 @@ fn load_upload(svc: &S3Service, bucket: &str, key: &str, upload_id: &str) -> Aws
         .ok_or_else(|| S3Error::NoSuchUpload(upload_id.to_string()).into())
 }
 
-pub async fn create(svc: &S3Service, ctx: &RequestContext, mut input: m::CreateMultipartUploadRequest, req: &ServiceRequest) -> AwsResult<m::CreateMultipartUploadOutput> {
+pub async fn create(
+    svc: &S3Service,
+    ctx: &RequestContext,
+    mut input: m::CreateMultipartUploadRequest,
+    req: &ServiceRequest,
+) -> AwsResult<m::CreateMultipartUploadOutput> {
     let bucket_name = input.bucket.clone().unwrap_or_default();
     let key = input.key.clone().unwrap_or_default();
     check_key(&key)?;
@@ -64,7 +69,10 @@ pub async fn create(svc: &S3Service, ctx: &RequestContext, mut input: m::CreateM
         },
         storage_class: storage_class(req)?,
         checksum_algorithm: input.checksum_algorithm.clone(),
-        checksum_type: input.checksum_type.clone().or(input.checksum_algorithm.as_ref().map(|_| "COMPOSITE".to_string())),
+        checksum_type: input
+            .checksum_type
+            .clone()
+            .or(input.checksum_algorithm.as_ref().map(|_| "COMPOSITE".to_string())),
         sse: Some(crate::sse::for_write(req, &bucket, &bucket.region)?),
         parts: Default::default(),
     };
@@ -85,7 +93,15 @@ pub async fn create(svc: &S3Service, ctx: &RequestContext, mut input: m::CreateM
 }
 
 /// Stores `body` as part `number` of an upload, replacing an earlier part of that number.
-async fn store_part(svc: &S3Service, bucket: String, key: String, upload_id: String, number: i32, body: bytes::Bytes, part_checksum: Option<String>) -> AwsResult<(String, i64)> {
+async fn store_part(
+    svc: &S3Service,
+    bucket: String,
+    key: String,
+    upload_id: String,
+    number: i32,
+    body: bytes::Bytes,
+    part_checksum: Option<String>,
+) -> AwsResult<(String, i64)> {
     let etag = checksum::md5_hex(&body);
     let size = body.len() as u64;
     let staged = svc.store.stage(body).await?;
@@ -106,7 +122,12 @@ async fn store_part(svc: &S3Service, bucket: String, key: String, upload_id: Str
     Ok((format!("\"{etag}\""), modified))
 }
 
-pub async fn upload_part(svc: &S3Service, _ctx: &RequestContext, mut input: m::UploadPartRequest, req: &ServiceRequest) -> AwsResult<m::UploadPartOutput> {
+pub async fn upload_part(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    mut input: m::UploadPartRequest,
+    req: &ServiceRequest,
+) -> AwsResult<m::UploadPartOutput> {
     let bucket = input.bucket.clone().unwrap_or_default();
     let key = input.key.clone().unwrap_or_default();
     let upload_id = input.upload_id.clone().unwrap_or_default();
@@ -121,7 +142,12 @@ pub async fn upload_part(svc: &S3Service, _ctx: &RequestContext, mut input: m::U
     let cs = checksum::verify_request_checksum(&req.headers, &body)?;
     if let (Some(want), Some((got, _))) = (&upload.checksum_algorithm, &cs) {
         if !want.eq_ignore_ascii_case(got) {
-            return Err(S3Error::InvalidRequest(format!("Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}", want.to_ascii_lowercase(), got.to_ascii_lowercase())).into());
+            return Err(S3Error::InvalidRequest(format!(
+                "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+                want.to_ascii_lowercase(),
+                got.to_ascii_lowercase()
+            ))
+            .into());
         }
     }
     crate::sse::check_read(&upload.sse, req, "x-amz-")?;
@@ -142,7 +168,12 @@ pub async fn upload_part(svc: &S3Service, _ctx: &RequestContext, mut input: m::U
     Ok(out)
 }
 
-pub async fn upload_part_copy(svc: &S3Service, ctx: &RequestContext, input: m::UploadPartCopyRequest, req: &ServiceRequest) -> AwsResult<m::UploadPartCopyOutput> {
+pub async fn upload_part_copy(
+    svc: &S3Service,
+    ctx: &RequestContext,
+    input: m::UploadPartCopyRequest,
+    req: &ServiceRequest,
+) -> AwsResult<m::UploadPartCopyOutput> {
     let bucket = input.bucket.clone().unwrap_or_default();
     let key = input.key.clone().unwrap_or_default();
     let upload_id = input.upload_id.clone().unwrap_or_default();
@@ -170,7 +201,11 @@ pub async fn upload_part_copy(svc: &S3Service, ctx: &RequestContext, input: m::U
     };
     let (etag, modified) = store_part(svc, bucket, key, upload_id, number, body, None).await?;
     let mut out = m::UploadPartCopyOutput {
-        copy_part_result: Some(m::CopyPartResult { e_tag: Some(etag), last_modified: Some(Timestamp(modified)), ..Default::default() }),
+        copy_part_result: Some(m::CopyPartResult {
+            e_tag: Some(etag),
+            last_modified: Some(Timestamp(modified)),
+            ..Default::default()
+        }),
         copy_source_version_id: (src.version_id != "null").then(|| src.version_id.clone()),
         ..Default::default()
     };
@@ -178,7 +213,12 @@ pub async fn upload_part_copy(svc: &S3Service, ctx: &RequestContext, input: m::U
     Ok(out)
 }
 
-pub async fn complete(svc: &S3Service, ctx: &RequestContext, input: m::CompleteMultipartUploadRequest, _req: &ServiceRequest) -> AwsResult<m::CompleteMultipartUploadOutput> {
+pub async fn complete(
+    svc: &S3Service,
+    ctx: &RequestContext,
+    input: m::CompleteMultipartUploadRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::CompleteMultipartUploadOutput> {
     let bucket_name = input.bucket.clone().unwrap_or_default();
     let key = input.key.clone().unwrap_or_default();
     let upload_id = input.upload_id.clone().unwrap_or_default();
@@ -190,7 +230,11 @@ pub async fn complete(svc: &S3Service, ctx: &RequestContext, input: m::CompleteM
         .map(|p| (p.part_number.unwrap_or(0), p.e_tag.unwrap_or_default().trim_matches('"').to_string()))
         .collect();
     if requested.is_empty() {
-        return Err(nuage_core::AwsError::new("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema"));
+        return Err(nuage_core::AwsError::new(
+            "MalformedXML",
+            400,
+            "The XML you provided was not well-formed or did not validate against our published schema",
+        ));
     }
     let owner = S3Service::owner_of(ctx);
     let (if_match, if_none_match) = (input.if_match.clone(), input.if_none_match.clone());
@@ -198,7 +242,8 @@ pub async fn complete(svc: &S3Service, ctx: &RequestContext, input: m::CompleteM
     let (etag, version_id, checksum, sse) = svc
         .store
         .write(move |w| {
-            let bucket: Bucket = w.get(BUCKETS, &bucket_name)?.ok_or_else(|| S3Error::NoSuchBucket(bucket_name.clone()))?;
+            let bucket: Bucket =
+                w.get(BUCKETS, &bucket_name)?.ok_or_else(|| S3Error::NoSuchBucket(bucket_name.clone()))?;
             let uk = upload_key(&bucket_name, &key, &upload_id);
             let mut u: Upload = w.get(UPLOADS, &uk)?.ok_or_else(|| S3Error::NoSuchUpload(upload_id.clone()))?;
             object::check_write_conditions(w, &bucket_name, &key, if_match.as_deref(), if_none_match.as_deref())?;
@@ -238,7 +283,11 @@ pub async fn complete(svc: &S3Service, ctx: &RequestContext, input: m::CompleteM
                     joined.extend(B64.decode(c.as_ref()?).ok()?);
                 }
                 let combined = checksum::compute(&alg.to_ascii_uppercase(), &joined)?;
-                Some(Checksum { algorithm: alg.to_ascii_uppercase(), value: format!("{combined}-{}", chosen.len()), kind: "COMPOSITE".into() })
+                Some(Checksum {
+                    algorithm: alg.to_ascii_uppercase(),
+                    value: format!("{combined}-{}", chosen.len()),
+                    kind: "COMPOSITE".into(),
+                })
             });
             let v = crate::meta::Version {
                 version_id: String::new(),
@@ -290,7 +339,12 @@ pub async fn complete(svc: &S3Service, ctx: &RequestContext, input: m::CompleteM
     Ok(out)
 }
 
-pub async fn abort(svc: &S3Service, _ctx: &RequestContext, input: m::AbortMultipartUploadRequest, _req: &ServiceRequest) -> AwsResult<m::AbortMultipartUploadOutput> {
+pub async fn abort(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::AbortMultipartUploadRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::AbortMultipartUploadOutput> {
     let bucket = input.bucket.unwrap_or_default();
     let key = input.key.unwrap_or_default();
     let upload_id = input.upload_id.unwrap_or_default();
@@ -308,7 +362,12 @@ pub async fn abort(svc: &S3Service, _ctx: &RequestContext, input: m::AbortMultip
     Ok(m::AbortMultipartUploadOutput::default())
 }
 
-pub async fn list_parts(svc: &S3Service, _ctx: &RequestContext, input: m::ListPartsRequest, _req: &ServiceRequest) -> AwsResult<m::ListPartsOutput> {
+pub async fn list_parts(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::ListPartsRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::ListPartsOutput> {
     let bucket = input.bucket.clone().unwrap_or_default();
     let key = input.key.clone().unwrap_or_default();
     let upload_id = input.upload_id.clone().unwrap_or_default();
@@ -349,7 +408,10 @@ pub async fn list_parts(svc: &S3Service, _ctx: &RequestContext, input: m::ListPa
         max_parts: Some(max as i32),
         is_truncated: Some(truncated),
         parts: (!parts.is_empty()).then_some(parts),
-        initiator: Some(m::Initiator { id: Some(u.initiator.canonical_id.clone()), display_name: Some(u.initiator.display_name.clone()) }),
+        initiator: Some(m::Initiator {
+            id: Some(u.initiator.canonical_id.clone()),
+            display_name: Some(u.initiator.display_name.clone()),
+        }),
         owner: Some(u.owner.to_model()),
         storage_class: Some(u.storage_class.clone()),
         checksum_algorithm: u.checksum_algorithm.clone(),
@@ -358,7 +420,12 @@ pub async fn list_parts(svc: &S3Service, _ctx: &RequestContext, input: m::ListPa
     })
 }
 
-pub async fn list_uploads(svc: &S3Service, _ctx: &RequestContext, input: m::ListMultipartUploadsRequest, _req: &ServiceRequest) -> AwsResult<m::ListMultipartUploadsOutput> {
+pub async fn list_uploads(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::ListMultipartUploadsRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::ListMultipartUploadsOutput> {
     let bucket = input.bucket.clone().unwrap_or_default();
     svc.bucket(&bucket)?;
     let url = input.encoding_type.as_deref() == Some("url");
@@ -366,19 +433,23 @@ pub async fn list_uploads(svc: &S3Service, _ctx: &RequestContext, input: m::List
     let prefix = input.prefix.clone().unwrap_or_default();
     let key_marker = input.key_marker.clone().unwrap_or_default();
     let id_marker = input.upload_id_marker.clone().unwrap_or_default();
-    let all: Vec<(String, Upload)> = svc.store.read()?.scan(UPLOADS, &format!("{}{}", bucket_prefix(&bucket), prefix))?;
+    let all: Vec<(String, Upload)> =
+        svc.store.read()?.scan(UPLOADS, &format!("{}{}", bucket_prefix(&bucket), prefix))?;
     let mut uploads = Vec::new();
     let mut prefixes: Vec<String> = Vec::new();
     let mut truncated = false;
     let mut next: Option<(String, String)> = None;
     for (_, u) in all {
-        let after_marker = u.key > key_marker || (u.key == key_marker && !id_marker.is_empty() && u.upload_id > id_marker);
+        let after_marker =
+            u.key > key_marker || (u.key == key_marker && !id_marker.is_empty() && u.upload_id > id_marker);
         if !key_marker.is_empty() && !after_marker {
             continue;
         }
-        let cp = input.delimiter.as_deref().filter(|d| !d.is_empty()).and_then(|d| {
-            u.key[prefix.len()..].find(d).map(|i| u.key[..prefix.len() + i + d.len()].to_string())
-        });
+        let cp = input
+            .delimiter
+            .as_deref()
+            .filter(|d| !d.is_empty())
+            .and_then(|d| u.key[prefix.len()..].find(d).map(|i| u.key[..prefix.len() + i + d.len()].to_string()));
         if let Some(cp) = &cp {
             if prefixes.last() == Some(cp) {
                 continue;
@@ -401,7 +472,10 @@ pub async fn list_uploads(svc: &S3Service, _ctx: &RequestContext, input: m::List
                     initiated: Some(Timestamp(u.initiated)),
                     storage_class: Some(u.storage_class.clone()),
                     owner: Some(u.owner.to_model()),
-                    initiator: Some(m::Initiator { id: Some(u.initiator.canonical_id.clone()), display_name: Some(u.initiator.display_name.clone()) }),
+                    initiator: Some(m::Initiator {
+                        id: Some(u.initiator.canonical_id.clone()),
+                        display_name: Some(u.initiator.display_name.clone()),
+                    }),
                     checksum_algorithm: u.checksum_algorithm.clone(),
                     checksum_type: u.checksum_type.clone(),
                     ..Default::default()
@@ -424,7 +498,8 @@ pub async fn list_uploads(svc: &S3Service, _ctx: &RequestContext, input: m::List
         max_uploads: Some(max as i32),
         is_truncated: Some(truncated),
         uploads: (!uploads.is_empty()).then_some(uploads),
-        common_prefixes: (!prefixes.is_empty()).then(|| prefixes.into_iter().map(|p| m::CommonPrefix { prefix: Some(enc(url, &p)) }).collect()),
+        common_prefixes: (!prefixes.is_empty())
+            .then(|| prefixes.into_iter().map(|p| m::CommonPrefix { prefix: Some(enc(url, &p)) }).collect()),
         encoding_type: input.encoding_type,
         ..Default::default()
     })

@@ -27,7 +27,11 @@ pub fn content_headers(req: &ServiceRequest) -> BTreeMap<String, String> {
     for name in STANDARD_HEADERS {
         if let Some(v) = req.header(name) {
             let v = if *name == "content-encoding" {
-                v.split(',').map(str::trim).filter(|e| *e != "aws-chunked" && !e.is_empty()).collect::<Vec<_>>().join(", ")
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|e| *e != "aws-chunked" && !e.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             } else {
                 v.to_string()
             };
@@ -60,8 +64,17 @@ pub fn check_key(key: &str) -> S3Result<()> {
 pub fn storage_class(req: &ServiceRequest) -> S3Result<String> {
     let sc = req.header("x-amz-storage-class").unwrap_or("STANDARD");
     const CLASSES: &[&str] = &[
-        "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER",
-        "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS", "SNOW", "EXPRESS_ONEZONE",
+        "STANDARD",
+        "REDUCED_REDUNDANCY",
+        "STANDARD_IA",
+        "ONEZONE_IA",
+        "INTELLIGENT_TIERING",
+        "GLACIER",
+        "DEEP_ARCHIVE",
+        "GLACIER_IR",
+        "OUTPOSTS",
+        "SNOW",
+        "EXPRESS_ONEZONE",
     ];
     if !CLASSES.contains(&sc) {
         return Err(S3Error::InvalidStorageClass.into());
@@ -70,7 +83,12 @@ pub fn storage_class(req: &ServiceRequest) -> S3Result<String> {
 }
 
 /// Picks the addressed version. `None` asks for the latest; a delete marker there is a 404.
-pub fn select_version<'a>(entry: &'a ObjectEntry, key: &str, version_id: Option<&str>, read: bool) -> S3Result<&'a Version> {
+pub fn select_version<'a>(
+    entry: &'a ObjectEntry,
+    key: &str,
+    version_id: Option<&str>,
+    read: bool,
+) -> S3Result<&'a Version> {
     match version_id {
         None => {
             let v = entry.latest().ok_or_else(|| S3Error::NoSuchKey(key.to_string()))?;
@@ -128,7 +146,13 @@ pub fn install_version(w: &WriteCtx, bucket: &Bucket, key: &str, mut v: Version)
 }
 
 /// Conditional write headers, checked against the current latest version inside the commit.
-pub fn check_write_conditions(w: &WriteCtx, bucket: &str, key: &str, if_match: Option<&str>, if_none_match: Option<&str>) -> AwsResult<()> {
+pub fn check_write_conditions(
+    w: &WriteCtx,
+    bucket: &str,
+    key: &str,
+    if_match: Option<&str>,
+    if_none_match: Option<&str>,
+) -> AwsResult<()> {
     if if_match.is_none() && if_none_match.is_none() {
         return Ok(());
     }
@@ -183,7 +207,12 @@ fn checksum_fields(c: &Option<Checksum>) -> [Option<String>; 5] {
     out
 }
 
-pub async fn put_object(svc: &S3Service, ctx: &RequestContext, mut input: m::PutObjectRequest, req: &ServiceRequest) -> AwsResult<m::PutObjectOutput> {
+pub async fn put_object(
+    svc: &S3Service,
+    ctx: &RequestContext,
+    mut input: m::PutObjectRequest,
+    req: &ServiceRequest,
+) -> AwsResult<m::PutObjectOutput> {
     let bucket_name = input.bucket.clone().unwrap_or_default();
     let key = input.key.clone().unwrap_or_default();
     check_key(&key)?;
@@ -194,7 +223,11 @@ pub async fn put_object(svc: &S3Service, ctx: &RequestContext, mut input: m::Put
     }
     if let Some(declared) = req.header("x-amz-decoded-content-length").or(req.header("content-length")) {
         if req.header("x-amz-decoded-content-length").is_some() && declared.parse::<usize>().ok() != Some(body.len()) {
-            return Err(AwsError::new("IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header"));
+            return Err(AwsError::new(
+                "IncompleteBody",
+                400,
+                "You did not provide the number of bytes specified by the Content-Length HTTP header",
+            ));
         }
     }
     checksum::check_content_md5(input.content_md5.as_deref(), &body)?;
@@ -223,7 +256,8 @@ pub async fn put_object(svc: &S3Service, ctx: &RequestContext, mut input: m::Put
     let version_id = svc
         .store
         .write(move |w| {
-            let bucket: Bucket = w.get(BUCKETS, &bucket_name)?.ok_or_else(|| S3Error::NoSuchBucket(bucket_name.clone()))?;
+            let bucket: Bucket =
+                w.get(BUCKETS, &bucket_name)?.ok_or_else(|| S3Error::NoSuchBucket(bucket_name.clone()))?;
             check_write_conditions(w, &bucket_name, &key, if_match.as_deref(), if_none_match.as_deref())?;
             v.segments = vec![w.commit_blob(staged)?];
             install_version(w, &bucket, &key, v)
@@ -246,7 +280,13 @@ pub async fn put_object(svc: &S3Service, ctx: &RequestContext, mut input: m::Put
 }
 
 /// Evaluates If-Match / If-None-Match / If-Modified-Since / If-Unmodified-Since for reads.
-fn check_read_conditions(v: &Version, if_match: Option<&str>, if_none_match: Option<&str>, ims: Option<Timestamp>, ius: Option<Timestamp>) -> AwsResult<()> {
+fn check_read_conditions(
+    v: &Version,
+    if_match: Option<&str>,
+    if_none_match: Option<&str>,
+    ims: Option<Timestamp>,
+    ius: Option<Timestamp>,
+) -> AwsResult<()> {
     let modified_secs = Timestamp(v.last_modified).seconds();
     match if_match {
         Some(im) if !etag_matches(im, &v.etag) => return Err(S3Error::PreconditionFailed("If-Match").into()),
@@ -334,7 +374,8 @@ fn part_range(v: &Version, n: i32) -> S3Result<(u64, u64, i32)> {
     let count = v.segments.len().max(1) as i32;
     let multipart = v.etag.contains('-');
     if n < 1 || n > count || (!multipart && n != 1) {
-        return Err(AwsError::new("InvalidPart", 400, "The requested partnumber is not satisfiable").with("PartNumberRequested", n.to_string()));
+        return Err(AwsError::new("InvalidPart", 400, "The requested partnumber is not satisfiable")
+            .with("PartNumberRequested", n.to_string()));
     }
     if !multipart {
         return Ok((0, v.size.saturating_sub(1), 1));
@@ -364,7 +405,8 @@ macro_rules! object_view {
         $out.e_tag = Some(v.quoted_etag());
         $out.last_modified = Some(Timestamp(v.last_modified));
         $out.accept_ranges = Some("bytes".into());
-        $out.content_type = Some(v.headers.get("content-type").cloned().unwrap_or_else(|| "binary/octet-stream".into()));
+        $out.content_type =
+            Some(v.headers.get("content-type").cloned().unwrap_or_else(|| "binary/octet-stream".into()));
         $out.content_encoding = v.headers.get("content-encoding").cloned();
         $out.content_disposition = v.headers.get("content-disposition").cloned();
         $out.content_language = v.headers.get("content-language").cloned();
@@ -387,14 +429,29 @@ macro_rules! object_view {
     }};
 }
 
-pub async fn get_object(svc: &S3Service, _ctx: &RequestContext, input: m::GetObjectRequest, req: &ServiceRequest) -> AwsResult<m::GetObjectOutput> {
+pub async fn get_object(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::GetObjectRequest,
+    req: &ServiceRequest,
+) -> AwsResult<m::GetObjectOutput> {
     let key = input.key.clone().unwrap_or_default();
     let loc = locate(svc, &input.bucket.clone().unwrap_or_default(), &key, input.version_id.as_deref(), true)?;
     let v = &loc.version;
-    check_read_conditions(v, input.if_match.as_deref(), input.if_none_match.as_deref(), input.if_modified_since, input.if_unmodified_since)?;
+    check_read_conditions(
+        v,
+        input.if_match.as_deref(),
+        input.if_none_match.as_deref(),
+        input.if_modified_since,
+        input.if_unmodified_since,
+    )?;
     crate::sse::check_read(&v.sse, req, "x-amz-")?;
     let mut out = m::GetObjectOutput::default();
-    object_view!(out, loc, input.checksum_mode.as_deref() == Some("ENABLED") && input.range.is_none() && input.part_number.is_none());
+    object_view!(
+        out,
+        loc,
+        input.checksum_mode.as_deref() == Some("ENABLED") && input.range.is_none() && input.part_number.is_none()
+    );
     let range = match (input.part_number, &input.range) {
         (Some(n), _) => {
             let (s, e, count) = part_range(v, n)?;
@@ -452,11 +509,22 @@ impl ResponseOverrides for m::GetObjectOutput {
     }
 }
 
-pub async fn head_object(svc: &S3Service, _ctx: &RequestContext, input: m::HeadObjectRequest, req: &ServiceRequest) -> AwsResult<m::HeadObjectOutput> {
+pub async fn head_object(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::HeadObjectRequest,
+    req: &ServiceRequest,
+) -> AwsResult<m::HeadObjectOutput> {
     let key = input.key.clone().unwrap_or_default();
     let loc = locate(svc, &input.bucket.clone().unwrap_or_default(), &key, input.version_id.as_deref(), true)?;
     let v = &loc.version;
-    check_read_conditions(v, input.if_match.as_deref(), input.if_none_match.as_deref(), input.if_modified_since, input.if_unmodified_since)?;
+    check_read_conditions(
+        v,
+        input.if_match.as_deref(),
+        input.if_none_match.as_deref(),
+        input.if_modified_since,
+        input.if_unmodified_since,
+    )?;
     crate::sse::check_read(&v.sse, req, "x-amz-")?;
     let mut out = m::HeadObjectOutput::default();
     object_view!(out, loc, input.checksum_mode.as_deref() == Some("ENABLED"));
@@ -485,7 +553,13 @@ pub struct Deleted {
 }
 
 /// Deletes `key` (or one version of it) inside a transaction, per the bucket's versioning.
-pub fn delete_in_txn(w: &WriteCtx, bucket: &Bucket, key: &str, version_id: Option<&str>, owner: &Owner) -> AwsResult<Deleted> {
+pub fn delete_in_txn(
+    w: &WriteCtx,
+    bucket: &Bucket,
+    key: &str,
+    version_id: Option<&str>,
+    owner: &Owner,
+) -> AwsResult<Deleted> {
     let ok = object_key(&bucket.name, key);
     let mut entry: ObjectEntry = w.get(OBJECTS, &ok)?.unwrap_or_default();
     let result = match version_id {
@@ -553,7 +627,12 @@ pub fn delete_in_txn(w: &WriteCtx, bucket: &Bucket, key: &str, version_id: Optio
     Ok(result)
 }
 
-pub async fn delete_object(svc: &S3Service, ctx: &RequestContext, input: m::DeleteObjectRequest, _req: &ServiceRequest) -> AwsResult<m::DeleteObjectOutput> {
+pub async fn delete_object(
+    svc: &S3Service,
+    ctx: &RequestContext,
+    input: m::DeleteObjectRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::DeleteObjectOutput> {
     let bucket_name = input.bucket.clone().unwrap_or_default();
     let key = input.key.clone().unwrap_or_default();
     let owner = S3Service::owner_of(ctx);
@@ -562,7 +641,8 @@ pub async fn delete_object(svc: &S3Service, ctx: &RequestContext, input: m::Dele
     let d = svc
         .store
         .write(move |w| {
-            let bucket: Bucket = w.get(BUCKETS, &bucket_name)?.ok_or_else(|| S3Error::NoSuchBucket(bucket_name.clone()))?;
+            let bucket: Bucket =
+                w.get(BUCKETS, &bucket_name)?.ok_or_else(|| S3Error::NoSuchBucket(bucket_name.clone()))?;
             if let Some(im) = &if_match {
                 check_write_conditions(w, &bucket_name, &key, Some(im), None)?;
             }
@@ -576,7 +656,12 @@ pub async fn delete_object(svc: &S3Service, ctx: &RequestContext, input: m::Dele
     })
 }
 
-pub async fn delete_objects(svc: &S3Service, ctx: &RequestContext, input: m::DeleteObjectsRequest, req: &ServiceRequest) -> AwsResult<m::DeleteObjectsOutput> {
+pub async fn delete_objects(
+    svc: &S3Service,
+    ctx: &RequestContext,
+    input: m::DeleteObjectsRequest,
+    req: &ServiceRequest,
+) -> AwsResult<m::DeleteObjectsOutput> {
     let bucket_name = input.bucket.clone().unwrap_or_default();
     let delete = input.delete.ok_or(S3Error::MalformedXml)?;
     let objects = delete.objects.unwrap_or_default();
@@ -590,7 +675,8 @@ pub async fn delete_objects(svc: &S3Service, ctx: &RequestContext, input: m::Del
     let (deleted, errors) = svc
         .store
         .write(move |w| {
-            let bucket: Bucket = w.get(BUCKETS, &bucket_name)?.ok_or_else(|| S3Error::NoSuchBucket(bucket_name.clone()))?;
+            let bucket: Bucket =
+                w.get(BUCKETS, &bucket_name)?.ok_or_else(|| S3Error::NoSuchBucket(bucket_name.clone()))?;
             let mut deleted = Vec::new();
             let mut errors = Vec::new();
             for o in objects {
@@ -600,7 +686,11 @@ pub async fn delete_objects(svc: &S3Service, ctx: &RequestContext, input: m::Del
                         key: Some(key),
                         version_id: o.version_id.clone(),
                         delete_marker: d.delete_marker.then_some(true),
-                        delete_marker_version_id: if o.version_id.is_none() && d.delete_marker { d.version_id } else { None },
+                        delete_marker_version_id: if o.version_id.is_none() && d.delete_marker {
+                            d.version_id
+                        } else {
+                            None
+                        },
                     }),
                     Err(e) => errors.push(m::Error {
                         key: Some(key),
@@ -644,12 +734,18 @@ pub fn copy_source(svc: &S3Service, ctx: &RequestContext, src: &str, req: &Servi
     let loc = match locate(svc, &b, &k, vid.as_deref(), false) {
         Ok(l) => l,
         Err(e) if e.code == "MethodNotAllowed" => {
-            return Err(S3Error::InvalidRequest("The source of a copy request may not specifically refer to a delete marker by version id.".into()).into())
+            return Err(S3Error::InvalidRequest(
+                "The source of a copy request may not specifically refer to a delete marker by version id.".into(),
+            )
+            .into())
         }
         Err(e) => return Err(e),
     };
     if loc.version.delete_marker {
-        return Err(S3Error::InvalidRequest("The source of a copy request may not specifically refer to a delete marker by version id.".into()).into());
+        return Err(S3Error::InvalidRequest(
+            "The source of a copy request may not specifically refer to a delete marker by version id.".into(),
+        )
+        .into());
     }
     let own = ctx.principal.as_ref().is_some_and(|p| p.account_id == loc.bucket.owner.account_id);
     if !own && !acl::grants_allow(&loc.version.grants, ctx, "READ") {
@@ -678,7 +774,12 @@ pub fn copy_source(svc: &S3Service, ctx: &RequestContext, src: &str, req: &Servi
     Ok(v.clone())
 }
 
-pub async fn copy_object(svc: &S3Service, ctx: &RequestContext, mut input: m::CopyObjectRequest, req: &ServiceRequest) -> AwsResult<m::CopyObjectOutput> {
+pub async fn copy_object(
+    svc: &S3Service,
+    ctx: &RequestContext,
+    mut input: m::CopyObjectRequest,
+    req: &ServiceRequest,
+) -> AwsResult<m::CopyObjectOutput> {
     let bucket_name = input.bucket.clone().unwrap_or_default();
     let key = input.key.clone().unwrap_or_default();
     check_key(&key)?;
@@ -689,7 +790,11 @@ pub async fn copy_object(svc: &S3Service, ctx: &RequestContext, mut input: m::Co
     let replace_meta = input.metadata_directive.as_deref() == Some("REPLACE");
     if let Some(d) = input.metadata_directive.as_deref() {
         if d != "COPY" && d != "REPLACE" {
-            return Err(S3Error::InvalidArgument("Unknown metadata directive.".into(), Some(("x-amz-metadata-directive", d.into()))).into());
+            return Err(S3Error::InvalidArgument(
+                "Unknown metadata directive.".into(),
+                Some(("x-amz-metadata-directive", d.into())),
+            )
+            .into());
         }
     }
     let same = sb == bucket_name && sk == key;
@@ -733,7 +838,11 @@ pub async fn copy_object(svc: &S3Service, ctx: &RequestContext, mut input: m::Co
         v.etag = checksum::md5_hex(&body);
     }
     v.checksum = match input.checksum_algorithm.as_deref() {
-        Some(alg) => checksum::compute(alg, &body).map(|value| Checksum { algorithm: alg.into(), value, kind: "FULL_OBJECT".into() }),
+        Some(alg) => checksum::compute(alg, &body).map(|value| Checksum {
+            algorithm: alg.into(),
+            value,
+            kind: "FULL_OBJECT".into(),
+        }),
         None => src.checksum.clone().filter(|c| c.kind == "FULL_OBJECT"),
     };
     let etag = v.quoted_etag();
@@ -744,7 +853,8 @@ pub async fn copy_object(svc: &S3Service, ctx: &RequestContext, mut input: m::Co
     let version_id = svc
         .store
         .write(move |w| {
-            let bucket: Bucket = w.get(BUCKETS, &bucket_name)?.ok_or_else(|| S3Error::NoSuchBucket(bucket_name.clone()))?;
+            let bucket: Bucket =
+                w.get(BUCKETS, &bucket_name)?.ok_or_else(|| S3Error::NoSuchBucket(bucket_name.clone()))?;
             check_write_conditions(w, &bucket_name, &key, if_match.as_deref(), if_none_match.as_deref())?;
             v.segments = vec![w.commit_blob(staged)?];
             install_version(w, &bucket, &key, v)
@@ -793,18 +903,34 @@ async fn update_version(
         .await
 }
 
-pub async fn put_object_tagging(svc: &S3Service, _ctx: &RequestContext, input: m::PutObjectTaggingRequest, _req: &ServiceRequest) -> AwsResult<m::PutObjectTaggingOutput> {
+pub async fn put_object_tagging(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::PutObjectTaggingRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::PutObjectTaggingOutput> {
     let tags = tag_pairs(&input.tagging.and_then(|t| t.tag_set).unwrap_or_default());
     validate_tags(&tags, 10)?;
-    let id = update_version(svc, input.bucket.unwrap_or_default(), input.key.unwrap_or_default(), input.version_id, move |v| {
-        v.tags = tags;
-        Ok(())
-    })
+    let id = update_version(
+        svc,
+        input.bucket.unwrap_or_default(),
+        input.key.unwrap_or_default(),
+        input.version_id,
+        move |v| {
+            v.tags = tags;
+            Ok(())
+        },
+    )
     .await?;
     Ok(m::PutObjectTaggingOutput { version_id: Some(id) })
 }
 
-pub async fn get_object_tagging(svc: &S3Service, _ctx: &RequestContext, input: m::GetObjectTaggingRequest, _req: &ServiceRequest) -> AwsResult<m::GetObjectTaggingOutput> {
+pub async fn get_object_tagging(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::GetObjectTaggingRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::GetObjectTaggingOutput> {
     let key = input.key.unwrap_or_default();
     let loc = locate(svc, &input.bucket.unwrap_or_default(), &key, input.version_id.as_deref(), true)?;
     Ok(m::GetObjectTaggingOutput {
@@ -815,16 +941,27 @@ pub async fn get_object_tagging(svc: &S3Service, _ctx: &RequestContext, input: m
     })
 }
 
-pub async fn delete_object_tagging(svc: &S3Service, _ctx: &RequestContext, input: m::DeleteObjectTaggingRequest, _req: &ServiceRequest) -> AwsResult<m::DeleteObjectTaggingOutput> {
-    let id = update_version(svc, input.bucket.unwrap_or_default(), input.key.unwrap_or_default(), input.version_id, |v| {
-        v.tags.clear();
-        Ok(())
-    })
-    .await?;
+pub async fn delete_object_tagging(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::DeleteObjectTaggingRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::DeleteObjectTaggingOutput> {
+    let id =
+        update_version(svc, input.bucket.unwrap_or_default(), input.key.unwrap_or_default(), input.version_id, |v| {
+            v.tags.clear();
+            Ok(())
+        })
+        .await?;
     Ok(m::DeleteObjectTaggingOutput { version_id: Some(id) })
 }
 
-pub async fn get_object_attributes(svc: &S3Service, _ctx: &RequestContext, input: m::GetObjectAttributesRequest, _req: &ServiceRequest) -> AwsResult<m::GetObjectAttributesOutput> {
+pub async fn get_object_attributes(
+    svc: &S3Service,
+    _ctx: &RequestContext,
+    input: m::GetObjectAttributesRequest,
+    _req: &ServiceRequest,
+) -> AwsResult<m::GetObjectAttributesOutput> {
     let key = input.key.clone().unwrap_or_default();
     let loc = locate(svc, &input.bucket.clone().unwrap_or_default(), &key, input.version_id.as_deref(), true)?;
     let v = &loc.version;

@@ -77,11 +77,13 @@ pub fn for_write(req: &ServiceRequest, bucket: &Bucket, region: &str) -> AwsResu
         return Err(invalid("Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms"));
     }
     if algorithm.starts_with("aws:kms") && kms_key_id.is_none() {
-        kms_key_id = default_rule.as_ref().and_then(|d| d.kms_master_key_id.clone()).or_else(|| {
-            Some(format!("arn:aws:kms:{region}:{}:alias/aws/s3", bucket.owner.account_id))
-        });
+        kms_key_id = default_rule
+            .as_ref()
+            .and_then(|d| d.kms_master_key_id.clone())
+            .or_else(|| Some(format!("arn:aws:kms:{region}:{}:alias/aws/s3", bucket.owner.account_id)));
     }
-    let bucket_key = req.header("x-amz-server-side-encryption-bucket-key-enabled").map(|v| v.eq_ignore_ascii_case("true"));
+    let bucket_key =
+        req.header("x-amz-server-side-encryption-bucket-key-enabled").map(|v| v.eq_ignore_ascii_case("true"));
     Ok(Sse { algorithm: Some(algorithm), kms_key_id, bucket_key, ..Default::default() })
 }
 

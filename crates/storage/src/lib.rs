@@ -42,13 +42,16 @@ type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// which files to delete after commit, and how to report the commit's outcome.
 type Job = Box<dyn FnOnce(&WriteTransaction, &Path) -> (bool, Vec<PathBuf>, Completion) + Send>;
 
+/// Pending writes of one job: (table, key) to the new value, or `None` for a deletion.
+type Overlay = std::collections::BTreeMap<(String, String), Option<Vec<u8>>>;
+
 /// The handle a write closure gets. Its writes go to an overlay that reads see and that is
 /// applied to the shared transaction only if the closure succeeds, so a failed write changes
 /// nothing even though it shares a commit with others.
 pub struct WriteCtx<'a> {
     txn: &'a WriteTransaction,
     blob_dir: &'a Path,
-    overlay: RefCell<std::collections::BTreeMap<(String, String), Option<Vec<u8>>>>,
+    overlay: RefCell<Overlay>,
     deletions: RefCell<Vec<PathBuf>>,
 }
 
@@ -328,9 +331,8 @@ impl Store {
                 txn.open_table(BLOB_FILES).map_err(|e| e.to_string())?;
                 Ok(())
             })();
-            let deletions: Vec<PathBuf> = std::fs::read_dir(&dir)
-                .map(|rd| rd.flatten().map(|e| e.path()).collect())
-                .unwrap_or_default();
+            let deletions: Vec<PathBuf> =
+                std::fs::read_dir(&dir).map(|rd| rd.flatten().map(|e| e.path()).collect()).unwrap_or_default();
             let ok = result.is_ok();
             let done: Completion = Box::new(move |commit| {
                 let _ = tx.send(result.and(commit));
@@ -343,7 +345,10 @@ impl Store {
 
     fn send(&self, job: Job) -> Result<(), AwsError> {
         let jobs = self.inner.jobs.lock().map_err(|_| AwsError::internal("store poisoned"))?;
-        jobs.as_ref().ok_or_else(|| AwsError::internal("store closed"))?.send(job).map_err(|_| AwsError::internal("store closed"))
+        jobs.as_ref()
+            .ok_or_else(|| AwsError::internal("store closed"))?
+            .send(job)
+            .map_err(|_| AwsError::internal("store closed"))
     }
 }
 
