@@ -92,3 +92,27 @@ def test_public_read_acl_allows_anonymous_get_only(server, s3, bucket):
     r = requests.put(f"{server.endpoint}/{bucket}/pub", data=b"overwrite")
     assert r.status_code == 403
     assert s3.get_object(Bucket=bucket, Key="pub")["Body"].read() == b"open"
+
+
+def test_presigned_post_upload_and_policy(server, bucket):
+    s3 = server.client(signature_version="s3v4")
+    post = s3.generate_presigned_post(
+        bucket, "uploads/${filename}",
+        Fields={"Content-Type": "text/plain"},
+        Conditions=[["starts-with", "$key", "uploads/"], {"Content-Type": "text/plain"}, ["content-length-range", 1, 100]],
+        ExpiresIn=60,
+    )
+    r = requests.post(post["url"], data=post["fields"], files={"file": ("note.txt", b"posted!")})
+    assert r.status_code == 204, r.text
+    got = s3.get_object(Bucket=bucket, Key="uploads/note.txt")
+    assert got["Body"].read() == b"posted!" and got["ContentType"] == "text/plain"
+
+    r = requests.post(post["url"], data=post["fields"], files={"file": ("big.txt", b"x" * 500)})
+    assert r.status_code == 400 and b"EntityTooLarge" in r.content
+    fields = dict(post["fields"], **{"x-amz-meta-sneaky": "1"})
+    r = requests.post(post["url"], data=fields, files={"file": ("n.txt", b"x")})
+    assert r.status_code == 403 and b"Extra input fields" in r.content
+    fields = dict(post["fields"], policy=post["fields"]["policy"][:-4] + "AAAA")
+    r = requests.post(post["url"], data=fields, files={"file": ("n.txt", b"x")})
+    assert r.status_code == 403
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["uploads/note.txt"]

@@ -43,6 +43,14 @@ impl ServiceRequest {
     }
 }
 
+/// A signature found in a request body: what was signed, by which key, how.
+pub enum EmbeddedCredentials {
+    /// HMAC-SHA1 (base64) of `string_to_sign` with the secret key.
+    V2 { access_key: String, signature: String, string_to_sign: String },
+    /// SigV4 over `string_to_sign` with the signing key of `credential` (`AK/date/region/service/aws4_request`).
+    V4 { credential: String, signature: String, string_to_sign: String },
+}
+
 /// What an operation needs authorised: its IAM action, the resource ARN it acts on, and what
 /// the service knows of that resource's owner and grants.
 #[derive(Debug, Clone)]
@@ -73,6 +81,11 @@ pub trait Service: Send + Sync + 'static {
     fn reset(&self) {}
     /// Last touch on every routed response, success or error (S3 adds CORS headers here).
     fn finish_response(&self, _req: &ServiceRequest, _resp: &mut HttpResponse) {}
+    /// Credentials carried inside the request body rather than its headers (S3's browser-form
+    /// POST). The front door verifies them like any signature.
+    fn embedded_credentials(&self, _req: &ServiceRequest) -> AwsResult<Option<EmbeddedCredentials>> {
+        Ok(None)
+    }
     /// Whether a request is exempt from authentication (S3's CORS preflight is never signed).
     fn is_unauthenticated(&self, _method: &str) -> bool {
         false
@@ -226,6 +239,15 @@ impl Frontend {
             }
             None => (None, nuage_core::DEFAULT_REGION.to_string(), body),
         };
+        let sreq = ServiceRequest { method, raw_path, query: sigv4::parse_query(&raw_query), headers, host, body };
+        let principal = match (principal, service.embedded_credentials(&sreq)) {
+            (None, Ok(Some(embedded))) => match sigv4::verify_embedded(&self.identities, embedded, now_secs()) {
+                Ok(p) => Some(p),
+                Err(e) => return ("-".into(), "-", error(e)),
+            },
+            (_, Err(e)) => return ("-".into(), "-", error(e)),
+            (p, _) => p,
+        };
         let principal_log = principal.as_ref().map(|p: &Principal| p.arn.clone()).unwrap_or_else(|| "anonymous".into());
         let ctx = RequestContext {
             request_id: rid.to_string(),
@@ -235,7 +257,6 @@ impl Frontend {
             secure_transport: false,
             auth_type: if presigned { "REST-QUERY-STRING" } else { "REST-HEADER" },
         };
-        let sreq = ServiceRequest { method, raw_path, query: sigv4::parse_query(&raw_query), headers, host, body };
         let (op, result) = match service.route(&ctx, &sreq) {
             Ok(routed) => {
                 let op = routed.authorization.operation;

@@ -370,6 +370,61 @@ fn verify_presigned<'a>(
     })
 }
 
+/// Verifies a signature carried in a request body (S3 POST policy) and names its principal.
+pub fn verify_embedded(
+    ids: &Identities,
+    e: crate::EmbeddedCredentials,
+    now: i64,
+) -> Result<nuage_core::Principal, AwsError> {
+    let mismatch = || {
+        AwsError::new(
+            "SignatureDoesNotMatch",
+            403,
+            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+        )
+    };
+    match e {
+        crate::EmbeddedCredentials::V2 { access_key, signature, string_to_sign } => {
+            let cred = ids.credential(&access_key).filter(|c| c.active).ok_or_else(|| {
+                AwsError::new(
+                    "InvalidAccessKeyId",
+                    403,
+                    "The AWS Access Key Id you provided does not exist in our records.",
+                )
+                .with("AWSAccessKeyId", access_key.clone())
+            })?;
+            use base64::Engine;
+            let mut m = Hmac::<sha1::Sha1>::new_from_slice(cred.secret.as_bytes()).expect("any key length");
+            m.update(string_to_sign.as_bytes());
+            let expected = base64::engine::general_purpose::STANDARD.encode(m.finalize().into_bytes());
+            if expected != signature {
+                return Err(mismatch());
+            }
+            Ok(cred.principal)
+        }
+        crate::EmbeddedCredentials::V4 { credential, signature, string_to_sign } => {
+            let (ak, date, region, service) = parse_credential(&credential)
+                .ok_or_else(|| AwsError::new("InvalidArgument", 400, "Invalid credential in x-amz-credential"))?;
+            let cred = ids.credential(ak).filter(|c| c.active).ok_or_else(|| {
+                AwsError::new(
+                    "InvalidAccessKeyId",
+                    403,
+                    "The AWS Access Key Id you provided does not exist in our records.",
+                )
+                .with("AWSAccessKeyId", ak)
+            })?;
+            if cred.expires_at.is_some_and(|t| t < now) {
+                return Err(AwsError::new("ExpiredToken", 400, "The provided token has expired."));
+            }
+            let key = signing_key(&cred.secret, date, region, service);
+            if hex::encode(hmac(&key, string_to_sign.as_bytes())) != signature {
+                return Err(mismatch());
+            }
+            Ok(cred.principal)
+        }
+    }
+}
+
 fn incomplete_body() -> AwsError {
     AwsError::new("IncompleteBody", 400, "The request body terminated unexpectedly")
 }

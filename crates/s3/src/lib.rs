@@ -9,6 +9,7 @@ mod list;
 mod meta;
 mod multipart;
 mod object;
+mod post;
 mod routes;
 mod sse;
 
@@ -273,6 +274,13 @@ impl Service for S3Service {
         Protocol::RestXml
     }
 
+    fn embedded_credentials(&self, req: &ServiceRequest) -> AwsResult<Option<nuage_front::EmbeddedCredentials>> {
+        if post::is_form_post(req) && address(req).key.is_none() {
+            return post::credentials(&post::parse(req)?);
+        }
+        Ok(None)
+    }
+
     fn is_unauthenticated(&self, method: &str) -> bool {
         method == "OPTIONS"
     }
@@ -284,6 +292,17 @@ impl Service for S3Service {
 
     fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
         let a = address(req);
+        if post::is_form_post(req) && a.key.is_none() {
+            if let Some(bucket) = a.bucket.clone() {
+                let route = ROUTES.iter().find(|r| r.name == "PutObject").expect("PutObject is routed");
+                let mut authorization = self.authorization(ctx, route, req, &a);
+                authorization.operation = "PostObject";
+                return Ok(Routed {
+                    authorization,
+                    run: Box::pin(async move { post::post_object(self, ctx, req, &bucket).await }),
+                });
+            }
+        }
         if req.method == "OPTIONS" {
             let bucket = a.bucket.clone().ok_or_else(|| {
                 AwsError::new("BadRequest", 400, "Insufficient information. Origin request header needed.")
