@@ -211,3 +211,29 @@ def test_bucket_configuration_round_trips(s3, bucket):
     with pytest.raises(ClientError) as e:
         s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
     assert error_of(e) == (400, "AccessControlListNotSupported")
+
+
+def test_lifecycle_configuration_and_expiration_header(s3, bucket):
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_lifecycle_configuration(Bucket=bucket)
+    assert error_of(e) == (404, "NoSuchLifecycleConfiguration")
+    rules = [
+        {"ID": "logs", "Filter": {"Prefix": "logs/"}, "Status": "Enabled", "Expiration": {"Days": 7}},
+        {"Filter": {"Prefix": "tmp/"}, "Status": "Disabled", "Expiration": {"Days": 1}},
+    ]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
+    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert [r["Status"] for r in got] == ["Enabled", "Disabled"] and all(r["ID"] for r in got)
+    put = s3.put_object(Bucket=bucket, Key="logs/a.log", Body=b"x")
+    assert 'rule-id="logs"' in put["Expiration"]
+    assert "Expiration" not in s3.put_object(Bucket=bucket, Key="tmp/a", Body=b"x")
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_lifecycle_configuration(
+            Bucket=bucket,
+            LifecycleConfiguration={"Rules": [{"ID": "x", "Filter": {}, "Status": "Enabled", "Expiration": {"Days": 0}}]},
+        )
+    assert error_of(e) == (400, "InvalidArgument")
+    assert len(s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]) == 2
+    s3.delete_bucket_lifecycle(Bucket=bucket)
+    with pytest.raises(ClientError):
+        s3.get_bucket_lifecycle_configuration(Bucket=bucket)

@@ -123,3 +123,37 @@ def test_upload_part_copy(s3, bucket):
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": p1}, {"PartNumber": 2, "ETag": p2}]},
     )
     assert s3.get_object(Bucket=bucket, Key="dst")["Body"].read() == src
+
+
+def test_object_lock_retention_and_legal_hold(s3):
+    import datetime
+
+    s3.create_bucket(Bucket="locked", ObjectLockEnabledForBucket=True)
+    assert s3.get_bucket_versioning(Bucket="locked")["Status"] == "Enabled"
+    s3.put_object_lock_configuration(
+        Bucket="locked",
+        ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}},
+    )
+    vid = s3.put_object(Bucket="locked", Key="k", Body=b"worm")["VersionId"]
+    head = s3.head_object(Bucket="locked", Key="k")
+    assert head["ObjectLockMode"] == "GOVERNANCE"
+    with pytest.raises(ClientError) as e:
+        s3.delete_object(Bucket="locked", Key="k", VersionId=vid)
+    assert status_code(e) == 403
+    s3.delete_object(Bucket="locked", Key="k", VersionId=vid, BypassGovernanceRetention=True)
+
+    until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2)
+    vid = s3.put_object(
+        Bucket="locked", Key="c", Body=b"x", ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=until
+    )["VersionId"]
+    with pytest.raises(ClientError) as e:
+        s3.delete_object(Bucket="locked", Key="c", VersionId=vid, BypassGovernanceRetention=True)
+    assert status_code(e) == 403
+    assert s3.get_object_retention(Bucket="locked", Key="c")["Retention"]["Mode"] == "COMPLIANCE"
+
+    s3.put_object(Bucket="locked", Key="h", Body=b"x")
+    s3.put_object_legal_hold(Bucket="locked", Key="h", LegalHold={"Status": "ON"})
+    assert s3.get_object_legal_hold(Bucket="locked", Key="h")["LegalHold"]["Status"] == "ON"
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_versioning(Bucket="locked", VersioningConfiguration={"Status": "Suspended"})
+    assert e.value.response["Error"]["Code"] == "InvalidBucketState"

@@ -113,6 +113,8 @@ pub async fn create_bucket(
         ownership,
         grants,
         object_lock: input.object_lock_enabled_for_bucket.unwrap_or(false),
+        lock_config: None,
+        lifecycle: None,
     };
     acl::check_acl_allowed(&bucket, &Some(bucket.grants.clone()))?;
     let location = format!("/{name}");
@@ -450,11 +452,11 @@ pub async fn put_bucket_versioning(
     }
     update_bucket(svc, input.bucket, move |b| {
         if b.object_lock && status == "Suspended" {
-            return Err(S3Error::InvalidRequest(
-                "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."
-                    .into(),
-            )
-            .into());
+            return Err(nuage_core::AwsError::new(
+                "InvalidBucketState",
+                409,
+                "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.",
+            ));
         }
         b.versioning = Some(status);
         Ok(())

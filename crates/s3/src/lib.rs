@@ -5,7 +5,9 @@ mod bucket;
 mod checksum;
 mod cors;
 mod error;
+mod lifecycle;
 mod list;
+mod lock;
 mod meta;
 mod multipart;
 mod object;
@@ -223,6 +225,23 @@ impl S3Service {
             "AbortMultipartUpload" => typed!(s, ctx, req, a, "AbortMultipartUpload", multipart::abort),
             "ListParts" => typed!(s, ctx, req, a, "ListParts", multipart::list_parts),
             "ListMultipartUploads" => typed!(s, ctx, req, a, "ListMultipartUploads", multipart::list_uploads),
+            "PutBucketLifecycleConfiguration" => {
+                typed!(s, ctx, req, a, "PutBucketLifecycleConfiguration", lifecycle::put)
+            }
+            "GetBucketLifecycleConfiguration" => {
+                typed!(s, ctx, req, a, "GetBucketLifecycleConfiguration", lifecycle::get)
+            }
+            "DeleteBucketLifecycle" => typed!(s, ctx, req, a, "DeleteBucketLifecycle", lifecycle::delete, empty),
+            "PutObjectLockConfiguration" => {
+                typed!(s, ctx, req, a, "PutObjectLockConfiguration", lock::put_configuration)
+            }
+            "GetObjectLockConfiguration" => {
+                typed!(s, ctx, req, a, "GetObjectLockConfiguration", lock::get_configuration)
+            }
+            "PutObjectRetention" => typed!(s, ctx, req, a, "PutObjectRetention", lock::put_retention),
+            "GetObjectRetention" => typed!(s, ctx, req, a, "GetObjectRetention", lock::get_retention),
+            "PutObjectLegalHold" => typed!(s, ctx, req, a, "PutObjectLegalHold", lock::put_legal_hold),
+            "GetObjectLegalHold" => typed!(s, ctx, req, a, "GetObjectLegalHold", lock::get_legal_hold),
             other => Err(error::S3Error::NotImplemented(other.to_string()).into()),
         }
     }

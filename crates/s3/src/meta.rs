@@ -53,6 +53,10 @@ pub struct Bucket {
     pub grants: Vec<m::Grant>,
     #[serde(default)]
     pub object_lock: bool,
+    #[serde(default)]
+    pub lock_config: Option<m::ObjectLockConfiguration>,
+    #[serde(default)]
+    pub lifecycle: Option<m::BucketLifecycleConfiguration>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -92,6 +96,8 @@ pub struct Version {
     pub storage_class: String,
     #[serde(default)]
     pub sse: Option<crate::sse::Sse>,
+    #[serde(default)]
+    pub lock: crate::lock::ObjectLock,
 }
 
 impl Version {
@@ -142,5 +148,7 @@ pub struct Upload {
     pub checksum_type: Option<String>,
     #[serde(default)]
     pub sse: Option<crate::sse::Sse>,
+    #[serde(default)]
+    pub lock: crate::lock::ObjectLock,
     pub parts: BTreeMap<i32, Part>,
 }

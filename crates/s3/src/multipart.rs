@@ -74,6 +74,7 @@ pub async fn create(
             .clone()
             .or(input.checksum_algorithm.as_ref().map(|_| "COMPOSITE".to_string())),
         sse: Some(crate::sse::for_write(req, &bucket, &bucket.region)?),
+        lock: crate::lock::for_write(req, &bucket)?,
         parts: Default::default(),
     };
     let sse = upload.sse.clone();
@@ -305,6 +306,7 @@ pub async fn complete(
                 grants: u.grants.clone(),
                 storage_class: u.storage_class.clone(),
                 sse: u.sse.clone(),
+                lock: u.lock.clone(),
             };
             let _ = &owner;
             let sse = u.sse.clone();

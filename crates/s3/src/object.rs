@@ -194,6 +194,7 @@ fn new_version(ctx: &RequestContext, etag: String, size: u64) -> Version {
         grants: Vec::new(),
         storage_class: "STANDARD".into(),
         sse: None,
+        lock: Default::default(),
     }
 }
 
@@ -248,9 +249,11 @@ pub async fn put_object(
     v.grants = grants;
     v.storage_class = storage_class(req)?;
     v.sse = Some(crate::sse::for_write(req, &bucket, &bucket.region)?);
+    v.lock = crate::lock::for_write(req, &bucket)?;
     let etag = v.quoted_etag();
     let checksum = v.checksum.clone();
     let sse = v.sse.clone();
+    let expiration = crate::lifecycle::expiration_header(&bucket, &key, &v.tags, v.last_modified);
     let staged = svc.store.stage(body).await?;
     let (if_match, if_none_match) = (input.if_match.clone(), input.if_none_match.clone());
     let version_id = svc
@@ -267,6 +270,7 @@ pub async fn put_object(
     let mut out = m::PutObjectOutput {
         e_tag: Some(etag),
         version_id,
+        expiration,
         checksum_crc32: crc32,
         checksum_crc32_c: crc32c,
         checksum_crc64_nvme: crc64,
@@ -387,6 +391,7 @@ fn part_range(v: &Version, n: i32) -> S3Result<(u64, u64, i32)> {
 
 struct Located {
     bucket: Bucket,
+    key: String,
     version: Version,
 }
 
@@ -395,7 +400,7 @@ fn locate(svc: &S3Service, bucket: &str, key: &str, version_id: Option<&str>, re
     let entry: ObjectEntry =
         svc.store.read()?.get(OBJECTS, &object_key(bucket, key))?.ok_or_else(|| S3Error::NoSuchKey(key.to_string()))?;
     let v = select_version(&entry, key, version_id, read)?.clone();
-    Ok(Located { bucket: b, version: v })
+    Ok(Located { bucket: b, key: key.to_string(), version: v })
 }
 
 /// Fills the response fields GetObject and HeadObject share.
@@ -415,6 +420,12 @@ macro_rules! object_view {
         $out.website_redirect_location = v.headers.get("x-amz-website-redirect-location").cloned();
         $out.metadata = (!v.metadata.is_empty()).then(|| v.metadata.clone());
         crate::report_sse!($out, &v.sse);
+        $out.expiration = crate::lifecycle::expiration_header(&$loc.bucket, &$loc.key, &v.tags, v.last_modified);
+        if $loc.bucket.object_lock {
+            $out.object_lock_mode = v.lock.mode.clone();
+            $out.object_lock_retain_until_date = v.lock.retain_until.map(Timestamp);
+            $out.object_lock_legal_hold_status = Some(if v.lock.legal_hold { "ON" } else { "OFF" }.into());
+        }
         $out.storage_class = (v.storage_class != "STANDARD").then(|| v.storage_class.clone());
         $out.version_id = ($loc.bucket.versioning.is_some() || v.version_id != "null").then(|| v.version_id.clone());
         if $checksum_mode && !v.etag.contains('-') {
@@ -559,6 +570,7 @@ pub fn delete_in_txn(
     key: &str,
     version_id: Option<&str>,
     owner: &Owner,
+    bypass_governance: bool,
 ) -> AwsResult<Deleted> {
     let ok = object_key(&bucket.name, key);
     let mut entry: ObjectEntry = w.get(OBJECTS, &ok)?.unwrap_or_default();
@@ -570,6 +582,7 @@ pub fn delete_in_txn(
                 }
                 return Ok(Deleted { version_id: Some(id.to_string()), delete_marker: false });
             };
+            crate::lock::check_delete(&entry.versions[pos], bypass_governance)?;
             let v = entry.versions.remove(pos);
             for s in &v.segments {
                 w.drop_blob(s)?;
@@ -613,6 +626,7 @@ pub fn delete_in_txn(
                     grants: Vec::new(),
                     storage_class: "STANDARD".into(),
                     sse: None,
+                    lock: Default::default(),
                 };
                 entry.versions.insert(0, marker);
                 Deleted { version_id: Some(id), delete_marker: true }
@@ -638,6 +652,7 @@ pub async fn delete_object(
     let owner = S3Service::owner_of(ctx);
     let version_id = input.version_id.clone();
     let if_match = input.if_match.clone();
+    let bypass = input.bypass_governance_retention.unwrap_or(false);
     let d = svc
         .store
         .write(move |w| {
@@ -646,7 +661,7 @@ pub async fn delete_object(
             if let Some(im) = &if_match {
                 check_write_conditions(w, &bucket_name, &key, Some(im), None)?;
             }
-            delete_in_txn(w, &bucket, &key, version_id.as_deref(), &owner)
+            delete_in_txn(w, &bucket, &key, version_id.as_deref(), &owner, bypass)
         })
         .await?;
     Ok(m::DeleteObjectOutput {
@@ -670,6 +685,7 @@ pub async fn delete_objects(
     }
     checksum::check_content_md5(req.header("content-md5"), &req.body)?;
     let quiet = delete.quiet.unwrap_or(false);
+    let bypass = input.bypass_governance_retention.unwrap_or(false);
     let owner = S3Service::owner_of(ctx);
     svc.bucket(&bucket_name)?;
     let (deleted, errors) = svc
@@ -681,7 +697,7 @@ pub async fn delete_objects(
             let mut errors = Vec::new();
             for o in objects {
                 let key = o.key.clone().unwrap_or_default();
-                match delete_in_txn(w, &bucket, &key, o.version_id.as_deref(), &owner) {
+                match delete_in_txn(w, &bucket, &key, o.version_id.as_deref(), &owner, bypass) {
                     Ok(d) => deleted.push(m::DeletedObject {
                         key: Some(key),
                         version_id: o.version_id.clone(),
@@ -832,6 +848,7 @@ pub async fn copy_object(
         None => src.storage_class.clone(),
     };
     v.sse = Some(crate::sse::for_write(req, &bucket, &bucket.region)?);
+    v.lock = crate::lock::for_write(req, &bucket)?;
     let sse = v.sse.clone();
     if src.etag.contains('-') {
         // A copy is stored as one piece; S3 reports the MD5 of the new single-part object.

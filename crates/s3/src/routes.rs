@@ -105,6 +105,15 @@ pub static ROUTES: &[Route] = &[
     r("CompleteMultipartUpload", "s3:PutObject", None, Object, WRITE_BUCKET, "CompleteMultipartUploadResult"),
     r("AbortMultipartUpload", "s3:AbortMultipartUpload", None, Object, WRITE_BUCKET, ""),
     r("ListParts", "s3:ListMultipartUploadParts", None, Object, WRITE_BUCKET, "ListPartsResult"),
+    r("PutBucketLifecycleConfiguration", "s3:PutLifecycleConfiguration", None, Bucket, None, ""),
+    r("GetBucketLifecycleConfiguration", "s3:GetLifecycleConfiguration", None, Bucket, None, "LifecycleConfiguration"),
+    r("DeleteBucketLifecycle", "s3:PutLifecycleConfiguration", None, Bucket, None, ""),
+    r("PutObjectLockConfiguration", "s3:PutBucketObjectLockConfiguration", None, Bucket, None, ""),
+    r("GetObjectLockConfiguration", "s3:GetBucketObjectLockConfiguration", None, Bucket, None, ""),
+    r("PutObjectRetention", "s3:PutObjectRetention", None, Object, None, ""),
+    r("GetObjectRetention", "s3:GetObjectRetention", None, Object, None, ""),
+    r("PutObjectLegalHold", "s3:PutObjectLegalHold", None, Object, None, ""),
+    r("GetObjectLegalHold", "s3:GetObjectLegalHold", None, Object, None, ""),
 ];
 
 /// How one operation is recognised on the wire.
