@@ -102,6 +102,10 @@ fn sign(secret: &str, sts: &str) -> String {
 fn candidate_resources(req: &SignedRequest, host: &str) -> Vec<String> {
     let path = if req.raw_path.is_empty() { "/" } else { req.raw_path };
     let mut out = vec![path.to_string()];
+    // botocore signs a bucket-level request as `/bucket/` while sending `/bucket`.
+    if path.len() > 1 && !path[1..].contains('/') {
+        out.push(format!("{path}/"));
+    }
     if host.parse::<std::net::IpAddr>().is_err() && host != "localhost" {
         if let Some(b) = host.strip_suffix(".localhost").or_else(|| host.split_once(".s3.").map(|(b, _)| b)) {
             out.push(format!("/{}{}", b.strip_suffix(".s3").unwrap_or(b), path));

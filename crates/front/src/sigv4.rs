@@ -326,13 +326,13 @@ fn verify_presigned<'a>(
     })?;
     if !(0..=MAX_PRESIGN_SECS).contains(&expires) {
         return Err(AwsError::new(
-            "AuthorizationQueryParametersError",
-            400,
+            "AccessDenied",
+            403,
             "X-Amz-Expires must be less than a week (in seconds) that is 604800",
         ));
     }
     let t = parse_amz_date(amz_date).ok_or_else(missing)?;
-    if req.now > t + expires {
+    if req.now >= t + expires {
         return Err(AwsError::new("AccessDenied", 403, "Request has expired")
             .with("X-Amz-Expires", expires.to_string())
             .with("Expires", nuage_protocol::time_fmt::iso8601(nuage_protocol::Timestamp((t + expires) * 1000)))

@@ -383,7 +383,9 @@ pub fn render_response<T: Shape + Serialize>(
         }
     } else if has_body_members || !root.is_empty() {
         let mut w = XmlWriter::document();
-        w.open(root, &[("xmlns".into(), namespace.into())]);
+        let ns: Vec<(String, String)> =
+            if namespace.is_empty() { Vec::new() } else { vec![("xmlns".into(), namespace.into())] };
+        w.open(root, &ns);
         write_members(model, &mut w, shape, &obj);
         w.close(root);
         resp.body = Body::from(w.finish());

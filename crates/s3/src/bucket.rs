@@ -175,6 +175,10 @@ pub async fn delete_bucket(
             for (k, _) in objects {
                 w.delete(OBJECTS, &k)?;
             }
+            let completed: Vec<(String, serde_json::Value)> = w.scan(crate::meta::COMPLETED, &bucket_prefix(&name))?;
+            for (k, _) in completed {
+                w.delete(crate::meta::COMPLETED, &k)?;
+            }
             w.delete(BUCKETS, &name)
         })
         .await
@@ -408,7 +412,16 @@ pub async fn put_ownership_controls(
     {
         return Err(S3Error::MalformedXml.into());
     }
+    let enforced = rules[0].object_ownership.as_deref() == Some("BucketOwnerEnforced");
     update_bucket(svc, input.bucket, move |b| {
+        if enforced && b.grants.iter().any(|g| g.grantee.as_ref().is_some_and(|e| e.r#type.as_deref() == Some("Group")))
+        {
+            return Err(nuage_core::AwsError::new(
+                "InvalidBucketAclWithObjectOwnership",
+                400,
+                "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+            ));
+        }
         b.ownership = Some(controls);
         Ok(())
     })

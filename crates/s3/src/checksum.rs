@@ -10,20 +10,52 @@ pub fn md5_hex(data: &[u8]) -> String {
     hex::encode(Md5::digest(data))
 }
 
+/// An incremental checksum over data that arrives in pieces (a multipart object's parts).
+pub enum Hasher {
+    Crc32(crc32fast::Hasher),
+    Crc32c(u32),
+    Crc64(crc64fast_nvme::Digest),
+    Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
+}
+
+impl Hasher {
+    pub fn new(algorithm: &str) -> Option<Hasher> {
+        Some(match algorithm {
+            "CRC32" => Hasher::Crc32(crc32fast::Hasher::new()),
+            "CRC32C" => Hasher::Crc32c(0),
+            "CRC64NVME" => Hasher::Crc64(crc64fast_nvme::Digest::new()),
+            "SHA1" => Hasher::Sha1(sha1::Sha1::new()),
+            "SHA256" => Hasher::Sha256(sha2::Sha256::new()),
+            _ => return None,
+        })
+    }
+    pub fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Crc32(h) => h.update(data),
+            Hasher::Crc32c(c) => *c = crc32c::crc32c_append(*c, data),
+            Hasher::Crc64(d) => d.write(data),
+            Hasher::Sha1(h) => h.update(data),
+            Hasher::Sha256(h) => h.update(data),
+        }
+    }
+    /// The base64 digest, as S3 reports checksums.
+    pub fn finish(self) -> String {
+        match self {
+            Hasher::Crc32(h) => B64.encode(h.finalize().to_be_bytes()),
+            Hasher::Crc32c(c) => B64.encode(c.to_be_bytes()),
+            Hasher::Crc64(d) => B64.encode(d.sum64().to_be_bytes()),
+            Hasher::Sha1(h) => B64.encode(h.finalize()),
+            Hasher::Sha256(h) => B64.encode(h.finalize()),
+        }
+    }
+}
+
 /// The base64 checksum of `data` with `algorithm` (upper case).
 pub fn compute(algorithm: &str, data: &[u8]) -> Option<String> {
-    Some(match algorithm {
-        "CRC32" => B64.encode(crc32fast::hash(data).to_be_bytes()),
-        "CRC32C" => B64.encode(crc32c::crc32c(data).to_be_bytes()),
-        "CRC64NVME" => {
-            let mut d = crc64fast_nvme::Digest::new();
-            d.write(data);
-            B64.encode(d.sum64().to_be_bytes())
-        }
-        "SHA1" => B64.encode(sha1::Sha1::digest(data)),
-        "SHA256" => B64.encode(sha2::Sha256::digest(data)),
-        _ => return None,
-    })
+    let mut h = Hasher::new(algorithm)?;
+    h.update(data);
+    Some(h.finish())
 }
 
 /// Checks Content-MD5 if given.

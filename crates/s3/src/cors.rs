@@ -90,7 +90,8 @@ pub fn decorate(svc: &S3Service, req: &ServiceRequest, bucket: Option<&str>, res
     }
     let (Some(origin), Some(bucket)) = (req.header("origin"), bucket) else { return };
     let Some(cors) = bucket_cors(svc, bucket) else { return };
-    if let Some(rule) = matching_rule(&cors, origin, &req.method, &[]) {
+    let method = req.header("access-control-request-method").unwrap_or(&req.method);
+    if let Some(rule) = matching_rule(&cors, origin, method, &[]) {
         apply(resp, rule, origin, &[]);
     }
 }

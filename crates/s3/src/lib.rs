@@ -278,10 +278,24 @@ impl S3Service {
             operation: route.name,
             action,
             resource,
-            owner_account: bucket.map(|b| b.owner.account_id),
+            // Creating a bucket acts on no one's resource: a taken name is the handler's 409.
+            owner_account: if route.name == "CreateBucket" { None } else { bucket.map(|b| b.owner.account_id) },
             granted_by_resource: granted,
         }
     }
+}
+
+/// `x-amz-expected-bucket-owner`: the request only proceeds if the bucket belongs to that account.
+fn check_expected_owner(svc: &S3Service, req: &ServiceRequest, a: &Addressed) -> AwsResult<()> {
+    let (Some(expected), Some(bucket)) = (req.header("x-amz-expected-bucket-owner"), &a.bucket) else {
+        return Ok(());
+    };
+    if let Ok(b) = svc.bucket(bucket) {
+        if b.owner.account_id != expected {
+            return Err(AwsError::new("AccessDenied", 403, "Access Denied"));
+        }
+    }
+    Ok(())
 }
 
 impl Service for S3Service {
@@ -345,6 +359,7 @@ impl Service for S3Service {
             }
         }
         let authorization = self.authorization(ctx, route, req, &a);
+        check_expected_owner(self, req, &a)?;
         let name = route.name;
         Ok(Routed { authorization, run: Box::pin(async move { self.run(name, ctx, req, a).await }) })
     }

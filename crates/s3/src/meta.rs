@@ -9,6 +9,16 @@ pub const BUCKETS: JsonTable = JsonTable::new("s3_buckets");
 pub const OBJECTS: JsonTable = JsonTable::new("s3_objects");
 /// Keyed `bucket \0 key \0 upload-id`.
 pub const UPLOADS: JsonTable = JsonTable::new("s3_uploads");
+/// Uploads already completed, same keys: a repeated CompleteMultipartUpload gets the same answer.
+pub const COMPLETED: JsonTable = JsonTable::new("s3_completed_uploads");
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Completed {
+    pub etag: String,
+    pub version_id: Option<String>,
+    pub checksum: Option<Checksum>,
+    pub sse: Option<crate::sse::Sse>,
+}
 
 pub fn object_key(bucket: &str, key: &str) -> String {
     format!("{bucket}\0{key}")

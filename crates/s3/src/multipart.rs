@@ -3,7 +3,7 @@ use crate::acl;
 use crate::checksum;
 use crate::error::S3Error;
 use crate::list::enc;
-use crate::meta::{bucket_prefix, upload_key, Bucket, Checksum, Part, Upload, BUCKETS, UPLOADS};
+use crate::meta::{bucket_prefix, upload_key, Bucket, Checksum, Completed, Part, Upload, BUCKETS, COMPLETED, UPLOADS};
 use crate::object::{self, check_key, content_headers, install_version, parse_tagging_header, storage_class};
 use crate::S3Service;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -218,7 +218,7 @@ pub async fn complete(
     svc: &S3Service,
     ctx: &RequestContext,
     input: m::CompleteMultipartUploadRequest,
-    _req: &ServiceRequest,
+    req: &ServiceRequest,
 ) -> AwsResult<m::CompleteMultipartUploadOutput> {
     let bucket_name = input.bucket.clone().unwrap_or_default();
     let key = input.key.clone().unwrap_or_default();
@@ -238,6 +238,20 @@ pub async fn complete(
         ));
     }
     let owner = S3Service::owner_of(ctx);
+    let full_object = full_object_checksum(svc, &bucket_name, &key, &upload_id, &requested).await?;
+    if let (Some((alg, value)), Some(given)) = (
+        &full_object,
+        req.header(&format!(
+            "x-amz-checksum-{}",
+            full_object.as_ref().map(|(a, _)| a.to_ascii_lowercase()).unwrap_or_default()
+        )),
+    ) {
+        if given != value {
+            return Err(
+                S3Error::BadDigest(format!("The {alg} you specified did not match the calculated checksum.")).into()
+            );
+        }
+    }
     let (if_match, if_none_match) = (input.if_match.clone(), input.if_none_match.clone());
     let location = format!("/{bucket_name}/{key}");
     let (etag, version_id, checksum, sse) = svc
@@ -246,7 +260,10 @@ pub async fn complete(
             let bucket: Bucket =
                 w.get(BUCKETS, &bucket_name)?.ok_or_else(|| S3Error::NoSuchBucket(bucket_name.clone()))?;
             let uk = upload_key(&bucket_name, &key, &upload_id);
-            let mut u: Upload = w.get(UPLOADS, &uk)?.ok_or_else(|| S3Error::NoSuchUpload(upload_id.clone()))?;
+            let Some(mut u) = w.get::<Upload>(UPLOADS, &uk)? else {
+                let done: Completed = w.get(COMPLETED, &uk)?.ok_or_else(|| S3Error::NoSuchUpload(upload_id.clone()))?;
+                return Ok((done.etag, done.version_id, done.checksum, done.sse));
+            };
             object::check_write_conditions(w, &bucket_name, &key, if_match.as_deref(), if_none_match.as_deref())?;
             if requested.windows(2).any(|w| w[1].0 <= w[0].0) {
                 return Err(S3Error::InvalidPartOrder.into());
@@ -278,18 +295,22 @@ pub async fn complete(
                 w.drop_blob(&p.blob)?;
             }
             let etag = format!("{}-{}", hex::encode(Md5::digest(&md5s)), chosen.len());
-            let checksum = u.checksum_algorithm.as_ref().and_then(|alg| {
-                let mut joined = Vec::new();
-                for c in &part_checksums {
-                    joined.extend(B64.decode(c.as_ref()?).ok()?);
-                }
-                let combined = checksum::compute(&alg.to_ascii_uppercase(), &joined)?;
-                Some(Checksum {
-                    algorithm: alg.to_ascii_uppercase(),
-                    value: format!("{combined}-{}", chosen.len()),
-                    kind: "COMPOSITE".into(),
+            let checksum = if let Some((alg, value)) = full_object {
+                Some(Checksum { algorithm: alg, value, kind: "FULL_OBJECT".into() })
+            } else {
+                u.checksum_algorithm.as_ref().and_then(|alg| {
+                    let mut joined = Vec::new();
+                    for c in &part_checksums {
+                        joined.extend(B64.decode(c.as_ref()?).ok()?);
+                    }
+                    let combined = checksum::compute(&alg.to_ascii_uppercase(), &joined)?;
+                    Some(Checksum {
+                        algorithm: alg.to_ascii_uppercase(),
+                        value: format!("{combined}-{}", chosen.len()),
+                        kind: "COMPOSITE".into(),
+                    })
                 })
-            });
+            };
             let v = crate::meta::Version {
                 version_id: String::new(),
                 delete_marker: false,
@@ -312,6 +333,9 @@ pub async fn complete(
             let sse = u.sse.clone();
             w.delete(UPLOADS, &uk)?;
             let vid = install_version(w, &bucket, &key, v)?;
+            let done =
+                Completed { etag: etag.clone(), version_id: vid.clone(), checksum: checksum.clone(), sse: sse.clone() };
+            w.put(COMPLETED, &uk, &done)?;
             Ok((etag, vid, checksum, sse))
         })
         .await?;
@@ -339,6 +363,30 @@ pub async fn complete(
         }
     }
     Ok(out)
+}
+
+/// For an upload created with `ChecksumType=FULL_OBJECT`, the checksum of the whole object,
+/// computed over the requested parts in order.
+async fn full_object_checksum(
+    svc: &S3Service,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    requested: &[(i32, String)],
+) -> AwsResult<Option<(String, String)>> {
+    let Some(u) = svc.store.read()?.get::<Upload>(UPLOADS, &upload_key(bucket, key, upload_id))? else {
+        return Ok(None);
+    };
+    if u.checksum_type.as_deref() != Some("FULL_OBJECT") {
+        return Ok(None);
+    }
+    let Some(alg) = u.checksum_algorithm.as_deref().map(str::to_ascii_uppercase) else { return Ok(None) };
+    let Some(mut hasher) = checksum::Hasher::new(&alg) else { return Ok(None) };
+    for (n, _) in requested {
+        let Some(p) = u.parts.get(n) else { return Ok(None) };
+        hasher.update(&svc.store.read_blob(&p.blob).await?);
+    }
+    Ok(Some((alg, hasher.finish())))
 }
 
 pub async fn abort(

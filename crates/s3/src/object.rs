@@ -159,7 +159,7 @@ pub fn check_write_conditions(
     let entry: Option<ObjectEntry> = w.get(OBJECTS, &object_key(bucket, key))?;
     let current = entry.as_ref().and_then(|e| e.latest()).filter(|v| !v.delete_marker);
     if let Some(inm) = if_none_match {
-        if inm.trim() == "*" && current.is_some() {
+        if current.is_some_and(|v| inm.trim() == "*" || etag_matches(inm, &v.etag)) {
             return Err(S3Error::PreconditionFailed("If-None-Match").into());
         }
     }
@@ -428,7 +428,7 @@ macro_rules! object_view {
         }
         $out.storage_class = (v.storage_class != "STANDARD").then(|| v.storage_class.clone());
         $out.version_id = ($loc.bucket.versioning.is_some() || v.version_id != "null").then(|| v.version_id.clone());
-        if $checksum_mode && !v.etag.contains('-') {
+        if $checksum_mode {
             let [a, b, c, d, e] = checksum_fields(&v.checksum);
             $out.checksum_crc32 = a;
             $out.checksum_crc32_c = b;

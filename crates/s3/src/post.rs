@@ -132,6 +132,11 @@ fn check_policy(form: &Form, bucket: &str, key: &str, size: usize) -> AwsResult<
     for c in conditions {
         match c {
             serde_json::Value::Object(o) => {
+                if o.len() != 1 {
+                    return Err(invalid_post(
+                        "Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly one property specified.",
+                    ));
+                }
                 for (k, v) in o {
                     let want = v.as_str().unwrap_or_default();
                     if value_of(k) != want {
@@ -295,7 +300,8 @@ pub async fn post_object(
                 e_tag: Some(quoted),
                 ..Default::default()
             };
-            let mut doc = rest_xml::render_response(nuage_protocol::s3::model(), out, "PostResponse", crate::NAMESPACE);
+            // S3's PostResponse document carries no namespace.
+            let mut doc = rest_xml::render_response(nuage_protocol::s3::model(), out, "PostResponse", "");
             doc.status = 201;
             doc.headers.extend(resp.headers);
             return Ok(doc);
