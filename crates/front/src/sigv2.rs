@@ -124,13 +124,6 @@ fn mismatch(access_key: &str, sts: &str) -> AwsError {
     .with("StringToSign", sts)
 }
 
-fn lookup(ids: &Identities, access_key: &str) -> Result<nuage_core::identity::Credential, AwsError> {
-    ids.credential(access_key).filter(|c| c.active).ok_or_else(|| {
-        AwsError::new("InvalidAccessKeyId", 403, "The AWS Access Key Id you provided does not exist in our records.")
-            .with("AWSAccessKeyId", access_key)
-    })
-}
-
 /// Verifies a v2 header signature (`Authorization: AWS key:signature`).
 pub fn verify_header(ids: &Identities, req: &SignedRequest, auth: &str, host: &str) -> Result<Verified, AwsError> {
     let (ak, sig) = auth.strip_prefix("AWS ").and_then(|s| s.split_once(':')).ok_or_else(|| {
@@ -158,7 +151,9 @@ pub fn verify_header(ids: &Identities, req: &SignedRequest, auth: &str, host: &s
             "The difference between the request time and the current time is too large.",
         ));
     }
-    let cred = lookup(ids, ak)?;
+    let token =
+        req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("x-amz-security-token")).map(|(_, v)| v.as_str());
+    let cred = crate::sigv4::lookup(ids, ak, req, token)?;
     // With x-amz-date the Date line is signed empty (x-amz-date is among the amz headers).
     let has_amz_date = req.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("x-amz-date"));
     let date_line = if has_amz_date { String::new() } else { date_value.trim().to_string() };
@@ -199,7 +194,7 @@ pub fn verify_query(ids: &Identities, req: &SignedRequest, host: &str) -> Result
     if req.now > exp {
         return Err(AwsError::new("AccessDenied", 403, "Request has expired").with("Expires", expires.to_string()));
     }
-    let cred = lookup(ids, ak)?;
+    let cred = crate::sigv4::lookup(ids, ak, req, get("x-amz-security-token"))?;
     let mut last = String::new();
     for resource in candidate_resources(req, host) {
         let sts = string_to_sign(req, expires, &resource);

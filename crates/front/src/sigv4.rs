@@ -168,7 +168,7 @@ pub fn parse_amz_date(s: &str) -> Option<i64> {
     time::PrimitiveDateTime::parse(s, fmt).ok().map(|d| d.assume_utc().unix_timestamp())
 }
 
-fn lookup(
+pub(crate) fn lookup(
     ids: &Identities,
     access_key: &str,
     req: &SignedRequest,

@@ -195,7 +195,7 @@ pub async fn get_bucket_location(
 }
 
 /// Applies `change` to the stored bucket in one transaction.
-async fn update_bucket(
+pub(crate) async fn update_bucket(
     svc: &S3Service,
     name: Option<String>,
     change: impl FnOnce(&mut Bucket) -> AwsResult<()> + Send + 'static,

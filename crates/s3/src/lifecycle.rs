@@ -1,7 +1,7 @@
 //! Lifecycle configuration: stored and validated as S3 does, and reported on objects through
 //! `x-amz-expiration`. (Rules are not yet executed: objects do not expire on their own.)
 use crate::error::S3Error;
-use crate::meta::{Bucket, BUCKETS};
+use crate::meta::Bucket;
 use crate::S3Service;
 use nuage_core::{AwsError, AwsResult, RequestContext};
 use nuage_front::ServiceRequest;
@@ -66,13 +66,11 @@ pub async fn put(
     let mut conf = input.lifecycle_configuration.ok_or(S3Error::MalformedXml)?;
     let rules = conf.rules.get_or_insert_with(Vec::new);
     validate(rules)?;
-    svc.store
-        .write(move |w| {
-            let mut b: Bucket = w.get(BUCKETS, &name)?.ok_or_else(|| S3Error::NoSuchBucket(name.clone()))?;
-            b.lifecycle = Some(conf);
-            w.put(BUCKETS, &name, &b)
-        })
-        .await?;
+    crate::bucket::update_bucket(svc, Some(name), move |b| {
+        b.lifecycle = Some(conf);
+        Ok(())
+    })
+    .await?;
     Ok(m::PutBucketLifecycleConfigurationOutput::default())
 }
 
@@ -95,14 +93,11 @@ pub async fn delete(
     input: m::DeleteBucketLifecycleRequest,
     _req: &ServiceRequest,
 ) -> AwsResult<()> {
-    let name = input.bucket.unwrap_or_default();
-    svc.store
-        .write(move |w| {
-            let mut b: Bucket = w.get(BUCKETS, &name)?.ok_or_else(|| S3Error::NoSuchBucket(name.clone()))?;
-            b.lifecycle = None;
-            w.put(BUCKETS, &name, &b)
-        })
-        .await
+    crate::bucket::update_bucket(svc, input.bucket, |b| {
+        b.lifecycle = None;
+        Ok(())
+    })
+    .await
 }
 
 fn rule_matches(r: &m::LifecycleRule, key: &str, tags: &[(String, String)]) -> bool {

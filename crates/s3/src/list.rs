@@ -124,6 +124,30 @@ fn object_of(key: &str, v: &Version, url: bool, owner: bool) -> m::Object {
     }
 }
 
+/// Splits a listing page into objects and common prefixes, and names its last item.
+fn split_page(
+    items: Vec<Item<Version>>,
+    url: bool,
+    owner: bool,
+) -> (Vec<m::Object>, Vec<m::CommonPrefix>, Option<String>) {
+    let mut contents = Vec::new();
+    let mut prefixes = Vec::new();
+    let mut last = None;
+    for it in items {
+        match it {
+            Item::Entry(k, v) => {
+                contents.push(object_of(&k, &v, url, owner));
+                last = Some(k);
+            }
+            Item::Prefix(p) => {
+                prefixes.push(m::CommonPrefix { prefix: Some(enc(url, &p)) });
+                last = Some(p);
+            }
+        }
+    }
+    (contents, prefixes, last)
+}
+
 fn latest_live(_: &str, e: ObjectEntry) -> Vec<Version> {
     e.versions.into_iter().next().filter(|v| !v.delete_marker).into_iter().collect()
 }
@@ -141,21 +165,7 @@ pub async fn list_objects(
     let prefix = input.prefix.clone().unwrap_or_default();
     let marker = input.marker.clone().unwrap_or_default();
     let (items, truncated) = walk(svc, &bucket, &prefix, input.delimiter.as_deref(), &marker, max, latest_live)?;
-    let mut contents = Vec::new();
-    let mut prefixes = Vec::new();
-    let mut last = None;
-    for it in items {
-        match it {
-            Item::Entry(k, v) => {
-                contents.push(object_of(&k, &v, url, true));
-                last = Some(k);
-            }
-            Item::Prefix(p) => {
-                prefixes.push(m::CommonPrefix { prefix: Some(enc(url, &p)) });
-                last = Some(p);
-            }
-        }
-    }
+    let (contents, prefixes, last) = split_page(items, url, true);
     Ok(m::ListObjectsOutput {
         is_truncated: Some(truncated),
         marker: Some(enc(url, &marker)),
@@ -193,21 +203,7 @@ pub async fn list_objects_v2(
     };
     let (items, truncated) = walk(svc, &bucket, &prefix, input.delimiter.as_deref(), &after, max, latest_live)?;
     let fetch_owner = input.fetch_owner.unwrap_or(false);
-    let mut contents = Vec::new();
-    let mut prefixes = Vec::new();
-    let mut last = None;
-    for it in items {
-        match it {
-            Item::Entry(k, v) => {
-                contents.push(object_of(&k, &v, url, fetch_owner));
-                last = Some(k);
-            }
-            Item::Prefix(p) => {
-                prefixes.push(m::CommonPrefix { prefix: Some(enc(url, &p)) });
-                last = Some(p);
-            }
-        }
-    }
+    let (contents, prefixes, last) = split_page(items, url, fetch_owner);
     let count = contents.len() + prefixes.len();
     Ok(m::ListObjectsV2Output {
         is_truncated: Some(truncated),

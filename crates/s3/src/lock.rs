@@ -108,19 +108,17 @@ pub async fn put_configuration(
             _ => {}
         }
     }
-    svc.store
-        .write(move |w| {
-            let mut b: Bucket = w.get(BUCKETS, &name)?.ok_or_else(|| S3Error::NoSuchBucket(name.clone()))?;
-            if b.versioning.as_deref() != Some("Enabled") {
-                return Err(invalid_bucket_state(
-                    "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration",
-                ));
-            }
-            b.object_lock = true;
-            b.lock_config = Some(conf);
-            w.put(BUCKETS, &name, &b)
-        })
-        .await?;
+    crate::bucket::update_bucket(svc, Some(name), move |b| {
+        if b.versioning.as_deref() != Some("Enabled") {
+            return Err(invalid_bucket_state(
+                "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration",
+            ));
+        }
+        b.object_lock = true;
+        b.lock_config = Some(conf);
+        Ok(())
+    })
+    .await?;
     Ok(m::PutObjectLockConfigurationOutput::default())
 }
 

@@ -440,51 +440,72 @@ macro_rules! object_view {
     }};
 }
 
+/// The version a GET or HEAD reads, once its read conditions and SSE-C key have passed.
+macro_rules! readable_version {
+    ($svc:ident, $input:ident, $req:ident) => {{
+        let key = $input.key.clone().unwrap_or_default();
+        let loc = locate($svc, &$input.bucket.clone().unwrap_or_default(), &key, $input.version_id.as_deref(), true)?;
+        check_read_conditions(
+            &loc.version,
+            $input.if_match.as_deref(),
+            $input.if_none_match.as_deref(),
+            $input.if_modified_since,
+            $input.if_unmodified_since,
+        )?;
+        crate::sse::check_read(&loc.version.sse, $req, "x-amz-")?;
+        loc
+    }};
+}
+
+/// What a GET or HEAD asks for by `Range` or `partNumber`: the inclusive byte range, whether
+/// the answer carries a Content-Range, and the part count to report.
+struct Requested {
+    range: Option<(u64, u64)>,
+    content_range: bool,
+    parts_count: Option<i32>,
+}
+
+fn requested(v: &Version, part_number: Option<i32>, range: Option<&str>) -> AwsResult<Requested> {
+    let multipart = v.etag.contains('-');
+    match (part_number, range) {
+        (Some(n), _) => {
+            let (s, e, count) = part_range(v, n)?;
+            Ok(Requested {
+                range: (v.size > 0).then_some((s, e)),
+                content_range: multipart,
+                parts_count: multipart.then_some(count),
+            })
+        }
+        (None, Some(r)) => {
+            let range = parse_range(r, v.size)?;
+            Ok(Requested { range, content_range: range.is_some(), parts_count: None })
+        }
+        (None, None) => Ok(Requested { range: None, content_range: false, parts_count: None }),
+    }
+}
+
 pub async fn get_object(
     svc: &S3Service,
     _ctx: &RequestContext,
     input: m::GetObjectRequest,
     req: &ServiceRequest,
 ) -> AwsResult<m::GetObjectOutput> {
-    let key = input.key.clone().unwrap_or_default();
-    let loc = locate(svc, &input.bucket.clone().unwrap_or_default(), &key, input.version_id.as_deref(), true)?;
+    let loc = readable_version!(svc, input, req);
     let v = &loc.version;
-    check_read_conditions(
-        v,
-        input.if_match.as_deref(),
-        input.if_none_match.as_deref(),
-        input.if_modified_since,
-        input.if_unmodified_since,
-    )?;
-    crate::sse::check_read(&v.sse, req, "x-amz-")?;
     let mut out = m::GetObjectOutput::default();
-    object_view!(
-        out,
-        loc,
-        input.checksum_mode.as_deref() == Some("ENABLED") && input.range.is_none() && input.part_number.is_none()
-    );
-    let range = match (input.part_number, &input.range) {
-        (Some(n), _) => {
-            let (s, e, count) = part_range(v, n)?;
-            out.parts_count = v.etag.contains('-').then_some(count);
-            Some((s, e))
-        }
-        (None, Some(r)) => parse_range(r, v.size)?,
-        (None, None) => None,
-    };
-    let body = match range {
+    let whole = input.range.is_none() && input.part_number.is_none();
+    object_view!(out, loc, input.checksum_mode.as_deref() == Some("ENABLED") && whole);
+    let r = requested(v, input.part_number, input.range.as_deref())?;
+    out.parts_count = r.parts_count;
+    let body = match r.range {
         Some((s, e)) => {
-            out.content_range = Some(format!("bytes {s}-{e}/{}", v.size));
-            if input.part_number.is_some() && !v.etag.contains('-') {
-                out.content_range = None;
+            if r.content_range {
+                out.content_range = Some(format!("bytes {s}-{e}/{}", v.size));
             }
             read_range(svc, v, s, e).await?
         }
         None => read_all(svc, v).await?,
     };
-    if input.part_number.is_some() && v.etag.contains('-') && out.content_range.is_none() {
-        out.content_range = Some(format!("bytes 0-{}/{}", v.size.saturating_sub(1), v.size));
-    }
     out.content_length = Some(body.len() as i64);
     out.tag_count = (!v.tags.is_empty()).then_some(v.tags.len() as i32);
     out.response_overrides(&input);
@@ -526,33 +547,21 @@ pub async fn head_object(
     input: m::HeadObjectRequest,
     req: &ServiceRequest,
 ) -> AwsResult<m::HeadObjectOutput> {
-    let key = input.key.clone().unwrap_or_default();
-    let loc = locate(svc, &input.bucket.clone().unwrap_or_default(), &key, input.version_id.as_deref(), true)?;
+    let loc = readable_version!(svc, input, req);
     let v = &loc.version;
-    check_read_conditions(
-        v,
-        input.if_match.as_deref(),
-        input.if_none_match.as_deref(),
-        input.if_modified_since,
-        input.if_unmodified_since,
-    )?;
-    crate::sse::check_read(&v.sse, req, "x-amz-")?;
     let mut out = m::HeadObjectOutput::default();
     object_view!(out, loc, input.checksum_mode.as_deref() == Some("ENABLED"));
-    let mut len = v.size;
-    if let Some(n) = input.part_number {
-        let (s, e, count) = part_range(v, n)?;
-        len = if v.size == 0 { 0 } else { e + 1 - s };
-        out.parts_count = v.etag.contains('-').then_some(count);
-        if v.etag.contains('-') {
-            out.content_range = Some(format!("bytes {s}-{e}/{}", v.size));
+    let r = requested(v, input.part_number, input.range.as_deref())?;
+    out.parts_count = r.parts_count;
+    let len = match r.range {
+        Some((s, e)) => {
+            if r.content_range {
+                out.content_range = Some(format!("bytes {s}-{e}/{}", v.size));
+            }
+            e + 1 - s
         }
-    } else if let Some(r) = &input.range {
-        if let Some((s, e)) = parse_range(r, v.size)? {
-            len = e + 1 - s;
-            out.content_range = Some(format!("bytes {s}-{e}/{}", v.size));
-        }
-    }
+        None => v.size,
+    };
     out.content_length = Some(len as i64);
     Ok(out)
 }
