@@ -108,7 +108,8 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     let store = nuage_storage::Store::open(&data_dir)
         .map_err(|e| format!("cannot open the store in {}: {e}", data_dir.display()))?;
     let identities = Arc::new(Identities::new(&bootstrap));
-    let services: Vec<Arc<dyn Service>> = vec![Arc::new(nuage_s3::S3Service::new(store.clone(), identities.clone()))];
+    let services: Vec<Arc<dyn Service>> =
+        vec![Arc::new(nuage_s3::S3Service::new(store.clone(), identities.clone())), Arc::new(nuage_sts::StsService)];
     let reset_store = store.clone();
     let frontend = Arc::new(Frontend {
         identities,

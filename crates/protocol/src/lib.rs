@@ -2,6 +2,7 @@
 //! turn HTTP requests into those shapes and shapes into HTTP responses, driven by the model.
 
 pub mod model;
+pub mod query;
 pub mod rest_xml;
 pub mod time_fmt;
 pub mod xml;

@@ -24,7 +24,7 @@ fn invalid_argument(name: &str, value: &str) -> AwsError {
 }
 
 /// Converts the text of a scalar to its generic representation per the target shape's type.
-fn scalar(model: &Model, target: &str, name: &str, text: &str) -> Result<Value, AwsError> {
+pub(crate) fn scalar(model: &Model, target: &str, name: &str, text: &str) -> Result<Value, AwsError> {
     let shape = model.shape(target);
     Ok(match shape.kind.as_str() {
         "integer" | "long" => {
