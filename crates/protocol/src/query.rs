@@ -1,7 +1,7 @@
 //! The query protocol (IAM, STS, Redshift, EC2): form-encoded parameters in, XML out, wrapped
 //! in `<{Op}Response><{Op}Result>` as the model's `resultWrapper` says.
 use crate::model::{Model, ShapeDef};
-use crate::rest_xml::{scalar, write_members};
+use crate::rest_xml::{list_item_name, scalar, write_members};
 use crate::xml::XmlWriter;
 use crate::{Body, HttpResponse, Shape};
 use nuage_core::AwsError;
@@ -24,10 +24,6 @@ impl QueryParams<'_> {
     pub fn action(&self) -> Option<&str> {
         self.get("Action")
     }
-}
-
-fn member_name<'a>(list: &'a ShapeDef) -> &'a str {
-    list.member.as_ref().and_then(|m| m.location_name.as_deref()).unwrap_or("member")
 }
 
 fn value_at(
@@ -55,7 +51,7 @@ fn value_at(
             let base = if flattened || shape.flattened {
                 prefix.to_string()
             } else {
-                format!("{prefix}.{}", member_name(shape))
+                format!("{prefix}.{}", list_item_name(shape))
             };
             let mut items = Vec::new();
             for i in 1.. {

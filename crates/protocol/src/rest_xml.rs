@@ -139,7 +139,7 @@ fn target_is_streaming(_shape: &ShapeDef) -> bool {
     false
 }
 
-fn list_item_name(list: &ShapeDef) -> &str {
+pub(crate) fn list_item_name(list: &ShapeDef) -> &str {
     list.member.as_ref().and_then(|m| m.location_name.as_deref()).unwrap_or("member")
 }
 
