@@ -1,6 +1,6 @@
 //! The query protocol (IAM, STS, Redshift, EC2): form-encoded parameters in, XML out, wrapped
 //! in `<{Op}Response><{Op}Result>` as the model's `resultWrapper` says.
-use crate::model::{Model, ShapeDef};
+use crate::model::Model;
 use crate::rest_xml::{list_item_name, scalar, write_members};
 use crate::xml::XmlWriter;
 use crate::{Body, HttpResponse, Shape};
