@@ -102,8 +102,10 @@ def measure_s3(name, cmd, port, seconds, env=None):
 def measure_nginx(seconds):
     port = free_port()
     root = tempfile.mkdtemp()
+    os.chmod(root, 0o755)  # nginx workers run unprivileged and must read the file
     with open(os.path.join(root, "obj-4k"), "wb") as f:
         f.write(BODY)
+    os.chmod(os.path.join(root, "obj-4k"), 0o644)
     conf = os.path.join(root, "nginx.conf")
     with open(conf, "w") as f:
         f.write(f"""daemon off; worker_processes auto; pid {root}/nginx.pid; error_log {root}/error.log;
@@ -114,6 +116,7 @@ http {{ access_log off; server {{ listen 127.0.0.1:{port}; root {root}; }} }}
     proc = subprocess.Popen(["nginx", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         ready = wait_ready(f"http://127.0.0.1:{port}/obj-4k", proc, started)
+        assert requests.get(f"http://127.0.0.1:{port}/obj-4k").content == BODY, "nginx must serve the file"
         time.sleep(0.5)
         idle = rss_mib(proc)
         get = wrk(f"http://127.0.0.1:{port}/obj-4k", seconds)

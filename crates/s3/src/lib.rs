@@ -262,7 +262,10 @@ impl S3Service {
             _ => "arn:aws:s3:::*".to_string(),
         };
         let bucket = a.bucket.as_deref().and_then(|b| self.store.read().ok()?.get::<Bucket>(BUCKETS, b).ok().flatten());
+        // Grants only matter to principals from outside the bucket owner's account.
+        let owner_acts = bucket.as_ref().is_some_and(|b| ctx.account_id() == Some(b.owner.account_id.as_str()));
         let granted = match (&bucket, route.acl_permission) {
+            _ if owner_acts => false,
             (Some(b), Some((on_object, perm))) => {
                 if on_object {
                     a.key
