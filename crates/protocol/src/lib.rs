@@ -1,8 +1,11 @@
 //! The protocol layer: typed shapes generated from the botocore models and the codecs that
 //! turn HTTP requests into those shapes and shapes into HTTP responses, driven by the model.
 
+pub mod json;
 pub mod model;
 pub mod query;
+mod rest;
+pub mod rest_json;
 pub mod rest_xml;
 pub mod time_fmt;
 pub mod xml;
@@ -20,6 +23,20 @@ pub trait Shape {
     const NAME: &'static str;
     fn take_body(&mut self) -> Option<Body>;
     fn set_body(&mut self, body: Body);
+}
+
+/// Turns a generic value (and a streaming payload kept apart) into the typed shape `T`;
+/// `invalid` maps a type mismatch to the protocol's error.
+pub(crate) fn into_shape<T: Shape + serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    stream: Option<Body>,
+    invalid: impl FnOnce(serde_json::Error) -> nuage_core::AwsError,
+) -> Result<T, nuage_core::AwsError> {
+    let mut typed: T = serde_json::from_value(value).map_err(invalid)?;
+    if let Some(b) = stream {
+        typed.set_body(b);
+    }
+    Ok(typed)
 }
 
 /// A point in time, in milliseconds since the Unix epoch. Each protocol renders it in the
@@ -70,6 +87,38 @@ impl HttpResponse {
     }
 }
 
+/// Matches a path against a model's `requestUri` template (`/functions/{FunctionName}/code`,
+/// `/{Bucket}/{Key+}`; the template's query part is ignored) and returns the labels,
+/// percent-decoded, or `None` when the path does not fit.
+pub fn uri_labels(template: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
+    let template = template.split('?').next().unwrap_or_default();
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    let mut labels = Vec::new();
+    let mut rest = path.strip_prefix('/')?;
+    let parts: Vec<&'static str> = template.trim_start_matches('/').split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix("+}")) {
+            labels.push((name, decode(rest)));
+            rest = "";
+            continue;
+        }
+        let (segment, tail) = match rest.split_once('/') {
+            Some((s, t)) if !last => (s, t),
+            None if last => (rest, ""),
+            _ => return None,
+        };
+        match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(name) if !segment.is_empty() => labels.push((name, decode(segment))),
+            Some(_) => return None,
+            None if *part == segment => {}
+            None => return None,
+        }
+        rest = tail;
+    }
+    rest.is_empty().then_some(labels)
+}
+
 /// An HTTP request as the codecs read it: the path labels and query already split and decoded.
 pub struct HttpRequest<'a> {
     pub labels: &'a [(&'static str, String)],
@@ -81,6 +130,23 @@ pub struct HttpRequest<'a> {
 impl HttpRequest<'_> {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod uri_tests {
+    #[test]
+    fn labels_from_templates() {
+        let l = super::uri_labels(
+            "/2015-03-31/functions/{FunctionName}/invocations",
+            "/2015-03-31/functions/my%20fn/invocations",
+        );
+        assert_eq!(l, Some(vec![("FunctionName", "my fn".to_string())]));
+        let l = super::uri_labels("/{Bucket}/{Key+}?uploads", "/b/a/b/c");
+        assert_eq!(l, Some(vec![("Bucket", "b".to_string()), ("Key", "a/b/c".to_string())]));
+        assert_eq!(super::uri_labels("/2015-03-31/functions/{FunctionName}", "/2015-03-31/layers/x"), None);
+        assert_eq!(super::uri_labels("/2015-03-31/functions/{FunctionName}", "/2015-03-31/functions/x/y"), None);
+        assert_eq!(super::uri_labels("/2015-03-31/functions/", "/2015-03-31/functions/"), Some(vec![]));
     }
 }
 
@@ -103,6 +169,10 @@ macro_rules! service_model {
 service_model!(s3, "s3");
 service_model!(sts, "sts");
 service_model!(iam, "iam");
+service_model!(secretsmanager, "secretsmanager");
+service_model!(redshift_data, "redshift-data");
+service_model!(dynamodb, "dynamodb");
+service_model!(lambda, "lambda");
 
 /// Which wire protocol renders an error body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +216,9 @@ pub fn render_error(protocol: Protocol, err: &nuage_core::AwsError, request_id: 
         }
         Protocol::Json | Protocol::RestJson => {
             headers.push(("x-amzn-errortype".into(), err.code.to_string()));
-            headers.push(("content-type".into(), "application/x-amz-json-1.1".into()));
+            let content_type =
+                if protocol == Protocol::Json { "application/x-amz-json-1.1" } else { "application/json" };
+            headers.push(("content-type".into(), content_type.into()));
             serde_json::json!({"__type": err.code, "message": err.message}).to_string().into_bytes()
         }
     };

@@ -20,6 +20,8 @@ pub struct Metadata {
     #[serde(default)]
     pub target_prefix: Option<String>,
     #[serde(default)]
+    pub json_version: Option<String>,
+    #[serde(default)]
     pub signing_name: Option<String>,
     pub endpoint_prefix: String,
 }
@@ -74,6 +76,9 @@ pub struct ShapeRef {
     pub timestamp_format: Option<String>,
     #[serde(default)]
     pub result_wrapper: Option<String>,
+    /// A header holding base64-encoded JSON.
+    #[serde(default, rename = "jsonvalue")]
+    pub json_value: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,6 +106,12 @@ pub struct ShapeDef {
     pub xml_namespace: Option<XmlNamespace>,
     #[serde(default)]
     pub required: Vec<String>,
+    #[serde(default)]
+    pub streaming: bool,
+    #[serde(default, rename = "jsonvalue")]
+    pub json_value: bool,
+    #[serde(default)]
+    pub eventstream: bool,
 }
 
 impl Model {

@@ -1,7 +1,8 @@
 //! The query protocol (IAM, STS, Redshift, EC2): form-encoded parameters in, XML out, wrapped
 //! in `<{Op}Response><{Op}Result>` as the model's `resultWrapper` says.
 use crate::model::Model;
-use crate::rest_xml::{list_item_name, scalar, write_members};
+use crate::rest::scalar;
+use crate::rest_xml::{list_item_name, write_members};
 use crate::xml::XmlWriter;
 use crate::{Body, HttpResponse, Shape};
 use nuage_core::AwsError;
@@ -86,9 +87,14 @@ fn value_at(
     }
 }
 
+/// Reads the generic value of the input shape `shape_name` from query parameters.
+pub fn parse_value(model: &Model, shape_name: &str, q: &QueryParams) -> Result<Value, AwsError> {
+    Ok(value_at(model, shape_name, "", q, false)?.unwrap_or_else(|| Value::Object(Map::new())))
+}
+
 /// Reads the typed input shape `T` from query parameters.
 pub fn parse_request<T: Shape + DeserializeOwned>(model: &Model, q: &QueryParams) -> Result<T, AwsError> {
-    let value = value_at(model, T::NAME, "", q, false)?.unwrap_or_else(|| Value::Object(Map::new()));
+    let value = parse_value(model, T::NAME, q)?;
     serde_json::from_value(value).map_err(|e| AwsError::new("ValidationError", 400, format!("Invalid parameters: {e}")))
 }
 
@@ -99,18 +105,26 @@ pub fn render_response<T: Shape + Serialize>(
     output: Option<T>,
     request_id: &str,
 ) -> HttpResponse {
+    let value = output.map(|o| serde_json::to_value(&o).expect("shapes serialise"));
+    render_value(model, operation, value.as_ref().and_then(|v| v.as_object()), request_id)
+}
+
+/// Renders the generic value of `operation`'s output shape.
+pub fn render_value(
+    model: &Model,
+    operation: &str,
+    output: Option<&Map<String, Value>>,
+    request_id: &str,
+) -> HttpResponse {
     let ns = model.metadata.xml_namespace.clone().unwrap_or_default();
     let op = &model.operations[operation];
     let mut w = XmlWriter::document();
     let root = format!("{operation}Response");
     w.open(&root, &[("xmlns".into(), ns)]);
-    if let (Some(out), Some(out_ref)) = (output, op.output.as_ref()) {
-        let value = serde_json::to_value(&out).expect("shapes serialise");
+    if let (Some(obj), Some(out_ref)) = (output, op.output.as_ref()) {
         let wrapper = out_ref.result_wrapper.clone().unwrap_or_else(|| format!("{operation}Result"));
         w.open(&wrapper, &[]);
-        if let Some(obj) = value.as_object() {
-            write_members(model, &mut w, model.shape(T::NAME), obj);
-        }
+        write_members(model, &mut w, model.shape(&out_ref.shape), obj);
         w.close(&wrapper);
     }
     w.open("ResponseMetadata", &[]);

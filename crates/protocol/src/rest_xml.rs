@@ -1,13 +1,14 @@
 //! The rest-xml protocol (S3): members bound to the URI, query string, headers and an XML
 //! payload, all located by the model.
 use crate::model::{Model, ShapeDef, ShapeRef};
+use crate::rest::{self, scalar, scalar_text};
 use crate::xml::{self, Element, XmlWriter};
-use crate::{time_fmt, Body, HttpRequest, HttpResponse, Shape, Timestamp};
+use crate::{Body, HttpRequest, HttpResponse, Shape};
 use base64::Engine;
 use nuage_core::AwsError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 fn malformed(msg: impl std::fmt::Display) -> AwsError {
     AwsError::new(
@@ -17,96 +18,19 @@ fn malformed(msg: impl std::fmt::Display) -> AwsError {
     )
 }
 
-fn invalid_argument(name: &str, value: &str) -> AwsError {
-    AwsError::new("InvalidArgument", 400, format!("Invalid value for {name}: {value}"))
-        .with("ArgumentName", name)
-        .with("ArgumentValue", value)
-}
-
-/// Converts the text of a scalar to its generic representation per the target shape's type.
-pub(crate) fn scalar(model: &Model, target: &str, name: &str, text: &str) -> Result<Value, AwsError> {
-    let shape = model.shape(target);
-    Ok(match shape.kind.as_str() {
-        "integer" | "long" => {
-            let n: i64 = text.trim().parse().map_err(|_| invalid_argument(name, text))?;
-            Value::Number(n.into())
-        }
-        "float" | "double" => {
-            let f: f64 = text.trim().parse().map_err(|_| invalid_argument(name, text))?;
-            Number::from_f64(f).map(Value::Number).ok_or_else(|| invalid_argument(name, text))?
-        }
-        "boolean" => match text.trim().to_ascii_lowercase().as_str() {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => return Err(invalid_argument(name, text)),
-        },
-        "timestamp" => {
-            let t = time_fmt::parse(text).ok_or_else(|| invalid_argument(name, text))?;
-            Value::Number(t.0.into())
-        }
-        "blob" => Value::String(base64::engine::general_purpose::STANDARD.encode(text.as_bytes())),
-        _ => Value::String(text.to_string()),
-    })
-}
-
-/// Reads a request into the typed input shape `T`.
-pub fn parse_request<T: Shape + DeserializeOwned>(model: &Model, req: &HttpRequest) -> Result<T, AwsError> {
-    let shape = model.shape(T::NAME);
+/// Reads a request as the generic value of the input shape `shape_name`, with the streaming
+/// payload (if the shape has one) apart.
+pub fn parse_value(model: &Model, shape_name: &str, req: &HttpRequest) -> Result<(Value, Option<Body>), AwsError> {
+    let shape = model.shape(shape_name);
     let mut obj = Map::new();
     let mut stream = None;
     for (mname, mref) in &shape.members {
-        let lname = mref.location_name.as_deref().unwrap_or(mname);
         let target = model.shape(&mref.shape);
-        let value = match mref.location.as_deref() {
-            Some("uri") => match req.labels.iter().find(|(k, _)| *k == lname) {
-                Some((_, v)) => Some(scalar(model, &mref.shape, lname, v)?),
-                None => None,
-            },
-            Some("querystring") => {
-                if target.kind == "list" {
-                    let item = &target.member.as_ref().expect("list member").shape;
-                    let items: Result<Vec<Value>, AwsError> = req
-                        .query
-                        .iter()
-                        .filter(|(k, _)| k == lname)
-                        .map(|(_, v)| scalar(model, item, lname, v))
-                        .collect();
-                    let items = items?;
-                    (!items.is_empty()).then_some(Value::Array(items))
-                } else if target.kind == "map" {
-                    None
-                } else {
-                    match req.query.iter().find(|(k, _)| k == lname) {
-                        Some((_, v)) => Some(scalar(model, &mref.shape, lname, v)?),
-                        None => None,
-                    }
-                }
-            }
-            Some("header") => match req.header(lname) {
-                Some(v) if target.kind == "list" => {
-                    let item = &target.member.as_ref().expect("list member").shape;
-                    let items: Result<Vec<Value>, AwsError> =
-                        v.split(',').map(|p| scalar(model, item, lname, p.trim())).collect();
-                    Some(Value::Array(items?))
-                }
-                Some(v) => Some(scalar(model, &mref.shape, lname, v)?),
-                None => None,
-            },
-            Some("headers") => {
-                let prefix = lname.to_ascii_lowercase();
-                let map: Map<String, Value> = req
-                    .headers
-                    .iter()
-                    .filter_map(|(k, v)| {
-                        let k = k.to_ascii_lowercase();
-                        k.strip_prefix(&prefix).map(|rest| (rest.to_string(), Value::String(v.clone())))
-                    })
-                    .collect();
-                (!map.is_empty()).then_some(Value::Object(map))
-            }
-            Some(_) => None,
-            None if shape.payload.as_deref() == Some(mname.as_str()) => match target.kind.as_str() {
-                "blob" if mref.streaming || target_is_streaming(target) => {
+        let value = if mref.location.is_some() {
+            rest::bound_member(model, shape, mname, mref, req)?
+        } else if shape.payload.as_deref() == Some(mname.as_str()) {
+            match target.kind.as_str() {
+                "blob" if mref.streaming || target.streaming => {
                     stream = Some(req.body.clone());
                     None
                 }
@@ -121,22 +45,34 @@ pub fn parse_request<T: Shape + DeserializeOwned>(model: &Model, req: &HttpReque
                     }
                     Some(element_to_value(model, &mref.shape, &root)?)
                 }
-            },
-            None => None,
+            }
+        } else {
+            None
         };
         if let Some(v) = value {
             obj.insert(mname.clone(), v);
         }
     }
-    let mut typed: T = serde_json::from_value(Value::Object(obj)).map_err(malformed)?;
-    if let Some(b) = stream {
-        typed.set_body(b);
+    // Without a payload member, the body members form one document named after the input
+    // shape (S3's SelectObjectContentRequest).
+    let body_members = shape.members.values().any(|r| r.location.is_none());
+    if shape.payload.is_none() && body_members && !req.body.iter().all(|b| b.is_ascii_whitespace()) {
+        let root = xml::parse(&req.body).map_err(malformed)?;
+        if let Value::Object(members) = element_to_value(model, shape_name, &root)? {
+            for (k, v) in members {
+                if shape.members.get(&k).is_some_and(|r| r.location.is_none()) {
+                    obj.insert(k, v);
+                }
+            }
+        }
     }
-    Ok(typed)
+    Ok((Value::Object(obj), stream))
 }
 
-fn target_is_streaming(_shape: &ShapeDef) -> bool {
-    false
+/// Reads a request into the typed input shape `T`.
+pub fn parse_request<T: Shape + DeserializeOwned>(model: &Model, req: &HttpRequest) -> Result<T, AwsError> {
+    let (value, stream) = parse_value(model, T::NAME, req)?;
+    crate::into_shape(value, stream, malformed)
 }
 
 pub(crate) fn list_item_name(list: &ShapeDef) -> &str {
@@ -198,25 +134,6 @@ pub fn element_to_value(model: &Model, shape_name: &str, el: &Element) -> Result
             Ok(Value::Object(obj))
         }
         _ => scalar(model, shape_name, &el.name, &el.text),
-    }
-}
-
-fn scalar_text(shape: &ShapeDef, v: &Value, in_header: bool, format: Option<&str>) -> String {
-    match (shape.kind.as_str(), v) {
-        ("timestamp", Value::Number(n)) => {
-            let t = Timestamp(n.as_i64().unwrap_or_default());
-            match format.or(shape.timestamp_format.as_deref()) {
-                Some("rfc822") => time_fmt::http_date(t),
-                Some("iso8601") => time_fmt::iso8601(t),
-                Some("unixTimestamp") => t.seconds().to_string(),
-                _ if in_header => time_fmt::http_date(t),
-                _ => time_fmt::iso8601(t),
-            }
-        }
-        (_, Value::String(s)) => s.clone(),
-        (_, Value::Bool(b)) => b.to_string(),
-        (_, Value::Number(n)) => n.to_string(),
-        (_, other) => other.to_string(),
     }
 }
 
@@ -319,39 +236,23 @@ pub fn render_response<T: Shape + Serialize>(
     root: &str,
     namespace: &str,
 ) -> HttpResponse {
-    let shape = model.shape(T::NAME);
     let raw_body = output.take_body();
     let value = serde_json::to_value(&output).expect("shapes serialise");
-    let obj = value.as_object().cloned().unwrap_or_default();
+    render_value(model, T::NAME, value.as_object().unwrap_or(&Map::new()), raw_body, root, namespace)
+}
+
+/// Renders the generic value `obj` of the output shape `shape_name`, with its streaming payload.
+pub fn render_value(
+    model: &Model,
+    shape_name: &str,
+    obj: &Map<String, Value>,
+    raw_body: Option<Body>,
+    root: &str,
+    namespace: &str,
+) -> HttpResponse {
+    let shape = model.shape(shape_name);
     let mut resp = HttpResponse { status: 200, ..Default::default() };
-    let mut has_body_members = false;
-    for (mname, mref) in &shape.members {
-        let Some(val) = obj.get(mname) else { continue };
-        let lname = mref.location_name.as_deref().unwrap_or(mname);
-        let target = model.shape(&mref.shape);
-        match mref.location.as_deref() {
-            Some("header") => {
-                let text = match val {
-                    Value::Array(items) => items
-                        .iter()
-                        .map(|i| scalar_text(model.shape(&target.member.as_ref().unwrap().shape), i, true, None))
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    _ => scalar_text(target, val, true, mref.timestamp_format.as_deref()),
-                };
-                resp.headers.push((lname.to_string(), text));
-            }
-            Some("headers") => {
-                let value_shape = model.shape(&target.value.as_ref().expect("map value").shape);
-                for (k, v) in val.as_object().into_iter().flatten() {
-                    resp.headers.push((format!("{lname}{k}"), scalar_text(value_shape, v, true, None)));
-                }
-            }
-            Some("statusCode") => resp.status = val.as_u64().unwrap_or(200) as u16,
-            Some(_) => {}
-            None => has_body_members = true,
-        }
-    }
+    let has_body_members = rest::bind_response(model, shape, obj, &mut resp);
     if let Some(payload) = &shape.payload {
         let mref = &shape.members[payload];
         let target = model.shape(&mref.shape);
@@ -386,7 +287,7 @@ pub fn render_response<T: Shape + Serialize>(
         let ns: Vec<(String, String)> =
             if namespace.is_empty() { Vec::new() } else { vec![("xmlns".into(), namespace.into())] };
         w.open(root, &ns);
-        write_members(model, &mut w, shape, &obj);
+        write_members(model, &mut w, shape, obj);
         w.close(root);
         resp.body = Body::from(w.finish());
         resp.headers.push(("content-type".into(), "application/xml".into()));
