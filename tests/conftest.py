@@ -70,12 +70,13 @@ class Nuage:
         self.stop()
         return self.start()
 
-    def client(self, service="s3", access_key="test", secret_key="test", region="us-east-1", **config):
+    def client(self, service="s3", access_key="test", secret_key="test", region="us-east-1", session_token=None, **config):
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
             aws_access_key_id=access_key,
             aws_secret_access_key=secret_key,
+            aws_session_token=session_token,
             region_name=region,
             config=Config(retries={"max_attempts": 1}, **config),
         )

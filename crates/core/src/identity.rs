@@ -47,6 +47,14 @@ pub struct BootstrapUser {
     pub name: String,
     #[serde(default)]
     pub keys: Vec<BootstrapKey>,
+    /// Managed policy ARNs attached to the user (`arn:aws:iam::aws:policy/AdministratorAccess`).
+    #[serde(default)]
+    pub policies: Vec<String>,
+}
+
+/// The stable unique id (`AIDA...`) of a user declared in the bootstrap file.
+pub fn bootstrap_user_id(account: &str, name: &str) -> String {
+    format!("AIDA{}", &hex::encode(Sha256::digest(format!("{account}:{name}")))[..17].to_uppercase())
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,6 +120,8 @@ impl Identities {
             user_id: a.id.clone(),
             canonical_id: account.canonical_id.clone(),
             display_name: account.display_name.clone(),
+            role_arn: None,
+            session_key: None,
         };
         let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
         for k in &a.root_keys {
@@ -127,8 +137,7 @@ impl Identities {
             );
         }
         for u in &a.users {
-            let uid =
-                format!("AIDA{}", &hex::encode(Sha256::digest(format!("{}:{}", a.id, u.name)))[..17].to_uppercase());
+            let uid = bootstrap_user_id(&a.id, &u.name);
             let p = Principal {
                 account_id: a.id.clone(),
                 kind: PrincipalKind::User,
@@ -137,6 +146,8 @@ impl Identities {
                 user_id: uid,
                 canonical_id: account.canonical_id.clone(),
                 display_name: account.display_name.clone(),
+                role_arn: None,
+                session_key: None,
             };
             for k in &u.keys {
                 keys.insert(
@@ -152,6 +163,25 @@ impl Identities {
             }
         }
         self.accounts.write().unwrap_or_else(|e| e.into_inner()).insert(a.id.clone(), account);
+    }
+
+    /// Adds or replaces a credential (IAM access keys, STS sessions).
+    pub fn put_credential(&self, access_key: &str, credential: Credential) {
+        self.keys.write().unwrap_or_else(|e| e.into_inner()).insert(access_key.to_string(), credential);
+    }
+
+    pub fn remove_credential(&self, access_key: &str) {
+        self.keys.write().unwrap_or_else(|e| e.into_inner()).remove(access_key);
+    }
+
+    /// The credentials of the bootstrap file, which IAM does not manage: (access key, credential).
+    pub fn all_credentials(&self) -> Vec<(String, Credential)> {
+        self.keys.read().unwrap_or_else(|e| e.into_inner()).iter().map(|(k, c)| (k.clone(), c.clone())).collect()
+    }
+
+    /// Every account nuage knows.
+    pub fn accounts(&self) -> Vec<Account> {
+        self.accounts.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect()
     }
 
     pub fn credential(&self, access_key: &str) -> Option<Credential> {

@@ -52,6 +52,8 @@ pub enum PrincipalKind {
     Root,
     User,
     AssumedRole,
+    /// A user's own temporary credentials from GetSessionToken.
+    UserSession,
 }
 
 /// The authenticated identity behind a request.
@@ -67,6 +69,13 @@ pub struct Principal {
     /// The S3 canonical user id of the principal's account.
     pub canonical_id: String,
     pub display_name: String,
+    /// For an assumed-role session: the role's ARN (policies naming the role apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// For temporary credentials: the access key id of the session, under which its session
+    /// policies and tags are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_key: Option<String>,
 }
 
 impl Principal {

@@ -2,8 +2,11 @@
 //! request to its service, has the operation authorised before any handler runs, and renders
 //! errors and the common response headers.
 
+pub mod authz;
 pub mod sigv2;
 pub mod sigv4;
+
+pub use authz::{authorize, Authorization, NoPolicies, PolicyStore, PrincipalPolicies};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -51,19 +54,6 @@ pub enum EmbeddedCredentials {
     V4 { credential: String, signature: String, string_to_sign: String },
 }
 
-/// What an operation needs authorised: its IAM action, the resource ARN it acts on, and what
-/// the service knows of that resource's owner and grants.
-#[derive(Debug, Clone)]
-pub struct Authorization {
-    pub operation: &'static str,
-    pub action: &'static str,
-    pub resource: String,
-    /// The account owning the resource, when it exists.
-    pub owner_account: Option<String>,
-    /// Whether the resource's own grants (ACL, later resource policy) admit the principal.
-    pub granted_by_resource: bool,
-}
-
 /// A routed operation: its authorisation facts and the handler to run once authorised.
 pub struct Routed<'a> {
     pub authorization: Authorization,
@@ -90,32 +80,22 @@ pub trait Service: Send + Sync + 'static {
     fn is_unauthenticated(&self, _method: &str) -> bool {
         false
     }
-}
-
-/// The authorisation decision. Today: a principal acts freely on resources of its own
-/// account (and on resources that do not exist yet); across accounts, and anonymously, only
-/// what the resource grants. The IAM evaluator takes this place.
-pub fn authorize(ctx: &RequestContext, a: &Authorization) -> AwsResult<()> {
-    let allowed = match (&ctx.principal, &a.owner_account) {
-        (_, _) if a.granted_by_resource => true,
-        (Some(_), None) => true,
-        (Some(p), Some(owner)) => &p.account_id == owner,
-        (None, None) => true,
-        (None, Some(_)) => false,
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(AwsError::new("AccessDenied", 403, "Access Denied"))
+    /// The error a denied request gets (the code differs by protocol: `AccessDenied`,
+    /// `AccessDeniedException`).
+    fn access_denied(&self, ctx: &RequestContext, a: &Authorization, e: &nuage_policy::Evaluation) -> AwsError {
+        authz::default_access_denied("AccessDenied", ctx, a, e)
     }
 }
 
 pub struct Config {
     pub verify_signatures: bool,
+    /// Evaluate IAM policies on every request (on by default).
+    pub enforce_policies: bool,
 }
 
 pub struct Frontend {
     pub identities: Arc<Identities>,
+    pub policies: Arc<dyn PolicyStore>,
     pub services: Vec<Arc<dyn Service>>,
     pub config: Config,
     /// Empties all state; wired by the binary.
@@ -179,12 +159,13 @@ impl Frontend {
                 return finish(render_error(protocol, &err, &rid, head), &rid, true);
             }
         };
-        let (principal_log, op, resp) =
+        let (principal_log, op, statement, resp) =
             self.dispatch(&*service, &rid, method.clone(), path.clone(), raw_query, headers, host, body, remote).await;
         tracing::info!(
             service = %service_name,
             operation = op,
             principal = %principal_log,
+            statement = statement.as_deref().unwrap_or("-"),
             status = resp.status,
             latency_us = started.elapsed().as_micros() as u64,
             "{method} {path}"
@@ -204,7 +185,7 @@ impl Frontend {
         host: String,
         body: Bytes,
         remote: SocketAddr,
-    ) -> (String, &'static str, HttpResponse) {
+    ) -> (String, &'static str, Option<String>, HttpResponse) {
         let protocol = service.protocol();
         let head = method == "HEAD";
         let error = |e: AwsError| render_error(protocol, &e, rid, head);
@@ -229,7 +210,7 @@ impl Frontend {
         };
         let verified = match verified {
             Ok(v) => v,
-            Err(e) => return ("-".into(), "-", error(e)),
+            Err(e) => return ("-".into(), "-", None, error(e)),
         };
         let presigned = verified.as_ref().is_some_and(|v| v.presigned);
         let (principal, region, body) = match verified {
@@ -243,9 +224,9 @@ impl Frontend {
         let principal = match (principal, service.embedded_credentials(&sreq)) {
             (None, Ok(Some(embedded))) => match sigv4::verify_embedded(&self.identities, embedded, now_secs()) {
                 Ok(p) => Some(p),
-                Err(e) => return ("-".into(), "-", error(e)),
+                Err(e) => return ("-".into(), "-", None, error(e)),
             },
-            (_, Err(e)) => return ("-".into(), "-", error(e)),
+            (_, Err(e)) => return ("-".into(), "-", None, error(e)),
             (p, _) => p,
         };
         let principal_log = principal.as_ref().map(|p: &Principal| p.arn.clone()).unwrap_or_else(|| "anonymous".into());
@@ -257,19 +238,23 @@ impl Frontend {
             secure_transport: false,
             auth_type: if presigned { "REST-QUERY-STRING" } else { "REST-HEADER" },
         };
-        let (op, result) = match service.route(&ctx, &sreq) {
+        let (op, statement, result) = match service.route(&ctx, &sreq) {
             Ok(routed) => {
-                let op = routed.authorization.operation;
-                match authorize(&ctx, &routed.authorization) {
-                    Ok(()) => (op, routed.run.await),
-                    Err(e) => (op, Err(e)),
+                let a = &routed.authorization;
+                let op = a.operation;
+                let decided = authorize(&ctx, a, &*self.policies, self.config.enforce_policies, |ctx, a, e| {
+                    service.access_denied(ctx, a, e)
+                });
+                match decided {
+                    Ok(d) => (op, d.statement, routed.run.await),
+                    Err(e) => (op, None, Err(e)),
                 }
             }
-            Err(e) => ("-", Err(e)),
+            Err(e) => ("-", None, Err(e)),
         };
         let mut resp = result.unwrap_or_else(error);
         service.finish_response(&sreq, &mut resp);
-        (principal_log, op, resp)
+        (principal_log, op, statement, resp)
     }
 
     async fn internal(&self, method: &str, path: &str) -> hyper::Response<Full<Bytes>> {

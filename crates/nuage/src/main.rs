@@ -46,6 +46,10 @@ struct ServeArgs {
     /// Accept requests without checking their SigV4 signatures (the access key still names the caller).
     #[arg(long, env = "NUAGE_NO_VERIFY_SIGNATURES")]
     no_verify_signatures: bool,
+    /// Do not evaluate IAM policies: every principal acts as the root of its account (resource
+    /// policies and ACLs still decide across accounts).
+    #[arg(long, env = "NUAGE_NO_ENFORCE_POLICIES")]
+    no_enforce_policies: bool,
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `nuage=debug`.
     #[arg(long, env = "NUAGE_LOG", default_value = "info")]
     log: String,
@@ -108,13 +112,31 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     let store = nuage_storage::Store::open(&data_dir)
         .map_err(|e| format!("cannot open the store in {}: {e}", data_dir.display()))?;
     let identities = Arc::new(Identities::new(&bootstrap));
-    let services: Vec<Arc<dyn Service>> =
-        vec![Arc::new(nuage_s3::S3Service::new(store.clone(), identities.clone())), Arc::new(nuage_sts::StsService)];
+    let bootstrap_users = bootstrap
+        .accounts
+        .iter()
+        .flat_map(|a| {
+            a.users.iter().map(|u| nuage_iam::BootstrapUser {
+                account: a.id.clone(),
+                name: u.name.clone(),
+                user_id: nuage_core::identity::bootstrap_user_id(&a.id, &u.name),
+                keys: u.keys.iter().map(|k| (k.access_key.clone(), k.secret_key.clone())).collect(),
+                policies: u.policies.clone(),
+            })
+        })
+        .collect();
+    let iam = nuage_iam::Iam::open(store.clone(), identities.clone(), bootstrap_users).map_err(|e| e.to_string())?;
+    let services: Vec<Arc<dyn Service>> = vec![
+        Arc::new(nuage_s3::S3Service::new(store.clone(), identities.clone())),
+        Arc::new(nuage_iam::IamService::new(iam.clone())),
+        Arc::new(nuage_iam::StsService::new(iam.clone())),
+    ];
     let reset_store = store.clone();
     let frontend = Arc::new(Frontend {
         identities,
+        policies: iam,
         services,
-        config: Config { verify_signatures: !args.no_verify_signatures },
+        config: Config { verify_signatures: !args.no_verify_signatures, enforce_policies: !args.no_enforce_policies },
         reset: Box::new(move || {
             let s = reset_store.clone();
             Box::pin(async move { s.reset().await })

@@ -7,7 +7,7 @@ pub mod condition;
 pub mod document;
 pub mod matching;
 
-pub use document::{Effect, Policy, PolicyError, PolicyKind, PrincipalId, Statement, Version};
+pub use document::{policy_size, Effect, Policy, PolicyError, PolicyKind, PrincipalId, Statement, Version};
 
 use matching::{arn_like, glob, substitute};
 
@@ -119,6 +119,9 @@ pub struct PolicySet<'a> {
     pub boundary: Option<Source<'a>>,
     /// Session policies of an assumed-role session; when present, they must allow too.
     pub session: Vec<Source<'a>>,
+    /// The resource policy must allow even within its own account (a role's trust policy,
+    /// a KMS key policy).
+    pub resource_required: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,7 +359,10 @@ fn decide(req: &Request, set: &PolicySet, matched: &mut Vec<Matched>) -> (Decisi
             _ => implicit(DenyReason::NoResourceAllow),
         };
     }
-    if same_account && (caller == CallerKind::Root || resource_principal == Some(PrincipalMatch::Direct)) {
+    if same_account && resource_principal == Some(PrincipalMatch::Direct) {
+        return (Decision::Allow, None);
+    }
+    if same_account && caller == CallerKind::Root && !set.resource_required {
         return (Decision::Allow, None);
     }
     // The root of another account needs no identity policy of its own.
@@ -370,7 +376,7 @@ fn decide(req: &Request, set: &PolicySet, matched: &mut Vec<Matched>) -> (Decisi
     if !session.is_empty() && !session.iter().any(|v| v.allow) {
         return implicit(DenyReason::NoSessionAllow);
     }
-    if !same_account && resource_principal.is_none() {
+    if (!same_account || set.resource_required) && resource_principal.is_none() {
         return implicit(DenyReason::NoResourceAllow);
     }
     (Decision::Allow, None)

@@ -356,6 +356,37 @@ fn trust_policies() {
     assert!(!evaluate(&req(caller(&arn)), &set).allowed());
 }
 
+/// A trust policy must allow even in its own account: an identity policy alone is not enough.
+#[test]
+fn trust_policy_is_required() {
+    let (arn, ctx) = user("bob");
+    let trust = Policy::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/mary"},"Action":"sts:AssumeRole"}]}"#,
+        PolicyKind::Trust,
+    )
+    .unwrap();
+    let identity =
+        policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#);
+    let role = "arn:aws:iam::111122223333:role/r";
+    let set = PolicySet {
+        identity: vec![Source { name: "id", policy: &identity }],
+        resource: Some(Source { name: "trust", policy: &trust }),
+        resource_required: true,
+        ..Default::default()
+    };
+    let req = Request {
+        caller: caller(&arn),
+        action: "sts:AssumeRole",
+        resource: role,
+        resource_account: Some(ACCOUNT),
+        context: &ctx,
+    };
+    assert_eq!(evaluate(&req, &set).reason, Some(DenyReason::NoResourceAllow));
+    let (mary, _) = user("mary");
+    let req = Request { caller: caller(&mary), ..req };
+    assert!(evaluate(&req, &set).allowed());
+}
+
 #[test]
 fn not_principal_deny_everyone_else() {
     let (arn, ctx) = user("mary");

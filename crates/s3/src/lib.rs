@@ -284,6 +284,7 @@ impl S3Service {
             // Creating a bucket acts on no one's resource: a taken name is the handler's 409.
             owner_account: if route.name == "CreateBucket" { None } else { bucket.map(|b| b.owner.account_id) },
             granted_by_resource: granted,
+            ..Default::default()
         }
     }
 }
@@ -347,9 +348,9 @@ impl Service for S3Service {
                 operation: "PreflightCors",
                 action: "s3:PreflightCors",
                 resource: format!("arn:aws:s3:::{bucket}"),
-                owner_account: None,
                 // A preflight is answered from the bucket's CORS rules alone, for anyone.
-                granted_by_resource: true,
+                always_allowed: true,
+                ..Default::default()
             };
             return Ok(Routed { authorization, run: Box::pin(async move { cors::preflight(self, req, &bucket) }) });
         }

@@ -1,0 +1,173 @@
+//! The one place requests are authorised: the facts a service declares for an operation, the
+//! policies IAM keeps for the caller, the global condition keys, and the evaluator's decision.
+use nuage_core::{AwsError, Principal, PrincipalKind, RequestContext};
+use nuage_policy::{evaluate, Caller, CallerKind, Context, Evaluation, Policy, PolicySet, Request, Source};
+use std::sync::Arc;
+
+/// What an operation needs authorised: its IAM action, the resource ARN it acts on, and what
+/// the service knows of that resource: its owner, its policy, its grants.
+#[derive(Debug, Clone, Default)]
+pub struct Authorization {
+    pub operation: &'static str,
+    pub action: &'static str,
+    pub resource: String,
+    /// The account owning the resource, when it exists.
+    pub owner_account: Option<String>,
+    /// Whether the resource's own grants (an S3 ACL) admit the principal.
+    pub granted_by_resource: bool,
+    /// The resource's policy (a bucket policy).
+    pub resource_policy: Option<Arc<Policy>>,
+    /// The service's condition keys for this request (s3:prefix, s3:x-amz-acl, ...).
+    pub context: Context,
+    /// The resource policy must allow even within its account (a role's trust policy).
+    pub resource_policy_required: bool,
+    /// Operations that need no permission at all (sts:GetCallerIdentity).
+    pub always_allowed: bool,
+}
+
+/// The policies IAM keeps for a principal.
+#[derive(Debug, Clone, Default)]
+pub struct PrincipalPolicies {
+    /// Managed and inline policies of the user (and its groups) or role: (name, policy).
+    pub identity: Vec<(String, Arc<Policy>)>,
+    pub boundary: Option<(String, Arc<Policy>)>,
+    /// The session policies of temporary credentials.
+    pub session: Vec<(String, Arc<Policy>)>,
+    /// The principal's tags (aws:PrincipalTag/...).
+    pub tags: Vec<(String, String)>,
+    /// The role's unique id (AROA...) for aws:userid of a session.
+    pub role_id: Option<String>,
+}
+
+/// Where the front door finds the policies of a principal: the IAM service.
+pub trait PolicyStore: Send + Sync {
+    fn principal_policies(&self, principal: &Principal) -> PrincipalPolicies;
+}
+
+/// A policy store with no policies: every principal is judged by its account alone.
+pub struct NoPolicies;
+
+impl PolicyStore for NoPolicies {
+    fn principal_policies(&self, _principal: &Principal) -> PrincipalPolicies {
+        PrincipalPolicies::default()
+    }
+}
+
+/// The outcome, for the request log.
+pub struct Decided {
+    /// The deciding statement (`policy#index (Sid)`), if one matched.
+    pub statement: Option<String>,
+}
+
+fn caller_kind(p: &Principal) -> CallerKind {
+    match p.kind {
+        PrincipalKind::Root => CallerKind::Root,
+        PrincipalKind::User | PrincipalKind::UserSession => CallerKind::User,
+        PrincipalKind::AssumedRole => CallerKind::AssumedRole,
+    }
+}
+
+/// The global condition keys AWS sets on every request.
+fn global_context(ctx: &RequestContext, pp: &PrincipalPolicies, now: time::OffsetDateTime) -> Context {
+    let mut c = Context::default();
+    let iso = time::format_description::well_known::Rfc3339;
+    c.set("aws:CurrentTime", now.replace_nanosecond(0).unwrap_or(now).format(&iso).unwrap_or_default());
+    c.set("aws:EpochTime", now.unix_timestamp().to_string());
+    c.set("aws:SourceIp", ctx.source_ip.to_string());
+    c.set("aws:SecureTransport", ctx.secure_transport.to_string());
+    c.set("aws:RequestedRegion", ctx.region.clone());
+    let Some(p) = &ctx.principal else {
+        c.set("aws:PrincipalType", "Anonymous");
+        return c;
+    };
+    c.set("aws:PrincipalAccount", p.account_id.clone());
+    c.set("aws:PrincipalArn", p.role_arn.clone().unwrap_or_else(|| p.arn.clone()));
+    match p.kind {
+        PrincipalKind::Root => {
+            c.set("aws:PrincipalType", "Account");
+            c.set("aws:userid", p.account_id.clone());
+        }
+        PrincipalKind::User | PrincipalKind::UserSession => {
+            c.set("aws:PrincipalType", "User");
+            c.set("aws:username", p.name.clone());
+            c.set("aws:userid", p.user_id.clone());
+        }
+        PrincipalKind::AssumedRole => {
+            c.set("aws:PrincipalType", "AssumedRole");
+            c.set("aws:userid", p.user_id.clone());
+        }
+    }
+    if p.session_key.is_some() {
+        c.set("aws:MultiFactorAuthPresent", "false");
+    }
+    for (k, v) in &pp.tags {
+        c.set(&format!("aws:PrincipalTag/{k}"), v.clone());
+    }
+    c
+}
+
+/// Decides one request. With `enforce` off, every principal is judged as the root of its
+/// account (free in its own account, across accounts only what the resource grants).
+pub fn authorize(
+    ctx: &RequestContext,
+    a: &Authorization,
+    store: &dyn PolicyStore,
+    enforce: bool,
+    access_denied: impl FnOnce(&RequestContext, &Authorization, &Evaluation) -> AwsError,
+) -> Result<Decided, AwsError> {
+    if a.always_allowed {
+        return Ok(Decided { statement: None });
+    }
+    let pp = match &ctx.principal {
+        Some(p) if enforce && p.kind != PrincipalKind::Root => store.principal_policies(p),
+        _ => PrincipalPolicies::default(),
+    };
+    let mut context = global_context(ctx, &pp, time::OffsetDateTime::now_utc());
+    for (k, v) in a.context.iter() {
+        context.set_all(k, v.to_vec());
+    }
+    let caller = match &ctx.principal {
+        None => Caller::anonymous(),
+        Some(p) => Caller {
+            kind: if enforce { caller_kind(p) } else { CallerKind::Root },
+            arn: &p.arn,
+            account: &p.account_id,
+            role_arn: p.role_arn.as_deref(),
+            canonical_id: Some(&p.canonical_id),
+        },
+    };
+    let set = PolicySet {
+        identity: pp.identity.iter().map(|(name, policy)| Source { name, policy }).collect(),
+        resource: a.resource_policy.as_deref().map(|policy| Source { name: "resource policy", policy }),
+        resource_grant: a.granted_by_resource,
+        boundary: pp.boundary.as_ref().map(|(name, policy)| Source { name, policy }),
+        session: pp.session.iter().map(|(name, policy)| Source { name, policy }).collect(),
+        resource_required: a.resource_policy_required,
+    };
+    let request = Request {
+        caller,
+        action: a.action,
+        resource: &a.resource,
+        resource_account: a.owner_account.as_deref(),
+        context: &context,
+    };
+    let evaluation = evaluate(&request, &set);
+    let statement = evaluation.deciding().map(|m| match &m.sid {
+        Some(sid) => format!("{}#{} ({sid})", m.policy, m.index),
+        None => format!("{}#{}", m.policy, m.index),
+    });
+    if evaluation.allowed() {
+        Ok(Decided { statement })
+    } else {
+        tracing::debug!(statement = statement.as_deref().unwrap_or("-"), "denied");
+        Err(access_denied(ctx, a, &evaluation))
+    }
+}
+
+/// AWS's AccessDenied: the full message for signed callers, S3's terse one for anonymous ones.
+pub fn default_access_denied(code: &'static str, ctx: &RequestContext, a: &Authorization, e: &Evaluation) -> AwsError {
+    match &ctx.principal {
+        Some(p) => AwsError::new(code, 403, e.deny_message(&p.arn, a.action, &a.resource)),
+        None => AwsError::new(code, 403, "Access Denied"),
+    }
+}

@@ -1,0 +1,298 @@
+//! STS on the query protocol: who am I, and temporary credentials (AssumeRole,
+//! GetSessionToken) whose session token SigV4 checks and which expire.
+use crate::api::params;
+use crate::state::{new_id, new_secret, Session, Tag};
+use crate::{malformed_policy, validation, Iam};
+use nuage_core::{AwsError, AwsResult, Principal, PrincipalKind, RequestContext};
+use nuage_front::{Authorization, Routed, Service, ServiceRequest};
+use nuage_policy::{Context, Policy, PolicyKind};
+use nuage_protocol::query::{self, QueryParams};
+use nuage_protocol::{sts as m, HttpResponse, Protocol, Timestamp};
+use rand::Rng;
+use std::sync::Arc;
+
+pub struct StsService {
+    iam: Arc<Iam>,
+}
+
+impl StsService {
+    pub fn new(iam: Arc<Iam>) -> StsService {
+        StsService { iam }
+    }
+}
+
+/// The operations STS serves, each with its IAM action.
+const OPERATIONS: &[(&str, &str)] = &[
+    ("GetCallerIdentity", "sts:GetCallerIdentity"),
+    ("AssumeRole", "sts:AssumeRole"),
+    ("GetSessionToken", "sts:GetSessionToken"),
+];
+
+fn get<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+fn signed(ctx: &RequestContext) -> AwsResult<&Principal> {
+    ctx.principal
+        .as_ref()
+        .ok_or_else(|| AwsError::new("MissingAuthenticationToken", 403, "Request is missing Authentication Token"))
+}
+
+fn session_token() -> String {
+    use base64::Engine as _;
+    let bytes: Vec<u8> = (0..240).map(|_| rand::thread_rng().gen()).collect();
+    format!("FwoGZXIvYXdzE{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+fn now_secs() -> i64 {
+    crate::state::now_ms() / 1000
+}
+
+/// `[\w+=,.@-]{2,64}`: role session names and source identities.
+fn check_session_name(name: &str, field: &str) -> AwsResult<()> {
+    if name.len() < 2 || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)) {
+        return Err(validation(format!(
+            "1 validation error detected: Value '{name}' at '{field}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*"
+        )));
+    }
+    Ok(())
+}
+
+fn duration_bounds(d: i32, max: i32) -> AwsResult<()> {
+    if d < 900 {
+        return Err(validation(format!(
+            "1 validation error detected: Value '{d}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900"
+        )));
+    }
+    if d > max {
+        return Err(validation(format!(
+            "1 validation error detected: Value '{d}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to {max}"
+        )));
+    }
+    Ok(())
+}
+
+fn credentials_out(s: &Session) -> m::Credentials {
+    m::Credentials {
+        access_key_id: Some(s.access_key.clone()),
+        secret_access_key: Some(s.secret.clone()),
+        session_token: Some(s.token.clone()),
+        expiration: Some(Timestamp(s.expires * 1000)),
+    }
+}
+
+fn get_caller_identity(ctx: &RequestContext) -> AwsResult<m::GetCallerIdentityResponse> {
+    let p = signed(ctx)?;
+    Ok(m::GetCallerIdentityResponse {
+        user_id: Some(p.user_id.clone()),
+        account: Some(p.account_id.clone()),
+        arn: Some(p.arn.clone()),
+    })
+}
+
+/// The role an AssumeRole request names: (account, role name).
+fn role_of(arn: &str) -> Option<(String, String)> {
+    let rest = arn.strip_prefix("arn:aws:iam::")?;
+    let (account, resource) = rest.split_once(':')?;
+    let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
+    Some((account.to_string(), name.to_string()))
+}
+
+async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleRequest) -> AwsResult<m::AssumeRoleResponse> {
+    let caller = signed(ctx)?;
+    let role_arn = input.role_arn.as_deref().ok_or_else(|| validation("RoleArn is required"))?;
+    let session_name = input.role_session_name.as_deref().ok_or_else(|| validation("RoleSessionName is required"))?;
+    check_session_name(session_name, "roleSessionName")?;
+    if let Some(s) = &input.source_identity {
+        check_session_name(s, "sourceIdentity")?;
+    }
+    let (account, role_name) = role_of(role_arn).ok_or_else(|| validation(format!("{role_arn} is invalid")))?;
+    let st = iam.account(&account);
+    let role = st.roles.get(&role_name).ok_or_else(|| {
+        AwsError::new(
+            "AccessDenied",
+            403,
+            format!("User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}", caller.arn),
+        )
+    })?;
+    let duration = input.duration_seconds.unwrap_or(3600);
+    if caller.kind == PrincipalKind::AssumedRole && duration > 3600 {
+        return Err(validation(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
+        ));
+    }
+    if duration > role.max_session_duration {
+        return Err(validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role."));
+    }
+    duration_bounds(duration, 43200)?;
+    if let Some(doc) = &input.policy {
+        if nuage_policy::policy_size(doc) > 2048 {
+            return Err(AwsError::new(
+                "PackedPolicyTooLarge",
+                400,
+                "Packed policy consumes more than 100 percent of the allotted size for session policies.",
+            ));
+        }
+        Policy::parse(doc, PolicyKind::Identity).map_err(malformed_policy)?;
+    }
+    let policy_arns: Vec<String> = input.policy_arns.unwrap_or_default().into_iter().filter_map(|p| p.arn).collect();
+    for arn in &policy_arns {
+        if iam.managed(&st, arn).is_none() {
+            return Err(AwsError::new("InvalidParameterValue", 400, format!("Invalid policy ARN: {arn}")));
+        }
+    }
+    let tags: Vec<Tag> = input
+        .tags
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| Tag { key: t.key.unwrap_or_default(), value: t.value.unwrap_or_default() })
+        .collect();
+    let acct = iam.identities.account(&account).ok_or_else(|| AwsError::internal("role account unknown"))?;
+    let access_key = new_id("ASIA");
+    let arn = format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}");
+    let user_id = format!("{}:{session_name}", role.id);
+    let session = Session {
+        access_key: access_key.clone(),
+        secret: new_secret(),
+        token: session_token(),
+        expires: now_secs() + duration as i64,
+        principal: Principal {
+            account_id: account.clone(),
+            kind: PrincipalKind::AssumedRole,
+            name: session_name.to_string(),
+            arn: arn.clone(),
+            user_id: user_id.clone(),
+            canonical_id: acct.canonical_id.clone(),
+            display_name: acct.display_name.clone(),
+            role_arn: Some(role.arn.clone()),
+            session_key: Some(access_key),
+        },
+        role: Some((account.clone(), role_name.clone())),
+        policy: input.policy.clone(),
+        policy_arns,
+        tags,
+    };
+    iam.put_session(session.clone()).await?;
+    Ok(m::AssumeRoleResponse {
+        credentials: Some(credentials_out(&session)),
+        assumed_role_user: Some(m::AssumedRoleUser { assumed_role_id: Some(user_id), arn: Some(arn) }),
+        packed_policy_size: input.policy.as_ref().map(|d| (nuage_policy::policy_size(d) * 100 / 2048) as i32),
+        source_identity: input.source_identity,
+        ..Default::default()
+    })
+}
+
+async fn get_session_token(
+    iam: &Iam,
+    ctx: &RequestContext,
+    input: m::GetSessionTokenRequest,
+) -> AwsResult<m::GetSessionTokenResponse> {
+    let caller = signed(ctx)?;
+    if caller.session_key.is_some() {
+        return Err(AwsError::new("AccessDenied", 403, "Cannot call GetSessionToken with session credentials"));
+    }
+    let max = if caller.kind == PrincipalKind::Root { 3600 } else { 129_600 };
+    let duration = input.duration_seconds.unwrap_or(if caller.kind == PrincipalKind::Root { 3600 } else { 43_200 });
+    duration_bounds(duration, max)?;
+    let access_key = new_id("ASIA");
+    let mut principal = caller.clone();
+    if principal.kind == PrincipalKind::User {
+        principal.kind = PrincipalKind::UserSession;
+    }
+    principal.session_key = Some(access_key.clone());
+    let session = Session {
+        access_key,
+        secret: new_secret(),
+        token: session_token(),
+        expires: now_secs() + duration as i64,
+        principal,
+        role: None,
+        policy: None,
+        policy_arns: Vec::new(),
+        tags: Vec::new(),
+    };
+    iam.put_session(session.clone()).await?;
+    Ok(m::GetSessionTokenResponse { credentials: Some(credentials_out(&session)), ..Default::default() })
+}
+
+impl Service for StsService {
+    fn signing_name(&self) -> &'static str {
+        "sts"
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Query
+    }
+
+    fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
+        let params = params(req);
+        let action = get(&params, "Action").unwrap_or_default().to_string();
+        let (name, iam_action) = OPERATIONS.iter().find(|(n, _)| *n == action).copied().ok_or_else(|| {
+            AwsError::new("InvalidAction", 400, format!("Could not find operation {action} for version 2011-06-15"))
+        })?;
+        let mut authorization =
+            Authorization { operation: name, action: iam_action, resource: "*".into(), ..Default::default() };
+        match name {
+            // Anyone signed may ask who they are, or get a session of their own.
+            "GetCallerIdentity" | "GetSessionToken" => authorization.always_allowed = true,
+            _ => {
+                // AssumeRole: the role's trust policy is the resource policy, and it must allow.
+                authorization.resource_policy_required = true;
+                let role_arn = get(&params, "RoleArn").unwrap_or_default().to_string();
+                if let Some((account, role_name)) = role_of(&role_arn) {
+                    if let Some(role) = self.iam.account(&account).roles.get(&role_name) {
+                        authorization.resource_policy = role.trust.parsed.clone();
+                        authorization.resource = role.arn.clone();
+                    } else {
+                        authorization.resource = role_arn.clone();
+                    }
+                    authorization.owner_account = Some(account);
+                } else {
+                    authorization.resource = role_arn;
+                }
+                let mut c = Context::default();
+                for (key, param) in [
+                    ("sts:RoleSessionName", "RoleSessionName"),
+                    ("sts:ExternalId", "ExternalId"),
+                    ("sts:SourceIdentity", "SourceIdentity"),
+                ] {
+                    if let Some(v) = get(&params, param) {
+                        c.set(key, v);
+                    }
+                }
+                let mut tag_keys = Vec::new();
+                for i in 1.. {
+                    let Some(k) = get(&params, &format!("Tags.member.{i}.Key")) else { break };
+                    let v = get(&params, &format!("Tags.member.{i}.Value")).unwrap_or_default();
+                    c.set(&format!("aws:RequestTag/{k}"), v);
+                    tag_keys.push(k.to_string());
+                }
+                if !tag_keys.is_empty() {
+                    c.set_all("aws:TagKeys", tag_keys);
+                }
+                authorization.context = c;
+            }
+        }
+        let run = Box::pin(async move {
+            let q = QueryParams { params: &params };
+            let model = m::model();
+            let iam = &*self.iam;
+            let out: HttpResponse = match name {
+                "GetCallerIdentity" => {
+                    let _: m::GetCallerIdentityRequest = query::parse_request(model, &q)?;
+                    query::render_response(model, name, Some(get_caller_identity(ctx)?), &ctx.request_id)
+                }
+                "AssumeRole" => {
+                    let out = assume_role(iam, ctx, query::parse_request(model, &q)?).await?;
+                    query::render_response(model, name, Some(out), &ctx.request_id)
+                }
+                _ => {
+                    let out = get_session_token(iam, ctx, query::parse_request(model, &q)?).await?;
+                    query::render_response(model, name, Some(out), &ctx.request_id)
+                }
+            };
+            Ok(out)
+        });
+        Ok(Routed { authorization, run })
+    }
+}

@@ -1,0 +1,318 @@
+"""IAM and STS with policies enforced on every request, driven as a user would: boto3 and the
+aws CLI, each principal with its own credentials."""
+import json
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+ACCOUNT = "000000000000"
+
+
+def doc(*statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def allow(actions, resources="*"):
+    return {"Effect": "Allow", "Action": actions, "Resource": resources}
+
+
+def error_of(call, *args, **kwargs):
+    with pytest.raises(ClientError) as e:
+        call(*args, **kwargs)
+    return e.value.response["Error"], e.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def new_user(server, name, *policies, managed=()):
+    """Creates a user with inline policies and managed policy ARNs; returns its client factory."""
+    iam = server.client("iam")
+    iam.create_user(UserName=name)
+    for i, p in enumerate(policies):
+        iam.put_user_policy(UserName=name, PolicyName=f"p{i}", PolicyDocument=p)
+    for arn in managed:
+        iam.attach_user_policy(UserName=name, PolicyArn=arn)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+
+    def client(service="s3"):
+        return server.client(service, access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+
+    return client, key
+
+
+def test_lab_story_data_scientist(server):
+    """Root creates mary, a customer managed policy and her key; she can do exactly what it says."""
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="lake")
+    s3.put_object(Bucket="lake", Key="tickit/sales.csv", Body=b"1,2,3\n")
+    iam = server.client("iam")
+    iam.create_user(UserName="mary")
+    policy = iam.create_policy(
+        PolicyName="Policy-For-Data-Scientists",
+        PolicyDocument=doc(
+            allow(["s3:GetObject"], "arn:aws:s3:::lake/*"),
+            allow(["s3:ListBucket"], "arn:aws:s3:::lake"),
+        ),
+    )["Policy"]
+    assert policy["Arn"] == f"arn:aws:iam::{ACCOUNT}:policy/Policy-For-Data-Scientists"
+    assert policy["DefaultVersionId"] == "v1" and policy["AttachmentCount"] == 0
+    iam.attach_user_policy(UserName="mary", PolicyArn=policy["Arn"])
+    assert iam.get_policy(PolicyArn=policy["Arn"])["Policy"]["AttachmentCount"] == 1
+    key = iam.create_access_key(UserName="mary")["AccessKey"]
+    assert key["AccessKeyId"].startswith("AKIA") and len(key["AccessKeyId"]) == 20
+    mary = server.client("s3", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    assert mary.get_object(Bucket="lake", Key="tickit/sales.csv")["Body"].read() == b"1,2,3\n"
+    assert [o["Key"] for o in mary.list_objects_v2(Bucket="lake")["Contents"]] == ["tickit/sales.csv"]
+    err, status = error_of(mary.put_object, Bucket="lake", Key="x", Body=b"no")
+    assert status == 403 and err["Code"] == "AccessDenied"
+    assert err["Message"] == (
+        f"User: arn:aws:iam::{ACCOUNT}:user/mary is not authorized to perform: s3:PutObject on resource: "
+        "arn:aws:s3:::lake/x because no identity-based policy allows the s3:PutObject action"
+    )
+    mary_iam = server.client("iam", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    err, status = error_of(mary_iam.create_user, UserName="eve")
+    assert status == 403 and err["Code"] == "AccessDenied"
+    assert "iam:CreateUser" in err["Message"] and "because no identity-based policy allows" in err["Message"]
+    # Her own identity needs no permission.
+    me = server.client("sts", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"]).get_caller_identity()
+    assert me["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/mary"
+    # Nothing she was refused happened.
+    assert "eve" not in [u["UserName"] for u in iam.list_users()["Users"]]
+    assert s3.list_objects_v2(Bucket="lake")["KeyCount"] == 1
+
+
+def test_policy_versions_change_what_is_allowed(server):
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="lake")
+    iam = server.client("iam")
+    arn = iam.create_policy(PolicyName="p", PolicyDocument=doc(allow("s3:ListBucket", "arn:aws:s3:::lake")))["Policy"]["Arn"]
+    mary, _ = new_user(server, "mary", managed=[arn])
+    error_of(mary().put_object, Bucket="lake", Key="k", Body=b"x")
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=doc(allow(["s3:PutObject", "s3:ListBucket"], ["arn:aws:s3:::lake", "arn:aws:s3:::lake/*"])), SetAsDefault=True)
+    mary().put_object(Bucket="lake", Key="k", Body=b"x")
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    assert [(v["VersionId"], v["IsDefaultVersion"]) for v in versions] == [("v2", True), ("v1", False)]
+    v1 = iam.get_policy_version(PolicyArn=arn, VersionId="v1")["PolicyVersion"]["Document"]
+    assert v1["Statement"][0]["Action"] == "s3:ListBucket"  # boto3 decodes IAM's URL-encoded documents
+    iam.set_default_policy_version(PolicyArn=arn, VersionId="v1")
+    error_of(mary().put_object, Bucket="lake", Key="k2", Body=b"x")
+    for v in range(3, 6):
+        iam.create_policy_version(PolicyArn=arn, PolicyDocument=doc(allow("s3:ListBucket", "*")))
+    err, status = error_of(iam.create_policy_version, PolicyArn=arn, PolicyDocument=doc(allow("s3:ListBucket", "*")))
+    assert (err["Code"], status) == ("LimitExceeded", 409)
+    err, _ = error_of(iam.delete_policy_version, PolicyArn=arn, VersionId="v1")
+    assert err["Code"] == "DeleteConflict"
+    err, _ = error_of(iam.delete_policy, PolicyArn=arn)
+    assert err["Code"] == "DeleteConflict"
+
+
+def test_explicit_deny_wins_and_inline_policies(server):
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="lake")
+    mary, _ = new_user(
+        server,
+        "mary",
+        doc(allow("s3:*")),
+        doc({"Sid": "NoDeletes", "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"}),
+    )
+    mary().put_object(Bucket="lake", Key="k", Body=b"x")
+    err, status = error_of(mary().delete_object, Bucket="lake", Key="k")
+    assert status == 403 and err["Message"].endswith("with an explicit deny in an identity-based policy")
+    assert s3.head_object(Bucket="lake", Key="k")["ContentLength"] == 1
+    iam = server.client("iam")
+    assert iam.list_user_policies(UserName="mary")["PolicyNames"] == ["p0", "p1"]
+    got = iam.get_user_policy(UserName="mary", PolicyName="p1")["PolicyDocument"]
+    assert got["Statement"][0]["Sid"] == "NoDeletes"
+    iam.delete_user_policy(UserName="mary", PolicyName="p1")
+    mary().delete_object(Bucket="lake", Key="k")
+
+
+def test_groups_grant_to_members(server):
+    server.client("s3").create_bucket(Bucket="lake")
+    iam = server.client("iam")
+    mary, _ = new_user(server, "mary")
+    iam.create_group(GroupName="scientists")
+    iam.attach_group_policy(GroupName="scientists", PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+    error_of(mary().list_objects_v2, Bucket="lake")
+    iam.add_user_to_group(GroupName="scientists", UserName="mary")
+    assert mary().list_objects_v2(Bucket="lake")["KeyCount"] == 0
+    error_of(mary().put_object, Bucket="lake", Key="k", Body=b"x")
+    assert [g["GroupName"] for g in iam.list_groups_for_user(UserName="mary")["Groups"]] == ["scientists"]
+    err, _ = error_of(iam.delete_group, GroupName="scientists")
+    assert err["Code"] == "DeleteConflict"
+
+
+def test_permissions_boundary_caps_admin(server):
+    server.client("s3").create_bucket(Bucket="lake")
+    iam = server.client("iam")
+    mary, _ = new_user(server, "mary", managed=["arn:aws:iam::aws:policy/AdministratorAccess"])
+    mary("iam").list_users()
+    iam.put_user_permissions_boundary(UserName="mary", PermissionsBoundary="arn:aws:iam::aws:policy/AmazonS3FullAccess")
+    assert iam.get_user(UserName="mary")["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"].endswith("AmazonS3FullAccess")
+    mary().put_object(Bucket="lake", Key="k", Body=b"x")
+    err, status = error_of(mary("iam").list_users)
+    assert status == 403 and "because no permissions boundary allows the iam:ListUsers action" in err["Message"]
+
+
+def test_assume_role_with_trust_policy_and_session_credentials(server):
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="lake")
+    s3.put_object(Bucket="lake", Key="k", Body=b"data")
+    iam = server.client("iam")
+    mary, _ = new_user(server, "mary")
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/mary"}, "Action": "sts:AssumeRole"})
+    role = iam.create_role(RoleName="Reader", AssumeRolePolicyDocument=trust, MaxSessionDuration=7200)["Role"]
+    assert role["RoleId"].startswith("AROA") and role["AssumeRolePolicyDocument"]["Statement"][0]["Action"] == "sts:AssumeRole"
+    iam.attach_role_policy(RoleName="Reader", PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+    sts = mary("sts")
+    err, _ = error_of(sts.assume_role, RoleArn=role["Arn"], RoleSessionName="bad name", DurationSeconds=900)
+    assert err["Code"] == "ValidationError"
+    err, _ = error_of(sts.assume_role, RoleArn=role["Arn"], RoleSessionName="etl", DurationSeconds=7201)
+    assert err["Code"] == "ValidationError" and "MaxSessionDuration" in err["Message"]
+    out = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="etl", DurationSeconds=900)
+    creds = out["Credentials"]
+    assert creds["AccessKeyId"].startswith("ASIA")
+    assert out["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Reader/etl"
+    lifetime = creds["Expiration"].timestamp() - time.time()
+    assert 880 < lifetime <= 900
+    session = dict(access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"])
+    who = server.client("sts", **session).get_caller_identity()
+    assert who["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Reader/etl"
+    assert who["UserId"] == f"{role['RoleId']}:etl"
+    as_role = server.client("s3", **session)
+    assert as_role.get_object(Bucket="lake", Key="k")["Body"].read() == b"data"
+    err, _ = error_of(as_role.put_object, Bucket="lake", Key="k2", Body=b"x")
+    assert err["Message"].startswith(f"User: arn:aws:sts::{ACCOUNT}:assumed-role/Reader/etl is not authorized")
+    # The session token must accompany the temporary key.
+    wrong = server.client("s3", access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], session_token="forged")
+    err, _ = error_of(wrong.get_object, Bucket="lake", Key="k")
+    assert err["Code"] == "InvalidToken"
+    # Someone the trust policy does not name cannot assume the role.
+    bob, _ = new_user(server, "bob", doc(allow("sts:AssumeRole")))
+    err, status = error_of(bob("sts").assume_role, RoleArn=role["Arn"], RoleSessionName="x1")
+    assert status == 403 and "sts:AssumeRole" in err["Message"]
+    # Sessions survive a restart, like everything else IAM keeps.
+    server.restart()
+    assert server.client("s3", **session).get_object(Bucket="lake", Key="k")["Body"].read() == b"data"
+
+
+def test_session_policy_intersects_with_role(server):
+    server.client("s3").create_bucket(Bucket="lake")
+    iam = server.client("iam")
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"})
+    role_arn = iam.create_role(RoleName="Writer", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    iam.put_role_policy(RoleName="Writer", PolicyName="all", PolicyDocument=doc(allow("s3:*")))
+    # The trust policy names the account, so the caller's own policies must allow AssumeRole.
+    mary, _ = new_user(server, "mary")
+    error_of(mary("sts").assume_role, RoleArn=role_arn, RoleSessionName="m1")
+    creds = server.client("sts").assume_role(
+        RoleArn=role_arn, RoleSessionName="narrow", Policy=doc(allow("s3:ListBucket"))
+    )["Credentials"]
+    narrow = server.client("s3", access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"])
+    narrow.list_objects_v2(Bucket="lake")
+    err, _ = error_of(narrow.put_object, Bucket="lake", Key="k", Body=b"x")
+    assert "because no session policy allows the s3:PutObject action" in err["Message"]
+
+
+def test_get_session_token_acts_as_the_user(server):
+    server.client("s3").create_bucket(Bucket="lake")
+    mary, _ = new_user(server, "mary", doc(allow("s3:ListBucket")))
+    creds = mary("sts").get_session_token(DurationSeconds=900)["Credentials"]
+    s = dict(access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"])
+    assert server.client("sts", **s).get_caller_identity()["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/mary"
+    server.client("s3", **s).list_objects_v2(Bucket="lake")
+    error_of(server.client("s3", **s).put_object, Bucket="lake", Key="k", Body=b"x")
+
+
+def test_access_keys_inactive_deleted_and_limited(server):
+    server.client("s3").create_bucket(Bucket="lake")
+    iam = server.client("iam")
+    mary, key = new_user(server, "mary", doc(allow("s3:ListBucket")))
+    mary().list_objects_v2(Bucket="lake")
+    iam.create_access_key(UserName="mary")
+    err, _ = error_of(iam.create_access_key, UserName="mary")
+    assert (err["Code"], err["Message"]) == ("LimitExceeded", "Cannot exceed quota for AccessKeysPerUser: 2")
+    iam.update_access_key(UserName="mary", AccessKeyId=key["AccessKeyId"], Status="Inactive")
+    assert {k["AccessKeyId"]: k["Status"] for k in iam.list_access_keys(UserName="mary")["AccessKeyMetadata"]}[key["AccessKeyId"]] == "Inactive"
+    err, status = error_of(mary().list_objects_v2, Bucket="lake")
+    assert status == 403 and err["Code"] == "InvalidAccessKeyId"
+    iam.update_access_key(UserName="mary", AccessKeyId=key["AccessKeyId"], Status="Active")
+    mary().list_objects_v2(Bucket="lake")
+    err, _ = error_of(iam.delete_user, UserName="mary")
+    assert err["Code"] == "DeleteConflict"
+    iam.delete_access_key(UserName="mary", AccessKeyId=key["AccessKeyId"])
+    err, _ = error_of(mary().list_objects_v2, Bucket="lake")
+    assert err["Code"] == "InvalidAccessKeyId"
+
+
+def test_entities_errors_and_validation(server):
+    iam = server.client("iam")
+    iam.create_user(UserName="mary", Path="/lab/")
+    assert iam.get_user(UserName="mary")["User"]["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/lab/mary"
+    err, status = error_of(iam.create_user, UserName="mary")
+    assert (err["Code"], status, err["Message"]) == ("EntityAlreadyExists", 409, "User with name mary already exists.")
+    err, status = error_of(iam.get_user, UserName="nobody")
+    assert (err["Code"], status, err["Message"]) == ("NoSuchEntity", 404, "The user with name nobody cannot be found.")
+    cases = [
+        ("{not json", "Syntax errors in policy."),
+        (doc({"Effect": "Allow", "Action": "s3:GetObject"}), "Policy statement must contain resources."),
+        (doc({"Effect": "Allow", "Resource": "*"}), "Policy statement must contain actions."),
+        (doc({"Effect": "Allow", "Principal": "*", "Action": "s3:*", "Resource": "*"}), "Has prohibited field Principal"),
+    ]
+    for bad, message in cases:
+        err, status = error_of(iam.create_policy, PolicyName="bad", PolicyDocument=bad)
+        assert (err["Code"], status, err["Message"]) == ("MalformedPolicyDocument", 400, message)
+    err, _ = error_of(iam.create_policy, PolicyName="big", PolicyDocument=doc(*[allow(f"s3:GetObject{i:04}") for i in range(300)]))
+    assert (err["Code"], err["Message"]) == ("LimitExceeded", "Cannot exceed quota for PolicySize: 6144")
+    assert "bad" not in [p["PolicyName"] for p in iam.list_policies(Scope="Local")["Policies"]]
+    err, _ = error_of(iam.create_role, RoleName="r", AssumeRolePolicyDocument=doc({**allow("sts:AssumeRole"), "Principal": {"Service": "redshift.amazonaws.com"}}))
+    assert (err["Code"], err["Message"]) == ("MalformedPolicyDocument", "Has prohibited field Resource")
+    err, _ = error_of(iam.attach_user_policy, UserName="mary", PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/nope")
+    assert err["Code"] == "NoSuchEntity"
+    names = {p["PolicyName"] for p in iam.list_policies(Scope="AWS", MaxItems=1000)["Policies"]}
+    assert {"AdministratorAccess", "AmazonS3ReadOnlyAccess", "AmazonRedshiftDataFullAccess", "AWSLambda_FullAccess"} <= names
+    page = iam.list_policies(Scope="AWS", MaxItems=5)
+    assert len(page["Policies"]) == 5 and page["IsTruncated"]
+    rest = iam.list_policies(Scope="AWS", Marker=page["Marker"], MaxItems=1000)["Policies"]
+    assert len(page["Policies"]) + len(rest) == len(names)
+
+
+def test_simulate_principal_policy_explains(server):
+    iam = server.client("iam")
+    new_user(server, "mary", doc({"Sid": "ReadLake", **allow("s3:GetObject", "arn:aws:s3:::lake/*")}))
+    out = iam.simulate_principal_policy(
+        PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:user/mary",
+        ActionNames=["s3:GetObject", "s3:PutObject"],
+        ResourceArns=["arn:aws:s3:::lake/a"],
+    )["EvaluationResults"]
+    by_action = {r["EvalActionName"]: r for r in out}
+    assert by_action["s3:GetObject"]["EvalDecision"] == "allowed"
+    assert by_action["s3:GetObject"]["MatchedStatements"][0]["SourcePolicyId"] == "p0"
+    assert by_action["s3:PutObject"]["EvalDecision"] == "implicitDeny"
+    custom = iam.simulate_custom_policy(
+        PolicyInputList=[doc(allow("s3:*"), {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"})],
+        ActionNames=["s3:DeleteBucket", "s3:ListBucket"],
+    )["EvaluationResults"]
+    assert {r["EvalActionName"]: r["EvalDecision"] for r in custom} == {"s3:DeleteBucket": "explicitDeny", "s3:ListBucket": "allowed"}
+
+
+def test_iam_state_survives_restart_and_cli(server):
+    iam = server.client("iam")
+    _, key = new_user(server, "mary", doc(allow("iam:GetUser")))
+    server.restart()
+    assert server.client("iam").get_user(UserName="mary")["User"]["UserName"] == "mary"
+    out = json.loads(server.cli("iam", "get-user", "--user-name", "mary", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"]).stdout)
+    assert out["User"]["Arn"] == f"arn:aws:iam::{ACCOUNT}:user/mary"
+    denied = server.cli("iam", "list-users", check=False, access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    assert denied.returncode != 0 and "AccessDenied" in denied.stderr
+
+
+def test_enforcement_can_be_turned_off(tmp_path):
+    from conftest import Nuage
+
+    n = Nuage(str(tmp_path), ["--no-enforce-policies"]).start()
+    try:
+        n.client("s3").create_bucket(Bucket="lake")
+        mary, _ = new_user(n, "mary")
+        mary().put_object(Bucket="lake", Key="k", Body=b"x")
+    finally:
+        n.kill()
