@@ -316,3 +316,97 @@ def test_enforcement_can_be_turned_off(tmp_path):
         mary().put_object(Bucket="lake", Key="k", Body=b"x")
     finally:
         n.kill()
+
+
+def test_bucket_policy_public_read(server):
+    import requests
+
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="site")
+    s3.put_object(Bucket="site", Key="index.html", Body=b"<h1>hi</h1>")
+    assert requests.get(f"{server.endpoint}/site/index.html").status_code == 403
+    err, status = error_of(s3.get_bucket_policy, Bucket="site")
+    assert (err["Code"], status) == ("NoSuchBucketPolicy", 404)
+    public = doc({"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::site/*"})
+    s3.put_bucket_policy(Bucket="site", Policy=public)
+    assert json.loads(s3.get_bucket_policy(Bucket="site")["Policy"]) == json.loads(public)
+    assert s3.get_bucket_policy_status(Bucket="site")["PolicyStatus"]["IsPublic"] is True
+    got = requests.get(f"{server.endpoint}/site/index.html")
+    assert got.status_code == 200 and got.content == b"<h1>hi</h1>"
+    put = requests.put(f"{server.endpoint}/site/evil.html", data=b"x")
+    assert put.status_code == 403 and "<Code>AccessDenied</Code>" in put.text
+    assert "Contents" not in s3.list_objects_v2(Bucket="site", Prefix="evil")
+    # Restricting public buckets takes the public grant away from anonymous callers.
+    s3.put_public_access_block(Bucket="site", PublicAccessBlockConfiguration={"RestrictPublicBuckets": True})
+    assert requests.get(f"{server.endpoint}/site/index.html").status_code == 403
+    s3.delete_public_access_block(Bucket="site")
+    assert requests.get(f"{server.endpoint}/site/index.html").status_code == 200
+    s3.delete_bucket_policy(Bucket="site")
+    assert requests.get(f"{server.endpoint}/site/index.html").status_code == 403
+
+
+def test_bucket_policy_validation_and_block_public_policy(server):
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="lake")
+    cases = [
+        ("not json", "Policies must be valid JSON and the first byte must be '{'"),
+        (doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lake/*"}), "Missing required field Principal"),
+        (doc({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::other/*"}), "Policy has invalid resource"),
+        (doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/nobody"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lake/*"}), "Invalid principal in policy"),
+    ]
+    for bad, message in cases:
+        err, status = error_of(s3.put_bucket_policy, Bucket="lake", Policy=bad)
+        assert (err["Code"], status, err["Message"]) == ("MalformedPolicy", 400, message)
+    s3.put_public_access_block(Bucket="lake", PublicAccessBlockConfiguration={"BlockPublicPolicy": True, "BlockPublicAcls": True})
+    conf = s3.get_public_access_block(Bucket="lake")["PublicAccessBlockConfiguration"]
+    assert conf == {"BlockPublicAcls": True, "IgnorePublicAcls": False, "BlockPublicPolicy": True, "RestrictPublicBuckets": False}
+    err, status = error_of(s3.put_bucket_policy, Bucket="lake", Policy=doc({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lake/*"}))
+    assert (err["Code"], status) == ("AccessDenied", 403)
+    err, status = error_of(s3.put_object, Bucket="lake", Key="k", Body=b"x", ACL="public-read")
+    assert (err["Code"], status) == ("AccessDenied", 403)
+    s3.put_object(Bucket="lake", Key="k", Body=b"x")
+
+
+@pytest.fixture
+def two_accounts(tmp_path):
+    from conftest import Nuage
+
+    boot = tmp_path / "boot.toml"
+    boot.write_text(
+        """
+[[account]]
+id = "222233334444"
+display_name = "partner"
+root_keys = [{ access_key = "PARTNERROOT", secret_key = "partnersecret" }]
+[[account.user]]
+name = "ann"
+keys = [{ access_key = "ANNKEY", secret_key = "annsecret" }]
+"""
+    )
+    n = Nuage(str(tmp_path), ["--bootstrap", str(boot)]).start()
+    yield n
+    n.kill()
+
+
+def test_cross_account_needs_both_sides(two_accounts):
+    server = two_accounts
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="shared")
+    s3.put_object(Bucket="shared", Key="k", Body=b"data")
+    ann = server.client("s3", access_key="ANNKEY", secret_key="annsecret")
+    partner_iam = server.client("iam", access_key="PARTNERROOT", secret_key="partnersecret")
+    # Neither side allows.
+    error_of(ann.get_object, Bucket="shared", Key="k")
+    # Only ann's own account allows.
+    partner_iam.put_user_policy(UserName="ann", PolicyName="read", PolicyDocument=doc(allow("s3:GetObject", "arn:aws:s3:::shared/*")))
+    err, _ = error_of(ann.get_object, Bucket="shared", Key="k")
+    assert "because no resource-based policy allows the s3:GetObject action" in err["Message"]
+    # Both allow.
+    s3.put_bucket_policy(Bucket="shared", Policy=doc({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::shared/*"}))
+    assert ann.get_object(Bucket="shared", Key="k")["Body"].read() == b"data"
+    # Only the bucket allows.
+    partner_iam.delete_user_policy(UserName="ann", PolicyName="read")
+    err, _ = error_of(ann.get_object, Bucket="shared", Key="k")
+    assert "because no identity-based policy allows the s3:GetObject action" in err["Message"]
+    # The partner's root needs no identity policy of its own.
+    assert server.client("s3", access_key="PARTNERROOT", secret_key="partnersecret").get_object(Bucket="shared", Key="k")["Body"].read() == b"data"

@@ -42,6 +42,11 @@ pub struct PrincipalPolicies {
 /// Where the front door finds the policies of a principal: the IAM service.
 pub trait PolicyStore: Send + Sync {
     fn principal_policies(&self, principal: &Principal) -> PrincipalPolicies;
+    /// Whether an IAM principal ARN (account root, user, role) exists, for resource policies
+    /// that name it.
+    fn principal_exists(&self, _arn: &str) -> bool {
+        true
+    }
 }
 
 /// A policy store with no policies: every principal is judged by its account alone.

@@ -5,7 +5,7 @@ use crate::state::{
     PolicyVersion, Role, Tag, User,
 };
 use crate::{
-    already_exists, delete_conflict, invalid_input, limit_exceeded, malformed_policy, managed, no_such_entity,
+    already_exists, ci, delete_conflict, invalid_input, limit_exceeded, malformed_policy, managed, no_such_entity,
     validation, Iam,
 };
 use nuage_core::{AwsError, AwsResult, RequestContext};
@@ -31,6 +31,8 @@ enum On {
     InstanceProfile,
     /// `PolicySourceArn`.
     PolicySource,
+    /// `OpenIDConnectProviderArn`, or the `Url` of a provider being created.
+    Oidc,
     Any,
 }
 
@@ -57,6 +59,7 @@ const OPERATIONS: &[(&str, On)] = &[
     ("GetGroup", On::Group),
     ("ListGroups", On::Any),
     ("DeleteGroup", On::Group),
+    ("UpdateGroup", On::Group),
     ("AddUserToGroup", On::Group),
     ("RemoveUserFromGroup", On::Group),
     ("ListGroupsForUser", On::User),
@@ -116,6 +119,14 @@ const OPERATIONS: &[(&str, On)] = &[
     ("ListInstanceProfiles", On::Any),
     ("ListInstanceProfilesForRole", On::Role),
     ("GetAccountAuthorizationDetails", On::Any),
+    ("GetAccountSummary", On::Any),
+    ("CreateOpenIDConnectProvider", On::Oidc),
+    ("GetOpenIDConnectProvider", On::Oidc),
+    ("ListOpenIDConnectProviders", On::Any),
+    ("DeleteOpenIDConnectProvider", On::Oidc),
+    ("AddClientIDToOpenIDConnectProvider", On::Oidc),
+    ("RemoveClientIDFromOpenIDConnectProvider", On::Oidc),
+    ("UpdateOpenIDConnectProviderThumbprint", On::Oidc),
     ("SimulatePrincipalPolicy", On::PolicySource),
     ("SimulateCustomPolicy", On::Any),
 ];
@@ -167,19 +178,22 @@ fn resource_arn(iam: &Iam, ctx: &RequestContext, on: On, params: &[(String, Stri
     match on {
         On::User => match get(params, "UserName").or_else(|| caller_user(ctx)) {
             Some(name) => {
-                let path = st.users.get(name).map(|u| u.path.clone()).or_else(|| get(params, "Path").map(String::from));
+                let path =
+                    st.users.get(&ci(name)).map(|u| u.path.clone()).or_else(|| get(params, "Path").map(String::from));
                 format!("arn:aws:iam::{account}:user{}{name}", path_of(path.as_ref()))
             }
             None => format!("arn:aws:iam::{account}:root"),
         },
         On::Group => {
             let name = get(params, "GroupName").unwrap_or_default();
-            let path = st.groups.get(name).map(|g| g.path.clone()).or_else(|| get(params, "Path").map(String::from));
+            let path =
+                st.groups.get(&ci(name)).map(|g| g.path.clone()).or_else(|| get(params, "Path").map(String::from));
             format!("arn:aws:iam::{account}:group{}{name}", path_of(path.as_ref()))
         }
         On::Role => {
             let name = get(params, "RoleName").unwrap_or_default();
-            let path = st.roles.get(name).map(|r| r.path.clone()).or_else(|| get(params, "Path").map(String::from));
+            let path =
+                st.roles.get(&ci(name)).map(|r| r.path.clone()).or_else(|| get(params, "Path").map(String::from));
             format!("arn:aws:iam::{account}:role{}{name}", path_of(path.as_ref()))
         }
         On::InstanceProfile => {
@@ -198,6 +212,10 @@ fn resource_arn(iam: &Iam, ctx: &RequestContext, on: On, params: &[(String, Stri
             get(params, "PolicyName").unwrap_or_default()
         ),
         On::PolicySource => get(params, "PolicySourceArn").unwrap_or("*").to_string(),
+        On::Oidc => match get(params, "OpenIDConnectProviderArn") {
+            Some(arn) => arn.to_string(),
+            None => oidc_arn(account, get(params, "Url").unwrap_or_default()),
+        },
         On::Any => "*".to_string(),
     }
 }
@@ -244,6 +262,10 @@ impl Service for IamService {
             ..Default::default()
         };
         let run = Box::pin(async move {
+            if name == "GetAccountSummary" {
+                let out = get_account_summary(&self.iam, ctx).await?;
+                return Ok(query::render_response(m::model(), name, Some(out), &ctx.request_id));
+            }
             let q = QueryParams { params: &params };
             let resp: HttpResponse = ops!(self, ctx, &q, name, {
                 "CreateUser" => create_user,
@@ -287,6 +309,9 @@ impl Service for IamService {
                 "ListInstanceProfiles" => list_instance_profiles,
                 "ListInstanceProfilesForRole" => list_instance_profiles_for_role,
                 "GetAccountAuthorizationDetails" => get_account_authorization_details,
+                "CreateOpenIDConnectProvider" => create_oidc_provider,
+                "GetOpenIDConnectProvider" => get_oidc_provider,
+                "ListOpenIDConnectProviders" => list_oidc_providers,
                 "SimulatePrincipalPolicy" => crate::api::simulate::principal,
                 "SimulateCustomPolicy" => crate::api::simulate::custom,
             }, {
@@ -299,6 +324,7 @@ impl Service for IamService {
                 "UpdateLoginProfile" => update_login_profile,
                 "DeleteLoginProfile" => delete_login_profile,
                 "DeleteGroup" => delete_group,
+                "UpdateGroup" => update_group,
                 "AddUserToGroup" => add_user_to_group,
                 "RemoveUserFromGroup" => remove_user_from_group,
                 "UpdateAssumeRolePolicy" => update_assume_role_policy,
@@ -329,6 +355,10 @@ impl Service for IamService {
                 "DeleteInstanceProfile" => delete_instance_profile,
                 "AddRoleToInstanceProfile" => add_role_to_instance_profile,
                 "RemoveRoleFromInstanceProfile" => remove_role_from_instance_profile,
+                "DeleteOpenIDConnectProvider" => delete_oidc_provider,
+                "AddClientIDToOpenIDConnectProvider" => add_client_id,
+                "RemoveClientIDFromOpenIDConnectProvider" => remove_client_id,
+                "UpdateOpenIDConnectProviderThumbprint" => update_thumbprints,
             });
             Ok(resp)
         });
@@ -515,7 +545,7 @@ fn instance_profile_out(st: &AccountState, p: &InstanceProfile) -> m::InstancePr
         instance_profile_id: Some(p.id.clone()),
         arn: Some(p.arn.clone()),
         create_date: Some(Timestamp(p.created)),
-        roles: Some(p.roles.iter().filter_map(|r| st.roles.get(r)).map(role_out).collect()),
+        roles: Some(p.roles.iter().filter_map(|r| st.roles.get(&ci(r))).map(role_out).collect()),
         tags: tags_out(&p.tags),
     }
 }
@@ -555,21 +585,24 @@ fn no_policy(arn: &str) -> AwsError {
 }
 
 fn user_mut<'a>(st: &'a mut AccountState, name: &str) -> AwsResult<&'a mut User> {
-    st.users.get_mut(name).ok_or_else(|| no_user(name))
+    st.users.get_mut(&ci(name)).ok_or_else(|| no_user(name))
 }
 
 fn group_mut<'a>(st: &'a mut AccountState, name: &str) -> AwsResult<&'a mut Group> {
-    st.groups.get_mut(name).ok_or_else(|| no_group(name))
+    st.groups.get_mut(&ci(name)).ok_or_else(|| no_group(name))
 }
 
 fn role_mut<'a>(st: &'a mut AccountState, name: &str) -> AwsResult<&'a mut Role> {
-    st.roles.get_mut(name).ok_or_else(|| no_role(name))
+    st.roles.get_mut(&ci(name)).ok_or_else(|| no_role(name))
 }
 
 /// The user an operation names, or the caller itself.
+/// The user an access-key operation names, or the caller; `""` stands for the account root,
+/// whose own keys these operations manage when it omits UserName.
 fn target_user(ctx: &RequestContext, name: &Option<String>) -> AwsResult<String> {
     match name.as_deref().or_else(|| caller_user(ctx)) {
         Some(n) => Ok(n.to_string()),
+        None if ctx.principal.as_ref().is_some_and(|p| p.is_root()) => Ok(String::new()),
         None => Err(validation("Must specify userName when calling with non-User credentials")),
     }
 }
@@ -605,7 +638,7 @@ async fn create_user(iam: &Iam, ctx: &RequestContext, input: m::CreateUserReques
                 boundary,
                 login_profile: None,
             };
-            st.users.insert(name, user.clone());
+            st.users.insert(ci(&name), user.clone());
             Ok(user)
         })
         .await?;
@@ -627,7 +660,7 @@ async fn get_user(iam: &Iam, ctx: &RequestContext, input: m::GetUserRequest) -> 
         });
     };
     let st = iam.account(account);
-    let user = st.users.get(name).ok_or_else(|| no_user(name))?;
+    let user = st.users.get(&ci(name)).ok_or_else(|| no_user(name))?;
     Ok(m::GetUserResponse { user: Some(user_out(user)) })
 }
 
@@ -654,18 +687,18 @@ async fn update_user(iam: &Iam, ctx: &RequestContext, input: m::UpdateUserReques
     }
     let acct = account.clone();
     iam.update(&account, move |st| {
-        let mut user = st.users.remove(&name).ok_or_else(|| no_user(&name))?;
+        let mut user = st.users.remove(&ci(&name)).ok_or_else(|| no_user(&name))?;
         if let Some(new) = &input.new_user_name {
-            if new != &name && st.users.contains_key(new) {
+            if new != &name && st.users.contains_key(&ci(new)) {
                 return Err(already_exists(format!("User with name {new} already exists.")));
             }
             user.name = new.clone();
             for g in st.groups.values_mut() {
-                for m in g.members.iter_mut().filter(|m| **m == name) {
-                    *m = new.clone();
+                for m in g.members.iter_mut().filter(|m| m.eq_ignore_ascii_case(&name)) {
+                    *m = ci(new);
                 }
             }
-            for k in st.access_keys.values_mut().filter(|k| k.user == name) {
+            for k in st.access_keys.values_mut().filter(|k| k.user.eq_ignore_ascii_case(&name)) {
                 k.user = new.clone();
             }
         }
@@ -673,7 +706,7 @@ async fn update_user(iam: &Iam, ctx: &RequestContext, input: m::UpdateUserReques
             user.path = p;
         }
         user.arn = format!("arn:aws:iam::{acct}:user{}{}", user.path, user.name);
-        st.users.insert(user.name.clone(), user);
+        st.users.insert(ci(&user.name), user);
         Ok(())
     })
     .await
@@ -683,20 +716,20 @@ async fn delete_user(iam: &Iam, ctx: &RequestContext, input: m::DeleteUserReques
     let account = caller_account(ctx)?.to_string();
     let name = required(&input.user_name, "UserName")?.to_string();
     iam.update(&account, move |st| {
-        let user = st.users.get(&name).ok_or_else(|| no_user(&name))?;
+        let user = st.users.get(&ci(&name)).ok_or_else(|| no_user(&name))?;
         if !user.attached.is_empty() || !user.inline.is_empty() {
             return Err(delete_conflict("Cannot delete entity, must delete policies first."));
         }
-        if st.access_keys.values().any(|k| k.user == name) {
+        if st.access_keys.values().any(|k| k.user.eq_ignore_ascii_case(&name)) {
             return Err(delete_conflict("Cannot delete entity, must delete access keys first."));
         }
         if user.login_profile.is_some() {
             return Err(delete_conflict("Cannot delete entity, must delete login profile first."));
         }
-        if st.groups.values().any(|g| g.members.contains(&name)) {
+        if st.groups.values().any(|g| g.members.iter().any(|m| m.eq_ignore_ascii_case(&name))) {
             return Err(delete_conflict("Cannot delete entity, must remove user from all groups first."));
         }
-        st.users.remove(&name);
+        st.users.remove(&ci(&name));
         Ok(())
     })
     .await
@@ -713,10 +746,10 @@ async fn create_access_key(
     let name = target_user(ctx, &input.user_name)?;
     let key = iam
         .update(&account, move |st| {
-            if !st.users.contains_key(&name) {
+            if !name.is_empty() && !st.users.contains_key(&ci(&name)) {
                 return Err(no_user(&name));
             }
-            if st.access_keys.values().filter(|k| k.user == name).count() >= 2 {
+            if st.access_keys.values().filter(|k| k.user.eq_ignore_ascii_case(&name)).count() >= 2 {
                 return Err(limit_exceeded("Cannot exceed quota for AccessKeysPerUser: 2"));
             }
             let key =
@@ -727,7 +760,7 @@ async fn create_access_key(
         .await?;
     Ok(m::CreateAccessKeyResponse {
         access_key: Some(m::AccessKey {
-            user_name: Some(key.user),
+            user_name: (!key.user.is_empty()).then_some(key.user),
             access_key_id: Some(key.id),
             status: Some("Active".into()),
             secret_access_key: Some(key.secret),
@@ -747,13 +780,13 @@ async fn list_access_keys(
 ) -> AwsResult<m::ListAccessKeysResponse> {
     let st = iam.account(caller_account(ctx)?);
     let name = target_user(ctx, &input.user_name)?;
-    if !st.users.contains_key(&name) {
+    if !name.is_empty() && !st.users.contains_key(&ci(&name)) {
         return Err(no_user(&name));
     }
     let keys: Vec<m::AccessKeyMetadata> = st
         .access_keys
         .values()
-        .filter(|k| k.user == name)
+        .filter(|k| k.user.eq_ignore_ascii_case(&name))
         .map(|k| m::AccessKeyMetadata {
             user_name: Some(k.user.clone()),
             access_key_id: Some(k.id.clone()),
@@ -768,7 +801,7 @@ async fn list_access_keys(
 fn find_key<'a>(st: &'a mut AccountState, id: &str, user: &str) -> AwsResult<&'a mut AccessKey> {
     st.access_keys
         .get_mut(id)
-        .filter(|k| k.user == user)
+        .filter(|k| k.user.eq_ignore_ascii_case(user))
         .ok_or_else(|| no_such_entity(format!("The Access Key with id {id} cannot be found")))
 }
 
@@ -855,7 +888,7 @@ async fn get_login_profile(
 ) -> AwsResult<m::GetLoginProfileResponse> {
     let st = iam.account(caller_account(ctx)?);
     let name = target_user(ctx, &input.user_name)?;
-    let user = st.users.get(&name).ok_or_else(|| no_user(&name))?;
+    let user = st.users.get(&ci(&name)).ok_or_else(|| no_user(&name))?;
     let p = user
         .login_profile
         .as_ref()
@@ -921,7 +954,7 @@ async fn create_group(
                 attached: Vec::new(),
                 inline: BTreeMap::new(),
             };
-            st.groups.insert(name, g.clone());
+            st.groups.insert(ci(&name), g.clone());
             Ok(g)
         })
         .await?;
@@ -931,9 +964,9 @@ async fn create_group(
 async fn get_group(iam: &Iam, ctx: &RequestContext, input: m::GetGroupRequest) -> AwsResult<m::GetGroupResponse> {
     let st = iam.account(caller_account(ctx)?);
     let name = required(&input.group_name, "GroupName")?;
-    let g = st.groups.get(name).ok_or_else(|| no_group(name))?;
+    let g = st.groups.get(&ci(name)).ok_or_else(|| no_group(name))?;
     let users: Vec<m::User> =
-        g.members.iter().filter_map(|u| st.users.get(u)).map(|u| m::User { tags: None, ..user_out(u) }).collect();
+        g.members.iter().filter_map(|u| st.users.get(&ci(u))).map(|u| m::User { tags: None, ..user_out(u) }).collect();
     let (users, truncated, marker) = page(users, input.marker.as_deref(), input.max_items)?;
     Ok(m::GetGroupResponse { group: Some(group_out(g)), users: Some(users), is_truncated: Some(truncated), marker })
 }
@@ -953,11 +986,11 @@ async fn list_groups_for_user(
 ) -> AwsResult<m::ListGroupsForUserResponse> {
     let st = iam.account(caller_account(ctx)?);
     let name = required(&input.user_name, "UserName")?;
-    if !st.users.contains_key(name) {
+    if !st.users.contains_key(&ci(name)) {
         return Err(no_user(name));
     }
     let groups: Vec<m::Group> =
-        st.groups.values().filter(|g| g.members.iter().any(|m| m == name)).map(group_out).collect();
+        st.groups.values().filter(|g| g.members.iter().any(|m| m.eq_ignore_ascii_case(name))).map(group_out).collect();
     let (groups, truncated, marker) = page(groups, input.marker.as_deref(), input.max_items)?;
     Ok(m::ListGroupsForUserResponse { groups: Some(groups), is_truncated: Some(truncated), marker })
 }
@@ -966,14 +999,42 @@ async fn delete_group(iam: &Iam, ctx: &RequestContext, input: m::DeleteGroupRequ
     let account = caller_account(ctx)?.to_string();
     let name = required(&input.group_name, "GroupName")?.to_string();
     iam.update(&account, move |st| {
-        let g = st.groups.get(&name).ok_or_else(|| no_group(&name))?;
+        let g = st.groups.get(&ci(&name)).ok_or_else(|| no_group(&name))?;
         if !g.members.is_empty() {
             return Err(delete_conflict("Cannot delete entity, must remove users from group first."));
         }
         if !g.attached.is_empty() || !g.inline.is_empty() {
             return Err(delete_conflict("Cannot delete entity, must delete policies first."));
         }
-        st.groups.remove(&name);
+        st.groups.remove(&ci(&name));
+        Ok(())
+    })
+    .await
+}
+
+async fn update_group(iam: &Iam, ctx: &RequestContext, input: m::UpdateGroupRequest) -> AwsResult<()> {
+    let account = caller_account(ctx)?.to_string();
+    let name = required(&input.group_name, "GroupName")?.to_string();
+    if let Some(n) = &input.new_group_name {
+        check_name(n, "NewGroupName", 128)?;
+    }
+    if let Some(p) = &input.new_path {
+        check_path(p)?;
+    }
+    let acct = account.clone();
+    iam.update(&account, move |st| {
+        let mut g = st.groups.remove(&ci(&name)).ok_or_else(|| no_group(&name))?;
+        if let Some(new) = input.new_group_name {
+            if !new.eq_ignore_ascii_case(&name) && st.groups.contains_key(&ci(&new)) {
+                return Err(already_exists(format!("Group with name {new} already exists.")));
+            }
+            g.name = new;
+        }
+        if let Some(p) = input.new_path {
+            g.path = p;
+        }
+        g.arn = format!("arn:aws:iam::{acct}:group{}{}", g.path, g.name);
+        st.groups.insert(ci(&g.name), g);
         Ok(())
     })
     .await
@@ -984,12 +1045,12 @@ async fn add_user_to_group(iam: &Iam, ctx: &RequestContext, input: m::AddUserToG
     let group = required(&input.group_name, "GroupName")?.to_string();
     let user = required(&input.user_name, "UserName")?.to_string();
     iam.update(&account, move |st| {
-        if !st.users.contains_key(&user) {
+        if !st.users.contains_key(&ci(&user)) {
             return Err(no_user(&user));
         }
         let g = group_mut(st, &group)?;
-        if !g.members.contains(&user) {
-            g.members.push(user);
+        if !g.members.iter().any(|m| m.eq_ignore_ascii_case(&user)) {
+            g.members.push(ci(&user));
         }
         Ok(())
     })
@@ -1005,12 +1066,12 @@ async fn remove_user_from_group(
     let group = required(&input.group_name, "GroupName")?.to_string();
     let user = required(&input.user_name, "UserName")?.to_string();
     iam.update(&account, move |st| {
-        if !st.users.contains_key(&user) {
+        if !st.users.contains_key(&ci(&user)) {
             return Err(no_user(&user));
         }
         let g = group_mut(st, &group)?;
         let before = g.members.len();
-        g.members.retain(|m| *m != user);
+        g.members.retain(|m| !m.eq_ignore_ascii_case(&user));
         if g.members.len() == before {
             return Err(no_such_entity(format!("User {user} is not in group {group}.")));
         }
@@ -1073,7 +1134,7 @@ async fn create_role(iam: &Iam, ctx: &RequestContext, input: m::CreateRoleReques
                 inline: BTreeMap::new(),
                 boundary,
             };
-            st.roles.insert(name, role.clone());
+            st.roles.insert(ci(&name), role.clone());
             Ok(role)
         })
         .await?;
@@ -1083,7 +1144,7 @@ async fn create_role(iam: &Iam, ctx: &RequestContext, input: m::CreateRoleReques
 async fn get_role(iam: &Iam, ctx: &RequestContext, input: m::GetRoleRequest) -> AwsResult<m::GetRoleResponse> {
     let st = iam.account(caller_account(ctx)?);
     let name = required(&input.role_name, "RoleName")?;
-    let role = st.roles.get(name).ok_or_else(|| no_role(name))?;
+    let role = st.roles.get(&ci(name)).ok_or_else(|| no_role(name))?;
     Ok(m::GetRoleResponse { role: Some(role_out(role)) })
 }
 
@@ -1156,14 +1217,14 @@ async fn delete_role(iam: &Iam, ctx: &RequestContext, input: m::DeleteRoleReques
     let account = caller_account(ctx)?.to_string();
     let name = required(&input.role_name, "RoleName")?.to_string();
     iam.update(&account, move |st| {
-        let role = st.roles.get(&name).ok_or_else(|| no_role(&name))?;
+        let role = st.roles.get(&ci(&name)).ok_or_else(|| no_role(&name))?;
         if !role.attached.is_empty() || !role.inline.is_empty() {
             return Err(delete_conflict("Cannot delete entity, must detach all policies first."));
         }
-        if st.instance_profiles.values().any(|p| p.roles.contains(&name)) {
+        if st.instance_profiles.values().any(|p| p.roles.iter().any(|r| r.eq_ignore_ascii_case(&name))) {
             return Err(delete_conflict("Cannot delete entity, must remove roles from instance profile first."));
         }
-        st.roles.remove(&name);
+        st.roles.remove(&ci(&name));
         Ok(())
     })
     .await
@@ -1547,9 +1608,11 @@ impl Holder {
 
     fn read<'a>(self, st: &'a AccountState, name: &str) -> AwsResult<(&'a Vec<String>, &'a BTreeMap<String, Inline>)> {
         Ok(match self {
-            Holder::User => st.users.get(name).map(|u| (&u.attached, &u.inline)).ok_or_else(|| no_user(name))?,
-            Holder::Group => st.groups.get(name).map(|g| (&g.attached, &g.inline)).ok_or_else(|| no_group(name))?,
-            Holder::Role => st.roles.get(name).map(|r| (&r.attached, &r.inline)).ok_or_else(|| no_role(name))?,
+            Holder::User => st.users.get(&ci(name)).map(|u| (&u.attached, &u.inline)).ok_or_else(|| no_user(name))?,
+            Holder::Group => {
+                st.groups.get(&ci(name)).map(|g| (&g.attached, &g.inline)).ok_or_else(|| no_group(name))?
+            }
+            Holder::Role => st.roles.get(&ci(name)).map(|r| (&r.attached, &r.inline)).ok_or_else(|| no_role(name))?,
         })
     }
 
@@ -1843,7 +1906,7 @@ async fn create_instance_profile(
     let acct = account.clone();
     let (st, p) = iam
         .update(&account, move |st| {
-            if st.instance_profiles.contains_key(&name) {
+            if st.instance_profiles.contains_key(&ci(&name)) {
                 return Err(already_exists(format!("Instance Profile {name} already exists.")));
             }
             let p = InstanceProfile {
@@ -1855,7 +1918,7 @@ async fn create_instance_profile(
                 roles: Vec::new(),
                 tags,
             };
-            st.instance_profiles.insert(name, p.clone());
+            st.instance_profiles.insert(ci(&name), p.clone());
             Ok((st.clone(), p))
         })
         .await?;
@@ -1869,7 +1932,7 @@ async fn get_instance_profile(
 ) -> AwsResult<m::GetInstanceProfileResponse> {
     let st = iam.account(caller_account(ctx)?);
     let name = required(&input.instance_profile_name, "InstanceProfileName")?;
-    let p = st.instance_profiles.get(name).ok_or_else(|| no_profile(name))?;
+    let p = st.instance_profiles.get(&ci(name)).ok_or_else(|| no_profile(name))?;
     Ok(m::GetInstanceProfileResponse { instance_profile: Some(instance_profile_out(&st, p)) })
 }
 
@@ -1881,11 +1944,11 @@ async fn delete_instance_profile(
     let account = caller_account(ctx)?.to_string();
     let name = required(&input.instance_profile_name, "InstanceProfileName")?.to_string();
     iam.update(&account, move |st| {
-        let p = st.instance_profiles.get(&name).ok_or_else(|| no_profile(&name))?;
+        let p = st.instance_profiles.get(&ci(&name)).ok_or_else(|| no_profile(&name))?;
         if !p.roles.is_empty() {
             return Err(delete_conflict("Cannot delete entity, must remove roles from instance profile first."));
         }
-        st.instance_profiles.remove(&name);
+        st.instance_profiles.remove(&ci(&name));
         Ok(())
     })
     .await
@@ -1900,14 +1963,14 @@ async fn add_role_to_instance_profile(
     let name = required(&input.instance_profile_name, "InstanceProfileName")?.to_string();
     let role = required(&input.role_name, "RoleName")?.to_string();
     iam.update(&account, move |st| {
-        if !st.roles.contains_key(&role) {
+        if !st.roles.contains_key(&ci(&role)) {
             return Err(no_role(&role));
         }
-        let p = st.instance_profiles.get_mut(&name).ok_or_else(|| no_profile(&name))?;
+        let p = st.instance_profiles.get_mut(&ci(&name)).ok_or_else(|| no_profile(&name))?;
         if !p.roles.is_empty() {
             return Err(limit_exceeded("Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"));
         }
-        p.roles.push(role);
+        p.roles.push(ci(&role));
         Ok(())
     })
     .await
@@ -1922,9 +1985,9 @@ async fn remove_role_from_instance_profile(
     let name = required(&input.instance_profile_name, "InstanceProfileName")?.to_string();
     let role = required(&input.role_name, "RoleName")?.to_string();
     iam.update(&account, move |st| {
-        let p = st.instance_profiles.get_mut(&name).ok_or_else(|| no_profile(&name))?;
+        let p = st.instance_profiles.get_mut(&ci(&name)).ok_or_else(|| no_profile(&name))?;
         let before = p.roles.len();
-        p.roles.retain(|r| *r != role);
+        p.roles.retain(|r| !r.eq_ignore_ascii_case(&role));
         if p.roles.len() == before {
             return Err(no_role(&role));
         }
@@ -1956,13 +2019,13 @@ async fn list_instance_profiles_for_role(
 ) -> AwsResult<m::ListInstanceProfilesForRoleResponse> {
     let st = iam.account(caller_account(ctx)?);
     let role = required(&input.role_name, "RoleName")?;
-    if !st.roles.contains_key(role) {
+    if !st.roles.contains_key(&ci(role)) {
         return Err(no_role(role));
     }
     let all: Vec<m::InstanceProfile> = st
         .instance_profiles
         .values()
-        .filter(|p| p.roles.iter().any(|r| r == role))
+        .filter(|p| p.roles.iter().any(|r| r.eq_ignore_ascii_case(role)))
         .map(|p| instance_profile_out(&st, p))
         .collect();
     let (profiles, truncated, marker) = page(all, input.marker.as_deref(), input.max_items)?;
@@ -2129,7 +2192,11 @@ async fn get_account_authorization_details(
                 create_date: Some(Timestamp(u.created)),
                 user_policy_list: inline_details(&u.inline),
                 group_list: Some(
-                    st.groups.values().filter(|g| g.members.contains(&u.name)).map(|g| g.name.clone()).collect(),
+                    st.groups
+                        .values()
+                        .filter(|g| g.members.iter().any(|m| m.eq_ignore_ascii_case(&u.name)))
+                        .map(|g| g.name.clone())
+                        .collect(),
                 ),
                 attached_managed_policies: attached_details(&u.attached),
                 permissions_boundary: boundary_out(&u.boundary),
@@ -2164,7 +2231,7 @@ async fn get_account_authorization_details(
                 instance_profile_list: Some(
                     st.instance_profiles
                         .values()
-                        .filter(|p| p.roles.contains(&r.name))
+                        .filter(|p| p.roles.iter().any(|x| x.eq_ignore_ascii_case(&r.name)))
                         .map(|p| instance_profile_out(&st, p))
                         .collect(),
                 ),
@@ -2206,6 +2273,183 @@ async fn get_account_authorization_details(
         is_truncated: Some(false),
         marker: None,
     })
+}
+
+/// GetAccountSummary takes no input at all.
+async fn get_account_summary(iam: &Iam, ctx: &RequestContext) -> AwsResult<m::GetAccountSummaryResponse> {
+    let st = iam.account(caller_account(ctx)?);
+    let n = |x: usize| x as i32;
+    let versions: usize = st.policies.values().map(|p| p.versions.len()).sum();
+    let root_keys = st.access_keys.values().any(|k| k.user.is_empty());
+    let summary: BTreeMap<String, i32> = [
+        ("Users", n(st.users.len())),
+        ("UsersQuota", 5000),
+        ("Groups", n(st.groups.len())),
+        ("GroupsQuota", 300),
+        ("Roles", n(st.roles.len())),
+        ("RolesQuota", 1000),
+        ("Policies", n(st.policies.len())),
+        ("PoliciesQuota", 1500),
+        ("PolicyVersionsInUse", n(versions)),
+        ("PolicyVersionsInUseQuota", 10000),
+        ("VersionsPerPolicyQuota", 5),
+        ("PolicySizeQuota", 6144),
+        ("UserPolicySizeQuota", 2048),
+        ("GroupPolicySizeQuota", 5120),
+        ("AccessKeysPerUserQuota", 2),
+        ("GroupsPerUserQuota", 10),
+        ("AttachedPoliciesPerUserQuota", 10),
+        ("AttachedPoliciesPerGroupQuota", 10),
+        ("AttachedPoliciesPerRoleQuota", 10),
+        ("InstanceProfiles", n(st.instance_profiles.len())),
+        ("InstanceProfilesQuota", 1000),
+        ("Providers", n(st.oidc_providers.len())),
+        ("MFADevices", 0),
+        ("MFADevicesInUse", 0),
+        ("AccountMFAEnabled", 0),
+        ("AccountAccessKeysPresent", i32::from(root_keys)),
+        ("AccountSigningCertificatesPresent", 0),
+        ("SigningCertificatesPerUserQuota", 2),
+        ("ServerCertificates", 0),
+        ("ServerCertificatesQuota", 20),
+        ("GlobalEndpointTokenVersion", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Ok(m::GetAccountSummaryResponse { summary_map: Some(summary) })
+}
+
+// ---- OpenID Connect providers ----
+
+/// `arn:aws:iam::<account>:oidc-provider/<url without scheme>`.
+fn oidc_arn(account: &str, url: &str) -> String {
+    let host = url.split_once("://").map(|(_, h)| h).unwrap_or(url);
+    format!("arn:aws:iam::{account}:oidc-provider/{host}")
+}
+
+fn no_oidc(arn: &str) -> AwsError {
+    no_such_entity(format!("OpenIDConnect Provider not found for arn {arn}"))
+}
+
+async fn create_oidc_provider(
+    iam: &Iam,
+    ctx: &RequestContext,
+    input: m::CreateOpenIDConnectProviderRequest,
+) -> AwsResult<m::CreateOpenIDConnectProviderResponse> {
+    let account = caller_account(ctx)?.to_string();
+    let url = required(&input.url, "Url")?.to_string();
+    if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 255 {
+        return Err(validation("Invalid Open ID Connect Provider URL"));
+    }
+    let arn = oidc_arn(&account, &url);
+    let tags = tags_in(input.tags)?;
+    let provider = crate::state::OidcProvider {
+        url: url.clone(),
+        client_ids: input.client_id_list.unwrap_or_default(),
+        thumbprints: input.thumbprint_list.unwrap_or_default(),
+        created: now_ms(),
+        tags,
+    };
+    let key = arn.clone();
+    let out_tags = tags_out(&provider.tags);
+    iam.update(&account, move |st| {
+        if st.oidc_providers.contains_key(&key) {
+            return Err(already_exists(format!("Provider with url {url} already exists.")));
+        }
+        st.oidc_providers.insert(key, provider);
+        Ok(())
+    })
+    .await?;
+    Ok(m::CreateOpenIDConnectProviderResponse { open_id_connect_provider_arn: Some(arn), tags: out_tags })
+}
+
+async fn get_oidc_provider(
+    iam: &Iam,
+    ctx: &RequestContext,
+    input: m::GetOpenIDConnectProviderRequest,
+) -> AwsResult<m::GetOpenIDConnectProviderResponse> {
+    let st = iam.account(caller_account(ctx)?);
+    let arn = required(&input.open_id_connect_provider_arn, "OpenIDConnectProviderArn")?;
+    let p = st.oidc_providers.get(arn).ok_or_else(|| no_oidc(arn))?;
+    Ok(m::GetOpenIDConnectProviderResponse {
+        url: Some(p.url.clone()),
+        client_id_list: Some(p.client_ids.clone()),
+        thumbprint_list: Some(p.thumbprints.clone()),
+        create_date: Some(Timestamp(p.created)),
+        tags: tags_out(&p.tags),
+    })
+}
+
+async fn list_oidc_providers(
+    iam: &Iam,
+    ctx: &RequestContext,
+    _input: m::ListOpenIDConnectProvidersRequest,
+) -> AwsResult<m::ListOpenIDConnectProvidersResponse> {
+    let st = iam.account(caller_account(ctx)?);
+    Ok(m::ListOpenIDConnectProvidersResponse {
+        open_id_connect_provider_list: Some(
+            st.oidc_providers.keys().map(|arn| m::OpenIDConnectProviderListEntry { arn: Some(arn.clone()) }).collect(),
+        ),
+    })
+}
+
+/// Changes one provider; the ARN must name an existing one.
+async fn update_oidc(
+    iam: &Iam,
+    ctx: &RequestContext,
+    arn: &Option<String>,
+    change: impl FnOnce(&mut crate::state::OidcProvider) + Send + 'static,
+) -> AwsResult<()> {
+    let account = caller_account(ctx)?.to_string();
+    let arn = required(arn, "OpenIDConnectProviderArn")?.to_string();
+    iam.update(&account, move |st| {
+        change(st.oidc_providers.get_mut(&arn).ok_or_else(|| no_oidc(&arn))?);
+        Ok(())
+    })
+    .await
+}
+
+async fn delete_oidc_provider(
+    iam: &Iam,
+    ctx: &RequestContext,
+    input: m::DeleteOpenIDConnectProviderRequest,
+) -> AwsResult<()> {
+    let account = caller_account(ctx)?.to_string();
+    let arn = required(&input.open_id_connect_provider_arn, "OpenIDConnectProviderArn")?.to_string();
+    iam.update(&account, move |st| st.oidc_providers.remove(&arn).map(|_| ()).ok_or_else(|| no_oidc(&arn))).await
+}
+
+async fn add_client_id(
+    iam: &Iam,
+    ctx: &RequestContext,
+    input: m::AddClientIDToOpenIDConnectProviderRequest,
+) -> AwsResult<()> {
+    let id = required(&input.client_id, "ClientID")?.to_string();
+    update_oidc(iam, ctx, &input.open_id_connect_provider_arn, move |p| {
+        if !p.client_ids.contains(&id) {
+            p.client_ids.push(id);
+        }
+    })
+    .await
+}
+
+async fn remove_client_id(
+    iam: &Iam,
+    ctx: &RequestContext,
+    input: m::RemoveClientIDFromOpenIDConnectProviderRequest,
+) -> AwsResult<()> {
+    let id = required(&input.client_id, "ClientID")?.to_string();
+    update_oidc(iam, ctx, &input.open_id_connect_provider_arn, move |p| p.client_ids.retain(|c| *c != id)).await
+}
+
+async fn update_thumbprints(
+    iam: &Iam,
+    ctx: &RequestContext,
+    input: m::UpdateOpenIDConnectProviderThumbprintRequest,
+) -> AwsResult<()> {
+    let thumbprints = input.thumbprint_list.unwrap_or_default();
+    update_oidc(iam, ctx, &input.open_id_connect_provider_arn, move |p| p.thumbprints = thumbprints).await
 }
 
 mod simulate;

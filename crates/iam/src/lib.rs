@@ -81,7 +81,7 @@ impl Iam {
         }
         for b in &self.bootstrap {
             let st = accounts.entry(b.account.clone()).or_default();
-            if !st.users.contains_key(&b.name) {
+            if !st.users.contains_key(&ci(&b.name)) {
                 Arc::make_mut(st).import_bootstrap(b);
             }
         }
@@ -163,8 +163,12 @@ impl Iam {
         }
         let Some(acct) = self.identities.account(account) else { return };
         for key in new.access_keys.values() {
-            let Some(user) = new.users.get(&key.user) else { continue };
-            let principal = user_principal(&acct, user);
+            let principal = if key.user.is_empty() {
+                root_principal(&acct)
+            } else {
+                let Some(user) = new.users.get(&ci(&key.user)) else { continue };
+                user_principal(&acct, user)
+            };
             self.identities.put_credential(
                 &key.id,
                 Credential {
@@ -191,7 +195,7 @@ impl AccountState {
     fn import_bootstrap(&mut self, b: &BootstrapUser) {
         let created = state::now_ms();
         self.users.insert(
-            b.name.clone(),
+            ci(&b.name),
             User {
                 name: b.name.clone(),
                 path: "/".into(),
@@ -211,6 +215,20 @@ impl AccountState {
                 AccessKey { id: id.clone(), secret: secret.clone(), user: b.name.clone(), active: true, created },
             );
         }
+    }
+}
+
+fn root_principal(acct: &nuage_core::identity::Account) -> Principal {
+    Principal {
+        account_id: acct.id.clone(),
+        kind: PrincipalKind::Root,
+        name: acct.display_name.clone(),
+        arn: format!("arn:aws:iam::{}:root", acct.id),
+        user_id: acct.id.clone(),
+        canonical_id: acct.canonical_id.clone(),
+        display_name: acct.display_name.clone(),
+        role_arn: None,
+        session_key: None,
     }
 }
 
@@ -239,6 +257,29 @@ fn session_credential(s: &Session) -> Credential {
 }
 
 impl PolicyStore for Iam {
+    fn principal_exists(&self, arn: &str) -> bool {
+        let Some(rest) = arn.strip_prefix("arn:aws:iam::").or_else(|| arn.strip_prefix("arn:aws:sts::")) else {
+            return false;
+        };
+        let Some((account, resource)) = rest.split_once(':') else { return false };
+        if self.identities.account(account).is_none() {
+            return false;
+        }
+        let st = self.account(account);
+        let last = |r: &str| r.rsplit('/').next().unwrap_or_default().to_string();
+        if resource == "root" {
+            true
+        } else if let Some(user) = resource.strip_prefix("user/") {
+            st.users.get(&ci(&last(user))).is_some_and(|u| u.arn == arn)
+        } else if let Some(role) = resource.strip_prefix("role/") {
+            st.roles.get(&ci(&last(role))).is_some_and(|r| r.arn == arn)
+        } else if let Some(session) = resource.strip_prefix("assumed-role/") {
+            session.split('/').next().is_some_and(|r| st.roles.contains_key(&ci(r)))
+        } else {
+            false
+        }
+    }
+
     fn principal_policies(&self, p: &Principal) -> PrincipalPolicies {
         let st = self.account(&p.account_id);
         let mut out = PrincipalPolicies::default();
@@ -259,9 +300,9 @@ impl PolicyStore for Iam {
         match p.kind {
             PrincipalKind::Root => {}
             PrincipalKind::User | PrincipalKind::UserSession => {
-                let Some(user) = st.users.get(&p.name) else { return out };
+                let Some(user) = st.users.get(&ci(&p.name)) else { return out };
                 attach(&mut out, &user.attached, &user.inline);
-                for g in st.groups.values().filter(|g| g.members.contains(&user.name)) {
+                for g in st.groups.values().filter(|g| g.members.iter().any(|m| m.eq_ignore_ascii_case(&user.name))) {
                     attach(&mut out, &g.attached, &g.inline);
                 }
                 out.boundary = user.boundary.as_ref().and_then(|b| Some((b.clone(), self.managed(&st, b)?)));
@@ -269,7 +310,9 @@ impl PolicyStore for Iam {
             }
             PrincipalKind::AssumedRole => {
                 let Some(session) = p.session_key.as_deref().and_then(|k| self.session(k)) else { return out };
-                let Some(role) = session.role.as_ref().and_then(|(_, name)| st.roles.get(name)) else { return out };
+                let Some(role) = session.role.as_ref().and_then(|(_, name)| st.roles.get(&ci(name))) else {
+                    return out;
+                };
                 attach(&mut out, &role.attached, &role.inline);
                 out.boundary = role.boundary.as_ref().and_then(|b| Some((b.clone(), self.managed(&st, b)?)));
                 out.role_id = Some(role.id.clone());
@@ -292,6 +335,12 @@ impl PolicyStore for Iam {
         }
         out
     }
+}
+
+/// The key of a user, group, role or instance profile: IAM names are unique and found
+/// regardless of case.
+pub(crate) fn ci(name: &str) -> String {
+    name.to_ascii_lowercase()
 }
 
 /// IAM's error codes.

@@ -157,6 +157,19 @@ pub struct AccountState {
     pub access_keys: BTreeMap<String, AccessKey>,
     #[serde(default)]
     pub instance_profiles: BTreeMap<String, InstanceProfile>,
+    /// OpenID Connect identity providers by ARN.
+    #[serde(default)]
+    pub oidc_providers: BTreeMap<String, OidcProvider>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OidcProvider {
+    pub url: String,
+    pub client_ids: Vec<String>,
+    pub thumbprints: Vec<String>,
+    pub created: i64,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
 }
 
 impl AccountState {

@@ -2,7 +2,7 @@
 //! GetSessionToken) whose session token SigV4 checks and which expire.
 use crate::api::params;
 use crate::state::{new_id, new_secret, Session, Tag};
-use crate::{malformed_policy, validation, Iam};
+use crate::{ci, malformed_policy, validation, Iam};
 use nuage_core::{AwsError, AwsResult, Principal, PrincipalKind, RequestContext};
 use nuage_front::{Authorization, Routed, Service, ServiceRequest};
 use nuage_policy::{Context, Policy, PolicyKind};
@@ -108,7 +108,7 @@ async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleReques
     }
     let (account, role_name) = role_of(role_arn).ok_or_else(|| validation(format!("{role_arn} is invalid")))?;
     let st = iam.account(&account);
-    let role = st.roles.get(&role_name).ok_or_else(|| {
+    let role = st.roles.get(&ci(&role_name)).ok_or_else(|| {
         AwsError::new(
             "AccessDenied",
             403,
@@ -240,7 +240,7 @@ impl Service for StsService {
                 authorization.resource_policy_required = true;
                 let role_arn = get(&params, "RoleArn").unwrap_or_default().to_string();
                 if let Some((account, role_name)) = role_of(&role_arn) {
-                    if let Some(role) = self.iam.account(&account).roles.get(&role_name) {
+                    if let Some(role) = self.iam.account(&account).roles.get(&ci(&role_name)) {
                         authorization.resource_policy = role.trust.parsed.clone();
                         authorization.resource = role.arn.clone();
                     } else {

@@ -127,7 +127,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         .collect();
     let iam = nuage_iam::Iam::open(store.clone(), identities.clone(), bootstrap_users).map_err(|e| e.to_string())?;
     let services: Vec<Arc<dyn Service>> = vec![
-        Arc::new(nuage_s3::S3Service::new(store.clone(), identities.clone())),
+        Arc::new(nuage_s3::S3Service::new(store.clone(), identities.clone(), iam.clone())),
         Arc::new(nuage_iam::IamService::new(iam.clone())),
         Arc::new(nuage_iam::StsService::new(iam.clone())),
     ];

@@ -235,6 +235,22 @@ pub fn object_grants(
     }
 }
 
+/// The tags of the object version a request addresses (s3:ExistingObjectTag/...).
+pub fn current_tags(
+    svc: &S3Service,
+    bucket: &Bucket,
+    key: &str,
+    version: Option<&str>,
+) -> Option<Vec<(String, String)>> {
+    let snap = svc.store.read().ok()?;
+    let entry = snap.get::<ObjectEntry>(OBJECTS, &object_key(&bucket.name, key)).ok()??;
+    let v = match version {
+        Some(id) => entry.versions.iter().find(|v| v.version_id == id),
+        None => entry.latest(),
+    }?;
+    Some(v.tags.clone())
+}
+
 fn policy_of(owner: &Owner, grants: &[m::Grant]) -> (m::Owner, Vec<m::Grant>) {
     (owner.to_model(), grants.to_vec())
 }

@@ -115,6 +115,8 @@ pub async fn create_bucket(
         object_lock: input.object_lock_enabled_for_bucket.unwrap_or(false),
         lock_config: None,
         lifecycle: None,
+        policy: None,
+        public_access_block: None,
     };
     acl::check_acl_allowed(&bucket, &Some(bucket.grants.clone()))?;
     let location = format!("/{name}");

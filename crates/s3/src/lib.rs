@@ -11,6 +11,7 @@ mod lock;
 mod meta;
 mod multipart;
 mod object;
+mod policy;
 mod post;
 mod routes;
 mod sse;
@@ -19,7 +20,7 @@ use error::S3Result;
 use meta::{Bucket, Owner, BUCKETS};
 use nuage_core::identity::Identities;
 use nuage_core::{AwsError, AwsResult, RequestContext};
-use nuage_front::{Authorization, Routed, Service, ServiceRequest};
+use nuage_front::{Authorization, PolicyStore, Routed, Service, ServiceRequest};
 use nuage_protocol::{rest_xml, s3 as m, HttpRequest, HttpResponse, Model, Protocol};
 use nuage_storage::Store;
 use routes::{Target, ROUTES};
@@ -32,6 +33,10 @@ pub struct S3Service {
     ids: Arc<Identities>,
     model: &'static Model,
     router: routes::Router,
+    /// Bucket policies, parsed once.
+    policies: policy::PolicyCache,
+    /// Who exists, for bucket policies that name principals.
+    principals: Arc<dyn PolicyStore>,
 }
 
 /// The bucket and key a request addresses, from the host (virtual-hosted style) or the path.
@@ -66,9 +71,16 @@ fn address(req: &ServiceRequest) -> Addressed {
 }
 
 impl S3Service {
-    pub fn new(store: Store, ids: Arc<Identities>) -> S3Service {
+    pub fn new(store: Store, ids: Arc<Identities>, principals: Arc<dyn PolicyStore>) -> S3Service {
         let model = m::model();
-        S3Service { store, ids, model, router: routes::Router::new(model) }
+        S3Service {
+            store,
+            ids,
+            model,
+            router: routes::Router::new(model),
+            policies: policy::PolicyCache::default(),
+            principals,
+        }
     }
 
     pub(crate) fn bucket(&self, name: &str) -> S3Result<Bucket> {
@@ -232,6 +244,19 @@ impl S3Service {
                 typed!(s, ctx, req, a, "GetBucketLifecycleConfiguration", lifecycle::get)
             }
             "DeleteBucketLifecycle" => typed!(s, ctx, req, a, "DeleteBucketLifecycle", lifecycle::delete, empty),
+            "PutBucketPolicy" => typed!(s, ctx, req, a, "PutBucketPolicy", policy::put_bucket_policy, empty),
+            "GetBucketPolicy" => typed!(s, ctx, req, a, "GetBucketPolicy", policy::get_bucket_policy),
+            "DeleteBucketPolicy" => typed!(s, ctx, req, a, "DeleteBucketPolicy", policy::delete_bucket_policy, empty),
+            "GetBucketPolicyStatus" => {
+                typed!(s, ctx, req, a, "GetBucketPolicyStatus", policy::get_bucket_policy_status)
+            }
+            "PutPublicAccessBlock" => {
+                typed!(s, ctx, req, a, "PutPublicAccessBlock", policy::put_public_access_block, empty)
+            }
+            "GetPublicAccessBlock" => typed!(s, ctx, req, a, "GetPublicAccessBlock", policy::get_public_access_block),
+            "DeletePublicAccessBlock" => {
+                typed!(s, ctx, req, a, "DeletePublicAccessBlock", policy::delete_public_access_block, empty)
+            }
             "PutObjectLockConfiguration" => {
                 typed!(s, ctx, req, a, "PutObjectLockConfiguration", lock::put_configuration)
             }
@@ -262,10 +287,12 @@ impl S3Service {
             _ => "arn:aws:s3:::*".to_string(),
         };
         let bucket = a.bucket.as_deref().and_then(|b| self.store.read().ok()?.get::<Bucket>(BUCKETS, b).ok().flatten());
-        // Grants only matter to principals from outside the bucket owner's account.
         let owner_acts = bucket.as_ref().is_some_and(|b| ctx.account_id() == Some(b.owner.account_id.as_str()));
+        // Grants only matter to principals from outside the bucket owner's account; a public
+        // access block may tell S3 to ignore public ones.
         let granted = match (&bucket, route.acl_permission) {
             _ if owner_acts => false,
+            (Some(b), _) if ctx.principal.is_none() && policy::ignore_public_acls(b) => false,
             (Some(b), Some((on_object, perm))) => {
                 if on_object {
                     a.key
@@ -277,6 +304,23 @@ impl S3Service {
             }
             _ => false,
         };
+        let resource_policy = bucket.as_ref().and_then(|b| {
+            let p = self.policies.get(&b.name, b.policy.as_deref()?)?;
+            // RestrictPublicBuckets: a public policy admits only the owner's account.
+            let restricted = policy::restrict_public_buckets(b) && policy::is_public(&p) && !owner_acts;
+            (!restricted).then_some(p)
+        });
+        let root = ctx.principal.as_ref().is_some_and(|p| p.is_root());
+        let policy_reads_tags = bucket
+            .as_ref()
+            .and_then(|b| b.policy.as_deref())
+            .is_some_and(|d| d.to_ascii_lowercase().contains("existingobjecttag"));
+        let object_tags = match (&route.target, &bucket, &a.key) {
+            (Target::Object, Some(b), Some(k)) if !root || policy_reads_tags => {
+                acl::current_tags(self, b, k, req.query_param("versionId"))
+            }
+            _ => None,
+        };
         Authorization {
             operation: route.name,
             action,
@@ -284,6 +328,8 @@ impl S3Service {
             // Creating a bucket acts on no one's resource: a taken name is the handler's 409.
             owner_account: if route.name == "CreateBucket" { None } else { bucket.map(|b| b.owner.account_id) },
             granted_by_resource: granted,
+            resource_policy,
+            context: policy::condition_keys(ctx, req, object_tags.as_deref()),
             ..Default::default()
         }
     }
@@ -316,6 +362,10 @@ impl Service for S3Service {
             return post::credentials(&post::parse(req)?);
         }
         Ok(None)
+    }
+
+    fn reset(&self) {
+        self.policies.clear();
     }
 
     fn is_unauthenticated(&self, method: &str) -> bool {
@@ -364,6 +414,11 @@ impl Service for S3Service {
         }
         let authorization = self.authorization(ctx, route, req, &a);
         check_expected_owner(self, req, &a)?;
+        if let Some(b) = a.bucket.as_deref().and_then(|b| self.bucket(b).ok()) {
+            if policy::block_public_acls(&b) && policy::grants_public_access(req) {
+                return Err(AwsError::new("AccessDenied", 403, "Access Denied"));
+            }
+        }
         let name = route.name;
         Ok(Routed { authorization, run: Box::pin(async move { self.run(name, ctx, req, a).await }) })
     }

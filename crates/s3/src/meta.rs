@@ -67,6 +67,11 @@ pub struct Bucket {
     pub lock_config: Option<m::ObjectLockConfiguration>,
     #[serde(default)]
     pub lifecycle: Option<m::BucketLifecycleConfiguration>,
+    /// The bucket policy, as the owner wrote it.
+    #[serde(default)]
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub public_access_block: Option<m::PublicAccessBlockConfiguration>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

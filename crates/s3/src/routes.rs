@@ -114,6 +114,13 @@ pub static ROUTES: &[Route] = &[
     r("GetObjectRetention", "s3:GetObjectRetention", None, Object, None, ""),
     r("PutObjectLegalHold", "s3:PutObjectLegalHold", None, Object, None, ""),
     r("GetObjectLegalHold", "s3:GetObjectLegalHold", None, Object, None, ""),
+    r("PutBucketPolicy", "s3:PutBucketPolicy", None, Bucket, None, ""),
+    r("GetBucketPolicy", "s3:GetBucketPolicy", None, Bucket, None, ""),
+    r("DeleteBucketPolicy", "s3:DeleteBucketPolicy", None, Bucket, None, ""),
+    r("GetBucketPolicyStatus", "s3:GetBucketPolicyStatus", None, Bucket, None, "PolicyStatus"),
+    r("PutPublicAccessBlock", "s3:PutBucketPublicAccessBlock", None, Bucket, None, ""),
+    r("GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock", None, Bucket, None, ""),
+    r("DeletePublicAccessBlock", "s3:PutBucketPublicAccessBlock", None, Bucket, None, ""),
 ];
 
 /// How one operation is recognised on the wire.

@@ -1,6 +1,6 @@
 //! SimulatePrincipalPolicy and SimulateCustomPolicy: the front door's evaluator, asked directly.
 use crate::api::{caller_account, required};
-use crate::{invalid_input, malformed_policy, no_such_entity, Iam};
+use crate::{ci, invalid_input, malformed_policy, no_such_entity, Iam};
 use nuage_core::{AwsResult, RequestContext};
 use nuage_front::PolicyStore;
 use nuage_policy::{
@@ -178,8 +178,8 @@ pub(crate) async fn principal(
         }
         "role" | "group" => {
             let (attached, inline) = match kind {
-                "role" => st.roles.get(name).map(|r| (r.attached.clone(), r.inline.clone())),
-                _ => st.groups.get(name).map(|g| (g.attached.clone(), g.inline.clone())),
+                "role" => st.roles.get(&ci(name)).map(|r| (r.attached.clone(), r.inline.clone())),
+                _ => st.groups.get(&ci(name)).map(|g| (g.attached.clone(), g.inline.clone())),
             }
             .ok_or_else(|| no_such_entity(format!("The {kind} with name {name} cannot be found.")))?;
             let mut pp = nuage_front::PrincipalPolicies::default();
