@@ -1,6 +1,7 @@
 """Measures nuage, moto and nginx side by side: 4 KiB GET and durable PUT throughput, p99
 latency, errors, time to first request and idle RSS. All traffic stays on 127.0.0.1."""
 import argparse
+import json
 import os
 import re
 import shutil
@@ -71,14 +72,31 @@ def wrk(url, seconds, method="GET", body=None):
     return {"rps": rps, "p99_ms": float(p99.group(1)) * scale, "errors": err}
 
 
-def s3_client(endpoint):
+def s3_client(endpoint, key="test", secret="test", service="s3"):
     return boto3.client(
-        "s3", endpoint_url=endpoint, aws_access_key_id="test", aws_secret_access_key="test",
+        service, endpoint_url=endpoint, aws_access_key_id=key, aws_secret_access_key=secret,
         region_name="us-east-1", config=Config(signature_version="s3v4"),
     )
 
 
-def measure_s3(name, cmd, port, seconds, env=None):
+def iam_user_keys(endpoint):
+    """An IAM user whose policy allows exactly what the benchmark does: every request it
+    signs goes through the full policy evaluation."""
+    iam = s3_client(endpoint, service="iam")
+    iam.create_user(UserName="bench")
+    iam.put_user_policy(
+        UserName="bench",
+        PolicyName="bench",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::bench/*"},
+            {"Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"},
+        ]}),
+    )
+    k = iam.create_access_key(UserName="bench")["AccessKey"]
+    return k["AccessKeyId"], k["SecretAccessKey"]
+
+
+def measure_s3(name, cmd, port, seconds, env=None, as_iam_user=False):
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
     try:
@@ -89,6 +107,8 @@ def measure_s3(name, cmd, port, seconds, env=None):
         s3 = s3_client(endpoint)
         s3.create_bucket(Bucket="bench")
         s3.put_object(Bucket="bench", Key="obj-4k", Body=BODY)
+        if as_iam_user:
+            s3 = s3_client(endpoint, *iam_user_keys(endpoint))
         get_url = s3.generate_presigned_url("get_object", Params={"Bucket": "bench", "Key": "obj-4k"}, ExpiresIn=3600)
         put_url = s3.generate_presigned_url("put_object", Params={"Bucket": "bench", "Key": "put-4k"}, ExpiresIn=3600)
         get = wrk(get_url, seconds)
@@ -137,6 +157,15 @@ def main():
     port = free_port()
     results.append(measure_s3("nuage", [a.nuage, "--port", str(port), "--data-dir", data, "--log", "warn"], port, a.seconds))
     shutil.rmtree(data, ignore_errors=True)
+    # The cost of enforcement: an IAM user's requests, evaluated against its policy, versus the
+    # same requests with enforcement off.
+    enforcement = []
+    for label, extra in (("iam-on", []), ("iam-off", ["--no-enforce-policies"])):
+        data = tempfile.mkdtemp()
+        port = free_port()
+        cmd = [a.nuage, "--port", str(port), "--data-dir", data, "--log", "warn", *extra]
+        enforcement.append(measure_s3(label, cmd, port, a.seconds, as_iam_user=True))
+        shutil.rmtree(data, ignore_errors=True)
     port = free_port()
     moto = shutil.which("moto_server", path=os.path.dirname(sys.executable))
     results.append(measure_s3("moto", [moto, "-p", str(port)], port, a.seconds))
@@ -144,7 +173,7 @@ def main():
 
     print(f"\n4 KiB objects, wrk {THREADS} threads / {CONNECTIONS} connections, {a.seconds}s per measurement\n")
     print(f"{'server':8} {'GET/s':>10} {'GET p99':>9} {'GET err':>8} {'PUT/s':>10} {'PUT p99':>9} {'PUT err':>8} {'ready':>9} {'idle RSS':>9}")
-    for r in results:
+    for r in results + enforcement:
         put = r["put"]
         print(
             f"{r['name']:8} {r['get']['rps']:>10.0f} {r['get']['p99_ms']:>7.2f}ms {r['get']['errors']:>8} "
@@ -156,6 +185,8 @@ def main():
     print(f"  nuage GET / nginx GET : {n['get']['rps'] / x['get']['rps']:.2f}  (aim >= 0.50)")
     print(f"  nuage GET / moto GET  : {n['get']['rps'] / m['get']['rps']:.1f}x")
     print(f"  nuage PUT / moto PUT  : {n['put']['rps'] / m['put']['rps']:.1f}x  (nuage PUTs are fsync-durable; aim >= 5000/s)")
+    on, off = enforcement
+    print(f"  IAM user, enforcement on / off: GET {on['get']['rps'] / off['get']['rps']:.2f}, PUT {on['put']['rps'] / off['put']['rps']:.2f}  (aim >= 0.90)")
 
 
 if __name__ == "__main__":

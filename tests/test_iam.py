@@ -410,3 +410,32 @@ def test_cross_account_needs_both_sides(two_accounts):
     assert "because no identity-based policy allows the s3:GetObject action" in err["Message"]
     # The partner's root needs no identity policy of its own.
     assert server.client("s3", access_key="PARTNERROOT", secret_key="partnersecret").get_object(Bucket="shared", Key="k")["Body"].read() == b"data"
+
+
+def test_my_redshift_role_as_in_the_lab(server):
+    """The lab's MyRedshiftRole: trusted by redshift.amazonaws.com, reading and writing one bucket."""
+    iam = server.client("iam")
+    trust = doc({"Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole"})
+    role = iam.create_role(RoleName="MyRedshiftRole", AssumeRolePolicyDocument=trust, Description="COPY from S3")["Role"]
+    assert role["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/MyRedshiftRole"
+    iam.put_role_policy(
+        RoleName="MyRedshiftRole",
+        PolicyName="lake-access",
+        PolicyDocument=doc(allow(["s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:PutObject"], ["arn:aws:s3:::lake", "arn:aws:s3:::lake/*"])),
+    )
+    got = iam.get_role(RoleName="MyRedshiftRole")["Role"]
+    assert got["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "redshift.amazonaws.com"}
+    results = iam.simulate_principal_policy(
+        PolicySourceArn=role["Arn"],
+        ActionNames=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        ResourceArns=["arn:aws:s3:::lake/tickit/allusers_pipe.txt", "arn:aws:s3:::other/x"],
+    )["EvaluationResults"]
+    decisions = {(r["EvalActionName"], r["EvalResourceName"]): r["EvalDecision"] for r in results}
+    assert decisions[("s3:GetObject", "arn:aws:s3:::lake/tickit/allusers_pipe.txt")] == "allowed"
+    assert decisions[("s3:PutObject", "arn:aws:s3:::lake/tickit/allusers_pipe.txt")] == "allowed"
+    assert decisions[("s3:DeleteObject", "arn:aws:s3:::lake/tickit/allusers_pipe.txt")] == "implicitDeny"
+    assert decisions[("s3:GetObject", "arn:aws:s3:::other/x")] == "implicitDeny"
+    # Only the service may assume it: not even the account's root.
+    err, status = error_of(server.client("sts").assume_role, RoleArn=role["Arn"], RoleSessionName="root-try")
+    assert status == 403 and err["Code"] == "AccessDenied"
+    assert iam.list_roles()["Roles"][0]["RoleName"] == "MyRedshiftRole"

@@ -127,9 +127,15 @@ pub fn authorize(
         Some(p) if enforce && p.kind != PrincipalKind::Root => store.principal_policies(p),
         _ => PrincipalPolicies::default(),
     };
-    let mut context = global_context(ctx, &pp, time::OffsetDateTime::now_utc());
-    for (k, v) in a.context.iter() {
-        context.set_all(k, v.to_vec());
+    // Condition keys only matter to policies; most requests of an account's root have none.
+    let any_policy =
+        !pp.identity.is_empty() || pp.boundary.is_some() || !pp.session.is_empty() || a.resource_policy.is_some();
+    let mut context =
+        if any_policy { global_context(ctx, &pp, time::OffsetDateTime::now_utc()) } else { Context::default() };
+    if any_policy {
+        for (k, v) in a.context.iter() {
+            context.set_all(k, v.to_vec());
+        }
     }
     let caller = match &ctx.principal {
         None => Caller::anonymous(),

@@ -349,11 +349,13 @@ pub async fn serve(
                 let svc = service_fn(move |req| {
                     let fe = fe.clone();
                     async move {
-                        // A handler that panics costs its request a 500, never the server or the connection.
-                        let resp = match tokio::spawn(async move { fe.handle(req, remote).await }).await {
+                        // A handler that panics costs its request a 500, never the server or the
+                        // connection. Caught in place: a task per request would cost a thread hop.
+                        let handled = std::panic::AssertUnwindSafe(async move { fe.handle(req, remote).await });
+                        let resp = match futures_util::FutureExt::catch_unwind(handled).await {
                             Ok(r) => r,
-                            Err(e) => {
-                                tracing::error!(error = %e, "request handler panicked");
+                            Err(_) => {
+                                tracing::error!("request handler panicked");
                                 let err = AwsError::internal("handler failure");
                                 finish(render_error(Protocol::RestXml, &err, &request_id(), false), "-", false)
                             }

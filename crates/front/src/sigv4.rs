@@ -597,4 +597,36 @@ mod tests {
         assert_eq!(&b[..], b"hello");
         assert_eq!(t, vec![("x-amz-checksum-crc32".to_string(), "NhCmhg==".to_string())]);
     }
+
+    /// Temporary credentials: the token must match, and they stop working at expiry.
+    #[test]
+    fn session_credentials_need_their_token_and_expire() {
+        let ids = Identities::new(&Default::default());
+        let root = ids.credential("test").unwrap().principal;
+        ids.put_credential(
+            "ASIATEMP",
+            Credential {
+                secret: "s".into(),
+                principal: root,
+                session_token: Some("tok".into()),
+                expires_at: Some(1_000),
+                active: true,
+            },
+        );
+        let headers = vec![];
+        let at = |now| SignedRequest {
+            method: "GET",
+            raw_path: "/",
+            raw_query: "",
+            headers: &headers,
+            body: Bytes::new(),
+            s3_path_rules: true,
+            now,
+        };
+        assert!(lookup(&ids, "ASIATEMP", &at(999), Some("tok")).is_ok());
+        assert_eq!(lookup(&ids, "ASIATEMP", &at(999), Some("forged")).unwrap_err().code, "InvalidToken");
+        assert_eq!(lookup(&ids, "ASIATEMP", &at(999), None).unwrap_err().code, "InvalidToken");
+        assert_eq!(lookup(&ids, "ASIATEMP", &at(1_001), Some("tok")).unwrap_err().code, "ExpiredToken");
+        assert_eq!(lookup(&ids, "NOPE", &at(0), None).unwrap_err().code, "InvalidAccessKeyId");
+    }
 }
