@@ -69,5 +69,12 @@ def test_truncated_chunked_body_rejected(server, s3, bucket):
 
 
 def test_unknown_operation_is_not_implemented(server, bucket):
-    r = payload_signed("PUT", f"{server.endpoint}/{bucket}?policy", b'{"Version":"2012-10-17","Statement":[]}')
+    website = b"<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument></WebsiteConfiguration>"
+    r = payload_signed("PUT", f"{server.endpoint}/{bucket}?website", website)
     assert r.status_code == 501 and b"NotImplemented" in r.content
+
+
+def test_empty_bucket_policy_is_malformed_and_not_stored(server, bucket):
+    r = payload_signed("PUT", f"{server.endpoint}/{bucket}?policy", b'{"Version":"2012-10-17","Statement":[]}')
+    assert r.status_code == 400 and b"<Code>MalformedPolicy</Code>" in r.content
+    assert payload_signed("GET", f"{server.endpoint}/{bucket}?policy", b"").status_code == 404

@@ -439,3 +439,28 @@ def test_my_redshift_role_as_in_the_lab(server):
     err, status = error_of(server.client("sts").assume_role, RoleArn=role["Arn"], RoleSessionName="root-try")
     assert status == 403 and err["Code"] == "AccessDenied"
     assert iam.list_roles()["Roles"][0]["RoleName"] == "MyRedshiftRole"
+
+
+def test_tag_condition_keys(server):
+    """aws:RequestTag / aws:TagKeys on IAM writes, aws:ResourceTag of the role on AssumeRole."""
+    iam = server.client("iam")
+    admin, _ = new_user(
+        server,
+        "admin",
+        doc(
+            {"Effect": "Allow", "Action": "iam:CreateUser", "Resource": "*", "Condition": {"StringEquals": {"aws:RequestTag/team": "science"}, "ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}},
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/team": "science"}}},
+        ),
+    )
+    err, _ = error_of(admin("iam").create_user, UserName="u1")
+    assert err["Code"] == "AccessDenied"
+    error_of(admin("iam").create_user, UserName="u1", Tags=[{"Key": "team", "Value": "finance"}])
+    error_of(admin("iam").create_user, UserName="u1", Tags=[{"Key": "team", "Value": "science"}, {"Key": "cost", "Value": "1"}])
+    admin("iam").create_user(UserName="u1", Tags=[{"Key": "team", "Value": "science"}])
+    assert iam.get_user(UserName="u1")["User"]["Tags"] == [{"Key": "team", "Value": "science"}]
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"})
+    iam.create_role(RoleName="sci", AssumeRolePolicyDocument=trust, Tags=[{"Key": "team", "Value": "science"}])
+    iam.create_role(RoleName="fin", AssumeRolePolicyDocument=trust, Tags=[{"Key": "team", "Value": "finance"}])
+    admin("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/sci", RoleSessionName="ok1")
+    err, _ = error_of(admin("sts").assume_role, RoleArn=f"arn:aws:iam::{ACCOUNT}:role/fin", RoleSessionName="no1")
+    assert err["Code"] == "AccessDenied"

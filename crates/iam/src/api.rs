@@ -10,7 +10,7 @@ use crate::{
 };
 use nuage_core::{AwsError, AwsResult, RequestContext};
 use nuage_front::{Authorization, Routed, Service, ServiceRequest};
-use nuage_policy::{policy_size, Policy, PolicyKind};
+use nuage_policy::{policy_size, Context, Policy, PolicyKind};
 use nuage_protocol::iam as m;
 use nuage_protocol::query::{self, QueryParams};
 use nuage_protocol::{HttpResponse, Protocol, Timestamp};
@@ -171,6 +171,61 @@ fn caller_user(ctx: &RequestContext) -> Option<&str> {
     ctx.principal.as_ref().filter(|p| p.kind != nuage_core::PrincipalKind::Root).map(|p| p.name.as_str())
 }
 
+/// `aws:RequestTag/<key>` and `aws:TagKeys` from a request's `Tags.member.N` (or the keys of
+/// `TagKeys.member.N` for untagging).
+pub(crate) fn request_tags(params: &[(String, String)], c: &mut Context) {
+    let mut keys = Vec::new();
+    for i in 1.. {
+        let Some(k) = get(params, &format!("Tags.member.{i}.Key")) else { break };
+        let v = get(params, &format!("Tags.member.{i}.Value")).unwrap_or_default();
+        c.set(&format!("aws:RequestTag/{k}"), v);
+        keys.push(k.to_string());
+    }
+    for i in 1.. {
+        let Some(k) = get(params, &format!("TagKeys.member.{i}")) else { break };
+        keys.push(k.to_string());
+    }
+    if !keys.is_empty() {
+        c.set_all("aws:TagKeys", keys);
+    }
+}
+
+/// `aws:ResourceTag/<key>` (and IAM's own `iam:ResourceTag/<key>`) for a tagged resource.
+pub(crate) fn resource_tags(tags: &[Tag], c: &mut Context) {
+    for t in tags {
+        c.set(&format!("aws:ResourceTag/{}", t.key), t.value.clone());
+        c.set(&format!("iam:ResourceTag/{}", t.key), t.value.clone());
+    }
+}
+
+/// IAM's condition keys of a request: tags asked for, tags of the user or role acted on, the
+/// policy attached, the boundary set.
+fn condition_keys(iam: &Iam, ctx: &RequestContext, on: On, params: &[(String, String)]) -> Context {
+    let mut c = Context::default();
+    request_tags(params, &mut c);
+    let st = iam.account(ctx.account_id().unwrap_or_default());
+    match on {
+        On::User => {
+            if let Some(u) = get(params, "UserName").or_else(|| caller_user(ctx)).and_then(|n| st.users.get(&ci(n))) {
+                resource_tags(&u.tags, &mut c);
+            }
+        }
+        On::Role => {
+            if let Some(r) = get(params, "RoleName").and_then(|n| st.roles.get(&ci(n))) {
+                resource_tags(&r.tags, &mut c);
+            }
+        }
+        _ => {}
+    }
+    if let Some(arn) = get(params, "PolicyArn") {
+        c.set("iam:PolicyARN", arn);
+    }
+    if let Some(arn) = get(params, "PermissionsBoundary") {
+        c.set("iam:PermissionsBoundary", arn);
+    }
+    c
+}
+
 fn resource_arn(iam: &Iam, ctx: &RequestContext, on: On, params: &[(String, String)]) -> String {
     let account = ctx.account_id().unwrap_or_default();
     let st = iam.account(account);
@@ -259,6 +314,7 @@ impl Service for IamService {
             operation: name,
             action: action_of(name),
             resource: resource_arn(&self.iam, ctx, on, &params),
+            context: condition_keys(&self.iam, ctx, on, &params),
             ..Default::default()
         };
         let run = Box::pin(async move {

@@ -260,15 +260,11 @@ impl Service for StsService {
                         c.set(key, v);
                     }
                 }
-                let mut tag_keys = Vec::new();
-                for i in 1.. {
-                    let Some(k) = get(&params, &format!("Tags.member.{i}.Key")) else { break };
-                    let v = get(&params, &format!("Tags.member.{i}.Value")).unwrap_or_default();
-                    c.set(&format!("aws:RequestTag/{k}"), v);
-                    tag_keys.push(k.to_string());
-                }
-                if !tag_keys.is_empty() {
-                    c.set_all("aws:TagKeys", tag_keys);
+                crate::api::request_tags(&params, &mut c);
+                if let Some((account, role_name)) = role_of(get(&params, "RoleArn").unwrap_or_default()) {
+                    if let Some(role) = self.iam.account(&account).roles.get(&ci(&role_name)) {
+                        crate::api::resource_tags(&role.tags, &mut c);
+                    }
                 }
                 authorization.context = c;
             }
