@@ -33,8 +33,8 @@ def new_user(server, name, *policies, managed=()):
         iam.attach_user_policy(UserName=name, PolicyArn=arn)
     key = iam.create_access_key(UserName=name)["AccessKey"]
 
-    def client(service="s3"):
-        return server.client(service, access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    def client(service="s3", **config):
+        return server.client(service, access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"], **config)
 
     return client, key
 
@@ -464,3 +464,44 @@ def test_tag_condition_keys(server):
     admin("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/sci", RoleSessionName="ok1")
     err, _ = error_of(admin("sts").assume_role, RoleArn=f"arn:aws:iam::{ACCOUNT}:role/fin", RoleSessionName="no1")
     assert err["Code"] == "AccessDenied"
+
+
+def to_loopback(client):
+    """boto3 sends S3 Control requests to `<account>.<endpoint host>`, which does not resolve for
+    127.0.0.1: connect to the endpoint itself, keeping the signed Host header."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    def send_to_endpoint(request, **_):
+        url = urlsplit(request.url)
+        request.headers["Host"] = url.netloc
+        request.url = urlunsplit(url._replace(netloc=url.netloc.split(".", 1)[1]))
+
+    client.meta.events.register_last("before-send.s3-control", send_to_endpoint)
+    return client
+
+
+def test_account_public_access_block(server):
+    """S3 Control's account-level block applies to every bucket of the account."""
+    import requests
+
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="site")
+    s3.put_object(Bucket="site", Key="k", Body=b"x")
+    control = to_loopback(server.client("s3control"))
+    err, status = error_of(control.get_public_access_block, AccountId=ACCOUNT)
+    assert (err["Code"], status) == ("NoSuchPublicAccessBlockConfiguration", 404)
+    control.put_public_access_block(AccountId=ACCOUNT, PublicAccessBlockConfiguration={"BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    got = control.get_public_access_block(AccountId=ACCOUNT)["PublicAccessBlockConfiguration"]
+    assert got == {"BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+    public = doc({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::site/*"})
+    err, status = error_of(s3.put_bucket_policy, Bucket="site", Policy=public)
+    assert (err["Code"], status) == ("AccessDenied", 403)
+    control.delete_public_access_block(AccountId=ACCOUNT)
+    s3.put_bucket_policy(Bucket="site", Policy=public)
+    assert requests.get(f"{server.endpoint}/site/k").status_code == 200
+    control.put_public_access_block(AccountId=ACCOUNT, PublicAccessBlockConfiguration={"RestrictPublicBuckets": True})
+    assert requests.get(f"{server.endpoint}/site/k").status_code == 403
+    # A user of the account needs a policy for it, like for anything else.
+    mary, _ = new_user(server, "mary")
+    err, status = error_of(to_loopback(mary("s3control")).get_public_access_block, AccountId=ACCOUNT)
+    assert (err["Code"], status) == ("AccessDenied", 403) and "s3:GetAccountPublicAccessBlock" in err["Message"]

@@ -4,7 +4,7 @@ For each operation, a value is generated for every member of its input and outpu
 (walking botocore's own model). botocore serialises the input; nuage's codec (through the
 `codec_roundtrip` example program) must read back exactly those parameters. nuage's codec
 renders the output; botocore's parser must read back exactly that output. This covers the four
-protocols: rest-xml (s3), query (iam, sts), json (dynamodb, secretsmanager, redshift-data) and
+protocols: rest-xml (s3, s3control), query (iam, sts), json (dynamodb, secretsmanager, redshift-data) and
 rest-json (lambda).
 """
 import base64
@@ -25,7 +25,7 @@ from botocore.response import StreamingBody
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PEER = ROOT / "target" / "debug" / "examples" / "codec_roundtrip"
 MODELS = ROOT / "crates" / "protocol" / "models"
-SERVICES = ["s3", "iam", "sts", "dynamodb", "secretsmanager", "redshift-data", "lambda"]
+SERVICES = ["s3", "s3control", "iam", "sts", "dynamodb", "secretsmanager", "redshift-data", "lambda"]
 WHEN = datetime.datetime(2023, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
 
 

@@ -15,6 +15,7 @@ use std::io::{BufRead, Write};
 fn model(service: &str) -> &'static Model {
     match service {
         "s3" => nuage_protocol::s3::model(),
+        "s3control" => nuage_protocol::s3control::model(),
         "sts" => nuage_protocol::sts::model(),
         "iam" => nuage_protocol::iam::model(),
         "secretsmanager" => nuage_protocol::secretsmanager::model(),

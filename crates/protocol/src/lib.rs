@@ -99,9 +99,12 @@ pub fn uri_labels(template: &'static str, path: &str) -> Option<Vec<(&'static st
     for (i, part) in parts.iter().enumerate() {
         let last = i + 1 == parts.len();
         if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix("+}")) {
-            labels.push((name, decode(rest)));
-            rest = "";
-            continue;
+            // A greedy label takes everything up to the literal segments that follow it
+            // (`/mrap/instances/{name+}/policy`).
+            let suffix: String = parts[i + 1..].iter().map(|p| format!("/{p}")).collect();
+            let value = rest.strip_suffix(suffix.as_str())?;
+            labels.push((name, decode(value)));
+            return Some(labels);
         }
         let (segment, tail) = match rest.split_once('/') {
             Some((s, t)) if !last => (s, t),
@@ -147,6 +150,8 @@ mod uri_tests {
         assert_eq!(super::uri_labels("/2015-03-31/functions/{FunctionName}", "/2015-03-31/layers/x"), None);
         assert_eq!(super::uri_labels("/2015-03-31/functions/{FunctionName}", "/2015-03-31/functions/x/y"), None);
         assert_eq!(super::uri_labels("/2015-03-31/functions/", "/2015-03-31/functions/"), Some(vec![]));
+        let l = super::uri_labels("/v20180820/mrap/instances/{name+}/policy", "/v20180820/mrap/instances/a/b/policy");
+        assert_eq!(l, Some(vec![("name", "a/b".to_string())]));
     }
 }
 
@@ -167,6 +172,7 @@ macro_rules! service_model {
 }
 
 service_model!(s3, "s3");
+service_model!(s3control, "s3control");
 service_model!(sts, "sts");
 service_model!(iam, "iam");
 service_model!(secretsmanager, "secretsmanager");

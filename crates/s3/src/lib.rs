@@ -3,6 +3,7 @@
 mod acl;
 mod bucket;
 mod checksum;
+mod control;
 mod cors;
 mod error;
 mod lifecycle;
@@ -292,7 +293,7 @@ impl S3Service {
         // access block may tell S3 to ignore public ones.
         let granted = match (&bucket, route.acl_permission) {
             _ if owner_acts => false,
-            (Some(b), _) if ctx.principal.is_none() && policy::ignore_public_acls(b) => false,
+            (Some(b), _) if ctx.principal.is_none() && policy::ignore_public_acls(self, b) => false,
             (Some(b), Some((on_object, perm))) => {
                 if on_object {
                     a.key
@@ -307,7 +308,7 @@ impl S3Service {
         let resource_policy = bucket.as_ref().and_then(|b| {
             let p = self.policies.get(&b.name, b.policy.as_deref()?)?;
             // RestrictPublicBuckets: a public policy admits only the owner's account.
-            let restricted = policy::restrict_public_buckets(b) && policy::is_public(&p) && !owner_acts;
+            let restricted = policy::restrict_public_buckets(self, b) && policy::is_public(&p) && !owner_acts;
             (!restricted).then_some(p)
         });
         let root = ctx.principal.as_ref().is_some_and(|p| p.is_root());
@@ -378,6 +379,9 @@ impl Service for S3Service {
     }
 
     fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
+        if req.raw_path.starts_with(control::PREFIX) && req.header("x-amz-account-id").is_some() {
+            return self.route_control(req);
+        }
         let a = address(req);
         if post::is_form_post(req) && a.key.is_none() {
             if let Some(bucket) = a.bucket.clone() {
@@ -414,9 +418,11 @@ impl Service for S3Service {
         }
         let authorization = self.authorization(ctx, route, req, &a);
         check_expected_owner(self, req, &a)?;
-        if let Some(b) = a.bucket.as_deref().and_then(|b| self.bucket(b).ok()) {
-            if policy::block_public_acls(&b) && policy::grants_public_access(req) {
-                return Err(AwsError::new("AccessDenied", 403, "Access Denied"));
+        if policy::grants_public_access(req) {
+            if let Some(b) = a.bucket.as_deref().and_then(|b| self.bucket(b).ok()) {
+                if policy::block_public_acls(self, &b) {
+                    return Err(AwsError::new("AccessDenied", 403, "Access Denied"));
+                }
             }
         }
         let name = route.name;

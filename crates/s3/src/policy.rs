@@ -70,24 +70,25 @@ pub fn is_public(policy: &Policy) -> bool {
     })
 }
 
-fn pab(b: &Bucket) -> m::PublicAccessBlockConfiguration {
-    b.public_access_block.clone().unwrap_or_default()
+/// The public access block settings that apply to a bucket: its own and its account's.
+fn block(svc: &S3Service, b: &Bucket) -> m::PublicAccessBlockConfiguration {
+    svc.effective_block(b)
 }
 
-pub fn block_public_policy(b: &Bucket) -> bool {
-    pab(b).block_public_policy == Some(true)
+pub fn block_public_policy(svc: &S3Service, b: &Bucket) -> bool {
+    block(svc, b).block_public_policy == Some(true)
 }
 
-pub fn restrict_public_buckets(b: &Bucket) -> bool {
-    pab(b).restrict_public_buckets == Some(true)
+pub fn restrict_public_buckets(svc: &S3Service, b: &Bucket) -> bool {
+    block(svc, b).restrict_public_buckets == Some(true)
 }
 
-pub fn block_public_acls(b: &Bucket) -> bool {
-    pab(b).block_public_acls == Some(true)
+pub fn block_public_acls(svc: &S3Service, b: &Bucket) -> bool {
+    block(svc, b).block_public_acls == Some(true)
 }
 
-pub fn ignore_public_acls(b: &Bucket) -> bool {
-    pab(b).ignore_public_acls == Some(true)
+pub fn ignore_public_acls(svc: &S3Service, b: &Bucket) -> bool {
+    block(svc, b).ignore_public_acls == Some(true)
 }
 
 /// Whether a request would make a bucket or object public through an ACL: a public canned
@@ -148,11 +149,10 @@ pub async fn put_bucket_policy(
         return Err(AwsError::new("PolicyTooLarge", 400, "Policy exceeds the maximum allowed document size."));
     }
     let policy = check_document(svc, &name, &doc)?;
-    let public = is_public(&policy);
+    if is_public(&policy) && block_public_policy(svc, &svc.bucket(&name)?) {
+        return Err(access_denied());
+    }
     update_bucket(svc, input.bucket, move |b| {
-        if public && block_public_policy(b) {
-            return Err(access_denied());
-        }
         b.policy = Some(doc);
         Ok(())
     })
