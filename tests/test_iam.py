@@ -505,3 +505,15 @@ def test_account_public_access_block(server):
     mary, _ = new_user(server, "mary")
     err, status = error_of(to_loopback(mary("s3control")).get_public_access_block, AccountId=ACCOUNT)
     assert (err["Code"], status) == ("AccessDenied", 403) and "s3:GetAccountPublicAccessBlock" in err["Message"]
+
+
+def test_bucket_policy_cannot_lock_out_the_owner_root_unless_confirmed(server):
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="lake")
+    deny_all = doc({"Effect": "Deny", "Principal": "*", "Action": ["s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"], "Resource": "arn:aws:s3:::lake"})
+    s3.put_bucket_policy(Bucket="lake", Policy=deny_all)
+    assert json.loads(s3.get_bucket_policy(Bucket="lake")["Policy"]) == json.loads(deny_all)
+    s3.delete_bucket_policy(Bucket="lake")
+    s3.put_bucket_policy(Bucket="lake", Policy=deny_all, ConfirmRemoveSelfBucketAccess=True)
+    err, status = error_of(s3.get_bucket_policy, Bucket="lake")
+    assert (err["Code"], status) == ("AccessDenied", 403)

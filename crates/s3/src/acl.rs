@@ -211,6 +211,18 @@ pub fn grants_allow(grants: &[m::Grant], ctx: &RequestContext, permission: &str)
     })
 }
 
+/// Whether a grant makes its resource public (to everyone, or to every AWS user).
+pub fn is_public_grant(g: &m::Grant) -> bool {
+    g.grantee.as_ref().is_some_and(|e| {
+        e.r#type.as_deref() == Some("Group") && matches!(e.uri.as_deref(), Some(ALL_USERS) | Some(AUTHENTICATED_USERS))
+    })
+}
+
+/// The grants that count: all of them, or (IgnorePublicAcls) only the non-public ones.
+pub fn effective_grants(grants: &[m::Grant], ignore_public: bool) -> Vec<m::Grant> {
+    grants.iter().filter(|g| !(ignore_public && is_public_grant(g))).cloned().collect()
+}
+
 /// Whether the ACL of the addressed object version admits the principal.
 pub fn object_grants(
     svc: &S3Service,
@@ -229,9 +241,10 @@ pub fn object_grants(
         Some(id) => entry.versions.iter().find(|v| v.version_id == id),
         None => entry.latest(),
     };
+    let ignore = svc.effective_block(bucket).ignore_public_acls == Some(true);
     match v {
-        Some(v) => grants_allow(&v.grants, ctx, perm),
-        None => grants_allow(&bucket.grants, ctx, perm),
+        Some(v) => grants_allow(&effective_grants(&v.grants, ignore), ctx, perm),
+        None => grants_allow(&effective_grants(&bucket.grants, ignore), ctx, perm),
     }
 }
 

@@ -116,6 +116,7 @@ pub async fn create_bucket(
         lock_config: None,
         lifecycle: None,
         policy: None,
+        policy_binds_root: false,
         public_access_block: None,
     };
     acl::check_acl_allowed(&bucket, &Some(bucket.grants.clone()))?;

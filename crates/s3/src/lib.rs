@@ -245,7 +245,12 @@ impl S3Service {
                 typed!(s, ctx, req, a, "GetBucketLifecycleConfiguration", lifecycle::get)
             }
             "DeleteBucketLifecycle" => typed!(s, ctx, req, a, "DeleteBucketLifecycle", lifecycle::delete, empty),
-            "PutBucketPolicy" => typed!(s, ctx, req, a, "PutBucketPolicy", policy::put_bucket_policy, empty),
+            "PutBucketPolicy" => {
+                // S3 answers a stored bucket policy with 204 No Content.
+                let resp: AwsResult<HttpResponse> =
+                    typed!(s, ctx, req, a, "PutBucketPolicy", policy::put_bucket_policy, empty);
+                resp.map(|r| HttpResponse { status: 204, ..r })
+            }
             "GetBucketPolicy" => typed!(s, ctx, req, a, "GetBucketPolicy", policy::get_bucket_policy),
             "DeleteBucketPolicy" => typed!(s, ctx, req, a, "DeleteBucketPolicy", policy::delete_bucket_policy, empty),
             "GetBucketPolicyStatus" => {
@@ -293,14 +298,14 @@ impl S3Service {
         // access block may tell S3 to ignore public ones.
         let granted = match (&bucket, route.acl_permission) {
             _ if owner_acts => false,
-            (Some(b), _) if ctx.principal.is_none() && policy::ignore_public_acls(self, b) => false,
             (Some(b), Some((on_object, perm))) => {
                 if on_object {
                     a.key
                         .as_deref()
                         .is_some_and(|k| acl::object_grants(self, b, k, req.query_param("versionId"), ctx, perm))
                 } else {
-                    acl::grants_allow(&b.grants, ctx, perm)
+                    let grants = acl::effective_grants(&b.grants, policy::ignore_public_acls(self, b));
+                    acl::grants_allow(&grants, ctx, perm)
                 }
             }
             _ => false,
@@ -322,10 +327,17 @@ impl S3Service {
             }
             _ => None,
         };
+        // The owner account's root can always manage the bucket policy, so a policy that
+        // denies everyone cannot lock the owner out (as on AWS).
+        let always_allowed = owner_acts
+            && ctx.principal.as_ref().is_some_and(|p| p.is_root())
+            && !bucket.as_ref().is_some_and(|b| b.policy_binds_root)
+            && matches!(route.name, "GetBucketPolicy" | "PutBucketPolicy" | "DeleteBucketPolicy");
         Authorization {
             operation: route.name,
             action,
             resource,
+            always_allowed,
             // Creating a bucket acts on no one's resource: a taken name is the handler's 409.
             owner_account: if route.name == "CreateBucket" { None } else { bucket.map(|b| b.owner.account_id) },
             granted_by_resource: granted,

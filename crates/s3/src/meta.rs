@@ -70,6 +70,9 @@ pub struct Bucket {
     /// The bucket policy, as the owner wrote it.
     #[serde(default)]
     pub policy: Option<String>,
+    /// Put with `x-amz-confirm-remove-self-bucket-access`: the policy binds the owner's root too.
+    #[serde(default)]
+    pub policy_binds_root: bool,
     #[serde(default)]
     pub public_access_block: Option<m::PublicAccessBlockConfiguration>,
 }

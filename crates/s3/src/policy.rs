@@ -152,8 +152,10 @@ pub async fn put_bucket_policy(
     if is_public(&policy) && block_public_policy(svc, &svc.bucket(&name)?) {
         return Err(access_denied());
     }
+    let binds_root = input.confirm_remove_self_bucket_access == Some(true);
     update_bucket(svc, input.bucket, move |b| {
         b.policy = Some(doc);
+        b.policy_binds_root = binds_root;
         Ok(())
     })
     .await
@@ -180,6 +182,7 @@ pub async fn delete_bucket_policy(
 ) -> AwsResult<()> {
     update_bucket(svc, input.bucket, |b| {
         b.policy = None;
+        b.policy_binds_root = false;
         Ok(())
     })
     .await
@@ -192,10 +195,9 @@ pub async fn get_bucket_policy_status(
     _req: &ServiceRequest,
 ) -> AwsResult<m::GetBucketPolicyStatusOutput> {
     let b = svc.bucket(&input.bucket.unwrap_or_default())?;
-    let doc = b.policy.as_deref().ok_or_else(|| {
-        AwsError::new("NoSuchBucketPolicy", 404, "The bucket policy does not exist").with("BucketName", b.name.clone())
-    })?;
-    let public = svc.policies.get(&b.name, doc).is_some_and(|p| is_public(&p));
+    // Public through the policy, or through the bucket's ACL.
+    let by_policy = b.policy.as_deref().and_then(|doc| svc.policies.get(&b.name, doc)).is_some_and(|p| is_public(&p));
+    let public = by_policy || b.grants.iter().any(crate::acl::is_public_grant);
     Ok(m::GetBucketPolicyStatusOutput { policy_status: Some(m::PolicyStatus { is_public: Some(public) }) })
 }
 
@@ -282,6 +284,11 @@ pub fn condition_keys(ctx: &RequestContext, req: &ServiceRequest, object_tags: O
     ] {
         if let Some(v) = req.header(header) {
             c.set(&format!("s3:{header}"), v);
+        }
+    }
+    for (key, header) in [("aws:Referer", "referer"), ("aws:UserAgent", "user-agent")] {
+        if let Some(v) = req.header(header) {
+            c.set(key, v);
         }
     }
     if let Some(tagging) = req.header("x-amz-tagging") {
