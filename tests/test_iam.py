@@ -517,3 +517,18 @@ def test_bucket_policy_cannot_lock_out_the_owner_root_unless_confirmed(server):
     s3.put_bucket_policy(Bucket="lake", Policy=deny_all, ConfirmRemoveSelfBucketAccess=True)
     err, status = error_of(s3.get_bucket_policy, Bucket="lake")
     assert (err["Code"], status) == ("AccessDenied", 403)
+
+
+def test_copy_needs_read_on_the_source(server):
+    """CopyObject is authorised twice: s3:PutObject on the target and s3:GetObject on the source."""
+    s3 = server.client("s3")
+    for b in ("src", "dst"):
+        s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket="src", Key="secret", Body=b"s")
+    mary, _ = new_user(server, "mary", doc(allow("s3:PutObject", "arn:aws:s3:::dst/*")))
+    err, status = error_of(mary().copy_object, Bucket="dst", Key="stolen", CopySource="src/secret")
+    assert status == 403 and "s3:GetObject on resource: arn:aws:s3:::src/secret" in err["Message"]
+    assert "Contents" not in s3.list_objects_v2(Bucket="dst")
+    server.client("iam").put_user_policy(UserName="mary", PolicyName="read", PolicyDocument=doc(allow("s3:GetObject", "arn:aws:s3:::src/*")))
+    mary().copy_object(Bucket="dst", Key="copy", CopySource="src/secret")
+    assert s3.get_object(Bucket="dst", Key="copy")["Body"].read() == b"s"

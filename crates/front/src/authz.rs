@@ -23,6 +23,8 @@ pub struct Authorization {
     pub resource_policy_required: bool,
     /// Operations that need no permission at all (sts:GetCallerIdentity).
     pub always_allowed: bool,
+    /// Further permissions the same request needs (reading the source of a copy); all must allow.
+    pub also: Vec<Authorization>,
 }
 
 /// The policies IAM keeps for a principal.
@@ -118,20 +120,34 @@ pub fn authorize(
     a: &Authorization,
     store: &dyn PolicyStore,
     enforce: bool,
-    access_denied: impl FnOnce(&RequestContext, &Authorization, &Evaluation) -> AwsError,
+    access_denied: impl Fn(&RequestContext, &Authorization, &Evaluation) -> AwsError,
 ) -> Result<Decided, AwsError> {
-    if a.always_allowed {
-        return Ok(Decided { statement: None });
-    }
     let pp = match &ctx.principal {
         Some(p) if enforce && p.kind != PrincipalKind::Root => store.principal_policies(p),
         _ => PrincipalPolicies::default(),
     };
+    let decided = decide_one(ctx, a, &pp, enforce).map_err(|e| access_denied(ctx, a, &e))?;
+    for further in &a.also {
+        decide_one(ctx, further, &pp, enforce).map_err(|e| access_denied(ctx, further, &e))?;
+    }
+    Ok(decided)
+}
+
+/// One permission: the deciding statement when allowed, the evaluation when denied.
+fn decide_one(
+    ctx: &RequestContext,
+    a: &Authorization,
+    pp: &PrincipalPolicies,
+    enforce: bool,
+) -> Result<Decided, Evaluation> {
+    if a.always_allowed {
+        return Ok(Decided { statement: None });
+    }
     // Condition keys only matter to policies; most requests of an account's root have none.
     let any_policy =
         !pp.identity.is_empty() || pp.boundary.is_some() || !pp.session.is_empty() || a.resource_policy.is_some();
     let mut context =
-        if any_policy { global_context(ctx, &pp, time::OffsetDateTime::now_utc()) } else { Context::default() };
+        if any_policy { global_context(ctx, pp, time::OffsetDateTime::now_utc()) } else { Context::default() };
     if any_policy {
         for (k, v) in a.context.iter() {
             context.set_all(k, v.to_vec());
@@ -171,7 +187,7 @@ pub fn authorize(
         Ok(Decided { statement })
     } else {
         tracing::debug!(statement = statement.as_deref().unwrap_or("-"), "denied");
-        Err(access_denied(ctx, a, &evaluation))
+        Err(evaluation)
     }
 }
 

@@ -277,7 +277,8 @@ impl S3Service {
         }
     }
 
-    /// The authorisation facts of a routed request: action, resource ARN, owner, ACL grants.
+    /// The authorisation facts of a routed request: action, resource ARN, owner, ACL grants,
+    /// bucket policy, condition keys; plus the read of a copy's source.
     fn authorization(
         &self,
         ctx: &RequestContext,
@@ -285,7 +286,28 @@ impl S3Service {
         req: &ServiceRequest,
         a: &Addressed,
     ) -> Authorization {
-        let versioned = req.query_param("versionId").is_some();
+        let mut main = self.authorization_of(ctx, route, req, a, req.query_param("versionId"));
+        if matches!(route.name, "CopyObject" | "UploadPartCopy") {
+            if let Some(Ok((bucket, key, version))) = req.header("x-amz-copy-source").map(object::parse_copy_source) {
+                let get = ROUTES.iter().find(|r| r.name == "GetObject").expect("GetObject is routed");
+                let source = Addressed { bucket: Some(bucket), key: Some(key) };
+                let mut read = self.authorization_of(ctx, get, req, &source, version.as_deref());
+                read.operation = route.name;
+                main.also.push(read);
+            }
+        }
+        main
+    }
+
+    fn authorization_of(
+        &self,
+        ctx: &RequestContext,
+        route: &routes::Route,
+        req: &ServiceRequest,
+        a: &Addressed,
+        version: Option<&str>,
+    ) -> Authorization {
+        let versioned = version.is_some();
         let action = route.action(versioned);
         let resource = match (&route.target, &a.bucket, &a.key) {
             (Target::Object, Some(b), Some(k)) => format!("arn:aws:s3:::{b}/{k}"),
@@ -300,9 +322,7 @@ impl S3Service {
             _ if owner_acts => false,
             (Some(b), Some((on_object, perm))) => {
                 if on_object {
-                    a.key
-                        .as_deref()
-                        .is_some_and(|k| acl::object_grants(self, b, k, req.query_param("versionId"), ctx, perm))
+                    a.key.as_deref().is_some_and(|k| acl::object_grants(self, b, k, version, ctx, perm))
                 } else {
                     let grants = acl::effective_grants(&b.grants, policy::ignore_public_acls(self, b));
                     acl::grants_allow(&grants, ctx, perm)
@@ -322,9 +342,7 @@ impl S3Service {
             .and_then(|b| b.policy.as_deref())
             .is_some_and(|d| d.to_ascii_lowercase().contains("existingobjecttag"));
         let object_tags = match (&route.target, &bucket, &a.key) {
-            (Target::Object, Some(b), Some(k)) if !root || policy_reads_tags => {
-                acl::current_tags(self, b, k, req.query_param("versionId"))
-            }
+            (Target::Object, Some(b), Some(k)) if !root || policy_reads_tags => acl::current_tags(self, b, k, version),
             _ => None,
         };
         // The owner account's root can always manage the bucket policy, so a policy that

@@ -171,7 +171,7 @@ pub async fn upload_part(
 
 pub async fn upload_part_copy(
     svc: &S3Service,
-    ctx: &RequestContext,
+    _ctx: &RequestContext,
     input: m::UploadPartCopyRequest,
     req: &ServiceRequest,
 ) -> AwsResult<m::UploadPartCopyOutput> {
@@ -182,7 +182,7 @@ pub async fn upload_part_copy(
     part_number_ok(number)?;
     let upload = load_upload(svc, &bucket, &key, &upload_id)?;
     crate::sse::check_read(&upload.sse, req, "x-amz-")?;
-    let src = object::copy_source(svc, ctx, &input.copy_source.clone().unwrap_or_default(), req)?;
+    let src = object::copy_source(svc, &input.copy_source.clone().unwrap_or_default(), req)?;
     let body = match &input.copy_source_range {
         Some(r) => {
             let spec = r.strip_prefix("bytes=").ok_or_else(|| {
