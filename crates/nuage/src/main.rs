@@ -50,6 +50,10 @@ struct ServeArgs {
     /// policies and ACLs still decide across accounts).
     #[arg(long, env = "NUAGE_NO_ENFORCE_POLICIES")]
     no_enforce_policies: bool,
+    /// Seconds between two lifecycle passes (S3 runs them daily; actions are still due at
+    /// midnight UTC, as on S3).
+    #[arg(long, env = "NUAGE_LIFECYCLE_INTERVAL", default_value_t = 60)]
+    lifecycle_interval: u64,
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `nuage=debug`.
     #[arg(long, env = "NUAGE_LOG", default_value = "info")]
     log: String,
@@ -126,11 +130,10 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         })
         .collect();
     let iam = nuage_iam::Iam::open(store.clone(), identities.clone(), bootstrap_users).map_err(|e| e.to_string())?;
-    let services: Vec<Arc<dyn Service>> = vec![
-        Arc::new(nuage_s3::S3Service::new(store.clone(), identities.clone(), iam.clone())),
-        Arc::new(nuage_iam::IamService::new(iam.clone())),
-        Arc::new(nuage_iam::StsService::new(iam.clone())),
-    ];
+    let s3 = Arc::new(nuage_s3::S3Service::new(store.clone(), identities.clone(), iam.clone()));
+    tokio::spawn(s3.clone().run_lifecycle(std::time::Duration::from_secs(args.lifecycle_interval.max(1))));
+    let services: Vec<Arc<dyn Service>> =
+        vec![s3, Arc::new(nuage_iam::IamService::new(iam.clone())), Arc::new(nuage_iam::StsService::new(iam.clone()))];
     let reset_store = store.clone();
     let frontend = Arc::new(Frontend {
         identities,

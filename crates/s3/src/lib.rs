@@ -84,6 +84,19 @@ impl S3Service {
         }
     }
 
+    /// Runs the lifecycle rules every `interval` until the process ends.
+    pub async fn run_lifecycle(self: Arc<Self>, interval: std::time::Duration) {
+        let mut tick = tokio::time::interval(interval);
+        loop {
+            tick.tick().await;
+            match lifecycle::run_once(&self, nuage_protocol::Timestamp::now().0).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "lifecycle pass"),
+                Err(e) => tracing::warn!(error = %e, "lifecycle pass failed"),
+            }
+        }
+    }
+
     pub(crate) fn bucket(&self, name: &str) -> S3Result<Bucket> {
         self.store.read()?.get(BUCKETS, name)?.ok_or_else(|| error::S3Error::NoSuchBucket(name.to_string()).into())
     }
