@@ -102,6 +102,13 @@ def server(tmp_path):
     n.kill()
 
 
+def with_bootstrap(tmp_path, toml):
+    """A nuage started with a bootstrap file declaring further accounts, users and keys."""
+    boot = tmp_path / "boot.toml"
+    boot.write_text(toml)
+    return Nuage(str(tmp_path), ["--bootstrap", str(boot)]).start()
+
+
 @pytest.fixture
 def s3(server):
     return server.client()

@@ -211,6 +211,11 @@ def test_session_policy_intersects_with_role(server):
     narrow.list_objects_v2(Bucket="lake")
     err, _ = error_of(narrow.put_object, Bucket="lake", Key="k", Body=b"x")
     assert "because no session policy allows the s3:PutObject action" in err["Message"]
+    # The session and its policy are both kept across a restart.
+    server.restart()
+    narrow.list_objects_v2(Bucket="lake")
+    err, _ = error_of(narrow.put_object, Bucket="lake", Key="k", Body=b"x")
+    assert "because no session policy allows the s3:PutObject action" in err["Message"]
 
 
 def test_get_session_token_acts_as_the_user(server):
@@ -369,10 +374,10 @@ def test_bucket_policy_validation_and_block_public_policy(server):
 
 @pytest.fixture
 def two_accounts(tmp_path):
-    from conftest import Nuage
+    from conftest import with_bootstrap
 
-    boot = tmp_path / "boot.toml"
-    boot.write_text(
+    n = with_bootstrap(
+        tmp_path,
         """
 [[account]]
 id = "222233334444"
@@ -381,9 +386,8 @@ root_keys = [{ access_key = "PARTNERROOT", secret_key = "partnersecret" }]
 [[account.user]]
 name = "ann"
 keys = [{ access_key = "ANNKEY", secret_key = "annsecret" }]
-"""
+""",
     )
-    n = Nuage(str(tmp_path), ["--bootstrap", str(boot)]).start()
     yield n
     n.kill()
 

@@ -3,13 +3,13 @@ import json
 
 import pytest
 
-from conftest import Nuage
+from conftest import with_bootstrap
 
 
 @pytest.fixture
 def multi(tmp_path):
-    boot = tmp_path / "boot.toml"
-    boot.write_text(
+    n = with_bootstrap(
+        tmp_path,
         """
 [[account]]
 id = "123456789012"
@@ -18,9 +18,8 @@ root_keys = [{ access_key = "LABROOT", secret_key = "labsecret" }]
 [[account.user]]
 name = "mary"
 keys = [{ access_key = "MARYKEY", secret_key = "marysecret" }]
-"""
+""",
     )
-    n = Nuage(str(tmp_path), ["--bootstrap", str(boot)]).start()
     yield n
     n.kill()
 

@@ -157,7 +157,7 @@ pub(crate) fn params(req: &ServiceRequest) -> Vec<(String, String)> {
     p
 }
 
-fn get<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub(crate) fn get<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
     params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
@@ -200,10 +200,9 @@ pub(crate) fn resource_tags(tags: &[Tag], c: &mut Context) {
 
 /// IAM's condition keys of a request: tags asked for, tags of the user or role acted on, the
 /// policy attached, the boundary set.
-fn condition_keys(iam: &Iam, ctx: &RequestContext, on: On, params: &[(String, String)]) -> Context {
+fn condition_keys(st: &AccountState, ctx: &RequestContext, on: On, params: &[(String, String)]) -> Context {
     let mut c = Context::default();
     request_tags(params, &mut c);
-    let st = iam.account(ctx.account_id().unwrap_or_default());
     match on {
         On::User => {
             if let Some(u) = get(params, "UserName").or_else(|| caller_user(ctx)).and_then(|n| st.users.get(&ci(n))) {
@@ -226,9 +225,8 @@ fn condition_keys(iam: &Iam, ctx: &RequestContext, on: On, params: &[(String, St
     c
 }
 
-fn resource_arn(iam: &Iam, ctx: &RequestContext, on: On, params: &[(String, String)]) -> String {
+fn resource_arn(st: &AccountState, ctx: &RequestContext, on: On, params: &[(String, String)]) -> String {
     let account = ctx.account_id().unwrap_or_default();
-    let st = iam.account(account);
     let path_of = |path: Option<&String>| path.cloned().unwrap_or_else(|| "/".into());
     match on {
         On::User => match get(params, "UserName").or_else(|| caller_user(ctx)) {
@@ -310,11 +308,12 @@ impl Service for IamService {
         let (name, on) = OPERATIONS.iter().find(|(n, _)| *n == action).copied().ok_or_else(|| {
             AwsError::new("InvalidAction", 400, format!("Could not find operation {action} for version 2010-05-08"))
         })?;
+        let st = self.iam.account(ctx.account_id().unwrap_or_default());
         let authorization = Authorization {
             operation: name,
             action: action_of(name),
-            resource: resource_arn(&self.iam, ctx, on, &params),
-            context: condition_keys(&self.iam, ctx, on, &params),
+            resource: resource_arn(&st, ctx, on, &params),
+            context: condition_keys(&st, ctx, on, &params),
             ..Default::default()
         };
         let run = Box::pin(async move {
@@ -2148,9 +2147,15 @@ fn list_tags(
     marker: Option<String>,
     max_items: Option<i32>,
 ) -> AwsResult<(Vec<m::Tag>, bool, Option<String>)> {
-    let mut st = (*iam.account(caller_account(ctx)?)).clone();
+    let st = iam.account(caller_account(ctx)?);
     let name = name.ok_or_else(|| validation("The entity name must be specified."))?;
-    let tags = tags_mut(&mut st, kind, &name)?;
+    let tags = match kind {
+        Tagged::User => &st.users.get(&ci(&name)).ok_or_else(|| no_user(&name))?.tags,
+        Tagged::Role => &st.roles.get(&ci(&name)).ok_or_else(|| no_role(&name))?.tags,
+        Tagged::Policy => {
+            &st.policies.get(&name).ok_or_else(|| no_such_entity(format!("Policy {name} was not found.")))?.tags
+        }
+    };
     page(tags_out(tags).unwrap_or_default(), marker.as_deref(), max_items)
 }
 

@@ -9,7 +9,7 @@ mod sts;
 use nuage_core::identity::{Credential, Identities};
 use nuage_core::{AwsError, AwsResult, Principal, PrincipalKind};
 use nuage_front::{PolicyStore, PrincipalPolicies};
-use nuage_policy::{Policy, PolicyKind};
+use nuage_policy::Policy;
 use nuage_storage::redb::TableDefinition;
 use nuage_storage::{JsonTable, Store};
 use state::{AccessKey, AccountState, Session, User};
@@ -91,8 +91,9 @@ impl Iam {
         *write_lock(&self.accounts) = accounts;
         let now = now_secs();
         let mut sessions = HashMap::new();
-        for (key, s) in snap.scan::<Session>(SESSIONS, "").unwrap_or_default() {
+        for (key, mut s) in snap.scan::<Session>(SESSIONS, "").unwrap_or_default() {
             if s.expires > now {
+                s.parse_policy();
                 self.identities.put_credential(&key, session_credential(&s));
                 sessions.insert(key, Arc::new(s));
             }
@@ -145,7 +146,8 @@ impl Iam {
         Ok(out)
     }
 
-    pub async fn put_session(&self, s: Session) -> AwsResult<()> {
+    pub async fn put_session(&self, mut s: Session) -> AwsResult<()> {
+        s.parse_policy();
         let key = s.access_key.clone();
         let record = s.clone();
         self.store.write(move |w| w.put(SESSIONS, &key, &record)).await?;
@@ -321,10 +323,8 @@ impl PolicyStore for Iam {
                     out.tags.retain(|(k, _)| !k.eq_ignore_ascii_case(&t.key));
                     out.tags.push((t.key.clone(), t.value.clone()));
                 }
-                if let Some(doc) = &session.policy {
-                    if let Ok(policy) = Policy::parse(doc, PolicyKind::Identity) {
-                        out.session.push(("session policy".into(), Arc::new(policy)));
-                    }
+                if let Some(policy) = &session.parsed_policy {
+                    out.session.push(("session policy".into(), policy.clone()));
                 }
                 for arn in &session.policy_arns {
                     if let Some(policy) = self.managed(&st, arn) {

@@ -226,10 +226,20 @@ pub struct Session {
     /// Session policies: inline document and managed policy ARNs.
     #[serde(default)]
     pub policy: Option<String>,
+    /// The inline session policy, parsed (filled when the session is made or loaded).
+    #[serde(skip)]
+    pub parsed_policy: Option<Arc<Policy>>,
     #[serde(default)]
     pub policy_arns: Vec<String>,
     #[serde(default)]
     pub tags: Vec<Tag>,
+}
+
+impl Session {
+    pub fn parse_policy(&mut self) {
+        self.parsed_policy =
+            self.policy.as_deref().and_then(|d| Policy::parse(d, PolicyKind::Identity).ok()).map(Arc::new);
+    }
 }
 
 const ID_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

@@ -1,6 +1,6 @@
 //! STS on the query protocol: who am I, and temporary credentials (AssumeRole,
 //! GetSessionToken) whose session token SigV4 checks and which expire.
-use crate::api::params;
+use crate::api::{get, params};
 use crate::state::{new_id, new_secret, Session, Tag};
 use crate::{ci, malformed_policy, validation, Iam};
 use nuage_core::{AwsError, AwsResult, Principal, PrincipalKind, RequestContext};
@@ -27,10 +27,6 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("AssumeRole", "sts:AssumeRole"),
     ("GetSessionToken", "sts:GetSessionToken"),
 ];
-
-fn get<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
 
 fn signed(ctx: &RequestContext) -> AwsResult<&Principal> {
     ctx.principal
@@ -169,6 +165,7 @@ async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleReques
         },
         role: Some((account.clone(), role_name.clone())),
         policy: input.policy.clone(),
+        parsed_policy: None,
         policy_arns,
         tags,
     };
@@ -208,6 +205,7 @@ async fn get_session_token(
         principal,
         role: None,
         policy: None,
+        parsed_policy: None,
         policy_arns: Vec::new(),
         tags: Vec::new(),
     };

@@ -364,6 +364,13 @@ impl S3Service {
             && ctx.principal.as_ref().is_some_and(|p| p.is_root())
             && !bucket.as_ref().is_some_and(|b| b.policy_binds_root)
             && matches!(route.name, "GetBucketPolicy" | "PutBucketPolicy" | "DeleteBucketPolicy");
+        // Keys are read only by policies: a root (no IAM policies) where no bucket policy
+        // exists has none to consult.
+        let context = if root && resource_policy.is_none() {
+            Default::default()
+        } else {
+            policy::condition_keys(ctx, req, object_tags.as_deref())
+        };
         Authorization {
             operation: route.name,
             action,
@@ -373,7 +380,7 @@ impl S3Service {
             owner_account: if route.name == "CreateBucket" { None } else { bucket.map(|b| b.owner.account_id) },
             granted_by_resource: granted,
             resource_policy,
-            context: policy::condition_keys(ctx, req, object_tags.as_deref()),
+            context,
             ..Default::default()
         }
     }
