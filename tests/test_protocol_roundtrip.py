@@ -25,7 +25,7 @@ from botocore.response import StreamingBody
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PEER = ROOT / "target" / "debug" / "examples" / "codec_roundtrip"
 MODELS = ROOT / "crates" / "protocol" / "models"
-SERVICES = ["s3", "s3control", "iam", "sts", "dynamodb", "secretsmanager", "redshift-data", "lambda"]
+SERVICES = ["s3", "s3control", "iam", "sts", "dynamodb", "secretsmanager", "redshift-data", "lambda", "redshift"]
 WHEN = datetime.datetime(2023, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
 
 

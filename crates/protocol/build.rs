@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use std::io::Read;
 use std::path::Path;
 
-const SERVICES: &[&str] = &["s3", "s3control", "sts", "iam", "secretsmanager", "redshift-data", "dynamodb", "lambda"];
+const SERVICES: &[&str] =
+    &["s3", "s3control", "sts", "iam", "secretsmanager", "redshift-data", "dynamodb", "lambda", "redshift"];
 
 fn main() {
     let out_dir = std::env::var("OUT_DIR").unwrap();

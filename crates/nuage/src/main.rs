@@ -11,7 +11,7 @@ use std::sync::Arc;
 #[command(
     name = "nuage",
     version,
-    about = "A local AWS cloud for data work: S3 (IAM, Redshift and more to come) on one endpoint."
+    about = "A local AWS cloud for data work: S3, IAM/STS and Redshift on one endpoint."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -132,8 +132,13 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     let iam = nuage_iam::Iam::open(store.clone(), identities.clone(), bootstrap_users).map_err(|e| e.to_string())?;
     let s3 = Arc::new(nuage_s3::S3Service::new(store.clone(), identities.clone(), iam.clone()));
     tokio::spawn(s3.clone().run_lifecycle(std::time::Duration::from_secs(args.lifecycle_interval.max(1))));
-    let services: Vec<Arc<dyn Service>> =
-        vec![s3, Arc::new(nuage_iam::IamService::new(iam.clone())), Arc::new(nuage_iam::StsService::new(iam.clone()))];
+    let redshift = nuage_redshift::Redshift::open(store.clone(), data_dir.clone()).await.map_err(|e| e.to_string())?;
+    let services: Vec<Arc<dyn Service>> = vec![
+        s3,
+        Arc::new(nuage_iam::IamService::new(iam.clone())),
+        Arc::new(nuage_iam::StsService::new(iam.clone())),
+        Arc::new(nuage_redshift::RedshiftService::new(redshift)),
+    ];
     let reset_store = store.clone();
     let frontend = Arc::new(Frontend {
         identities,

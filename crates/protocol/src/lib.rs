@@ -179,6 +179,7 @@ service_model!(secretsmanager, "secretsmanager");
 service_model!(redshift_data, "redshift-data");
 service_model!(dynamodb, "dynamodb");
 service_model!(lambda, "lambda");
+service_model!(redshift, "redshift");
 
 /// Which wire protocol renders an error body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,1125 @@
+//! Redshift's API on the query protocol: each operation with its IAM action and resource,
+//! its validation and AWS's errors.
+use crate::{key, now_ms, ClusterRecord, Redshift, SnapshotRecord, CLUSTERS, SNAPSHOTS};
+use nuage_core::{AwsError, AwsResult, RequestContext};
+use nuage_front::{Authorization, Routed, Service, ServiceRequest};
+use nuage_policy::Context;
+use nuage_protocol::query::{self, QueryParams};
+use nuage_protocol::{redshift as m, HttpResponse, Protocol, Timestamp};
+use std::sync::Arc;
+
+pub struct RedshiftService {
+    rs: Arc<Redshift>,
+}
+
+impl RedshiftService {
+    pub fn new(rs: Arc<Redshift>) -> RedshiftService {
+        RedshiftService { rs }
+    }
+}
+
+/// What an operation's IAM resource is.
+#[derive(Clone, Copy)]
+enum On {
+    Cluster,
+    Snapshot,
+    DbUser,
+    DbName,
+    Tagged,
+    Any,
+}
+
+/// The operations served, each with its IAM action's resource.
+const OPERATIONS: &[(&str, On)] = &[
+    ("CreateCluster", On::Cluster),
+    ("DescribeClusters", On::Any),
+    ("ModifyCluster", On::Cluster),
+    ("ModifyClusterIamRoles", On::Cluster),
+    ("DeleteCluster", On::Cluster),
+    ("PauseCluster", On::Cluster),
+    ("ResumeCluster", On::Cluster),
+    ("RebootCluster", On::Cluster),
+    ("CreateClusterSnapshot", On::Snapshot),
+    ("DescribeClusterSnapshots", On::Any),
+    ("RestoreFromClusterSnapshot", On::Cluster),
+    ("DeleteClusterSnapshot", On::Snapshot),
+    ("GetClusterCredentials", On::DbUser),
+    ("GetClusterCredentialsWithIAM", On::DbName),
+    ("CreateTags", On::Tagged),
+    ("DeleteTags", On::Tagged),
+    ("DescribeTags", On::Any),
+];
+
+const NODE_TYPES: &[&str] = &[
+    "dc2.large",
+    "dc2.8xlarge",
+    "ra3.large",
+    "ra3.xlplus",
+    "ra3.4xlarge",
+    "ra3.16xlarge",
+    "ds2.xlarge",
+    "ds2.8xlarge",
+];
+
+fn params(req: &ServiceRequest) -> Vec<(String, String)> {
+    let mut p: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
+    p.extend(req.query.iter().cloned());
+    p
+}
+
+fn get<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+fn invalid(msg: impl Into<String>) -> AwsError {
+    AwsError::new("InvalidParameterValue", 400, msg)
+}
+
+fn combination(msg: impl Into<String>) -> AwsError {
+    AwsError::new("InvalidParameterCombination", 400, msg)
+}
+
+fn missing(name: &str) -> AwsError {
+    AwsError::new("MissingParameter", 400, format!("The request must contain the parameter {name}"))
+}
+
+fn not_found(id: &str) -> AwsError {
+    AwsError::new("ClusterNotFound", 404, format!("Cluster {id} not found."))
+}
+
+fn snapshot_not_found(id: &str) -> AwsError {
+    AwsError::new("ClusterSnapshotNotFound", 404, format!("Snapshot {id} not found."))
+}
+
+fn bad_state(c: &ClusterRecord) -> AwsError {
+    AwsError::new(
+        "InvalidClusterState",
+        400,
+        format!(
+            "There is an operation running on the Cluster {}. Please try to {} later.",
+            c.identifier, "run this operation"
+        ),
+    )
+    .with("Status", c.status.clone())
+}
+
+fn account(ctx: &RequestContext) -> AwsResult<&str> {
+    ctx.account_id()
+        .ok_or_else(|| AwsError::new("MissingAuthenticationToken", 403, "Request is missing Authentication Token"))
+}
+
+/// Cluster and snapshot identifiers: 1–63 lower-case letters, digits and hyphens, starting
+/// with a letter, without two hyphens in a row or a trailing one. Stored in lower case.
+fn check_identifier(id: &str, what: &str) -> AwsResult<String> {
+    let id = id.to_ascii_lowercase();
+    let ok = !id.is_empty()
+        && id.len() <= 63
+        && id.starts_with(|c: char| c.is_ascii_lowercase())
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !id.ends_with('-')
+        && !id.contains("--");
+    if !ok {
+        return Err(invalid(format!(
+            "{what} identifier must be 1 to 63 characters, start with a letter, contain only lowercase letters, digits and hyphens, and not end with a hyphen or contain two consecutive hyphens."
+        )));
+    }
+    Ok(id)
+}
+
+/// Redshift's master password rules.
+fn check_password(p: &str) -> AwsResult<()> {
+    let why = if p.chars().count() < 8 {
+        Some("it is shorter than 8 characters")
+    } else if p.chars().count() > 64 {
+        Some("it is longer than 64 characters")
+    } else if !p.chars().any(|c| c.is_ascii_uppercase()) {
+        Some("it does not contain at least one upper-case letter")
+    } else if !p.chars().any(|c| c.is_ascii_lowercase()) {
+        Some("it does not contain at least one lower-case letter")
+    } else if !p.chars().any(|c| c.is_ascii_digit()) {
+        Some("it does not contain at least one number")
+    } else if p.chars().any(|c| matches!(c, '\'' | '"' | '\\' | '/' | '@' | ' ') || !c.is_ascii_graphic()) {
+        Some("it contains a character that is not allowed (', \", \\, /, @ or space)")
+    } else {
+        None
+    };
+    match why {
+        Some(w) => Err(invalid(format!("The parameter MasterUserPassword is not a valid password because {w}."))),
+        None => Ok(()),
+    }
+}
+
+fn check_username(u: &str) -> AwsResult<()> {
+    let ok = !u.is_empty()
+        && u.len() <= 128
+        && u.starts_with(|c: char| c.is_ascii_alphabetic())
+        && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ok {
+        return Err(invalid(
+            "MasterUsername must be 1 to 128 alphanumeric characters or underscores, and start with a letter.",
+        ));
+    }
+    if matches!(
+        u.to_ascii_lowercase().as_str(),
+        "select" | "table" | "user" | "public" | "rdsdb" | "create" | "from" | "where"
+    ) {
+        return Err(invalid(format!("MasterUsername {u} is a reserved word.")));
+    }
+    Ok(())
+}
+
+fn check_role_arn(arn: &str) -> AwsResult<()> {
+    let ok = arn.starts_with("arn:aws:iam::") && arn.split(':').nth(5).is_some_and(|r| r.starts_with("role/"));
+    if !ok {
+        return Err(invalid(format!("Invalid IAM role ARN: {arn}")));
+    }
+    Ok(())
+}
+
+fn tags_in(tags: Option<Vec<m::Tag>>) -> Vec<(String, String)> {
+    tags.unwrap_or_default().into_iter().map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default())).collect()
+}
+
+fn tags_out(tags: &[(String, String)]) -> Vec<m::Tag> {
+    tags.iter().map(|(k, v)| m::Tag { key: Some(k.clone()), value: Some(v.clone()) }).collect()
+}
+
+fn merge_tags(into: &mut Vec<(String, String)>, new: Vec<(String, String)>) {
+    for (k, v) in new {
+        match into.iter_mut().find(|(x, _)| *x == k) {
+            Some(e) => e.1 = v,
+            None => into.push((k, v)),
+        }
+    }
+}
+
+/// The cluster as DescribeClusters shows it; `status` overrides the stored one (the
+/// transitional state an operation answers with).
+fn cluster_out(c: &ClusterRecord, status: Option<&str>) -> m::Cluster {
+    let status = status.unwrap_or(&c.status).to_string();
+    let availability = match status.as_str() {
+        "available" => "Available",
+        "modifying" | "rebooting" | "resizing" => "Modifying",
+        _ => "Unavailable",
+    };
+    let endpoint = match status.as_str() {
+        "creating" => None,
+        _ => Some(m::Endpoint {
+            address: Some("127.0.0.1".into()),
+            port: Some(c.bound_port.map(|p| p as i32).unwrap_or(c.port)),
+            ..Default::default()
+        }),
+    };
+    let mut nodes = vec![m::ClusterNode {
+        node_role: Some(if c.number_of_nodes > 1 { "LEADER" } else { "SHARED" }.into()),
+        private_ip_address: Some("127.0.0.1".into()),
+        public_ip_address: Some("127.0.0.1".into()),
+    }];
+    if c.number_of_nodes > 1 {
+        for i in 0..c.number_of_nodes {
+            nodes.push(m::ClusterNode {
+                node_role: Some(format!("COMPUTE-{i}")),
+                private_ip_address: Some("127.0.0.1".into()),
+                public_ip_address: Some("127.0.0.1".into()),
+            });
+        }
+    }
+    m::Cluster {
+        cluster_identifier: Some(c.identifier.clone()),
+        node_type: Some(c.node_type.clone()),
+        cluster_status: Some(status.clone()),
+        cluster_availability_status: Some(availability.into()),
+        master_username: Some(c.master_username.clone()),
+        db_name: Some(c.db_name.clone()),
+        endpoint,
+        cluster_create_time: Some(Timestamp(c.create_time_ms)),
+        automated_snapshot_retention_period: Some(1),
+        manual_snapshot_retention_period: Some(-1),
+        cluster_security_groups: Some(vec![]),
+        vpc_security_groups: Some(
+            c.vpc_security_group_ids
+                .iter()
+                .map(|g| m::VpcSecurityGroupMembership {
+                    vpc_security_group_id: Some(g.clone()),
+                    status: Some("active".into()),
+                })
+                .collect(),
+        ),
+        cluster_parameter_groups: Some(vec![m::ClusterParameterGroupStatus {
+            parameter_group_name: Some("default.redshift-1.0".into()),
+            parameter_apply_status: Some("in-sync".into()),
+            ..Default::default()
+        }]),
+        cluster_subnet_group_name: Some("default".into()),
+        vpc_id: Some(format!("vpc-{}", &c.namespace_uuid.replace('-', "")[..17])),
+        availability_zone: Some(format!("{}a", c.region)),
+        preferred_maintenance_window: Some("sat:10:00-sat:10:30".into()),
+        pending_modified_values: Some(m::PendingModifiedValues::default()),
+        cluster_version: Some("1.0".into()),
+        allow_version_upgrade: Some(true),
+        number_of_nodes: Some(c.number_of_nodes),
+        publicly_accessible: Some(c.publicly_accessible),
+        encrypted: Some(c.encrypted),
+        cluster_nodes: Some(nodes),
+        cluster_revision_number: Some("77467".into()),
+        tags: Some(tags_out(&c.tags)),
+        enhanced_vpc_routing: Some(false),
+        iam_roles: Some(
+            c.iam_roles
+                .iter()
+                .map(|r| m::ClusterIamRole { iam_role_arn: Some(r.clone()), apply_status: Some("in-sync".into()) })
+                .collect(),
+        ),
+        pending_actions: Some(vec![]),
+        maintenance_track_name: Some("current".into()),
+        cluster_namespace_arn: Some(format!(
+            "arn:aws:redshift:{}:{}:namespace:{}",
+            c.region, c.account, c.namespace_uuid
+        )),
+        total_storage_capacity_in_mega_bytes: Some(160_000 * c.number_of_nodes as i64),
+        default_iam_role_arn: c.default_iam_role.clone(),
+        ..Default::default()
+    }
+}
+
+fn snapshot_arn(s: &SnapshotRecord) -> String {
+    format!("arn:aws:redshift:{}:{}:snapshot:{}/{}", s.region, s.account, s.cluster.identifier, s.identifier)
+}
+
+fn snapshot_out(s: &SnapshotRecord, status: &str) -> m::Snapshot {
+    let c = &s.cluster;
+    let mb = s.size_bytes as f64 / (1024.0 * 1024.0);
+    m::Snapshot {
+        snapshot_identifier: Some(s.identifier.clone()),
+        cluster_identifier: Some(c.identifier.clone()),
+        snapshot_create_time: Some(Timestamp(s.create_time_ms)),
+        status: Some(status.into()),
+        port: Some(c.port),
+        availability_zone: Some(format!("{}a", c.region)),
+        cluster_create_time: Some(Timestamp(c.create_time_ms)),
+        master_username: Some(c.master_username.clone()),
+        cluster_version: Some("1.0".into()),
+        engine_full_version: Some("1.0.77467".into()),
+        snapshot_type: Some(s.kind.clone()),
+        node_type: Some(c.node_type.clone()),
+        number_of_nodes: Some(c.number_of_nodes),
+        db_name: Some(c.db_name.clone()),
+        encrypted: Some(c.encrypted),
+        encrypted_with_hsm: Some(false),
+        owner_account: Some(s.account.clone()),
+        total_backup_size_in_mega_bytes: Some(mb),
+        actual_incremental_backup_size_in_mega_bytes: Some(mb),
+        backup_progress_in_mega_bytes: Some(mb),
+        current_backup_rate_in_mega_bytes_per_second: Some(0.0),
+        estimated_seconds_to_completion: Some(0),
+        elapsed_time_in_seconds: Some(0),
+        tags: Some(tags_out(&s.tags)),
+        enhanced_vpc_routing: Some(false),
+        maintenance_track_name: Some("current".into()),
+        manual_snapshot_retention_period: Some(-1),
+        snapshot_arn: Some(snapshot_arn(s)),
+        ..Default::default()
+    }
+}
+
+fn dir_size(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            match e.metadata() {
+                Ok(m) if m.is_dir() => total += dir_size(&e.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+fn random_password() -> String {
+    use rand::Rng;
+    const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut rng = rand::thread_rng();
+    let body: String = (0..40).map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char).collect();
+    format!("Aa1{body}")
+}
+
+impl Redshift {
+    fn cluster(&self, ctx: &RequestContext, id: Option<&str>) -> AwsResult<ClusterRecord> {
+        let id = id.ok_or_else(|| missing("ClusterIdentifier"))?.to_ascii_lowercase();
+        self.get(account(ctx)?, &ctx.region, &id)?.ok_or_else(|| not_found(&id))
+    }
+
+    async fn create_cluster(
+        &self,
+        ctx: &RequestContext,
+        i: m::CreateClusterMessage,
+    ) -> AwsResult<m::CreateClusterResult> {
+        let acct = account(ctx)?.to_string();
+        let id =
+            check_identifier(i.cluster_identifier.as_deref().ok_or_else(|| missing("ClusterIdentifier"))?, "Cluster")?;
+        let node_type = i.node_type.ok_or_else(|| missing("NodeType"))?;
+        if !NODE_TYPES.contains(&node_type.as_str()) {
+            return Err(invalid(format!("Invalid node type: {node_type}")));
+        }
+        let user = i.master_username.ok_or_else(|| missing("MasterUsername"))?;
+        check_username(&user)?;
+        let user = user.to_ascii_lowercase();
+        if i.manage_master_password == Some(true) {
+            return Err(AwsError::new(
+                "UnsupportedOperation",
+                400,
+                "ManageMasterPassword is not supported here; give MasterUserPassword.",
+            ));
+        }
+        let password = i.master_user_password.ok_or_else(|| missing("MasterUserPassword"))?;
+        check_password(&password)?;
+        let cluster_type = i
+            .cluster_type
+            .unwrap_or_else(|| if i.number_of_nodes.unwrap_or(1) > 1 { "multi-node" } else { "single-node" }.into());
+        let nodes = match cluster_type.as_str() {
+            "single-node" => {
+                if i.number_of_nodes.is_some_and(|n| n != 1) {
+                    return Err(combination("Number of nodes for cluster type single-node must be 1."));
+                }
+                1
+            }
+            "multi-node" => {
+                let n = i.number_of_nodes.ok_or_else(|| missing("NumberOfNodes"))?;
+                if n < 2 {
+                    return Err(combination(
+                        "Number of nodes for cluster type multi-node must be greater than or equal to 2",
+                    ));
+                }
+                if n > 128 {
+                    return Err(AwsError::new(
+                        "NumberOfNodesPerClusterLimitExceeded",
+                        400,
+                        "The operation would exceed the number of nodes allowed for a cluster.",
+                    ));
+                }
+                n
+            }
+            other => {
+                return Err(invalid(format!(
+                    "Invalid cluster type: {other}. Valid types are single-node and multi-node."
+                )))
+            }
+        };
+        let port = i.port.unwrap_or(5439);
+        if !(1150..=65535).contains(&port) {
+            return Err(invalid("The port number is invalid. The port number must be between 1150 and 65535."));
+        }
+        let db = i.db_name.unwrap_or_else(|| "dev".into()).to_ascii_lowercase();
+        let roles = i.iam_roles.unwrap_or_default();
+        for r in &roles {
+            check_role_arn(r)?;
+        }
+        if let Some(d) = &i.default_iam_role_arn {
+            if !roles.contains(d) {
+                return Err(combination(format!(
+                    "The default IAM role {d} must be one of the IAM roles associated with the cluster."
+                )));
+            }
+        }
+        let _one = self.writes.lock().await;
+        if self.get(&acct, &ctx.region, &id)?.is_some() {
+            return Err(AwsError::new("ClusterAlreadyExists", 400, "Cluster already exists"));
+        }
+        let mut c = ClusterRecord {
+            account: acct,
+            region: ctx.region.clone(),
+            identifier: id,
+            node_type,
+            number_of_nodes: nodes,
+            master_username: user,
+            db_name: db,
+            port,
+            bound_port: None,
+            iam_roles: roles,
+            default_iam_role: i.default_iam_role_arn,
+            vpc_security_group_ids: i.vpc_security_group_ids.unwrap_or_default(),
+            publicly_accessible: i.publicly_accessible.unwrap_or(false),
+            encrypted: i.encrypted.unwrap_or(false),
+            tags: tags_in(i.tags),
+            status: "available".into(),
+            create_time_ms: now_ms(),
+            namespace_uuid: uuid::Uuid::new_v4().to_string(),
+        };
+        self.start_with_password(&mut c, Some(&password)).await?;
+        self.put(&c).await?;
+        Ok(m::CreateClusterResult { cluster: Some(cluster_out(&c, Some("creating"))) })
+    }
+
+    fn describe_clusters(&self, ctx: &RequestContext, i: m::DescribeClustersMessage) -> AwsResult<m::ClustersMessage> {
+        let acct = account(ctx)?;
+        let mut clusters = match &i.cluster_identifier {
+            Some(id) => vec![self.cluster(ctx, Some(id))?],
+            None => self.list(acct, &ctx.region)?,
+        };
+        let keys = i.tag_keys.unwrap_or_default();
+        let values = i.tag_values.unwrap_or_default();
+        clusters.retain(|c| {
+            (keys.is_empty() || c.tags.iter().any(|(k, _)| keys.contains(k)))
+                && (values.is_empty() || c.tags.iter().any(|(_, v)| values.contains(v)))
+        });
+        let max = i.max_records.unwrap_or(100);
+        if !(20..=100).contains(&max) {
+            return Err(invalid("MaxRecords must be between 20 and 100."));
+        }
+        let start: usize =
+            i.marker.as_deref().map(|m| m.parse().map_err(|_| invalid("Invalid marker"))).transpose()?.unwrap_or(0);
+        let page: Vec<m::Cluster> =
+            clusters.iter().skip(start).take(max as usize).map(|c| cluster_out(c, None)).collect();
+        let next = start + page.len();
+        Ok(m::ClustersMessage { clusters: Some(page), marker: (next < clusters.len()).then(|| next.to_string()) })
+    }
+
+    async fn modify_cluster(
+        &self,
+        ctx: &RequestContext,
+        i: m::ModifyClusterMessage,
+    ) -> AwsResult<m::ModifyClusterResult> {
+        let _one = self.writes.lock().await;
+        let mut c = self.cluster(ctx, i.cluster_identifier.as_deref())?;
+        if c.status != "available" {
+            return Err(bad_state(&c));
+        }
+        if let Some(p) = &i.master_user_password {
+            check_password(p)?;
+        }
+        if let Some(t) = &i.node_type {
+            if !NODE_TYPES.contains(&t.as_str()) {
+                return Err(invalid(format!("Invalid node type: {t}")));
+            }
+        }
+        let nodes = match (i.cluster_type.as_deref(), i.number_of_nodes) {
+            (Some("single-node"), Some(n)) if n != 1 => {
+                return Err(combination("Number of nodes for cluster type single-node must be 1."))
+            }
+            (Some("single-node"), _) => Some(1),
+            (Some("multi-node"), None) => return Err(missing("NumberOfNodes")),
+            (_, Some(n)) if !(1..=128).contains(&n) => {
+                return Err(invalid("The number of nodes must be between 1 and 128."))
+            }
+            (_, n) => n,
+        };
+        let mut new_id = None;
+        if let Some(n) = &i.new_cluster_identifier {
+            let n = check_identifier(n, "Cluster")?;
+            if self.get(&c.account, &c.region, &n)?.is_some() {
+                return Err(AwsError::new("ClusterAlreadyExists", 400, "Cluster already exists"));
+            }
+            new_id = Some(n);
+        }
+        if let Some(p) = &i.master_user_password {
+            let wh = self.warehouse(&c).ok_or_else(|| bad_state(&c))?;
+            wh.set_password(&c.master_username, p, true).await.map_err(crate::sql_err)?;
+        }
+        if let Some(t) = i.node_type {
+            c.node_type = t;
+        }
+        if let Some(n) = nodes {
+            c.number_of_nodes = n;
+        }
+        if let Some(g) = i.vpc_security_group_ids {
+            c.vpc_security_group_ids = g;
+        }
+        if let Some(p) = i.publicly_accessible {
+            c.publicly_accessible = p;
+        }
+        if let Some(e) = i.encrypted {
+            c.encrypted = e;
+        }
+        let restart = new_id.is_some() || i.port.is_some_and(|p| p != c.port);
+        if restart {
+            self.stop(&c);
+            let old_key = c.key();
+            if let Some(n) = new_id {
+                let from = self.cluster_dir(&c.account, &c.region, &c.identifier);
+                let to = self.cluster_dir(&c.account, &c.region, &n);
+                std::fs::rename(from, to).map_err(AwsError::internal)?;
+                c.identifier = n;
+            }
+            if let Some(p) = i.port {
+                c.port = p;
+            }
+            self.store.write(move |w| w.delete(CLUSTERS, &old_key)).await?;
+            self.start(&mut c).await?;
+        }
+        self.put(&c).await?;
+        Ok(m::ModifyClusterResult { cluster: Some(cluster_out(&c, None)) })
+    }
+
+    async fn modify_iam_roles(
+        &self,
+        ctx: &RequestContext,
+        i: m::ModifyClusterIamRolesMessage,
+    ) -> AwsResult<m::ModifyClusterIamRolesResult> {
+        let _one = self.writes.lock().await;
+        let mut c = self.cluster(ctx, i.cluster_identifier.as_deref())?;
+        if c.status != "available" && c.status != "paused" {
+            return Err(bad_state(&c));
+        }
+        for r in i.add_iam_roles.unwrap_or_default() {
+            check_role_arn(&r)?;
+            if !c.iam_roles.contains(&r) {
+                c.iam_roles.push(r);
+            }
+        }
+        for r in i.remove_iam_roles.unwrap_or_default() {
+            c.iam_roles.retain(|x| *x != r);
+            if c.default_iam_role.as_deref() == Some(r.as_str()) {
+                c.default_iam_role = None;
+            }
+        }
+        if let Some(d) = i.default_iam_role_arn {
+            if !c.iam_roles.contains(&d) {
+                return Err(combination(format!(
+                    "The default IAM role {d} must be one of the IAM roles associated with the cluster."
+                )));
+            }
+            c.default_iam_role = Some(d);
+        }
+        if c.iam_roles.len() > 50 {
+            return Err(AwsError::new(
+                "ClusterIamRoleLimitExceeded",
+                400,
+                "You can associate at most 50 IAM roles with a cluster.",
+            ));
+        }
+        self.put(&c).await?;
+        Ok(m::ModifyClusterIamRolesResult { cluster: Some(cluster_out(&c, None)) })
+    }
+
+    /// Copies a cluster's database into a new snapshot.
+    async fn take_snapshot(
+        &self,
+        c: &ClusterRecord,
+        id: &str,
+        kind: &str,
+        tags: Vec<(String, String)>,
+    ) -> AwsResult<SnapshotRecord> {
+        let k = key(&c.account, &c.region, id);
+        if self.store.read()?.get::<SnapshotRecord>(SNAPSHOTS, &k)?.is_some() {
+            return Err(AwsError::new(
+                "ClusterSnapshotAlreadyExists",
+                400,
+                format!("Cannot create the snapshot because a snapshot with the identifier {id} already exists."),
+            ));
+        }
+        let to = self.snapshot_dir(&c.account, &c.region, id);
+        match self.warehouse(c) {
+            Some(wh) => wh.copy_to(&to).await.map_err(crate::sql_err)?,
+            None => {
+                let from = self.cluster_dir(&c.account, &c.region, &c.identifier);
+                let to2 = to.clone();
+                tokio::task::spawn_blocking(move || nuage_warehouse::copy_database(&from, &to2))
+                    .await
+                    .map_err(AwsError::internal)?
+                    .map_err(crate::sql_err)?;
+            }
+        }
+        let s = SnapshotRecord {
+            account: c.account.clone(),
+            region: c.region.clone(),
+            identifier: id.to_string(),
+            cluster: c.clone(),
+            create_time_ms: now_ms(),
+            kind: kind.into(),
+            tags,
+            size_bytes: dir_size(&to),
+        };
+        let v = s.clone();
+        self.store.write(move |w| w.put(SNAPSHOTS, &k, &v)).await?;
+        Ok(s)
+    }
+
+    async fn delete_cluster(
+        &self,
+        ctx: &RequestContext,
+        i: m::DeleteClusterMessage,
+    ) -> AwsResult<m::DeleteClusterResult> {
+        let _one = self.writes.lock().await;
+        let c = self.cluster(ctx, i.cluster_identifier.as_deref())?;
+        let skip = i.skip_final_cluster_snapshot.unwrap_or(false);
+        match (&i.final_cluster_snapshot_identifier, skip) {
+            (None, false) => {
+                return Err(combination(
+                    "FinalClusterSnapshotIdentifier is required unless SkipFinalClusterSnapshot is specified.",
+                ))
+            }
+            (Some(_), true) => {
+                return Err(combination(
+                    "FinalClusterSnapshotIdentifier must not be specified since SkipFinalClusterSnapshot is true.",
+                ))
+            }
+            _ => {}
+        }
+        if !matches!(c.status.as_str(), "available" | "paused") {
+            return Err(bad_state(&c));
+        }
+        if let Some(id) = &i.final_cluster_snapshot_identifier {
+            let id = check_identifier(id, "Snapshot")?;
+            self.take_snapshot(&c, &id, "manual", c.tags.clone()).await?;
+        }
+        self.remove_cluster(&c).await?;
+        Ok(m::DeleteClusterResult { cluster: Some(cluster_out(&c, Some("deleting"))) })
+    }
+
+    async fn pause_resume_reboot(&self, ctx: &RequestContext, op: &str, id: Option<String>) -> AwsResult<m::Cluster> {
+        let _one = self.writes.lock().await;
+        let mut c = self.cluster(ctx, id.as_deref())?;
+        let (need, transient) = match op {
+            "PauseCluster" => ("available", "pausing"),
+            "ResumeCluster" => ("paused", "resuming"),
+            _ => ("available", "rebooting"),
+        };
+        if c.status != need {
+            return Err(bad_state(&c));
+        }
+        match op {
+            "PauseCluster" => {
+                self.stop(&c);
+                c.status = "paused".into();
+            }
+            "ResumeCluster" => {
+                self.start(&mut c).await?;
+                c.status = "available".into();
+            }
+            _ => {
+                self.stop(&c);
+                self.start(&mut c).await?;
+            }
+        }
+        self.put(&c).await?;
+        Ok(cluster_out(&c, Some(transient)))
+    }
+
+    async fn create_snapshot(
+        &self,
+        ctx: &RequestContext,
+        i: m::CreateClusterSnapshotMessage,
+    ) -> AwsResult<m::CreateClusterSnapshotResult> {
+        let _one = self.writes.lock().await;
+        let id = check_identifier(
+            i.snapshot_identifier.as_deref().ok_or_else(|| missing("SnapshotIdentifier"))?,
+            "Snapshot",
+        )?;
+        let c = self.cluster(ctx, i.cluster_identifier.as_deref())?;
+        if c.status != "available" {
+            return Err(bad_state(&c));
+        }
+        let s = self.take_snapshot(&c, &id, "manual", tags_in(i.tags)).await?;
+        Ok(m::CreateClusterSnapshotResult { snapshot: Some(snapshot_out(&s, "available")) })
+    }
+
+    fn snapshots(&self, ctx: &RequestContext) -> AwsResult<Vec<SnapshotRecord>> {
+        let prefix = format!("{}/{}/", account(ctx)?, ctx.region);
+        Ok(self.store.read()?.scan::<SnapshotRecord>(SNAPSHOTS, &prefix)?.into_iter().map(|(_, s)| s).collect())
+    }
+
+    fn describe_snapshots(
+        &self,
+        ctx: &RequestContext,
+        i: m::DescribeClusterSnapshotsMessage,
+    ) -> AwsResult<m::SnapshotMessage> {
+        let mut all = self.snapshots(ctx)?;
+        if let Some(id) = &i.snapshot_identifier {
+            all.retain(|s| s.identifier == id.to_ascii_lowercase());
+            if all.is_empty() {
+                return Err(snapshot_not_found(id));
+            }
+        }
+        if let Some(c) = &i.cluster_identifier {
+            all.retain(|s| s.cluster.identifier == c.to_ascii_lowercase());
+        }
+        if let Some(t) = &i.snapshot_type {
+            all.retain(|s| s.kind == *t);
+        }
+        all.sort_by_key(|s| s.create_time_ms);
+        Ok(m::SnapshotMessage {
+            snapshots: Some(all.iter().map(|s| snapshot_out(s, "available")).collect()),
+            marker: None,
+        })
+    }
+
+    async fn restore(
+        &self,
+        ctx: &RequestContext,
+        i: m::RestoreFromClusterSnapshotMessage,
+    ) -> AwsResult<m::RestoreFromClusterSnapshotResult> {
+        let _one = self.writes.lock().await;
+        let acct = account(ctx)?.to_string();
+        let id =
+            check_identifier(i.cluster_identifier.as_deref().ok_or_else(|| missing("ClusterIdentifier"))?, "Cluster")?;
+        let sid = i
+            .snapshot_identifier
+            .clone()
+            .or_else(|| i.snapshot_arn.as_ref().and_then(|a| a.rsplit('/').next().map(String::from)))
+            .ok_or_else(|| missing("SnapshotIdentifier"))?
+            .to_ascii_lowercase();
+        let snap: SnapshotRecord = self
+            .store
+            .read()?
+            .get(SNAPSHOTS, &key(&acct, &ctx.region, &sid))?
+            .ok_or_else(|| snapshot_not_found(&sid))?;
+        if self.get(&acct, &ctx.region, &id)?.is_some() {
+            return Err(AwsError::new("ClusterAlreadyExists", 400, "Cluster already exists"));
+        }
+        let roles = i.iam_roles.unwrap_or_default();
+        for r in &roles {
+            check_role_arn(r)?;
+        }
+        let from = self.snapshot_dir(&acct, &ctx.region, &sid);
+        let to = self.cluster_dir(&acct, &ctx.region, &id);
+        tokio::task::spawn_blocking(move || nuage_warehouse::copy_database(&from, &to))
+            .await
+            .map_err(AwsError::internal)?
+            .map_err(crate::sql_err)?;
+        let mut c = ClusterRecord {
+            identifier: id,
+            port: i.port.unwrap_or(snap.cluster.port),
+            bound_port: None,
+            iam_roles: roles,
+            default_iam_role: i.default_iam_role_arn,
+            vpc_security_group_ids: i.vpc_security_group_ids.unwrap_or_default(),
+            publicly_accessible: i.publicly_accessible.unwrap_or(snap.cluster.publicly_accessible),
+            node_type: i.node_type.unwrap_or(snap.cluster.node_type.clone()),
+            number_of_nodes: i.number_of_nodes.unwrap_or(snap.cluster.number_of_nodes),
+            tags: Vec::new(),
+            status: "available".into(),
+            create_time_ms: now_ms(),
+            namespace_uuid: uuid::Uuid::new_v4().to_string(),
+            ..snap.cluster.clone()
+        };
+        self.start(&mut c).await?;
+        self.put(&c).await?;
+        Ok(m::RestoreFromClusterSnapshotResult { cluster: Some(cluster_out(&c, Some("creating"))) })
+    }
+
+    async fn delete_snapshot(
+        &self,
+        ctx: &RequestContext,
+        i: m::DeleteClusterSnapshotMessage,
+    ) -> AwsResult<m::DeleteClusterSnapshotResult> {
+        let _one = self.writes.lock().await;
+        let acct = account(ctx)?.to_string();
+        let sid = i.snapshot_identifier.ok_or_else(|| missing("SnapshotIdentifier"))?.to_ascii_lowercase();
+        let k = key(&acct, &ctx.region, &sid);
+        let snap: SnapshotRecord = self.store.read()?.get(SNAPSHOTS, &k)?.ok_or_else(|| snapshot_not_found(&sid))?;
+        self.store.write(move |w| w.delete(SNAPSHOTS, &k)).await?;
+        let dir = self.snapshot_dir(&acct, &ctx.region, &sid);
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
+        Ok(m::DeleteClusterSnapshotResult { snapshot: Some(snapshot_out(&snap, "deleted")) })
+    }
+
+    async fn credentials(
+        &self,
+        ctx: &RequestContext,
+        i: m::GetClusterCredentialsMessage,
+    ) -> AwsResult<m::ClusterCredentials> {
+        let user = i.db_user.ok_or_else(|| missing("DbUser"))?;
+        let c = self.cluster(ctx, i.cluster_identifier.as_deref())?;
+        let duration = i.duration_seconds.unwrap_or(900);
+        if !(900..=3600).contains(&duration) {
+            return Err(invalid("DurationSeconds must be between 900 and 3600."));
+        }
+        if let Some(db) = &i.db_name {
+            if !db.eq_ignore_ascii_case(&c.db_name) {
+                return Err(invalid(format!("Database {db} does not exist on cluster {}.", c.identifier)));
+            }
+        }
+        let wh = self.warehouse(&c).ok_or_else(|| bad_state(&c))?;
+        let user = user.to_ascii_lowercase();
+        let exists = wh.committed().catalog.users.contains_key(&user);
+        let auto = i.auto_create.unwrap_or(false);
+        if !exists && !auto {
+            return Err(invalid(format!(
+                "User {user} does not exist on cluster {} and AutoCreate is not set.",
+                c.identifier
+            )));
+        }
+        let login = format!("{}:{user}", if exists { "IAM" } else { "IAMA" });
+        let password = random_password();
+        let expires = now_ms() / 1000 + duration as i64;
+        wh.grant_temporary(&login, &user, &password, expires, auto, &i.db_groups.unwrap_or_default())
+            .await
+            .map_err(crate::sql_err)?;
+        Ok(m::ClusterCredentials {
+            db_user: Some(login),
+            db_password: Some(password),
+            expiration: Some(Timestamp(expires * 1000)),
+        })
+    }
+
+    async fn credentials_with_iam(
+        &self,
+        ctx: &RequestContext,
+        i: m::GetClusterCredentialsWithIAMMessage,
+    ) -> AwsResult<m::ClusterExtendedCredentials> {
+        let p = ctx.principal.as_ref().ok_or_else(|| {
+            AwsError::new("MissingAuthenticationToken", 403, "Request is missing Authentication Token")
+        })?;
+        let c = self.cluster(ctx, i.cluster_identifier.as_deref())?;
+        let duration = i.duration_seconds.unwrap_or(900);
+        if !(900..=3600).contains(&duration) {
+            return Err(invalid("DurationSeconds must be between 900 and 3600."));
+        }
+        let wh = self.warehouse(&c).ok_or_else(|| bad_state(&c))?;
+        // IAM users map to IAM:<name>, role sessions to IAMR:<role>.
+        let (login, user) = match &p.role_arn {
+            Some(role) => {
+                let name = role.rsplit('/').next().unwrap_or_default().to_string();
+                (format!("IAMR:{name}"), format!("iamr:{}", name.to_ascii_lowercase()))
+            }
+            None => (format!("IAM:{}", p.name), format!("iam:{}", p.name.to_ascii_lowercase())),
+        };
+        let password = random_password();
+        let now = now_ms() / 1000;
+        let expires = now + duration as i64;
+        wh.grant_temporary(&login, &user, &password, expires, true, &[]).await.map_err(crate::sql_err)?;
+        Ok(m::ClusterExtendedCredentials {
+            db_user: Some(login),
+            db_password: Some(password),
+            expiration: Some(Timestamp(expires * 1000)),
+            next_refresh_time: Some(Timestamp((now + duration as i64 / 2) * 1000)),
+        })
+    }
+
+    /// The cluster or snapshot an ARN names, for tagging.
+    fn tagged(&self, ctx: &RequestContext, arn: &str) -> AwsResult<(Option<ClusterRecord>, Option<SnapshotRecord>)> {
+        let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
+        let nf = || AwsError::new("ResourceNotFound", 404, format!("The resource {arn} could not be found."));
+        if let Some(id) = resource.strip_prefix("cluster:") {
+            return Ok((Some(self.get(account(ctx)?, &ctx.region, id)?.ok_or_else(nf)?), None));
+        }
+        if let Some(rest) = resource.strip_prefix("snapshot:") {
+            let sid = rest.rsplit('/').next().unwrap_or_default();
+            let s: SnapshotRecord =
+                self.store.read()?.get(SNAPSHOTS, &key(account(ctx)?, &ctx.region, sid))?.ok_or_else(nf)?;
+            return Ok((None, Some(s)));
+        }
+        Err(AwsError::new("InvalidTag", 400, format!("Tagging is not supported for {arn}")))
+    }
+
+    async fn tag(
+        &self,
+        ctx: &RequestContext,
+        arn: &str,
+        add: Vec<(String, String)>,
+        remove: Vec<String>,
+    ) -> AwsResult<()> {
+        let _one = self.writes.lock().await;
+        let (c, s) = self.tagged(ctx, arn)?;
+        let edit = |tags: &mut Vec<(String, String)>| {
+            merge_tags(tags, add.clone());
+            tags.retain(|(k, _)| !remove.contains(k));
+        };
+        if let Some(mut c) = c {
+            edit(&mut c.tags);
+            if c.tags.len() > 50 {
+                return Err(AwsError::new("TagLimitExceeded", 400, "You have exceeded the number of tags allowed."));
+            }
+            self.put(&c).await?;
+        }
+        if let Some(mut s) = s {
+            edit(&mut s.tags);
+            let k = key(&s.account, &s.region, &s.identifier);
+            self.store.write(move |w| w.put(SNAPSHOTS, &k, &s)).await?;
+        }
+        Ok(())
+    }
+
+    fn describe_tags(
+        &self,
+        ctx: &RequestContext,
+        i: m::DescribeTagsMessage,
+    ) -> AwsResult<m::TaggedResourceListMessage> {
+        let mut out = Vec::new();
+        let mut push = |name: String, kind: &str, tags: &[(String, String)]| {
+            for (k, v) in tags {
+                out.push(m::TaggedResource {
+                    tag: Some(m::Tag { key: Some(k.clone()), value: Some(v.clone()) }),
+                    resource_name: Some(name.clone()),
+                    resource_type: Some(kind.into()),
+                });
+            }
+        };
+        match &i.resource_name {
+            Some(arn) => {
+                let (c, s) = self.tagged(ctx, arn)?;
+                if let Some(c) = c {
+                    push(c.arn(), "cluster", &c.tags);
+                }
+                if let Some(s) = s {
+                    push(snapshot_arn(&s), "snapshot", &s.tags);
+                }
+            }
+            None => {
+                let kind = i.resource_type.as_deref().map(|t| t.to_ascii_lowercase());
+                if kind.as_deref().is_none_or(|k| k == "cluster") {
+                    for c in self.list(account(ctx)?, &ctx.region)? {
+                        push(c.arn(), "cluster", &c.tags);
+                    }
+                }
+                if kind.as_deref().is_none_or(|k| k == "snapshot") {
+                    for s in self.snapshots(ctx)? {
+                        push(snapshot_arn(&s), "snapshot", &s.tags);
+                    }
+                }
+            }
+        }
+        Ok(m::TaggedResourceListMessage { tagged_resources: Some(out), marker: None })
+    }
+}
+
+impl Service for RedshiftService {
+    fn signing_name(&self) -> &'static str {
+        "redshift"
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Query
+    }
+
+    fn reset(&self) {
+        self.rs.reset();
+    }
+
+    fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
+        let params = params(req);
+        let action = get(&params, "Action").unwrap_or_default().to_string();
+        let (name, on) = OPERATIONS.iter().find(|(n, _)| *n == action).copied().ok_or_else(|| {
+            AwsError::new("InvalidAction", 400, format!("Could not find operation {action} for version 2012-12-01"))
+        })?;
+        let acct = ctx.account_id().unwrap_or_default().to_string();
+        let region = &ctx.region;
+        let cluster = get(&params, "ClusterIdentifier").unwrap_or("*").to_ascii_lowercase();
+        let arn = |kind: &str, rest: &str| format!("arn:aws:redshift:{region}:{acct}:{kind}:{rest}");
+        let mut context = Context::default();
+        let mut also = Vec::new();
+        let resource = match on {
+            On::Cluster => arn("cluster", &cluster),
+            On::Snapshot => arn(
+                "snapshot",
+                &format!("{cluster}/{}", get(&params, "SnapshotIdentifier").unwrap_or("*").to_ascii_lowercase()),
+            ),
+            On::DbUser => {
+                let user = get(&params, "DbUser").unwrap_or("*").to_ascii_lowercase();
+                context.set("redshift:DbUser", &user);
+                if let Some(db) = get(&params, "DbName") {
+                    context.set("redshift:DbName", db);
+                    also.push(Authorization {
+                        operation: name,
+                        action: "redshift:GetClusterCredentials",
+                        resource: arn("dbname", &format!("{cluster}/{}", db.to_ascii_lowercase())),
+                        ..Default::default()
+                    });
+                }
+                if get(&params, "AutoCreate").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+                    also.push(Authorization {
+                        operation: name,
+                        action: "redshift:CreateClusterUser",
+                        resource: arn("dbuser", &format!("{cluster}/{user}")),
+                        ..Default::default()
+                    });
+                }
+                for i in 1.. {
+                    let Some(g) = get(&params, &format!("DbGroups.DbGroup.{i}")) else { break };
+                    also.push(Authorization {
+                        operation: name,
+                        action: "redshift:JoinGroup",
+                        resource: arn("dbgroup", &format!("{cluster}/{}", g.to_ascii_lowercase())),
+                        ..Default::default()
+                    });
+                }
+                arn("dbuser", &format!("{cluster}/{user}"))
+            }
+            On::DbName => {
+                arn("dbname", &format!("{cluster}/{}", get(&params, "DbName").unwrap_or("*").to_ascii_lowercase()))
+            }
+            On::Tagged => get(&params, "ResourceName").unwrap_or("*").to_string(),
+            On::Any => "*".to_string(),
+        };
+        let action: &'static str = match name {
+            "CreateCluster" => "redshift:CreateCluster",
+            "DescribeClusters" => "redshift:DescribeClusters",
+            "ModifyCluster" => "redshift:ModifyCluster",
+            "ModifyClusterIamRoles" => "redshift:ModifyClusterIamRoles",
+            "DeleteCluster" => "redshift:DeleteCluster",
+            "PauseCluster" => "redshift:PauseCluster",
+            "ResumeCluster" => "redshift:ResumeCluster",
+            "RebootCluster" => "redshift:RebootCluster",
+            "CreateClusterSnapshot" => "redshift:CreateClusterSnapshot",
+            "DescribeClusterSnapshots" => "redshift:DescribeClusterSnapshots",
+            "RestoreFromClusterSnapshot" => "redshift:RestoreFromClusterSnapshot",
+            "DeleteClusterSnapshot" => "redshift:DeleteClusterSnapshot",
+            "GetClusterCredentials" => "redshift:GetClusterCredentials",
+            "GetClusterCredentialsWithIAM" => "redshift:GetClusterCredentialsWithIAM",
+            "CreateTags" => "redshift:CreateTags",
+            "DeleteTags" => "redshift:DeleteTags",
+            _ => "redshift:DescribeTags",
+        };
+        let authorization = Authorization { operation: name, action, resource, context, also, ..Default::default() };
+        let run = Box::pin(async move {
+            let q = QueryParams { params: &params };
+            let model = m::model();
+            let rs = &*self.rs;
+            let rid = &ctx.request_id;
+            macro_rules! reply {
+                ($out:expr) => {
+                    query::render_response(model, name, Some($out), rid)
+                };
+            }
+            let out: HttpResponse = match name {
+                "CreateCluster" => reply!(rs.create_cluster(ctx, query::parse_request(model, &q)?).await?),
+                "DescribeClusters" => reply!(rs.describe_clusters(ctx, query::parse_request(model, &q)?)?),
+                "ModifyCluster" => reply!(rs.modify_cluster(ctx, query::parse_request(model, &q)?).await?),
+                "ModifyClusterIamRoles" => reply!(rs.modify_iam_roles(ctx, query::parse_request(model, &q)?).await?),
+                "DeleteCluster" => reply!(rs.delete_cluster(ctx, query::parse_request(model, &q)?).await?),
+                "PauseCluster" => {
+                    let i: m::PauseClusterMessage = query::parse_request(model, &q)?;
+                    reply!(m::PauseClusterResult {
+                        cluster: Some(rs.pause_resume_reboot(ctx, name, i.cluster_identifier).await?)
+                    })
+                }
+                "ResumeCluster" => {
+                    let i: m::ResumeClusterMessage = query::parse_request(model, &q)?;
+                    reply!(m::ResumeClusterResult {
+                        cluster: Some(rs.pause_resume_reboot(ctx, name, i.cluster_identifier).await?)
+                    })
+                }
+                "RebootCluster" => {
+                    let i: m::RebootClusterMessage = query::parse_request(model, &q)?;
+                    reply!(m::RebootClusterResult {
+                        cluster: Some(rs.pause_resume_reboot(ctx, name, i.cluster_identifier).await?)
+                    })
+                }
+                "CreateClusterSnapshot" => reply!(rs.create_snapshot(ctx, query::parse_request(model, &q)?).await?),
+                "DescribeClusterSnapshots" => reply!(rs.describe_snapshots(ctx, query::parse_request(model, &q)?)?),
+                "RestoreFromClusterSnapshot" => reply!(rs.restore(ctx, query::parse_request(model, &q)?).await?),
+                "DeleteClusterSnapshot" => reply!(rs.delete_snapshot(ctx, query::parse_request(model, &q)?).await?),
+                "GetClusterCredentials" => reply!(rs.credentials(ctx, query::parse_request(model, &q)?).await?),
+                "GetClusterCredentialsWithIAM" => {
+                    reply!(rs.credentials_with_iam(ctx, query::parse_request(model, &q)?).await?)
+                }
+                "CreateTags" => {
+                    let i: m::CreateTagsMessage = query::parse_request(model, &q)?;
+                    let arn = i.resource_name.ok_or_else(|| missing("ResourceName"))?;
+                    rs.tag(ctx, &arn, tags_in(i.tags), vec![]).await?;
+                    query::render_value(model, name, None, rid)
+                }
+                "DeleteTags" => {
+                    let i: m::DeleteTagsMessage = query::parse_request(model, &q)?;
+                    let arn = i.resource_name.ok_or_else(|| missing("ResourceName"))?;
+                    rs.tag(ctx, &arn, vec![], i.tag_keys.unwrap_or_default()).await?;
+                    query::render_value(model, name, None, rid)
+                }
+                _ => reply!(rs.describe_tags(ctx, query::parse_request(model, &q)?)?),
+            };
+            Ok(out)
+        });
+        Ok(Routed { authorization, run })
+    }
+}

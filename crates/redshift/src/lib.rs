@@ -1,0 +1,218 @@
+//! Amazon Redshift control plane: clusters, snapshots, database credentials; each available cluster serves its warehouse on its own port.
+
+mod api;
+
+use nuage_core::{AwsError, AwsResult};
+use nuage_storage::redb::TableDefinition;
+use nuage_storage::{JsonTable, Store};
+use nuage_warehouse::Warehouse;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+pub use api::RedshiftService;
+
+const CLUSTERS: JsonTable = TableDefinition::new("redshift_clusters");
+const SNAPSHOTS: JsonTable = TableDefinition::new("redshift_snapshots");
+
+/// A cluster as the control plane keeps it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClusterRecord {
+    pub account: String,
+    pub region: String,
+    pub identifier: String,
+    pub node_type: String,
+    pub number_of_nodes: i32,
+    pub master_username: String,
+    pub db_name: String,
+    /// The port asked for; `bound_port` is where it listens (another when taken).
+    pub port: i32,
+    #[serde(default)]
+    pub bound_port: Option<u16>,
+    pub iam_roles: Vec<String>,
+    pub default_iam_role: Option<String>,
+    pub vpc_security_group_ids: Vec<String>,
+    pub publicly_accessible: bool,
+    pub encrypted: bool,
+    pub tags: Vec<(String, String)>,
+    /// creating, available, paused, rebooting, resuming, modifying, deleting.
+    pub status: String,
+    pub create_time_ms: i64,
+    pub namespace_uuid: String,
+}
+
+impl ClusterRecord {
+    fn key(&self) -> String {
+        key(&self.account, &self.region, &self.identifier)
+    }
+
+    pub fn arn(&self) -> String {
+        format!("arn:aws:redshift:{}:{}:cluster:{}", self.region, self.account, self.identifier)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SnapshotRecord {
+    pub account: String,
+    pub region: String,
+    pub identifier: String,
+    pub cluster: ClusterRecord,
+    pub create_time_ms: i64,
+    /// manual or automated.
+    pub kind: String,
+    pub tags: Vec<(String, String)>,
+    pub size_bytes: u64,
+}
+
+fn key(account: &str, region: &str, id: &str) -> String {
+    format!("{account}/{region}/{id}")
+}
+
+/// A running cluster: its warehouse and the listener's stop switch.
+struct Running {
+    warehouse: Arc<Warehouse>,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+pub struct Redshift {
+    store: Store,
+    dir: PathBuf,
+    running: Mutex<HashMap<String, Running>>,
+    /// Control-plane writes are rare; one at a time keeps read-modify-write simple.
+    writes: tokio::sync::Mutex<()>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn sql_err(e: nuage_warehouse::SqlError) -> AwsError {
+    AwsError::internal(e.message)
+}
+
+impl Redshift {
+    /// Opens the control plane and brings back every cluster that was available.
+    pub async fn open(store: Store, data_dir: PathBuf) -> AwsResult<Arc<Redshift>> {
+        let rs = Arc::new(Redshift {
+            store,
+            dir: data_dir.join("redshift"),
+            running: Mutex::new(HashMap::new()),
+            writes: tokio::sync::Mutex::new(()),
+        });
+        let clusters: Vec<(String, ClusterRecord)> = rs.store.read()?.scan(CLUSTERS, "")?;
+        for (_, mut c) in clusters {
+            match c.status.as_str() {
+                "paused" | "pausing" => {
+                    c.status = "paused".into();
+                    rs.put(&c).await?;
+                }
+                "deleting" => {
+                    rs.remove_cluster(&c).await?;
+                }
+                _ => {
+                    if let Err(e) = rs.start(&mut c).await {
+                        tracing::error!(cluster = %c.identifier, error = %e.message, "cluster could not be started");
+                        continue;
+                    }
+                    c.status = "available".into();
+                    rs.put(&c).await?;
+                }
+            }
+        }
+        Ok(rs)
+    }
+
+    fn cluster_dir(&self, account: &str, region: &str, id: &str) -> PathBuf {
+        self.dir.join(account).join(region).join("clusters").join(id)
+    }
+
+    fn snapshot_dir(&self, account: &str, region: &str, id: &str) -> PathBuf {
+        self.dir.join(account).join(region).join("snapshots").join(id)
+    }
+
+    pub fn get(&self, account: &str, region: &str, id: &str) -> AwsResult<Option<ClusterRecord>> {
+        self.store.read()?.get(CLUSTERS, &key(account, region, id))
+    }
+
+    pub fn list(&self, account: &str, region: &str) -> AwsResult<Vec<ClusterRecord>> {
+        Ok(self
+            .store
+            .read()?
+            .scan::<ClusterRecord>(CLUSTERS, &format!("{account}/{region}/"))?
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect())
+    }
+
+    async fn put(&self, c: &ClusterRecord) -> AwsResult<()> {
+        let (k, v) = (c.key(), c.clone());
+        self.store.write(move |w| w.put(CLUSTERS, &k, &v)).await
+    }
+
+    pub fn warehouse(&self, c: &ClusterRecord) -> Option<Arc<Warehouse>> {
+        lock(&self.running).get(&c.key()).map(|r| r.warehouse.clone())
+    }
+
+    /// Opens the cluster's database (created with its master user the first time) and
+    /// listens on its port, or on a free one when that is taken.
+    async fn start(&self, c: &mut ClusterRecord) -> AwsResult<()> {
+        self.start_with_password(c, None).await
+    }
+
+    async fn start_with_password(&self, c: &mut ClusterRecord, password: Option<&str>) -> AwsResult<()> {
+        let dir = self.cluster_dir(&c.account, &c.region, &c.identifier);
+        let (db, user) = (c.db_name.clone(), c.master_username.clone());
+        let password = password.unwrap_or("").to_string();
+        let wh = tokio::task::spawn_blocking(move || Warehouse::open(&dir, &db, &user, &password))
+            .await
+            .map_err(AwsError::internal)?
+            .map_err(sql_err)?;
+        let want = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), c.port as u16);
+        let listener = match tokio::net::TcpListener::bind(want).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(cluster = %c.identifier, port = c.port, error = %e, "port taken; the cluster listens on a free port instead");
+                tokio::net::TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0))
+                    .await
+                    .map_err(AwsError::internal)?
+            }
+        };
+        let port = listener.local_addr().map_err(AwsError::internal)?.port();
+        c.bound_port = Some(port);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(nuage_warehouse::serve(wh.clone(), listener, stopped));
+        tracing::info!(cluster = %c.identifier, port, "Redshift cluster listening");
+        lock(&self.running).insert(c.key(), Running { warehouse: wh, stop });
+        Ok(())
+    }
+
+    fn stop(&self, c: &ClusterRecord) {
+        if let Some(r) = lock(&self.running).remove(&c.key()) {
+            let _ = r.stop.send(true);
+        }
+    }
+
+    async fn remove_cluster(&self, c: &ClusterRecord) -> AwsResult<()> {
+        self.stop(c);
+        let k = c.key();
+        self.store.write(move |w| w.delete(CLUSTERS, &k)).await?;
+        let dir = self.cluster_dir(&c.account, &c.region, &c.identifier);
+        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
+        Ok(())
+    }
+
+    /// Forgets running clusters after the store was emptied.
+    pub fn reset(&self) {
+        let all: Vec<Running> = lock(&self.running).drain().map(|(_, r)| r).collect();
+        for r in all {
+            let _ = r.stop.send(true);
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

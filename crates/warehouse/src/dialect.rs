@@ -1,0 +1,629 @@
+//! The Redshift dialect on top of sqlparser: the table attributes sqlparser does not know
+//! (column-level DISTKEY/SORTKEY/ENCODE/IDENTITY, COMPOUND/INTERLEAVED SORTKEY, in any order)
+//! are lifted out before parsing, and Redshift-only forms are rewritten into what DataFusion
+//! plans (TOP n, DATEADD(day, ...), SYSDATE, LISTAGG ... WITHIN GROUP, DECODE, NVL2, Redshift
+//! date format patterns).
+use crate::error::{SqlError, SqlResult};
+use datafusion::sql::sqlparser::ast::{
+    self, Expr, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments, Ident, ObjectName,
+    ObjectNamePart, Statement, Value, VisitorMut,
+};
+use datafusion::sql::sqlparser::dialect::RedshiftSqlDialect;
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace, Word};
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+
+/// The Redshift table attributes of one CREATE TABLE.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TableAttributes {
+    pub diststyle: Option<String>,
+    pub distkey: Option<String>,
+    pub sortkey: Vec<String>,
+    pub sortkey_kind: Option<String>,
+    pub encode: BTreeMap<String, String>,
+    pub identity: BTreeMap<String, (i64, i64)>,
+}
+
+/// One statement, parsed, with the Redshift attributes lifted out of it.
+pub struct Parsed {
+    pub statement: Statement,
+    pub attributes: TableAttributes,
+    /// The statement as the client wrote it (STL_QUERY keeps this).
+    pub text: String,
+}
+
+fn word(t: &Token) -> Option<String> {
+    match t {
+        Token::Word(w) => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
+fn ident(t: &Token) -> Option<String> {
+    match t {
+        Token::Word(w) if w.quote_style.is_some() => Some(w.value.clone()),
+        Token::Word(w) => Some(w.value.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
+fn is_space(t: &Token) -> bool {
+    matches!(t, Token::Whitespace(_))
+}
+
+/// Index of the next non-whitespace token at or after `i`.
+fn next_solid(tokens: &[Token], mut i: usize) -> usize {
+    while i < tokens.len() && is_space(&tokens[i]) {
+        i += 1;
+    }
+    i
+}
+
+/// Reads `( a, b, ... )` starting at the `(`: the identifiers, and the index after `)`.
+fn paren_list(tokens: &[Token], open: usize) -> SqlResult<(Vec<String>, usize)> {
+    if tokens.get(open) != Some(&Token::LParen) {
+        return Err(SqlError::syntax(&tokens.get(open).map(|t| t.to_string()).unwrap_or_default()));
+    }
+    let mut items = Vec::new();
+    let mut i = open + 1;
+    while i < tokens.len() {
+        match &tokens[i] {
+            Token::RParen => return Ok((items, i + 1)),
+            Token::Comma => {}
+            t if is_space(t) => {}
+            Token::Number(n, _) => items.push(n.clone()),
+            Token::Minus => items.push("-".into()),
+            t => items.push(ident(t).ok_or_else(|| SqlError::syntax(&t.to_string()))?),
+        }
+        i += 1;
+    }
+    Err(SqlError::new("42601", "syntax error at end of input"))
+}
+
+fn numbers(items: &[String]) -> Vec<i64> {
+    let mut out = Vec::new();
+    let mut neg = false;
+    for s in items {
+        if s == "-" {
+            neg = true;
+            continue;
+        }
+        if let Ok(n) = s.parse::<i64>() {
+            out.push(if neg { -n } else { n });
+        }
+        neg = false;
+    }
+    out
+}
+
+/// Lifts Redshift's table attributes out of one CREATE TABLE's tokens.
+fn lift_table_attributes(tokens: Vec<Token>) -> SqlResult<(Vec<Token>, TableAttributes)> {
+    let mut attrs = TableAttributes::default();
+    let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
+    let mut depth = 0usize;
+    let mut column: Option<String> = None;
+    let mut expect_column = false;
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        match t {
+            Token::LParen => {
+                depth += 1;
+                if depth == 1 {
+                    expect_column = true;
+                }
+                out.push(t.clone());
+                i += 1;
+                continue;
+            }
+            Token::RParen => {
+                depth = depth.saturating_sub(1);
+                out.push(t.clone());
+                i += 1;
+                continue;
+            }
+            Token::Comma if depth == 1 => {
+                expect_column = true;
+                out.push(t.clone());
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let w = word(t);
+        if depth == 1 {
+            if expect_column && !is_space(t) {
+                expect_column = false;
+                column = ident(t);
+                out.push(t.clone());
+                i += 1;
+                continue;
+            }
+            let col = column.clone().unwrap_or_default();
+            match w.as_deref() {
+                Some("DISTKEY") => {
+                    attrs.distkey = Some(col);
+                    attrs.diststyle.get_or_insert_with(|| "KEY".into());
+                    i += 1;
+                    continue;
+                }
+                Some("SORTKEY") => {
+                    attrs.sortkey.push(col);
+                    i += 1;
+                    continue;
+                }
+                Some("ENCODE") => {
+                    let j = next_solid(&tokens, i + 1);
+                    if let Some(enc) = tokens.get(j).and_then(word) {
+                        attrs.encode.insert(col, enc);
+                    }
+                    i = j + 1;
+                    continue;
+                }
+                Some("IDENTITY") => {
+                    let j = next_solid(&tokens, i + 1);
+                    let (items, after) = paren_list(&tokens, j)?;
+                    let n = numbers(&items);
+                    attrs.identity.insert(col, (n.first().copied().unwrap_or(1), n.get(1).copied().unwrap_or(1)));
+                    i = after;
+                    continue;
+                }
+                Some("GENERATED") => {
+                    // GENERATED BY DEFAULT AS IDENTITY (seed, step)
+                    let mut j = i + 1;
+                    let mut found = false;
+                    while j < tokens.len() {
+                        if word(&tokens[j]).as_deref() == Some("IDENTITY") {
+                            found = true;
+                            break;
+                        }
+                        j += 1;
+                    }
+                    if found {
+                        let k = next_solid(&tokens, j + 1);
+                        let (items, after) = paren_list(&tokens, k)?;
+                        let n = numbers(&items);
+                        attrs.identity.insert(col, (n.first().copied().unwrap_or(1), n.get(1).copied().unwrap_or(1)));
+                        i = after;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+        } else if depth == 0 {
+            match w.as_deref() {
+                Some("AS") | Some("SELECT") => {
+                    out.extend(tokens[i..].iter().cloned());
+                    break;
+                }
+                Some("DISTSTYLE") => {
+                    let j = next_solid(&tokens, i + 1);
+                    attrs.diststyle = tokens.get(j).and_then(word);
+                    i = j + 1;
+                    continue;
+                }
+                Some("DISTKEY") => {
+                    let j = next_solid(&tokens, i + 1);
+                    let (items, after) = paren_list(&tokens, j)?;
+                    attrs.distkey = items.into_iter().next();
+                    attrs.diststyle.get_or_insert_with(|| "KEY".into());
+                    i = after;
+                    continue;
+                }
+                Some("COMPOUND") | Some("INTERLEAVED") => {
+                    attrs.sortkey_kind = w.clone();
+                    i += 1;
+                    continue;
+                }
+                Some("SORTKEY") => {
+                    let j = next_solid(&tokens, i + 1);
+                    if tokens.get(j).and_then(word).as_deref() == Some("AUTO") {
+                        i = j + 1;
+                        continue;
+                    }
+                    let (items, after) = paren_list(&tokens, j)?;
+                    attrs.sortkey = items;
+                    i = after;
+                    continue;
+                }
+                Some("ENCODE") | Some("BACKUP") => {
+                    let j = next_solid(&tokens, i + 1);
+                    i = j + 1;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        out.push(t.clone());
+        i += 1;
+    }
+    if !attrs.sortkey.is_empty() && attrs.sortkey_kind.is_none() {
+        attrs.sortkey_kind = Some("COMPOUND".into());
+    }
+    Ok((out, attrs))
+}
+
+fn is_create_table(tokens: &[Token]) -> bool {
+    let words: Vec<String> = tokens.iter().filter(|t| !is_space(t)).take(4).filter_map(word).collect();
+    words.first().map(|w| w == "CREATE").unwrap_or(false) && words.iter().skip(1).any(|w| w == "TABLE")
+}
+
+/// Splits, lifts and parses a query string into its statements.
+pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
+    let dialect = RedshiftSqlDialect {};
+    let tokens = Tokenizer::new(&dialect, sql).tokenize().map_err(|e| SqlError::new("42601", e.to_string()))?;
+    // APPROXIMATE COUNT(DISTINCT x) is counted exactly.
+    let tokens: Vec<Token> = {
+        let mut out = Vec::with_capacity(tokens.len());
+        let mut i = 0;
+        while i < tokens.len() {
+            if word(&tokens[i]).as_deref() == Some("APPROXIMATE") {
+                let j = next_solid(&tokens, i + 1);
+                if tokens.get(j).and_then(word).as_deref() == Some("COUNT") {
+                    i = j;
+                    continue;
+                }
+            }
+            out.push(tokens[i].clone());
+            i += 1;
+        }
+        out
+    };
+    let mut pieces: Vec<Vec<Token>> = vec![Vec::new()];
+    let mut depth = 0i32;
+    for t in tokens {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            Token::SemiColon if depth <= 0 => {
+                pieces.push(Vec::new());
+                continue;
+            }
+            _ => {}
+        }
+        pieces.last_mut().expect("one piece at least").push(t);
+    }
+    let mut out = Vec::new();
+    for piece in pieces {
+        if piece.iter().all(|t| is_space(t) || matches!(t, Token::Whitespace(Whitespace::SingleLineComment { .. }))) {
+            continue;
+        }
+        let text = piece.iter().map(|t| t.to_string()).collect::<String>().trim().to_string();
+        let (piece, attributes) =
+            if is_create_table(&piece) { lift_table_attributes(piece)? } else { (piece, TableAttributes::default()) };
+        let mut statements = Parser::new(&dialect).with_tokens(piece).parse_statements()?;
+        for mut statement in statements.drain(..) {
+            rewrite(&mut statement);
+            out.push(Parsed { statement, attributes: attributes.clone(), text: text.clone() });
+        }
+    }
+    Ok(out)
+}
+
+fn string_lit(s: &str) -> Expr {
+    Expr::Value(Value::SingleQuotedString(s.to_string()).with_empty_span())
+}
+
+fn func_name(f: &ast::Function) -> String {
+    f.name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase()).unwrap_or_default()
+}
+
+fn set_name(f: &mut ast::Function, name: &str) {
+    f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]);
+}
+
+fn args_mut(f: &mut ast::Function) -> Option<&mut Vec<FunctionArg>> {
+    match &mut f.args {
+        FunctionArguments::List(l) => Some(&mut l.args),
+        _ => None,
+    }
+}
+
+fn arg_expr(a: &FunctionArg) -> Option<&Expr> {
+    match a {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+        _ => None,
+    }
+}
+
+/// Redshift's datetime format patterns (`YYYY-MM-DD HH24:MI:SS`) as chrono's (`%Y-%m-%d %H:%M:%S`).
+pub fn chrono_format(fmt: &str) -> String {
+    const PATTERNS: &[(&str, &str)] = &[
+        ("YYYY", "%Y"),
+        ("HH24", "%H"),
+        ("HH12", "%I"),
+        ("MONTH", "%B"),
+        ("Month", "%B"),
+        ("MON", "%b"),
+        ("Mon", "%b"),
+        ("DAY", "%A"),
+        ("Day", "%A"),
+        ("DY", "%a"),
+        ("Dy", "%a"),
+        ("YY", "%y"),
+        ("MM", "%m"),
+        ("DD", "%d"),
+        ("HH", "%I"),
+        ("MI", "%M"),
+        ("SS", "%S"),
+        ("MS", "%3f"),
+        ("US", "%6f"),
+        ("AM", "%p"),
+        ("PM", "%p"),
+        ("TZ", "%Z"),
+        ("D", "%u"),
+        ("Q", "%q"),
+    ];
+    let mut out = String::new();
+    let mut rest = fmt;
+    'outer: while !rest.is_empty() {
+        for (p, c) in PATTERNS {
+            if rest.starts_with(p) {
+                out.push_str(c);
+                rest = &rest[p.len()..];
+                continue 'outer;
+            }
+        }
+        let ch = rest.chars().next().expect("not empty");
+        if ch == '%' {
+            out.push_str("%%");
+        } else {
+            out.push(ch);
+        }
+        rest = &rest[ch.len_utf8()..];
+    }
+    out
+}
+
+struct RedshiftRewrite;
+
+impl VisitorMut for RedshiftRewrite {
+    type Break = ();
+
+    fn post_visit_query(&mut self, query: &mut ast::Query) -> ControlFlow<()> {
+        // TOP n is LIMIT n.
+        if let ast::SetExpr::Select(select) = query.body.as_mut() {
+            if let Some(top) = select.top.take() {
+                let n = match top.quantity {
+                    Some(ast::TopQuantity::Constant(n)) => {
+                        Some(Expr::Value(Value::Number(n.to_string(), false).with_empty_span()))
+                    }
+                    Some(ast::TopQuantity::Expr(e)) => Some(e),
+                    None => None,
+                };
+                if query.limit_clause.is_none() {
+                    query.limit_clause = n.map(|limit| ast::LimitClause::LimitOffset {
+                        limit: Some(limit),
+                        offset: None,
+                        limit_by: vec![],
+                    });
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_select(&mut self, select: &mut ast::Select) -> ControlFlow<()> {
+        // PostgreSQL names every unnamed constant `?column?`; DataFusion needs unique names.
+        let mut unnamed = 0;
+        for item in select.projection.iter_mut() {
+            if let ast::SelectItem::UnnamedExpr(e @ Expr::Value(_)) = item {
+                unnamed += 1;
+                let alias = if unnamed == 1 { "?column?".to_string() } else { format!("?column?{unnamed}") };
+                *item = ast::SelectItem::ExprWithAlias { expr: e.clone(), alias: Ident::with_quote('"', alias) };
+            }
+        }
+        for item in select.projection.iter_mut() {
+            // `SELECT current_user` names its column current_user.
+            if let ast::SelectItem::UnnamedExpr(Expr::Identifier(id)) = item {
+                let name = id.value.to_ascii_lowercase();
+                if id.quote_style.is_none()
+                    && matches!(
+                        name.as_str(),
+                        "sysdate" | "getdate" | "current_user" | "session_user" | "user" | "current_schema"
+                    )
+                {
+                    *item =
+                        ast::SelectItem::ExprWithAlias { expr: Expr::Identifier(id.clone()), alias: Ident::new(name) };
+                }
+            }
+            if let ast::SelectItem::UnnamedExpr(Expr::CompoundIdentifier(ids)) = item {
+                if let Some(last) = ids.last().filter(|i| i.value == "relhasoids").cloned() {
+                    *item = ast::SelectItem::ExprWithAlias {
+                        expr: Expr::Value(Value::Boolean(false).with_empty_span()),
+                        alias: last,
+                    };
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        match expr {
+            // psql asks an 8.0 server for pg_class.relhasoids; tables never have OIDs here.
+            Expr::CompoundIdentifier(ids) if ids.last().is_some_and(|i| i.value == "relhasoids") => {
+                *expr = Expr::Value(Value::Boolean(false).with_empty_span());
+            }
+            Expr::Identifier(id) if id.quote_style.is_none() => {
+                let name = id.value.to_ascii_lowercase();
+                if matches!(
+                    name.as_str(),
+                    "sysdate" | "getdate" | "current_user" | "session_user" | "user" | "current_schema"
+                ) {
+                    *expr = call(&name, vec![]);
+                }
+            }
+            Expr::Function(f) => {
+                let name = func_name(f);
+                match name.as_str() {
+                    "dateadd" | "datediff" | "date_part" | "date_trunc" | "datepart" | "date_add" | "date_diff" => {
+                        if name == "datepart" {
+                            set_name(f, "date_part");
+                        }
+                        if let Some(args) = args_mut(f) {
+                            if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(i)))) = args.first()
+                            {
+                                let part = i.value.to_ascii_lowercase();
+                                args[0] = FunctionArg::Unnamed(FunctionArgExpr::Expr(string_lit(&part)));
+                            }
+                        }
+                    }
+                    "to_char" | "to_date" | "to_timestamp" => {
+                        if let Some(args) = args_mut(f) {
+                            if let Some(Expr::Value(v)) = args.get(1).and_then(arg_expr) {
+                                if let Value::SingleQuotedString(fmt) = &v.value {
+                                    let converted = chrono_format(fmt);
+                                    args[1] = FunctionArg::Unnamed(FunctionArgExpr::Expr(string_lit(&converted)));
+                                }
+                            }
+                        }
+                    }
+                    "listagg" => {
+                        set_name(f, "string_agg");
+                        let order = std::mem::take(&mut f.within_group);
+                        if let FunctionArguments::List(l) = &mut f.args {
+                            if l.args.len() == 1 {
+                                l.args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(string_lit(""))));
+                            }
+                            if !order.is_empty() {
+                                l.clauses.push(FunctionArgumentClause::OrderBy(order));
+                            }
+                        }
+                    }
+                    "len" => set_name(f, "character_length"),
+                    "charindex" => {
+                        set_name(f, "strpos");
+                        if let Some(args) = args_mut(f) {
+                            if args.len() == 2 {
+                                args.swap(0, 1);
+                            }
+                        }
+                    }
+                    "decode" => {
+                        if let Some(args) = args_mut(f) {
+                            let exprs: Vec<Expr> = args.iter().filter_map(arg_expr).cloned().collect();
+                            if exprs.len() >= 3 {
+                                *expr = decode_to_case(exprs);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(ast::Function {
+        name: ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(ast::FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args.into_iter().map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e))).collect(),
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
+}
+
+/// DECODE(expr, search1, result1, ..., [default]) as CASE; NULL matches NULL, as in Redshift.
+fn decode_to_case(mut exprs: Vec<Expr>) -> Expr {
+    let subject = exprs.remove(0);
+    let default = if exprs.len() % 2 == 1 { exprs.pop() } else { None };
+    let conditions = exprs
+        .chunks(2)
+        .map(|pair| ast::CaseWhen {
+            condition: Expr::IsNotDistinctFrom(Box::new(subject.clone()), Box::new(pair[0].clone())),
+            result: pair[1].clone(),
+        })
+        .collect();
+    Expr::Case {
+        case_token: ast::helpers::attached_token::AttachedToken::empty(),
+        end_token: ast::helpers::attached_token::AttachedToken::empty(),
+        operand: None,
+        conditions,
+        else_result: default.map(Box::new),
+    }
+}
+
+pub fn rewrite(statement: &mut Statement) {
+    let _ = statement.visit(&mut RedshiftRewrite);
+}
+
+/// Lower-cased unless quoted, as PostgreSQL folds identifiers.
+pub fn normalize(id: &Ident) -> String {
+    if id.quote_style.is_some() {
+        id.value.clone()
+    } else {
+        id.value.to_ascii_lowercase()
+    }
+}
+
+/// `[schema.]name` of an object name, folded.
+pub fn object_name(name: &ObjectName) -> (Option<String>, String) {
+    let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(normalize).collect();
+    match parts.len() {
+        0 => (None, String::new()),
+        1 => (None, parts[0].clone()),
+        n => (Some(parts[n - 2].clone()), parts[n - 1].clone()),
+    }
+}
+
+pub fn keyword_is(w: &Word, k: Keyword) -> bool {
+    w.keyword == k
+}
+
+use datafusion::sql::sqlparser::ast::VisitMut;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifts_column_and_table_attributes() {
+        let p = parse(
+            "create table sales(salesid integer not null, listid integer not null distkey encode az64, \
+             dateid smallint not null sortkey, id bigint identity(0, 1)) diststyle key interleaved sortkey(dateid, listid)",
+        )
+        .unwrap();
+        let a = &p[0].attributes;
+        assert_eq!(a.distkey.as_deref(), Some("listid"));
+        assert_eq!(a.sortkey, vec!["dateid", "listid"]);
+        assert_eq!(a.sortkey_kind.as_deref(), Some("INTERLEAVED"));
+        assert_eq!(a.encode.get("listid").map(|s| s.as_str()), Some("AZ64"));
+        assert_eq!(a.identity.get("id"), Some(&(0, 1)));
+        assert!(matches!(p[0].statement, Statement::CreateTable(_)));
+    }
+
+    #[test]
+    fn top_becomes_limit_and_dateadd_part_a_string() {
+        let p = parse("select top 5 dateadd(day, 1, saletime) from sales; select 1").unwrap();
+        assert_eq!(p.len(), 2);
+        let sql = p[0].statement.to_string();
+        assert!(sql.contains("LIMIT 5"), "{sql}");
+        assert!(sql.contains("dateadd('day', 1, saletime)"), "{sql}");
+    }
+
+    #[test]
+    fn formats_translate() {
+        assert_eq!(chrono_format("YYYY-MM-DD HH24:MI:SS"), "%Y-%m-%d %H:%M:%S");
+        assert_eq!(chrono_format("MM/DD/YYYY HH:MI:SS"), "%m/%d/%Y %I:%M:%S");
+    }
+
+    #[test]
+    fn syntax_error_names_the_token() {
+        let e = parse("selec 1").err().unwrap();
+        assert_eq!(e.code, "42601");
+        assert!(e.message.contains("selec"), "{}", e.message);
+    }
+}

@@ -1,0 +1,248 @@
+//! Redshift's functions that DataFusion lacks or names differently: GETDATE/SYSDATE,
+//! DATEADD, DATEDIFF, VERSION, CURRENT_USER; the rest (NVL, NVL2, COALESCE, NULLIF, MD5,
+//! SPLIT_PART, LPAD, BTRIM, REGEXP_*, window functions, MEDIAN, ...) are DataFusion's own,
+//! reached through the dialect's rewrites where the name differs.
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDateTime};
+use datafusion::arrow::array::{Array, ArrayRef, Int64Array, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
+use datafusion::common::{exec_err, DataFusionError, Result, ScalarValue};
+use datafusion::logical_expr::{
+    create_udf, ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::prelude::SessionContext;
+use std::sync::Arc;
+
+/// What `SELECT version()` answers on Redshift.
+pub const VERSION: &str = "PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 (Red Hat 3.4.2-6.fc3), Redshift 1.0.77467";
+
+fn ts_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, None)
+}
+
+fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+fn to_dt(us: i64) -> Result<NaiveDateTime> {
+    DateTime::from_timestamp_micros(us)
+        .map(|d| d.naive_utc())
+        .ok_or_else(|| DataFusionError::Execution(format!("timestamp out of range: {us}")))
+}
+
+/// Normalises Redshift's date part names and abbreviations.
+fn part_name(p: &str) -> Result<&'static str> {
+    Ok(match p.trim().to_ascii_lowercase().as_str() {
+        "millennium" | "millennia" | "mil" | "mils" => "millennium",
+        "century" | "centuries" | "c" | "cent" | "cents" => "century",
+        "decade" | "decades" | "dec" | "decs" => "decade",
+        "year" | "years" | "y" | "yr" | "yrs" | "yy" | "yyyy" => "year",
+        "quarter" | "quarters" | "qtr" | "qtrs" | "q" => "quarter",
+        "month" | "months" | "mon" | "mons" | "mm" => "month",
+        "week" | "weeks" | "w" | "wk" | "wks" => "week",
+        "day" | "days" | "d" | "dd" => "day",
+        "hour" | "hours" | "h" | "hr" | "hrs" | "hh" => "hour",
+        "minute" | "minutes" | "m" | "min" | "mins" | "mi" => "minute",
+        "second" | "seconds" | "s" | "sec" | "secs" => "second",
+        "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" | "msecond" | "mseconds" => "millisecond",
+        "microsecond" | "microseconds" | "microsec" | "us" | "usec" | "usecs" => "microsecond",
+        other => return exec_err!("date part \"{other}\" is not supported"),
+    })
+}
+
+fn add_months(d: NaiveDateTime, months: i64) -> Result<NaiveDateTime> {
+    let r = if months >= 0 {
+        d.checked_add_months(Months::new(months as u32))
+    } else {
+        d.checked_sub_months(Months::new((-months) as u32))
+    };
+    r.ok_or_else(|| DataFusionError::Execution("date out of range".into()))
+}
+
+fn date_add(part: &str, n: i64, d: NaiveDateTime) -> Result<NaiveDateTime> {
+    Ok(match part_name(part)? {
+        "millennium" => add_months(d, n * 12_000)?,
+        "century" => add_months(d, n * 1200)?,
+        "decade" => add_months(d, n * 120)?,
+        "year" => add_months(d, n * 12)?,
+        "quarter" => add_months(d, n * 3)?,
+        "month" => add_months(d, n)?,
+        "week" => d + Duration::weeks(n),
+        "day" => d + Duration::days(n),
+        "hour" => d + Duration::hours(n),
+        "minute" => d + Duration::minutes(n),
+        "second" => d + Duration::seconds(n),
+        "millisecond" => d + Duration::milliseconds(n),
+        _ => d + Duration::microseconds(n),
+    })
+}
+
+fn floor_div(a: i64, b: i64) -> i64 {
+    a.div_euclid(b)
+}
+
+/// DATEDIFF counts the part boundaries crossed between two instants, as Redshift does.
+fn date_diff(part: &str, a: NaiveDateTime, b: NaiveDateTime) -> Result<i64> {
+    let months = |d: NaiveDateTime| d.year() as i64 * 12 + d.month0() as i64;
+    let days = |d: NaiveDateTime| d.date().num_days_from_ce() as i64;
+    let us = |d: NaiveDateTime| d.and_utc().timestamp_micros();
+    Ok(match part_name(part)? {
+        "millennium" => floor_div(b.year() as i64, 1000) - floor_div(a.year() as i64, 1000),
+        "century" => floor_div(b.year() as i64, 100) - floor_div(a.year() as i64, 100),
+        "decade" => floor_div(b.year() as i64, 10) - floor_div(a.year() as i64, 10),
+        "year" => b.year() as i64 - a.year() as i64,
+        "quarter" => floor_div(months(b), 3) - floor_div(months(a), 3),
+        "month" => months(b) - months(a),
+        // Weeks start on Monday; day 1 of the common era is a Monday.
+        "week" => floor_div(days(b) - 1, 7) - floor_div(days(a) - 1, 7),
+        "day" => days(b) - days(a),
+        "hour" => floor_div(us(b), 3_600_000_000) - floor_div(us(a), 3_600_000_000),
+        "minute" => floor_div(us(b), 60_000_000) - floor_div(us(a), 60_000_000),
+        "second" => floor_div(us(b), 1_000_000) - floor_div(us(a), 1_000_000),
+        "millisecond" => floor_div(us(b), 1000) - floor_div(us(a), 1000),
+        _ => us(b) - us(a),
+    })
+}
+
+fn arrays(args: &[ColumnarValue]) -> Result<(Vec<ArrayRef>, bool)> {
+    let scalar = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+    Ok((ColumnarValue::values_to_arrays(args)?, scalar))
+}
+
+fn finish(a: ArrayRef, scalar: bool) -> Result<ColumnarValue> {
+    if scalar {
+        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&a, 0)?))
+    } else {
+        Ok(ColumnarValue::Array(a))
+    }
+}
+
+fn downcast<'a, T: 'static>(a: &'a ArrayRef, what: &str) -> Result<&'a T> {
+    a.as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| DataFusionError::Execution(format!("{what}: unexpected argument type")))
+}
+
+fn dateadd(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    let (a, scalar) = arrays(args)?;
+    let parts = downcast::<StringArray>(&a[0], "dateadd")?;
+    let ns = downcast::<Int64Array>(&a[1], "dateadd")?;
+    let ts = downcast::<TimestampMicrosecondArray>(&a[2], "dateadd")?;
+    let mut out = Vec::with_capacity(ts.len());
+    for i in 0..ts.len() {
+        if parts.is_null(i) || ns.is_null(i) || ts.is_null(i) {
+            out.push(None);
+            continue;
+        }
+        let d = date_add(parts.value(i), ns.value(i), to_dt(ts.value(i))?)?;
+        out.push(Some(d.and_utc().timestamp_micros()));
+    }
+    finish(Arc::new(TimestampMicrosecondArray::from(out)), scalar)
+}
+
+fn datediff(args: &[ColumnarValue]) -> Result<ColumnarValue> {
+    let (a, scalar) = arrays(args)?;
+    let parts = downcast::<StringArray>(&a[0], "datediff")?;
+    let x = downcast::<TimestampMicrosecondArray>(&a[1], "datediff")?;
+    let y = downcast::<TimestampMicrosecondArray>(&a[2], "datediff")?;
+    let mut out = Vec::with_capacity(x.len());
+    for i in 0..x.len() {
+        if parts.is_null(i) || x.is_null(i) || y.is_null(i) {
+            out.push(None);
+            continue;
+        }
+        out.push(Some(date_diff(parts.value(i), to_dt(x.value(i))?, to_dt(y.value(i))?)?));
+    }
+    finish(Arc::new(Int64Array::from(out)), scalar)
+}
+
+/// DATEADD and DATEDIFF: the date part first, then values that are coerced to timestamps
+/// (dates, timestamp strings), as Redshift accepts them.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct DatePartFunction {
+    name: &'static str,
+    signature: Signature,
+}
+
+impl DatePartFunction {
+    fn udf(name: &'static str) -> ScalarUDF {
+        ScalarUDF::new_from_impl(DatePartFunction { name, signature: Signature::user_defined(Volatility::Immutable) })
+    }
+}
+
+impl ScalarUDFImpl for DatePartFunction {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(if self.name == "dateadd" { ts_type() } else { DataType::Int64 })
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        if args.len() != 3 {
+            return exec_err!("function {} expects 3 arguments", self.name);
+        }
+        Ok(if self.name == "dateadd" {
+            vec![DataType::Utf8, DataType::Int64, ts_type()]
+        } else {
+            vec![DataType::Utf8, ts_type(), ts_type()]
+        })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        if self.name == "dateadd" {
+            dateadd(&args.args)
+        } else {
+            datediff(&args.args)
+        }
+    }
+}
+
+fn constant(name: &str, value: ScalarValue, volatility: Volatility) -> datafusion::logical_expr::ScalarUDF {
+    let ty = value.data_type();
+    create_udf(name, vec![], ty, volatility, Arc::new(move |_| Ok(ColumnarValue::Scalar(value.clone()))))
+}
+
+/// Registers Redshift's functions for one session (`user` is who `current_user` names).
+pub fn register(ctx: &SessionContext, user: &str) {
+    let now = Arc::new(|_: &[ColumnarValue]| {
+        Ok(ColumnarValue::Scalar(ScalarValue::TimestampMicrosecond(Some(now_micros()), None)))
+    });
+    ctx.register_udf(create_udf("getdate", vec![], ts_type(), Volatility::Stable, now.clone()));
+    ctx.register_udf(create_udf("sysdate", vec![], ts_type(), Volatility::Stable, now));
+    ctx.register_udf(DatePartFunction::udf("dateadd"));
+    ctx.register_udf(DatePartFunction::udf("datediff"));
+    ctx.register_udf(constant("version", ScalarValue::Utf8(Some(VERSION.into())), Volatility::Immutable));
+    for name in ["current_user", "session_user", "user", "current_user_id_name"] {
+        ctx.register_udf(constant(name, ScalarValue::Utf8(Some(user.into())), Volatility::Stable));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dt(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn datediff_counts_boundaries() {
+        assert_eq!(date_diff("day", dt("2008-01-01 23:00:00"), dt("2008-01-02 01:00:00")).unwrap(), 1);
+        assert_eq!(date_diff("month", dt("2008-01-31 00:00:00"), dt("2008-02-01 00:00:00")).unwrap(), 1);
+        assert_eq!(date_diff("year", dt("2008-12-31 00:00:00"), dt("2009-01-01 00:00:00")).unwrap(), 1);
+        assert_eq!(date_diff("week", dt("2026-11-29 00:00:00"), dt("2026-11-30 00:00:00")).unwrap(), 1);
+        assert_eq!(date_diff("qtr", dt("2008-03-31 00:00:00"), dt("2008-04-01 00:00:00")).unwrap(), 1);
+    }
+
+    #[test]
+    fn dateadd_months_clamps_to_month_end() {
+        assert_eq!(date_add("month", 1, dt("2008-01-31 00:00:00")).unwrap(), dt("2008-02-29 00:00:00"));
+        assert_eq!(date_add("d", -1, dt("2008-03-01 00:00:00")).unwrap(), dt("2008-02-29 00:00:00"));
+        assert!(date_add("fortnight", 1, dt("2008-03-01 00:00:00")).is_err());
+    }
+}

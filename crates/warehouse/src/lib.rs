@@ -1,0 +1,17 @@
+//! The Redshift-dialect SQL warehouse: tables kept durably, queried with DataFusion, served over the PostgreSQL wire protocol.
+
+pub mod dialect;
+pub mod engine;
+pub mod error;
+pub mod functions;
+pub mod privileges;
+pub mod session;
+pub mod state;
+pub mod system;
+pub mod types;
+pub mod wire;
+
+pub use engine::{copy_database, password_md5, Warehouse};
+pub use error::{SqlError, SqlResult};
+pub use privileges::check_password;
+pub use wire::serve;

@@ -1,0 +1,334 @@
+//! A database's state: the catalog (schemas, tables, views, users) and each table's rows as
+//! immutable Arrow segments. A state is a value: transactions work on a copy and a commit
+//! swaps it in after writing new segments as Parquet files and the catalog as one JSON file.
+use crate::error::{SqlError, SqlResult};
+use crate::types::RsType;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::compute::{concat_batches, lexsort_to_indices, take_record_batch, SortColumn};
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::ArrowWriter;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ColumnMeta {
+    pub name: String,
+    pub ty: RsType,
+    pub nullable: bool,
+    /// The DEFAULT expression, as SQL.
+    #[serde(default)]
+    pub default: Option<String>,
+    /// IDENTITY(seed, step).
+    #[serde(default)]
+    pub identity: Option<(i64, i64)>,
+    #[serde(default)]
+    pub encode: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Privilege {
+    Select,
+    Insert,
+    Update,
+    Delete,
+    References,
+    Usage,
+    Create,
+}
+
+impl Privilege {
+    pub fn parse(s: &str) -> Option<Privilege> {
+        Some(match s.to_ascii_uppercase().as_str() {
+            "SELECT" => Privilege::Select,
+            "INSERT" => Privilege::Insert,
+            "UPDATE" => Privilege::Update,
+            "DELETE" => Privilege::Delete,
+            "REFERENCES" => Privilege::References,
+            "USAGE" => Privilege::Usage,
+            "CREATE" => Privilege::Create,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TableMeta {
+    pub id: u64,
+    pub columns: Vec<ColumnMeta>,
+    /// AUTO, EVEN, KEY or ALL, as declared.
+    pub diststyle: String,
+    pub distkey: Option<String>,
+    pub sortkey: Vec<String>,
+    /// COMPOUND or INTERLEAVED when a sort key is declared.
+    #[serde(default)]
+    pub sortkey_kind: Option<String>,
+    pub owner: String,
+    #[serde(default)]
+    pub primary_key: Vec<String>,
+    /// The next value of each IDENTITY column.
+    #[serde(default)]
+    pub identity_next: BTreeMap<String, i64>,
+    /// Parquet files holding the rows, in order (filled in at commit).
+    #[serde(default)]
+    pub segments: Vec<String>,
+    #[serde(default)]
+    pub grants: BTreeMap<String, BTreeSet<Privilege>>,
+    #[serde(default)]
+    pub temporary: bool,
+}
+
+impl TableMeta {
+    pub fn arrow_schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(self.columns.iter().map(|c| c.ty.field(&c.name, c.nullable)).collect::<Vec<_>>()))
+    }
+
+    pub fn column(&self, name: &str) -> Option<(usize, &ColumnMeta)> {
+        self.columns.iter().enumerate().find(|(_, c)| c.name == name)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ViewMeta {
+    pub sql: String,
+    pub owner: String,
+    #[serde(default)]
+    pub grants: BTreeMap<String, BTreeSet<Privilege>>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct SchemaMeta {
+    pub owner: String,
+    pub tables: BTreeMap<String, TableMeta>,
+    pub views: BTreeMap<String, ViewMeta>,
+    #[serde(default)]
+    pub grants: BTreeMap<String, BTreeSet<Privilege>>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UserMeta {
+    pub id: i64,
+    /// md5(password || user name), hex, as PostgreSQL keeps it; None: password disabled.
+    pub password_md5: Option<String>,
+    pub superuser: bool,
+    pub createdb: bool,
+    /// Seconds since the epoch after which the password no longer works.
+    #[serde(default)]
+    pub valid_until: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Catalog {
+    pub database: String,
+    pub schemas: BTreeMap<String, SchemaMeta>,
+    pub users: BTreeMap<String, UserMeta>,
+    /// Group name → member user names.
+    #[serde(default)]
+    pub groups: BTreeMap<String, BTreeSet<String>>,
+    pub next_id: u64,
+}
+
+impl Catalog {
+    pub fn new_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    pub fn groups_of(&self, user: &str) -> Vec<String> {
+        self.groups.iter().filter(|(_, m)| m.contains(user)).map(|(g, _)| g.clone()).collect()
+    }
+}
+
+/// Rows of one table, in immutable pieces; a piece without a file is not yet committed.
+#[derive(Clone, Debug)]
+pub struct Segment {
+    pub file: Option<String>,
+    pub batches: Arc<Vec<RecordBatch>>,
+    pub rows: usize,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DbState {
+    pub catalog: Catalog,
+    /// Table id → its segments.
+    pub data: HashMap<u64, Arc<Vec<Segment>>>,
+    /// Table id → the commit that last changed it (serialisable commits compare these).
+    pub table_versions: HashMap<u64, u64>,
+    pub version: u64,
+}
+
+impl DbState {
+    pub fn table(&self, schema: &str, name: &str) -> Option<&TableMeta> {
+        self.catalog.schemas.get(schema)?.tables.get(name)
+    }
+
+    pub fn table_mut(&mut self, schema: &str, name: &str) -> Option<&mut TableMeta> {
+        self.catalog.schemas.get_mut(schema)?.tables.get_mut(name)
+    }
+
+    pub fn batches(&self, id: u64) -> Vec<RecordBatch> {
+        self.data.get(&id).map(|segs| segs.iter().flat_map(|s| s.batches.iter().cloned()).collect()).unwrap_or_default()
+    }
+
+    pub fn rows(&self, id: u64) -> usize {
+        self.data.get(&id).map(|segs| segs.iter().map(|s| s.rows).sum()).unwrap_or(0)
+    }
+
+    pub fn append(&mut self, id: u64, batches: Vec<RecordBatch>) {
+        let rows = batches.iter().map(|b| b.num_rows()).sum();
+        if rows == 0 {
+            return;
+        }
+        let segs = self.data.entry(id).or_default();
+        Arc::make_mut(segs).push(Segment { file: None, batches: Arc::new(batches), rows });
+    }
+
+    pub fn replace(&mut self, id: u64, batches: Vec<RecordBatch>) {
+        self.data.insert(id, Arc::new(Vec::new()));
+        self.append(id, batches);
+    }
+}
+
+fn io_err(e: impl std::fmt::Display) -> SqlError {
+    SqlError::new("58030", format!("could not write table data: {e}"))
+}
+
+/// Files of one database on disk: `catalog.json` and `data/*.parquet`.
+pub struct Disk {
+    pub dir: PathBuf,
+}
+
+impl Disk {
+    fn data_dir(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    pub fn exists(&self) -> bool {
+        self.dir.join("catalog.json").exists()
+    }
+
+    /// Reads the catalog and every segment it names.
+    pub fn load(&self) -> SqlResult<DbState> {
+        let text = std::fs::read(self.dir.join("catalog.json")).map_err(io_err)?;
+        let catalog: Catalog = serde_json::from_slice(&text).map_err(io_err)?;
+        let mut data = HashMap::new();
+        for schema in catalog.schemas.values() {
+            for t in schema.tables.values() {
+                let table_schema = t.arrow_schema();
+                let mut segs = Vec::new();
+                for f in &t.segments {
+                    let file = std::fs::File::open(self.data_dir().join(f)).map_err(io_err)?;
+                    let reader =
+                        ParquetRecordBatchReaderBuilder::try_new(file).map_err(io_err)?.build().map_err(io_err)?;
+                    let mut batches = Vec::new();
+                    for b in reader {
+                        let b = b.map_err(io_err)?;
+                        batches.push(RecordBatch::try_new(table_schema.clone(), b.columns().to_vec()).map_err(io_err)?);
+                    }
+                    let rows = batches.iter().map(|b| b.num_rows()).sum();
+                    segs.push(Segment { file: Some(f.clone()), batches: Arc::new(batches), rows });
+                }
+                data.insert(t.id, Arc::new(segs));
+            }
+        }
+        Ok(DbState { catalog, data, table_versions: HashMap::new(), version: 0 })
+    }
+
+    /// Makes `state` durable: new segments become Parquet files (sorted by the table's sort
+    /// key), then the catalog naming them replaces the old one in one rename. Files no longer
+    /// named are removed afterwards.
+    pub fn persist(&self, state: &mut DbState) -> SqlResult<()> {
+        std::fs::create_dir_all(self.data_dir()).map_err(io_err)?;
+        let mut names: Vec<(String, String, Vec<String>)> = Vec::new();
+        for (sname, schema) in &state.catalog.schemas {
+            for (tname, t) in &schema.tables {
+                if t.temporary {
+                    continue;
+                }
+                let Some(segs) = state.data.get_mut(&t.id) else {
+                    names.push((sname.clone(), tname.clone(), Vec::new()));
+                    continue;
+                };
+                let segs = Arc::make_mut(segs);
+                for seg in segs.iter_mut().filter(|s| s.file.is_none()) {
+                    let sorted = sort_segment(t, &seg.batches)?;
+                    let name = format!("t{}_{:016x}.parquet", t.id, rand::random::<u64>());
+                    write_parquet(&self.data_dir().join(&name), &sorted)?;
+                    seg.file = Some(name);
+                    seg.batches = Arc::new(sorted);
+                }
+                names.push((sname.clone(), tname.clone(), segs.iter().filter_map(|s| s.file.clone()).collect()));
+            }
+        }
+        for (s, t, files) in names {
+            if let Some(meta) = state.table_mut(&s, &t) {
+                meta.segments = files;
+            }
+        }
+        let mut durable = state.catalog.clone();
+        for schema in durable.schemas.values_mut() {
+            schema.tables.retain(|_, t| !t.temporary);
+        }
+        let json = serde_json::to_vec(&durable).map_err(io_err)?;
+        let tmp = self.dir.join("catalog.json.tmp");
+        {
+            let mut f = std::fs::File::create(&tmp).map_err(io_err)?;
+            f.write_all(&json).map_err(io_err)?;
+            f.sync_all().map_err(io_err)?;
+        }
+        std::fs::rename(&tmp, self.dir.join("catalog.json")).map_err(io_err)?;
+        sync_dir(&self.dir)?;
+        self.collect_garbage(&durable);
+        Ok(())
+    }
+
+    /// Removes segment files the catalog no longer names (left by replaced or dropped tables,
+    /// or by a crash between writing a segment and the catalog).
+    pub fn collect_garbage(&self, catalog: &Catalog) {
+        let live: BTreeSet<&String> =
+            catalog.schemas.values().flat_map(|s| s.tables.values()).flat_map(|t| t.segments.iter()).collect();
+        let Ok(entries) = std::fs::read_dir(self.data_dir()) else { return };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.ends_with(".parquet") && !live.contains(&name) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) -> SqlResult<()> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err)
+}
+
+fn write_parquet(path: &Path, batches: &[RecordBatch]) -> SqlResult<()> {
+    let Some(first) = batches.first() else { return Ok(()) };
+    let file = std::fs::File::create(path).map_err(io_err)?;
+    let mut w = ArrowWriter::try_new(file, first.schema(), None).map_err(io_err)?;
+    for b in batches {
+        w.write(b).map_err(io_err)?;
+    }
+    let file = w.into_inner().map_err(io_err)?;
+    file.sync_all().map_err(io_err)
+}
+
+/// A segment's rows in sort-key order (one batch), or as they are without a sort key.
+fn sort_segment(t: &TableMeta, batches: &[RecordBatch]) -> SqlResult<Vec<RecordBatch>> {
+    if t.sortkey.is_empty() || batches.is_empty() {
+        return Ok(batches.to_vec());
+    }
+    let batch = concat_batches(&batches[0].schema(), batches).map_err(SqlError::internal)?;
+    let columns: Vec<SortColumn> = t
+        .sortkey
+        .iter()
+        .filter_map(|k| t.column(k).map(|(i, _)| SortColumn { values: batch.column(i).clone(), options: None }))
+        .collect();
+    if columns.is_empty() {
+        return Ok(vec![batch]);
+    }
+    let idx = lexsort_to_indices(&columns, None).map_err(SqlError::internal)?;
+    Ok(vec![take_record_batch(&batch, &idx).map_err(SqlError::internal)?])
+}

@@ -1,0 +1,343 @@
+//! Redshift's system views, computed from the session's view of the catalog and the
+//! warehouse's query log: PG_TABLE_DEF, SVV_TABLE_INFO, SVV_TABLES, SVV_COLUMNS, STL_QUERY,
+//! SVL_QLOG, PG_USER.
+use crate::engine::Warehouse;
+use crate::error::{SqlError, SqlResult};
+use crate::state::DbState;
+use crate::types::RsType;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::common::ScalarValue;
+use std::sync::{Arc, Weak};
+
+const NAMES: &[&str] =
+    &["pg_table_def", "svv_table_info", "svv_tables", "svv_columns", "stl_query", "svl_qlog", "pg_user"];
+
+#[derive(Debug)]
+pub struct SystemTables {
+    pub warehouse: Weak<Warehouse>,
+}
+
+impl std::fmt::Debug for Warehouse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Warehouse({})", self.dir().display())
+    }
+}
+
+fn s(v: impl Into<String>) -> ScalarValue {
+    ScalarValue::Utf8(Some(v.into()))
+}
+
+fn i(v: i64) -> ScalarValue {
+    ScalarValue::Int64(Some(v))
+}
+
+fn i32v(v: i32) -> ScalarValue {
+    ScalarValue::Int32(Some(v))
+}
+
+fn b(v: bool) -> ScalarValue {
+    ScalarValue::Boolean(Some(v))
+}
+
+fn ts(us: i64) -> ScalarValue {
+    ScalarValue::TimestampMicrosecond(Some(us), None)
+}
+
+fn batch(columns: &[(&str, DataType)], rows: Vec<Vec<ScalarValue>>) -> SqlResult<RecordBatch> {
+    let schema =
+        Arc::new(Schema::new(columns.iter().map(|(n, t)| Field::new(*n, t.clone(), true)).collect::<Vec<_>>()));
+    let mut arrays = Vec::with_capacity(columns.len());
+    for (c, (_, t)) in columns.iter().enumerate() {
+        let values: Vec<ScalarValue> = rows.iter().map(|r| r[c].clone()).collect();
+        let array = if values.is_empty() {
+            datafusion::arrow::array::new_empty_array(t)
+        } else {
+            ScalarValue::iter_to_array(values).map_err(SqlError::from)?
+        };
+        arrays.push(array);
+    }
+    RecordBatch::try_new(schema, arrays).map_err(SqlError::internal)
+}
+
+fn char_length(t: &RsType) -> ScalarValue {
+    match t {
+        RsType::Char(n) | RsType::Varchar(n) => i32v(*n as i32),
+        _ => ScalarValue::Int32(None),
+    }
+}
+
+fn precision(t: &RsType) -> (ScalarValue, ScalarValue) {
+    match t {
+        RsType::SmallInt => (i32v(16), i32v(0)),
+        RsType::Integer => (i32v(32), i32v(0)),
+        RsType::BigInt => (i32v(64), i32v(0)),
+        RsType::Decimal(p, s) => (i32v(*p as i32), i32v(*s as i32)),
+        RsType::Real => (i32v(24), ScalarValue::Int32(None)),
+        RsType::Double => (i32v(53), ScalarValue::Int32(None)),
+        _ => (ScalarValue::Int32(None), ScalarValue::Int32(None)),
+    }
+}
+
+impl SystemTables {
+    pub fn has(&self, name: &str) -> bool {
+        NAMES.contains(&name)
+    }
+
+    pub fn table(&self, name: &str, st: &DbState) -> SqlResult<Option<RecordBatch>> {
+        let db = st.catalog.database.clone();
+        let tables = || {
+            st.catalog
+                .schemas
+                .iter()
+                .flat_map(|(sn, schema)| schema.tables.iter().map(move |(tn, t)| (sn.clone(), tn.clone(), t)))
+        };
+        let out = match name {
+            "pg_table_def" => {
+                let mut rows = Vec::new();
+                for (sn, tn, t) in tables() {
+                    for c in &t.columns {
+                        let sortpos = t.sortkey.iter().position(|k| *k == c.name).map(|p| p as i32 + 1).unwrap_or(0);
+                        rows.push(vec![
+                            s(&sn),
+                            s(&tn),
+                            s(&c.name),
+                            s(c.ty.pg_name()),
+                            s(c.encode.clone().unwrap_or_else(|| "none".into()).to_lowercase()),
+                            b(t.distkey.as_deref() == Some(c.name.as_str())),
+                            i32v(sortpos),
+                            b(!c.nullable),
+                        ]);
+                    }
+                }
+                batch(
+                    &[
+                        ("schemaname", DataType::Utf8),
+                        ("tablename", DataType::Utf8),
+                        ("column", DataType::Utf8),
+                        ("type", DataType::Utf8),
+                        ("encoding", DataType::Utf8),
+                        ("distkey", DataType::Boolean),
+                        ("sortkey", DataType::Int32),
+                        ("notnull", DataType::Boolean),
+                    ],
+                    rows,
+                )?
+            }
+            "svv_table_info" => {
+                let mut rows = Vec::new();
+                for (sn, tn, t) in tables() {
+                    let diststyle = match (t.diststyle.as_str(), &t.distkey) {
+                        ("KEY", Some(k)) => format!("KEY({k})"),
+                        ("AUTO", _) => "AUTO(EVEN)".to_string(),
+                        (d, _) => d.to_string(),
+                    };
+                    let encoded =
+                        t.columns.iter().any(|c| c.encode.as_deref().is_some_and(|e| !e.eq_ignore_ascii_case("raw")));
+                    let max_varchar = t
+                        .columns
+                        .iter()
+                        .filter_map(|c| if let RsType::Varchar(n) = c.ty { Some(n as i64) } else { None })
+                        .max()
+                        .unwrap_or(0);
+                    let bytes: usize = st
+                        .data
+                        .get(&t.id)
+                        .map(|segs| segs.iter().flat_map(|s| s.batches.iter()).map(|b| b.get_array_memory_size()).sum())
+                        .unwrap_or(0);
+                    let sortkey1 = match (&t.sortkey_kind, t.sortkey.first()) {
+                        (Some(k), Some(_)) if k == "INTERLEAVED" => format!("INTERLEAVED({})", t.sortkey[0]),
+                        (_, Some(c)) => c.clone(),
+                        _ => String::new(),
+                    };
+                    rows.push(vec![
+                        s(&db),
+                        s(&sn),
+                        i(t.id as i64),
+                        s(&tn),
+                        s(if encoded { "Y" } else { "N" }),
+                        s(diststyle),
+                        if sortkey1.is_empty() { ScalarValue::Utf8(None) } else { s(sortkey1) },
+                        i(max_varchar),
+                        i(t.sortkey.len() as i64),
+                        i((bytes as i64 + (1 << 20) - 1) >> 20),
+                        i(st.rows(t.id) as i64),
+                        ScalarValue::Float64(Some(0.0)),
+                        ScalarValue::Float64(Some(0.0)),
+                    ]);
+                }
+                batch(
+                    &[
+                        ("database", DataType::Utf8),
+                        ("schema", DataType::Utf8),
+                        ("table_id", DataType::Int64),
+                        ("table", DataType::Utf8),
+                        ("encoded", DataType::Utf8),
+                        ("diststyle", DataType::Utf8),
+                        ("sortkey1", DataType::Utf8),
+                        ("max_varchar", DataType::Int64),
+                        ("sortkey_num", DataType::Int64),
+                        ("size", DataType::Int64),
+                        ("tbl_rows", DataType::Int64),
+                        ("unsorted", DataType::Float64),
+                        ("stats_off", DataType::Float64),
+                    ],
+                    rows,
+                )?
+            }
+            "svv_tables" => {
+                let mut rows = Vec::new();
+                for (sn, schema) in &st.catalog.schemas {
+                    for tn in schema.tables.keys() {
+                        rows.push(vec![s(&db), s(sn), s(tn), s("BASE TABLE"), ScalarValue::Utf8(None)]);
+                    }
+                    for vn in schema.views.keys() {
+                        rows.push(vec![s(&db), s(sn), s(vn), s("VIEW"), ScalarValue::Utf8(None)]);
+                    }
+                }
+                batch(
+                    &[
+                        ("table_catalog", DataType::Utf8),
+                        ("table_schema", DataType::Utf8),
+                        ("table_name", DataType::Utf8),
+                        ("table_type", DataType::Utf8),
+                        ("remarks", DataType::Utf8),
+                    ],
+                    rows,
+                )?
+            }
+            "svv_columns" => {
+                let mut rows = Vec::new();
+                for (sn, tn, t) in tables() {
+                    for (pos, c) in t.columns.iter().enumerate() {
+                        let (p, sc) = precision(&c.ty);
+                        rows.push(vec![
+                            s(&db),
+                            s(&sn),
+                            s(&tn),
+                            s(&c.name),
+                            i32v(pos as i32 + 1),
+                            c.default.clone().map(s).unwrap_or(ScalarValue::Utf8(None)),
+                            s(if c.nullable { "YES" } else { "NO" }),
+                            s(c.ty.pg_name().split('(').next().unwrap_or_default()),
+                            char_length(&c.ty),
+                            p,
+                            sc,
+                            ScalarValue::Utf8(None),
+                        ]);
+                    }
+                }
+                batch(
+                    &[
+                        ("table_catalog", DataType::Utf8),
+                        ("table_schema", DataType::Utf8),
+                        ("table_name", DataType::Utf8),
+                        ("column_name", DataType::Utf8),
+                        ("ordinal_position", DataType::Int32),
+                        ("column_default", DataType::Utf8),
+                        ("is_nullable", DataType::Utf8),
+                        ("data_type", DataType::Utf8),
+                        ("character_maximum_length", DataType::Int32),
+                        ("numeric_precision", DataType::Int32),
+                        ("numeric_scale", DataType::Int32),
+                        ("remarks", DataType::Utf8),
+                    ],
+                    rows,
+                )?
+            }
+            "stl_query" | "svl_qlog" => {
+                let log = self.warehouse.upgrade().map(|w| w.query_log()).unwrap_or_default();
+                let users = &st.catalog.users;
+                let tsu = DataType::Timestamp(TimeUnit::Microsecond, None);
+                let rows = log
+                    .iter()
+                    .map(|q| {
+                        let uid = users.get(&q.user).map(|u| u.id).unwrap_or(0);
+                        let text: String = q.text.chars().take(4000).collect();
+                        if name == "stl_query" {
+                            vec![
+                                i(uid),
+                                i(q.query),
+                                s("default"),
+                                i(q.query),
+                                i(q.pid as i64),
+                                s(&db),
+                                s(text),
+                                ts(q.start_us),
+                                ts(q.end_us),
+                                i(q.aborted as i64),
+                            ]
+                        } else {
+                            vec![
+                                i(uid),
+                                i(q.query),
+                                i(q.query),
+                                i(q.pid as i64),
+                                ts(q.start_us),
+                                ts(q.end_us),
+                                i(q.end_us - q.start_us),
+                                i(q.aborted as i64),
+                                s("default"),
+                                s(text.chars().take(60).collect::<String>()),
+                            ]
+                        }
+                    })
+                    .collect();
+                if name == "stl_query" {
+                    batch(
+                        &[
+                            ("userid", DataType::Int64),
+                            ("query", DataType::Int64),
+                            ("label", DataType::Utf8),
+                            ("xid", DataType::Int64),
+                            ("pid", DataType::Int64),
+                            ("database", DataType::Utf8),
+                            ("querytxt", DataType::Utf8),
+                            ("starttime", tsu.clone()),
+                            ("endtime", tsu),
+                            ("aborted", DataType::Int64),
+                        ],
+                        rows,
+                    )?
+                } else {
+                    batch(
+                        &[
+                            ("userid", DataType::Int64),
+                            ("query", DataType::Int64),
+                            ("xid", DataType::Int64),
+                            ("pid", DataType::Int64),
+                            ("starttime", tsu.clone()),
+                            ("endtime", tsu),
+                            ("elapsed", DataType::Int64),
+                            ("aborted", DataType::Int64),
+                            ("label", DataType::Utf8),
+                            ("substring", DataType::Utf8),
+                        ],
+                        rows,
+                    )?
+                }
+            }
+            "pg_user" => {
+                let rows = st
+                    .catalog
+                    .users
+                    .iter()
+                    .map(|(n, u)| vec![s(n), i(u.id), b(u.createdb), b(u.superuser), b(u.superuser), s("********")])
+                    .collect();
+                batch(
+                    &[
+                        ("usename", DataType::Utf8),
+                        ("usesysid", DataType::Int64),
+                        ("usecreatedb", DataType::Boolean),
+                        ("usesuper", DataType::Boolean),
+                        ("usecatupd", DataType::Boolean),
+                        ("passwd", DataType::Utf8),
+                    ],
+                    rows,
+                )?
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(out))
+    }
+}

@@ -1,0 +1,199 @@
+//! Redshift's column types: what a declaration means, how it is stored in Arrow, how it is
+//! named in the catalog, and the checks a value must pass to be stored.
+use crate::error::SqlError;
+use datafusion::arrow::array::{Array, ArrayRef, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
+use datafusion::sql::sqlparser::ast::{self, CharacterLength, ExactNumberInfo};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Key of the Arrow field metadata that keeps a column's declared Redshift type.
+pub const TYPE_KEY: &str = "redshift.type";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", content = "p")]
+pub enum RsType {
+    SmallInt,
+    Integer,
+    BigInt,
+    Decimal(u8, i8),
+    Real,
+    Double,
+    Boolean,
+    /// Blank-padded, length in bytes.
+    Char(u32),
+    /// Length in bytes.
+    Varchar(u32),
+    Date,
+    Timestamp,
+    Timestamptz,
+    Time,
+    Super,
+}
+
+pub const VARCHAR_MAX: u32 = 65535;
+
+fn length_of(l: &Option<CharacterLength>, default: u32) -> u32 {
+    match l {
+        Some(CharacterLength::IntegerLength { length, .. }) => (*length).min(VARCHAR_MAX as u64) as u32,
+        Some(CharacterLength::Max) => VARCHAR_MAX,
+        None => default,
+    }
+}
+
+impl RsType {
+    /// The type a column declaration names, as Redshift reads it (TEXT is VARCHAR(256),
+    /// FLOAT is DOUBLE PRECISION, NUMERIC without precision is NUMERIC(18,0)).
+    pub fn from_sql(t: &ast::DataType) -> Result<RsType, SqlError> {
+        use ast::DataType as D;
+        Ok(match t {
+            D::SmallInt(_) | D::Int2(_) => RsType::SmallInt,
+            D::Int(_) | D::Integer(_) | D::Int4(_) => RsType::Integer,
+            D::BigInt(_) | D::Int8(_) => RsType::BigInt,
+            D::Real | D::Float4 => RsType::Real,
+            D::Float(info) => match info {
+                ExactNumberInfo::Precision(p) | ExactNumberInfo::PrecisionAndScale(p, _) if *p <= 24 => RsType::Real,
+                _ => RsType::Double,
+            },
+            D::Double(_) | D::DoublePrecision | D::Float8 | D::Float64 => RsType::Double,
+            D::Numeric(info) | D::Decimal(info) | D::Dec(info) => match info {
+                ExactNumberInfo::None => RsType::Decimal(18, 0),
+                ExactNumberInfo::Precision(p) => RsType::Decimal(check_precision(*p)?, 0),
+                ExactNumberInfo::PrecisionAndScale(p, s) => {
+                    let p = check_precision(*p)?;
+                    if *s < 0 || *s > p as i64 {
+                        return Err(SqlError::invalid_parameter(format!(
+                            "NUMERIC scale {s} must be between 0 and precision {p}"
+                        )));
+                    }
+                    RsType::Decimal(p, *s as i8)
+                }
+            },
+            D::Boolean | D::Bool => RsType::Boolean,
+            D::Char(l) | D::Character(l) => RsType::Char(length_of(l, 1).min(4096)),
+            D::Varchar(l) | D::CharacterVarying(l) | D::CharVarying(l) | D::Nvarchar(l) => {
+                RsType::Varchar(length_of(l, 256))
+            }
+            D::Text | D::String(_) => RsType::Varchar(256),
+            D::Date => RsType::Date,
+            D::Timestamp(_, tz) => match tz {
+                ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz => RsType::Timestamptz,
+                _ => RsType::Timestamp,
+            },
+            D::Datetime(_) => RsType::Timestamp,
+            D::Time(_, _) => RsType::Time,
+            D::Custom(name, args) => {
+                let n = name.to_string().to_ascii_lowercase();
+                match n.as_str() {
+                    "bpchar" | "nchar" => RsType::Char(args.first().and_then(|a| a.parse().ok()).unwrap_or(1)),
+                    "timestamptz" => RsType::Timestamptz,
+                    "super" => RsType::Super,
+                    "float" => RsType::Double,
+                    _ => return Err(SqlError::new("42704", format!("type \"{n}\" does not exist"))),
+                }
+            }
+            other => {
+                return Err(SqlError::new(
+                    "42704",
+                    format!("type \"{}\" does not exist", other.to_string().to_lowercase()),
+                ))
+            }
+        })
+    }
+
+    /// The type a computed column gets when a table is created from a query.
+    pub fn from_arrow(t: &DataType) -> RsType {
+        match t {
+            DataType::Int8 | DataType::Int16 | DataType::UInt8 => RsType::SmallInt,
+            DataType::Int32 | DataType::UInt16 => RsType::Integer,
+            DataType::Int64 | DataType::UInt32 | DataType::UInt64 => RsType::BigInt,
+            DataType::Float16 | DataType::Float32 => RsType::Real,
+            DataType::Float64 => RsType::Double,
+            DataType::Decimal128(p, s) => RsType::Decimal((*p).min(38), *s),
+            DataType::Boolean => RsType::Boolean,
+            DataType::Date32 | DataType::Date64 => RsType::Date,
+            DataType::Timestamp(_, Some(_)) => RsType::Timestamptz,
+            DataType::Timestamp(_, None) => RsType::Timestamp,
+            DataType::Time32(_) | DataType::Time64(_) => RsType::Time,
+            _ => RsType::Varchar(256),
+        }
+    }
+
+    pub fn arrow(&self) -> DataType {
+        match self {
+            RsType::SmallInt => DataType::Int16,
+            RsType::Integer => DataType::Int32,
+            RsType::BigInt => DataType::Int64,
+            RsType::Decimal(p, s) => DataType::Decimal128(*p, *s),
+            RsType::Real => DataType::Float32,
+            RsType::Double => DataType::Float64,
+            RsType::Boolean => DataType::Boolean,
+            RsType::Char(_) | RsType::Varchar(_) | RsType::Super => DataType::Utf8,
+            RsType::Date => DataType::Date32,
+            RsType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+            RsType::Timestamptz => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            RsType::Time => DataType::Time64(TimeUnit::Microsecond),
+        }
+    }
+
+    /// The name `format_type` and the catalog views give it.
+    pub fn pg_name(&self) -> String {
+        match self {
+            RsType::SmallInt => "smallint".into(),
+            RsType::Integer => "integer".into(),
+            RsType::BigInt => "bigint".into(),
+            RsType::Decimal(p, s) => format!("numeric({p},{s})"),
+            RsType::Real => "real".into(),
+            RsType::Double => "double precision".into(),
+            RsType::Boolean => "boolean".into(),
+            RsType::Char(n) => format!("character({n})"),
+            RsType::Varchar(n) => format!("character varying({n})"),
+            RsType::Date => "date".into(),
+            RsType::Timestamp => "timestamp without time zone".into(),
+            RsType::Timestamptz => "timestamp with time zone".into(),
+            RsType::Time => "time without time zone".into(),
+            RsType::Super => "super".into(),
+        }
+    }
+
+    pub fn field(&self, name: &str, nullable: bool) -> Field {
+        Field::new(name, self.arrow(), nullable).with_metadata(HashMap::from([(TYPE_KEY.to_string(), self.pg_name())]))
+    }
+
+    /// Makes a column that was cast to this type storable: strings must fit their length in
+    /// bytes; CHAR values are blank-padded to it.
+    pub fn check_column(&self, column: &str, array: ArrayRef) -> Result<ArrayRef, SqlError> {
+        let (n, pad) = match self {
+            RsType::Varchar(n) => (*n, false),
+            RsType::Char(n) => (*n, true),
+            _ => return Ok(array),
+        };
+        let Some(strings) = array.as_any().downcast_ref::<StringArray>() else { return Ok(array) };
+        for s in strings.iter().flatten() {
+            if s.len() > n as usize {
+                let kind = if pad { "character" } else { "character varying" };
+                return Err(SqlError::new("22001", format!("value too long for type {kind}({n})"))
+                    .with_detail(format!("column \"{column}\"")));
+            }
+        }
+        if !pad || strings.iter().flatten().all(|s| s.len() == n as usize) {
+            return Ok(array);
+        }
+        let padded: StringArray =
+            strings.iter().map(|v| v.map(|s| format!("{s:<width$}", width = n as usize))).collect();
+        Ok(Arc::new(padded))
+    }
+}
+
+fn check_precision(p: u64) -> Result<u8, SqlError> {
+    if p == 0 || p > 38 {
+        return Err(SqlError::invalid_parameter(format!("NUMERIC precision {p} must be between 1 and 38")));
+    }
+    Ok(p as u8)
+}
+
+/// Whether a column holds no nulls (checked before a NOT NULL column takes new values).
+pub fn has_nulls(a: &dyn Array) -> bool {
+    a.null_count() > 0
+}

@@ -1,0 +1,313 @@
+"""Redshift: clusters through the API (boto3, the aws CLI and its waiters), and SQL on each
+cluster's port with psql, redshift_connector, psycopg 2 and 3 and SQLAlchemy."""
+import os
+import shutil
+import socket
+import subprocess
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import Nuage, free_port
+
+PASSWORD = "Secret123"
+
+
+def create_cluster(server, name="lab", **extra):
+    rs = server.client("redshift")
+    args = dict(
+        ClusterIdentifier=name,
+        NodeType="dc2.large",
+        MasterUsername="awsuser",
+        MasterUserPassword=PASSWORD,
+        Port=free_port(),
+    )
+    args.update(extra)
+    out = rs.create_cluster(**args)["Cluster"]
+    assert out["ClusterStatus"] == "creating"
+    rs.get_waiter("cluster_available").wait(ClusterIdentifier=name, WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+    return rs.describe_clusters(ClusterIdentifier=name)["Clusters"][0]
+
+
+def psql(cluster, sql, user="awsuser", password=PASSWORD, check=True, db="dev"):
+    env = dict(os.environ, PGPASSWORD=password, PGCONNECT_TIMEOUT="10")
+    ep = cluster["Endpoint"]
+    p = subprocess.run(
+        ["psql", "-h", ep["Address"], "-p", str(ep["Port"]), "-U", user, "-d", db, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if check and p.returncode != 0:
+        raise AssertionError(p.stderr)
+    return p
+
+
+def connect(cluster, user="awsuser", password=PASSWORD):
+    import redshift_connector
+
+    ep = cluster["Endpoint"]
+    return redshift_connector.connect(host=ep["Address"], port=ep["Port"], database="dev", user=user, password=password, ssl=False)
+
+
+def port_open(port):
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+psql_missing = shutil.which("psql") is None
+
+
+def test_cluster_lifecycle_and_errors(server):
+    rs = server.client("redshift")
+    c = create_cluster(server, "lab", NumberOfNodes=2, IamRoles=["arn:aws:iam::000000000000:role/MyRedshiftRole"], Tags=[{"Key": "team", "Value": "data"}])
+    assert c["ClusterStatus"] == "available"
+    assert c["NumberOfNodes"] == 2 and c["DBName"] == "dev" and c["MasterUsername"] == "awsuser"
+    assert c["IamRoles"] == [{"IamRoleArn": "arn:aws:iam::000000000000:role/MyRedshiftRole", "ApplyStatus": "in-sync"}]
+    assert c["Tags"] == [{"Key": "team", "Value": "data"}]
+    assert port_open(c["Endpoint"]["Port"])
+
+    with pytest.raises(ClientError) as e:
+        rs.create_cluster(ClusterIdentifier="lab", NodeType="dc2.large", MasterUsername="awsuser", MasterUserPassword=PASSWORD)
+    assert e.value.response["Error"]["Code"] == "ClusterAlreadyExists"
+    with pytest.raises(ClientError) as e:
+        rs.describe_clusters(ClusterIdentifier="nope")
+    assert e.value.response["Error"]["Code"] == "ClusterNotFound"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    with pytest.raises(ClientError) as e:
+        rs.create_cluster(ClusterIdentifier="weak", NodeType="dc2.large", MasterUsername="awsuser", MasterUserPassword="password")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert "upper-case" in e.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as e:
+        rs.create_cluster(ClusterIdentifier="Bad--Name", NodeType="dc2.large", MasterUsername="awsuser", MasterUserPassword=PASSWORD)
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+    with pytest.raises(ClientError) as e:
+        rs.create_cluster(ClusterIdentifier="multi", ClusterType="multi-node", NumberOfNodes=1, NodeType="dc2.large", MasterUsername="awsuser", MasterUserPassword=PASSWORD)
+    assert e.value.response["Error"]["Code"] == "InvalidParameterCombination"
+    assert [x["ClusterIdentifier"] for x in rs.describe_clusters()["Clusters"]] == ["lab"]
+
+    # Pause stops the SQL port; resume brings it back.
+    assert rs.pause_cluster(ClusterIdentifier="lab")["Cluster"]["ClusterStatus"] == "pausing"
+    assert rs.describe_clusters(ClusterIdentifier="lab")["Clusters"][0]["ClusterStatus"] == "paused"
+    assert not port_open(c["Endpoint"]["Port"])
+    with pytest.raises(ClientError) as e:
+        rs.pause_cluster(ClusterIdentifier="lab")
+    assert e.value.response["Error"]["Code"] == "InvalidClusterState"
+    rs.resume_cluster(ClusterIdentifier="lab")
+    rs.get_waiter("cluster_available").wait(ClusterIdentifier="lab", WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+    assert port_open(c["Endpoint"]["Port"])
+
+    roles = rs.modify_cluster_iam_roles(ClusterIdentifier="lab", AddIamRoles=["arn:aws:iam::000000000000:role/Other"], DefaultIamRoleArn="arn:aws:iam::000000000000:role/Other")["Cluster"]
+    assert len(roles["IamRoles"]) == 2 and roles["DefaultIamRoleArn"].endswith("role/Other")
+
+    rs.create_tags(ResourceName="arn:aws:redshift:us-east-1:000000000000:cluster:lab", Tags=[{"Key": "env", "Value": "test"}])
+    tags = rs.describe_tags(ResourceName="arn:aws:redshift:us-east-1:000000000000:cluster:lab")["TaggedResources"]
+    assert sorted(t["Tag"]["Key"] for t in tags) == ["env", "team"]
+
+    with pytest.raises(ClientError) as e:
+        rs.delete_cluster(ClusterIdentifier="lab")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterCombination"
+    assert rs.delete_cluster(ClusterIdentifier="lab", SkipFinalClusterSnapshot=True)["Cluster"]["ClusterStatus"] == "deleting"
+    rs.get_waiter("cluster_deleted").wait(ClusterIdentifier="lab", WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+    assert not port_open(c["Endpoint"]["Port"])
+
+
+@pytest.mark.skipif(psql_missing, reason="psql is installed by .ci/run")
+def test_cli_waiter_and_psql_session(server):
+    port = free_port()
+    out = server.cli(
+        "redshift", "create-cluster", "--cluster-identifier", "examplecluster", "--node-type", "dc2.large",
+        "--master-username", "awsuser", "--master-user-password", PASSWORD, "--cluster-type", "single-node", "--port", str(port),
+    )
+    assert '"ClusterStatus": "creating"' in out.stdout
+    server.cli("redshift", "wait", "cluster-available", "--cluster-identifier", "examplecluster")
+    c = server.client("redshift").describe_clusters(ClusterIdentifier="examplecluster")["Clusters"][0]
+    assert c["Endpoint"]["Port"] == port
+
+    assert psql(c, "select version()").stdout.strip().startswith("PostgreSQL 8.0.2 on i686-pc-linux-gnu")
+    assert "Redshift 1.0." in psql(c, "select version()").stdout
+    assert psql(c, "select current_user, current_database()").stdout.strip() == "awsuser|dev"
+    psql(c, """create table users(
+        userid integer not null distkey sortkey,
+        username char(8),
+        firstname varchar(30),
+        city varchar(30),
+        likesports boolean);""")
+    psql(c, "insert into users values (1, 'JSG99FHE', 'Rafael', 'Kent', true), (2, 'PGL08LJI', 'Vladimir', 'Augusta', false), (3, 'IFT66TXU', 'Lars', 'Kent', null)")
+    assert psql(c, "select count(*) from users where city = 'Kent'").stdout.strip() == "2"
+    assert psql(c, "select top 1 firstname from users order by userid desc").stdout.strip() == "Lars"
+    # CHAR is blank-padded to its length; VARCHAR lengths are bytes, enforced.
+    assert psql(c, "insert into users (userid, username) values (4, 'ab')").stdout.strip() == "INSERT 0 1"
+    assert psql(c, "select '[' || username || ']' from users where userid = 4").stdout.strip() == "[ab      ]"
+    p = psql(c, "insert into users (userid, city) values (5, repeat('x', 31))", check=False)
+    assert p.returncode != 0 and "value too long for type character varying(30)" in p.stderr
+    p = psql(c, "select * from nosuchtable", check=False)
+    assert 'relation "nosuchtable" does not exist' in p.stderr
+    p = psql(c, "insert into users (username) values ('x')", check=False)
+    assert "Cannot insert a NULL value into column userid" in p.stderr
+    assert psql(c, "select count(*) from users").stdout.strip() == "4"
+    assert psql(c, "update users set city = 'Boston' where userid in (1, 2)").stdout.strip() == "UPDATE 2"
+    assert psql(c, "delete from users where likesports is null").stdout.strip() == "DELETE 2"
+    assert psql(c, "select userid, city from users order by userid").stdout.split() == ["1|Boston", "2|Boston"]
+    info = psql(c, "select \"table\", diststyle, sortkey1, tbl_rows from svv_table_info").stdout.strip()
+    assert info == "users|KEY(userid)|userid|2"
+    tdef = psql(c, "select \"column\", type, distkey, sortkey, notnull from pg_table_def where tablename = 'users' order by 1").stdout.split()
+    assert "userid|integer|t|1|t" in tdef and "username|character(8)|f|0|f" in tdef
+    assert "users" in psql(c, r"\dt").stdout
+    described = psql(c, r"\d users").stdout
+    assert "userid" in described and "firstname" in described
+    assert "select count(*) from users" in psql(c, "select querytxt from stl_query order by query").stdout
+
+
+def test_drivers_parameters_transactions_and_durability(tmp_path):
+    pytest.importorskip("redshift_connector")
+    import psycopg
+    import psycopg2
+
+    server = Nuage(str(tmp_path)).start()
+    try:
+        c = create_cluster(server, "drivers")
+        conn = connect(c)
+        cur = conn.cursor()
+        cur.execute("create table sales(salesid integer not null, qty smallint, price decimal(8,2), saletime timestamp, note varchar(20)) distkey(salesid) compound sortkey(saletime)")
+        cur.execute("insert into sales values (%s, %s, %s, %s, %s)", (1, 4, "100.50", "2008-02-18 02:36:48", "first"))
+        cur.executemany("insert into sales (salesid, qty, price) values (%s, %s, %s)", [(2, 1, 9.99), (3, 2, 20)])
+        conn.commit()
+        cur.execute("select salesid, qty, price, note from sales where salesid >= %s order by salesid", (2,))
+        rows = cur.fetchall()
+        assert [list(r[:2]) for r in rows] == [[2, 1], [3, 2]]
+        assert str(rows[0][2]) == "9.99"
+        cur.execute("select salesid, saletime from sales where salesid = 1")
+        df = cur.fetch_dataframe()
+        assert list(df.columns) == ["salesid", "saletime"] and df.iloc[0]["salesid"] == 1
+        cur.execute("select datediff(day, '2008-01-01', saletime), dateadd(month, 1, saletime)::date from sales where salesid = 1")
+        diff, next_month = cur.fetchone()
+        assert diff == 48 and str(next_month) == "2008-03-18"
+        conn.close()
+
+        # psycopg2: client-side parameters; a failed statement aborts the transaction.
+        ep = c["Endpoint"]
+        pg2 = psycopg2.connect(host=ep["Address"], port=ep["Port"], dbname="dev", user="awsuser", password=PASSWORD)
+        cur = pg2.cursor()
+        cur.execute("insert into sales (salesid, qty) values (%s, %s)", (10, 1))
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute("select nosuchcolumn from sales")
+        assert e.value.pgcode == "42703"
+        with pytest.raises(psycopg2.Error) as e:
+            cur.execute("select 1")
+        assert e.value.pgcode == "25P02"
+        pg2.rollback()
+        cur.execute("select count(*) from sales where salesid = 10")
+        assert cur.fetchone()[0] == 0
+        cur.execute("insert into sales (salesid, qty) values (%s, %s)", (11, 1))
+        pg2.commit()
+        pg2.close()
+
+        # psycopg 3: server-side binding of typed parameters.
+        with psycopg.connect(host=ep["Address"], port=ep["Port"], dbname="dev", user="awsuser", password=PASSWORD, autocommit=True) as p3:
+            got = p3.execute("select salesid, qty from sales where salesid = %s and qty > %s", (11, 0)).fetchall()
+            assert got == [(11, 1)]
+            with pytest.raises(psycopg.errors.StringDataRightTruncation):
+                p3.execute("insert into sales (salesid, note) values (%s, %s)", (12, "x" * 21))
+
+        server.kill()  # kill -9: only committed data must come back.
+        server.start()
+        c = server.client("redshift").describe_clusters(ClusterIdentifier="drivers")["Clusters"][0]
+        assert c["ClusterStatus"] == "available"
+        conn = connect(c)
+        cur = conn.cursor()
+        cur.execute("select salesid from sales order by salesid")
+        assert [r[0] for r in cur.fetchall()] == [1, 2, 3, 11]
+        conn.close()
+    finally:
+        server.kill()
+
+
+def test_snapshots_restore_a_copy(server):
+    pytest.importorskip("redshift_connector")
+    rs = server.client("redshift")
+    c = create_cluster(server, "source")
+    conn = connect(c)
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("create table t(a int)")
+    cur.execute("insert into t values (1), (2)")
+    snap = rs.create_cluster_snapshot(SnapshotIdentifier="snap1", ClusterIdentifier="source")["Snapshot"]
+    assert snap["Status"] == "available" and snap["SnapshotType"] == "manual"
+    cur.execute("insert into t values (3)")
+    conn.close()
+    rs.restore_from_cluster_snapshot(ClusterIdentifier="restored", SnapshotIdentifier="snap1", Port=free_port())
+    rs.get_waiter("cluster_available").wait(ClusterIdentifier="restored", WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+    r = rs.describe_clusters(ClusterIdentifier="restored")["Clusters"][0]
+    conn = connect(r)
+    cur = conn.cursor()
+    cur.execute("select count(*) from t")
+    assert cur.fetchone()[0] == 2
+    conn.close()
+    assert [s["SnapshotIdentifier"] for s in rs.describe_cluster_snapshots(ClusterIdentifier="source")["Snapshots"]] == ["snap1"]
+    rs.delete_cluster(ClusterIdentifier="source", FinalClusterSnapshotIdentifier="final")
+    assert sorted(s["SnapshotIdentifier"] for s in rs.describe_cluster_snapshots()["Snapshots"]) == ["final", "snap1"]
+    rs.delete_cluster_snapshot(SnapshotIdentifier="snap1")
+    with pytest.raises(ClientError) as e:
+        rs.describe_cluster_snapshots(SnapshotIdentifier="snap1")
+    assert e.value.response["Error"]["Code"] == "ClusterSnapshotNotFound"
+
+
+def test_temporary_credentials_users_and_grants(server):
+    pytest.importorskip("redshift_connector")
+    import redshift_connector
+
+    rs = server.client("redshift")
+    c = create_cluster(server, "secure")
+    admin = connect(c)
+    admin.autocommit = True
+    cur = admin.cursor()
+    cur.execute("create table secret(x int)")
+    cur.execute("insert into secret values (42)")
+    cur.execute("create user analyst password 'Analyst123'")
+
+    creds = rs.get_cluster_credentials(ClusterIdentifier="secure", DbUser="analyst", DurationSeconds=900)
+    assert creds["DbUser"] == "IAM:analyst"
+    conn = connect(c, user=creds["DbUser"], password=creds["DbPassword"])
+    acur = conn.cursor()
+    acur.execute("select current_user")
+    assert acur.fetchone()[0] == "analyst"
+    with pytest.raises(redshift_connector.error.ProgrammingError) as e:
+        acur.execute("select * from secret")
+    assert "permission denied for relation secret" in str(e.value)
+    conn.rollback()
+    cur.execute("grant select on secret to analyst")
+    acur.execute("select x from secret")
+    assert acur.fetchone()[0] == 42
+    conn.close()
+
+    with pytest.raises(redshift_connector.error.InterfaceError) as e:
+        connect(c, user="IAM:analyst", password="wrong-Password1")
+    assert 'password authentication failed for user "IAM:analyst"' in str(e.value)
+    with pytest.raises(ClientError) as e:
+        rs.get_cluster_credentials(ClusterIdentifier="secure", DbUser="ghost")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+    auto = rs.get_cluster_credentials(ClusterIdentifier="secure", DbUser="newbie", AutoCreate=True)
+    assert auto["DbUser"] == "IAMA:newbie"
+    conn = connect(c, user=auto["DbUser"], password=auto["DbPassword"])
+    conn.close()
+    admin.close()
+
+
+def test_sqlalchemy_redshift_dialect(server):
+    sa = pytest.importorskip("sqlalchemy")
+    pytest.importorskip("sqlalchemy_redshift")
+    c = create_cluster(server, "alchemy")
+    ep = c["Endpoint"]
+    # sqlalchemy-redshift asks for verify-full TLS by default; the SQL port refuses TLS.
+    engine = sa.create_engine(
+        f"redshift+psycopg2://awsuser:{PASSWORD}@{ep['Address']}:{ep['Port']}/dev", connect_args={"sslmode": "prefer"}
+    )
+    with engine.begin() as conn:
+        conn.execute(sa.text("create table events(eventid int, eventname varchar(200))"))
+        conn.execute(sa.text("insert into events values (:a, :b)"), [{"a": 1, "b": "Hamlet"}, {"a": 2, "b": "Macbeth"}])
+    with engine.connect() as conn:
+        names = [r[0] for r in conn.execute(sa.text("select eventname from events order by eventid"))]
+    assert names == ["Hamlet", "Macbeth"]
