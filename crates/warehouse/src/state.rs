@@ -253,6 +253,7 @@ impl Disk {
                     continue;
                 };
                 let segs = Arc::make_mut(segs);
+                compact(segs);
                 for seg in segs.iter_mut().filter(|s| s.file.is_none()) {
                     let sorted = sort_segment(t, &seg.batches)?;
                     let name = format!("t{}_{:016x}.parquet", t.id, rand::random::<u64>());
@@ -300,6 +301,37 @@ impl Disk {
     }
 }
 
+/// Segments a table may have before a commit merges them all into one.
+const MAX_SEGMENTS: usize = 16;
+/// Rows per batch of a merged segment.
+const BATCH_ROWS: usize = 65_536;
+
+/// Merges the uncommitted segments into one (a load of many small INSERTs becomes one file),
+/// and every segment into one when there are too many; merged rows are re-cut into batches
+/// of `BATCH_ROWS`.
+fn compact(segs: &mut Vec<Segment>) {
+    let new = segs.iter().filter(|s| s.file.is_none()).count();
+    let merge_all = segs.len() > MAX_SEGMENTS;
+    if new <= 1 && !merge_all {
+        return;
+    }
+    let (merge, keep): (Vec<Segment>, Vec<Segment>) = segs.drain(..).partition(|s| merge_all || s.file.is_none());
+    let batches: Vec<RecordBatch> = merge.iter().flat_map(|s| s.batches.iter().cloned()).collect();
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let rechunked = match batches.first() {
+        Some(first) => match concat_batches(&first.schema(), &batches) {
+            Ok(all) => (0..all.num_rows())
+                .step_by(BATCH_ROWS)
+                .map(|o| all.slice(o, BATCH_ROWS.min(all.num_rows() - o)))
+                .collect(),
+            Err(_) => batches,
+        },
+        None => batches,
+    };
+    *segs = keep;
+    segs.push(Segment { file: None, batches: Arc::new(rechunked), rows });
+}
+
 fn sync_dir(dir: &Path) -> SqlResult<()> {
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io_err)
 }
@@ -321,6 +353,7 @@ fn sort_segment(t: &TableMeta, batches: &[RecordBatch]) -> SqlResult<Vec<RecordB
         return Ok(batches.to_vec());
     }
     let batch = concat_batches(&batches[0].schema(), batches).map_err(SqlError::internal)?;
+    let n = batch.num_rows();
     let columns: Vec<SortColumn> = t
         .sortkey
         .iter()
@@ -330,5 +363,6 @@ fn sort_segment(t: &TableMeta, batches: &[RecordBatch]) -> SqlResult<Vec<RecordB
         return Ok(vec![batch]);
     }
     let idx = lexsort_to_indices(&columns, None).map_err(SqlError::internal)?;
-    Ok(vec![take_record_batch(&batch, &idx).map_err(SqlError::internal)?])
+    let sorted = take_record_batch(&batch, &idx).map_err(SqlError::internal)?;
+    Ok((0..n).step_by(BATCH_ROWS).map(|o| sorted.slice(o, BATCH_ROWS.min(n - o))).collect())
 }

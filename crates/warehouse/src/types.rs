@@ -162,27 +162,28 @@ impl RsType {
     }
 
     /// Makes a column that was cast to this type storable: strings must fit their length in
-    /// bytes; CHAR values are blank-padded to it.
+    /// bytes. CHAR values are kept without their trailing blanks, which Redshift treats as
+    /// insignificant (so `char_col = 'ab'` matches a value stored as `'ab      '`).
     pub fn check_column(&self, column: &str, array: ArrayRef) -> Result<ArrayRef, SqlError> {
-        let (n, pad) = match self {
+        let (n, is_char) = match self {
             RsType::Varchar(n) => (*n, false),
             RsType::Char(n) => (*n, true),
             _ => return Ok(array),
         };
         let Some(strings) = array.as_any().downcast_ref::<StringArray>() else { return Ok(array) };
         for s in strings.iter().flatten() {
-            if s.len() > n as usize {
-                let kind = if pad { "character" } else { "character varying" };
+            let len = if is_char { s.trim_end_matches(' ').len() } else { s.len() };
+            if len > n as usize {
+                let kind = if is_char { "character" } else { "character varying" };
                 return Err(SqlError::new("22001", format!("value too long for type {kind}({n})"))
                     .with_detail(format!("column \"{column}\"")));
             }
         }
-        if !pad || strings.iter().flatten().all(|s| s.len() == n as usize) {
+        if !is_char || !strings.iter().flatten().any(|s| s.ends_with(' ')) {
             return Ok(array);
         }
-        let padded: StringArray =
-            strings.iter().map(|v| v.map(|s| format!("{s:<width$}", width = n as usize))).collect();
-        Ok(Arc::new(padded))
+        let trimmed: StringArray = strings.iter().map(|v| v.map(|s| s.trim_end_matches(' '))).collect();
+        Ok(Arc::new(trimmed))
     }
 }
 
