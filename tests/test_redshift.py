@@ -311,3 +311,69 @@ def test_sqlalchemy_redshift_dialect(server):
     with engine.connect() as conn:
         names = [r[0] for r in conn.execute(sa.text("select eventname from events order by eventid"))]
     assert names == ["Hamlet", "Macbeth"]
+
+
+@pytest.mark.skipif(psql_missing, reason="psql is installed by .ci/run")
+def test_redshift_sql_surface(server):
+    c = create_cluster(server, "surface")
+
+    def one(sql):
+        return psql(c, sql).stdout.strip()
+
+    psql(c, "create schema sales_data")
+    assert "sales_data" in psql(c, r"\dn").stdout
+    psql(c, """create table sales_data.sales(
+        id bigint identity(1, 1), seller varchar(10) not null, region char(2) default 'EU',
+        amount decimal(10,2), sold timestamp default getdate()) diststyle even compound sortkey(sold)""")
+    psql(c, "insert into sales_data.sales (seller, amount, sold) values ('ann', 10, '2008-01-05 10:00:00'), ('bob', 30, '2008-01-06 11:00:00'), ('ann', 60, '2008-02-01 09:30:00'), ('cy', 0, '2008-02-02 08:00:00')")
+    psql(c, "insert into sales_data.sales (seller, region) values ('dee', default)")
+    assert one("select id, region from sales_data.sales where seller = 'dee'") == "5|EU"
+    assert one("select count(*) from sales_data.sales where sold is not null") == "5"
+    assert one("select listagg(seller, ',') within group (order by seller) from sales_data.sales where amount > 0") == "ann,ann,bob"
+    assert one("select median(amount) from sales_data.sales") == "20.00"
+    assert one("select seller, ntile(2) over (order by amount desc) from sales_data.sales where amount > 0 order by amount desc limit 1") == "ann|1"
+    ratios = psql(c, "select round(ratio_to_report(amount) over (partition by seller), 2) from sales_data.sales where seller = 'ann' order by amount").stdout.split()
+    assert ratios == ["0.14", "0.86"]
+    assert one("select rank() over (order by amount desc) from sales_data.sales where seller = 'bob'") == "1"
+    assert one("select datediff(month, '2008-01-31', '2008-02-01'), dateadd(day, 30, '2008-01-05')::date") == "1|2008-02-04"
+    assert one("select to_char(sold, 'YYYY-MM-DD HH24:MI') from sales_data.sales where seller = 'bob'") == "2008-01-06 11:00"
+    # (Timestamps are written with six fractional digits, where PostgreSQL drops zeros.)
+    assert one("select convert_timezone('UTC', 'America/New_York', '2008-07-01 12:00:00'::timestamp)").startswith("2008-07-01 08:00:00")
+    assert one("select decode(region, 'EU', 'Europe', 'other'), nvl(amount, -1) = -1, len(seller), charindex('e', seller) from sales_data.sales where seller = 'dee'") == "Europe|t|3|2"
+    assert one("select approximate count(distinct seller) from sales_data.sales") == "4"
+    assert one("select date_trunc('month', sold)::date, count(*) from sales_data.sales where amount is not null group by 1 order by 1 limit 1") == "2008-01-01|2"
+
+    # CTAS, SELECT INTO, LIKE, views, ALTER, TRUNCATE, temp tables.
+    assert one("create table big_sellers distkey(seller) as select seller, sum(amount) as total from sales_data.sales group by seller") == "SELECT 4"
+    assert one("select \"column\", type from pg_table_def where tablename = 'big_sellers' order by 1").split() == ["seller|character", "varying(10)", "total|numeric(20,2)"]
+    assert one("select diststyle from svv_table_info where \"table\" = 'big_sellers'") == "KEY(seller)"
+    psql(c, "select * into cheap from sales_data.sales where amount < 20")
+    assert one("select count(*) from cheap") == "2"
+    psql(c, "create table sales_copy (like sales_data.sales)")
+    assert one("select sortkey1 from svv_table_info where \"table\" = 'sales_copy'") == "sold"
+    psql(c, "create view ann_sales as select id, amount from sales_data.sales where seller = 'ann'")
+    assert one("select sum(amount) from ann_sales") == "70.00"
+    psql(c, "alter table cheap add column note varchar(5) default 'n/a'")
+    psql(c, "alter table cheap rename column note to remark")
+    assert one("select distinct remark from cheap") == "n/a"
+    psql(c, "alter table cheap drop column remark")
+    psql(c, "alter table cheap rename to bargains")
+    assert one("select count(*) from bargains") == "2"
+    psql(c, "truncate bargains")
+    assert one("select count(*) from bargains") == "0"
+    p = psql(c, "drop schema sales_data", check=False)
+    assert p.returncode != 0 and "cannot drop schema sales_data because other objects depend on it" in p.stderr
+    assert one("create temp table scratch as select 1 as x; select count(*) from scratch").splitlines()[-1] == "1"
+
+    # A transaction: rolled back, nothing stays; a failure inside aborts the rest.
+    out = psql(c, "begin; insert into bargains (seller) values ('tx'); rollback; select count(*) from bargains", check=False)
+    assert out.stdout.strip().splitlines()[-1] == "0"
+    p = psql(c, "begin; insert into bargains (seller) values ('tx'); select * from nope; commit;", check=False)
+    assert 'relation "nope" does not exist' in p.stderr
+    assert one("select count(*) from bargains") == "0"
+    p = psql(c, "selec 1", check=False)
+    assert 'syntax error at or near "selec"' in p.stderr
+    p = psql(c, "select nosuch from bargains", check=False)
+    assert 'column "nosuch" does not exist' in p.stderr
+    assert "DROP SCHEMA" in psql(c, "drop schema sales_data cascade").stdout
+    assert one("select count(*) from svv_tables where table_schema = 'sales_data'") == "0"

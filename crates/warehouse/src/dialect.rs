@@ -493,6 +493,32 @@ impl VisitorMut for RedshiftRewrite {
                             }
                         }
                     }
+                    "ratio_to_report" => {
+                        // RATIO_TO_REPORT(x) OVER (PARTITION BY p) is x / SUM(x) OVER (PARTITION BY p).
+                        let arg = args_mut(f).and_then(|a| a.first().and_then(arg_expr).cloned());
+                        if let (Some(x), Some(ast::WindowType::WindowSpec(spec))) = (arg, f.over.clone()) {
+                            let mut sum = call("sum", vec![x.clone()]);
+                            if let Expr::Function(sf) = &mut sum {
+                                sf.over = Some(ast::WindowType::WindowSpec(ast::WindowSpec {
+                                    order_by: vec![],
+                                    window_frame: None,
+                                    ..spec
+                                }));
+                            }
+                            let numerator = Expr::Cast {
+                                kind: ast::CastKind::Cast,
+                                expr: Box::new(x),
+                                data_type: ast::DataType::DoublePrecision,
+                                array: false,
+                                format: None,
+                            };
+                            *expr = Expr::BinaryOp {
+                                left: Box::new(numerator),
+                                op: ast::BinaryOperator::Divide,
+                                right: Box::new(sum),
+                            };
+                        }
+                    }
                     "len" => set_name(f, "character_length"),
                     "charindex" => {
                         set_name(f, "strpos");

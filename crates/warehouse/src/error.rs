@@ -109,6 +109,11 @@ impl From<DataFusionError> for SqlError {
                 }
             }
             DataFusionError::ResourcesExhausted(m) => return SqlError::new("53200", m.clone()),
+            DataFusionError::SchemaError(se, _) => {
+                if let datafusion::common::SchemaError::FieldNotFound { field, .. } = se.as_ref() {
+                    return SqlError::column_missing(&field.name);
+                }
+            }
             _ => {}
         }
         let msg = e.to_string();

@@ -202,6 +202,69 @@ impl ScalarUDFImpl for DatePartFunction {
     }
 }
 
+/// CONVERT_TIMEZONE(['source',] 'target', timestamp): the wall-clock time in `target` of
+/// a timestamp read in `source` (UTC when omitted). Zones are IANA names or UTC.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ConvertTimezone {
+    signature: Signature,
+}
+
+fn zone(name: &str) -> Result<chrono_tz::Tz> {
+    let n = name.trim();
+    let n = match n.to_ascii_uppercase().as_str() {
+        "UTC" | "GMT" | "Z" => "UTC",
+        _ => n,
+    };
+    n.parse::<chrono_tz::Tz>().map_err(|_| DataFusionError::Execution(format!("time zone \"{name}\" not recognized")))
+}
+
+impl ScalarUDFImpl for ConvertTimezone {
+    fn name(&self) -> &str {
+        "convert_timezone"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(ts_type())
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        match args.len() {
+            2 => Ok(vec![DataType::Utf8, ts_type()]),
+            3 => Ok(vec![DataType::Utf8, DataType::Utf8, ts_type()]),
+            _ => exec_err!("convert_timezone expects 2 or 3 arguments"),
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use chrono::{LocalResult, TimeZone};
+        let (a, scalar) = arrays(&args.args)?;
+        let (src, dst, ts) = if a.len() == 3 { (Some(&a[0]), &a[1], &a[2]) } else { (None, &a[0], &a[1]) };
+        let src = src.map(|s| downcast::<StringArray>(s, "convert_timezone")).transpose()?;
+        let dst = downcast::<StringArray>(dst, "convert_timezone")?;
+        let ts = downcast::<TimestampMicrosecondArray>(ts, "convert_timezone")?;
+        let mut out = Vec::with_capacity(ts.len());
+        for i in 0..ts.len() {
+            if ts.is_null(i) || dst.is_null(i) || src.is_some_and(|s| s.is_null(i)) {
+                out.push(None);
+                continue;
+            }
+            let local = to_dt(ts.value(i))?;
+            let from = zone(src.map(|s| s.value(i)).unwrap_or("UTC"))?;
+            let instant = match from.from_local_datetime(&local) {
+                LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.with_timezone(&chrono::Utc),
+                LocalResult::None => return exec_err!("{local} does not exist in time zone {from}"),
+            };
+            let to = zone(dst.value(i))?;
+            out.push(Some(instant.with_timezone(&to).naive_local().and_utc().timestamp_micros()));
+        }
+        finish(Arc::new(TimestampMicrosecondArray::from(out)), scalar)
+    }
+}
+
 fn constant(name: &str, value: ScalarValue, volatility: Volatility) -> datafusion::logical_expr::ScalarUDF {
     let ty = value.data_type();
     create_udf(name, vec![], ty, volatility, Arc::new(move |_| Ok(ColumnarValue::Scalar(value.clone()))))
@@ -216,6 +279,9 @@ pub fn register(ctx: &SessionContext, user: &str) {
     ctx.register_udf(create_udf("sysdate", vec![], ts_type(), Volatility::Stable, now));
     ctx.register_udf(DatePartFunction::udf("dateadd"));
     ctx.register_udf(DatePartFunction::udf("datediff"));
+    ctx.register_udf(ScalarUDF::new_from_impl(ConvertTimezone {
+        signature: Signature::user_defined(Volatility::Immutable),
+    }));
     ctx.register_udf(constant("version", ScalarValue::Utf8(Some(VERSION.into())), Volatility::Immutable));
     for name in ["current_user", "session_user", "user", "current_user_id_name"] {
         ctx.register_udf(constant(name, ScalarValue::Utf8(Some(user.into())), Volatility::Stable));

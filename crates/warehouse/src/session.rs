@@ -211,7 +211,20 @@ impl Session {
             self.view.set(self.wh.committed());
         }
         match statement {
-            Statement::Query(query) => {
+            Statement::Query(mut query) => {
+                // SELECT ... INTO t is CREATE TABLE t AS SELECT ...
+                if let SetExpr::Select(select) = query.body.as_mut() {
+                    if let Some(into) = select.into.take() {
+                        let create = format!(
+                            "CREATE {}TABLE {} AS {}",
+                            if into.temporary { "TEMP " } else { "" },
+                            into.name,
+                            query
+                        );
+                        let parsed = dialect::parse(&create)?.pop().ok_or_else(|| SqlError::internal("SELECT INTO"))?;
+                        return self.write(parsed.statement, parsed.attributes).await;
+                    }
+                }
                 let df = self.query(*query).await?;
                 Ok(Output::Rows(df))
             }
@@ -288,9 +301,32 @@ impl Session {
     /// Plans and starts a query against the session's view.
     pub async fn query(&self, query: ast::Query) -> SqlResult<DataFrame> {
         let mut statement = Statement::Query(Box::new(query));
-        self.expand_views(&mut statement)?;
+        // Privileges are checked on what the query names: a view, not the tables behind it.
+        self.qualify_temporary(&mut statement);
         self.check_select(&statement)?;
+        self.expand_views(&mut statement)?;
         self.plan(statement).await
+    }
+
+    /// Unqualified names find the session's temporary tables first, as on Redshift.
+    fn qualify_temporary(&self, statement: &mut Statement) {
+        if self.temp_tables.is_empty() {
+            return;
+        }
+        struct Qualify<'a>(&'a [(String, String)]);
+        impl VisitorMut for Qualify<'_> {
+            type Break = ();
+            fn pre_visit_relation(&mut self, name: &mut ObjectName) -> ControlFlow<()> {
+                if name.0.len() == 1 {
+                    let (_, table) = object_name(name);
+                    if let Some((schema, _)) = self.0.iter().find(|(_, t)| *t == table) {
+                        name.0.insert(0, ast::ObjectNamePart::Identifier(ast::Ident::with_quote('"', schema.clone())));
+                    }
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let _ = statement.visit(&mut Qualify(&self.temp_tables));
     }
 
     async fn plan(&self, statement: Statement) -> SqlResult<DataFrame> {
@@ -572,7 +608,8 @@ impl Session {
                                         _ => None,
                                     })
                                     .and_then(|item| match item {
-                                        ast::SelectItem::UnnamedExpr(e) => Some(e),
+                                        ast::SelectItem::UnnamedExpr(e)
+                                        | ast::SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
                                         _ => None,
                                     })
                                     .unwrap_or(Expr::Value(ast::Value::Null.with_empty_span()));
