@@ -37,6 +37,18 @@ pub struct ServiceRequest {
     pub body: Bytes,
 }
 
+/// A query-protocol request's parameters: the form body, then the query string.
+pub fn query_params(req: &ServiceRequest) -> Vec<(String, String)> {
+    let mut p: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
+    p.extend(req.query.iter().cloned());
+    p
+}
+
+/// The first value of a parameter.
+pub fn param<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
 impl ServiceRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())

@@ -151,15 +151,7 @@ impl IamService {
 }
 
 /// Query parameters come from the form body (POST) and the URL.
-pub(crate) fn params(req: &ServiceRequest) -> Vec<(String, String)> {
-    let mut p: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
-    p.extend(req.query.iter().cloned());
-    p
-}
-
-pub(crate) fn get<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
+pub(crate) use nuage_front::{param as get, query_params as params};
 
 fn caller_account(ctx: &RequestContext) -> AwsResult<&str> {
     ctx.account_id()

@@ -61,15 +61,7 @@ const NODE_TYPES: &[&str] = &[
     "ds2.8xlarge",
 ];
 
-fn params(req: &ServiceRequest) -> Vec<(String, String)> {
-    let mut p: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
-    p.extend(req.query.iter().cloned());
-    p
-}
-
-fn get<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-}
+use nuage_front::{param as get, query_params as params};
 
 fn invalid(msg: impl Into<String>) -> AwsError {
     AwsError::new("InvalidParameterValue", 400, msg)

@@ -533,17 +533,17 @@ impl Session {
         }
     }
 
+    /// The schema an unqualified table name means: the session's temporary table of that
+    /// name, else `public`.
+    fn schema_of(&self, schema: Option<String>, table: &str) -> String {
+        schema.unwrap_or_else(|| {
+            self.temp_tables.iter().find(|(_, t)| t == table).map(|(s, _)| s.clone()).unwrap_or_else(|| "public".into())
+        })
+    }
+
     fn table_ref(&self, st: &DbState, name: &ObjectName) -> SqlResult<(String, String)> {
         let (schema, table) = object_name(name);
-        let schema = match schema {
-            Some(s) => s,
-            None => self
-                .temp_tables
-                .iter()
-                .find(|(_, t)| *t == table)
-                .map(|(s, _)| s.clone())
-                .unwrap_or_else(|| "public".into()),
-        };
+        let schema = self.schema_of(schema, &table);
         if st.table(&schema, &table).is_none() {
             return Err(SqlError::relation_missing(&table));
         }
@@ -1114,15 +1114,7 @@ impl Session {
                     }
                 }
                 ObjectType::Table => {
-                    let schema = match schema {
-                        Some(s) => s,
-                        None => self
-                            .temp_tables
-                            .iter()
-                            .find(|(_, t)| *t == name)
-                            .map(|(s, _)| s.clone())
-                            .unwrap_or_else(|| "public".into()),
-                    };
+                    let schema = self.schema_of(schema, &name);
                     let Some(t) = st.table(&schema, &name).cloned() else {
                         if if_exists {
                             continue;

@@ -428,6 +428,11 @@ fn literal(portal: &Portal<Prepared>, idx: usize, ty: &Type) -> PgWireResult<Exp
     })
 }
 
+/// A parameter's type: as the client declared it at Parse, else as the server inferred it.
+fn param_type(declared: &[Option<Type>], inferred: &[Type], i: usize) -> Type {
+    declared.get(i).cloned().flatten().or_else(|| inferred.get(i).cloned()).unwrap_or(Type::UNKNOWN)
+}
+
 /// Replaces `$n` placeholders with the bound values.
 fn bind(statement: &mut Statement, values: &[Expr]) {
     struct Bind<'a>(&'a [Expr]);
@@ -472,15 +477,7 @@ impl ExtendedQueryHandler for Handlers {
         let server = self.0.get_parameter_types(&target.statement)?;
         let n = server.len().max(target.parameter_types.len());
         let params = (0..n)
-            .map(|i| {
-                target
-                    .parameter_types
-                    .get(i)
-                    .cloned()
-                    .flatten()
-                    .or_else(|| server.get(i).cloned())
-                    .unwrap_or(Type::UNKNOWN)
-            })
+            .map(|i| param_type(&target.parameter_types, &server, i))
             .map(|t| if t == Type::UNKNOWN { Type::VARCHAR } else { t })
             .collect();
         Ok(DescribeStatementResponse::new(params, self.0.get_result_schema(&target.statement, None)?))
@@ -516,7 +513,7 @@ impl ExtendedQueryHandler for Handlers {
         let server = self.0.get_parameter_types(prepared)?;
         let mut values = Vec::with_capacity(portal.parameter_len());
         for i in 0..portal.parameter_len() {
-            let ty = declared.get(i).cloned().flatten().or_else(|| server.get(i).cloned()).unwrap_or(Type::UNKNOWN);
+            let ty = param_type(declared, &server, i);
             match literal(portal, i, &ty) {
                 Ok(v) => values.push(v),
                 Err(PgWireError::UserError(info)) => return Ok(Response::Error(info)),
