@@ -185,6 +185,12 @@ def test_drivers_parameters_transactions_and_durability(tmp_path):
         cur.execute("select datediff(day, '2008-01-01', saletime), dateadd(month, 1, saletime)::date from sales where salesid = 1")
         diff, next_month = cur.fetchone()
         assert diff == 48 and str(next_month) == "2008-03-18"
+        # The driver's metadata calls run its catalog queries.
+        assert [t[2] for t in cur.get_tables(None, None, "%", None)] == ["sales"]
+        cols = cur.get_columns(None, None, "sales", None)
+        assert [(c[3], c[5]) for c in cols] == [("salesid", "int4"), ("qty", "int2"), ("price", "numeric"), ("saletime", "timestamp"), ("note", "varchar")]
+        cur.execute("explain select count(*) from sales")
+        assert any("TableScan: sales" in str(r) for r in cur.fetchall())
         conn.close()
 
         # psycopg2: client-side parameters; a failed statement aborts the transaction.
@@ -375,5 +381,41 @@ def test_redshift_sql_surface(server):
     assert 'syntax error at or near "selec"' in p.stderr
     p = psql(c, "select nosuch from bargains", check=False)
     assert 'column "nosuch" does not exist' in p.stderr
+    # MERGE: matched rows updated, the others inserted, from the state before the statement.
+    psql(c, "create table stock(item varchar(10), qty int)")
+    psql(c, "insert into stock values ('apple', 1), ('pear', 2)")
+    psql(c, "create table delivery(item varchar(10), qty int)")
+    psql(c, "insert into delivery values ('apple', 10), ('plum', 5)")
+    assert one("merge into stock using delivery d on stock.item = d.item when matched then update set qty = stock.qty + d.qty when not matched then insert values (d.item, d.qty)") == "MERGE 2"
+    assert psql(c, "select item, qty from stock order by item").stdout.split() == ["apple|11", "pear|2", "plum|5"]
+    assert one("merge into stock s using delivery d on s.item = d.item when matched then delete") == "MERGE 2"
+    assert one("select item from stock") == "pear"
+    psql(c, "insert into delivery values ('pear', 1), ('pear', 2)")
+    p = psql(c, "merge into stock using delivery d on stock.item = d.item when matched then update set qty = d.qty", check=False)
+    assert "Found multiple matches to update the same tuple" in p.stderr
+    assert one("select qty from stock") == "2"
     assert "DROP SCHEMA" in psql(c, "drop schema sales_data cascade").stdout
     assert one("select count(*) from svv_tables where table_schema = 'sales_data'") == "0"
+
+
+def test_wire_refuses_tls_and_survives_garbage(server):
+    pytest.importorskip("redshift_connector")
+    c = create_cluster(server, "wire")
+    port = c["Endpoint"]["Port"]
+    # SSLRequest: answered 'N' (no TLS), after which a client may go on in clear text.
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(bytes([0, 0, 0, 8, 4, 210, 22, 47]))
+        assert s.recv(1) == b"N"
+    # A malformed message ends that connection only.
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"\x00\x00\x00\x03garbage-that-is-no-startup-message")
+        try:
+            while s.recv(1024):
+                pass
+        except OSError:
+            pass
+    conn = connect(c)
+    cur = conn.cursor()
+    cur.execute("select 1")
+    assert cur.fetchone()[0] == 1
+    conn.close()

@@ -22,6 +22,7 @@ fn model(service: &str) -> &'static Model {
         "redshift-data" => nuage_protocol::redshift_data::model(),
         "dynamodb" => nuage_protocol::dynamodb::model(),
         "lambda" => nuage_protocol::lambda::model(),
+        "redshift" => nuage_protocol::redshift::model(),
         other => panic!("no model for {other}"),
     }
 }

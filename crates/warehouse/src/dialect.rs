@@ -415,6 +415,32 @@ impl VisitorMut for RedshiftRewrite {
                 *item = ast::SelectItem::ExprWithAlias { expr: e.clone(), alias: Ident::with_quote('"', alias) };
             }
         }
+        // Redshift lets a select item name an alias defined earlier in the same list
+        // (`... END AS is_autoincrement, is_autoincrement AS is_generatedcolumn`).
+        let mut aliases: Vec<(String, Expr)> = Vec::new();
+        for item in select.projection.iter_mut() {
+            let replace = match item {
+                ast::SelectItem::UnnamedExpr(Expr::Identifier(id))
+                | ast::SelectItem::ExprWithAlias { expr: Expr::Identifier(id), .. } => {
+                    aliases.iter().find(|(a, _)| a.eq_ignore_ascii_case(&id.value)).map(|(_, e)| e.clone())
+                }
+                _ => None,
+            };
+            if let Some(e) = replace {
+                match item {
+                    ast::SelectItem::ExprWithAlias { expr, .. } => *expr = e,
+                    ast::SelectItem::UnnamedExpr(Expr::Identifier(id)) => {
+                        *item = ast::SelectItem::ExprWithAlias { expr: e, alias: id.clone() };
+                    }
+                    _ => {}
+                }
+            }
+            if let ast::SelectItem::ExprWithAlias { expr, alias } = item {
+                if !matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+                    aliases.push((alias.value.clone(), expr.clone()));
+                }
+            }
+        }
         for item in select.projection.iter_mut() {
             // `SELECT current_user` names its column current_user.
             if let ast::SelectItem::UnnamedExpr(Expr::Identifier(id)) = item {

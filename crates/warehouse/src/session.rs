@@ -347,7 +347,15 @@ impl Session {
         &self,
         statement: &Statement,
     ) -> SqlResult<Option<(Arc<Schema>, Vec<Option<datafusion::arrow::datatypes::DataType>>)>> {
-        let Statement::Query(_) = statement else { return Ok(None) };
+        if let Statement::ShowVariable { variable } = statement {
+            let name = variable.iter().map(|i| i.value.to_ascii_lowercase()).collect::<Vec<_>>().join(" ");
+            let field =
+                datafusion::arrow::datatypes::Field::new(name, datafusion::arrow::datatypes::DataType::Utf8, true);
+            return Ok(Some((Arc::new(Schema::new(vec![field])), vec![])));
+        }
+        if !matches!(statement, Statement::Query(_) | Statement::Explain { .. }) {
+            return Ok(None);
+        }
         if self.tx.is_none() {
             self.view.set(self.wh.committed());
         }
@@ -729,6 +737,7 @@ impl Session {
                 fx.dirty.insert(meta.id);
                 Ok(Output::Command("DELETE".into(), Some(before - after)))
             }
+            Statement::Merge(m) => self.merge(st, m, fx).await,
             Statement::Truncate(t) => {
                 for target in &t.table_names {
                     let (schema, table) = self.table_ref(st, &target.name)?;
@@ -798,6 +807,150 @@ impl Session {
                 Err(SqlError::unsupported(format!("{first} is not supported")))
             }
         }
+    }
+
+    /// MERGE INTO target USING source ON ... WHEN MATCHED THEN UPDATE SET ... | DELETE
+    /// WHEN NOT MATCHED THEN INSERT ...: both branches read the target as it was before.
+    async fn merge(&mut self, st: &mut DbState, m: ast::Merge, fx: &mut Effects) -> SqlResult<Output> {
+        let TableFactor::Table { name, alias, .. } = &m.table else {
+            return Err(SqlError::unsupported("MERGE into this relation is not supported"));
+        };
+        let (schema, table) = self.table_ref(st, name)?;
+        let meta = st.table(&schema, &table).cloned().expect("resolved");
+        let target_alias = alias.as_ref().map(|a| a.name.to_string()).unwrap_or_else(|| q(&table));
+        let target_ref = format!("{}.{} AS {target_alias}", q(&schema), q(&table));
+        let source_alias = match &m.source {
+            TableFactor::Table { alias: Some(a), .. } | TableFactor::Derived { alias: Some(a), .. } => {
+                a.name.to_string()
+            }
+            TableFactor::Table { name, alias: None, .. } => q(&object_name(name).1),
+            _ => return Err(SqlError::new("42601", "the MERGE source needs an alias")),
+        };
+        let source = m.source.to_string();
+        let on = m.on.to_string();
+        let mut matched: Option<&ast::MergeAction> = None;
+        let mut not_matched: Option<&ast::MergeAction> = None;
+        for c in &m.clauses {
+            if c.predicate.is_some() {
+                return Err(SqlError::unsupported("MERGE clauses with AND conditions are not supported"));
+            }
+            match c.clause_kind {
+                ast::MergeClauseKind::Matched => matched = Some(&c.action),
+                ast::MergeClauseKind::NotMatched | ast::MergeClauseKind::NotMatchedByTarget => {
+                    not_matched = Some(&c.action)
+                }
+                ast::MergeClauseKind::NotMatchedBySource => {
+                    return Err(SqlError::unsupported("WHEN NOT MATCHED BY SOURCE is not supported"))
+                }
+            }
+        }
+        let before = st.rows(meta.id);
+        let joined = format!(
+            "FROM {target_ref} LEFT JOIN (SELECT {source_alias}.*, 1 AS \"__nuage_m\" FROM {source}) AS {source_alias} ON {on}"
+        );
+        let hit = format!("{source_alias}.\"__nuage_m\" = 1");
+        let mut touched = 0usize;
+        let mut kept: Option<Vec<RecordBatch>> = None;
+        match matched {
+            Some(ast::MergeAction::Update(u)) => {
+                let mut assigned: BTreeMap<String, String> = BTreeMap::new();
+                for a in &u.assignments {
+                    let ast::AssignmentTarget::ColumnName(c) = &a.target else {
+                        return Err(SqlError::unsupported("tuple assignments are not supported"));
+                    };
+                    let col = c.0.last().and_then(|p| p.as_ident()).map(normalize).unwrap_or_default();
+                    let Some((_, cm)) = meta.column(&col) else {
+                        return Err(SqlError::new(
+                            "42703",
+                            format!("column \"{col}\" of relation \"{table}\" does not exist"),
+                        ));
+                    };
+                    assigned.insert(col, format!("CAST(({}) AS {})", a.value, sql_type(&cm.ty)));
+                }
+                let mut items: Vec<String> = meta
+                    .columns
+                    .iter()
+                    .map(|c| match assigned.get(&c.name) {
+                        Some(v) => {
+                            format!("CASE WHEN {hit} THEN {v} ELSE {target_alias}.{} END AS {}", q(&c.name), q(&c.name))
+                        }
+                        None => format!("{target_alias}.{}", q(&c.name)),
+                    })
+                    .collect();
+                items.push(format!("CASE WHEN {hit} THEN 1 ELSE 0 END AS \"__nuage_hit\""));
+                let batches = self.query_sql(&format!("SELECT {} {joined}", items.join(", "))).await?;
+                let mut out = Vec::with_capacity(batches.len());
+                for b in batches {
+                    let h = b.column(b.num_columns() - 1);
+                    if let Some(h) = h.as_any().downcast_ref::<Int64Array>() {
+                        touched += h.iter().flatten().sum::<i64>() as usize;
+                    }
+                    out.push(b.project(&(0..b.num_columns() - 1).collect::<Vec<_>>()).map_err(SqlError::internal)?);
+                }
+                kept = Some(out);
+            }
+            Some(ast::MergeAction::Delete { .. }) => {
+                let batches = self
+                    .query_sql(&format!("SELECT {target_alias}.* {joined} WHERE {source_alias}.\"__nuage_m\" IS NULL"))
+                    .await?;
+                let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+                touched += before.saturating_sub(rows);
+                kept = Some(batches);
+            }
+            Some(_) => return Err(SqlError::new("42601", "WHEN MATCHED takes UPDATE or DELETE")),
+            None => {}
+        }
+        if let Some(k) = &kept {
+            let rows: usize = k.iter().map(|b| b.num_rows()).sum();
+            let expected =
+                if matches!(matched, Some(ast::MergeAction::Delete { .. })) { before - touched } else { before };
+            if rows != expected {
+                return Err(SqlError::new("21000", "Found multiple matches to update the same tuple."));
+            }
+        }
+        let mut inserted: Option<(Vec<usize>, Vec<RecordBatch>)> = None;
+        match not_matched {
+            Some(ast::MergeAction::Insert(ins)) => {
+                let ast::MergeInsertKind::Values(values) = &ins.kind else {
+                    return Err(SqlError::unsupported("INSERT ROW is not supported"));
+                };
+                let targets: Vec<usize> = if ins.columns.is_empty() {
+                    (0..meta.columns.len()).collect()
+                } else {
+                    ins.columns
+                        .iter()
+                        .map(|c| {
+                            let n = c.0.last().and_then(|p| p.as_ident()).map(normalize).unwrap_or_default();
+                            meta.column(&n).map(|(i, _)| i).ok_or_else(|| SqlError::column_missing(&n))
+                        })
+                        .collect::<SqlResult<_>>()?
+                };
+                let row = values.rows.first().ok_or_else(|| SqlError::syntax("VALUES"))?;
+                if row.len() != targets.len() {
+                    return Err(SqlError::new("42601", "INSERT has more target columns than expressions"));
+                }
+                let exprs: Vec<String> = row.iter().map(|e| e.to_string()).collect();
+                let batches = self
+                    .query_sql(&format!(
+                        "SELECT {} FROM {source} WHERE NOT EXISTS (SELECT 1 FROM {target_ref} WHERE {on})",
+                        exprs.join(", ")
+                    ))
+                    .await?;
+                inserted = Some((targets, batches));
+            }
+            Some(_) => return Err(SqlError::new("42601", "WHEN NOT MATCHED takes INSERT")),
+            None => {}
+        }
+        if let Some(k) = kept {
+            let all: Vec<usize> = (0..meta.columns.len()).collect();
+            let out = self.conform(st, &schema, &table, &all, k).await?;
+            st.replace(meta.id, out);
+        }
+        if let Some((targets, batches)) = inserted {
+            touched += self.append(st, &schema, &table, &targets, batches).await?;
+        }
+        fx.dirty.insert(meta.id);
+        Ok(Output::Command("MERGE".into(), Some(touched)))
     }
 
     /// Casts, defaults, identities and checks rows for a table, then appends them.

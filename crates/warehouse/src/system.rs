@@ -224,6 +224,7 @@ impl SystemTables {
                             p,
                             sc,
                             ScalarValue::Utf8(None),
+                            ScalarValue::Utf8(None),
                         ]);
                     }
                 }
@@ -240,6 +241,7 @@ impl SystemTables {
                         ("character_maximum_length", DataType::Int32),
                         ("numeric_precision", DataType::Int32),
                         ("numeric_scale", DataType::Int32),
+                        ("domain_name", DataType::Utf8),
                         ("remarks", DataType::Utf8),
                     ],
                     rows,
@@ -336,6 +338,44 @@ impl SystemTables {
                     rows,
                 )?
             }
+            // Redshift Spectrum's catalogs: no external schemas exist here.
+            "svv_external_schemas" => batch(
+                &[
+                    ("esoid", DataType::Int64),
+                    ("eskind", DataType::Int32),
+                    ("schemaname", DataType::Utf8),
+                    ("esowner", DataType::Int64),
+                    ("databasename", DataType::Utf8),
+                    ("esoptions", DataType::Utf8),
+                ],
+                vec![],
+            )?,
+            "svv_external_tables" => batch(
+                &[
+                    ("schemaname", DataType::Utf8),
+                    ("tablename", DataType::Utf8),
+                    ("location", DataType::Utf8),
+                    ("input_format", DataType::Utf8),
+                    ("output_format", DataType::Utf8),
+                    ("serialization_lib", DataType::Utf8),
+                    ("serde_parameters", DataType::Utf8),
+                    ("compressed", DataType::Int32),
+                    ("parameters", DataType::Utf8),
+                ],
+                vec![],
+            )?,
+            "svv_external_columns" => batch(
+                &[
+                    ("schemaname", DataType::Utf8),
+                    ("tablename", DataType::Utf8),
+                    ("columnname", DataType::Utf8),
+                    ("external_type", DataType::Utf8),
+                    ("columnnum", DataType::Int32),
+                    ("part_key", DataType::Int32),
+                    ("is_nullable", DataType::Utf8),
+                ],
+                vec![],
+            )?,
             _ => return Ok(None),
         };
         Ok(Some(out))
