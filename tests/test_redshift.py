@@ -347,6 +347,8 @@ def test_redshift_sql_surface(server):
     assert one("select convert_timezone('UTC', 'America/New_York', '2008-07-01 12:00:00'::timestamp)").startswith("2008-07-01 08:00:00")
     assert one("select decode(region, 'EU', 'Europe', 'other'), nvl(amount, -1) = -1, len(seller), charindex('e', seller) from sales_data.sales where seller = 'dee'") == "Europe|t|3|2"
     assert one("select approximate count(distinct seller) from sales_data.sales") == "4"
+    assert one("select regexp_substr('abc123def', '[0-9]+'), trunc('2008-01-05 10:00:00'::timestamp), 'abc' similar to 'a%', 'abc' similar to 'b%'") == "123|2008-01-05|t|f"
+    assert one("select percentile_cont(0.5) within group (order by amount) from sales_data.sales") == "20.0"
     assert one("select date_trunc('month', sold)::date, count(*) from sales_data.sales where amount is not null group by 1 order by 1 limit 1") == "2008-01-01|2"
 
     # CTAS, SELECT INTO, LIKE, views, ALTER, TRUNCATE, temp tables.

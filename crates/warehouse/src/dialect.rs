@@ -482,9 +482,42 @@ impl VisitorMut for RedshiftRewrite {
                     *expr = call(&name, vec![]);
                 }
             }
+            // SIMILAR TO is a regular expression of SQL's flavour: translated for `~`.
+            Expr::SimilarTo { negated, expr: subject, pattern, escape_char: None } => {
+                if let Expr::Value(v) = pattern.as_ref() {
+                    if let Value::SingleQuotedString(p) = &v.value {
+                        let regex = similar_to_regex(p);
+                        let op = if *negated {
+                            ast::BinaryOperator::PGRegexNotMatch
+                        } else {
+                            ast::BinaryOperator::PGRegexMatch
+                        };
+                        *expr = Expr::BinaryOp { left: subject.clone(), op, right: Box::new(string_lit(&regex)) };
+                    }
+                }
+            }
             Expr::Function(f) => {
                 let name = func_name(f);
                 match name.as_str() {
+                    "regexp_substr" => {
+                        // REGEXP_SUBSTR(s, pattern [, position]): the first match, or NULL.
+                        let args: Vec<Expr> =
+                            args_mut(f).map(|a| a.iter().filter_map(arg_expr).cloned().collect()).unwrap_or_default();
+                        if (2..=3).contains(&args.len()) {
+                            let source = match args.get(2) {
+                                Some(pos) => call("substr", vec![args[0].clone(), pos.clone()]),
+                                None => args[0].clone(),
+                            };
+                            let grouped = call("concat", vec![string_lit("("), args[1].clone(), string_lit(")")]);
+                            *expr = call(
+                                "array_element",
+                                vec![
+                                    call("regexp_match", vec![source, grouped]),
+                                    Expr::Value(Value::Number("1".into(), false).with_empty_span()),
+                                ],
+                            );
+                        }
+                    }
                     "dateadd" | "datediff" | "date_part" | "date_trunc" | "datepart" | "date_add" | "date_diff" => {
                         if name == "datepart" {
                             set_name(f, "date_part");
@@ -569,6 +602,24 @@ impl VisitorMut for RedshiftRewrite {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// SQL's SIMILAR TO pattern as an anchored POSIX regular expression.
+fn similar_to_regex(p: &str) -> String {
+    let mut out = String::from("^(");
+    for c in p.chars() {
+        match c {
+            '%' => out.push_str(".*"),
+            '_' => out.push('.'),
+            '.' | '^' | '$' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            other => out.push(other),
+        }
+    }
+    out.push_str(")$");
+    out
 }
 
 fn call(name: &str, args: Vec<Expr>) -> Expr {

@@ -265,6 +265,59 @@ impl ScalarUDFImpl for ConvertTimezone {
     }
 }
 
+/// TRUNC(timestamp) is the date; TRUNC(number [, digits]) cuts decimals off.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Trunc {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for Trunc {
+    fn name(&self) -> &str {
+        "trunc"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        Ok(match args.first() {
+            Some(DataType::Timestamp(..) | DataType::Date32 | DataType::Date64) => DataType::Date32,
+            _ => DataType::Float64,
+        })
+    }
+
+    fn coerce_types(&self, args: &[DataType]) -> Result<Vec<DataType>> {
+        match args {
+            [DataType::Timestamp(..)] | [DataType::Date32] | [DataType::Date64] => Ok(vec![ts_type()]),
+            [_] => Ok(vec![DataType::Float64]),
+            [_, _] => Ok(vec![DataType::Float64, DataType::Int64]),
+            _ => exec_err!("trunc expects 1 or 2 arguments"),
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use datafusion::arrow::array::{Date32Array, Float64Array};
+        let (a, scalar) = arrays(&args.args)?;
+        if let Some(ts) = a[0].as_any().downcast_ref::<TimestampMicrosecondArray>() {
+            let days: Date32Array = ts.iter().map(|v| v.map(|us| us.div_euclid(86_400_000_000) as i32)).collect();
+            return finish(Arc::new(days), scalar);
+        }
+        let x = downcast::<Float64Array>(&a[0], "trunc")?;
+        let digits = a.get(1).map(|d| downcast::<Int64Array>(d, "trunc")).transpose()?;
+        let out: Float64Array = (0..x.len())
+            .map(|i| {
+                if x.is_null(i) || digits.is_some_and(|d| d.is_null(i)) {
+                    return None;
+                }
+                let scale = 10f64.powi(digits.map(|d| d.value(i)).unwrap_or(0) as i32);
+                Some((x.value(i) * scale).trunc() / scale)
+            })
+            .collect();
+        finish(Arc::new(out), scalar)
+    }
+}
+
 fn constant(name: &str, value: ScalarValue, volatility: Volatility) -> datafusion::logical_expr::ScalarUDF {
     let ty = value.data_type();
     create_udf(name, vec![], ty, volatility, Arc::new(move |_| Ok(ColumnarValue::Scalar(value.clone()))))
@@ -279,6 +332,7 @@ pub fn register(ctx: &SessionContext, user: &str) {
     ctx.register_udf(create_udf("sysdate", vec![], ts_type(), Volatility::Stable, now));
     ctx.register_udf(DatePartFunction::udf("dateadd"));
     ctx.register_udf(DatePartFunction::udf("datediff"));
+    ctx.register_udf(ScalarUDF::new_from_impl(Trunc { signature: Signature::user_defined(Volatility::Immutable) }));
     ctx.register_udf(ScalarUDF::new_from_impl(ConvertTimezone {
         signature: Signature::user_defined(Volatility::Immutable),
     }));
