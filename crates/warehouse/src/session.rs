@@ -650,20 +650,7 @@ impl Session {
                 let (schema, table) = self.table_ref(st, name)?;
                 privileges::require_table(st, &self.user, &schema, &table, Privilege::Update)?;
                 let meta = st.table(&schema, &table).cloned().expect("resolved");
-                let mut assigned: BTreeMap<String, String> = BTreeMap::new();
-                for a in &upd.assignments {
-                    let ast::AssignmentTarget::ColumnName(c) = &a.target else {
-                        return Err(SqlError::unsupported("tuple assignments are not supported"));
-                    };
-                    let col = c.0.last().and_then(|p| p.as_ident()).map(normalize).unwrap_or_default();
-                    let Some((_, cm)) = meta.column(&col) else {
-                        return Err(SqlError::new(
-                            "42703",
-                            format!("column \"{col}\" of relation \"{table}\" does not exist"),
-                        ));
-                    };
-                    assigned.insert(col, format!("CAST(({}) AS {})", a.value, sql_type(&cm.ty)));
-                }
+                let assigned = assignments(&meta, &table, &upd.assignments)?;
                 let pred = upd.selection.as_ref().map(|e| e.to_string()).unwrap_or_else(|| "TRUE".into());
                 let mut items: Vec<String> = meta
                     .columns
@@ -853,20 +840,7 @@ impl Session {
         let mut kept: Option<Vec<RecordBatch>> = None;
         match matched {
             Some(ast::MergeAction::Update(u)) => {
-                let mut assigned: BTreeMap<String, String> = BTreeMap::new();
-                for a in &u.assignments {
-                    let ast::AssignmentTarget::ColumnName(c) = &a.target else {
-                        return Err(SqlError::unsupported("tuple assignments are not supported"));
-                    };
-                    let col = c.0.last().and_then(|p| p.as_ident()).map(normalize).unwrap_or_default();
-                    let Some((_, cm)) = meta.column(&col) else {
-                        return Err(SqlError::new(
-                            "42703",
-                            format!("column \"{col}\" of relation \"{table}\" does not exist"),
-                        ));
-                    };
-                    assigned.insert(col, format!("CAST(({}) AS {})", a.value, sql_type(&cm.ty)));
-                }
+                let assigned = assignments(&meta, &table, &u.assignments)?;
                 let mut items: Vec<String> = meta
                     .columns
                     .iter()
@@ -1492,6 +1466,22 @@ impl Session {
     pub fn ctx(&self) -> &SessionContext {
         &self.ctx
     }
+}
+
+/// SET assignments as `column → CAST((value) AS type)`, each column checked to exist.
+fn assignments(meta: &TableMeta, table: &str, list: &[ast::Assignment]) -> SqlResult<BTreeMap<String, String>> {
+    let mut assigned = BTreeMap::new();
+    for a in list {
+        let ast::AssignmentTarget::ColumnName(c) = &a.target else {
+            return Err(SqlError::unsupported("tuple assignments are not supported"));
+        };
+        let col = c.0.last().and_then(|p| p.as_ident()).map(normalize).unwrap_or_default();
+        let Some((_, cm)) = meta.column(&col) else {
+            return Err(SqlError::new("42703", format!("column \"{col}\" of relation \"{table}\" does not exist")));
+        };
+        assigned.insert(col, format!("CAST(({}) AS {})", a.value, sql_type(&cm.ty)));
+    }
+    Ok(assigned)
 }
 
 /// The character type a column declared, read back from its field metadata.
