@@ -9,9 +9,8 @@ use datafusion::sql::sqlparser::ast::{
     ObjectNamePart, Statement, Value, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::RedshiftSqlDialect;
-use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::Parser;
-use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace, Word};
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
@@ -680,10 +679,6 @@ pub fn object_name(name: &ObjectName) -> (Option<String>, String) {
         1 => (None, parts[0].clone()),
         n => (Some(parts[n - 2].clone()), parts[n - 1].clone()),
     }
-}
-
-pub fn keyword_is(w: &Word, k: Keyword) -> bool {
-    w.keyword == k
 }
 
 use datafusion::sql::sqlparser::ast::VisitMut;

@@ -57,7 +57,6 @@ pub struct QueryRecord {
     pub start_us: i64,
     pub end_us: i64,
     pub aborted: bool,
-    pub rows: i64,
 }
 
 /// Temporary credentials from GetClusterCredentials: accepted until they expire.

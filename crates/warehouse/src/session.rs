@@ -175,10 +175,6 @@ impl Session {
                 tx.failed = true;
             }
         }
-        let rows = match &out {
-            Ok(Output::Command(_, Some(n))) => *n as i64,
-            _ => 0,
-        };
         self.wh.log_query(QueryRecord {
             query: self.wh.new_query_id(),
             pid: self.pid,
@@ -187,7 +183,6 @@ impl Session {
             start_us: start,
             end_us: chrono::Utc::now().timestamp_micros(),
             aborted: out.is_err(),
-            rows,
         });
         out
     }
@@ -573,19 +568,7 @@ impl Session {
                 let (schema, table) = self.table_ref(st, name)?;
                 privileges::require_table(st, &self.user, &schema, &table, Privilege::Insert)?;
                 let meta = st.table(&schema, &table).cloned().expect("resolved");
-                let targets: Vec<usize> = if ins.columns.is_empty() {
-                    (0..meta.columns.len()).collect()
-                } else {
-                    ins.columns
-                        .iter()
-                        .map(|c| {
-                            let n = c.0.last().and_then(|p| p.as_ident()).map(normalize).unwrap_or_default();
-                            meta.column(&n).map(|(i, _)| i).ok_or_else(|| {
-                                SqlError::new("42703", format!("column \"{n}\" of relation \"{table}\" does not exist"))
-                            })
-                        })
-                        .collect::<SqlResult<_>>()?
-                };
+                let targets = target_columns(&meta, &table, &ins.columns)?;
                 let mut source = ins.source.ok_or_else(|| SqlError::unsupported("INSERT without VALUES or a query"))?;
                 if let SetExpr::Values(values) = source.body.as_mut() {
                     for row in values.rows.iter_mut() {
@@ -666,17 +649,7 @@ impl Session {
                     None => format!("{}.{}", q(&schema), q(&table)),
                 };
                 let batches = self.query_sql(&format!("SELECT {} FROM {from}", items.join(", "))).await?;
-                let mut hits = 0usize;
-                let mut kept = Vec::with_capacity(batches.len());
-                for b in batches {
-                    let hit = b.column(b.num_columns() - 1);
-                    if let Some(h) = hit.as_any().downcast_ref::<Int64Array>() {
-                        hits += h.iter().flatten().sum::<i64>() as usize;
-                    } else if let Some(h) = hit.as_any().downcast_ref::<datafusion::arrow::array::Int32Array>() {
-                        hits += h.iter().flatten().sum::<i32>() as usize;
-                    }
-                    kept.push(b.project(&(0..b.num_columns() - 1).collect::<Vec<_>>()).map_err(SqlError::internal)?);
-                }
+                let (hits, kept) = split_hits(batches)?;
                 let all: Vec<usize> = (0..meta.columns.len()).collect();
                 let out = self.conform(st, &schema, &table, &all, kept).await?;
                 st.replace(meta.id, out);
@@ -853,14 +826,8 @@ impl Session {
                     .collect();
                 items.push(format!("CASE WHEN {hit} THEN 1 ELSE 0 END AS \"__nuage_hit\""));
                 let batches = self.query_sql(&format!("SELECT {} {joined}", items.join(", "))).await?;
-                let mut out = Vec::with_capacity(batches.len());
-                for b in batches {
-                    let h = b.column(b.num_columns() - 1);
-                    if let Some(h) = h.as_any().downcast_ref::<Int64Array>() {
-                        touched += h.iter().flatten().sum::<i64>() as usize;
-                    }
-                    out.push(b.project(&(0..b.num_columns() - 1).collect::<Vec<_>>()).map_err(SqlError::internal)?);
-                }
+                let (hits, out) = split_hits(batches)?;
+                touched += hits;
                 kept = Some(out);
             }
             Some(ast::MergeAction::Delete { .. }) => {
@@ -888,17 +855,7 @@ impl Session {
                 let ast::MergeInsertKind::Values(values) = &ins.kind else {
                     return Err(SqlError::unsupported("INSERT ROW is not supported"));
                 };
-                let targets: Vec<usize> = if ins.columns.is_empty() {
-                    (0..meta.columns.len()).collect()
-                } else {
-                    ins.columns
-                        .iter()
-                        .map(|c| {
-                            let n = c.0.last().and_then(|p| p.as_ident()).map(normalize).unwrap_or_default();
-                            meta.column(&n).map(|(i, _)| i).ok_or_else(|| SqlError::column_missing(&n))
-                        })
-                        .collect::<SqlResult<_>>()?
-                };
+                let targets = target_columns(&meta, &table, &ins.columns)?;
                 let row = values.rows.first().ok_or_else(|| SqlError::syntax("VALUES"))?;
                 if row.len() != targets.len() {
                     return Err(SqlError::new("42601", "INSERT has more target columns than expressions"));
@@ -1123,15 +1080,12 @@ impl Session {
             let batches = df.collect().await?;
             if columns.is_empty() {
                 for f in schema_df.fields() {
-                    let ty = match f.metadata().get(TYPE_KEY) {
-                        Some(_) | None => RsType::from_arrow(f.data_type()),
-                    };
-                    let ty = match (&ty, f.data_type()) {
-                        (RsType::Varchar(_), _) => {
-                            // Keep a declared character type; else size the column to its data.
+                    // A character column keeps its declared type; a computed one is VARCHAR(256).
+                    let ty = match RsType::from_arrow(f.data_type()) {
+                        RsType::Varchar(_) => {
                             declared_char_type(f.metadata().get(TYPE_KEY)).unwrap_or(RsType::Varchar(256))
                         }
-                        _ => ty,
+                        other => other,
                     };
                     columns.push(ColumnMeta {
                         name: f.name().to_ascii_lowercase(),
@@ -1468,6 +1422,45 @@ impl Session {
     }
 }
 
+/// The positions of an INSERT's target columns (all, in order, when none are named).
+fn target_columns(meta: &TableMeta, table: &str, columns: &[ObjectName]) -> SqlResult<Vec<usize>> {
+    if columns.is_empty() {
+        return Ok((0..meta.columns.len()).collect());
+    }
+    columns
+        .iter()
+        .map(|c| {
+            let n = column_name(c);
+            meta.column(&n)
+                .map(|(i, _)| i)
+                .ok_or_else(|| SqlError::new("42703", format!("column \"{n}\" of relation \"{table}\" does not exist")))
+        })
+        .collect()
+}
+
+/// The last part of a column reference, folded.
+fn column_name(c: &ObjectName) -> String {
+    c.0.last().and_then(|p| p.as_ident()).map(normalize).unwrap_or_default()
+}
+
+/// Splits off the trailing `__nuage_hit` column (1 where a row was touched): how many rows
+/// it marks, and the batches without it.
+fn split_hits(batches: Vec<RecordBatch>) -> SqlResult<(usize, Vec<RecordBatch>)> {
+    let mut hits = 0usize;
+    let mut kept = Vec::with_capacity(batches.len());
+    for b in batches {
+        let last = b.num_columns() - 1;
+        let h =
+            cast_with_options(b.column(last), &datafusion::arrow::datatypes::DataType::Int64, &CastOptions::default())
+                .map_err(SqlError::internal)?;
+        if let Some(h) = h.as_any().downcast_ref::<Int64Array>() {
+            hits += h.iter().flatten().sum::<i64>() as usize;
+        }
+        kept.push(b.project(&(0..last).collect::<Vec<_>>()).map_err(SqlError::internal)?);
+    }
+    Ok((hits, kept))
+}
+
 /// SET assignments as `column → CAST((value) AS type)`, each column checked to exist.
 fn assignments(meta: &TableMeta, table: &str, list: &[ast::Assignment]) -> SqlResult<BTreeMap<String, String>> {
     let mut assigned = BTreeMap::new();
@@ -1475,7 +1468,7 @@ fn assignments(meta: &TableMeta, table: &str, list: &[ast::Assignment]) -> SqlRe
         let ast::AssignmentTarget::ColumnName(c) = &a.target else {
             return Err(SqlError::unsupported("tuple assignments are not supported"));
         };
-        let col = c.0.last().and_then(|p| p.as_ident()).map(normalize).unwrap_or_default();
+        let col = column_name(c);
         let Some((_, cm)) = meta.column(&col) else {
             return Err(SqlError::new("42703", format!("column \"{col}\" of relation \"{table}\" does not exist")));
         };
@@ -1520,9 +1513,4 @@ impl Drop for Session {
             });
         }
     }
-}
-
-#[allow(dead_code)]
-fn array_is_empty(a: &dyn Array) -> bool {
-    a.is_empty()
 }

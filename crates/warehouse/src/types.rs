@@ -193,8 +193,3 @@ fn check_precision(p: u64) -> Result<u8, SqlError> {
     }
     Ok(p as u8)
 }
-
-/// Whether a column holds no nulls (checked before a NOT NULL column takes new values).
-pub fn has_nulls(a: &dyn Array) -> bool {
-    a.null_count() > 0
-}
