@@ -396,6 +396,23 @@ def test_redshift_sql_surface(server):
     p = psql(c, "merge into stock using delivery d on stock.item = d.item when matched then update set qty = d.qty", check=False)
     assert "Found multiple matches to update the same tuple" in p.stderr
     assert one("select qty from stock") == "2"
+    # UPDATE ... FROM: joined rows take the source's values; several matches are refused only
+    # when error_on_nondeterministic_update is on, as on Redshift.
+    psql(c, "create table price(item varchar(10), cents int, note varchar(3))")
+    psql(c, "insert into price values ('apple', 10, null), ('pear', 20, null), ('fig', 30, null)")
+    psql(c, "create table new_price(item varchar(10), cents int)")
+    psql(c, "insert into new_price values ('apple', 11), ('pear', 22), ('kiwi', 99)")
+    assert one("update price set cents = n.cents, note = 'new' from new_price n where price.item = n.item and n.cents < 20") == "UPDATE 1"
+    assert one("update price p set cents = p.cents + n.cents from new_price as n where p.item = n.item and p.note is null") == "UPDATE 1"
+    assert psql(c, "select item, cents, coalesce(note, '-') from price order by item").stdout.split() == ["apple|11|new", "fig|30|-", "pear|42|-"]
+    psql(c, "insert into new_price values ('fig', 1), ('fig', 2)")
+    p = psql(c, "set error_on_nondeterministic_update to true; update price set cents = n.cents from new_price n where price.item = n.item", check=False)
+    assert "Found multiple matches to update the same tuple" in p.stderr
+    assert one("update price set cents = n.cents from new_price n where price.item = n.item and n.item = 'fig'") == "UPDATE 1"
+    assert one("select cents in (1, 2) from price where item = 'fig'") == "t"
+    p = psql(c, "update price set note = n.item from new_price n where price.item = n.item", check=False)
+    assert "value too long for type character varying(3)" in p.stderr
+    assert one("select count(*) from price where note = 'new'") == "1"
     assert "DROP SCHEMA" in psql(c, "drop schema sales_data cascade").stdout
     assert one("select count(*) from svv_tables where table_schema = 'sales_data'") == "0"
 

@@ -10,8 +10,8 @@ use crate::state::{ColumnMeta, DbState, Privilege, SchemaMeta, TableMeta, ViewMe
 use crate::system::SystemTables;
 use crate::types::{RsType, TYPE_KEY};
 use datafusion::arrow::array::{new_null_array, Array, ArrayRef, Int64Array, RecordBatch};
-use datafusion::arrow::compute::{cast_with_options, CastOptions};
-use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::compute::{cast_with_options, concat_batches, interleave, CastOptions};
+use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::ScalarValue;
 use datafusion::execution::context::SessionConfig;
 use datafusion::prelude::{DataFrame, SessionContext};
@@ -21,7 +21,7 @@ use datafusion::sql::sqlparser::ast::{
     VisitorMut,
 };
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
@@ -624,9 +624,6 @@ impl Session {
                 Ok(Output::Command("INSERT 0".into(), Some(rows)))
             }
             Statement::Update(upd) => {
-                if upd.from.is_some() {
-                    return Err(SqlError::unsupported("UPDATE ... FROM is not supported yet"));
-                }
                 let TableFactor::Table { name, alias, .. } = &upd.table.relation else {
                     return Err(SqlError::unsupported("UPDATE of this relation is not supported"));
                 };
@@ -634,6 +631,16 @@ impl Session {
                 privileges::require_table(st, &self.user, &schema, &table, Privilege::Update)?;
                 let meta = st.table(&schema, &table).cloned().expect("resolved");
                 let assigned = assignments(&meta, &table, &upd.assignments)?;
+                if let Some(from) = &upd.from {
+                    let from = match from {
+                        ast::UpdateTableFromKind::BeforeSet(f) | ast::UpdateTableFromKind::AfterSet(f) => f,
+                    };
+                    let me = alias.as_ref().map(|a| a.name.to_string()).unwrap_or_else(|| q(&table));
+                    let hits =
+                        self.update_from(st, &schema, &table, &me, &assigned, from, upd.selection.as_ref()).await?;
+                    fx.dirty.insert(meta.id);
+                    return Ok(Output::Command("UPDATE".into(), Some(hits)));
+                }
                 let pred = upd.selection.as_ref().map(|e| e.to_string()).unwrap_or_else(|| "TRUE".into());
                 let mut items: Vec<String> = meta
                     .columns
@@ -792,7 +799,7 @@ impl Session {
         let mut not_matched: Option<&ast::MergeAction> = None;
         for c in &m.clauses {
             if c.predicate.is_some() {
-                return Err(SqlError::unsupported("MERGE clauses with AND conditions are not supported"));
+                return Err(SqlError::unsupported("Redshift's MERGE takes no AND condition on WHEN clauses"));
             }
             match c.clause_kind {
                 ast::MergeClauseKind::Matched => matched = Some(&c.action),
@@ -882,6 +889,105 @@ impl Session {
         }
         fx.dirty.insert(meta.id);
         Ok(Output::Command("MERGE".into(), Some(touched)))
+    }
+
+    /// UPDATE target SET ... FROM list WHERE ...: the target is joined with the FROM list; a
+    /// row that joins is updated from one of its matches (any one, as Redshift does, or the
+    /// statement fails when `error_on_nondeterministic_update` is on). The target's rows are
+    /// numbered in a hidden temporary table so that each match can be traced back to its row.
+    #[allow(clippy::too_many_arguments)]
+    async fn update_from(
+        &mut self,
+        st: &mut DbState,
+        schema: &str,
+        table: &str,
+        me: &str,
+        assigned: &BTreeMap<String, String>,
+        from: &[ast::TableWithJoins],
+        selection: Option<&Expr>,
+    ) -> SqlResult<usize> {
+        const ROW_ID: &str = "__nuage_row";
+        let meta = st.table(schema, table).cloned().expect("resolved");
+        let target = concat_batches(&meta.arrow_schema(), &st.batches(meta.id)).map_err(SqlError::internal)?;
+        let rows = target.num_rows();
+
+        let mut numbered = meta.clone();
+        numbered.id = u64::MAX;
+        numbered.temporary = true;
+        numbered.columns.push(ColumnMeta {
+            name: ROW_ID.into(),
+            ty: RsType::BigInt,
+            nullable: false,
+            default: None,
+            identity: None,
+            encode: None,
+        });
+        let mut columns = target.columns().to_vec();
+        columns.push(Arc::new(Int64Array::from_iter_values(0..rows as i64)));
+        let numbered_batch = RecordBatch::try_new(numbered.arrow_schema(), columns).map_err(SqlError::internal)?;
+        let scratch_schema = format!("pg_temp_{}", self.pid);
+        let scratch_table = "__nuage_update_target";
+        let mut scratch = st.clone();
+        scratch
+            .catalog
+            .schemas
+            .entry(scratch_schema.clone())
+            .or_default()
+            .tables
+            .insert(scratch_table.into(), numbered);
+        scratch.replace(u64::MAX, vec![numbered_batch]);
+
+        let names: Vec<&String> = assigned.keys().collect();
+        let mut items = vec![format!("{me}.{}", q(ROW_ID))];
+        items.extend(names.iter().map(|n| assigned[*n].clone()));
+        let from: Vec<String> = from.iter().map(|t| t.to_string()).collect();
+        let pred = selection.map(|e| format!(" WHERE {e}")).unwrap_or_default();
+        let sql = format!(
+            "SELECT {} FROM {}.{} AS {me}, {}{pred}",
+            items.join(", "),
+            q(&scratch_schema),
+            q(scratch_table),
+            from.join(", ")
+        );
+        let before = self.view.get();
+        self.view.set(Arc::new(scratch));
+        let matches = self.query_sql(&sql).await;
+        self.view.set(before);
+        let matches = matches?;
+
+        // Row → (batch, row) of the match that updates it.
+        let mut chosen: HashMap<usize, (usize, usize)> = HashMap::new();
+        let strict = self.setting("error_on_nondeterministic_update").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        for (b, batch) in matches.iter().enumerate() {
+            let ids = cast_with_options(batch.column(0), &DataType::Int64, &CastOptions::default())
+                .map_err(SqlError::internal)?;
+            let ids = ids.as_any().downcast_ref::<Int64Array>().ok_or_else(|| SqlError::internal("row ids"))?;
+            for (i, id) in ids.values().iter().enumerate() {
+                if chosen.insert(*id as usize, (b, i)).is_some() && strict {
+                    return Err(SqlError::new("21000", "Found multiple matches to update the same tuple."));
+                }
+            }
+        }
+        let mut columns = target.columns().to_vec();
+        for (k, name) in names.iter().enumerate() {
+            let (ci, _) = meta.column(name).expect("checked by assignments");
+            let ty = columns[ci].data_type().clone();
+            let mut sources: Vec<ArrayRef> = vec![columns[ci].clone()];
+            for batch in &matches {
+                sources.push(
+                    cast_with_options(batch.column(k + 1), &ty, &CastOptions::default()).map_err(SqlError::internal)?,
+                );
+            }
+            let refs: Vec<&dyn Array> = sources.iter().map(|a| a.as_ref()).collect();
+            let picks: Vec<(usize, usize)> =
+                (0..rows).map(|r| chosen.get(&r).map(|(b, i)| (b + 1, *i)).unwrap_or((0, r))).collect();
+            columns[ci] = interleave(&refs, &picks).map_err(SqlError::internal)?;
+        }
+        let updated = RecordBatch::try_new(meta.arrow_schema(), columns).map_err(SqlError::internal)?;
+        let all: Vec<usize> = (0..meta.columns.len()).collect();
+        let out = self.conform(st, schema, table, &all, vec![updated]).await?;
+        st.replace(meta.id, out);
+        Ok(chosen.len())
     }
 
     /// Casts, defaults, identities and checks rows for a table, then appends them.
