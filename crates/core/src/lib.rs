@@ -54,6 +54,9 @@ pub enum PrincipalKind {
     AssumedRole,
     /// A user's own temporary credentials from GetSessionToken.
     UserSession,
+    /// An AWS service acting on its own behalf (`redshift.amazonaws.com` assuming a role for
+    /// COPY); only resource policies (a role's trust policy) can allow it anything.
+    Service,
 }
 
 /// The authenticated identity behind a request.
@@ -81,6 +84,21 @@ pub struct Principal {
 impl Principal {
     pub fn is_root(&self) -> bool {
         self.kind == PrincipalKind::Root
+    }
+
+    /// An AWS service principal, by its name (`redshift.amazonaws.com`).
+    pub fn service(name: &str) -> Principal {
+        Principal {
+            account_id: String::new(),
+            kind: PrincipalKind::Service,
+            name: name.to_string(),
+            arn: name.to_string(),
+            user_id: name.to_string(),
+            canonical_id: String::new(),
+            display_name: name.to_string(),
+            role_arn: None,
+            session_key: None,
+        }
     }
 }
 

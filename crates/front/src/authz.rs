@@ -71,6 +71,7 @@ fn caller_kind(p: &Principal) -> CallerKind {
         PrincipalKind::Root => CallerKind::Root,
         PrincipalKind::User | PrincipalKind::UserSession => CallerKind::User,
         PrincipalKind::AssumedRole => CallerKind::AssumedRole,
+        PrincipalKind::Service => CallerKind::Service,
     }
 }
 
@@ -103,6 +104,10 @@ fn global_context(ctx: &RequestContext, pp: &PrincipalPolicies, now: time::Offse
             c.set("aws:PrincipalType", "AssumedRole");
             c.set("aws:userid", p.user_id.clone());
         }
+        PrincipalKind::Service => {
+            c.set("aws:PrincipalType", "Service");
+            c.set("aws:PrincipalServiceName", p.name.clone());
+        }
     }
     if p.session_key.is_some() {
         c.set("aws:MultiFactorAuthPresent", "false");
@@ -123,7 +128,9 @@ pub fn authorize(
     access_denied: impl Fn(&RequestContext, &Authorization, &Evaluation) -> AwsError,
 ) -> Result<Decided, AwsError> {
     let pp = match &ctx.principal {
-        Some(p) if enforce && p.kind != PrincipalKind::Root => store.principal_policies(p),
+        Some(p) if enforce && !matches!(p.kind, PrincipalKind::Root | PrincipalKind::Service) => {
+            store.principal_policies(p)
+        }
         _ => PrincipalPolicies::default(),
     };
     let decided = decide_one(ctx, a, &pp, enforce).map_err(|e| access_denied(ctx, a, &e))?;
@@ -156,7 +163,8 @@ fn decide_one(
     let caller = match &ctx.principal {
         None => Caller::anonymous(),
         Some(p) => Caller {
-            kind: if enforce { caller_kind(p) } else { CallerKind::Root },
+            // A service is never the root of an account, enforcing or not.
+            kind: if enforce || p.kind == PrincipalKind::Service { caller_kind(p) } else { CallerKind::Root },
             arn: &p.arn,
             account: &p.account_id,
             role_arn: p.role_arn.as_deref(),

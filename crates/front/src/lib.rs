@@ -250,11 +250,25 @@ impl Frontend {
             secure_transport: false,
             auth_type: if presigned { "REST-QUERY-STRING" } else { "REST-HEADER" },
         };
-        let (op, statement, result) = match service.route(&ctx, &sreq) {
+        let (op, statement, result) = self.route_and_run(service, &ctx, &sreq).await;
+        let mut resp = result.unwrap_or_else(error);
+        service.finish_response(&sreq, &mut resp);
+        (principal_log, op, statement, resp)
+    }
+
+    /// Routes an authenticated request, has it authorised, and runs its handler: the
+    /// operation's name, the deciding policy statement, and the outcome.
+    async fn route_and_run(
+        &self,
+        service: &dyn Service,
+        ctx: &RequestContext,
+        sreq: &ServiceRequest,
+    ) -> (&'static str, Option<String>, Result<HttpResponse, AwsError>) {
+        match service.route(ctx, sreq) {
             Ok(routed) => {
                 let a = &routed.authorization;
                 let op = a.operation;
-                let decided = authorize(&ctx, a, &*self.policies, self.config.enforce_policies, |ctx, a, e| {
+                let decided = authorize(ctx, a, &*self.policies, self.config.enforce_policies, |ctx, a, e| {
                     service.access_denied(ctx, a, e)
                 });
                 match decided {
@@ -263,10 +277,79 @@ impl Frontend {
                 }
             }
             Err(e) => ("-", None, Err(e)),
+        }
+    }
+
+    /// A request one service makes of another on behalf of `principal` (Redshift's COPY
+    /// reading S3 as the cluster's role): routed and authorised like any request, without a
+    /// signature, since the caller established the principal itself. The response is what a
+    /// client would receive, errors rendered in the service's protocol.
+    pub async fn call_as(
+        &self,
+        principal: Principal,
+        service_name: &str,
+        region: &str,
+        mut req: ServiceRequest,
+    ) -> AwsResult<HttpResponse> {
+        let started = Instant::now();
+        let Some(service) = self.service(service_name).cloned() else {
+            return Err(AwsError::new("UnknownService", 400, format!("nuage does not serve '{service_name}'")));
         };
-        let mut resp = result.unwrap_or_else(error);
-        service.finish_response(&sreq, &mut resp);
-        (principal_log, op, statement, resp)
+        if req.host.is_empty() {
+            req.host = "127.0.0.1".into();
+        }
+        let rid = request_id();
+        let principal_log = principal.arn.clone();
+        let ctx = RequestContext {
+            request_id: rid.clone(),
+            principal: Some(principal),
+            region: region.to_string(),
+            source_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            secure_transport: true,
+            auth_type: "REST-HEADER",
+        };
+        let (op, statement, result) = self.route_and_run(&*service, &ctx, &req).await;
+        let mut resp = result.unwrap_or_else(|e| render_error(service.protocol(), &e, &rid, req.method == "HEAD"));
+        service.finish_response(&req, &mut resp);
+        tracing::info!(
+            service = %service_name,
+            operation = op,
+            principal = %principal_log,
+            statement = statement.as_deref().unwrap_or("-"),
+            status = resp.status,
+            latency_us = started.elapsed().as_micros() as u64,
+            "internal {} {}",
+            req.method,
+            req.raw_path
+        );
+        Ok(resp)
+    }
+
+    /// The principal behind a pair of keys (and session token, for temporary ones), checked
+    /// as a signature check would: unknown, inactive, expired or mismatched keys are refused.
+    pub fn principal_for_keys(&self, access_key: &str, secret: &str, token: Option<&str>) -> AwsResult<Principal> {
+        let unknown = || {
+            AwsError::new(
+                "InvalidAccessKeyId",
+                403,
+                "The AWS Access Key Id you provided does not exist in our records.",
+            )
+        };
+        let c = self.identities.credential(access_key).ok_or_else(unknown)?;
+        if !c.active || c.expires_at.is_some_and(|t| t <= now_secs()) {
+            return Err(unknown());
+        }
+        if c.secret != secret {
+            return Err(AwsError::new(
+                "SignatureDoesNotMatch",
+                403,
+                "The request signature we calculated does not match the signature you provided.",
+            ));
+        }
+        if c.session_token.is_some() && c.session_token.as_deref() != token {
+            return Err(AwsError::new("InvalidToken", 400, "The provided token is malformed or otherwise invalid."));
+        }
+        Ok(c.principal)
     }
 
     async fn internal(&self, method: &str, path: &str) -> hyper::Response<Full<Bytes>> {
@@ -292,6 +375,21 @@ impl Frontend {
             },
             _ => json(404, serde_json::json!({"error": "unknown nuage endpoint"})),
         }
+    }
+}
+
+/// The front door as services reach it for calls of their own (`Frontend::call_as`): set
+/// once the front door is built, since the front door owns the services that hold this.
+#[derive(Default)]
+pub struct Internal(std::sync::OnceLock<std::sync::Weak<Frontend>>);
+
+impl Internal {
+    pub fn attach(&self, frontend: &Arc<Frontend>) {
+        let _ = self.0.set(Arc::downgrade(frontend));
+    }
+
+    pub fn frontend(&self) -> AwsResult<Arc<Frontend>> {
+        self.0.get().and_then(|w| w.upgrade()).ok_or_else(|| AwsError::internal("the front door is not running"))
     }
 }
 

@@ -300,7 +300,7 @@ impl PolicyStore for Iam {
             }
         };
         match p.kind {
-            PrincipalKind::Root => {}
+            PrincipalKind::Root | PrincipalKind::Service => {}
             PrincipalKind::User | PrincipalKind::UserSession => {
                 let Some(user) = st.users.get(&ci(&p.name)) else { return out };
                 attach(&mut out, &user.attached, &user.inline);

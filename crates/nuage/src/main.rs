@@ -132,7 +132,10 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     let iam = nuage_iam::Iam::open(store.clone(), identities.clone(), bootstrap_users).map_err(|e| e.to_string())?;
     let s3 = Arc::new(nuage_s3::S3Service::new(store.clone(), identities.clone(), iam.clone()));
     tokio::spawn(s3.clone().run_lifecycle(std::time::Duration::from_secs(args.lifecycle_interval.max(1))));
-    let redshift = nuage_redshift::Redshift::open(store.clone(), data_dir.clone()).await.map_err(|e| e.to_string())?;
+    let internal = Arc::new(nuage_front::Internal::default());
+    let redshift = nuage_redshift::Redshift::open(store.clone(), data_dir.clone(), internal.clone())
+        .await
+        .map_err(|e| e.to_string())?;
     let services: Vec<Arc<dyn Service>> = vec![
         s3,
         Arc::new(nuage_iam::IamService::new(iam.clone())),
@@ -150,6 +153,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
             Box::pin(async move { s.reset().await })
         }),
     });
+    internal.attach(&frontend);
     let addr = SocketAddr::new(args.host, args.port);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, data_dir = %data_dir.display(), "nuage ready");

@@ -1,6 +1,7 @@
 //! Amazon Redshift control plane: clusters, snapshots, database credentials; each available cluster serves its warehouse on its own port.
 
 mod api;
+mod s3_access;
 
 use nuage_core::{AwsError, AwsResult};
 use nuage_storage::redb::TableDefinition;
@@ -78,6 +79,10 @@ struct Running {
 
 pub struct Redshift {
     store: Store,
+    /// The front door, for the S3 calls COPY and UNLOAD make as a cluster's role.
+    internal: Arc<nuage_front::Internal>,
+    /// This control plane, for the clusters' ways to S3 to find it again.
+    me: std::sync::Weak<Redshift>,
     dir: PathBuf,
     running: Mutex<HashMap<String, Running>>,
     /// Control-plane writes are rare; one at a time keeps read-modify-write simple.
@@ -98,9 +103,15 @@ fn sql_err(e: nuage_warehouse::SqlError) -> AwsError {
 
 impl Redshift {
     /// Opens the control plane and brings back every cluster that was available.
-    pub async fn open(store: Store, data_dir: PathBuf) -> AwsResult<Arc<Redshift>> {
-        let rs = Arc::new(Redshift {
+    pub async fn open(
+        store: Store,
+        data_dir: PathBuf,
+        internal: Arc<nuage_front::Internal>,
+    ) -> AwsResult<Arc<Redshift>> {
+        let rs = Arc::new_cyclic(|me| Redshift {
             store,
+            internal,
+            me: me.clone(),
             dir: data_dir.join("redshift"),
             running: Mutex::new(HashMap::new()),
             writes: tokio::sync::Mutex::new(()),
@@ -173,6 +184,12 @@ impl Redshift {
             .await
             .map_err(AwsError::internal)?
             .map_err(sql_err)?;
+        wh.set_external(Arc::new(s3_access::ClusterS3 {
+            redshift: self.me.clone(),
+            account: c.account.clone(),
+            region: c.region.clone(),
+            identifier: c.identifier.clone(),
+        }));
         let want = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), c.port as u16);
         let listener = match tokio::net::TcpListener::bind(want).await {
             Ok(l) => l,

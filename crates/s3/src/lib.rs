@@ -425,6 +425,14 @@ impl Service for S3Service {
 
     fn finish_response(&self, req: &ServiceRequest, resp: &mut HttpResponse) {
         let a = address(req);
+        // HeadBucket tells the bucket's region even to callers it denies, as S3 does: clients
+        // (and Redshift's COPY) find a bucket's region this way.
+        let has_region = resp.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("x-amz-bucket-region"));
+        if req.method == "HEAD" && a.key.is_none() && !has_region {
+            if let Some(b) = a.bucket.as_deref().and_then(|b| self.bucket(b).ok()) {
+                resp.headers.push(("x-amz-bucket-region".into(), b.region));
+            }
+        }
         cors::decorate(self, req, a.bucket.as_deref(), resp);
     }
 

@@ -250,6 +250,37 @@ fn is_create_table(tokens: &[Token]) -> bool {
 }
 
 /// Splits, lifts and parses a query string into its statements.
+/// The statements of a query string, as the client wrote them, split at semicolons outside
+/// parentheses, strings and comments.
+pub fn split_statements(sql: &str) -> SqlResult<Vec<String>> {
+    let tokens = Tokenizer::new(&RedshiftSqlDialect {}, sql)
+        .tokenize_with_location()
+        .map_err(|e| SqlError::new("42601", e.to_string()))?;
+    // Byte offset of each line's start: token locations are (line, column) in characters.
+    let line_starts: Vec<usize> = std::iter::once(0).chain(sql.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let offset = |line: u64, column: u64| -> usize {
+        let start = line_starts.get(line.saturating_sub(1) as usize).copied().unwrap_or(sql.len());
+        sql[start..].char_indices().nth(column.saturating_sub(1) as usize).map(|(i, _)| start + i).unwrap_or(sql.len())
+    };
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut from = 0usize;
+    for t in tokens {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            Token::SemiColon if depth <= 0 => {
+                let at = offset(t.span.start.line, t.span.start.column);
+                out.push(sql[from..at].to_string());
+                from = at + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(sql[from.min(sql.len())..].to_string());
+    Ok(out.into_iter().filter(|s| !s.trim().is_empty()).collect())
+}
+
 pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
     let dialect = RedshiftSqlDialect {};
     let tokens = Tokenizer::new(&dialect, sql).tokenize().map_err(|e| SqlError::new("42601", e.to_string()))?;
@@ -723,5 +754,14 @@ mod tests {
         let e = parse("selec 1").err().unwrap();
         assert_eq!(e.code, "42601");
         assert!(e.message.contains("selec"), "{}", e.message);
+    }
+}
+
+#[cfg(test)]
+mod split_tests {
+    #[test]
+    fn splits_where_the_client_put_semicolons() {
+        let s = super::split_statements("select 'a;''b'; -- c;\nselect (1;2);\n  ").unwrap();
+        assert_eq!(s, vec!["select 'a;''b'", " -- c;\nselect (1;2)"]);
     }
 }

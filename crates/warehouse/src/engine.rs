@@ -1,6 +1,7 @@
 //! The warehouse of one cluster: its committed state, commits, users and credentials, and
 //! the DataFusion catalog through which a session sees a state.
 use crate::error::{SqlError, SqlResult};
+use crate::external::External;
 use crate::state::{Catalog, DbState, Disk, SchemaMeta, UserMeta};
 use crate::system;
 use datafusion::arrow::array::RecordBatch;
@@ -59,6 +60,39 @@ pub struct QueryRecord {
     pub aborted: bool,
 }
 
+/// One rejected row of a COPY, as STL_LOAD_ERRORS shows it.
+#[derive(Clone, Debug)]
+pub struct LoadError {
+    pub query: i64,
+    pub pid: i32,
+    pub user: String,
+    pub table_id: u64,
+    pub time_us: i64,
+    pub filename: String,
+    pub line_number: i64,
+    pub colname: String,
+    pub coltype: String,
+    pub col_length: String,
+    pub position: i32,
+    pub raw_line: String,
+    pub raw_field_value: String,
+    pub err_code: i32,
+    pub err_reason: String,
+}
+
+/// One file a COPY read, as STL_LOAD_COMMITS shows it.
+#[derive(Clone, Debug)]
+pub struct LoadCommit {
+    pub query: i64,
+    pub user: String,
+    pub filename: String,
+    pub lines_scanned: i64,
+    pub errors: i64,
+    pub time_us: i64,
+    /// Whether the COPY committed its rows.
+    pub committed: bool,
+}
+
 /// Temporary credentials from GetClusterCredentials: accepted until they expire.
 #[derive(Clone, Debug)]
 struct TemporaryCredential {
@@ -75,6 +109,9 @@ pub struct Warehouse {
     queries: Mutex<VecDeque<QueryRecord>>,
     next_query: AtomicU64,
     next_pid: AtomicI32,
+    load_errors: Mutex<VecDeque<LoadError>>,
+    load_commits: Mutex<VecDeque<LoadCommit>>,
+    external: std::sync::OnceLock<Arc<dyn External>>,
 }
 
 const QUERY_LOG_LIMIT: usize = 10_000;
@@ -120,7 +157,40 @@ impl Warehouse {
             queries: Mutex::new(VecDeque::new()),
             next_query: AtomicU64::new(1000),
             next_pid: AtomicI32::new(1073741000),
+            load_errors: Mutex::new(VecDeque::new()),
+            load_commits: Mutex::new(VecDeque::new()),
+            external: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Gives COPY and UNLOAD their way to S3 (set once, by whoever runs the warehouse).
+    pub fn set_external(&self, external: Arc<dyn External>) {
+        let _ = self.external.set(external);
+    }
+
+    pub(crate) fn external(&self) -> Option<Arc<dyn External>> {
+        self.external.get().cloned()
+    }
+
+    pub(crate) fn log_load(&self, errors: Vec<LoadError>, commits: Vec<LoadCommit>) {
+        let mut e = lock(&self.load_errors);
+        e.extend(errors);
+        while e.len() > QUERY_LOG_LIMIT {
+            e.pop_front();
+        }
+        let mut c = lock(&self.load_commits);
+        c.extend(commits);
+        while c.len() > QUERY_LOG_LIMIT {
+            c.pop_front();
+        }
+    }
+
+    pub fn load_errors(&self) -> Vec<LoadError> {
+        lock(&self.load_errors).iter().cloned().collect()
+    }
+
+    pub fn load_commits(&self) -> Vec<LoadCommit> {
+        lock(&self.load_commits).iter().cloned().collect()
     }
 
     pub fn dir(&self) -> &PathBuf {

@@ -342,6 +342,32 @@ pub fn register(ctx: &SessionContext, user: &str) {
     }
 }
 
+/// pg_last_copy_id() and pg_last_copy_count(): the session's last COPY (-1 and 0 before one).
+pub fn register_last_copy(
+    ctx: &SessionContext,
+    last: Arc<(std::sync::atomic::AtomicI64, std::sync::atomic::AtomicI64)>,
+) {
+    let id = last.clone();
+    ctx.register_udf(create_udf(
+        "pg_last_copy_id",
+        vec![],
+        DataType::Int32,
+        Volatility::Volatile,
+        Arc::new(move |_| {
+            Ok(ColumnarValue::Scalar(ScalarValue::Int32(Some(id.0.load(std::sync::atomic::Ordering::Relaxed) as i32))))
+        }),
+    ));
+    ctx.register_udf(create_udf(
+        "pg_last_copy_count",
+        vec![],
+        DataType::Int64,
+        Volatility::Volatile,
+        Arc::new(move |_| {
+            Ok(ColumnarValue::Scalar(ScalarValue::Int64(Some(last.1.load(std::sync::atomic::Ordering::Relaxed)))))
+        }),
+    ));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

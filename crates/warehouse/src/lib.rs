@@ -1,8 +1,10 @@
 //! The Redshift-dialect SQL warehouse: tables kept durably, queried with DataFusion, served over the PostgreSQL wire protocol.
 
+pub mod copy;
 pub mod dialect;
 pub mod engine;
 pub mod error;
+pub mod external;
 pub mod functions;
 pub mod privileges;
 pub mod session;
@@ -13,5 +15,6 @@ pub mod wire;
 
 pub use engine::{copy_database, password_md5, Warehouse};
 pub use error::{SqlError, SqlResult};
+pub use external::{Credentials, External, ObjectInfo, ObjectStore};
 pub use privileges::check_password;
 pub use wire::serve;

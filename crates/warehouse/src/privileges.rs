@@ -60,13 +60,13 @@ pub enum Command {
 }
 
 /// Words and literals of a statement, upper-cased words kept beside their folded form.
-struct Words {
+pub(crate) struct Words {
     items: Vec<(String, String)>,
-    pos: usize,
+    pub(crate) pos: usize,
 }
 
 impl Words {
-    fn new(sql: &str) -> Option<Words> {
+    pub(crate) fn new(sql: &str) -> Option<Words> {
         let tokens = Tokenizer::new(&RedshiftSqlDialect {}, sql).tokenize().ok()?;
         let mut items = Vec::new();
         for t in tokens {
@@ -86,11 +86,11 @@ impl Words {
         Some(Words { items, pos: 0 })
     }
 
-    fn peek(&self) -> Option<&str> {
+    pub(crate) fn peek(&self) -> Option<&str> {
         self.items.get(self.pos).map(|(u, _)| u.as_str())
     }
 
-    fn is(&mut self, w: &str) -> bool {
+    pub(crate) fn is(&mut self, w: &str) -> bool {
         if self.peek() == Some(w) {
             self.pos += 1;
             true
@@ -99,13 +99,13 @@ impl Words {
         }
     }
 
-    fn next(&mut self) -> Option<(String, String)> {
+    pub(crate) fn next(&mut self) -> Option<(String, String)> {
         let v = self.items.get(self.pos).cloned();
         self.pos += 1;
         v
     }
 
-    fn name(&mut self) -> SqlResult<String> {
+    pub(crate) fn name(&mut self) -> SqlResult<String> {
         match self.next() {
             Some((u, folded)) if u != "'" && u != "," => Ok(folded),
             Some((_, v)) => Err(SqlError::syntax(&v)),
@@ -113,7 +113,7 @@ impl Words {
         }
     }
 
-    fn literal(&mut self) -> SqlResult<String> {
+    pub(crate) fn literal(&mut self) -> SqlResult<String> {
         match self.next() {
             Some((u, v)) if u == "'" => Ok(v),
             Some((_, v)) => Err(SqlError::syntax(&v)),

@@ -2,8 +2,9 @@
 //! transaction. Queries are planned and executed by DataFusion; DDL and DML are applied to a
 //! copy of the state that replaces the old one only when the whole statement succeeded, and
 //! become durable at commit (each statement commits by itself outside BEGIN ... COMMIT).
+use crate::copy::{self, CopySpec};
 use crate::dialect::{self, normalize, object_name, Parsed, TableAttributes};
-use crate::engine::{DatabaseCatalog, QueryRecord, View, Warehouse};
+use crate::engine::{DatabaseCatalog, LoadCommit, LoadError, QueryRecord, View, Warehouse};
 use crate::error::{SqlError, SqlResult};
 use crate::privileges;
 use crate::state::{ColumnMeta, DbState, Privilege, SchemaMeta, TableMeta, ViewMeta};
@@ -55,6 +56,25 @@ pub struct Session {
     settings: BTreeMap<String, String>,
     pg_parser: Arc<PostgresCompatibilityParser>,
     temp_tables: Vec<(String, String)>,
+    /// The last COPY's query id and row count (pg_last_copy_id(), pg_last_copy_count()).
+    last_copy: Arc<(std::sync::atomic::AtomicI64, std::sync::atomic::AtomicI64)>,
+}
+
+/// Statements read from their tokens rather than by sqlparser: the user-management family
+/// and COPY, whose Redshift forms sqlparser does not take.
+#[derive(Clone, Debug)]
+pub enum Special {
+    Manage(privileges::Command),
+    Copy(Box<CopySpec>),
+}
+
+impl Special {
+    pub fn parse(sql: &str) -> Option<SqlResult<Special>> {
+        if let Some(c) = CopySpec::parse(sql) {
+            return Some(c.map(|c| Special::Copy(Box::new(c))));
+        }
+        privileges::Command::parse(sql).map(|c| c.map(Special::Manage))
+    }
 }
 
 /// Effects of one write statement on a state copy.
@@ -125,6 +145,8 @@ impl Session {
         )
         .map_err(|e| SqlError::internal(e.to_string()))?;
         crate::functions::register(&ctx, user);
+        let last_copy = Arc::new((std::sync::atomic::AtomicI64::new(-1), std::sync::atomic::AtomicI64::new(0)));
+        crate::functions::register_last_copy(&ctx, last_copy.clone());
         let pid = wh.new_pid();
         Ok(Session {
             wh,
@@ -136,6 +158,7 @@ impl Session {
             settings: BTreeMap::new(),
             pg_parser,
             temp_tables: Vec::new(),
+            last_copy,
         })
     }
 
@@ -1498,6 +1521,168 @@ impl Session {
         }
         fx.ddl = true;
         Ok(Output::Command("ALTER TABLE".into(), None))
+    }
+
+    pub async fn special(&mut self, special: Special) -> SqlResult<Output> {
+        match special {
+            Special::Manage(c) => self.manage(c).await,
+            Special::Copy(spec) => self.copy(*spec).await,
+        }
+    }
+
+    /// COPY, recorded in STL_QUERY like any statement; its failure aborts a transaction.
+    async fn copy(&mut self, spec: CopySpec) -> SqlResult<Output> {
+        if self.transaction_failed() {
+            return Err(SqlError::aborted());
+        }
+        let query = self.wh.new_query_id();
+        let start = chrono::Utc::now().timestamp_micros();
+        let out = self.copy_rows(&spec, query).await;
+        if let Some(tx) = &mut self.tx {
+            if out.is_err() {
+                tx.failed = true;
+            }
+        }
+        self.wh.log_query(QueryRecord {
+            query,
+            pid: self.pid,
+            user: self.user.clone(),
+            text: spec.text.clone(),
+            start_us: start,
+            end_us: chrono::Utc::now().timestamp_micros(),
+            aborted: out.is_err(),
+        });
+        let rows = out?;
+        self.last_copy.0.store(query, std::sync::atomic::Ordering::Relaxed);
+        self.last_copy.1.store(rows as i64, std::sync::atomic::Ordering::Relaxed);
+        Ok(Output::Command("COPY".into(), Some(rows)))
+    }
+
+    /// Reads the files, converts their rows, and appends them in one commit (or to the open
+    /// transaction); nothing is appended when more rows fail than MAXERROR allows.
+    async fn copy_rows(&mut self, spec: &CopySpec, query: i64) -> SqlResult<usize> {
+        let st = self.view.get();
+        let schema = self.schema_of(spec.schema.clone(), &spec.table);
+        let meta = st.table(&schema, &spec.table).cloned().ok_or_else(|| SqlError::relation_missing(&spec.table))?;
+        privileges::require_table(&st, &self.user, &schema, &spec.table, Privilege::Insert)?;
+        let targets: Vec<usize> = if spec.columns.is_empty() {
+            (0..meta.columns.len()).filter(|i| spec.explicit_ids || meta.columns[*i].identity.is_none()).collect()
+        } else {
+            let mut t = Vec::new();
+            for c in &spec.columns {
+                let (i, _) = meta.column(c).ok_or_else(|| {
+                    SqlError::new("42703", format!("column \"{c}\" of relation \"{}\" does not exist", spec.table))
+                })?;
+                t.push(i);
+            }
+            t
+        };
+        let columns: Arc<Vec<ColumnMeta>> = Arc::new(targets.iter().map(|i| meta.columns[*i].clone()).collect());
+        let external = self
+            .wh
+            .external()
+            .ok_or_else(|| SqlError::unsupported("COPY from S3 needs the warehouse to run in a cluster"))?;
+        let store = external.open(&spec.credentials, spec.region.as_deref(), &self.user).await?;
+        let files = copy::files(spec, &*store).await?;
+        let json_paths = match &spec.format {
+            copy::Format::Json(copy::JsonMapping::Paths(url)) => {
+                let (b, k) = copy::s3_url(url)?;
+                Some(Arc::new(copy::json_paths(&store.get(&b, &k).await?)?))
+            }
+            _ => None,
+        };
+        let spec_arc = Arc::new(spec.clone());
+        let mut tasks = Vec::with_capacity(files.len());
+        for (bucket, key) in files {
+            let body = store.get(&bucket, &key).await?;
+            let (spec, columns, paths) = (spec_arc.clone(), columns.clone(), json_paths.clone());
+            let file = format!("s3://{bucket}/{key}");
+            tasks.push(tokio::task::spawn_blocking(move || {
+                copy::Reader {
+                    spec: &spec,
+                    columns: &columns,
+                    file: &file,
+                    json_paths: paths.as_deref().map(|p| &p[..]),
+                }
+                .read_file(body)
+            }));
+        }
+        let mut results = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            results.push(t.await.map_err(SqlError::internal)??);
+        }
+        let now = chrono::Utc::now().timestamp_micros();
+        let errors: Vec<LoadError> = results
+            .iter()
+            .flat_map(|r| r.errors.iter())
+            .map(|e| LoadError {
+                query,
+                pid: self.pid,
+                user: self.user.clone(),
+                table_id: meta.id,
+                time_us: now,
+                filename: e.file.clone(),
+                line_number: e.line,
+                colname: e.column.clone(),
+                coltype: e.column_type.clone(),
+                col_length: e.column_length.clone(),
+                position: e.position,
+                raw_line: e.raw_line.clone(),
+                raw_field_value: e.raw_value.clone(),
+                err_code: e.code,
+                err_reason: e.reason.clone(),
+            })
+            .collect();
+        let commits = |committed: bool| -> Vec<LoadCommit> {
+            results
+                .iter()
+                .map(|r| LoadCommit {
+                    query,
+                    user: self.user.clone(),
+                    filename: r.file.clone(),
+                    lines_scanned: r.lines,
+                    errors: r.errors.len() as i64,
+                    time_us: now,
+                    committed,
+                })
+                .collect()
+        };
+        if errors.len() > spec.max_error {
+            let first = errors[0].clone();
+            self.wh.log_load(errors, commits(false));
+            return Err(SqlError::new(
+                "XX000",
+                format!("Load into table '{}' failed.  Check 'stl_load_errors' system table for details.", spec.table),
+            )
+            .with_detail(format!(
+                "error:  Load into table '{}' failed.  Check 'stl_load_errors' system table for details.\ncode:      {}\ncontext:   {}\nquery:     {query}\nlocation:  {}:{}",
+                spec.table, first.err_code, first.err_reason, first.filename, first.line_number
+            )));
+        }
+        let batches: Vec<RecordBatch> = results.iter().filter_map(|r| r.batch.clone()).collect();
+        let table = spec.table.clone();
+        let rows = if let Some(tx) = &self.tx {
+            let mut work = tx.state.clone();
+            let rows = self.append(&mut work, &schema, &table, &targets, batches).await?;
+            let tx = self.tx.as_mut().expect("in a transaction");
+            tx.state = work;
+            tx.dirty.insert(meta.id);
+            self.view.set(Arc::new(tx.state.clone()));
+            rows
+        } else {
+            let wh = self.wh.clone();
+            let _one = wh.commit_lock.lock().await;
+            let mut work = (*wh.committed()).clone();
+            if work.table(&schema, &table).map(|t| t.id) != Some(meta.id) {
+                return Err(SqlError::relation_missing(&table));
+            }
+            let rows = self.append(&mut work, &schema, &table, &targets, batches).await?;
+            wh.commit(work, &HashSet::from([meta.id])).await?;
+            self.view.set(wh.committed());
+            rows
+        };
+        self.wh.log_load(errors, commits(true));
+        Ok(rows)
     }
 
     /// Runs a statement of the user-management family (CREATE/ALTER/DROP USER, GROUP, GRANT,

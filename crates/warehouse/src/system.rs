@@ -1,6 +1,6 @@
 //! Redshift's system views, computed from the session's view of the catalog and the
 //! warehouse's query log: PG_TABLE_DEF, SVV_TABLE_INFO, SVV_TABLES, SVV_COLUMNS, STL_QUERY,
-//! SVL_QLOG, PG_USER.
+//! SVL_QLOG, STL_LOAD_ERRORS, STL_LOAD_COMMITS, PG_USER.
 use crate::engine::Warehouse;
 use crate::error::{SqlError, SqlResult};
 use crate::state::DbState;
@@ -10,8 +10,17 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::common::ScalarValue;
 use std::sync::{Arc, Weak};
 
-const NAMES: &[&str] =
-    &["pg_table_def", "svv_table_info", "svv_tables", "svv_columns", "stl_query", "svl_qlog", "pg_user"];
+const NAMES: &[&str] = &[
+    "pg_table_def",
+    "svv_table_info",
+    "svv_tables",
+    "svv_columns",
+    "stl_query",
+    "svl_qlog",
+    "stl_load_errors",
+    "stl_load_commits",
+    "pg_user",
+];
 
 #[derive(Debug)]
 pub struct SystemTables {
@@ -318,6 +327,92 @@ impl SystemTables {
                         rows,
                     )?
                 }
+            }
+            "stl_load_errors" => {
+                let wh = self.warehouse.upgrade();
+                let log = wh.as_ref().map(|w| w.load_errors()).unwrap_or_default();
+                let tsu = DataType::Timestamp(TimeUnit::Microsecond, None);
+                let rows = log
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            i(st.catalog.users.get(&e.user).map(|u| u.id).unwrap_or(0)),
+                            i32v(0),
+                            i(e.table_id as i64),
+                            ts(e.time_us),
+                            i(e.pid as i64),
+                            i(e.query),
+                            s(&e.filename),
+                            i(e.line_number),
+                            s(&e.colname),
+                            s(&e.coltype),
+                            s(&e.col_length),
+                            i32v(e.position),
+                            s(&e.raw_line),
+                            s(&e.raw_field_value),
+                            i32v(e.err_code),
+                            s(&e.err_reason),
+                        ]
+                    })
+                    .collect();
+                batch(
+                    &[
+                        ("userid", DataType::Int64),
+                        ("slice", DataType::Int32),
+                        ("tbl", DataType::Int64),
+                        ("starttime", tsu),
+                        ("session", DataType::Int64),
+                        ("query", DataType::Int64),
+                        ("filename", DataType::Utf8),
+                        ("line_number", DataType::Int64),
+                        ("colname", DataType::Utf8),
+                        ("type", DataType::Utf8),
+                        ("col_length", DataType::Utf8),
+                        ("position", DataType::Int32),
+                        ("raw_line", DataType::Utf8),
+                        ("raw_field_value", DataType::Utf8),
+                        ("err_code", DataType::Int32),
+                        ("err_reason", DataType::Utf8),
+                    ],
+                    rows,
+                )?
+            }
+            "stl_load_commits" => {
+                let wh = self.warehouse.upgrade();
+                let log = wh.as_ref().map(|w| w.load_commits()).unwrap_or_default();
+                let tsu = DataType::Timestamp(TimeUnit::Microsecond, None);
+                let rows = log
+                    .iter()
+                    .map(|c| {
+                        vec![
+                            i(st.catalog.users.get(&c.user).map(|u| u.id).unwrap_or(0)),
+                            i(c.query),
+                            i32v(0),
+                            s(&c.filename),
+                            s(&c.filename),
+                            i(0),
+                            i(c.lines_scanned),
+                            i(c.errors),
+                            ts(c.time_us),
+                            i32v(c.committed as i32),
+                        ]
+                    })
+                    .collect();
+                batch(
+                    &[
+                        ("userid", DataType::Int64),
+                        ("query", DataType::Int64),
+                        ("slice", DataType::Int32),
+                        ("name", DataType::Utf8),
+                        ("filename", DataType::Utf8),
+                        ("byte_offset", DataType::Int64),
+                        ("lines_scanned", DataType::Int64),
+                        ("errors", DataType::Int64),
+                        ("curtime", tsu),
+                        ("status", DataType::Int32),
+                    ],
+                    rows,
+                )?
             }
             "pg_user" => {
                 let rows = st

@@ -4,8 +4,8 @@
 //! connection has its own handlers and session.
 use crate::dialect::{Parsed, TableAttributes};
 use crate::engine::Warehouse;
-use crate::error::SqlError;
-use crate::privileges::Command;
+use crate::error::{SqlError, SqlResult};
+use crate::session::Special;
 use crate::session::{Output, Session};
 use arrow_pg::datatypes::{arrow_schema_to_pg_fields, df::encode_dataframe, into_pg_type};
 use async_trait::async_trait;
@@ -43,7 +43,7 @@ pub struct Prepared {
 struct PreparedInner {
     statement: Option<Statement>,
     attributes: TableAttributes,
-    manage: Option<Command>,
+    special: Option<Special>,
     schema: Option<Arc<Schema>>,
     params: Vec<Option<DataType>>,
 }
@@ -245,38 +245,48 @@ impl SimpleQueryHandler for Handlers {
         let client_ref: &C = client;
         self.0
             .with_session(client_ref, async |s: &mut Session| {
-                if let Some(cmd) = Command::parse(query) {
-                    let out = match cmd {
-                        Ok(c) => s.manage(c).await,
-                        Err(e) => Err(e),
-                    };
-                    return vec![match out {
-                        Ok(o) => respond(client_ref, o, &Format::UnifiedText)
-                            .await
-                            .unwrap_or_else(|e| error_response(SqlError::internal(e))),
-                        Err(e) => error_response(e),
-                    }];
-                }
-                let statements = match s.parse(query) {
+                let pieces = match crate::dialect::split_statements(query) {
                     Ok(p) => p,
                     Err(e) => return vec![error_response(e)],
                 };
-                if statements.is_empty() {
+                if pieces.is_empty() {
                     return vec![Response::EmptyQuery];
                 }
+                // Each statement runs in turn; the first failure ends the query string.
                 let mut out = Vec::new();
-                for p in statements {
-                    match s.execute(p).await {
-                        Ok(o) => match respond(client_ref, o, &Format::UnifiedText).await {
-                            Ok(r) => out.push(r),
-                            Err(e) => {
-                                out.push(error_response(SqlError::internal(e)));
-                                break;
+                for piece in pieces {
+                    let results: Vec<SqlResult<Output>> = match Special::parse(&piece) {
+                        Some(Ok(c)) => vec![s.special(c).await],
+                        Some(Err(e)) => vec![Err(e)],
+                        None => match s.parse(&piece) {
+                            Ok(statements) => {
+                                let mut r = Vec::new();
+                                for p in statements {
+                                    let o = s.execute(p).await;
+                                    let failed = o.is_err();
+                                    r.push(o);
+                                    if failed {
+                                        break;
+                                    }
+                                }
+                                r
                             }
+                            Err(e) => vec![Err(e)],
                         },
-                        Err(e) => {
-                            out.push(error_response(e));
-                            break;
+                    };
+                    for result in results {
+                        match result {
+                            Ok(o) => match respond(client_ref, o, &Format::UnifiedText).await {
+                                Ok(r) => out.push(r),
+                                Err(e) => {
+                                    out.push(error_response(SqlError::internal(e)));
+                                    return out;
+                                }
+                            },
+                            Err(e) => {
+                                out.push(error_response(e));
+                                return out;
+                            }
                         }
                     }
                 }
@@ -294,12 +304,12 @@ impl QueryParser for Connection {
     where
         C: ClientInfo + Unpin + Send + Sync,
     {
-        if let Some(cmd) = Command::parse(sql) {
+        if let Some(cmd) = Special::parse(sql) {
             let cmd = cmd.map_err(sql_error)?;
             let inner = PreparedInner {
                 statement: None,
                 attributes: TableAttributes::default(),
-                manage: Some(cmd),
+                special: Some(cmd),
                 schema: None,
                 params: vec![],
             };
@@ -316,7 +326,7 @@ impl QueryParser for Connection {
                     Some((schema, params)) => (Some(schema), params),
                     None => (None, count_placeholders(&statement)),
                 };
-                let inner = PreparedInner { statement: Some(statement), attributes, manage: None, schema, params };
+                let inner = PreparedInner { statement: Some(statement), attributes, special: None, schema, params };
                 Ok(Some(Prepared { sql: sql.to_string(), inner: Arc::new(inner) }))
             })
             .await?;
@@ -524,8 +534,8 @@ impl ExtendedQueryHandler for Handlers {
         let format = portal.result_column_format.clone();
         self.0
             .with_session(client_ref, async |s: &mut Session| {
-                if let Some(cmd) = &inner.manage {
-                    return match s.manage(cmd.clone()).await {
+                if let Some(cmd) = &inner.special {
+                    return match s.special(cmd.clone()).await {
                         Ok(o) => respond(client_ref, o, &format)
                             .await
                             .unwrap_or_else(|e| error_response(SqlError::internal(e))),

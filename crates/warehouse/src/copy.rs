@@ -1,0 +1,1344 @@
+//! COPY from S3: the statement read from its tokens (Redshift's options are a language of
+//! their own), the objects listed and fetched through `External`, decompressed, split into
+//! fields and converted to the table's types with Redshift's rules, file by file (and piece by
+//! piece of a large file) in parallel. A row that does not convert is reported as
+//! STL_LOAD_ERRORS reports it, with Redshift's error codes.
+use crate::error::{SqlError, SqlResult};
+use crate::external::{Credentials, ObjectStore};
+use crate::privileges::Words;
+use crate::state::ColumnMeta;
+use crate::types::RsType;
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanBuilder, Date32Builder, Float32Builder, Float64Builder, Int16Builder, Int32Builder,
+    Int64Builder, RecordBatch, StringArray, StringBuilder, Time64MicrosecondBuilder, TimestampMicrosecondBuilder,
+};
+use datafusion::arrow::compute::{cast_with_options, filter_record_batch, CastOptions};
+use datafusion::arrow::datatypes::{Field, Schema};
+use std::io::Read;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Format {
+    /// Delimited text (the default: `|`).
+    Text {
+        delimiter: char,
+    },
+    Csv {
+        delimiter: char,
+        quote: char,
+    },
+    /// `label:width, ...`: each field takes that many characters.
+    FixedWidth(Vec<usize>),
+    /// `'auto'`, `'auto ignorecase'`, or a JSONPaths file in S3.
+    Json(JsonMapping),
+    Parquet,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum JsonMapping {
+    Auto { ignore_case: bool },
+    Paths(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Bzip2,
+    Zstd,
+}
+
+/// A COPY statement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CopySpec {
+    /// The statement as sent (for STL_QUERY).
+    pub text: String,
+    pub schema: Option<String>,
+    pub table: String,
+    pub columns: Vec<String>,
+    pub source: String,
+    pub credentials: Credentials,
+    pub format: Format,
+    pub region: Option<String>,
+    pub manifest: bool,
+    pub ignore_header: usize,
+    pub null_as: String,
+    pub empty_as_null: bool,
+    pub blanks_as_null: bool,
+    pub date_format: Option<String>,
+    pub time_format: Option<String>,
+    pub accept_inv_chars: Option<char>,
+    pub truncate_columns: bool,
+    pub max_error: usize,
+    pub fill_record: bool,
+    pub escape: bool,
+    pub remove_quotes: bool,
+    pub compression: Compression,
+    pub explicit_ids: bool,
+    pub ignore_blank_lines: bool,
+    pub trim_blanks: bool,
+}
+
+/// `'\t'` and friends as Redshift reads them in DELIMITER and QUOTE.
+fn one_char(s: &str, what: &str) -> SqlResult<char> {
+    let c = match s {
+        "\\t" => '\t',
+        "\\n" => '\n',
+        "\\\\" => '\\',
+        "\\|" => '|',
+        _ => {
+            let mut it = s.chars();
+            match (it.next(), it.next()) {
+                (Some(c), None) => c,
+                _ => return Err(SqlError::new("42601", format!("{what} must be a single character"))),
+            }
+        }
+    };
+    Ok(c)
+}
+
+/// `aws_iam_role=arn` or `aws_access_key_id=...;aws_secret_access_key=...[;token=...]`.
+fn credentials_string(s: &str) -> SqlResult<Credentials> {
+    let mut role = None;
+    let (mut key, mut secret, mut token) = (None, None, None);
+    for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').ok_or_else(|| SqlError::new("42601", "Invalid credentials string"))?;
+        match k.trim().to_ascii_lowercase().as_str() {
+            "aws_iam_role" => role = Some(v.trim().to_string()),
+            "aws_access_key_id" => key = Some(v.trim().to_string()),
+            "aws_secret_access_key" => secret = Some(v.trim().to_string()),
+            "token" => token = Some(v.trim().to_string()),
+            other => return Err(SqlError::new("42601", format!("Invalid credentials: unknown key {other}"))),
+        }
+    }
+    match (role, key, secret) {
+        (Some(r), None, None) => Ok(Credentials::IamRole(r)),
+        (None, Some(access_key_id), Some(secret_access_key)) => {
+            Ok(Credentials::Keys { access_key_id, secret_access_key, session_token: token })
+        }
+        _ => Err(SqlError::new("42601", "Invalid credentials. Must be of the format: credentials 'aws_iam_role=...' or 'aws_access_key_id=...;aws_secret_access_key=...[;token=...]'")),
+    }
+}
+
+impl CopySpec {
+    /// Reads a COPY statement; `None` when the text is not one.
+    pub fn parse(sql: &str) -> Option<SqlResult<CopySpec>> {
+        let mut w = Words::new(sql)?;
+        if !w.is("COPY") {
+            return None;
+        }
+        Some(Self::read(&mut w, sql.trim()))
+    }
+
+    fn read(w: &mut Words, text: &str) -> SqlResult<CopySpec> {
+        let first = w.name()?;
+        let (schema, table) = if w.is(".") { (Some(first), w.name()?) } else { (None, first) };
+        let mut columns = Vec::new();
+        if w.is("(") {
+            loop {
+                columns.push(w.name()?);
+                if w.is(")") {
+                    break;
+                }
+                if !w.is(",") {
+                    return Err(SqlError::syntax(&w.next().map(|(_, v)| v).unwrap_or_default()));
+                }
+            }
+        }
+        if !w.is("FROM") {
+            return Err(SqlError::syntax(&w.next().map(|(_, v)| v).unwrap_or_else(|| "end of input".into())));
+        }
+        let source = w.literal()?;
+        let mut spec = CopySpec {
+            text: text.to_string(),
+            schema,
+            table,
+            columns,
+            source,
+            credentials: Credentials::DefaultIamRole,
+            format: Format::Text { delimiter: '|' },
+            region: None,
+            manifest: false,
+            ignore_header: 0,
+            null_as: "\\N".into(),
+            empty_as_null: false,
+            blanks_as_null: false,
+            date_format: None,
+            time_format: None,
+            accept_inv_chars: None,
+            truncate_columns: false,
+            max_error: 0,
+            fill_record: false,
+            escape: false,
+            remove_quotes: false,
+            compression: Compression::None,
+            explicit_ids: false,
+            ignore_blank_lines: false,
+            trim_blanks: false,
+        };
+        let mut credentials = None;
+        let (mut key, mut secret, mut token) = (None, None, None);
+        let mut delimiter: Option<char> = None;
+        let mut csv_quote: Option<char> = None;
+        let mut csv = false;
+        let mut fixed: Option<Vec<usize>> = None;
+        let mut json: Option<JsonMapping> = None;
+        let mut parquet = false;
+        while let Some(word) = w.peek().map(str::to_string) {
+            w.pos += 1;
+            match word.as_str() {
+                "," | "WITH" | "FORMAT" | "AS" => {}
+                "IAM_ROLE" => {
+                    credentials = Some(if w.is("DEFAULT") {
+                        Credentials::DefaultIamRole
+                    } else {
+                        Credentials::IamRole(w.literal()?)
+                    });
+                }
+                "CREDENTIALS" => {
+                    w.is("AS");
+                    credentials = Some(credentials_string(&w.literal()?)?);
+                }
+                "ACCESS_KEY_ID" => key = Some(w.literal()?),
+                "SECRET_ACCESS_KEY" => secret = Some(w.literal()?),
+                "SESSION_TOKEN" => token = Some(w.literal()?),
+                "DELIMITER" => {
+                    w.is("AS");
+                    delimiter = Some(one_char(&w.literal()?, "COPY delimiter")?);
+                }
+                "CSV" => {
+                    csv = true;
+                    if w.is("QUOTE") {
+                        w.is("AS");
+                        csv_quote = Some(one_char(&w.literal()?, "CSV quote")?);
+                    }
+                }
+                "QUOTE" => {
+                    w.is("AS");
+                    csv_quote = Some(one_char(&w.literal()?, "CSV quote")?);
+                }
+                "FIXEDWIDTH" => {
+                    w.is("AS");
+                    let spec = w.literal()?;
+                    let mut widths = Vec::new();
+                    for part in spec.split(',') {
+                        let width = part
+                            .rsplit_once(':')
+                            .and_then(|(_, n)| n.trim().parse::<usize>().ok())
+                            .ok_or_else(|| SqlError::new("42601", format!("Invalid fixedwidth spec: {spec}")))?;
+                        widths.push(width);
+                    }
+                    fixed = Some(widths);
+                }
+                "JSON" => {
+                    w.is("AS");
+                    let arg = if w.peek() == Some("'") { w.literal()? } else { "auto".into() };
+                    json = Some(match arg.to_ascii_lowercase().as_str() {
+                        "auto" => JsonMapping::Auto { ignore_case: false },
+                        "auto ignorecase" => JsonMapping::Auto { ignore_case: true },
+                        _ if arg.starts_with("s3://") => JsonMapping::Paths(arg),
+                        _ => return Err(SqlError::new("42601", format!("Invalid JSON option: {arg}"))),
+                    });
+                }
+                "PARQUET" => parquet = true,
+                "AVRO" | "ORC" => {
+                    return Err(SqlError::unsupported(format!("COPY FORMAT {word} is not supported yet")))
+                }
+                "REGION" => {
+                    w.is("AS");
+                    spec.region = Some(w.literal()?);
+                }
+                "MANIFEST" => {
+                    spec.manifest = true;
+                    w.is("VERBOSE");
+                }
+                "IGNOREHEADER" => {
+                    w.is("AS");
+                    spec.ignore_header = number(w)?;
+                }
+                "NULL" => {
+                    w.is("AS");
+                    spec.null_as = w.literal()?;
+                }
+                "EMPTYASNULL" => spec.empty_as_null = true,
+                "BLANKSASNULL" => spec.blanks_as_null = true,
+                "DATEFORMAT" => {
+                    w.is("AS");
+                    spec.date_format = Some(w.literal()?);
+                }
+                "TIMEFORMAT" => {
+                    w.is("AS");
+                    spec.time_format = Some(w.literal()?);
+                }
+                "ACCEPTINVCHARS" => {
+                    w.is("AS");
+                    let c = if w.peek() == Some("'") { one_char(&w.literal()?, "ACCEPTINVCHARS")? } else { '?' };
+                    spec.accept_inv_chars = Some(c);
+                }
+                "TRUNCATECOLUMNS" => spec.truncate_columns = true,
+                "MAXERROR" => {
+                    w.is("AS");
+                    spec.max_error = number(w)?;
+                }
+                "FILLRECORD" => spec.fill_record = true,
+                "ESCAPE" => spec.escape = true,
+                "REMOVEQUOTES" => spec.remove_quotes = true,
+                "GZIP" => spec.compression = Compression::Gzip,
+                "BZIP2" => spec.compression = Compression::Bzip2,
+                "ZSTD" => spec.compression = Compression::Zstd,
+                "LZOP" => return Err(SqlError::unsupported("LZOP compression is not supported")),
+                "EXPLICIT_IDS" => spec.explicit_ids = true,
+                "IGNOREBLANKLINES" => spec.ignore_blank_lines = true,
+                "TRIMBLANKS" => spec.trim_blanks = true,
+                // Tuning options: accepted, they change nothing here.
+                "COMPUPDATE" | "STATUPDATE" => {
+                    for v in ["ON", "OFF", "TRUE", "FALSE", "PRESET"] {
+                        if w.is(v) {
+                            break;
+                        }
+                    }
+                }
+                "COMPROWS" | "READRATIO" => {
+                    number(w)?;
+                }
+                "ACCEPTANYDATE" | "ROUNDEC" | "NOLOAD" => {}
+                "ENCODING" => {
+                    w.is("AS");
+                    w.name()?;
+                }
+                other => return Err(SqlError::syntax(&other.to_ascii_lowercase())),
+            }
+        }
+        spec.credentials = match (credentials, key, secret) {
+            (Some(c), None, None) => c,
+            (None, Some(access_key_id), Some(secret_access_key)) => {
+                Credentials::Keys { access_key_id, secret_access_key, session_token: token }
+            }
+            (None, None, None) => {
+                return Err(SqlError::new(
+                    "42601",
+                    "COPY from S3 needs IAM_ROLE, CREDENTIALS or ACCESS_KEY_ID and SECRET_ACCESS_KEY",
+                ))
+            }
+            _ => return Err(SqlError::new("42601", "Conflicting or incomplete credentials in COPY")),
+        };
+        let formats = [csv, fixed.is_some(), json.is_some(), parquet].iter().filter(|b| **b).count();
+        if formats > 1 {
+            return Err(SqlError::new("42601", "Only one of CSV, FIXEDWIDTH, JSON, PARQUET may be given"));
+        }
+        spec.format = if csv {
+            Format::Csv { delimiter: delimiter.unwrap_or(','), quote: csv_quote.unwrap_or('"') }
+        } else if let Some(widths) = fixed {
+            Format::FixedWidth(widths)
+        } else if let Some(j) = json {
+            Format::Json(j)
+        } else if parquet {
+            Format::Parquet
+        } else {
+            if csv_quote.is_some() {
+                return Err(SqlError::new("42601", "QUOTE AS is only allowed with CSV"));
+            }
+            Format::Text { delimiter: delimiter.unwrap_or('|') }
+        };
+        if spec.remove_quotes && !matches!(spec.format, Format::Text { .. }) {
+            return Err(SqlError::new("42601", "REMOVEQUOTES is only allowed with delimited text"));
+        }
+        Ok(spec)
+    }
+
+    /// The S3 bucket and key prefix of FROM.
+    pub fn location(&self) -> SqlResult<(String, String)> {
+        s3_url(&self.source)
+    }
+}
+
+fn number(w: &mut Words) -> SqlResult<usize> {
+    match w.next() {
+        Some((u, v)) if u == "#" => v.parse().map_err(|_| SqlError::syntax(&v)),
+        Some((_, v)) => Err(SqlError::syntax(&v)),
+        None => Err(SqlError::new("42601", "syntax error at end of input")),
+    }
+}
+
+pub fn s3_url(url: &str) -> SqlResult<(String, String)> {
+    let rest = url
+        .strip_prefix("s3://")
+        .ok_or_else(|| SqlError::new("XX000", format!("Invalid S3 URL: '{url}'. It must begin with s3://")))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(SqlError::new("XX000", format!("Invalid S3 URL: '{url}'")));
+    }
+    Ok((bucket.to_string(), prefix.to_string()))
+}
+
+/// A row COPY rejected.
+#[derive(Clone, Debug)]
+pub struct RowError {
+    pub file: String,
+    pub line: i64,
+    pub column: String,
+    pub column_type: String,
+    pub column_length: String,
+    pub position: i32,
+    pub raw_line: String,
+    pub raw_value: String,
+    pub code: i32,
+    pub reason: String,
+}
+
+/// What one file gave.
+pub struct FileResult {
+    pub file: String,
+    pub batch: Option<RecordBatch>,
+    pub lines: i64,
+    pub errors: Vec<RowError>,
+}
+
+/// The files a COPY reads: every object under the prefix, or a manifest's entries.
+pub async fn files(spec: &CopySpec, store: &dyn ObjectStore) -> SqlResult<Vec<(String, String)>> {
+    let (bucket, prefix) = spec.location()?;
+    if spec.manifest {
+        let body = store.get(&bucket, &prefix).await?;
+        let doc: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| SqlError::new("XX000", format!("Manifest file is not in correct json format: {e}")))?;
+        let entries = doc.get("entries").and_then(|e| e.as_array()).ok_or_else(|| {
+            SqlError::new("XX000", "Manifest file is not in correct json format: no \"entries\" array")
+        })?;
+        let mut out = Vec::new();
+        for e in entries {
+            let url = e.get("url").and_then(|u| u.as_str()).unwrap_or_default();
+            let mandatory = e.get("mandatory").and_then(|m| m.as_bool()).unwrap_or(false);
+            let (b, k) = s3_url(url)?;
+            let found = store.list(&b, &k).await?.into_iter().any(|o| o.key == k);
+            if found {
+                out.push((b, k));
+            } else if mandatory {
+                return Err(SqlError::new(
+                    "XX000",
+                    format!("Manifest file entry {url} is mandatory but was not found"),
+                ));
+            }
+        }
+        return Ok(out);
+    }
+    let objects: Vec<(String, String)> = store
+        .list(&bucket, &prefix)
+        .await?
+        .into_iter()
+        .filter(|o| !(o.key.ends_with('/') && o.size == 0))
+        .map(|o| (bucket.clone(), o.key))
+        .collect();
+    if objects.is_empty() {
+        return Err(SqlError::new("XX000", format!("The specified S3 prefix '{prefix}' does not exist")).with_detail(
+            format!("error: The specified S3 prefix '{prefix}' does not exist\ncode: 8001\ncontext: {}", spec.source),
+        ));
+    }
+    Ok(objects)
+}
+
+/// Decompresses a file as COPY's compression option says.
+fn decompress(bytes: Vec<u8>, c: Compression, file: &str) -> SqlResult<Vec<u8>> {
+    let bad = |e: std::io::Error| SqlError::new("XX000", format!("Failed to decompress {file}: {e}"));
+    Ok(match c {
+        Compression::None => bytes,
+        Compression::Gzip => {
+            let mut out = Vec::with_capacity(bytes.len() * 4);
+            flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_end(&mut out).map_err(bad)?;
+            out
+        }
+        Compression::Bzip2 => {
+            let mut out = Vec::with_capacity(bytes.len() * 4);
+            bzip2::read::MultiBzDecoder::new(&bytes[..]).read_to_end(&mut out).map_err(bad)?;
+            out
+        }
+        Compression::Zstd => zstd::stream::decode_all(&bytes[..]).map_err(bad)?,
+    })
+}
+
+/// Splits text into pieces of about `size` bytes at line ends, each with the number of the
+/// line it starts on, so that pieces can be read in parallel. Only for formats where a
+/// record never spans lines.
+pub fn pieces(text: &[u8], size: usize) -> Vec<(usize, usize, i64)> {
+    let mut out = Vec::new();
+    let (mut start, mut line) = (0usize, 1i64);
+    while start < text.len() {
+        let mut end = (start + size).min(text.len());
+        if end < text.len() {
+            end = match text[end..].iter().position(|b| *b == b'\n') {
+                Some(p) => end + p + 1,
+                None => text.len(),
+            };
+        }
+        out.push((start, end, line));
+        line += text[start..end].iter().filter(|b| **b == b'\n').count() as i64;
+        start = end;
+    }
+    out
+}
+
+/// Reads one file (or one piece of one): its records split into fields, then converted.
+pub struct Reader<'a> {
+    pub spec: &'a CopySpec,
+    pub columns: &'a [ColumnMeta],
+    pub file: &'a str,
+    /// JSONPaths expressions, one per column, for JSON with a paths file.
+    pub json_paths: Option<&'a [Vec<PathStep>]>,
+}
+
+/// What a piece of a file gave: its rows, its rejected rows, how many lines it held.
+type Piece = (Option<RecordBatch>, Vec<RowError>, i64);
+
+/// Fields of the records read so far, column by column, and where each record came from.
+struct Fields {
+    values: Vec<Vec<Option<String>>>,
+    lines: Vec<i64>,
+    raw: Vec<(usize, usize)>,
+    errors: Vec<RowError>,
+}
+
+impl Reader<'_> {
+    /// Decompresses and reads a whole file, in parallel pieces when the format allows.
+    pub fn read_file(&self, bytes: Vec<u8>) -> SqlResult<FileResult> {
+        let text = decompress(bytes, self.spec.compression, self.file)?;
+        if self.spec.format == Format::Parquet {
+            return self.read_parquet(text);
+        }
+        let text = self.valid_utf8(text)?;
+        let splittable = matches!(self.spec.format, Format::Text { .. } | Format::FixedWidth(_))
+            && !self.spec.escape
+            && !self.spec.remove_quotes;
+        // Header lines are dropped before splitting so that every piece is only records.
+        let mut body_start = 0usize;
+        let mut first_line = 1i64;
+        if !matches!(self.spec.format, Format::Json(_)) {
+            for _ in 0..self.spec.ignore_header {
+                match text[body_start..].iter().position(|b| *b == b'\n') {
+                    Some(p) => body_start += p + 1,
+                    None => body_start = text.len(),
+                }
+                first_line += 1;
+            }
+        }
+        let body = &text[body_start..];
+        let pieces = if splittable { pieces(body, 8 << 20) } else { vec![(0, body.len(), 1)] };
+        let results: Vec<SqlResult<Piece>> = if pieces.len() > 1 {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = pieces
+                    .iter()
+                    .map(|(s, e, l)| scope.spawn(move || self.read_piece(&body[*s..*e], first_line + l - 1)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|_| Err(SqlError::internal("COPY reader failed"))))
+                    .collect()
+            })
+        } else {
+            pieces.iter().map(|(s, e, l)| self.read_piece(&body[*s..*e], first_line + l - 1)).collect()
+        };
+        let mut batches = Vec::new();
+        let mut errors = Vec::new();
+        let mut lines = first_line - 1;
+        for r in results {
+            let (b, e, n) = r?;
+            batches.extend(b);
+            errors.extend(e);
+            lines += n;
+        }
+        let batch = match batches.len() {
+            0 => None,
+            1 => batches.pop(),
+            _ => Some(
+                datafusion::arrow::compute::concat_batches(&batches[0].schema(), &batches)
+                    .map_err(SqlError::internal)?,
+            ),
+        };
+        Ok(FileResult { file: self.file.to_string(), batch, lines, errors })
+    }
+
+    /// Invalid UTF-8 is replaced with ACCEPTINVCHARS's character, or fails the file's rows.
+    fn valid_utf8(&self, text: Vec<u8>) -> SqlResult<Vec<u8>> {
+        match String::from_utf8(text) {
+            Ok(s) => Ok(s.into_bytes()),
+            Err(e) => match self.spec.accept_inv_chars {
+                Some(c) => {
+                    let lossy = String::from_utf8_lossy(e.as_bytes());
+                    Ok(lossy.replace('\u{FFFD}', &c.to_string()).into_bytes())
+                }
+                None => Err(SqlError::new(
+                    "XX000",
+                    format!(
+                        "Load into table failed: {} contains invalid or unsupported UTF8 codepoints (use ACCEPTINVCHARS)",
+                        self.file
+                    ),
+                )),
+            },
+        }
+    }
+
+    /// Reads a piece of text whose first line is `first_line`: the converted rows, the
+    /// rejected ones, and how many lines it held.
+    fn read_piece(&self, piece: &[u8], first_line: i64) -> SqlResult<Piece> {
+        let text = std::str::from_utf8(piece).map_err(SqlError::internal)?;
+        let n = self.columns.len();
+        let mut f = Fields { values: vec![Vec::new(); n], lines: Vec::new(), raw: Vec::new(), errors: Vec::new() };
+        let lines = match &self.spec.format {
+            Format::Text { delimiter } => self.split_text(text, *delimiter, first_line, &mut f),
+            Format::FixedWidth(widths) => self.split_fixed(text, widths, first_line, &mut f),
+            Format::Csv { delimiter, quote } => self.split_csv(text, *delimiter, *quote, first_line, &mut f)?,
+            Format::Json(mapping) => self.split_json(text, mapping, &mut f)?,
+            Format::Parquet => unreachable!("read_parquet"),
+        };
+        let (batch, mut errors) = self.convert(&f, text)?;
+        f.errors.append(&mut errors);
+        Ok((batch, f.errors, lines))
+    }
+
+    fn error(&self, line: i64, raw: &str, code: i32, reason: &str) -> RowError {
+        RowError {
+            file: self.file.to_string(),
+            line,
+            column: String::new(),
+            column_type: String::new(),
+            column_length: String::new(),
+            position: 0,
+            raw_line: raw.chars().take(1024).collect(),
+            raw_value: String::new(),
+            code,
+            reason: reason.to_string(),
+        }
+    }
+
+    /// Pads or refuses a record whose field count is not the column count.
+    fn push_record(&self, f: &mut Fields, mut fields: Vec<Option<String>>, line: i64, span: (usize, usize), raw: &str) {
+        let n = self.columns.len();
+        if fields.len() > n {
+            f.errors.push(self.error(line, raw, 1214, "Extra column(s) found"));
+            return;
+        }
+        if fields.len() < n {
+            if !self.spec.fill_record {
+                f.errors.push(self.error(line, raw, 1214, "Delimiter not found"));
+                return;
+            }
+            fields.resize(n, None);
+        }
+        for (c, v) in fields.into_iter().enumerate() {
+            f.values[c].push(v);
+        }
+        f.lines.push(line);
+        f.raw.push(span);
+    }
+
+    /// A field as read: NULL AS's string is NULL.
+    fn field(&self, s: String) -> Option<String> {
+        if s == self.spec.null_as {
+            None
+        } else {
+            Some(s)
+        }
+    }
+
+    fn split_text(&self, text: &str, delimiter: char, first_line: i64, f: &mut Fields) -> i64 {
+        let mut offset = 0usize;
+        let mut line_no = first_line;
+        let mut lines = 0i64;
+        let bytes = text.as_bytes();
+        while offset < text.len() {
+            // A record ends at a newline not escaped by ESCAPE.
+            let start = offset;
+            let mut end = start;
+            let mut escaped = false;
+            let mut record_lines = 1i64;
+            while end < bytes.len() {
+                let b = bytes[end];
+                if self.spec.escape && b == b'\\' && !escaped {
+                    escaped = true;
+                    end += 1;
+                    continue;
+                }
+                if b == b'\n' {
+                    if escaped {
+                        record_lines += 1;
+                    } else {
+                        break;
+                    }
+                }
+                escaped = false;
+                end += 1;
+            }
+            let record = &text[start..end];
+            offset = (end + 1).min(text.len().max(end + 1));
+            lines += record_lines;
+            let line = line_no;
+            line_no += record_lines;
+            if record.is_empty() {
+                if !self.spec.ignore_blank_lines {
+                    f.errors.push(self.error(line, record, 1211, "Input line contained no data"));
+                }
+                continue;
+            }
+            let fields = self.text_fields(record, delimiter);
+            self.push_record(f, fields, line, (start, end), record);
+        }
+        lines
+    }
+
+    fn text_fields(&self, record: &str, delimiter: char) -> Vec<Option<String>> {
+        if !self.spec.escape && !self.spec.remove_quotes {
+            return record.split(delimiter).map(|s| self.field(s.to_string())).collect();
+        }
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        let mut chars = record.chars().peekable();
+        let mut in_quotes = false;
+        let mut at_start = true;
+        // NULL AS is compared with the field as written, before escapes are taken out.
+        let mut raw = String::new();
+        while let Some(c) = chars.next() {
+            if self.spec.escape && c == '\\' {
+                if let Some(n) = chars.next() {
+                    raw.push(c);
+                    raw.push(n);
+                    cur.push(n);
+                }
+                at_start = false;
+                continue;
+            }
+            if self.spec.remove_quotes && c == '"' && (at_start || in_quotes) {
+                in_quotes = !in_quotes;
+                at_start = false;
+                raw.push(c);
+                continue;
+            }
+            if c == delimiter && !in_quotes {
+                out.push(if raw == self.spec.null_as { None } else { Some(std::mem::take(&mut cur)) });
+                cur.clear();
+                raw.clear();
+                at_start = true;
+                continue;
+            }
+            at_start = false;
+            cur.push(c);
+            raw.push(c);
+        }
+        out.push(if raw == self.spec.null_as { None } else { Some(cur) });
+        out
+    }
+
+    fn split_fixed(&self, text: &str, widths: &[usize], first_line: i64, f: &mut Fields) -> i64 {
+        let mut lines = 0i64;
+        let mut offset = 0usize;
+        for (i, record) in text.split_inclusive('\n').enumerate() {
+            let start = offset;
+            offset += record.len();
+            let record = record.strip_suffix('\n').unwrap_or(record);
+            let line = first_line + i as i64;
+            lines += 1;
+            if record.is_empty() {
+                if !self.spec.ignore_blank_lines {
+                    f.errors.push(self.error(line, record, 1211, "Input line contained no data"));
+                }
+                continue;
+            }
+            let mut chars = record.chars();
+            let mut fields = Vec::with_capacity(widths.len());
+            let mut short = false;
+            for w in widths {
+                let s: String = chars.by_ref().take(*w).collect();
+                if s.chars().count() < *w && !self.spec.fill_record {
+                    short = true;
+                }
+                fields.push(self.field(s.trim_end().to_string()));
+            }
+            if short {
+                f.errors.push(self.error(line, record, 1214, "Line too short for the fixed-width specification"));
+                continue;
+            }
+            self.push_record(f, fields, line, (start, start + record.len()), record);
+        }
+        lines
+    }
+
+    fn split_csv(&self, text: &str, delimiter: char, quote: char, first_line: i64, f: &mut Fields) -> SqlResult<i64> {
+        if !delimiter.is_ascii() || !quote.is_ascii() {
+            return Err(SqlError::new("42601", "CSV delimiter and quote must be ASCII characters"));
+        }
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter as u8)
+            .quote(quote as u8)
+            .double_quote(true)
+            .from_reader(text.as_bytes());
+        let mut record = csv::StringRecord::new();
+        let mut lines = 0i64;
+        loop {
+            let start = reader.position().byte() as usize;
+            match reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let end = reader.position().byte() as usize;
+                    let line = first_line + record.position().map(|p| p.line() as i64 - 1).unwrap_or(0);
+                    let raw = text[start..end.min(text.len())].trim_end_matches(['\n', '\r']);
+                    lines = reader.position().line() as i64 - 1;
+                    let fields: Vec<Option<String>> = record.iter().map(|s| self.field(s.to_string())).collect();
+                    self.push_record(f, fields, line, (start, start + raw.len()), raw);
+                }
+                Err(e) => {
+                    let line = first_line + e.position().map(|p| p.line() as i64 - 1).unwrap_or(0);
+                    f.errors.push(self.error(line, "", 1216, &format!("Invalid input line: {e}")));
+                    break;
+                }
+            }
+        }
+        Ok(lines.max(text.lines().count() as i64))
+    }
+
+    fn split_json(&self, text: &str, mapping: &JsonMapping, f: &mut Fields) -> SqlResult<i64> {
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+        let mut start = 0usize;
+        loop {
+            let item = stream.next();
+            let end = stream.byte_offset();
+            let Some(item) = item else { break };
+            let raw = text[start..end].trim();
+            let first = end - text[start..end].trim_start().len();
+            let line = 1 + text[..first].bytes().filter(|b| *b == b'\n').count() as i64;
+            let value = match item {
+                Ok(v) => v,
+                Err(e) => {
+                    f.errors.push(self.error(line, raw, 1224, &format!("Invalid JSON object: {e}")));
+                    break;
+                }
+            };
+            let fields: Vec<Option<String>> = match (mapping, self.json_paths) {
+                (_, Some(paths)) => {
+                    if paths.len() != self.columns.len() {
+                        return Err(SqlError::new(
+                            "XX000",
+                            format!(
+                                "Number of jsonpaths and the number of columns should match. JSONPath size: {}, Number of columns in table or column list: {}",
+                                paths.len(),
+                                self.columns.len()
+                            ),
+                        ));
+                    }
+                    paths.iter().map(|p| json_text(walk(&value, p))).collect()
+                }
+                (JsonMapping::Auto { ignore_case }, None) => {
+                    let Some(obj) = value.as_object() else {
+                        f.errors.push(self.error(line, raw, 1224, "Invalid JSONPath format: Member is not an object."));
+                        start = end;
+                        continue;
+                    };
+                    self.columns
+                        .iter()
+                        .map(|c| {
+                            let v = if *ignore_case {
+                                obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(&c.name)).map(|(_, v)| v)
+                            } else {
+                                obj.get(&c.name)
+                            };
+                            json_text(v)
+                        })
+                        .collect()
+                }
+                (JsonMapping::Paths(_), None) => return Err(SqlError::internal("JSONPaths not loaded")),
+            };
+            self.push_record(f, fields, line, (start, end), raw);
+            start = end;
+        }
+        Ok(text.lines().count() as i64)
+    }
+
+    fn read_parquet(&self, bytes: Vec<u8>) -> SqlResult<FileResult> {
+        use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+        let bad = |e: &dyn std::fmt::Display| {
+            SqlError::new("XX000", format!("Failed to read Parquet file {}: {e}", self.file))
+        };
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
+            .map_err(|e| bad(&e))?
+            .with_batch_size(65536)
+            .build()
+            .map_err(|e| bad(&e))?;
+        let mut out = Vec::new();
+        let mut lines = 0i64;
+        for b in reader {
+            let b = b.map_err(|e| bad(&e))?;
+            if b.num_columns() != self.columns.len() {
+                return Err(SqlError::new(
+                    "XX000",
+                    format!(
+                        "Spectrum Scan Error: File '{}' has {} columns; the table or column list has {}",
+                        self.file,
+                        b.num_columns(),
+                        self.columns.len()
+                    ),
+                ));
+            }
+            lines += b.num_rows() as i64;
+            let mut arrays = Vec::with_capacity(b.num_columns());
+            for (c, col) in self.columns.iter().enumerate() {
+                let a =
+                    cast_with_options(b.column(c), &col.ty.arrow(), &CastOptions { safe: false, ..Default::default() })
+                        .map_err(|e| {
+                            SqlError::new(
+                                "XX000",
+                                format!(
+                                "Spectrum Scan Error: column {} of file '{}' has an incompatible Parquet schema: {e}",
+                                col.name, self.file
+                            ),
+                            )
+                        })?;
+                arrays.push(a);
+            }
+            out.push(RecordBatch::try_new(self.schema(), arrays).map_err(SqlError::internal)?);
+        }
+        let batch = if out.is_empty() {
+            None
+        } else {
+            Some(datafusion::arrow::compute::concat_batches(&self.schema(), &out).map_err(SqlError::internal)?)
+        };
+        Ok(FileResult { file: self.file.to_string(), batch, lines, errors: Vec::new() })
+    }
+
+    fn schema(&self) -> Arc<Schema> {
+        Arc::new(Schema::new(self.columns.iter().map(|c| Field::new(&c.name, c.ty.arrow(), true)).collect::<Vec<_>>()))
+    }
+
+    /// Converts the fields to the columns' types; rows with a bad value are left out and
+    /// reported.
+    fn convert(&self, f: &Fields, text: &str) -> SqlResult<(Option<RecordBatch>, Vec<RowError>)> {
+        let rows = f.lines.len();
+        if rows == 0 {
+            return Ok((None, Vec::new()));
+        }
+        let mut bad: Vec<Option<RowError>> = vec![None; rows];
+        let mut arrays = Vec::with_capacity(self.columns.len());
+        for (c, col) in self.columns.iter().enumerate() {
+            let mut conv = Converter::new(col, self.spec, rows);
+            for (r, v) in f.values[c].iter().enumerate() {
+                if let Err((code, reason, position)) = conv.push(v.as_deref()) {
+                    if bad[r].is_none() {
+                        let (s, e) = f.raw[r];
+                        bad[r] = Some(RowError {
+                            file: self.file.to_string(),
+                            line: f.lines[r],
+                            column: col.name.clone(),
+                            column_type: col.ty.pg_name(),
+                            column_length: match col.ty {
+                                RsType::Char(n) | RsType::Varchar(n) => n.to_string(),
+                                RsType::Decimal(p, s) => format!("{p},{s}"),
+                                _ => "0".into(),
+                            },
+                            position,
+                            raw_line: text.get(s..e).unwrap_or_default().chars().take(1024).collect(),
+                            raw_value: v.as_deref().unwrap_or_default().chars().take(1024).collect(),
+                            code,
+                            reason,
+                        });
+                    }
+                }
+            }
+            arrays.push(conv.finish());
+        }
+        let batch = RecordBatch::try_new(self.schema(), arrays).map_err(SqlError::internal)?;
+        let errors: Vec<RowError> = bad.iter().flatten().cloned().collect();
+        if errors.is_empty() {
+            return Ok((Some(batch), errors));
+        }
+        let keep = datafusion::arrow::array::BooleanArray::from(bad.iter().map(|b| b.is_none()).collect::<Vec<_>>());
+        let batch = filter_record_batch(&batch, &keep).map_err(SqlError::internal)?;
+        Ok((Some(batch), errors))
+    }
+}
+
+fn json_text(v: Option<&serde_json::Value>) -> Option<String> {
+    match v? {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// One step of a JSONPath: a member or an array index.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PathStep {
+    Member(String),
+    Index(usize),
+}
+
+fn walk<'v>(v: &'v serde_json::Value, path: &[PathStep]) -> Option<&'v serde_json::Value> {
+    let mut cur = v;
+    for step in path {
+        cur = match step {
+            PathStep::Member(m) => cur.get(m)?,
+            PathStep::Index(i) => cur.get(*i)?,
+        };
+    }
+    Some(cur)
+}
+
+/// A JSONPaths file: `{"jsonpaths": ["$.a", "$['b']", "$.c[0]"]}`.
+pub fn json_paths(doc: &[u8]) -> SqlResult<Vec<Vec<PathStep>>> {
+    let bad = |m: String| SqlError::new("XX000", format!("Invalid JSONPath format: {m}"));
+    let v: serde_json::Value = serde_json::from_slice(doc).map_err(|e| bad(e.to_string()))?;
+    let list = v.get("jsonpaths").and_then(|l| l.as_array()).ok_or_else(|| bad("no \"jsonpaths\" array".into()))?;
+    let mut out = Vec::new();
+    for p in list {
+        let p = p.as_str().ok_or_else(|| bad("a path is not a string".into()))?;
+        let mut rest = p.strip_prefix('$').ok_or_else(|| bad(format!("{p} does not start with $")))?;
+        let mut steps = Vec::new();
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix('.') {
+                let end = r.find(['.', '[']).unwrap_or(r.len());
+                steps.push(PathStep::Member(r[..end].to_string()));
+                rest = &r[end..];
+            } else if let Some(r) = rest.strip_prefix('[') {
+                let end = r.find(']').ok_or_else(|| bad(format!("{p}: unclosed [")))?;
+                let inner = r[..end].trim();
+                if let Some(q) = inner.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+                    steps.push(PathStep::Member(q.to_string()));
+                } else if let Some(q) = inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+                    steps.push(PathStep::Member(q.to_string()));
+                } else {
+                    steps.push(PathStep::Index(inner.parse().map_err(|_| bad(format!("{p}: bad index {inner}")))?));
+                }
+                rest = &r[end + 1..];
+            } else {
+                return Err(bad(p.to_string()));
+            }
+        }
+        out.push(steps);
+    }
+    Ok(out)
+}
+
+/// Formats a DATEFORMAT/TIMEFORMAT string as chrono's; `HH` is the 24-hour clock unless the
+/// pattern has AM/PM.
+fn copy_time_format(fmt: &str) -> String {
+    let f = crate::dialect::chrono_format(fmt);
+    if f.contains("%p") {
+        f
+    } else {
+        f.replace("%I", "%H")
+    }
+}
+
+const AUTO_DATES: &[&str] =
+    &["%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d", "%Y%m%d", "%d-%b-%Y", "%b %d %Y", "%d.%m.%Y", "%B %d, %Y"];
+const AUTO_TIMES: &[&str] = &[
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%m/%d/%Y %H:%M:%S%.f",
+    "%Y/%m/%d %H:%M:%S%.f",
+    "%Y%m%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%d-%b-%Y %H:%M:%S",
+];
+
+/// Builds one column from text fields with Redshift's conversion rules.
+struct Converter<'a> {
+    col: &'a ColumnMeta,
+    spec: &'a CopySpec,
+    builder: Builder,
+    date_formats: Vec<String>,
+    time_formats: Vec<String>,
+}
+
+enum Builder {
+    I16(Int16Builder),
+    I32(Int32Builder),
+    I64(Int64Builder),
+    F32(Float32Builder),
+    F64(Float64Builder),
+    Bool(BooleanBuilder),
+    Text(StringBuilder),
+    /// Decimals go through Arrow's string-to-decimal cast once the column is complete.
+    Decimal(StringBuilder),
+    Date(Date32Builder),
+    Timestamp(TimestampMicrosecondBuilder),
+    Time(Time64MicrosecondBuilder),
+}
+
+type Bad = (i32, String, i32);
+
+fn invalid_digit(v: &str, ty: &str) -> Bad {
+    let (pos, ch) = v
+        .char_indices()
+        .find(|(i, c)| !(c.is_ascii_digit() || (*i == 0 && (*c == '-' || *c == '+'))))
+        .map(|(i, c)| (i as i32, c.to_string()))
+        .unwrap_or((0, v.to_string()));
+    (1207, format!("Invalid digit, Value '{ch}', Pos {pos}, Type: {ty}"), pos)
+}
+
+impl<'a> Converter<'a> {
+    fn new(col: &'a ColumnMeta, spec: &'a CopySpec, rows: usize) -> Converter<'a> {
+        let builder = match col.ty {
+            RsType::SmallInt => Builder::I16(Int16Builder::with_capacity(rows)),
+            RsType::Integer => Builder::I32(Int32Builder::with_capacity(rows)),
+            RsType::BigInt => Builder::I64(Int64Builder::with_capacity(rows)),
+            RsType::Real => Builder::F32(Float32Builder::with_capacity(rows)),
+            RsType::Double => Builder::F64(Float64Builder::with_capacity(rows)),
+            RsType::Boolean => Builder::Bool(BooleanBuilder::with_capacity(rows)),
+            RsType::Decimal(..) => Builder::Decimal(StringBuilder::with_capacity(rows, rows * 8)),
+            RsType::Char(_) | RsType::Varchar(_) | RsType::Super => {
+                Builder::Text(StringBuilder::with_capacity(rows, rows * 16))
+            }
+            RsType::Date => Builder::Date(Date32Builder::with_capacity(rows)),
+            RsType::Timestamp | RsType::Timestamptz => {
+                Builder::Timestamp(TimestampMicrosecondBuilder::with_capacity(rows))
+            }
+            RsType::Time => Builder::Time(Time64MicrosecondBuilder::with_capacity(rows)),
+        };
+        let date_formats = match spec.date_format.as_deref() {
+            None => vec!["%Y-%m-%d".to_string()],
+            Some(f) if f.eq_ignore_ascii_case("auto") => AUTO_DATES.iter().map(|s| s.to_string()).collect(),
+            Some(f) => vec![copy_time_format(f)],
+        };
+        let time_formats = match spec.time_format.as_deref() {
+            None => vec!["%Y-%m-%d %H:%M:%S%.f".to_string(), "%Y-%m-%d".to_string()],
+            Some(f) if f.eq_ignore_ascii_case("auto") => AUTO_TIMES.iter().map(|s| s.to_string()).collect(),
+            Some(f) => {
+                let f = copy_time_format(f);
+                vec![f.clone(), format!("{f}%.f")]
+            }
+        };
+        Converter { col, spec, builder, date_formats, time_formats }
+    }
+
+    fn null(&mut self) -> Result<(), Bad> {
+        if !self.col.nullable && self.col.identity.is_none() {
+            return Err((1213, "Missing data for not-null field".into(), 0));
+        }
+        match &mut self.builder {
+            Builder::I16(b) => b.append_null(),
+            Builder::I32(b) => b.append_null(),
+            Builder::I64(b) => b.append_null(),
+            Builder::F32(b) => b.append_null(),
+            Builder::F64(b) => b.append_null(),
+            Builder::Bool(b) => b.append_null(),
+            Builder::Text(b) | Builder::Decimal(b) => b.append_null(),
+            Builder::Date(b) => b.append_null(),
+            Builder::Timestamp(b) => b.append_null(),
+            Builder::Time(b) => b.append_null(),
+        }
+        Ok(())
+    }
+
+    /// Adds one field; on a bad value, a placeholder keeps the rows aligned (the row is
+    /// dropped later) and the error says why.
+    fn push(&mut self, v: Option<&str>) -> Result<(), Bad> {
+        let Some(v) = v else { return self.null() };
+        let is_text = matches!(self.builder, Builder::Text(_));
+        if is_text {
+            if (v.is_empty() && self.spec.empty_as_null) || (self.spec.blanks_as_null && v.trim().is_empty()) {
+                return self.null();
+            }
+        } else if v.is_empty() || (self.spec.blanks_as_null && v.trim().is_empty()) {
+            // Empty fields of non-character columns are always NULL.
+            return self.null();
+        }
+        let result = self.value(v);
+        if result.is_err() {
+            // Keep the column as long as the others: the row is removed afterwards.
+            match &mut self.builder {
+                Builder::I16(b) => b.append_null(),
+                Builder::I32(b) => b.append_null(),
+                Builder::I64(b) => b.append_null(),
+                Builder::F32(b) => b.append_null(),
+                Builder::F64(b) => b.append_null(),
+                Builder::Bool(b) => b.append_null(),
+                Builder::Text(b) | Builder::Decimal(b) => b.append_null(),
+                Builder::Date(b) => b.append_null(),
+                Builder::Timestamp(b) => b.append_null(),
+                Builder::Time(b) => b.append_null(),
+            }
+        }
+        result
+    }
+
+    fn value(&mut self, v: &str) -> Result<(), Bad> {
+        match &mut self.builder {
+            Builder::I16(b) => b.append_value(int(v, "Smallint")?),
+            Builder::I32(b) => b.append_value(int(v, "Integer")?),
+            Builder::I64(b) => b.append_value(int(v, "Long")?),
+            Builder::F32(b) => b.append_value(float(v)? as f32),
+            Builder::F64(b) => b.append_value(float(v)?),
+            Builder::Bool(b) => b.append_value(match v.trim().to_ascii_lowercase().as_str() {
+                "t" | "true" | "1" | "y" | "yes" | "on" => true,
+                "f" | "false" | "0" | "n" | "no" | "off" => false,
+                _ => return Err((1210, format!("Invalid boolean value, Value '{v}'"), 0)),
+            }),
+            Builder::Decimal(b) => {
+                let t = v.trim();
+                if t.parse::<f64>().is_err() {
+                    return Err((1207, invalid_digit(t, "Decimal").1, 0));
+                }
+                b.append_value(t)
+            }
+            Builder::Text(b) => {
+                let mut s = v;
+                if self.spec.trim_blanks {
+                    s = s.trim_end_matches(' ');
+                }
+                if let RsType::Char(n) | RsType::Varchar(n) = self.col.ty {
+                    let n = n as usize;
+                    if s.len() > n {
+                        if !self.spec.truncate_columns {
+                            return Err((1204, "String length exceeds DDL length".into(), 0));
+                        }
+                        let mut cut = n;
+                        while !s.is_char_boundary(cut) {
+                            cut -= 1;
+                        }
+                        s = &s[..cut];
+                    }
+                    if matches!(self.col.ty, RsType::Char(_)) {
+                        s = s.trim_end_matches(' ');
+                    }
+                }
+                b.append_value(s)
+            }
+            Builder::Date(b) => {
+                let t = v.trim();
+                let d =
+                    self.date_formats.iter().find_map(|f| chrono::NaiveDate::parse_from_str(t, f).ok()).ok_or_else(
+                        || {
+                            let shown = self.spec.date_format.clone().unwrap_or_else(|| "YYYY-MM-DD".into());
+                            (
+                                1205,
+                                format!(
+                                "Invalid Date Format - length must be 10 or more, or does not match format [{shown}]"
+                            ),
+                                0,
+                            )
+                        },
+                    )?;
+                let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+                b.append_value((d - epoch).num_days() as i32)
+            }
+            Builder::Timestamp(b) => {
+                let t = v.trim();
+                let fmt = self.spec.time_format.as_deref().unwrap_or("");
+                let us = if fmt.eq_ignore_ascii_case("epochsecs") {
+                    t.parse::<i64>().ok().map(|s| s * 1_000_000)
+                } else if fmt.eq_ignore_ascii_case("epochmillisecs") {
+                    t.parse::<i64>().ok().map(|s| s * 1000)
+                } else {
+                    self.time_formats.iter().find_map(|f| {
+                        chrono::NaiveDateTime::parse_from_str(t, f)
+                            .ok()
+                            .or_else(|| {
+                                chrono::NaiveDate::parse_from_str(t, f).ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+                            })
+                            .map(|dt| dt.and_utc().timestamp_micros())
+                    })
+                };
+                let us = us.ok_or_else(|| {
+                    let shown = self.spec.time_format.clone().unwrap_or_else(|| "YYYY-MM-DD HH24:MI:SS".into());
+                    (1206, format!("Invalid timestamp format or value [{shown}]"), 0)
+                })?;
+                b.append_value(us)
+            }
+            Builder::Time(b) => {
+                let t = chrono::NaiveTime::parse_from_str(v.trim(), "%H:%M:%S%.f")
+                    .map_err(|_| (1206, "Invalid time format or value [HH24:MI:SS]".to_string(), 0))?;
+                let us = chrono::Timelike::num_seconds_from_midnight(&t) as i64 * 1_000_000
+                    + chrono::Timelike::nanosecond(&t) as i64 / 1000;
+                b.append_value(us)
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> ArrayRef {
+        let ty = self.col.ty.arrow();
+        let array: ArrayRef = match self.builder {
+            Builder::I16(mut b) => Arc::new(b.finish()),
+            Builder::I32(mut b) => Arc::new(b.finish()),
+            Builder::I64(mut b) => Arc::new(b.finish()),
+            Builder::F32(mut b) => Arc::new(b.finish()),
+            Builder::F64(mut b) => Arc::new(b.finish()),
+            Builder::Bool(mut b) => Arc::new(b.finish()),
+            Builder::Text(mut b) => Arc::new(b.finish()),
+            Builder::Decimal(mut b) => {
+                let s: StringArray = b.finish();
+                // Values were checked as numbers; what does not fit the precision is NULL
+                // here and refused by the table's own check afterwards.
+                return cast_with_options(&s, &ty, &CastOptions::default())
+                    .unwrap_or_else(|_| datafusion::arrow::array::new_null_array(&ty, s.len()));
+            }
+            Builder::Date(mut b) => Arc::new(b.finish()),
+            Builder::Timestamp(mut b) => Arc::new(b.finish()),
+            Builder::Time(mut b) => Arc::new(b.finish()),
+        };
+        if array.data_type() == &ty {
+            array
+        } else {
+            cast_with_options(&array, &ty, &CastOptions::default()).unwrap_or(array)
+        }
+    }
+}
+
+fn int<T: std::str::FromStr>(v: &str, ty: &str) -> Result<T, Bad> {
+    // Blanks around a number are not part of it (fixed-width files pad numbers with them).
+    let v = v.trim_matches(' ');
+    v.parse::<T>().map_err(|_| {
+        let all_digits = v.trim_start_matches(['-', '+']).chars().all(|c| c.is_ascii_digit());
+        if all_digits && !v.is_empty() {
+            (1216, format!("Overflow, Value '{v}', Type: {ty}"), 0)
+        } else {
+            invalid_digit(v, ty)
+        }
+    })
+}
+
+fn float(v: &str) -> Result<f64, Bad> {
+    v.trim().parse::<f64>().map_err(|_| (1208, format!("Invalid digit, Value '{v}', Pos 0, Type: Double"), 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_labs_copy_statements() {
+        let s = CopySpec::parse(
+            "copy sales from 's3://awssampledbuswest2/tickit/sales_tab.txt' iam_role 'arn:aws:iam::000000000000:role/R' delimiter '\\t' timeformat 'MM/DD/YYYY HH:MI:SS' region 'us-west-2';",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(s.table, "sales");
+        assert_eq!(s.format, Format::Text { delimiter: '\t' });
+        assert_eq!(s.time_format.as_deref(), Some("MM/DD/YYYY HH:MI:SS"));
+        assert_eq!(s.region.as_deref(), Some("us-west-2"));
+        assert_eq!(s.credentials, Credentials::IamRole("arn:aws:iam::000000000000:role/R".into()));
+        let s = CopySpec::parse(
+            "COPY public.t (a, b) FROM 's3://b/p' CREDENTIALS 'aws_access_key_id=AK;aws_secret_access_key=SK' FORMAT AS CSV QUOTE AS '''' IGNOREHEADER 1 GZIP MAXERROR 5 COMPUPDATE OFF",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((s.schema.as_deref(), s.columns.len()), (Some("public"), 2));
+        assert_eq!(s.format, Format::Csv { delimiter: ',', quote: '\'' });
+        assert_eq!((s.ignore_header, s.max_error, s.compression), (1, 5, Compression::Gzip));
+        assert!(matches!(s.credentials, Credentials::Keys { .. }));
+        assert!(CopySpec::parse("select 1").is_none());
+        assert!(CopySpec::parse("copy t from 's3://b/p'").unwrap().is_err());
+        assert!(CopySpec::parse("copy t from 's3://b/p' iam_role default bogus").unwrap().is_err());
+    }
+
+    #[test]
+    fn splits_text_into_line_aligned_pieces() {
+        let text = b"a\nbb\nccc\ndddd\n";
+        let p = pieces(text, 3);
+        assert_eq!(p, vec![(0, 5, 1), (5, 9, 3), (9, 14, 4)]);
+    }
+
+    #[test]
+    fn reads_json_paths() {
+        let p = json_paths(br#"{"jsonpaths": ["$.a", "$['b c']", "$.d[1]"]}"#).unwrap();
+        assert_eq!(p[1], vec![PathStep::Member("b c".into())]);
+        assert_eq!(p[2], vec![PathStep::Member("d".into()), PathStep::Index(1)]);
+    }
+}

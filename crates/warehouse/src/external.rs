@@ -1,0 +1,47 @@
+//! What COPY reads and UNLOAD writes outside the database: objects in S3, reached with the
+//! credentials a statement names. The warehouse knows no AWS; whoever runs it (the Redshift
+//! control plane) supplies an `External`, which checks the credentials and talks to S3.
+use crate::error::SqlResult;
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// The authorisation clause of COPY or UNLOAD.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Credentials {
+    /// `IAM_ROLE 'arn'` or `CREDENTIALS 'aws_iam_role=arn'`: a role (or a comma-separated
+    /// chain of roles) associated with the cluster.
+    IamRole(String),
+    /// `IAM_ROLE default`: the cluster's default role.
+    DefaultIamRole,
+    /// Access keys, and a session token for temporary ones.
+    Keys { access_key_id: String, secret_access_key: String, session_token: Option<String> },
+}
+
+/// One object under a prefix.
+#[derive(Clone, Debug)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub size: u64,
+}
+
+/// S3 as a statement's credentials allow: every call is authorised as that principal.
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// Every object whose key starts with `prefix`, in key order.
+    async fn list(&self, bucket: &str, prefix: &str) -> SqlResult<Vec<ObjectInfo>>;
+    async fn get(&self, bucket: &str, key: &str) -> SqlResult<Vec<u8>>;
+    async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> SqlResult<()>;
+}
+
+#[async_trait]
+pub trait External: Send + Sync {
+    /// S3 as `credentials` allow, for the database user `db_user`, reaching buckets of
+    /// `region` (the cluster's region when none is named): refused when the credentials
+    /// are not usable, as Redshift refuses them.
+    async fn open(
+        &self,
+        credentials: &Credentials,
+        region: Option<&str>,
+        db_user: &str,
+    ) -> SqlResult<Arc<dyn ObjectStore>>;
+}

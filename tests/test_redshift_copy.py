@@ -1,0 +1,159 @@
+"""COPY from S3 into a cluster's tables: through an IAM role the cluster is associated with
+(assumed by redshift.amazonaws.com, its S3 reads judged by the same evaluator as any request),
+or with access keys; delimited text, CSV, fixed width, JSON, Parquet, compressed files; bad
+rows in STL_LOAD_ERRORS; Redshift's errors for the usual mistakes."""
+import bz2
+import gzip
+import json
+
+import pytest
+
+from test_redshift import create_cluster, psql, psql_missing
+
+pytestmark = pytest.mark.skipif(psql_missing, reason="psql is not installed")
+
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+def s3_read_policy(bucket):
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]}
+        ],
+    })
+
+
+def role(iam, name, trust=TRUST, policy=None):
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    if policy:
+        iam.put_role_policy(RoleName=name, PolicyName="s3", PolicyDocument=policy)
+    return arn
+
+
+def fails(c, sql):
+    p = psql(c, sql, check=False)
+    assert p.returncode != 0, p.stdout
+    return p.stderr
+
+
+def test_copy_from_s3_through_a_role(server):
+    s3 = server.client("s3")
+    iam = server.client("iam")
+    s3.create_bucket(Bucket="loads")
+    good = role(iam, "LoadRole", policy=s3_read_policy("loads"))
+    no_s3 = role(iam, "NoS3Role")
+    untrusted = role(iam, "UntrustedRole", trust={
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }, policy=s3_read_policy("loads"))
+    stray = role(iam, "StrayRole", policy=s3_read_policy("loads"))
+    c = create_cluster(server, "loader", IamRoles=[good, no_s3, untrusted], DefaultIamRoleArn=good)
+
+    def one(sql):
+        return psql(c, sql).stdout.strip()
+
+    # Pipe-delimited text in two files under one prefix, one gzipped, with a header line each.
+    s3.put_object(Bucket="loads", Key="users/part1.txt", Body=b"id|name|joined|score\n1|ann|2008-01-05|1.5\n2|bob|2008-02-06|\\N\n")
+    s3.put_object(Bucket="loads", Key="users/part2.txt.gz", Body=gzip.compress(b"id|name|joined|score\n3|cy||2.25\n"))
+    psql(c, "create table users(id int not null, name varchar(8), joined date, score decimal(6,2)) sortkey(id)")
+    # GZIP applies to every file of a COPY: the plain one is loaded by its own COPY.
+    out = one(f"copy users from 's3://loads/users/part1' iam_role '{good}' ignoreheader 1; select pg_last_copy_count()")
+    assert out.splitlines() == ["COPY 2", "2"]
+    assert one("copy users from 's3://loads/users/part2' iam_role default ignoreheader 1 gzip") == "COPY 1"
+    assert psql(c, "select id, name, coalesce(joined::varchar, '-'), coalesce(score::varchar, '-') from users order by id").stdout.split() == [
+        "1|ann|2008-01-05|1.50", "2|bob|2008-02-06|-", "3|cy|-|2.25",
+    ]
+    files = psql(c, "select filename, lines_scanned, status from stl_load_commits order by query, filename").stdout.split()
+    assert files == ["s3://loads/users/part1.txt|3|1", "s3://loads/users/part2.txt.gz|2|1"]
+
+    # CSV with quotes, a tab-delimited file with a time format, bzip2, fixed width.
+    s3.put_object(Bucket="loads", Key="csv/events.csv", Body=b'1,"Concert, live","2008-06-01 20:00:00"\n2,"Say ""hi""",2008-06-02 19:30:00\n')
+    psql(c, "create table events(id int, title varchar(20), starts timestamp)")
+    assert one(f"copy events from 's3://loads/csv/' credentials 'aws_iam_role={good}' csv") == "COPY 2"
+    assert psql(c, "select title from events order by id").stdout.splitlines() == ["Concert, live", 'Say "hi"']
+    s3.put_object(Bucket="loads", Key="tab/sales.txt.bz2", Body=bz2.compress(b"10\t2/18/2008 02:36:48\n11\t12/31/2008 23:59:59\n"))
+    psql(c, "create table sales(id int, sold timestamp)")
+    assert one(f"copy sales from 's3://loads/tab/sales' iam_role '{good}' delimiter '\\t' timeformat 'MM/DD/YYYY HH:MI:SS' bzip2") == "COPY 2"
+    assert one("select to_char(max(sold), 'YYYY-MM-DD HH24:MI:SS') from sales") == "2008-12-31 23:59:59"
+    s3.put_object(Bucket="loads", Key="fixed/venues.txt", Body=b"  7Lincoln HallNY  \n 12Fenway      MA  \n")
+    psql(c, "create table venues(id int, name varchar(12), state char(2))")
+    assert one(f"copy venues from 's3://loads/fixed/venues.txt' iam_role '{good}' fixedwidth 'id:3,name:12,state:4'") == "COPY 2"
+    assert psql(c, "select id, name, state from venues order by id").stdout.split("\n")[0] == "7|Lincoln Hall|NY"
+
+    # JSON: by column name, and through a JSONPaths file.
+    s3.put_object(Bucket="loads", Key="json/a.json", Body=b'{"id": 20, "title": "Opera", "extra": 1}\n{"id": 21, "title": null}\n')
+    assert one(f"copy events(id, title) from 's3://loads/json/a.json' iam_role '{good}' json 'auto'") == "COPY 2"
+    s3.put_object(Bucket="loads", Key="json/paths.json", Body=b'{"jsonpaths": ["$.event.id", "$[\'name\']"]}')
+    s3.put_object(Bucket="loads", Key="json/b.json", Body=b'{"event": {"id": 30}, "name": "Ballet"}')
+    assert one(f"copy events(id, title) from 's3://loads/json/b.json' iam_role '{good}' json 's3://loads/json/paths.json'") == "COPY 1"
+    assert one("select title from events where id = 30") == "Ballet"
+
+    # A manifest names the files; a missing mandatory one fails the COPY.
+    s3.put_object(Bucket="loads", Key="manifests/m.json", Body=json.dumps({"entries": [
+        {"url": "s3://loads/users/part1.txt", "mandatory": True},
+        {"url": "s3://loads/users/nothere.txt", "mandatory": False},
+    ]}).encode())
+    psql(c, "create table users2 (like users)")
+    assert one(f"copy users2 from 's3://loads/manifests/m.json' iam_role '{good}' manifest ignoreheader 1") == "COPY 2"
+    s3.put_object(Bucket="loads", Key="manifests/bad.json", Body=json.dumps({"entries": [{"url": "s3://loads/users/nothere.txt", "mandatory": True}]}).encode())
+    assert "is mandatory but was not found" in fails(c, f"copy users2 from 's3://loads/manifests/bad.json' iam_role '{good}' manifest")
+
+    # Bad rows: the COPY fails, loads nothing, and STL_LOAD_ERRORS says where and why.
+    s3.put_object(Bucket="loads", Key="bad/rows.txt", Body=b"4|dee|2008-03-01|1\nfive|eve|2008-03-02|2\n6|a-very-long-name|2008-03-03|3\n7|gil\n")
+    err = fails(c, f"copy users from 's3://loads/bad/rows.txt' iam_role '{good}'")
+    assert "Load into table 'users' failed.  Check 'stl_load_errors' system table for details." in err
+    assert one("select count(*) from users") == "3"
+    errors = psql(c, "select line_number, trim(colname), err_code, trim(err_reason), trim(raw_field_value) from stl_load_errors order by line_number").stdout.splitlines()
+    assert errors == [
+        "2|id|1207|Invalid digit, Value 'f', Pos 0, Type: Integer|five",
+        "3|name|1204|String length exceeds DDL length|a-very-long-name",
+        "4||1214|Delimiter not found|",
+    ]
+    # MAXERROR lets the good rows in; TRUNCATECOLUMNS and FILLRECORD mend two of the bad ones.
+    assert one(f"copy users from 's3://loads/bad/rows.txt' iam_role '{good}' maxerror 3") == "COPY 1"
+    assert one(f"copy users2 from 's3://loads/bad/rows.txt' iam_role '{good}' truncatecolumns fillrecord maxerror 1") == "COPY 3"
+    assert one("select name from users2 where id = 6") == "a-very-l"
+
+    # Credentials and places that do not work, in Redshift's words; nothing is loaded.
+    err = fails(c, f"copy users from 's3://loads/users/' iam_role '{stray}'")
+    assert f"dbuser:loader/awsuser is not authorized to assume IAM Role {stray}" in err
+    err = fails(c, f"copy users from 's3://loads/users/' iam_role '{untrusted}'")
+    assert f"is not authorized to assume IAM Role {untrusted}" in err
+    err = fails(c, f"copy users from 's3://loads/users/' iam_role '{no_s3}'")
+    assert "S3ServiceException:" in err and "Status 403,Error AccessDenied" in err
+    err = fails(c, f"copy users from 's3://loads/nothing/here' iam_role '{good}'")
+    assert "The specified S3 prefix 'nothing/here' does not exist" in err
+    err = fails(c, f"copy users from 's3://loads/users/part1' iam_role '{good}' region 'us-west-2'")
+    assert "Status 301,Error PermanentRedirect" in err
+    err = fails(c, f"copy users from 's3://loads/users/part1' iam_role '{good}' delimiter ','")
+    assert "Load into table 'users' failed" in err
+    assert one("select count(*) from users") == "4"
+
+    # Access keys instead of a role: the account's root here.
+    psql(c, "truncate users2")
+    assert one("copy users2 from 's3://loads/users/part1' access_key_id 'test' secret_access_key 'test' ignoreheader 1") == "COPY 2"
+    err = fails(c, "copy users2 from 's3://loads/users/part1' credentials 'aws_access_key_id=test;aws_secret_access_key=wrong'")
+    assert "SignatureDoesNotMatch" in err
+
+    # Inside a transaction, COPY's rows go with the transaction.
+    out = psql(c, f"begin; copy users2 from 's3://loads/users/part1' iam_role '{good}' ignoreheader 1; rollback; select count(*) from users2").stdout
+    assert out.strip().splitlines()[-1] == "2"
+
+
+def test_copy_parquet_and_csv_header(server, tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="lake")
+    path = tmp_path / "t.parquet"
+    duckdb.sql(f"copy (select i::int as id, 'n' || i as name, (i * 1.5)::decimal(8,2) as amount from range(1000) t(i)) to '{path}' (format parquet)")
+    s3.upload_file(str(path), "lake", "parquet/t.parquet")
+    s3.put_object(Bucket="lake", Key="csv/h.csv", Body=b"id,name,amount\n5000,x,1.25\n")
+    c = create_cluster(server, "lake")
+    psql(c, "create table t(id int, name varchar(10), amount decimal(8,2))")
+    assert psql(c, "copy t from 's3://lake/parquet/' access_key_id 'test' secret_access_key 'test' format as parquet").stdout.strip() == "COPY 1000"
+    assert psql(c, "copy t from 's3://lake/csv/h.csv' access_key_id 'test' secret_access_key 'test' csv ignoreheader 1").stdout.strip() == "COPY 1"
+    assert psql(c, "select count(*), sum(amount) from t").stdout.strip() == "1001|749251.25"
