@@ -27,10 +27,11 @@ def free_port():
 class Nuage:
     """A nuage process with its own data directory; can be stopped, killed and restarted."""
 
-    def __init__(self, data_dir, extra_args=()):
+    def __init__(self, data_dir, extra_args=(), samples=False):
         self.data_dir = data_dir
         self.port = free_port()
-        self.extra_args = list(extra_args)
+        # Publishing the sample buckets costs a second or two of CPU: only tests of them pay it.
+        self.extra_args = list(extra_args) + ([] if samples else ["--no-samples"])
         self.proc = None
         self.log_path = os.path.join(data_dir, "nuage.log")
 

@@ -105,6 +105,31 @@ impl Identities {
         ids
     }
 
+    /// An account without keys of its own (AWS's, owning the public sample buckets): its
+    /// root principal, for the calls nuage makes on its behalf.
+    pub fn add_keyless_account(&self, id: &str, display_name: &str) -> Principal {
+        self.add_account(&BootstrapAccount {
+            id: id.into(),
+            display_name: Some(display_name.into()),
+            email: None,
+            canonical_id: None,
+            root_keys: vec![],
+            users: vec![],
+        });
+        let account = self.account(id).expect("just added");
+        Principal {
+            account_id: id.into(),
+            kind: PrincipalKind::Root,
+            name: account.display_name.clone(),
+            arn: format!("arn:aws:iam::{id}:root"),
+            user_id: id.into(),
+            canonical_id: account.canonical_id,
+            display_name: account.display_name,
+            role_arn: None,
+            session_key: None,
+        }
+    }
+
     fn add_account(&self, a: &BootstrapAccount) {
         let account = Account {
             id: a.id.clone(),

@@ -54,6 +54,11 @@ struct ServeArgs {
     /// midnight UTC, as on S3).
     #[arg(long, env = "NUAGE_LIFECYCLE_INTERVAL", default_value_t = 60)]
     lifecycle_interval: u64,
+    /// Leave out AWS's public sample buckets (the TICKIT data of Redshift's getting-started
+    /// lab, `s3://awssampledbuswest2/tickit/`), which are otherwise published in the background
+    /// at start-up.
+    #[arg(long, env = "NUAGE_NO_SAMPLES")]
+    no_samples: bool,
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `nuage=debug`.
     #[arg(long, env = "NUAGE_LOG", default_value = "info")]
     log: String,
@@ -66,6 +71,15 @@ fn load_bootstrap(path: &std::path::Path) -> Result<Bootstrap, String> {
     } else {
         toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
+}
+
+/// Publishes the sample buckets in the background: start-up does not wait for them.
+fn spawn_samples(frontend: Arc<Frontend>) {
+    tokio::spawn(async move {
+        if let Err(e) = nuage_samples::publish_tickit(frontend).await {
+            tracing::warn!(error = %e, "the TICKIT sample bucket could not be published");
+        }
+    });
 }
 
 async fn shutdown_signal() {
@@ -143,6 +157,8 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         Arc::new(nuage_redshift::RedshiftService::new(redshift)),
     ];
     let reset_store = store.clone();
+    let publish_samples = !args.no_samples;
+    let reset_internal = internal.clone();
     let frontend = Arc::new(Frontend {
         identities,
         policies: iam,
@@ -150,10 +166,20 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         config: Config { verify_signatures: !args.no_verify_signatures, enforce_policies: !args.no_enforce_policies },
         reset: Box::new(move || {
             let s = reset_store.clone();
-            Box::pin(async move { s.reset().await })
+            let republish = publish_samples.then(|| reset_internal.clone());
+            Box::pin(async move {
+                s.reset().await?;
+                if let Some(internal) = republish {
+                    spawn_samples(internal.frontend()?);
+                }
+                Ok(())
+            })
         }),
     });
     internal.attach(&frontend);
+    if publish_samples {
+        spawn_samples(frontend.clone());
+    }
     let addr = SocketAddr::new(args.host, args.port);
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, data_dir = %data_dir.display(), "nuage ready");

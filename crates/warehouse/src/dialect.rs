@@ -436,10 +436,11 @@ impl VisitorMut for RedshiftRewrite {
     }
 
     fn pre_visit_select(&mut self, select: &mut ast::Select) -> ControlFlow<()> {
-        // PostgreSQL names every unnamed constant `?column?`; DataFusion needs unique names.
+        // PostgreSQL names every unnamed constant and scalar subquery `?column?`; DataFusion
+        // needs unique names.
         let mut unnamed = 0;
         for item in select.projection.iter_mut() {
-            if let ast::SelectItem::UnnamedExpr(e @ Expr::Value(_)) = item {
+            if let ast::SelectItem::UnnamedExpr(e @ (Expr::Value(_) | Expr::Subquery(_))) = item {
                 unnamed += 1;
                 let alias = if unnamed == 1 { "?column?".to_string() } else { format!("?column?{unnamed}") };
                 *item = ast::SelectItem::ExprWithAlias { expr: e.clone(), alias: Ident::with_quote('"', alias) };

@@ -1612,9 +1612,12 @@ impl Session {
             results.push(t.await.map_err(SqlError::internal)??);
         }
         let now = chrono::Utc::now().timestamp_micros();
-        let errors: Vec<LoadError> = results
-            .iter()
-            .flat_map(|r| r.errors.iter())
+        // Redshift stops at the first error past MAXERROR: that many are reported.
+        let mut row_errors: Vec<&copy::RowError> = results.iter().flat_map(|r| r.errors.iter()).collect();
+        row_errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        row_errors.truncate(spec.max_error + 1);
+        let errors: Vec<LoadError> = row_errors
+            .into_iter()
             .map(|e| LoadError {
                 query,
                 pid: self.pid,
