@@ -80,7 +80,7 @@ pub struct CopySpec {
 }
 
 /// `'\t'` and friends as Redshift reads them in DELIMITER and QUOTE.
-fn one_char(s: &str, what: &str) -> SqlResult<char> {
+pub(crate) fn one_char(s: &str, what: &str) -> SqlResult<char> {
     let c = match s {
         "\\t" => '\t',
         "\\n" => '\n',
@@ -117,6 +117,53 @@ fn credentials_string(s: &str) -> SqlResult<Credentials> {
             Ok(Credentials::Keys { access_key_id, secret_access_key, session_token: token })
         }
         _ => Err(SqlError::new("42601", "Invalid credentials. Must be of the format: credentials 'aws_iam_role=...' or 'aws_access_key_id=...;aws_secret_access_key=...[;token=...]'")),
+    }
+}
+
+/// The authorisation clause COPY and UNLOAD share, read option by option.
+#[derive(Default)]
+pub(crate) struct Authorization {
+    credentials: Option<Credentials>,
+    key: Option<String>,
+    secret: Option<String>,
+    token: Option<String>,
+}
+
+impl Authorization {
+    /// Takes `word` (already consumed) and its argument if it belongs to the clause.
+    pub(crate) fn take(&mut self, word: &str, w: &mut Words) -> SqlResult<bool> {
+        match word {
+            "IAM_ROLE" => {
+                self.credentials = Some(if w.is("DEFAULT") {
+                    Credentials::DefaultIamRole
+                } else {
+                    Credentials::IamRole(w.literal()?)
+                });
+            }
+            "CREDENTIALS" => {
+                w.is("AS");
+                self.credentials = Some(credentials_string(&w.literal()?)?);
+            }
+            "ACCESS_KEY_ID" => self.key = Some(w.literal()?),
+            "SECRET_ACCESS_KEY" => self.secret = Some(w.literal()?),
+            "SESSION_TOKEN" => self.token = Some(w.literal()?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    pub(crate) fn finish(self, statement: &str) -> SqlResult<Credentials> {
+        match (self.credentials, self.key, self.secret) {
+            (Some(c), None, None) => Ok(c),
+            (None, Some(access_key_id), Some(secret_access_key)) => {
+                Ok(Credentials::Keys { access_key_id, secret_access_key, session_token: self.token })
+            }
+            (None, None, None) => Err(SqlError::new(
+                "42601",
+                format!("{statement} needs IAM_ROLE, CREDENTIALS or ACCESS_KEY_ID and SECRET_ACCESS_KEY"),
+            )),
+            _ => Err(SqlError::new("42601", format!("Conflicting or incomplete credentials in {statement}"))),
+        }
     }
 }
 
@@ -176,8 +223,7 @@ impl CopySpec {
             ignore_blank_lines: false,
             trim_blanks: false,
         };
-        let mut credentials = None;
-        let (mut key, mut secret, mut token) = (None, None, None);
+        let mut auth = Authorization::default();
         let mut delimiter: Option<char> = None;
         let mut csv_quote: Option<char> = None;
         let mut csv = false;
@@ -186,22 +232,11 @@ impl CopySpec {
         let mut parquet = false;
         while let Some(word) = w.peek().map(str::to_string) {
             w.pos += 1;
+            if auth.take(&word, w)? {
+                continue;
+            }
             match word.as_str() {
                 "," | "WITH" | "FORMAT" | "AS" => {}
-                "IAM_ROLE" => {
-                    credentials = Some(if w.is("DEFAULT") {
-                        Credentials::DefaultIamRole
-                    } else {
-                        Credentials::IamRole(w.literal()?)
-                    });
-                }
-                "CREDENTIALS" => {
-                    w.is("AS");
-                    credentials = Some(credentials_string(&w.literal()?)?);
-                }
-                "ACCESS_KEY_ID" => key = Some(w.literal()?),
-                "SECRET_ACCESS_KEY" => secret = Some(w.literal()?),
-                "SESSION_TOKEN" => token = Some(w.literal()?),
                 "DELIMITER" => {
                     w.is("AS");
                     delimiter = Some(one_char(&w.literal()?, "COPY delimiter")?);
@@ -309,19 +344,7 @@ impl CopySpec {
                 other => return Err(SqlError::syntax(&other.to_ascii_lowercase())),
             }
         }
-        spec.credentials = match (credentials, key, secret) {
-            (Some(c), None, None) => c,
-            (None, Some(access_key_id), Some(secret_access_key)) => {
-                Credentials::Keys { access_key_id, secret_access_key, session_token: token }
-            }
-            (None, None, None) => {
-                return Err(SqlError::new(
-                    "42601",
-                    "COPY from S3 needs IAM_ROLE, CREDENTIALS or ACCESS_KEY_ID and SECRET_ACCESS_KEY",
-                ))
-            }
-            _ => return Err(SqlError::new("42601", "Conflicting or incomplete credentials in COPY")),
-        };
+        spec.credentials = auth.finish("COPY")?;
         let formats = [csv, fixed.is_some(), json.is_some(), parquet].iter().filter(|b| **b).count();
         if formats > 1 {
             return Err(SqlError::new("42601", "Only one of CSV, FIXEDWIDTH, JSON, PARQUET may be given"));
@@ -352,7 +375,7 @@ impl CopySpec {
     }
 }
 
-fn number(w: &mut Words) -> SqlResult<usize> {
+pub(crate) fn number(w: &mut Words) -> SqlResult<usize> {
     match w.next() {
         Some((u, v)) if u == "#" => v.parse().map_err(|_| SqlError::syntax(&v)),
         Some((_, v)) => Err(SqlError::syntax(&v)),
@@ -437,7 +460,7 @@ pub async fn files(spec: &CopySpec, store: &dyn ObjectStore) -> SqlResult<Vec<(S
 }
 
 /// Decompresses a file as COPY's compression option says.
-fn decompress(bytes: Vec<u8>, c: Compression, file: &str) -> SqlResult<Vec<u8>> {
+pub(crate) fn decompress(bytes: Vec<u8>, c: Compression, file: &str) -> SqlResult<Vec<u8>> {
     let bad = |e: std::io::Error| SqlError::new("XX000", format!("Failed to decompress {file}: {e}"));
     Ok(match c {
         Compression::None => bytes,

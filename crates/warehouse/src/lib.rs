@@ -11,6 +11,7 @@ pub mod session;
 pub mod state;
 pub mod system;
 pub mod types;
+pub mod unload;
 pub mod wire;
 
 pub use engine::{copy_database, password_md5, Warehouse};

@@ -10,6 +10,7 @@ use crate::privileges;
 use crate::state::{ColumnMeta, DbState, Privilege, SchemaMeta, TableMeta, ViewMeta};
 use crate::system::SystemTables;
 use crate::types::{RsType, TYPE_KEY};
+use crate::unload::UnloadSpec;
 use datafusion::arrow::array::{new_null_array, Array, ArrayRef, Int64Array, RecordBatch};
 use datafusion::arrow::compute::{cast_with_options, concat_batches, interleave, CastOptions};
 use datafusion::arrow::datatypes::{DataType, Schema};
@@ -66,12 +67,16 @@ pub struct Session {
 pub enum Special {
     Manage(privileges::Command),
     Copy(Box<CopySpec>),
+    Unload(Box<UnloadSpec>),
 }
 
 impl Special {
     pub fn parse(sql: &str) -> Option<SqlResult<Special>> {
         if let Some(c) = CopySpec::parse(sql) {
             return Some(c.map(|c| Special::Copy(Box::new(c))));
+        }
+        if let Some(u) = UnloadSpec::parse(sql) {
+            return Some(u.map(|u| Special::Unload(Box::new(u))));
         }
         privileges::Command::parse(sql).map(|c| c.map(Special::Manage))
     }
@@ -1527,7 +1532,56 @@ impl Session {
         match special {
             Special::Manage(c) => self.manage(c).await,
             Special::Copy(spec) => self.copy(*spec).await,
+            Special::Unload(spec) => self.unload(*spec).await,
         }
+    }
+
+    /// UNLOAD: the query runs as any query of this session (its privileges checked), and its
+    /// rows are written to S3 as the statement's credentials allow.
+    async fn unload(&mut self, spec: UnloadSpec) -> SqlResult<Output> {
+        if self.transaction_failed() {
+            return Err(SqlError::aborted());
+        }
+        let query = self.wh.new_query_id();
+        let start = chrono::Utc::now().timestamp_micros();
+        let out = self.unload_rows(&spec).await;
+        if let Some(tx) = &mut self.tx {
+            if out.is_err() {
+                tx.failed = true;
+            }
+        }
+        self.wh.log_query(QueryRecord {
+            query,
+            pid: self.pid,
+            user: self.user.clone(),
+            text: spec.text.clone(),
+            start_us: start,
+            end_us: chrono::Utc::now().timestamp_micros(),
+            aborted: out.is_err(),
+        });
+        Ok(Output::Command("UNLOAD".into(), Some(out?)))
+    }
+
+    async fn unload_rows(&mut self, spec: &UnloadSpec) -> SqlResult<usize> {
+        if self.tx.is_none() {
+            self.view.set(self.wh.committed());
+        }
+        let mut parsed = self.parse(&spec.query)?;
+        let statement = match (parsed.pop(), parsed.is_empty()) {
+            (Some(Parsed { statement: Statement::Query(q), .. }), true) => q,
+            _ => return Err(SqlError::new("42601", "UNLOAD takes one SELECT statement")),
+        };
+        let df = self.query(*statement).await?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        let rows = batches.iter().map(|b| b.num_rows()).sum();
+        let external = self
+            .wh
+            .external()
+            .ok_or_else(|| SqlError::unsupported("UNLOAD to S3 needs the warehouse to run in a cluster"))?;
+        let store = external.open(&spec.credentials, spec.region.as_deref(), &self.user).await?;
+        crate::unload::write(spec, &*store, schema, batches).await?;
+        Ok(rows)
     }
 
     /// COPY, recorded in STL_QUERY like any statement; its failure aborts a transaction.
@@ -1561,6 +1615,9 @@ impl Session {
     /// Reads the files, converts their rows, and appends them in one commit (or to the open
     /// transaction); nothing is appended when more rows fail than MAXERROR allows.
     async fn copy_rows(&mut self, spec: &CopySpec, query: i64) -> SqlResult<usize> {
+        if self.tx.is_none() {
+            self.view.set(self.wh.committed());
+        }
         let st = self.view.get();
         let schema = self.schema_of(spec.schema.clone(), &spec.table);
         let meta = st.table(&schema, &spec.table).cloned().ok_or_else(|| SqlError::relation_missing(&spec.table))?;
