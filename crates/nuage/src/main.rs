@@ -154,7 +154,8 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         s3,
         Arc::new(nuage_iam::IamService::new(iam.clone())),
         Arc::new(nuage_iam::StsService::new(iam.clone())),
-        Arc::new(nuage_redshift::RedshiftService::new(redshift)),
+        Arc::new(nuage_redshift::RedshiftService::new(redshift.clone())),
+        Arc::new(nuage_redshift::RedshiftDataService::new(redshift)),
     ];
     let reset_store = store.clone();
     let publish_samples = !args.no_samples;

@@ -53,6 +53,9 @@ impl Timestamp {
     pub fn seconds(self) -> i64 {
         self.0.div_euclid(1000)
     }
+    pub fn from_millis(ms: i64) -> Self {
+        Timestamp(ms)
+    }
 }
 
 /// Non-streaming binary data; base64 in the generic representation, as on the wire.

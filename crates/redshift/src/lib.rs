@@ -1,6 +1,7 @@
 //! Amazon Redshift control plane: clusters, snapshots, database credentials; each available cluster serves its warehouse on its own port.
 
 mod api;
+mod data_api;
 mod s3_access;
 
 use nuage_core::{AwsError, AwsResult};
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 pub use api::RedshiftService;
+pub use data_api::RedshiftDataService;
 
 const CLUSTERS: JsonTable = TableDefinition::new("redshift_clusters");
 const SNAPSHOTS: JsonTable = TableDefinition::new("redshift_snapshots");
@@ -116,6 +118,7 @@ impl Redshift {
             running: Mutex::new(HashMap::new()),
             writes: tokio::sync::Mutex::new(()),
         });
+        data_api::recover(&rs).await?;
         let clusters: Vec<(String, ClusterRecord)> = rs.store.read()?.scan(CLUSTERS, "")?;
         for (_, mut c) in clusters {
             match c.status.as_str() {

@@ -281,6 +281,46 @@ pub fn split_statements(sql: &str) -> SqlResult<Vec<String>> {
     Ok(out.into_iter().filter(|s| !s.trim().is_empty()).collect())
 }
 
+/// An identifier as SQL text, quoted.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Substitutes named parameters (`:name`, as the Data API takes them) with string literals;
+/// a parameter the statement names but `params` lacks is an error.
+pub fn bind_named(sql: &str, params: &[(String, String)]) -> SqlResult<String> {
+    let tokens = Tokenizer::new(&RedshiftSqlDialect {}, sql)
+        .tokenize_with_location()
+        .map_err(|e| SqlError::new("42601", e.to_string()))?;
+    let line_starts: Vec<usize> = std::iter::once(0).chain(sql.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let offset = |line: u64, column: u64| -> usize {
+        let start = line_starts.get(line.saturating_sub(1) as usize).copied().unwrap_or(sql.len());
+        sql[start..].char_indices().nth(column.saturating_sub(1) as usize).map(|(i, _)| start + i).unwrap_or(sql.len())
+    };
+    let mut out = String::with_capacity(sql.len());
+    let mut from = 0usize;
+    for pair in tokens.windows(2) {
+        let (Token::Colon, Token::Word(w)) = (&pair[0].token, &pair[1].token) else { continue };
+        let start = offset(pair[0].span.start.line, pair[0].span.start.column);
+        let end = offset(pair[1].span.end.line, pair[1].span.end.column);
+        if start + 1 != offset(pair[1].span.start.line, pair[1].span.start.column) {
+            continue;
+        }
+        let value = params
+            .iter()
+            .find(|(n, _)| *n == w.value)
+            .map(|(_, v)| v)
+            .ok_or_else(|| SqlError::new("42601", format!("No value is given for the parameter :{}", w.value)))?;
+        out.push_str(&sql[from..start]);
+        out.push('\'');
+        out.push_str(&value.replace('\'', "''"));
+        out.push('\'');
+        from = end;
+    }
+    out.push_str(&sql[from..]);
+    Ok(out)
+}
+
 pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
     let dialect = RedshiftSqlDialect {};
     let tokens = Tokenizer::new(&dialect, sql).tokenize().map_err(|e| SqlError::new("42601", e.to_string()))?;
@@ -764,5 +804,13 @@ mod split_tests {
     fn splits_where_the_client_put_semicolons() {
         let s = super::split_statements("select 'a;''b'; -- c;\nselect (1;2);\n  ").unwrap();
         assert_eq!(s, vec!["select 'a;''b'", " -- c;\nselect (1;2)"]);
+    }
+
+    #[test]
+    fn binds_named_parameters() {
+        let p = vec![("id".to_string(), "5".to_string()), ("name".to_string(), "O'Hara".to_string())];
+        let s = super::bind_named("select x::int from t where id = :id and n = :name", &p).unwrap();
+        assert_eq!(s, "select x::int from t where id = '5' and n = 'O''Hara'");
+        assert!(super::bind_named("select :missing", &p).is_err());
     }
 }

@@ -14,6 +14,7 @@ pub mod types;
 pub mod unload;
 pub mod wire;
 
+pub use datafusion;
 pub use engine::{copy_database, password_md5, Warehouse};
 pub use error::{SqlError, SqlResult};
 pub use external::{Credentials, External, ObjectInfo, ObjectStore};

@@ -57,6 +57,8 @@ pub struct Session {
     settings: BTreeMap<String, String>,
     pg_parser: Arc<PostgresCompatibilityParser>,
     temp_tables: Vec<(String, String)>,
+    /// The query id of the last statement run.
+    last_query: i64,
     /// The last COPY's query id and row count (pg_last_copy_id(), pg_last_copy_count()).
     last_copy: Arc<(std::sync::atomic::AtomicI64, std::sync::atomic::AtomicI64)>,
 }
@@ -80,6 +82,15 @@ impl Special {
         }
         privileges::Command::parse(sql).map(|c| c.map(Special::Manage))
     }
+}
+
+/// What one statement gave a caller other than the wire (the Data API): its rows if it is
+/// a query, else the rows it touched.
+pub struct Outcome {
+    pub schema: datafusion::arrow::datatypes::SchemaRef,
+    pub batches: Vec<RecordBatch>,
+    pub has_result_set: bool,
+    pub rows: i64,
 }
 
 /// Effects of one write statement on a state copy.
@@ -163,6 +174,7 @@ impl Session {
             settings: BTreeMap::new(),
             pg_parser,
             temp_tables: Vec::new(),
+            last_query: 0,
             last_copy,
         })
     }
@@ -203,8 +215,9 @@ impl Session {
                 tx.failed = true;
             }
         }
+        self.last_query = self.wh.new_query_id();
         self.wh.log_query(QueryRecord {
-            query: self.wh.new_query_id(),
+            query: self.last_query,
             pid: self.pid,
             user: self.user.clone(),
             text,
@@ -1528,6 +1541,54 @@ impl Session {
         Ok(Output::Command("ALTER TABLE".into(), None))
     }
 
+    /// The query id (as STL_QUERY shows it) of the last statement run.
+    pub fn last_query_id(&self) -> i64 {
+        self.last_query
+    }
+
+    /// A session for a caller other than the wire.
+    pub fn open(wh: Arc<Warehouse>, user: &str) -> SqlResult<Session> {
+        Session::new(wh, user, Arc::new(PostgresCompatibilityParser::new()))
+    }
+
+    /// Runs every statement of `sql` in turn (stopping at the first failure) and gives what
+    /// the last one produced, with its rows collected.
+    pub async fn run(&mut self, sql: &str) -> SqlResult<Outcome> {
+        let mut last = None;
+        for piece in dialect::split_statements(sql)? {
+            let out = match Special::parse(&piece) {
+                Some(special) => self.special(special?).await?,
+                None => {
+                    let mut out = None;
+                    for p in self.parse(&piece)? {
+                        out = Some(self.execute(p).await?);
+                    }
+                    match out {
+                        Some(o) => o,
+                        None => continue,
+                    }
+                }
+            };
+            last = Some(out);
+        }
+        let empty = || Arc::new(Schema::empty());
+        Ok(match last {
+            Some(Output::Rows(df)) => {
+                let schema = Arc::new(df.schema().as_arrow().clone());
+                let batches = df.collect().await?;
+                let rows = batches.iter().map(|b| b.num_rows() as i64).sum();
+                Outcome { schema, batches, has_result_set: true, rows }
+            }
+            Some(Output::Command(_, n)) => Outcome {
+                schema: empty(),
+                batches: vec![],
+                has_result_set: false,
+                rows: n.map(|n| n as i64).unwrap_or(0),
+            },
+            _ => Outcome { schema: empty(), batches: vec![], has_result_set: false, rows: 0 },
+        })
+    }
+
     pub async fn special(&mut self, special: Special) -> SqlResult<Output> {
         match special {
             Special::Manage(c) => self.manage(c).await,
@@ -1543,6 +1604,7 @@ impl Session {
             return Err(SqlError::aborted());
         }
         let query = self.wh.new_query_id();
+        self.last_query = query;
         let start = chrono::Utc::now().timestamp_micros();
         let out = self.unload_rows(&spec).await;
         if let Some(tx) = &mut self.tx {
@@ -1590,6 +1652,7 @@ impl Session {
             return Err(SqlError::aborted());
         }
         let query = self.wh.new_query_id();
+        self.last_query = query;
         let start = chrono::Utc::now().timestamp_micros();
         let out = self.copy_rows(&spec, query).await;
         if let Some(tx) = &mut self.tx {

@@ -137,6 +137,35 @@ impl RsType {
         }
     }
 
+    /// Reads back a name `pg_name` gave (as kept in a field's metadata).
+    pub fn from_pg_name(name: &str) -> Option<RsType> {
+        let args = |s: &str| -> Vec<u32> {
+            s.split_once('(')
+                .map(|(_, a)| a.trim_end_matches(')').split(',').filter_map(|x| x.trim().parse().ok()).collect())
+                .unwrap_or_default()
+        };
+        Some(match name {
+            "smallint" => RsType::SmallInt,
+            "integer" => RsType::Integer,
+            "bigint" => RsType::BigInt,
+            "real" => RsType::Real,
+            "double precision" => RsType::Double,
+            "boolean" => RsType::Boolean,
+            "date" => RsType::Date,
+            "timestamp without time zone" => RsType::Timestamp,
+            "timestamp with time zone" => RsType::Timestamptz,
+            "time without time zone" => RsType::Time,
+            "super" => RsType::Super,
+            n if n.starts_with("numeric(") => {
+                let a = args(n);
+                RsType::Decimal(*a.first()? as u8, *a.get(1)? as i8)
+            }
+            n if n.starts_with("character varying(") => RsType::Varchar(*args(n).first()?),
+            n if n.starts_with("character(") => RsType::Char(*args(n).first()?),
+            _ => return None,
+        })
+    }
+
     /// The name `format_type` and the catalog views give it.
     pub fn pg_name(&self) -> String {
         match self {

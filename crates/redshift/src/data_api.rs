@@ -1,0 +1,933 @@
+//! The Redshift Data API (json protocol, botocore's `redshift-data` model): SQL sent over
+//! HTTPS instead of the wire. A statement runs in the background on its cluster's warehouse
+//! as the database user the caller may get credentials for; its status and typed result are
+//! kept in the store for 24 hours (they survive a restart) and only its caller sees them.
+use crate::Redshift;
+use nuage_core::{AwsError, AwsResult, RequestContext};
+use nuage_front::{Authorization, Routed, Service, ServiceRequest};
+use nuage_protocol::redshift_data as m;
+use nuage_protocol::{json, HttpResponse, Protocol, Timestamp};
+use nuage_storage::redb::TableDefinition;
+use nuage_storage::JsonTable;
+use nuage_warehouse::session::{Outcome, Session};
+use nuage_warehouse::types::RsType;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+const STATEMENTS: JsonTable = TableDefinition::new("redshift_data_statements");
+/// How long results are kept, as on AWS.
+const RETENTION_MS: i64 = 24 * 3600 * 1000;
+/// Rows per page of GetStatementResult.
+const PAGE_ROWS: usize = 10_000;
+
+/// One result column, as ColumnMetadata describes it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Column {
+    name: String,
+    type_name: String,
+    length: i32,
+    precision: i32,
+    scale: i32,
+    signed: bool,
+}
+
+/// A result value, as a Field carries it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum Value {
+    Null,
+    Bool(bool),
+    Long(i64),
+    Double(f64),
+    Text(String),
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Part {
+    sql: String,
+    status: String,
+    error: Option<String>,
+    started_ms: i64,
+    ended_ms: i64,
+    has_result_set: bool,
+    rows: i64,
+    query_id: i64,
+    columns: Vec<Column>,
+    records: Vec<Vec<Value>>,
+    result_size: i64,
+}
+
+/// A statement as the store keeps it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Statement {
+    id: String,
+    account: String,
+    region: String,
+    /// The caller (a role's ARN for its sessions): only it sees the statement.
+    owner: String,
+    cluster: String,
+    database: String,
+    db_user: String,
+    name: Option<String>,
+    parameters: Vec<(String, String)>,
+    batch: bool,
+    status: String,
+    created_ms: i64,
+    updated_ms: i64,
+    pid: i64,
+    parts: Vec<Part>,
+    error: Option<String>,
+}
+
+impl Statement {
+    fn key(&self) -> String {
+        key(&self.account, &self.region, &self.id)
+    }
+}
+
+fn key(account: &str, region: &str, id: &str) -> String {
+    format!("{account}/{region}/{id}")
+}
+
+fn validation(msg: impl Into<String>) -> AwsError {
+    AwsError::new("ValidationException", 400, msg)
+}
+
+fn not_found(msg: impl Into<String>) -> AwsError {
+    AwsError::new("ResourceNotFoundException", 400, msg)
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+fn owner(ctx: &RequestContext) -> String {
+    ctx.principal.as_ref().map(|p| p.role_arn.clone().unwrap_or_else(|| p.arn.clone())).unwrap_or_default()
+}
+
+/// The Data API's service.
+pub struct RedshiftDataService {
+    rs: Arc<Redshift>,
+}
+
+impl RedshiftDataService {
+    pub fn new(rs: Arc<Redshift>) -> RedshiftDataService {
+        RedshiftDataService { rs }
+    }
+}
+
+/// The result's columns, as ColumnMetadata names Redshift's types.
+fn columns(outcome: &Outcome) -> Vec<Column> {
+    outcome
+        .schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let ty = f
+                .metadata()
+                .get(nuage_warehouse::types::TYPE_KEY)
+                .and_then(|t| RsType::from_pg_name(t))
+                .unwrap_or_else(|| RsType::from_arrow(f.data_type()));
+            let (type_name, length, precision, scale, signed) = match ty {
+                RsType::SmallInt => ("int2", 0, 5, 0, true),
+                RsType::Integer => ("int4", 0, 10, 0, true),
+                RsType::BigInt => ("int8", 0, 19, 0, true),
+                RsType::Decimal(p, s) => ("numeric", 0, p as i32, s as i32, true),
+                RsType::Real => ("float4", 0, 8, 8, true),
+                RsType::Double => ("float8", 0, 17, 17, true),
+                RsType::Boolean => ("bool", 0, 1, 0, false),
+                RsType::Char(n) => ("bpchar", n as i32, n as i32, 0, false),
+                RsType::Varchar(n) => ("varchar", n as i32, n as i32, 0, false),
+                RsType::Date => ("date", 0, 13, 0, false),
+                RsType::Timestamp => ("timestamp", 0, 29, 6, false),
+                RsType::Timestamptz => ("timestamptz", 0, 35, 6, false),
+                RsType::Time => ("time", 0, 15, 6, false),
+                RsType::Super => ("super", 0, 0, 0, false),
+            };
+            Column { name: f.name().clone(), type_name: type_name.into(), length, precision, scale, signed }
+        })
+        .collect()
+}
+
+/// The rows, as typed Fields: integers as longs, floats as doubles, the rest as text.
+fn records(outcome: &Outcome) -> Result<Vec<Vec<Value>>, String> {
+    use nuage_warehouse::datafusion::arrow::array::{Array, AsArray};
+    use nuage_warehouse::datafusion::arrow::datatypes::DataType;
+    use nuage_warehouse::datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+    let options = FormatOptions::default()
+        .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"))
+        .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f%:z"));
+    let mut out = Vec::new();
+    for b in &outcome.batches {
+        let formatters: Vec<ArrayFormatter> = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        for r in 0..b.num_rows() {
+            let mut row = Vec::with_capacity(b.num_columns());
+            for (c, f) in formatters.iter().enumerate() {
+                let col = b.column(c);
+                let cast = |t: &DataType| nuage_warehouse::datafusion::arrow::compute::cast(&col.slice(r, 1), t);
+                row.push(if col.is_null(r) {
+                    Value::Null
+                } else {
+                    match col.data_type() {
+                        DataType::Boolean => Value::Bool(col.as_boolean().value(r)),
+                        t if t.is_integer() => match cast(&DataType::Int64) {
+                            Ok(a) => Value::Long(
+                                a.as_primitive::<nuage_warehouse::datafusion::arrow::datatypes::Int64Type>().value(0),
+                            ),
+                            Err(_) => Value::Text(f.value(r).to_string()),
+                        },
+                        t if t.is_floating() => match cast(&DataType::Float64) {
+                            Ok(a) => Value::Double(
+                                a.as_primitive::<nuage_warehouse::datafusion::arrow::datatypes::Float64Type>().value(0),
+                            ),
+                            Err(_) => Value::Text(f.value(r).to_string()),
+                        },
+                        _ => Value::Text(f.value(r).to_string()),
+                    }
+                });
+            }
+            out.push(row);
+        }
+    }
+    Ok(out)
+}
+
+fn field(v: &Value) -> m::Field {
+    let mut f = m::Field::default();
+    match v {
+        Value::Null => f.is_null = Some(true),
+        Value::Bool(b) => f.boolean_value = Some(*b),
+        Value::Long(l) => f.long_value = Some(*l),
+        Value::Double(d) => f.double_value = Some(*d),
+        Value::Text(s) => f.string_value = Some(s.clone()),
+    }
+    f
+}
+
+fn column_metadata(c: &Column) -> m::ColumnMetadata {
+    m::ColumnMetadata {
+        name: Some(c.name.clone()),
+        label: Some(c.name.clone()),
+        type_name: Some(c.type_name.clone()),
+        length: Some(c.length),
+        precision: Some(c.precision),
+        scale: Some(c.scale),
+        is_signed: Some(c.signed),
+        is_case_sensitive: Some(matches!(c.type_name.as_str(), "varchar" | "bpchar")),
+        is_currency: Some(false),
+        nullable: Some(1),
+        schema_name: Some(String::new()),
+        table_name: Some(String::new()),
+        column_default: None,
+    }
+}
+
+impl RedshiftDataService {
+    async fn put(&self, s: &Statement) -> AwsResult<()> {
+        let (k, v) = (s.key(), s.clone());
+        self.rs.store.write(move |w| w.put(STATEMENTS, &k, &v)).await
+    }
+
+    /// The caller's statement by id (a batch's sub-statement id `id:n` names its batch).
+    fn statement(&self, ctx: &RequestContext, id: Option<&str>) -> AwsResult<(Statement, Option<usize>)> {
+        let id = id.ok_or_else(|| validation("Id is required"))?;
+        let (base, sub) = match id.split_once(':') {
+            Some((b, n)) => (b, n.parse::<usize>().ok().filter(|n| *n >= 1).map(|n| n - 1)),
+            None => (id, None),
+        };
+        let acct = ctx.account_id().unwrap_or_default();
+        let s: Option<Statement> = self.rs.store.read()?.get(STATEMENTS, &key(acct, &ctx.region, base))?;
+        match s {
+            Some(s) if s.owner == owner(ctx) && crate::now_ms() - s.created_ms < RETENTION_MS => Ok((s, sub)),
+            _ => Err(not_found(format!("Query {id} does not exist."))),
+        }
+    }
+
+    /// Checks the target of ExecuteStatement and friends: a cluster that is available, the
+    /// database it has, a user that exists there.
+    fn target(
+        &self,
+        ctx: &RequestContext,
+        cluster: Option<&str>,
+        database: Option<&str>,
+        db_user: Option<&str>,
+        secret: Option<&str>,
+        workgroup: Option<&str>,
+    ) -> AwsResult<(crate::ClusterRecord, Arc<nuage_warehouse::Warehouse>, String, String)> {
+        if workgroup.is_some() {
+            return Err(validation("Redshift Serverless workgroups are not supported: use ClusterIdentifier."));
+        }
+        if secret.is_some() {
+            return Err(validation("SecretArn needs Secrets Manager, which nuage does not serve yet: use DbUser."));
+        }
+        let cluster = cluster.ok_or_else(|| validation("ClusterIdentifier is required"))?;
+        let database = database.ok_or_else(|| validation("Database is required"))?;
+        let db_user = db_user.ok_or_else(|| validation("DbUser or SecretArn is required"))?;
+        let acct = ctx.account_id().unwrap_or_default();
+        let c = self
+            .rs
+            .get(acct, &ctx.region, &cluster.to_ascii_lowercase())?
+            .ok_or_else(|| validation(format!("Cluster {cluster} not found.")))?;
+        let wh = self
+            .rs
+            .warehouse(&c)
+            .filter(|_| c.status == "available")
+            .ok_or_else(|| validation(format!("Cluster {cluster} is not available.")))?;
+        if database != c.db_name {
+            return Err(AwsError::new(
+                "DatabaseConnectionException",
+                500,
+                format!("Database connection failed: database \"{database}\" does not exist"),
+            ));
+        }
+        let user = nuage_warehouse::engine::database_user(db_user);
+        if !wh.committed().catalog.users.contains_key(&user) {
+            return Err(AwsError::new(
+                "DatabaseConnectionException",
+                500,
+                format!("Database connection failed: user \"{user}\" does not exist"),
+            ));
+        }
+        Ok((c, wh, database.to_string(), user))
+    }
+
+    async fn execute(&self, ctx: &RequestContext, sqls: Vec<String>, i: Submitted) -> AwsResult<Statement> {
+        if sqls.iter().any(|s| s.trim().is_empty()) {
+            return Err(validation("Sql must not be empty"));
+        }
+        let (c, wh, database, user) = self.target(
+            ctx,
+            i.cluster.as_deref(),
+            i.database.as_deref(),
+            i.db_user.as_deref(),
+            i.secret.as_deref(),
+            i.workgroup.as_deref(),
+        )?;
+        let now = crate::now_ms();
+        let s = Statement {
+            id: uuid::Uuid::new_v4().to_string(),
+            account: c.account.clone(),
+            region: c.region.clone(),
+            owner: owner(ctx),
+            cluster: c.identifier.clone(),
+            database,
+            db_user: user.clone(),
+            name: i.name,
+            parameters: i.parameters,
+            batch: i.batch,
+            status: "SUBMITTED".into(),
+            created_ms: now,
+            updated_ms: now,
+            pid: 0,
+            parts: sqls.into_iter().map(|sql| Part { sql, status: "SUBMITTED".into(), ..Default::default() }).collect(),
+            error: None,
+        };
+        self.put(&s).await?;
+        let me = RedshiftDataService { rs: self.rs.clone() };
+        let run = s.clone();
+        tokio::spawn(async move {
+            let id = run.id.clone();
+            if let Err(e) = me.run(run, wh, &user).await {
+                tracing::error!(statement = %id, error = %e.message, "Data API statement could not be recorded");
+            }
+        });
+        Ok(s)
+    }
+
+    /// Runs a statement's SQL (a batch in one transaction) and records each step.
+    async fn run(&self, mut s: Statement, wh: Arc<nuage_warehouse::Warehouse>, user: &str) -> AwsResult<()> {
+        let mut session = match Session::open(wh, user) {
+            Ok(x) => x,
+            Err(e) => {
+                s.status = "FAILED".into();
+                s.error = Some(format!("ERROR: {}", e.message));
+                s.updated_ms = crate::now_ms();
+                return self.put(&s).await;
+            }
+        };
+        s.pid = session.pid as i64;
+        s.status = "STARTED".into();
+        s.updated_ms = crate::now_ms();
+        self.put(&s).await?;
+        let batch = s.batch;
+        if batch {
+            let _ = session.run("BEGIN").await;
+        }
+        let mut failed = None;
+        for i in 0..s.parts.len() {
+            // CancelStatement may have ended it meanwhile.
+            if let Ok(Some(current)) = self.rs.store.read().and_then(|r| r.get::<Statement>(STATEMENTS, &s.key())) {
+                if current.status == "ABORTED" {
+                    return Ok(());
+                }
+            }
+            let part = &mut s.parts[i];
+            part.started_ms = crate::now_ms();
+            part.status = "STARTED".into();
+            let sql = match nuage_warehouse::dialect::bind_named(&part.sql, &s.parameters) {
+                Ok(sql) => sql,
+                Err(e) => {
+                    part.status = "FAILED".into();
+                    part.error = Some(format!("ERROR: {}", e.message));
+                    failed = part.error.clone();
+                    break;
+                }
+            };
+            match session.run(&sql).await {
+                Ok(outcome) => {
+                    part.has_result_set = outcome.has_result_set;
+                    part.rows = outcome.rows;
+                    part.columns = columns(&outcome);
+                    match records(&outcome) {
+                        Ok(r) => {
+                            part.result_size = r.len() as i64 * part.columns.len().max(1) as i64 * 8;
+                            part.records = r;
+                            part.status = "FINISHED".into();
+                        }
+                        Err(e) => {
+                            part.status = "FAILED".into();
+                            part.error = Some(format!("ERROR: {e}"));
+                        }
+                    }
+                }
+                Err(e) => {
+                    part.status = "FAILED".into();
+                    part.error = Some(format!("ERROR: {}", e.message));
+                }
+            }
+            part.ended_ms = crate::now_ms();
+            part.query_id = session.last_query_id();
+            if part.status == "FAILED" {
+                failed = part.error.clone();
+                break;
+            }
+        }
+        if batch {
+            let _ = session.run(if failed.is_some() { "ROLLBACK" } else { "COMMIT" }).await;
+        }
+        if let Some(e) = failed {
+            s.status = "FAILED".into();
+            s.error = Some(e);
+            for p in s.parts.iter_mut().filter(|p| p.status == "SUBMITTED") {
+                p.status = "ABORTED".into();
+            }
+        } else {
+            s.status = "FINISHED".into();
+        }
+        s.updated_ms = crate::now_ms();
+        // A cancel that came while the last step ran wins.
+        if let Ok(Some(current)) = self.rs.store.read().and_then(|r| r.get::<Statement>(STATEMENTS, &s.key())) {
+            if current.status == "ABORTED" {
+                return Ok(());
+            }
+        }
+        self.put(&s).await
+    }
+
+    fn describe(&self, s: &Statement, sub: Option<usize>) -> AwsResult<m::DescribeStatementResponse> {
+        let duration = |p: &Part| if p.ended_ms > 0 { (p.ended_ms - p.started_ms) * 1_000_000 } else { -1 };
+        if let Some(n) = sub {
+            let p = s.parts.get(n).ok_or_else(|| not_found(format!("Query {}:{} does not exist.", s.id, n + 1)))?;
+            return Ok(m::DescribeStatementResponse {
+                id: Some(format!("{}:{}", s.id, n + 1)),
+                status: Some(p.status.clone()),
+                query_string: Some(p.sql.clone()),
+                error: p.error.clone(),
+                duration: Some(duration(p)),
+                has_result_set: Some(p.has_result_set),
+                result_rows: Some(if p.has_result_set { p.records.len() as i64 } else { p.rows }),
+                result_size: Some(p.result_size),
+                redshift_query_id: Some(p.query_id),
+                created_at: Some(ts(s.created_ms)),
+                updated_at: Some(ts(s.updated_ms)),
+                cluster_identifier: Some(s.cluster.clone()),
+                database: Some(s.database.clone()),
+                db_user: Some(s.db_user.clone()),
+                redshift_pid: Some(s.pid),
+                ..Default::default()
+            });
+        }
+        let first = s.parts.first().cloned().unwrap_or_default();
+        let total: i64 = s.parts.iter().map(|p| duration(p).max(0)).sum();
+        Ok(m::DescribeStatementResponse {
+            id: Some(s.id.clone()),
+            status: Some(s.status.clone()),
+            query_string: (!s.batch).then(|| first.sql.clone()),
+            error: s.error.clone(),
+            duration: Some(if s.status == "FINISHED" || s.status == "FAILED" { total } else { -1 }),
+            has_result_set: Some(!s.batch && first.has_result_set),
+            result_rows: Some(if s.batch {
+                -1
+            } else if first.has_result_set {
+                first.records.len() as i64
+            } else {
+                first.rows
+            }),
+            result_size: Some(if s.batch { 0 } else { first.result_size }),
+            redshift_query_id: Some(if s.batch { 0 } else { first.query_id }),
+            redshift_pid: Some(s.pid),
+            created_at: Some(ts(s.created_ms)),
+            updated_at: Some(ts(s.updated_ms)),
+            cluster_identifier: Some(s.cluster.clone()),
+            database: Some(s.database.clone()),
+            db_user: Some(s.db_user.clone()),
+            query_parameters: (!s.parameters.is_empty()).then(|| {
+                s.parameters
+                    .iter()
+                    .map(|(n, v)| m::SqlParameter { name: Some(n.clone()), value: Some(v.clone()) })
+                    .collect()
+            }),
+            sub_statements: s.batch.then(|| {
+                s.parts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| m::SubStatementData {
+                        id: Some(format!("{}:{}", s.id, i + 1)),
+                        status: Some(p.status.clone()),
+                        query_string: Some(p.sql.clone()),
+                        error: p.error.clone(),
+                        duration: Some(duration(p)),
+                        has_result_set: Some(p.has_result_set),
+                        result_rows: Some(if p.has_result_set { p.records.len() as i64 } else { p.rows }),
+                        result_size: Some(p.result_size),
+                        redshift_query_id: Some(p.query_id),
+                        created_at: Some(ts(s.created_ms)),
+                        updated_at: Some(ts(s.updated_ms)),
+                        ..Default::default()
+                    })
+                    .collect()
+            }),
+            ..Default::default()
+        })
+    }
+
+    fn result(&self, s: &Statement, sub: Option<usize>, token: Option<&str>) -> AwsResult<(Part, usize, usize)> {
+        if s.batch && sub.is_none() {
+            return Err(validation(format!(
+                "Statement {} is a batch: ask for the result of one of its sub-statements ({}:1 ...).",
+                s.id, s.id
+            )));
+        }
+        let p = s.parts.get(sub.unwrap_or(0)).cloned().ok_or_else(|| not_found("Query does not exist."))?;
+        if p.status != "FINISHED" || !p.has_result_set {
+            return Err(not_found("Query does not have result. Please check query status with DescribeStatement."));
+        }
+        let start: usize = match token {
+            Some(t) => t.parse().map_err(|_| validation("Invalid NextToken"))?,
+            None => 0,
+        };
+        let end = (start + PAGE_ROWS).min(p.records.len());
+        Ok((p, start.min(end), end))
+    }
+
+    fn list(&self, ctx: &RequestContext, i: m::ListStatementsRequest) -> AwsResult<m::ListStatementsResponse> {
+        let acct = ctx.account_id().unwrap_or_default();
+        let me = owner(ctx);
+        let now = crate::now_ms();
+        let mut all: Vec<Statement> = self
+            .rs
+            .store
+            .read()?
+            .scan::<Statement>(STATEMENTS, &format!("{acct}/{}/", ctx.region))?
+            .into_iter()
+            .map(|(_, s)| s)
+            .filter(|s| s.owner == me && now - s.created_ms < RETENTION_MS)
+            .filter(|s| match i.status.as_deref() {
+                None | Some("ALL") => true,
+                Some(st) => s.status == st,
+            })
+            .filter(|s| i.statement_name.as_deref().is_none_or(|n| s.name.as_deref().is_some_and(|x| x.starts_with(n))))
+            .collect();
+        all.sort_by_key(|s| std::cmp::Reverse(s.created_ms));
+        let max = i.max_results.unwrap_or(100).clamp(1, 100) as usize;
+        let start: usize = i.next_token.as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
+        let page: Vec<m::StatementData> = all
+            .iter()
+            .skip(start)
+            .take(max)
+            .map(|s| m::StatementData {
+                id: Some(s.id.clone()),
+                status: Some(s.status.clone()),
+                statement_name: s.name.clone(),
+                query_string: (!s.batch).then(|| s.parts.first().map(|p| p.sql.clone()).unwrap_or_default()),
+                query_strings: s.batch.then(|| s.parts.iter().map(|p| p.sql.clone()).collect()),
+                is_batch_statement: Some(s.batch),
+                created_at: Some(ts(s.created_ms)),
+                updated_at: Some(ts(s.updated_ms)),
+                ..Default::default()
+            })
+            .collect();
+        let next = (start + max < all.len()).then(|| (start + max).to_string());
+        Ok(m::ListStatementsResponse { statements: Some(page), next_token: next })
+    }
+
+    async fn cancel(&self, ctx: &RequestContext, id: Option<&str>) -> AwsResult<bool> {
+        let (mut s, _) = self.statement(ctx, id)?;
+        if !matches!(s.status.as_str(), "SUBMITTED" | "PICKED" | "STARTED") {
+            return Err(validation(format!("Could not cancel a query that is already in {} state", s.status)));
+        }
+        s.status = "ABORTED".into();
+        s.updated_ms = crate::now_ms();
+        self.put(&s).await?;
+        Ok(true)
+    }
+
+    /// Runs one catalog query synchronously, as ListTables and friends do.
+    async fn catalog(&self, wh: Arc<nuage_warehouse::Warehouse>, user: &str, sql: &str) -> AwsResult<Vec<Vec<Value>>> {
+        let mut session = Session::open(wh, user).map_err(|e| AwsError::internal(e.message))?;
+        let outcome = session.run(sql).await.map_err(|e| validation(format!("ERROR: {}", e.message)))?;
+        records(&outcome).map_err(AwsError::internal)
+    }
+}
+
+/// What ExecuteStatement and BatchExecuteStatement share.
+struct Submitted {
+    cluster: Option<String>,
+    database: Option<String>,
+    db_user: Option<String>,
+    secret: Option<String>,
+    workgroup: Option<String>,
+    name: Option<String>,
+    parameters: Vec<(String, String)>,
+    batch: bool,
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Text(s) => s.clone(),
+        Value::Long(l) => l.to_string(),
+        Value::Double(d) => d.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => String::new(),
+    }
+}
+
+/// A LIKE pattern as a SQL literal (`%` when none is given).
+fn pattern(p: Option<&str>) -> String {
+    format!("'{}'", p.unwrap_or("%").replace('\'', "''"))
+}
+
+fn body<T: serde::de::DeserializeOwned + nuage_protocol::Shape>(req: &ServiceRequest) -> AwsResult<T> {
+    json::parse_request(m::model(), &req.body)
+}
+
+impl Service for RedshiftDataService {
+    fn signing_name(&self) -> &'static str {
+        "redshift-data"
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Json
+    }
+
+    fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
+        let model = m::model();
+        let target = req.header("x-amz-target").unwrap_or_default();
+        let name = json::operation_from_target(model, target)
+            .ok_or_else(|| AwsError::new("UnknownOperationException", 400, format!("Unknown operation {target}")))?;
+        let name: &'static str =
+            OPERATIONS.iter().find(|o| **o == name).copied().ok_or_else(|| {
+                AwsError::new("UnknownOperationException", 400, format!("{name} is not supported yet"))
+            })?;
+        let acct = ctx.account_id().unwrap_or_default().to_string();
+        let region = ctx.region.clone();
+        let peek: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        let input = |k: &str| peek.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let arn = |kind: &str, rest: &str| format!("arn:aws:redshift:{region}:{acct}:{kind}:{rest}");
+        // The cluster is the resource; a DbUser also takes redshift:GetClusterCredentials for
+        // that user and database, as the Data API asks for credentials on the caller's behalf.
+        let resource = match input("ClusterIdentifier") {
+            Some(c) => arn("cluster", &c.to_ascii_lowercase()),
+            None => "*".to_string(),
+        };
+        let mut also = Vec::new();
+        if let (Some(c), Some(u)) = (input("ClusterIdentifier"), input("DbUser")) {
+            let c = c.to_ascii_lowercase();
+            also.push(Authorization {
+                operation: name,
+                action: "redshift:GetClusterCredentials",
+                resource: arn("dbuser", &format!("{c}/{}", u.to_ascii_lowercase())),
+                ..Default::default()
+            });
+            if let Some(db) = input("Database") {
+                also.push(Authorization {
+                    operation: name,
+                    action: "redshift:GetClusterCredentials",
+                    resource: arn("dbname", &format!("{c}/{}", db.to_ascii_lowercase())),
+                    ..Default::default()
+                });
+            }
+        }
+        let action: &'static str = match name {
+            "ExecuteStatement" => "redshift-data:ExecuteStatement",
+            "BatchExecuteStatement" => "redshift-data:BatchExecuteStatement",
+            "DescribeStatement" => "redshift-data:DescribeStatement",
+            "GetStatementResult" => "redshift-data:GetStatementResult",
+            "GetStatementResultV2" => "redshift-data:GetStatementResultV2",
+            "ListStatements" => "redshift-data:ListStatements",
+            "CancelStatement" => "redshift-data:CancelStatement",
+            "ListDatabases" => "redshift-data:ListDatabases",
+            "ListSchemas" => "redshift-data:ListSchemas",
+            "ListTables" => "redshift-data:ListTables",
+            _ => "redshift-data:DescribeTable",
+        };
+        let authorization = Authorization { operation: name, action, resource, also, ..Default::default() };
+        let run = Box::pin(async move {
+            let out: HttpResponse = match name {
+                "ExecuteStatement" => {
+                    let i: m::ExecuteStatementInput = body(req)?;
+                    if i.result_format.as_deref().is_some_and(|f| f != "JSON") {
+                        return Err(validation("Only the JSON result format is supported"));
+                    }
+                    let parameters: Vec<(String, String)> = i
+                        .parameters
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|p| (p.name.unwrap_or_default(), p.value.unwrap_or_default()))
+                        .collect();
+                    let sql = i.sql.ok_or_else(|| validation("Sql is required"))?;
+                    let s = self
+                        .execute(
+                            ctx,
+                            vec![sql],
+                            Submitted {
+                                cluster: i.cluster_identifier,
+                                database: i.database,
+                                db_user: i.db_user,
+                                secret: i.secret_arn,
+                                workgroup: i.workgroup_name,
+                                name: i.statement_name,
+                                parameters,
+                                batch: false,
+                            },
+                        )
+                        .await?;
+                    json::render_response(
+                        model,
+                        &m::ExecuteStatementOutput {
+                            id: Some(s.id),
+                            created_at: Some(ts(s.created_ms)),
+                            cluster_identifier: Some(s.cluster),
+                            database: Some(s.database),
+                            db_user: Some(s.db_user),
+                            ..Default::default()
+                        },
+                    )
+                }
+                "BatchExecuteStatement" => {
+                    let i: m::BatchExecuteStatementInput = body(req)?;
+                    let sqls = i.sqls.filter(|s| !s.is_empty()).ok_or_else(|| validation("Sqls is required"))?;
+                    if sqls.len() > 40 {
+                        return Err(validation("A batch takes at most 40 SQL statements"));
+                    }
+                    let s = self
+                        .execute(
+                            ctx,
+                            sqls,
+                            Submitted {
+                                cluster: i.cluster_identifier,
+                                database: i.database,
+                                db_user: i.db_user,
+                                secret: i.secret_arn,
+                                workgroup: i.workgroup_name,
+                                name: i.statement_name,
+                                parameters: vec![],
+                                batch: true,
+                            },
+                        )
+                        .await?;
+                    json::render_response(
+                        model,
+                        &m::BatchExecuteStatementOutput {
+                            id: Some(s.id),
+                            created_at: Some(ts(s.created_ms)),
+                            cluster_identifier: Some(s.cluster),
+                            database: Some(s.database),
+                            db_user: Some(s.db_user),
+                            ..Default::default()
+                        },
+                    )
+                }
+                "DescribeStatement" => {
+                    let i: m::DescribeStatementRequest = body(req)?;
+                    let (s, sub) = self.statement(ctx, i.id.as_deref())?;
+                    json::render_response(model, &self.describe(&s, sub)?)
+                }
+                "GetStatementResult" => {
+                    let i: m::GetStatementResultRequest = body(req)?;
+                    let (s, sub) = self.statement(ctx, i.id.as_deref())?;
+                    let (p, start, end) = self.result(&s, sub, i.next_token.as_deref())?;
+                    json::render_response(
+                        model,
+                        &m::GetStatementResultResponse {
+                            records: Some(
+                                p.records[start..end].iter().map(|r| r.iter().map(field).collect()).collect(),
+                            ),
+                            column_metadata: Some(p.columns.iter().map(column_metadata).collect()),
+                            total_num_rows: Some(p.records.len() as i64),
+                            next_token: (end < p.records.len()).then(|| end.to_string()),
+                        },
+                    )
+                }
+                "GetStatementResultV2" => {
+                    let i: m::GetStatementResultV2Request = body(req)?;
+                    self.statement(ctx, i.id.as_deref())?;
+                    return Err(validation(
+                        "GetStatementResultV2 reads statements run with ResultFormat CSV; nuage runs statements with JSON results: use GetStatementResult.",
+                    ));
+                }
+                "ListStatements" => json::render_response(model, &self.list(ctx, body(req)?)?),
+                "CancelStatement" => {
+                    let i: m::CancelStatementRequest = body(req)?;
+                    let status = self.cancel(ctx, i.id.as_deref()).await?;
+                    json::render_response(model, &m::CancelStatementResponse { status: Some(status) })
+                }
+                "ListDatabases" => {
+                    let i: m::ListDatabasesRequest = body(req)?;
+                    let (_, _, database, _) = self.target(
+                        ctx,
+                        i.cluster_identifier.as_deref(),
+                        i.database.as_deref(),
+                        i.db_user.as_deref(),
+                        i.secret_arn.as_deref(),
+                        i.workgroup_name.as_deref(),
+                    )?;
+                    json::render_response(
+                        model,
+                        &m::ListDatabasesResponse { databases: Some(vec![database]), next_token: None },
+                    )
+                }
+                "ListSchemas" => {
+                    let i: m::ListSchemasRequest = body(req)?;
+                    let (_, wh, _, user) = self.target(
+                        ctx,
+                        i.cluster_identifier.as_deref(),
+                        i.database.as_deref(),
+                        i.db_user.as_deref(),
+                        i.secret_arn.as_deref(),
+                        i.workgroup_name.as_deref(),
+                    )?;
+                    let sql = format!(
+                        "select nspname from pg_catalog.pg_namespace where nspname like {} order by 1",
+                        pattern(i.schema_pattern.as_deref())
+                    );
+                    let rows = self.catalog(wh, &user, &sql).await?;
+                    json::render_response(
+                        model,
+                        &m::ListSchemasResponse {
+                            schemas: Some(rows.iter().map(|r| text(&r[0])).collect()),
+                            next_token: None,
+                        },
+                    )
+                }
+                "ListTables" => {
+                    let i: m::ListTablesRequest = body(req)?;
+                    let (_, wh, _, user) = self.target(
+                        ctx,
+                        i.cluster_identifier.as_deref(),
+                        i.database.as_deref(),
+                        i.db_user.as_deref(),
+                        i.secret_arn.as_deref(),
+                        i.workgroup_name.as_deref(),
+                    )?;
+                    let sql = format!(
+                        "select table_schema, table_name, table_type from svv_tables where table_schema like {} and table_name like {} order by 1, 2",
+                        pattern(i.schema_pattern.as_deref()),
+                        pattern(i.table_pattern.as_deref())
+                    );
+                    let rows = self.catalog(wh, &user, &sql).await?;
+                    let tables = rows
+                        .iter()
+                        .map(|r| m::TableMember {
+                            schema: Some(text(&r[0])),
+                            name: Some(text(&r[1])),
+                            r#type: Some(if text(&r[2]).contains("VIEW") { "VIEW".into() } else { "TABLE".into() }),
+                        })
+                        .collect();
+                    json::render_response(model, &m::ListTablesResponse { tables: Some(tables), next_token: None })
+                }
+                _ => {
+                    let i: m::DescribeTableRequest = body(req)?;
+                    let (_, wh, _, user) = self.target(
+                        ctx,
+                        i.cluster_identifier.as_deref(),
+                        i.database.as_deref(),
+                        i.db_user.as_deref(),
+                        i.secret_arn.as_deref(),
+                        i.workgroup_name.as_deref(),
+                    )?;
+                    let table = i.table.ok_or_else(|| validation("Table is required"))?;
+                    let schema = i.schema.unwrap_or_else(|| "public".into());
+                    let sql = format!(
+                        "select * from {}.{} limit 0",
+                        nuage_warehouse::dialect::quote_ident(&schema),
+                        nuage_warehouse::dialect::quote_ident(&table)
+                    );
+                    let mut session = Session::open(wh, &user).map_err(|e| AwsError::internal(e.message))?;
+                    let outcome = session.run(&sql).await.map_err(|e| validation(format!("ERROR: {}", e.message)))?;
+                    let cols: Vec<m::ColumnMetadata> = columns(&outcome)
+                        .iter()
+                        .map(|c| {
+                            let mut md = column_metadata(c);
+                            md.schema_name = Some(schema.clone());
+                            md.table_name = Some(table.clone());
+                            md
+                        })
+                        .collect();
+                    json::render_response(
+                        model,
+                        &m::DescribeTableResponse {
+                            table_name: Some(table.clone()),
+                            column_list: Some(cols),
+                            next_token: None,
+                        },
+                    )
+                }
+            };
+            Ok(out)
+        });
+        Ok(Routed { authorization, run })
+    }
+
+    fn access_denied(&self, ctx: &RequestContext, a: &Authorization, e: &nuage_policy::Evaluation) -> AwsError {
+        nuage_front::authz::default_access_denied("AccessDeniedException", ctx, a, e)
+    }
+}
+
+const OPERATIONS: &[&str] = &[
+    "ExecuteStatement",
+    "BatchExecuteStatement",
+    "DescribeStatement",
+    "GetStatementResult",
+    "GetStatementResultV2",
+    "ListStatements",
+    "CancelStatement",
+    "ListDatabases",
+    "ListSchemas",
+    "ListTables",
+    "DescribeTable",
+];
+
+/// Statements cut off by a restart while running: their session is gone, so they failed.
+pub(crate) async fn recover(rs: &Redshift) -> AwsResult<()> {
+    let all: Vec<(String, Statement)> = rs.store.read()?.scan(STATEMENTS, "")?;
+    let now = crate::now_ms();
+    for (k, mut s) in all {
+        if now - s.created_ms >= RETENTION_MS {
+            rs.store.write(move |w| w.delete(STATEMENTS, &k)).await?;
+            continue;
+        }
+        if matches!(s.status.as_str(), "SUBMITTED" | "PICKED" | "STARTED") {
+            s.status = "FAILED".into();
+            s.error = Some("ERROR: the statement was interrupted by a restart of nuage".into());
+            s.updated_ms = now;
+            let v = s.clone();
+            rs.store.write(move |w| w.put(STATEMENTS, &k, &v)).await?;
+        }
+    }
+    Ok(())
+}

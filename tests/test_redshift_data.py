@@ -1,0 +1,165 @@
+"""The Redshift Data API with boto3 and the aws CLI: statements run in the background as a
+database user the caller may get credentials for, typed results, batches, failures, other
+callers' statements out of reach, IAM policies enforced, results kept across a restart."""
+import json
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from test_redshift import create_cluster, psql, psql_missing
+
+pytestmark = pytest.mark.skipif(psql_missing, reason="psql is not installed")
+
+POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "DataAPI",
+            "Effect": "Allow",
+            "Action": [
+                "redshift-data:ExecuteStatement",
+                "redshift-data:BatchExecuteStatement",
+                "redshift-data:DescribeStatement",
+                "redshift-data:GetStatementResult",
+                "redshift-data:ListStatements",
+                "redshift-data:CancelStatement",
+                "redshift-data:ListTables",
+                "redshift-data:DescribeTable",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "OwnDatabaseUser",
+            "Effect": "Allow",
+            "Action": "redshift:GetClusterCredentials",
+            "Resource": [
+                "arn:aws:redshift:us-east-1:000000000000:dbuser:warehouse/mary",
+                "arn:aws:redshift:us-east-1:000000000000:dbname:warehouse/dev",
+            ],
+        },
+    ],
+}
+
+
+def wait(client, statement_id, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        d = client.describe_statement(Id=statement_id)
+        if d["Status"] in ("FINISHED", "FAILED", "ABORTED"):
+            return d
+        time.sleep(0.1)
+    raise AssertionError(f"statement {statement_id} did not finish")
+
+
+def test_data_api_as_a_data_scientist(server):
+    c = create_cluster(server, "warehouse")
+    psql(c, "create table sales(id int, region varchar(10), amount decimal(8,2), sold timestamp, paid boolean)")
+    psql(c, "insert into sales values (1, 'EU', 10.50, '2008-01-05 10:00:00', true), (2, 'US', 20.00, '2008-01-06 11:30:00', false), (3, 'EU', null, null, null)")
+    psql(c, "create user mary password 'Mary12345'; grant select on sales to mary")
+
+    iam = server.client("iam")
+    iam.create_user(UserName="Mary")
+    arn = iam.create_policy(PolicyName="Policy-For-Data-Scientists", PolicyDocument=json.dumps(POLICY))["Policy"]["Arn"]
+    iam.attach_user_policy(UserName="Mary", PolicyArn=arn)
+    key = iam.create_access_key(UserName="Mary")["AccessKey"]
+    mary = server.client("redshift-data", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+
+    out = mary.execute_statement(
+        ClusterIdentifier="warehouse", Database="dev", DbUser="mary", StatementName="by-region",
+        Sql="select id, region, amount, sold, paid from sales where region = :region order by id",
+        Parameters=[{"name": "region", "value": "EU"}],
+    )
+    assert out["ClusterIdentifier"] == "warehouse" and out["DbUser"] == "mary"
+    d = wait(mary, out["Id"])
+    assert d["Status"] == "FINISHED", d
+    assert d["HasResultSet"] is True and d["ResultRows"] == 2 and d["Duration"] >= 0
+    assert d["QueryString"].startswith("select id, region")
+    assert d["QueryParameters"] == [{"name": "region", "value": "EU"}]
+    r = mary.get_statement_result(Id=out["Id"])
+    assert r["TotalNumRows"] == 2
+    assert [m["name"] for m in r["ColumnMetadata"]] == ["id", "region", "amount", "sold", "paid"]
+    assert [m["typeName"] for m in r["ColumnMetadata"]] == ["int4", "varchar", "numeric", "timestamp", "bool"]
+    assert r["Records"][0] == [
+        {"longValue": 1}, {"stringValue": "EU"}, {"stringValue": "10.50"}, {"stringValue": "2008-01-05 10:00:00"}, {"booleanValue": True},
+    ]
+    assert r["Records"][1][2] == {"isNull": True}
+
+    # A failing statement says why; a result that does not exist is refused as on AWS.
+    bad = mary.execute_statement(ClusterIdentifier="warehouse", Database="dev", DbUser="mary", Sql="select * from nowhere")
+    d = wait(mary, bad["Id"])
+    assert d["Status"] == "FAILED" and 'relation "nowhere" does not exist' in d["Error"]
+    with pytest.raises(ClientError) as e:
+        mary.get_statement_result(Id=bad["Id"])
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    # Privileges inside the database still apply to Mary's database user.
+    denied = mary.execute_statement(ClusterIdentifier="warehouse", Database="dev", DbUser="mary", Sql="insert into sales (id) values (9)")
+    d = wait(mary, denied["Id"])
+    assert d["Status"] == "FAILED" and "permission denied for relation sales" in d["Error"]
+
+    # Her policy gives her no other database user, and nothing of the control plane.
+    with pytest.raises(ClientError) as e:
+        mary.execute_statement(ClusterIdentifier="warehouse", Database="dev", DbUser="awsuser", Sql="select 1")
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "redshift:GetClusterCredentials" in e.value.response["Error"]["Message"]
+    rs = server.client("redshift", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    with pytest.raises(ClientError) as e:
+        rs.describe_clusters()
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+
+    # A batch runs in one transaction; each part is described; a failure undoes the batch.
+    admin = server.client("redshift-data")
+    b = admin.batch_execute_statement(ClusterIdentifier="warehouse", Database="dev", DbUser="awsuser", Sqls=[
+        "create table notes(n int)", "insert into notes values (1), (2)", "select count(*) from notes",
+    ])
+    d = wait(admin, b["Id"])
+    assert d["Status"] == "FINISHED" and [s["Status"] for s in d["SubStatements"]] == ["FINISHED"] * 3
+    assert d["SubStatements"][1]["ResultRows"] == 2
+    assert admin.get_statement_result(Id=f"{b['Id']}:3")["Records"] == [[{"longValue": 2}]]
+    b = admin.batch_execute_statement(ClusterIdentifier="warehouse", Database="dev", DbUser="awsuser", Sqls=[
+        "insert into notes values (3)", "select * from nowhere",
+    ])
+    d = wait(admin, b["Id"])
+    assert d["Status"] == "FAILED" and [s["Status"] for s in d["SubStatements"]] == ["FINISHED", "FAILED"]
+    assert psql(c, "select count(*) from notes").stdout.strip() == "2"
+
+    # Each caller sees its own statements only.
+    mine = mary.list_statements()["Statements"]
+    assert {s["Id"] for s in mine} == {out["Id"], bad["Id"], denied["Id"]}
+    assert [s["StatementName"] for s in mary.list_statements(StatementName="by-")["Statements"]] == ["by-region"]
+    with pytest.raises(ClientError) as e:
+        admin.describe_statement(Id=out["Id"])
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+    tables = mary.list_tables(ClusterIdentifier="warehouse", Database="dev", DbUser="mary", SchemaPattern="public", TablePattern="sal%")["Tables"]
+    assert tables == [{"name": "sales", "schema": "public", "type": "TABLE"}]
+    cols = mary.describe_table(ClusterIdentifier="warehouse", Database="dev", DbUser="mary", Table="sales")["ColumnList"]
+    assert [(col["name"], col["typeName"]) for col in cols][:3] == [("id", "int4"), ("region", "varchar"), ("amount", "numeric")]
+
+    # Results are kept across a restart.
+    server.restart()
+    mary = server.client("redshift-data", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    assert mary.get_statement_result(Id=out["Id"])["TotalNumRows"] == 2
+
+
+def test_data_api_with_the_cli(server):
+    create_cluster(server, "cli")
+    out = json.loads(server.cli(
+        "redshift-data", "execute-statement", "--cluster-identifier", "cli", "--database", "dev",
+        "--db-user", "awsuser", "--sql", "select 41 + 1 as answer, 'x' as letter",
+    ).stdout)
+    deadline = time.time() + 30
+    while True:
+        d = json.loads(server.cli("redshift-data", "describe-statement", "--id", out["Id"]).stdout)
+        if d["Status"] in ("FINISHED", "FAILED") or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert d["Status"] == "FINISHED", d
+    r = json.loads(server.cli("redshift-data", "get-statement-result", "--id", out["Id"]).stdout)
+    assert r["Records"] == [[{"longValue": 42}, {"stringValue": "x"}]]
+    assert [m["label"] for m in r["ColumnMetadata"]] == ["answer", "letter"]
+    listed = json.loads(server.cli("redshift-data", "list-statements").stdout)["Statements"]
+    assert [s["Id"] for s in listed] == [out["Id"]]
+    p = server.cli("redshift-data", "execute-statement", "--cluster-identifier", "nope", "--database", "dev",
+                   "--db-user", "awsuser", "--sql", "select 1", check=False)
+    assert p.returncode != 0 and "ValidationException" in p.stderr
