@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from conftest import Nuage
-from test_redshift import create_cluster, psql, psql_missing
+from conftest import Nuage, free_port
+from test_redshift import PASSWORD, psql, psql_missing
 
 pytestmark = pytest.mark.skipif(psql_missing, reason="psql is not installed")
 
@@ -116,29 +116,39 @@ def lab(tmp_path):
     n.kill()
 
 
-def test_tickit_lab_end_to_end(lab):
+def test_tickit_lab_end_to_end(lab, tmp_path):
+    """The commands of docs/labs/redshift-tickit.md, in order (the cluster on a free port)."""
     s3 = lab.client("s3", region="us-west-2")
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="awssampledbuswest2", Prefix="tickit/")["Contents"])
     assert keys == [f"tickit/{f}" for f in sorted(f for _, f, _ in COPIES)]
     assert s3.get_bucket_location(Bucket="awssampledbuswest2")["LocationConstraint"] == "us-west-2"
+    listed = lab.cli("s3", "ls", "s3://awssampledbuswest2/tickit/", "--region", "us-west-2").stdout
+    assert "sales_tab.txt" in listed
 
-    iam = lab.client("iam")
-    role = iam.create_role(
-        RoleName="MyRedshiftRole",
-        AssumeRolePolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-        }),
-    )["Role"]["Arn"]
-    iam.attach_role_policy(RoleName="MyRedshiftRole", PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
-    bare = iam.create_role(RoleName="BareRole", AssumeRolePolicyDocument=json.dumps({
+    # 1. The role.
+    trust = tmp_path / "trust.json"
+    trust.write_text(json.dumps({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-    }))["Role"]["Arn"]
-    c = create_cluster(lab, "examplecluster", IamRoles=[role, bare])
-    psql(c, CREATE_TABLES)
+    }))
+    lab.cli("iam", "create-role", "--role-name", "MyRedshiftRole", "--assume-role-policy-document", f"file://{trust}")
+    lab.cli("iam", "attach-role-policy", "--role-name", "MyRedshiftRole", "--policy-arn", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+    role = "arn:aws:iam::000000000000:role/MyRedshiftRole"
+    # A second role without S3 rights, for the first troubleshooting case.
+    lab.cli("iam", "create-role", "--role-name", "BareRole", "--assume-role-policy-document", f"file://{trust}")
+    bare = "arn:aws:iam::000000000000:role/BareRole"
 
-    # The guide's troubleshooting cases first: each fails with Redshift's error and loads nothing.
+    # 2. The cluster.
+    port = str(free_port())
+    lab.cli("redshift", "create-cluster", "--cluster-identifier", "examplecluster", "--node-type", "dc2.large",
+            "--master-username", "awsuser", "--master-user-password", PASSWORD, "--port", port,
+            "--iam-roles", role, bare)
+    lab.cli("redshift", "wait", "cluster-available", "--cluster-identifier", "examplecluster")
+    c = json.loads(lab.cli("redshift", "describe-clusters", "--cluster-identifier", "examplecluster").stdout)["Clusters"][0]
+    assert c["Endpoint"]["Port"] == int(port)
+
+    # 3. Tables, then the troubleshooting cases (each fails and loads nothing), then COPY.
+    psql(c, CREATE_TABLES)
     src = "s3://awssampledbuswest2/tickit"
     p = psql(c, f"copy users from '{src}/allusers_pipe.txt' credentials 'aws_iam_role={bare}' delimiter '|' region 'us-west-2'", check=False)
     assert "S3ServiceException:" in p.stderr and "Status 403" in p.stderr
@@ -167,7 +177,7 @@ def test_tickit_lab_end_to_end(lab):
         (select count(*) from sales s join listing l on s.listid = l.listid where s.sellerid <> l.sellerid or s.eventid <> l.eventid)""").stdout.strip()
     assert orphans == "0|0|0|0|0|0"
 
-    # The guide's queries.
+    # 4. The guide's queries.
     assert "salesid" in psql(c, "SELECT * FROM pg_table_def WHERE tablename = 'sales';").stdout
     total = psql(c, "SELECT sum(qtysold) FROM sales, date WHERE sales.dateid = date.dateid AND caldate = '2008-01-05';").stdout.strip()
     assert int(total) > 0
@@ -183,3 +193,39 @@ def test_tickit_lab_end_to_end(lab):
         WHERE Q.eventid = E.eventid AND percentile = 1 ORDER BY total_price desc;""").stdout.strip().splitlines()
     events_sold = int(psql(c, "select count(distinct eventid) from sales").stdout.strip())
     assert len(best) == -(-events_sold // 1000)
+
+    # 5. Mary queries through the Data API with her own keys, and nothing else.
+    psql(c, "create user mary password 'Mary12345'; grant select on all tables in schema public to mary;")
+    policy = tmp_path / "ds-policy.json"
+    policy.write_text(json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Resource": "*", "Action": [
+                "redshift-data:ExecuteStatement", "redshift-data:DescribeStatement",
+                "redshift-data:GetStatementResult", "redshift-data:ListStatements"]},
+            {"Effect": "Allow", "Action": "redshift:GetClusterCredentials", "Resource": [
+                "arn:aws:redshift:us-east-1:000000000000:dbuser:examplecluster/mary",
+                "arn:aws:redshift:us-east-1:000000000000:dbname:examplecluster/dev"]},
+        ],
+    }))
+    lab.cli("iam", "create-user", "--user-name", "Mary")
+    lab.cli("iam", "create-policy", "--policy-name", "Policy-For-Data-Scientists", "--policy-document", f"file://{policy}")
+    lab.cli("iam", "attach-user-policy", "--user-name", "Mary", "--policy-arn", "arn:aws:iam::000000000000:policy/Policy-For-Data-Scientists")
+    key = json.loads(lab.cli("iam", "create-access-key", "--user-name", "Mary").stdout)["AccessKey"]
+    as_mary = dict(access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    out = json.loads(lab.cli("redshift-data", "execute-statement", "--cluster-identifier", "examplecluster", "--database", "dev",
+                             "--db-user", "mary", "--sql", "select count(*) from sales", **as_mary).stdout)
+    deadline = time.time() + 30
+    while True:
+        d = json.loads(lab.cli("redshift-data", "describe-statement", "--id", out["Id"], **as_mary).stdout)
+        if d["Status"] in ("FINISHED", "FAILED", "ABORTED") or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert d["Status"] == "FINISHED", d
+    r = json.loads(lab.cli("redshift-data", "get-statement-result", "--id", out["Id"], **as_mary).stdout)
+    assert r["Records"] == [[{"longValue": ROWS["sales"]}]]
+    p = lab.cli("redshift-data", "execute-statement", "--cluster-identifier", "examplecluster", "--database", "dev",
+                "--db-user", "awsuser", "--sql", "select 1", check=False, **as_mary)
+    assert p.returncode != 0 and "AccessDenied" in p.stderr and "redshift:GetClusterCredentials" in p.stderr
+    p = lab.cli("redshift", "describe-clusters", check=False, **as_mary)
+    assert p.returncode != 0 and "AccessDenied" in p.stderr
