@@ -163,3 +163,23 @@ def test_data_api_with_the_cli(server):
     p = server.cli("redshift-data", "execute-statement", "--cluster-identifier", "nope", "--database", "dev",
                    "--db-user", "awsuser", "--sql", "select 1", check=False)
     assert p.returncode != 0 and "ValidationException" in p.stderr
+
+
+def test_data_api_with_a_secret(server):
+    c = create_cluster(server, "vault")
+    psql(c, "create user bob password 'Bob123456'")
+    sm = server.client("secretsmanager")
+    good = sm.create_secret(Name="vault/bob", SecretString=json.dumps({"username": "bob", "password": "Bob123456"}))["ARN"]
+    wrong = sm.create_secret(Name="vault/wrong", SecretString=json.dumps({"username": "bob", "password": "Nope12345"}))["ARN"]
+    data = server.client("redshift-data")
+    out = data.execute_statement(ClusterIdentifier="vault", Database="dev", SecretArn=good, Sql="select current_user")
+    d = wait(data, out["Id"])
+    assert d["Status"] == "FINISHED", d
+    assert data.get_statement_result(Id=out["Id"])["Records"] == [[{"stringValue": "bob"}]]
+    with pytest.raises(ClientError) as e:
+        data.execute_statement(ClusterIdentifier="vault", Database="dev", SecretArn=wrong, Sql="select 1")
+    assert e.value.response["Error"]["Code"] == "DatabaseConnectionException"
+    assert 'password authentication failed for user "bob"' in e.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as e:
+        data.execute_statement(ClusterIdentifier="vault", Database="dev", SecretArn=good, DbUser="bob", Sql="select 1")
+    assert e.value.response["Error"]["Code"] == "ValidationException"

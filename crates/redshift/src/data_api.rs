@@ -249,7 +249,7 @@ impl RedshiftDataService {
 
     /// Checks the target of ExecuteStatement and friends: a cluster that is available, the
     /// database it has, a user that exists there.
-    fn target(
+    async fn target(
         &self,
         ctx: &RequestContext,
         cluster: Option<&str>,
@@ -261,12 +261,15 @@ impl RedshiftDataService {
         if workgroup.is_some() {
             return Err(validation("Redshift Serverless workgroups are not supported: use ClusterIdentifier."));
         }
-        if secret.is_some() {
-            return Err(validation("SecretArn needs Secrets Manager, which nuage does not serve yet: use DbUser."));
-        }
         let cluster = cluster.ok_or_else(|| validation("ClusterIdentifier is required"))?;
         let database = database.ok_or_else(|| validation("Database is required"))?;
-        let db_user = db_user.ok_or_else(|| validation("DbUser or SecretArn is required"))?;
+        let from_secret = match (secret, db_user) {
+            (Some(_), Some(_)) => return Err(validation("Specify either DbUser or SecretArn, not both.")),
+            (Some(arn), None) => Some(self.secret_login(ctx, arn).await?),
+            (None, Some(_)) => None,
+            (None, None) => return Err(validation("Either DbUser or SecretArn is required.")),
+        };
+        let db_user = from_secret.as_ref().map(|(u, _)| u.as_str()).or(db_user).unwrap_or_default();
         let acct = ctx.account_id().unwrap_or_default();
         let c = self
             .rs
@@ -292,21 +295,76 @@ impl RedshiftDataService {
                 format!("Database connection failed: user \"{user}\" does not exist"),
             ));
         }
+        // A secret's password must be the user's, as a connection would check it.
+        if let Some((login, password)) = &from_secret {
+            if wh.login_hash(login) != Some(nuage_warehouse::password_md5(login, password)) {
+                return Err(AwsError::new(
+                    "DatabaseConnectionException",
+                    500,
+                    format!("Database connection failed: password authentication failed for user \"{login}\""),
+                ));
+            }
+        }
         Ok((c, wh, database.to_string(), user))
+    }
+
+    /// The user name and password a secret holds, read from Secrets Manager as the caller
+    /// (so the caller needs secretsmanager:GetSecretValue on it).
+    async fn secret_login(&self, ctx: &RequestContext, arn: &str) -> AwsResult<(String, String)> {
+        let principal = ctx.principal.clone().ok_or_else(|| validation("SecretArn needs a signed request"))?;
+        let body = serde_json::json!({ "SecretId": arn }).to_string();
+        let req = ServiceRequest {
+            method: "POST".into(),
+            raw_path: "/".into(),
+            query: vec![],
+            headers: vec![
+                ("x-amz-target".into(), "secretsmanager.GetSecretValue".into()),
+                ("content-type".into(), "application/x-amz-json-1.1".into()),
+            ],
+            host: String::new(),
+            body: bytes::Bytes::from(body),
+        };
+        let f = self.rs.internal.frontend()?;
+        let resp = f.call_as(principal, "secretsmanager", &ctx.region, req).await?;
+        let doc: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+        if resp.status != 200 {
+            let code = doc.get("__type").and_then(|t| t.as_str()).unwrap_or("ValidationException");
+            let code = code.rsplit('#').next().unwrap_or(code);
+            let message =
+                doc.get("message").or_else(|| doc.get("Message")).and_then(|m| m.as_str()).unwrap_or_default();
+            let code: &'static str = match code {
+                "AccessDeniedException" => "AccessDeniedException",
+                "ResourceNotFoundException" => "ResourceNotFoundException",
+                _ => "ValidationException",
+            };
+            return Err(AwsError::new(code, resp.status, message.to_string()));
+        }
+        let secret: serde_json::Value = doc
+            .get("SecretString")
+            .and_then(|s| s.as_str())
+            .and_then(|s| serde_json::from_str(s).ok())
+            .ok_or_else(|| validation("The secret's value is not a JSON document with username and password"))?;
+        let field = |k: &str| secret.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        match (field("username"), field("password")) {
+            (Some(u), Some(p)) => Ok((u, p)),
+            _ => Err(validation("The secret's value has no username and password")),
+        }
     }
 
     async fn execute(&self, ctx: &RequestContext, sqls: Vec<String>, i: Submitted) -> AwsResult<Statement> {
         if sqls.iter().any(|s| s.trim().is_empty()) {
             return Err(validation("Sql must not be empty"));
         }
-        let (c, wh, database, user) = self.target(
-            ctx,
-            i.cluster.as_deref(),
-            i.database.as_deref(),
-            i.db_user.as_deref(),
-            i.secret.as_deref(),
-            i.workgroup.as_deref(),
-        )?;
+        let (c, wh, database, user) = self
+            .target(
+                ctx,
+                i.cluster.as_deref(),
+                i.database.as_deref(),
+                i.db_user.as_deref(),
+                i.secret.as_deref(),
+                i.workgroup.as_deref(),
+            )
+            .await?;
         let now = crate::now_ms();
         let s = Statement {
             id: uuid::Uuid::new_v4().to_string(),
@@ -788,14 +846,16 @@ impl Service for RedshiftDataService {
                 }
                 "ListDatabases" => {
                     let i: m::ListDatabasesRequest = body(req)?;
-                    let (_, _, database, _) = self.target(
-                        ctx,
-                        i.cluster_identifier.as_deref(),
-                        i.database.as_deref(),
-                        i.db_user.as_deref(),
-                        i.secret_arn.as_deref(),
-                        i.workgroup_name.as_deref(),
-                    )?;
+                    let (_, _, database, _) = self
+                        .target(
+                            ctx,
+                            i.cluster_identifier.as_deref(),
+                            i.database.as_deref(),
+                            i.db_user.as_deref(),
+                            i.secret_arn.as_deref(),
+                            i.workgroup_name.as_deref(),
+                        )
+                        .await?;
                     json::render_response(
                         model,
                         &m::ListDatabasesResponse { databases: Some(vec![database]), next_token: None },
@@ -803,14 +863,16 @@ impl Service for RedshiftDataService {
                 }
                 "ListSchemas" => {
                     let i: m::ListSchemasRequest = body(req)?;
-                    let (_, wh, _, user) = self.target(
-                        ctx,
-                        i.cluster_identifier.as_deref(),
-                        i.database.as_deref(),
-                        i.db_user.as_deref(),
-                        i.secret_arn.as_deref(),
-                        i.workgroup_name.as_deref(),
-                    )?;
+                    let (_, wh, _, user) = self
+                        .target(
+                            ctx,
+                            i.cluster_identifier.as_deref(),
+                            i.database.as_deref(),
+                            i.db_user.as_deref(),
+                            i.secret_arn.as_deref(),
+                            i.workgroup_name.as_deref(),
+                        )
+                        .await?;
                     let sql = format!(
                         "select nspname from pg_catalog.pg_namespace where nspname like {} order by 1",
                         pattern(i.schema_pattern.as_deref())
@@ -826,14 +888,16 @@ impl Service for RedshiftDataService {
                 }
                 "ListTables" => {
                     let i: m::ListTablesRequest = body(req)?;
-                    let (_, wh, _, user) = self.target(
-                        ctx,
-                        i.cluster_identifier.as_deref(),
-                        i.database.as_deref(),
-                        i.db_user.as_deref(),
-                        i.secret_arn.as_deref(),
-                        i.workgroup_name.as_deref(),
-                    )?;
+                    let (_, wh, _, user) = self
+                        .target(
+                            ctx,
+                            i.cluster_identifier.as_deref(),
+                            i.database.as_deref(),
+                            i.db_user.as_deref(),
+                            i.secret_arn.as_deref(),
+                            i.workgroup_name.as_deref(),
+                        )
+                        .await?;
                     let sql = format!(
                         "select table_schema, table_name, table_type from svv_tables where table_schema like {} and table_name like {} order by 1, 2",
                         pattern(i.schema_pattern.as_deref()),
@@ -852,14 +916,16 @@ impl Service for RedshiftDataService {
                 }
                 _ => {
                     let i: m::DescribeTableRequest = body(req)?;
-                    let (_, wh, _, user) = self.target(
-                        ctx,
-                        i.cluster_identifier.as_deref(),
-                        i.database.as_deref(),
-                        i.db_user.as_deref(),
-                        i.secret_arn.as_deref(),
-                        i.workgroup_name.as_deref(),
-                    )?;
+                    let (_, wh, _, user) = self
+                        .target(
+                            ctx,
+                            i.cluster_identifier.as_deref(),
+                            i.database.as_deref(),
+                            i.db_user.as_deref(),
+                            i.secret_arn.as_deref(),
+                            i.workgroup_name.as_deref(),
+                        )
+                        .await?;
                     let table = i.table.ok_or_else(|| validation("Table is required"))?;
                     let schema = i.schema.unwrap_or_else(|| "public".into());
                     let sql = format!(

@@ -1,0 +1,525 @@
+//! AWS Secrets Manager on the json protocol: secrets with versions and staging labels
+//! (AWSCURRENT, AWSPREVIOUS), scheduled deletion and restore, kept in the store.
+use nuage_core::{AwsError, AwsResult, RequestContext};
+use nuage_front::{Authorization, Routed, Service, ServiceRequest};
+use nuage_protocol::secretsmanager as m;
+use nuage_protocol::{json, Blob, HttpResponse, Protocol, Timestamp};
+use nuage_storage::redb::TableDefinition;
+use nuage_storage::{JsonTable, Store};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+const SECRETS: JsonTable = TableDefinition::new("secretsmanager_secrets");
+const CURRENT: &str = "AWSCURRENT";
+const PREVIOUS: &str = "AWSPREVIOUS";
+const DAY_MS: i64 = 86_400_000;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Version {
+    id: String,
+    string: Option<String>,
+    binary: Option<Vec<u8>>,
+    stages: Vec<String>,
+    created_ms: i64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Secret {
+    account: String,
+    region: String,
+    name: String,
+    arn: String,
+    description: Option<String>,
+    kms_key_id: Option<String>,
+    tags: Vec<(String, String)>,
+    created_ms: i64,
+    changed_ms: i64,
+    accessed_ms: Option<i64>,
+    /// When DeleteSecret was called, and when the secret goes for good.
+    deleted_ms: Option<i64>,
+    purge_ms: Option<i64>,
+    versions: Vec<Version>,
+}
+
+impl Secret {
+    fn key(&self) -> String {
+        format!("{}/{}/{}", self.account, self.region, self.name)
+    }
+
+    fn versions_to_stages(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        self.versions.iter().filter(|v| !v.stages.is_empty()).map(|v| (v.id.clone(), v.stages.clone())).collect()
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+fn not_found() -> AwsError {
+    AwsError::new("ResourceNotFoundException", 400, "Secrets Manager can't find the specified secret.")
+}
+
+fn invalid_parameter(msg: impl Into<String>) -> AwsError {
+    AwsError::new("InvalidParameterException", 400, msg)
+}
+
+fn marked_for_deletion() -> AwsError {
+    AwsError::new(
+        "InvalidRequestException",
+        400,
+        "You can't perform this operation on the secret because it was marked for deletion.",
+    )
+}
+
+/// A secret's name from a SecretId: its name, or its full ARN.
+fn name_of(secret_id: &str) -> String {
+    match secret_id.strip_prefix("arn:") {
+        Some(_) => {
+            let last = secret_id.rsplit(":secret:").next().unwrap_or(secret_id);
+            // The ARN ends with `-` and six random characters.
+            match last.rsplit_once('-') {
+                Some((name, suffix)) if suffix.len() == 6 => name.to_string(),
+                _ => last.to_string(),
+            }
+        }
+        None => secret_id.to_string(),
+    }
+}
+
+fn suffix() -> String {
+    const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut r = rand::thread_rng();
+    (0..6).map(|_| CHARS[r.gen_range(0..CHARS.len())] as char).collect()
+}
+
+/// Secrets Manager's name rules: 1 to 512 characters of letters, digits and `/_+=.@-`.
+fn check_name(name: &str) -> AwsResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 512
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c));
+    if !ok {
+        return Err(AwsError::new(
+            "ValidationException",
+            400,
+            "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!",
+        ));
+    }
+    Ok(())
+}
+
+fn value_of(string: Option<String>, binary: Option<Blob>) -> AwsResult<(Option<String>, Option<Vec<u8>>)> {
+    match (string, binary) {
+        (Some(_), Some(_)) => Err(invalid_parameter(
+            "You can't specify both a binary secret value and a string secret value in the same secret.",
+        )),
+        (s, b) => Ok((s, b.map(|b| b.0))),
+    }
+}
+
+pub struct SecretsManagerService {
+    store: Store,
+}
+
+impl SecretsManagerService {
+    pub fn new(store: Store) -> SecretsManagerService {
+        SecretsManagerService { store }
+    }
+
+    fn get(&self, ctx: &RequestContext, secret_id: Option<&str>) -> AwsResult<Secret> {
+        let id = secret_id.ok_or_else(|| invalid_parameter("SecretId is required"))?;
+        let key = format!("{}/{}/{}", ctx.account_id().unwrap_or_default(), ctx.region, name_of(id));
+        let s: Secret = self.store.read()?.get(SECRETS, &key)?.ok_or_else(not_found)?;
+        // A secret past its recovery window is gone; an ARN must be the secret's own.
+        if s.purge_ms.is_some_and(|p| p <= now_ms()) || (id.starts_with("arn:") && id != s.arn) {
+            return Err(not_found());
+        }
+        Ok(s)
+    }
+
+    async fn put(&self, s: &Secret) -> AwsResult<()> {
+        let (k, v) = (s.key(), s.clone());
+        self.store.write(move |w| w.put(SECRETS, &k, &v)).await
+    }
+
+    async fn create(&self, ctx: &RequestContext, i: m::CreateSecretRequest) -> AwsResult<m::CreateSecretResponse> {
+        let name = i.name.ok_or_else(|| invalid_parameter("Name is required"))?;
+        check_name(&name)?;
+        let (string, binary) = value_of(i.secret_string, i.secret_binary)?;
+        let acct = ctx.account_id().unwrap_or_default().to_string();
+        let key = format!("{acct}/{}/{name}", ctx.region);
+        if let Some(existing) = self.store.read()?.get::<Secret>(SECRETS, &key)? {
+            if existing.purge_ms.is_none_or(|p| p > now_ms()) {
+                if existing.deleted_ms.is_some() {
+                    return Err(AwsError::new(
+                        "InvalidRequestException",
+                        400,
+                        "You can't create this secret because a secret with this name is already scheduled for deletion.",
+                    ));
+                }
+                return Err(AwsError::new(
+                    "ResourceExistsException",
+                    400,
+                    format!("The operation failed because the secret {name} already exists."),
+                ));
+            }
+        }
+        let now = now_ms();
+        let mut versions = Vec::new();
+        if string.is_some() || binary.is_some() {
+            versions.push(Version {
+                id: i.client_request_token.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                string,
+                binary,
+                stages: vec![CURRENT.into()],
+                created_ms: now,
+            });
+        }
+        let s = Secret {
+            arn: format!("arn:aws:secretsmanager:{}:{acct}:secret:{name}-{}", ctx.region, suffix()),
+            account: acct,
+            region: ctx.region.clone(),
+            name,
+            description: i.description,
+            kms_key_id: i.kms_key_id,
+            tags: i
+                .tags
+                .unwrap_or_default()
+                .into_iter()
+                .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
+                .collect(),
+            created_ms: now,
+            changed_ms: now,
+            accessed_ms: None,
+            deleted_ms: None,
+            purge_ms: None,
+            versions,
+        };
+        self.put(&s).await?;
+        Ok(m::CreateSecretResponse {
+            arn: Some(s.arn.clone()),
+            name: Some(s.name.clone()),
+            version_id: s.versions.first().map(|v| v.id.clone()),
+            replication_status: None,
+        })
+    }
+
+    async fn get_value(
+        &self,
+        ctx: &RequestContext,
+        i: m::GetSecretValueRequest,
+    ) -> AwsResult<m::GetSecretValueResponse> {
+        let mut s = self.get(ctx, i.secret_id.as_deref())?;
+        if s.deleted_ms.is_some() {
+            return Err(marked_for_deletion());
+        }
+        let stage = i.version_stage.clone().unwrap_or_else(|| CURRENT.into());
+        let v = match &i.version_id {
+            Some(id) => s.versions.iter().find(|v| &v.id == id).ok_or_else(|| {
+                AwsError::new(
+                    "ResourceNotFoundException",
+                    400,
+                    format!("Secrets Manager can't find the specified secret value for VersionId: {id}"),
+                )
+            })?,
+            None => s.versions.iter().find(|v| v.stages.contains(&stage)).ok_or_else(|| {
+                AwsError::new(
+                    "ResourceNotFoundException",
+                    400,
+                    format!("Secrets Manager can't find the specified secret value for staging label: {stage}"),
+                )
+            })?,
+        }
+        .clone();
+        if i.version_stage.is_some() && i.version_id.is_some() && !v.stages.contains(&stage) {
+            return Err(invalid_parameter(
+                "You provided a VersionStage that is not associated to the provided VersionId.",
+            ));
+        }
+        // LastAccessedDate is kept to the day, as Secrets Manager keeps it.
+        let today = now_ms() / DAY_MS * DAY_MS;
+        if s.accessed_ms != Some(today) {
+            s.accessed_ms = Some(today);
+            self.put(&s).await?;
+        }
+        Ok(m::GetSecretValueResponse {
+            arn: Some(s.arn),
+            name: Some(s.name),
+            version_id: Some(v.id),
+            secret_string: v.string,
+            secret_binary: v.binary.map(Blob),
+            version_stages: Some(v.stages),
+            created_date: Some(ts(v.created_ms)),
+        })
+    }
+
+    async fn put_value(
+        &self,
+        ctx: &RequestContext,
+        i: m::PutSecretValueRequest,
+    ) -> AwsResult<m::PutSecretValueResponse> {
+        let mut s = self.get(ctx, i.secret_id.as_deref())?;
+        if s.deleted_ms.is_some() {
+            return Err(marked_for_deletion());
+        }
+        let (string, binary) = value_of(i.secret_string, i.secret_binary)?;
+        if string.is_none() && binary.is_none() {
+            return Err(invalid_parameter("You must provide either SecretString or SecretBinary."));
+        }
+        let id = i.client_request_token.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        if let Some(v) = s.versions.iter().find(|v| v.id == id) {
+            // The same token again is the same request, if it carries the same value.
+            if v.string == string && v.binary == binary {
+                return Ok(m::PutSecretValueResponse {
+                    arn: Some(s.arn.clone()),
+                    name: Some(s.name.clone()),
+                    version_id: Some(id),
+                    version_stages: Some(v.stages.clone()),
+                });
+            }
+            return Err(AwsError::new(
+                "ResourceExistsException",
+                400,
+                "You can't modify an existing version, you can only create a new version.",
+            ));
+        }
+        let stages = i.version_stages.unwrap_or_else(|| vec![CURRENT.into()]);
+        if stages.iter().any(|st| st == CURRENT) {
+            // The old current version becomes the previous one.
+            for v in s.versions.iter_mut() {
+                v.stages.retain(|st| st != PREVIOUS);
+                if v.stages.iter().any(|st| st == CURRENT) {
+                    v.stages.retain(|st| st != CURRENT);
+                    v.stages.push(PREVIOUS.into());
+                }
+            }
+        }
+        for v in s.versions.iter_mut() {
+            v.stages.retain(|st| st == PREVIOUS || st == CURRENT || !stages.contains(st));
+        }
+        let now = now_ms();
+        s.versions.push(Version { id: id.clone(), string, binary, stages: stages.clone(), created_ms: now });
+        // Versions without a label are dropped beyond 100, oldest first.
+        while s.versions.len() > 100 {
+            match s.versions.iter().position(|v| v.stages.is_empty()) {
+                Some(p) => {
+                    s.versions.remove(p);
+                }
+                None => break,
+            }
+        }
+        s.changed_ms = now;
+        self.put(&s).await?;
+        Ok(m::PutSecretValueResponse {
+            arn: Some(s.arn),
+            name: Some(s.name),
+            version_id: Some(id),
+            version_stages: Some(stages),
+        })
+    }
+
+    fn describe(&self, s: &Secret) -> m::DescribeSecretResponse {
+        m::DescribeSecretResponse {
+            arn: Some(s.arn.clone()),
+            name: Some(s.name.clone()),
+            description: s.description.clone(),
+            kms_key_id: s.kms_key_id.clone(),
+            rotation_enabled: Some(false),
+            last_changed_date: Some(ts(s.changed_ms)),
+            last_accessed_date: s.accessed_ms.map(ts),
+            deleted_date: s.deleted_ms.map(ts),
+            tags: (!s.tags.is_empty())
+                .then(|| s.tags.iter().map(|(k, v)| m::Tag { key: Some(k.clone()), value: Some(v.clone()) }).collect()),
+            version_ids_to_stages: Some(s.versions_to_stages()),
+            created_date: Some(ts(s.created_ms)),
+            ..Default::default()
+        }
+    }
+
+    fn list(&self, ctx: &RequestContext, i: m::ListSecretsRequest) -> AwsResult<m::ListSecretsResponse> {
+        let prefix = format!("{}/{}/", ctx.account_id().unwrap_or_default(), ctx.region);
+        let now = now_ms();
+        let filters = i.filters.unwrap_or_default();
+        let mut all: Vec<Secret> = self
+            .store
+            .read()?
+            .scan::<Secret>(SECRETS, &prefix)?
+            .into_iter()
+            .map(|(_, s)| s)
+            .filter(|s| s.purge_ms.is_none_or(|p| p > now))
+            .filter(|s| i.include_planned_deletion.unwrap_or(false) || s.deleted_ms.is_none())
+            .filter(|s| {
+                filters.iter().all(|f| {
+                    let values = f.values.clone().unwrap_or_default();
+                    let matches = |text: &str| values.iter().any(|v| text.starts_with(v.as_str()));
+                    match f.key.as_deref() {
+                        Some("name") => matches(&s.name),
+                        Some("description") => matches(s.description.as_deref().unwrap_or("")),
+                        Some("tag-key") => s.tags.iter().any(|(k, _)| matches(k)),
+                        Some("tag-value") => s.tags.iter().any(|(_, v)| matches(v)),
+                        Some("all") => {
+                            matches(&s.name)
+                                || matches(s.description.as_deref().unwrap_or(""))
+                                || s.tags.iter().any(|(k, v)| matches(k) || matches(v))
+                        }
+                        _ => true,
+                    }
+                })
+            })
+            .collect();
+        all.sort_by_key(|s| s.created_ms);
+        if i.sort_order.as_deref() == Some("desc") {
+            all.reverse();
+        }
+        let max = i.max_results.unwrap_or(100).clamp(1, 100) as usize;
+        let start: usize = match i.next_token.as_deref() {
+            Some(t) => t
+                .parse()
+                .map_err(|_| AwsError::new("InvalidNextTokenException", 400, "The NextToken value is invalid."))?,
+            None => 0,
+        };
+        let page = all
+            .iter()
+            .skip(start)
+            .take(max)
+            .map(|s| {
+                let d = self.describe(s);
+                m::SecretListEntry {
+                    arn: d.arn,
+                    name: d.name,
+                    description: d.description,
+                    kms_key_id: d.kms_key_id,
+                    rotation_enabled: d.rotation_enabled,
+                    last_changed_date: d.last_changed_date,
+                    last_accessed_date: d.last_accessed_date,
+                    deleted_date: d.deleted_date,
+                    tags: d.tags,
+                    secret_versions_to_stages: d.version_ids_to_stages,
+                    created_date: d.created_date,
+                    ..Default::default()
+                }
+            })
+            .collect();
+        Ok(m::ListSecretsResponse {
+            secret_list: Some(page),
+            next_token: (start + max < all.len()).then(|| (start + max).to_string()),
+        })
+    }
+
+    async fn delete(&self, ctx: &RequestContext, i: m::DeleteSecretRequest) -> AwsResult<m::DeleteSecretResponse> {
+        let mut s = self.get(ctx, i.secret_id.as_deref())?;
+        let force = i.force_delete_without_recovery.unwrap_or(false);
+        if force && i.recovery_window_in_days.is_some() {
+            return Err(invalid_parameter(
+                "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.",
+            ));
+        }
+        let days = i.recovery_window_in_days.unwrap_or(30);
+        if !force && !(7..=30).contains(&days) {
+            return Err(invalid_parameter("The RecoveryWindowInDays value must be between 7 and 30 days (inclusive)."));
+        }
+        if s.deleted_ms.is_some() && !force {
+            return Err(marked_for_deletion());
+        }
+        let now = now_ms();
+        let purge = if force { now } else { s.deleted_ms.unwrap_or(now) + days * DAY_MS };
+        s.deleted_ms = Some(s.deleted_ms.unwrap_or(now));
+        s.purge_ms = Some(purge);
+        if force {
+            let k = s.key();
+            self.store.write(move |w| w.delete(SECRETS, &k)).await?;
+        } else {
+            self.put(&s).await?;
+        }
+        Ok(m::DeleteSecretResponse { arn: Some(s.arn), name: Some(s.name), deletion_date: Some(ts(purge)) })
+    }
+
+    async fn restore(&self, ctx: &RequestContext, i: m::RestoreSecretRequest) -> AwsResult<m::RestoreSecretResponse> {
+        let mut s = self.get(ctx, i.secret_id.as_deref())?;
+        s.deleted_ms = None;
+        s.purge_ms = None;
+        self.put(&s).await?;
+        Ok(m::RestoreSecretResponse { arn: Some(s.arn), name: Some(s.name) })
+    }
+}
+
+/// Each operation and its IAM action; the resource is the secret's ARN.
+const OPERATIONS: &[(&str, &str)] = &[
+    ("CreateSecret", "secretsmanager:CreateSecret"),
+    ("GetSecretValue", "secretsmanager:GetSecretValue"),
+    ("PutSecretValue", "secretsmanager:PutSecretValue"),
+    ("DescribeSecret", "secretsmanager:DescribeSecret"),
+    ("ListSecrets", "secretsmanager:ListSecrets"),
+    ("DeleteSecret", "secretsmanager:DeleteSecret"),
+    ("RestoreSecret", "secretsmanager:RestoreSecret"),
+];
+
+impl Service for SecretsManagerService {
+    fn signing_name(&self) -> &'static str {
+        "secretsmanager"
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Json
+    }
+
+    fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
+        let model = m::model();
+        let target = req.header("x-amz-target").unwrap_or_default();
+        let op = json::operation_from_target(model, target)
+            .ok_or_else(|| AwsError::new("UnknownOperationException", 400, format!("Unknown operation {target}")))?;
+        let (name, action) = OPERATIONS
+            .iter()
+            .find(|(n, _)| *n == op)
+            .copied()
+            .ok_or_else(|| AwsError::new("UnknownOperationException", 400, format!("{op} is not supported yet")))?;
+        let peek: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        let acct = ctx.account_id().unwrap_or_default();
+        let resource = match (name, peek.get("SecretId").and_then(|v| v.as_str())) {
+            ("ListSecrets", _) => "*".to_string(),
+            ("CreateSecret", _) => format!(
+                "arn:aws:secretsmanager:{}:{acct}:secret:{}",
+                ctx.region,
+                peek.get("Name").and_then(|v| v.as_str()).unwrap_or("*")
+            ),
+            (_, Some(id)) => self
+                .get(ctx, Some(id))
+                .map(|s| s.arn)
+                .unwrap_or_else(|_| format!("arn:aws:secretsmanager:{}:{acct}:secret:{}", ctx.region, name_of(id))),
+            (_, None) => "*".to_string(),
+        };
+        let authorization = Authorization { operation: name, action, resource, ..Default::default() };
+        let run = Box::pin(async move {
+            let body = &req.body;
+            let out: HttpResponse = match name {
+                "CreateSecret" => {
+                    json::render_response(model, &self.create(ctx, json::parse_request(model, body)?).await?)
+                }
+                "GetSecretValue" => {
+                    json::render_response(model, &self.get_value(ctx, json::parse_request(model, body)?).await?)
+                }
+                "PutSecretValue" => {
+                    json::render_response(model, &self.put_value(ctx, json::parse_request(model, body)?).await?)
+                }
+                "DescribeSecret" => {
+                    let i: m::DescribeSecretRequest = json::parse_request(model, body)?;
+                    json::render_response(model, &self.describe(&self.get(ctx, i.secret_id.as_deref())?))
+                }
+                "ListSecrets" => json::render_response(model, &self.list(ctx, json::parse_request(model, body)?)?),
+                "DeleteSecret" => {
+                    json::render_response(model, &self.delete(ctx, json::parse_request(model, body)?).await?)
+                }
+                _ => json::render_response(model, &self.restore(ctx, json::parse_request(model, body)?).await?),
+            };
+            Ok(out)
+        });
+        Ok(Routed { authorization, run })
+    }
+
+    fn access_denied(&self, ctx: &RequestContext, a: &Authorization, e: &nuage_policy::Evaluation) -> AwsError {
+        nuage_front::authz::default_access_denied("AccessDeniedException", ctx, a, e)
+    }
+}
