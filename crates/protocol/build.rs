@@ -8,7 +8,7 @@ use std::io::Read;
 use std::path::Path;
 
 const SERVICES: &[&str] =
-    &["s3", "s3control", "sts", "iam", "secretsmanager", "redshift-data", "dynamodb", "lambda", "redshift"];
+    &["s3", "s3control", "sts", "iam", "secretsmanager", "redshift-data", "dynamodb", "lambda", "redshift", "ec2"];
 
 fn main() {
     let out_dir = std::env::var("OUT_DIR").unwrap();

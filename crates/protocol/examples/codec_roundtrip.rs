@@ -23,6 +23,7 @@ fn model(service: &str) -> &'static Model {
         "dynamodb" => nuage_protocol::dynamodb::model(),
         "lambda" => nuage_protocol::lambda::model(),
         "redshift" => nuage_protocol::redshift::model(),
+        "ec2" => nuage_protocol::ec2::model(),
         other => panic!("no model for {other}"),
     }
 }
@@ -50,7 +51,7 @@ fn parse(m: &'static Model, msg: &Value) -> Result<(Value, Option<Body>), nuage_
     let headers = pairs(&msg["headers"]);
     let mut query = pairs(&msg["query"]);
     match m.metadata.protocol.as_str() {
-        "query" => {
+        "query" | "ec2" => {
             query.extend(form_urlencoded::parse(&body).into_owned());
             Ok((query::parse_value(m, &input.shape, &query::QueryParams { params: &query })?, None))
         }
@@ -76,7 +77,7 @@ fn render(m: &'static Model, msg: &Value) -> HttpResponse {
     let obj = msg["output"].as_object().unwrap_or(&empty);
     let stream = unb64(&msg["stream_b64"]);
     match m.metadata.protocol.as_str() {
-        "query" => query::render_value(m, operation, Some(obj), "request-id"),
+        "query" | "ec2" => query::render_value(m, operation, Some(obj), "request-id"),
         "json" => json::render_value(m, op.output.as_ref().map(|o| o.shape.as_str()), &Value::Object(obj.clone())),
         "rest-xml" => {
             let shape = op.output.as_ref().map(|o| o.shape.as_str()).unwrap_or_default();

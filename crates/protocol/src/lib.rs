@@ -183,12 +183,15 @@ service_model!(redshift_data, "redshift-data");
 service_model!(dynamodb, "dynamodb");
 service_model!(lambda, "lambda");
 service_model!(redshift, "redshift");
+service_model!(ec2, "ec2");
 
 /// Which wire protocol renders an error body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     RestXml,
     Query,
+    /// EC2's query variant: its own error document.
+    Ec2,
     Json,
     RestJson,
 }
@@ -222,6 +225,20 @@ pub fn render_error(protocol: Protocol, err: &nuage_core::AwsError, request_id: 
             w.leaf("RequestId", request_id);
             w.close("ErrorResponse");
             headers.push(("content-type".into(), "text/xml".into()));
+            w.finish()
+        }
+        Protocol::Ec2 => {
+            let mut w = xml::XmlWriter::document();
+            w.open("Response", &[]);
+            w.open("Errors", &[]);
+            w.open("Error", &[]);
+            w.leaf("Code", &err.code);
+            w.leaf("Message", &err.message);
+            w.close("Error");
+            w.close("Errors");
+            w.leaf("RequestID", request_id);
+            w.close("Response");
+            headers.push(("content-type".into(), "text/xml;charset=UTF-8".into()));
             w.finish()
         }
         Protocol::Json | Protocol::RestJson => {

@@ -64,6 +64,9 @@ pub struct ShapeRef {
     pub location: Option<String>,
     #[serde(default)]
     pub location_name: Option<String>,
+    /// EC2's name for the member in a request's parameters.
+    #[serde(default)]
+    pub query_name: Option<String>,
     #[serde(default)]
     pub flattened: bool,
     #[serde(default)]

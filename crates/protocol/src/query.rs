@@ -1,5 +1,7 @@
-//! The query protocol (IAM, STS, Redshift, EC2): form-encoded parameters in, XML out, wrapped
-//! in `<{Op}Response><{Op}Result>` as the model's `resultWrapper` says.
+//! The query protocol (IAM, STS, Redshift): form-encoded parameters in, XML out, wrapped in
+//! `<{Op}Response><{Op}Result>` as the model's `resultWrapper` says. EC2's variant (`ec2`)
+//! names parameters by `queryName` (or the capitalised `locationName`), flattens every list,
+//! and answers without a result wrapper, its request id first.
 use crate::model::Model;
 use crate::rest::scalar;
 use crate::rest_xml::{list_item_name, write_members};
@@ -27,21 +29,37 @@ impl QueryParams<'_> {
     }
 }
 
+/// How a request member is named among the parameters.
+fn param_name(mname: &str, mref: &crate::model::ShapeRef, ec2: bool) -> String {
+    if ec2 {
+        if let Some(q) = &mref.query_name {
+            return q.clone();
+        }
+        if let Some(l) = &mref.location_name {
+            let mut c = l.chars();
+            return c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default();
+        }
+        return mname.to_string();
+    }
+    mref.location_name.clone().unwrap_or_else(|| mname.to_string())
+}
+
 fn value_at(
     model: &Model,
     shape_name: &str,
     prefix: &str,
     q: &QueryParams,
     flattened: bool,
+    ec2: bool,
 ) -> Result<Option<Value>, AwsError> {
     let shape = model.shape(shape_name);
     match shape.kind.as_str() {
         "structure" | "union" => {
             let mut obj = Map::new();
             for (mname, mref) in &shape.members {
-                let name = mref.location_name.as_deref().unwrap_or(mname);
-                let key = if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") };
-                if let Some(v) = value_at(model, &mref.shape, &key, q, mref.flattened)? {
+                let name = param_name(mname, mref, ec2);
+                let key = if prefix.is_empty() { name } else { format!("{prefix}.{name}") };
+                if let Some(v) = value_at(model, &mref.shape, &key, q, mref.flattened || ec2, ec2)? {
                     obj.insert(mname.clone(), v);
                 }
             }
@@ -60,7 +78,7 @@ fn value_at(
                 if !q.has_prefix(&key) {
                     break;
                 }
-                items.extend(value_at(model, item, &key, q, false)?);
+                items.extend(value_at(model, item, &key, q, false, ec2)?);
             }
             // `Name=` (empty) is how the query protocol sends an empty list.
             Ok((!items.is_empty() || q.get(prefix).is_some()).then_some(Value::Array(items)))
@@ -77,7 +95,7 @@ fn value_at(
                     break;
                 }
                 let k = q.get(&format!("{entry}.{key_name}")).unwrap_or_default().to_string();
-                if let Some(v) = value_at(model, &val_ref.shape, &format!("{entry}.{val_name}"), q, false)? {
+                if let Some(v) = value_at(model, &val_ref.shape, &format!("{entry}.{val_name}"), q, false, ec2)? {
                     obj.insert(k, v);
                 }
             }
@@ -89,7 +107,8 @@ fn value_at(
 
 /// Reads the generic value of the input shape `shape_name` from query parameters.
 pub fn parse_value(model: &Model, shape_name: &str, q: &QueryParams) -> Result<Value, AwsError> {
-    Ok(value_at(model, shape_name, "", q, false)?.unwrap_or_else(|| Value::Object(Map::new())))
+    let ec2 = model.metadata.protocol == "ec2";
+    Ok(value_at(model, shape_name, "", q, false, ec2)?.unwrap_or_else(|| Value::Object(Map::new())))
 }
 
 /// Reads the typed input shape `T` from query parameters.
@@ -121,6 +140,18 @@ pub fn render_value(
     let mut w = XmlWriter::document();
     let root = format!("{operation}Response");
     w.open(&root, &[("xmlns".into(), ns)]);
+    if model.metadata.protocol == "ec2" {
+        w.leaf("requestId", request_id);
+        if let (Some(obj), Some(out_ref)) = (output, op.output.as_ref()) {
+            write_members(model, &mut w, model.shape(&out_ref.shape), obj);
+        }
+        w.close(&root);
+        return HttpResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "text/xml;charset=UTF-8".into())],
+            body: Body::from(w.finish()),
+        };
+    }
     if let (Some(obj), Some(out_ref)) = (output, op.output.as_ref()) {
         let wrapper = out_ref.result_wrapper.clone().unwrap_or_else(|| format!("{operation}Result"));
         w.open(&wrapper, &[]);
