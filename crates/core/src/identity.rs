@@ -116,8 +116,14 @@ impl Identities {
             root_keys: vec![],
             users: vec![],
         });
-        let account = self.account(id).expect("just added");
-        Principal {
+        self.root(id).expect("just added")
+    }
+
+    /// The root principal of an account, for calls nuage makes on the account's behalf
+    /// (Redshift reading a cluster's security groups).
+    pub fn root(&self, id: &str) -> Option<Principal> {
+        let account = self.account(id)?;
+        Some(Principal {
             account_id: id.into(),
             kind: PrincipalKind::Root,
             name: account.display_name.clone(),
@@ -127,7 +133,7 @@ impl Identities {
             display_name: account.display_name,
             role_arn: None,
             session_key: None,
-        }
+        })
     }
 
     fn add_account(&self, a: &BootstrapAccount) {

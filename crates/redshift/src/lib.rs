@@ -193,6 +193,12 @@ impl Redshift {
             region: c.region.clone(),
             identifier: c.identifier.clone(),
         }));
+        wh.set_admission(Arc::new(s3_access::ClusterNetwork {
+            redshift: self.me.clone(),
+            account: c.account.clone(),
+            region: c.region.clone(),
+            identifier: c.identifier.clone(),
+        }));
         let want = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), c.port as u16);
         let listener = match tokio::net::TcpListener::bind(want).await {
             Ok(l) => l,

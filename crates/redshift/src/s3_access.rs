@@ -258,3 +258,99 @@ impl ObjectStore for S3As {
         Ok(())
     }
 }
+
+/// Whether a cluster's VPC security groups let a connection in: read from EC2 through the
+/// front door as the cluster's account. A cluster without groups takes loopback connections.
+pub(crate) struct ClusterNetwork {
+    pub(crate) redshift: Weak<Redshift>,
+    pub(crate) account: String,
+    pub(crate) region: String,
+    pub(crate) identifier: String,
+}
+
+impl ClusterNetwork {
+    async fn check(&self, peer: std::net::SocketAddr) -> Result<bool, String> {
+        let rs = self.redshift.upgrade().ok_or("Redshift is shutting down")?;
+        let c = rs
+            .get(&self.account, &self.region, &self.identifier)
+            .map_err(|e| e.message)?
+            .ok_or("the cluster no longer exists")?;
+        if c.vpc_security_group_ids.is_empty() {
+            return Ok(peer.ip().is_loopback());
+        }
+        let f = rs.internal.frontend().map_err(|e| e.message)?;
+        let root = f.identities.root(&c.account).ok_or("the cluster's account is unknown")?;
+        let body = {
+            let mut body = form_urlencoded::Serializer::new(String::new());
+            body.append_pair("Action", "DescribeSecurityGroups").append_pair("Version", "2016-11-15");
+            for (i, g) in c.vpc_security_group_ids.iter().enumerate() {
+                body.append_pair(&format!("GroupId.{}", i + 1), g);
+            }
+            body.finish()
+        };
+        let req = ServiceRequest {
+            method: "POST".into(),
+            raw_path: "/".into(),
+            query: vec![],
+            headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
+            host: String::new(),
+            body: Bytes::from(body),
+        };
+        let resp = f.call_as(root, "ec2", &c.region, req).await.map_err(|e| e.message)?;
+        if resp.status != 200 {
+            return Err(format!(
+                "the cluster's security groups could not be read: {}",
+                String::from_utf8_lossy(&resp.body)
+            ));
+        }
+        let doc = nuage_protocol::xml::parse(&resp.body)?;
+        let port = c.bound_port.unwrap_or(c.port as u16) as i64;
+        let std::net::IpAddr::V4(ip) = peer.ip() else { return Ok(false) };
+        let groups =
+            doc.child("securityGroupInfo").map(|g| g.children_named("item").collect::<Vec<_>>()).unwrap_or_default();
+        for g in groups {
+            for p in g.child("ipPermissions").map(|p| p.children_named("item").collect::<Vec<_>>()).unwrap_or_default()
+            {
+                let text = |n: &str| p.child(n).map(|e| e.text.clone()).unwrap_or_default();
+                let protocol = text("ipProtocol");
+                let (from, to) =
+                    (text("fromPort").parse::<i64>().unwrap_or(-1), text("toPort").parse::<i64>().unwrap_or(-1));
+                let ports = protocol == "-1" || (protocol == "tcp" && from <= port && port <= to);
+                // The port the cluster asked for counts too: the rule names what the user sees.
+                let asked = protocol == "tcp" && from <= c.port as i64 && c.port as i64 <= to;
+                if !(ports || asked) {
+                    continue;
+                }
+                for r in p.child("ipRanges").map(|r| r.children_named("item").collect::<Vec<_>>()).unwrap_or_default() {
+                    if r.child("cidrIp").is_some_and(|cidr| cidr_contains(&cidr.text, ip)) {
+                        return Ok(true);
+                    }
+                }
+            }
+        }
+        Ok(false)
+    }
+}
+
+fn cidr_contains(cidr: &str, ip: std::net::Ipv4Addr) -> bool {
+    let Some((net, bits)) = cidr.split_once('/') else { return false };
+    let (Ok(net), Ok(bits)) = (net.parse::<std::net::Ipv4Addr>(), bits.parse::<u32>()) else { return false };
+    if bits > 32 {
+        return false;
+    }
+    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+    (u32::from(net) & mask) == (u32::from(ip) & mask)
+}
+
+#[async_trait]
+impl nuage_warehouse::Admission for ClusterNetwork {
+    async fn admits(&self, peer: std::net::SocketAddr) -> bool {
+        match self.check(peer).await {
+            Ok(allowed) => allowed,
+            Err(e) => {
+                tracing::warn!(cluster = %self.identifier, error = %e, "connection refused: security groups unreadable");
+                false
+            }
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! The warehouse of one cluster: its committed state, commits, users and credentials, and
 //! the DataFusion catalog through which a session sees a state.
 use crate::error::{SqlError, SqlResult};
-use crate::external::External;
+use crate::external::{Admission, External};
 use crate::state::{Catalog, DbState, Disk, SchemaMeta, UserMeta};
 use crate::system;
 use datafusion::arrow::array::RecordBatch;
@@ -112,6 +112,7 @@ pub struct Warehouse {
     load_errors: Mutex<VecDeque<LoadError>>,
     load_commits: Mutex<VecDeque<LoadCommit>>,
     external: std::sync::OnceLock<Arc<dyn External>>,
+    admission: std::sync::OnceLock<Arc<dyn Admission>>,
 }
 
 const QUERY_LOG_LIMIT: usize = 10_000;
@@ -160,6 +161,7 @@ impl Warehouse {
             load_errors: Mutex::new(VecDeque::new()),
             load_commits: Mutex::new(VecDeque::new()),
             external: std::sync::OnceLock::new(),
+            admission: std::sync::OnceLock::new(),
         }))
     }
 
@@ -170,6 +172,15 @@ impl Warehouse {
 
     pub(crate) fn external(&self) -> Option<Arc<dyn External>> {
         self.external.get().cloned()
+    }
+
+    /// Decides who may connect (set once; everyone, when never set).
+    pub fn set_admission(&self, admission: Arc<dyn Admission>) {
+        let _ = self.admission.set(admission);
+    }
+
+    pub(crate) fn admission(&self) -> Option<Arc<dyn Admission>> {
+        self.admission.get().cloned()
     }
 
     pub(crate) fn log_load(&self, errors: Vec<LoadError>, commits: Vec<LoadCommit>) {

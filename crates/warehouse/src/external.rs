@@ -1,6 +1,7 @@
-//! What COPY reads and UNLOAD writes outside the database: objects in S3, reached with the
-//! credentials a statement names. The warehouse knows no AWS; whoever runs it (the Redshift
-//! control plane) supplies an `External`, which checks the credentials and talks to S3.
+//! What the warehouse reaches outside the database: objects in S3 (COPY reads, UNLOAD writes),
+//! reached with the credentials a statement names, and the network rules that decide who may
+//! connect. The warehouse knows no AWS; whoever runs it (the Redshift control plane) supplies
+//! an `External`, which checks credentials and talks to S3, and an `Admission`.
 use crate::error::SqlResult;
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -44,4 +45,10 @@ pub trait External: Send + Sync {
         region: Option<&str>,
         db_user: &str,
     ) -> SqlResult<Arc<dyn ObjectStore>>;
+}
+
+/// Who may open a connection to the SQL port (a cluster's security groups).
+#[async_trait]
+pub trait Admission: Send + Sync {
+    async fn admits(&self, peer: std::net::SocketAddr) -> bool;
 }

@@ -17,6 +17,6 @@ pub mod wire;
 pub use datafusion;
 pub use engine::{copy_database, password_md5, Warehouse};
 pub use error::{SqlError, SqlResult};
-pub use external::{Credentials, External, ObjectInfo, ObjectStore};
+pub use external::{Admission, Credentials, External, ObjectInfo, ObjectStore};
 pub use privileges::check_password;
 pub use wire::serve;

@@ -156,7 +156,7 @@ pub async fn serve(wh: Arc<Warehouse>, listener: TcpListener, mut shutdown: toki
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((socket, _)) = accepted else { continue };
+                let Ok((socket, peer)) = accepted else { continue };
                 let conn = Arc::new(Connection {
                     wh: wh.clone(),
                     session: Mutex::new(None),
@@ -167,7 +167,15 @@ pub async fn serve(wh: Arc<Warehouse>, listener: TcpListener, mut shutdown: toki
                     ),
                     cancel: Arc::new(DefaultCancelHandler::new(connections.clone())),
                 });
+                let admission = wh.admission();
                 tasks.spawn(async move {
+                    // A connection the cluster's network rules do not let in is dropped at once.
+                    if let Some(a) = admission {
+                        if !a.admits(peer).await {
+                            tracing::info!(%peer, "SQL connection refused by the cluster's security groups");
+                            return;
+                        }
+                    }
                     if let Err(e) = pgwire::tokio::process_socket(socket, None, Handlers(conn)).await {
                         tracing::debug!(error = %e, "SQL connection ended with an error");
                     }

@@ -1,0 +1,822 @@
+//! EC2's network pieces on its query protocol: every region has a default VPC (172.31.0.0/16)
+//! with one default subnet per availability zone and a `default` security group; security
+//! groups are created, described, deleted, and their ingress and egress rules authorised and
+//! revoked. Redshift asks here whether a cluster's groups let a connection in.
+use nuage_core::{AwsError, AwsResult, RequestContext};
+use nuage_front::{query_params, Authorization, Routed, Service, ServiceRequest};
+use nuage_protocol::ec2 as m;
+use nuage_protocol::query::{self, QueryParams};
+use nuage_protocol::{HttpResponse, Protocol};
+use nuage_storage::redb::TableDefinition;
+use nuage_storage::{JsonTable, Store};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::net::Ipv4Addr;
+
+const GROUPS: JsonTable = TableDefinition::new("ec2_security_groups");
+const ZONES: [&str; 3] = ["a", "b", "c"];
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Rule {
+    id: String,
+    egress: bool,
+    /// `tcp`, `udp`, `icmp`, or `-1` for all traffic.
+    protocol: String,
+    from: i32,
+    to: i32,
+    cidr: Option<String>,
+    cidr_v6: Option<String>,
+    group: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Group {
+    account: String,
+    region: String,
+    id: String,
+    name: String,
+    description: String,
+    vpc: String,
+    rules: Vec<Rule>,
+    tags: Vec<(String, String)>,
+}
+
+impl Group {
+    fn key(&self) -> String {
+        format!("{}/{}/{}", self.account, self.region, self.id)
+    }
+
+    fn arn(&self) -> String {
+        format!("arn:aws:ec2:{}:{}:security-group/{}", self.region, self.account, self.id)
+    }
+}
+
+/// A stable id for the default network's pieces of an account and region.
+fn derived_id(prefix: &str, account: &str, region: &str, what: &str) -> String {
+    let h = hex::encode(Sha256::digest(format!("{account}/{region}/{what}")));
+    format!("{prefix}-{}", &h[..17])
+}
+
+fn random_id(prefix: &str) -> String {
+    let mut r = rand::thread_rng();
+    format!("{prefix}-{}", (0..17).map(|_| format!("{:x}", r.gen_range(0..16))).collect::<String>())
+}
+
+fn default_vpc(account: &str, region: &str) -> String {
+    derived_id("vpc", account, region, "default-vpc")
+}
+
+fn zone_id(region: &str, i: usize) -> String {
+    // `use1-az1`: the region's initials and the zone's number.
+    let short: String = region
+        .split('-')
+        .map(|p| if p.chars().all(|c| c.is_ascii_digit()) { p.to_string() } else { p[..1].to_string() })
+        .collect();
+    format!("{short}-az{}", i + 1)
+}
+
+fn rule(egress: bool, protocol: &str, from: i32, to: i32, cidr: Option<&str>, group: Option<&str>) -> Rule {
+    Rule {
+        id: random_id("sgr"),
+        egress,
+        protocol: protocol.to_string(),
+        from,
+        to,
+        cidr: cidr.map(str::to_string),
+        cidr_v6: None,
+        group: group.map(str::to_string),
+        description: None,
+    }
+}
+
+fn error(code: &'static str, msg: impl Into<String>) -> AwsError {
+    AwsError::new(code, 400, msg)
+}
+
+/// `tcp`/`6`, `udp`/`17`, `icmp`/`1`, `-1`/`all`, as EC2 stores them.
+fn protocol_of(p: Option<&str>) -> AwsResult<String> {
+    Ok(match p.unwrap_or("-1").to_ascii_lowercase().as_str() {
+        "tcp" | "6" => "tcp".into(),
+        "udp" | "17" => "udp".into(),
+        "icmp" | "1" => "icmp".into(),
+        "-1" | "all" => "-1".into(),
+        other => {
+            return Err(error(
+                "InvalidParameterValue",
+                format!("Invalid value '{other}' for IP protocol. Unknown protocol."),
+            ))
+        }
+    })
+}
+
+fn parse_cidr(c: &str) -> AwsResult<(Ipv4Addr, u32)> {
+    let bad = || error("InvalidParameterValue", format!("CIDR block {c} is malformed"));
+    let (ip, bits) = c.split_once('/').ok_or_else(bad)?;
+    let ip: Ipv4Addr = ip.parse().map_err(|_| bad())?;
+    let bits: u32 = bits.parse().map_err(|_| bad())?;
+    if bits > 32 {
+        return Err(bad());
+    }
+    Ok((ip, bits))
+}
+
+pub struct Ec2Service {
+    store: Store,
+}
+
+impl Ec2Service {
+    pub fn new(store: Store) -> Ec2Service {
+        Ec2Service { store }
+    }
+
+    /// The region's groups: those stored, and its default group until it is first changed.
+    fn groups(&self, account: &str, region: &str) -> AwsResult<Vec<Group>> {
+        let mut groups: Vec<Group> = self
+            .store
+            .read()?
+            .scan::<Group>(GROUPS, &format!("{account}/{region}/"))?
+            .into_iter()
+            .map(|(_, g)| g)
+            .collect();
+        let default_id = derived_id("sg", account, region, "default-sg");
+        if !groups.iter().any(|g| g.id == default_id) {
+            groups.push(Group {
+                account: account.into(),
+                region: region.into(),
+                id: default_id.clone(),
+                name: "default".into(),
+                description: "default VPC security group".into(),
+                vpc: default_vpc(account, region),
+                rules: vec![
+                    Rule {
+                        id: derived_id("sgr", account, region, "default-in"),
+                        ..rule(false, "-1", -1, -1, None, Some(&default_id))
+                    },
+                    Rule {
+                        id: derived_id("sgr", account, region, "default-out"),
+                        ..rule(true, "-1", -1, -1, Some("0.0.0.0/0"), None)
+                    },
+                ],
+                tags: vec![],
+            });
+        }
+        groups.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(groups)
+    }
+
+    fn group(&self, ctx: &RequestContext, id: Option<&str>, name: Option<&str>) -> AwsResult<Group> {
+        let acct = ctx.account_id().unwrap_or_default();
+        let groups = self.groups(acct, &ctx.region)?;
+        match (id, name) {
+            (Some(id), _) => groups
+                .into_iter()
+                .find(|g| g.id == id)
+                .ok_or_else(|| error("InvalidGroup.NotFound", format!("The security group '{id}' does not exist"))),
+            (None, Some(n)) => groups.into_iter().find(|g| g.name == n).ok_or_else(|| {
+                error(
+                    "InvalidGroup.NotFound",
+                    format!(
+                        "The security group '{n}' does not exist in default VPC '{}'",
+                        default_vpc(acct, &ctx.region)
+                    ),
+                )
+            }),
+            (None, None) => {
+                Err(error("MissingParameter", "The request must contain the parameter groupName or groupId"))
+            }
+        }
+    }
+
+    async fn put(&self, g: &Group) -> AwsResult<()> {
+        let (k, v) = (g.key(), g.clone());
+        self.store.write(move |w| w.put(GROUPS, &k, &v)).await
+    }
+
+    /// The rules an authorise or revoke request names, in either of its two forms.
+    #[allow(clippy::too_many_arguments)]
+    fn requested(
+        egress: bool,
+        permissions: Option<Vec<m::IpPermission>>,
+        protocol: Option<String>,
+        from: Option<i32>,
+        to: Option<i32>,
+        cidr: Option<String>,
+        source_group: Option<String>,
+    ) -> AwsResult<Vec<Rule>> {
+        let mut out = Vec::new();
+        for p in permissions.unwrap_or_default() {
+            let protocol = protocol_of(p.ip_protocol.as_deref())?;
+            let (from, to) =
+                if protocol == "-1" { (-1, -1) } else { (p.from_port.unwrap_or(-1), p.to_port.unwrap_or(-1)) };
+            for r in p.ip_ranges.unwrap_or_default() {
+                let c = r.cidr_ip.unwrap_or_default();
+                parse_cidr(&c)?;
+                out.push(Rule { description: r.description, ..rule(egress, &protocol, from, to, Some(&c), None) });
+            }
+            for r in p.ipv6_ranges.unwrap_or_default() {
+                out.push(Rule {
+                    cidr_v6: r.cidr_ipv6,
+                    description: r.description,
+                    ..rule(egress, &protocol, from, to, None, None)
+                });
+            }
+            for pair in p.user_id_group_pairs.unwrap_or_default() {
+                let g = pair.group_id.or(pair.group_name).unwrap_or_default();
+                out.push(Rule { description: pair.description, ..rule(egress, &protocol, from, to, None, Some(&g)) });
+            }
+        }
+        if protocol.is_some() || cidr.is_some() || source_group.is_some() {
+            let protocol = protocol_of(protocol.as_deref())?;
+            let (from, to) = if protocol == "-1" { (-1, -1) } else { (from.unwrap_or(-1), to.unwrap_or(-1)) };
+            if let Some(c) = &cidr {
+                parse_cidr(c)?;
+            }
+            out.push(rule(egress, &protocol, from, to, cidr.as_deref(), source_group.as_deref()));
+        }
+        if out.is_empty() {
+            return Err(error("MissingParameter", "No IP permissions were given"));
+        }
+        for r in &out {
+            if r.protocol != "-1" && r.protocol != "icmp" && (r.from < 0 || r.to < r.from || r.to > 65535) {
+                return Err(error("InvalidParameterValue", format!("Invalid port range {}-{}", r.from, r.to)));
+            }
+        }
+        Ok(out)
+    }
+
+    fn same(a: &Rule, b: &Rule) -> bool {
+        a.egress == b.egress
+            && a.protocol == b.protocol
+            && a.from == b.from
+            && a.to == b.to
+            && a.cidr == b.cidr
+            && a.cidr_v6 == b.cidr_v6
+            && a.group == b.group
+    }
+
+    fn rule_out(g: &Group, r: &Rule) -> m::SecurityGroupRule {
+        m::SecurityGroupRule {
+            security_group_rule_id: Some(r.id.clone()),
+            group_id: Some(g.id.clone()),
+            group_owner_id: Some(g.account.clone()),
+            is_egress: Some(r.egress),
+            ip_protocol: Some(r.protocol.clone()),
+            from_port: Some(r.from),
+            to_port: Some(r.to),
+            cidr_ipv4: r.cidr.clone(),
+            cidr_ipv6: r.cidr_v6.clone(),
+            referenced_group_info: r.group.as_ref().map(|id| m::ReferencedSecurityGroup {
+                group_id: Some(id.clone()),
+                user_id: Some(g.account.clone()),
+                ..Default::default()
+            }),
+            description: r.description.clone(),
+            tags: Some(vec![]),
+            security_group_rule_arn: Some(format!(
+                "arn:aws:ec2:{}:{}:security-group-rule/{}",
+                g.region, g.account, r.id
+            )),
+            ..Default::default()
+        }
+    }
+
+    /// Rules as IpPermissions: one per protocol and port range.
+    fn permissions(g: &Group, egress: bool) -> Vec<m::IpPermission> {
+        let mut out: Vec<m::IpPermission> = Vec::new();
+        for r in g.rules.iter().filter(|r| r.egress == egress) {
+            let idx = match out.iter().position(|p| {
+                p.ip_protocol.as_deref() == Some(r.protocol.as_str())
+                    && (r.protocol == "-1" || (p.from_port == Some(r.from) && p.to_port == Some(r.to)))
+            }) {
+                Some(i) => i,
+                None => {
+                    out.push(m::IpPermission {
+                        ip_protocol: Some(r.protocol.clone()),
+                        from_port: (r.protocol != "-1").then_some(r.from),
+                        to_port: (r.protocol != "-1").then_some(r.to),
+                        user_id_group_pairs: Some(vec![]),
+                        ip_ranges: Some(vec![]),
+                        ipv6_ranges: Some(vec![]),
+                        prefix_list_ids: Some(vec![]),
+                    });
+                    out.len() - 1
+                }
+            };
+            let p = &mut out[idx];
+            if let Some(c) = &r.cidr {
+                p.ip_ranges
+                    .get_or_insert_with(Vec::new)
+                    .push(m::IpRange { cidr_ip: Some(c.clone()), description: r.description.clone() });
+            }
+            if let Some(c) = &r.cidr_v6 {
+                p.ipv6_ranges
+                    .get_or_insert_with(Vec::new)
+                    .push(m::Ipv6Range { cidr_ipv6: Some(c.clone()), description: r.description.clone() });
+            }
+            if let Some(gid) = &r.group {
+                p.user_id_group_pairs.get_or_insert_with(Vec::new).push(m::UserIdGroupPair {
+                    group_id: Some(gid.clone()),
+                    user_id: Some(g.account.clone()),
+                    description: r.description.clone(),
+                    ..Default::default()
+                });
+            }
+        }
+        out
+    }
+
+    fn group_out(g: &Group) -> m::SecurityGroup {
+        m::SecurityGroup {
+            group_id: Some(g.id.clone()),
+            group_name: Some(g.name.clone()),
+            description: Some(g.description.clone()),
+            owner_id: Some(g.account.clone()),
+            vpc_id: Some(g.vpc.clone()),
+            ip_permissions: Some(Self::permissions(g, false)),
+            ip_permissions_egress: Some(Self::permissions(g, true)),
+            tags: (!g.tags.is_empty())
+                .then(|| g.tags.iter().map(|(k, v)| m::Tag { key: Some(k.clone()), value: Some(v.clone()) }).collect()),
+            security_group_arn: Some(g.arn()),
+        }
+    }
+
+    async fn authorize(
+        &self,
+        ctx: &RequestContext,
+        g: Option<&str>,
+        n: Option<&str>,
+        rules: Vec<Rule>,
+    ) -> AwsResult<Vec<m::SecurityGroupRule>> {
+        let mut group = self.group(ctx, g, n)?;
+        for r in &rules {
+            if group.rules.iter().any(|x| Self::same(x, r)) {
+                let peer = r.cidr.clone().or(r.cidr_v6.clone()).or(r.group.clone()).unwrap_or_default();
+                let proto = if r.protocol == "-1" { "ALL".to_string() } else { r.protocol.to_uppercase() };
+                return Err(error(
+                    "InvalidPermission.Duplicate",
+                    format!("the specified rule \"peer: {peer}, {proto}, from port: {}, to port: {}, ALLOW\" already exists", r.from, r.to),
+                ));
+            }
+        }
+        group.rules.extend(rules.iter().cloned());
+        self.put(&group).await?;
+        Ok(rules.iter().map(|r| Self::rule_out(&group, r)).collect())
+    }
+
+    async fn revoke(
+        &self,
+        ctx: &RequestContext,
+        g: Option<&str>,
+        n: Option<&str>,
+        rules: Vec<Rule>,
+        ids: Vec<String>,
+        egress: bool,
+    ) -> AwsResult<()> {
+        let mut group = self.group(ctx, g, n)?;
+        let before = group.rules.len();
+        for id in &ids {
+            if !group.rules.iter().any(|r| &r.id == id && r.egress == egress) {
+                return Err(error(
+                    "InvalidSecurityGroupRuleId.NotFound",
+                    format!("The security group rule ID '{id}' does not exist"),
+                ));
+            }
+        }
+        group.rules.retain(|r| !ids.contains(&r.id) && !rules.iter().any(|x| Self::same(x, r)));
+        if group.rules.len() == before {
+            return Err(error(
+                "InvalidPermission.NotFound",
+                "The specified rule does not exist in this security group.",
+            ));
+        }
+        self.put(&group).await
+    }
+}
+
+fn filter_match(filters: &[m::Filter], name: &str, value: &str) -> bool {
+    filters.iter().filter(|f| f.name.as_deref() == Some(name)).all(|f| f.values.iter().flatten().any(|v| v == value))
+}
+
+fn known_filters(filters: &[m::Filter], known: &[&str]) -> AwsResult<()> {
+    for f in filters {
+        let n = f.name.as_deref().unwrap_or_default();
+        if !known.contains(&n) {
+            return Err(error("InvalidParameterValue", format!("The filter '{n}' is invalid")));
+        }
+    }
+    Ok(())
+}
+
+const OPERATIONS: &[&str] = &[
+    "DescribeVpcs",
+    "DescribeSubnets",
+    "DescribeAvailabilityZones",
+    "CreateSecurityGroup",
+    "AuthorizeSecurityGroupIngress",
+    "AuthorizeSecurityGroupEgress",
+    "RevokeSecurityGroupIngress",
+    "RevokeSecurityGroupEgress",
+    "DescribeSecurityGroups",
+    "DeleteSecurityGroup",
+    "DescribeSecurityGroupRules",
+];
+
+impl Service for Ec2Service {
+    fn signing_name(&self) -> &'static str {
+        "ec2"
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Ec2
+    }
+
+    fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
+        let params = query_params(req);
+        let action = nuage_front::param(&params, "Action").unwrap_or_default().to_string();
+        let name: &'static str =
+            OPERATIONS.iter().find(|o| **o == action).copied().ok_or_else(|| {
+                error("InvalidAction", format!("The action {action} is not valid for this web service."))
+            })?;
+        let action: &'static str = match name {
+            "DescribeVpcs" => "ec2:DescribeVpcs",
+            "DescribeSubnets" => "ec2:DescribeSubnets",
+            "DescribeAvailabilityZones" => "ec2:DescribeAvailabilityZones",
+            "CreateSecurityGroup" => "ec2:CreateSecurityGroup",
+            "AuthorizeSecurityGroupIngress" => "ec2:AuthorizeSecurityGroupIngress",
+            "AuthorizeSecurityGroupEgress" => "ec2:AuthorizeSecurityGroupEgress",
+            "RevokeSecurityGroupIngress" => "ec2:RevokeSecurityGroupIngress",
+            "RevokeSecurityGroupEgress" => "ec2:RevokeSecurityGroupEgress",
+            "DescribeSecurityGroups" => "ec2:DescribeSecurityGroups",
+            "DeleteSecurityGroup" => "ec2:DeleteSecurityGroup",
+            _ => "ec2:DescribeSecurityGroupRules",
+        };
+        let acct = ctx.account_id().unwrap_or_default().to_string();
+        let resource = match nuage_front::param(&params, "GroupId") {
+            Some(id) => format!("arn:aws:ec2:{}:{acct}:security-group/{id}", ctx.region),
+            None => "*".to_string(),
+        };
+        let authorization = Authorization { operation: name, action, resource, ..Default::default() };
+        let run = Box::pin(async move {
+            let model = m::model();
+            let q = QueryParams { params: &params };
+            let rid = &ctx.request_id;
+            let region = ctx.region.clone();
+            macro_rules! reply {
+                ($out:expr) => {
+                    query::render_response(model, name, Some($out), rid)
+                };
+            }
+            let out: HttpResponse = match name {
+                "DescribeVpcs" => {
+                    let i: m::DescribeVpcsRequest = query::parse_request(model, &q)?;
+                    let filters = i.filters.unwrap_or_default();
+                    known_filters(
+                        &filters,
+                        &["vpc-id", "is-default", "isDefault", "cidr", "cidr-block", "state", "owner-id"],
+                    )?;
+                    let id = default_vpc(&acct, &region);
+                    for v in i.vpc_ids.iter().flatten() {
+                        if *v != id {
+                            return Err(error("InvalidVpcID.NotFound", format!("The vpc ID '{v}' does not exist")));
+                        }
+                    }
+                    let vpc = m::Vpc {
+                        vpc_id: Some(id.clone()),
+                        cidr_block: Some("172.31.0.0/16".into()),
+                        state: Some("available".into()),
+                        owner_id: Some(acct.clone()),
+                        instance_tenancy: Some("default".into()),
+                        is_default: Some(true),
+                        dhcp_options_id: Some(derived_id("dopt", &acct, &region, "dhcp")),
+                        cidr_block_association_set: Some(vec![m::VpcCidrBlockAssociation {
+                            association_id: Some(derived_id("vpc-cidr-assoc", &acct, &region, "cidr")),
+                            cidr_block: Some("172.31.0.0/16".into()),
+                            cidr_block_state: Some(m::VpcCidrBlockState {
+                                state: Some("associated".into()),
+                                status_message: None,
+                            }),
+                        }]),
+                        ..Default::default()
+                    };
+                    let keep = filter_match(&filters, "vpc-id", &id)
+                        && filter_match(&filters, "is-default", "true")
+                        && filter_match(&filters, "isDefault", "true")
+                        && filter_match(&filters, "cidr", "172.31.0.0/16")
+                        && filter_match(&filters, "cidr-block", "172.31.0.0/16")
+                        && filter_match(&filters, "state", "available")
+                        && filter_match(&filters, "owner-id", &acct);
+                    reply!(m::DescribeVpcsResult {
+                        vpcs: Some(if keep { vec![vpc] } else { vec![] }),
+                        next_token: None
+                    })
+                }
+                "DescribeSubnets" => {
+                    let i: m::DescribeSubnetsRequest = query::parse_request(model, &q)?;
+                    let filters = i.filters.unwrap_or_default();
+                    known_filters(
+                        &filters,
+                        &[
+                            "vpc-id",
+                            "subnet-id",
+                            "availability-zone",
+                            "availability-zone-id",
+                            "default-for-az",
+                            "defaultForAz",
+                            "state",
+                        ],
+                    )?;
+                    let vpc = default_vpc(&acct, &region);
+                    let all: Vec<m::Subnet> = ZONES
+                        .iter()
+                        .enumerate()
+                        .map(|(n, z)| {
+                            let id = derived_id("subnet", &acct, &region, z);
+                            m::Subnet {
+                                subnet_id: Some(id.clone()),
+                                subnet_arn: Some(format!("arn:aws:ec2:{region}:{acct}:subnet/{id}")),
+                                vpc_id: Some(vpc.clone()),
+                                availability_zone: Some(format!("{region}{z}")),
+                                availability_zone_id: Some(zone_id(&region, n)),
+                                cidr_block: Some(format!("172.31.{}.0/20", n * 16)),
+                                available_ip_address_count: Some(4091),
+                                default_for_az: Some(true),
+                                map_public_ip_on_launch: Some(true),
+                                state: Some("available".into()),
+                                owner_id: Some(acct.clone()),
+                                ..Default::default()
+                            }
+                        })
+                        .collect();
+                    let ids = i.subnet_ids.unwrap_or_default();
+                    for id in &ids {
+                        if !all.iter().any(|s| s.subnet_id.as_deref() == Some(id.as_str())) {
+                            return Err(error(
+                                "InvalidSubnetID.NotFound",
+                                format!("The subnet ID '{id}' does not exist"),
+                            ));
+                        }
+                    }
+                    let subnets = all
+                        .into_iter()
+                        .filter(|s| ids.is_empty() || ids.iter().any(|id| s.subnet_id.as_deref() == Some(id.as_str())))
+                        .filter(|s| {
+                            filter_match(&filters, "vpc-id", s.vpc_id.as_deref().unwrap_or_default())
+                                && filter_match(&filters, "subnet-id", s.subnet_id.as_deref().unwrap_or_default())
+                                && filter_match(
+                                    &filters,
+                                    "availability-zone",
+                                    s.availability_zone.as_deref().unwrap_or_default(),
+                                )
+                                && filter_match(
+                                    &filters,
+                                    "availability-zone-id",
+                                    s.availability_zone_id.as_deref().unwrap_or_default(),
+                                )
+                                && filter_match(&filters, "default-for-az", "true")
+                                && filter_match(&filters, "defaultForAz", "true")
+                                && filter_match(&filters, "state", "available")
+                        })
+                        .collect();
+                    reply!(m::DescribeSubnetsResult { subnets: Some(subnets), next_token: None })
+                }
+                "DescribeAvailabilityZones" => {
+                    let i: m::DescribeAvailabilityZonesRequest = query::parse_request(model, &q)?;
+                    let filters = i.filters.unwrap_or_default();
+                    let names = i.zone_names.unwrap_or_default();
+                    let zones = ZONES
+                        .iter()
+                        .enumerate()
+                        .map(|(n, z)| m::AvailabilityZone {
+                            state: Some("available".into()),
+                            opt_in_status: Some("opt-in-not-required".into()),
+                            messages: Some(vec![]),
+                            region_name: Some(region.clone()),
+                            zone_name: Some(format!("{region}{z}")),
+                            zone_id: Some(zone_id(&region, n)),
+                            group_name: Some(region.clone()),
+                            network_border_group: Some(region.clone()),
+                            zone_type: Some("availability-zone".into()),
+                            ..Default::default()
+                        })
+                        .filter(|z| {
+                            names.is_empty() || names.iter().any(|n| z.zone_name.as_deref() == Some(n.as_str()))
+                        })
+                        .filter(|z| {
+                            filter_match(&filters, "zone-name", z.zone_name.as_deref().unwrap_or_default())
+                                && filter_match(&filters, "state", "available")
+                        })
+                        .collect();
+                    reply!(m::DescribeAvailabilityZonesResult { availability_zones: Some(zones) })
+                }
+                "CreateSecurityGroup" => {
+                    let i: m::CreateSecurityGroupRequest = query::parse_request(model, &q)?;
+                    let name = i
+                        .group_name
+                        .ok_or_else(|| error("MissingParameter", "The request must contain the parameter groupName"))?;
+                    let description = i.description.ok_or_else(|| {
+                        error("MissingParameter", "The request must contain the parameter groupDescription")
+                    })?;
+                    if name.eq_ignore_ascii_case("default") {
+                        return Err(error("InvalidParameterValue", "Cannot use reserved security group name: default"));
+                    }
+                    if name.is_empty() || name.len() > 255 || name.starts_with("sg-") {
+                        return Err(error("InvalidParameterValue", format!("Invalid value '{name}' for groupName.")));
+                    }
+                    let vpc = default_vpc(&acct, &region);
+                    if let Some(v) = &i.vpc_id {
+                        if *v != vpc {
+                            return Err(error("InvalidVpcID.NotFound", format!("The vpc ID '{v}' does not exist")));
+                        }
+                    }
+                    if self.groups(&acct, &region)?.iter().any(|g| g.name == name) {
+                        return Err(error(
+                            "InvalidGroup.Duplicate",
+                            format!("The security group '{name}' already exists for VPC '{vpc}'"),
+                        ));
+                    }
+                    let tags: Vec<(String, String)> = i
+                        .tag_specifications
+                        .unwrap_or_default()
+                        .into_iter()
+                        .flat_map(|t| t.tags.unwrap_or_default())
+                        .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
+                        .collect();
+                    let id = random_id("sg");
+                    let g = Group {
+                        account: acct.clone(),
+                        region: region.clone(),
+                        id: id.clone(),
+                        name,
+                        description,
+                        vpc,
+                        // A new group lets everything out, as on EC2.
+                        rules: vec![rule(true, "-1", -1, -1, Some("0.0.0.0/0"), None)],
+                        tags: tags.clone(),
+                    };
+                    self.put(&g).await?;
+                    reply!(m::CreateSecurityGroupResult {
+                        group_id: Some(id),
+                        security_group_arn: Some(g.arn()),
+                        tags: (!tags.is_empty()).then(|| tags
+                            .iter()
+                            .map(|(k, v)| m::Tag { key: Some(k.clone()), value: Some(v.clone()) })
+                            .collect()),
+                    })
+                }
+                "AuthorizeSecurityGroupIngress" => {
+                    let i: m::AuthorizeSecurityGroupIngressRequest = query::parse_request(model, &q)?;
+                    let rules = Self::requested(
+                        false,
+                        i.ip_permissions,
+                        i.ip_protocol,
+                        i.from_port,
+                        i.to_port,
+                        i.cidr_ip,
+                        i.source_security_group_name,
+                    )?;
+                    let out = self.authorize(ctx, i.group_id.as_deref(), i.group_name.as_deref(), rules).await?;
+                    reply!(m::AuthorizeSecurityGroupIngressResult {
+                        r#return: Some(true),
+                        security_group_rules: Some(out)
+                    })
+                }
+                "AuthorizeSecurityGroupEgress" => {
+                    let i: m::AuthorizeSecurityGroupEgressRequest = query::parse_request(model, &q)?;
+                    let rules = Self::requested(
+                        true,
+                        i.ip_permissions,
+                        i.ip_protocol,
+                        i.from_port,
+                        i.to_port,
+                        i.cidr_ip,
+                        i.source_security_group_name,
+                    )?;
+                    let out = self.authorize(ctx, i.group_id.as_deref(), None, rules).await?;
+                    reply!(m::AuthorizeSecurityGroupEgressResult {
+                        r#return: Some(true),
+                        security_group_rules: Some(out)
+                    })
+                }
+                "RevokeSecurityGroupIngress" => {
+                    let i: m::RevokeSecurityGroupIngressRequest = query::parse_request(model, &q)?;
+                    let ids = i.security_group_rule_ids.unwrap_or_default();
+                    let rules = if ids.is_empty() {
+                        Self::requested(
+                            false,
+                            i.ip_permissions,
+                            i.ip_protocol,
+                            i.from_port,
+                            i.to_port,
+                            i.cidr_ip,
+                            i.source_security_group_name,
+                        )?
+                    } else {
+                        vec![]
+                    };
+                    self.revoke(ctx, i.group_id.as_deref(), i.group_name.as_deref(), rules, ids, false).await?;
+                    reply!(m::RevokeSecurityGroupIngressResult { r#return: Some(true), ..Default::default() })
+                }
+                "RevokeSecurityGroupEgress" => {
+                    let i: m::RevokeSecurityGroupEgressRequest = query::parse_request(model, &q)?;
+                    let ids = i.security_group_rule_ids.unwrap_or_default();
+                    let rules = if ids.is_empty() {
+                        Self::requested(
+                            true,
+                            i.ip_permissions,
+                            i.ip_protocol,
+                            i.from_port,
+                            i.to_port,
+                            i.cidr_ip,
+                            i.source_security_group_name,
+                        )?
+                    } else {
+                        vec![]
+                    };
+                    self.revoke(ctx, i.group_id.as_deref(), None, rules, ids, true).await?;
+                    reply!(m::RevokeSecurityGroupEgressResult { r#return: Some(true), ..Default::default() })
+                }
+                "DescribeSecurityGroups" => {
+                    let i: m::DescribeSecurityGroupsRequest = query::parse_request(model, &q)?;
+                    let filters = i.filters.unwrap_or_default();
+                    known_filters(&filters, &["group-id", "group-name", "vpc-id", "description", "owner-id"])?;
+                    let all = self.groups(&acct, &region)?;
+                    let ids = i.group_ids.unwrap_or_default();
+                    let names = i.group_names.unwrap_or_default();
+                    for id in &ids {
+                        if !all.iter().any(|g| &g.id == id) {
+                            return Err(error(
+                                "InvalidGroup.NotFound",
+                                format!("The security group '{id}' does not exist"),
+                            ));
+                        }
+                    }
+                    for n in &names {
+                        if !all.iter().any(|g| &g.name == n) {
+                            return Err(error(
+                                "InvalidGroup.NotFound",
+                                format!(
+                                    "The security group '{n}' does not exist in default VPC '{}'",
+                                    default_vpc(&acct, &region)
+                                ),
+                            ));
+                        }
+                    }
+                    let groups = all
+                        .iter()
+                        .filter(|g| {
+                            (ids.is_empty() || ids.contains(&g.id)) && (names.is_empty() || names.contains(&g.name))
+                        })
+                        .filter(|g| {
+                            filter_match(&filters, "group-id", &g.id)
+                                && filter_match(&filters, "group-name", &g.name)
+                                && filter_match(&filters, "vpc-id", &g.vpc)
+                                && filter_match(&filters, "description", &g.description)
+                                && filter_match(&filters, "owner-id", &g.account)
+                        })
+                        .map(Self::group_out)
+                        .collect();
+                    reply!(m::DescribeSecurityGroupsResult { security_groups: Some(groups), next_token: None })
+                }
+                "DeleteSecurityGroup" => {
+                    let i: m::DeleteSecurityGroupRequest = query::parse_request(model, &q)?;
+                    let g = self.group(ctx, i.group_id.as_deref(), i.group_name.as_deref())?;
+                    if g.name == "default" {
+                        return Err(error(
+                            "CannotDelete",
+                            format!("the specified group: \"{}\" name: \"default\" cannot be deleted by a user", g.id),
+                        ));
+                    }
+                    let k = g.key();
+                    self.store.write(move |w| w.delete(GROUPS, &k)).await?;
+                    reply!(m::DeleteSecurityGroupResult { r#return: Some(true), group_id: Some(g.id) })
+                }
+                _ => {
+                    let i: m::DescribeSecurityGroupRulesRequest = query::parse_request(model, &q)?;
+                    let filters = i.filters.unwrap_or_default();
+                    known_filters(&filters, &["group-id", "security-group-rule-id"])?;
+                    let ids = i.security_group_rule_ids.unwrap_or_default();
+                    let rules = self
+                        .groups(&acct, &region)?
+                        .iter()
+                        .flat_map(|g| g.rules.iter().map(move |r| (g, r)))
+                        .filter(|(g, r)| {
+                            (ids.is_empty() || ids.contains(&r.id))
+                                && filter_match(&filters, "group-id", &g.id)
+                                && filter_match(&filters, "security-group-rule-id", &r.id)
+                        })
+                        .map(|(g, r)| Self::rule_out(g, r))
+                        .collect();
+                    reply!(m::DescribeSecurityGroupRulesResult { security_group_rules: Some(rules), next_token: None })
+                }
+            };
+            Ok(out)
+        });
+        Ok(Routed { authorization, run })
+    }
+
+    fn access_denied(&self, ctx: &RequestContext, a: &Authorization, e: &nuage_policy::Evaluation) -> AwsError {
+        nuage_front::authz::default_access_denied("UnauthorizedOperation", ctx, a, e)
+    }
+}
