@@ -138,14 +138,20 @@ def test_tickit_lab_end_to_end(lab, tmp_path):
     lab.cli("iam", "create-role", "--role-name", "BareRole", "--assume-role-policy-document", f"file://{trust}")
     bare = "arn:aws:iam::000000000000:role/BareRole"
 
-    # 2. The cluster.
+    # 2. The security group, then the cluster; the port opens with the ingress rule.
     port = str(free_port())
+    vpcs = json.loads(lab.cli("ec2", "describe-vpcs", "--filters", "Name=is-default,Values=true").stdout)["Vpcs"]
+    assert len(vpcs) == 1
+    group = json.loads(lab.cli("ec2", "create-security-group", "--group-name", "redshift-lab",
+                               "--description", "Redshift from my machine").stdout)["GroupId"]
     lab.cli("redshift", "create-cluster", "--cluster-identifier", "examplecluster", "--node-type", "dc2.large",
             "--master-username", "awsuser", "--master-user-password", PASSWORD, "--port", port,
-            "--iam-roles", role, bare)
+            "--iam-roles", role, bare, "--vpc-security-group-ids", group)
     lab.cli("redshift", "wait", "cluster-available", "--cluster-identifier", "examplecluster")
     c = json.loads(lab.cli("redshift", "describe-clusters", "--cluster-identifier", "examplecluster").stdout)["Clusters"][0]
     assert c["Endpoint"]["Port"] == int(port)
+    assert psql(c, "select 1", check=False).returncode != 0
+    lab.cli("ec2", "authorize-security-group-ingress", "--group-id", group, "--protocol", "tcp", "--port", port, "--cidr", "0.0.0.0/0")
 
     # 3. Tables, then the troubleshooting cases (each fails and loads nothing), then COPY.
     psql(c, CREATE_TABLES)
