@@ -409,6 +409,21 @@ fn known_filters(filters: &[m::Filter], known: &[&str]) -> AwsResult<()> {
     Ok(())
 }
 
+/// The rules an authorise or revoke request names (its input shapes share these members).
+macro_rules! requested {
+    ($egress:expr, $i:expr) => {
+        Ec2Service::requested(
+            $egress,
+            $i.ip_permissions,
+            $i.ip_protocol,
+            $i.from_port,
+            $i.to_port,
+            $i.cidr_ip,
+            $i.source_security_group_name,
+        )
+    };
+}
+
 const OPERATIONS: &[&str] = &[
     "DescribeVpcs",
     "DescribeSubnets",
@@ -667,15 +682,7 @@ impl Service for Ec2Service {
                 }
                 "AuthorizeSecurityGroupIngress" => {
                     let i: m::AuthorizeSecurityGroupIngressRequest = query::parse_request(model, &q)?;
-                    let rules = Self::requested(
-                        false,
-                        i.ip_permissions,
-                        i.ip_protocol,
-                        i.from_port,
-                        i.to_port,
-                        i.cidr_ip,
-                        i.source_security_group_name,
-                    )?;
+                    let rules = requested!(false, i)?;
                     let out = self.authorize(ctx, i.group_id.as_deref(), i.group_name.as_deref(), rules).await?;
                     reply!(m::AuthorizeSecurityGroupIngressResult {
                         r#return: Some(true),
@@ -684,15 +691,7 @@ impl Service for Ec2Service {
                 }
                 "AuthorizeSecurityGroupEgress" => {
                     let i: m::AuthorizeSecurityGroupEgressRequest = query::parse_request(model, &q)?;
-                    let rules = Self::requested(
-                        true,
-                        i.ip_permissions,
-                        i.ip_protocol,
-                        i.from_port,
-                        i.to_port,
-                        i.cidr_ip,
-                        i.source_security_group_name,
-                    )?;
+                    let rules = requested!(true, i)?;
                     let out = self.authorize(ctx, i.group_id.as_deref(), None, rules).await?;
                     reply!(m::AuthorizeSecurityGroupEgressResult {
                         r#return: Some(true),
@@ -702,38 +701,14 @@ impl Service for Ec2Service {
                 "RevokeSecurityGroupIngress" => {
                     let i: m::RevokeSecurityGroupIngressRequest = query::parse_request(model, &q)?;
                     let ids = i.security_group_rule_ids.unwrap_or_default();
-                    let rules = if ids.is_empty() {
-                        Self::requested(
-                            false,
-                            i.ip_permissions,
-                            i.ip_protocol,
-                            i.from_port,
-                            i.to_port,
-                            i.cidr_ip,
-                            i.source_security_group_name,
-                        )?
-                    } else {
-                        vec![]
-                    };
+                    let rules = if ids.is_empty() { requested!(false, i)? } else { vec![] };
                     self.revoke(ctx, i.group_id.as_deref(), i.group_name.as_deref(), rules, ids, false).await?;
                     reply!(m::RevokeSecurityGroupIngressResult { r#return: Some(true), ..Default::default() })
                 }
                 "RevokeSecurityGroupEgress" => {
                     let i: m::RevokeSecurityGroupEgressRequest = query::parse_request(model, &q)?;
                     let ids = i.security_group_rule_ids.unwrap_or_default();
-                    let rules = if ids.is_empty() {
-                        Self::requested(
-                            true,
-                            i.ip_permissions,
-                            i.ip_protocol,
-                            i.from_port,
-                            i.to_port,
-                            i.cidr_ip,
-                            i.source_security_group_name,
-                        )?
-                    } else {
-                        vec![]
-                    };
+                    let rules = if ids.is_empty() { requested!(true, i)? } else { vec![] };
                     self.revoke(ctx, i.group_id.as_deref(), None, rules, ids, true).await?;
                     reply!(m::RevokeSecurityGroupEgressResult { r#return: Some(true), ..Default::default() })
                 }

@@ -20,6 +20,71 @@ const RETENTION_MS: i64 = 24 * 3600 * 1000;
 /// Rows per page of GetStatementResult.
 const PAGE_ROWS: usize = 10_000;
 
+/// One part of a statement (the `n`th, from 0) as DescribeStatement's sub-statement fields.
+macro_rules! part_fields {
+    ($shape:ident, $s:expr, $p:expr, $n:expr, $duration:expr) => {
+        m::$shape {
+            id: Some(format!("{}:{}", $s.id, $n + 1)),
+            status: Some($p.status.clone()),
+            query_string: Some($p.sql.clone()),
+            error: $p.error.clone(),
+            duration: Some($duration($p)),
+            has_result_set: Some($p.has_result_set),
+            result_rows: Some(if $p.has_result_set { $p.records.len() as i64 } else { $p.rows }),
+            result_size: Some($p.result_size),
+            redshift_query_id: Some($p.query_id),
+            created_at: Some(ts($s.created_ms)),
+            updated_at: Some(ts($s.updated_ms)),
+            ..Default::default()
+        }
+    };
+}
+
+/// The fields of ExecuteStatement and BatchExecuteStatement that say where and as whom.
+macro_rules! submitted {
+    ($i:expr, $parameters:expr, $batch:expr) => {
+        Submitted {
+            cluster: $i.cluster_identifier,
+            database: $i.database,
+            db_user: $i.db_user,
+            secret: $i.secret_arn,
+            workgroup: $i.workgroup_name,
+            name: $i.statement_name,
+            parameters: $parameters,
+            batch: $batch,
+        }
+    };
+}
+
+/// What ExecuteStatement and BatchExecuteStatement answer.
+macro_rules! submitted_output {
+    ($shape:ident, $s:expr) => {
+        m::$shape {
+            id: Some($s.id),
+            created_at: Some(ts($s.created_ms)),
+            cluster_identifier: Some($s.cluster),
+            database: Some($s.database),
+            db_user: Some($s.db_user),
+            ..Default::default()
+        }
+    };
+}
+
+/// The cluster, warehouse, database and user a catalog request names.
+macro_rules! target_of {
+    ($me:expr, $ctx:expr, $i:expr) => {
+        $me.target(
+            $ctx,
+            $i.cluster_identifier.as_deref(),
+            $i.database.as_deref(),
+            $i.db_user.as_deref(),
+            $i.secret_arn.as_deref(),
+            $i.workgroup_name.as_deref(),
+        )
+        .await?
+    };
+}
+
 /// One result column, as ColumnMetadata describes it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Column {
@@ -491,22 +556,11 @@ impl RedshiftDataService {
         if let Some(n) = sub {
             let p = s.parts.get(n).ok_or_else(|| not_found(format!("Query {}:{} does not exist.", s.id, n + 1)))?;
             return Ok(m::DescribeStatementResponse {
-                id: Some(format!("{}:{}", s.id, n + 1)),
-                status: Some(p.status.clone()),
-                query_string: Some(p.sql.clone()),
-                error: p.error.clone(),
-                duration: Some(duration(p)),
-                has_result_set: Some(p.has_result_set),
-                result_rows: Some(if p.has_result_set { p.records.len() as i64 } else { p.rows }),
-                result_size: Some(p.result_size),
-                redshift_query_id: Some(p.query_id),
-                created_at: Some(ts(s.created_ms)),
-                updated_at: Some(ts(s.updated_ms)),
                 cluster_identifier: Some(s.cluster.clone()),
                 database: Some(s.database.clone()),
                 db_user: Some(s.db_user.clone()),
                 redshift_pid: Some(s.pid),
-                ..Default::default()
+                ..part_fields!(DescribeStatementResponse, s, p, n, duration)
             });
         }
         let first = s.parts.first().cloned().unwrap_or_default();
@@ -540,24 +594,7 @@ impl RedshiftDataService {
                     .collect()
             }),
             sub_statements: s.batch.then(|| {
-                s.parts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| m::SubStatementData {
-                        id: Some(format!("{}:{}", s.id, i + 1)),
-                        status: Some(p.status.clone()),
-                        query_string: Some(p.sql.clone()),
-                        error: p.error.clone(),
-                        duration: Some(duration(p)),
-                        has_result_set: Some(p.has_result_set),
-                        result_rows: Some(if p.has_result_set { p.records.len() as i64 } else { p.rows }),
-                        result_size: Some(p.result_size),
-                        redshift_query_id: Some(p.query_id),
-                        created_at: Some(ts(s.created_ms)),
-                        updated_at: Some(ts(s.updated_ms)),
-                        ..Default::default()
-                    })
-                    .collect()
+                s.parts.iter().enumerate().map(|(i, p)| part_fields!(SubStatementData, s, p, i, duration)).collect()
             }),
             ..Default::default()
         })
@@ -748,33 +785,8 @@ impl Service for RedshiftDataService {
                         .map(|p| (p.name.unwrap_or_default(), p.value.unwrap_or_default()))
                         .collect();
                     let sql = i.sql.ok_or_else(|| validation("Sql is required"))?;
-                    let s = self
-                        .execute(
-                            ctx,
-                            vec![sql],
-                            Submitted {
-                                cluster: i.cluster_identifier,
-                                database: i.database,
-                                db_user: i.db_user,
-                                secret: i.secret_arn,
-                                workgroup: i.workgroup_name,
-                                name: i.statement_name,
-                                parameters,
-                                batch: false,
-                            },
-                        )
-                        .await?;
-                    json::render_response(
-                        model,
-                        &m::ExecuteStatementOutput {
-                            id: Some(s.id),
-                            created_at: Some(ts(s.created_ms)),
-                            cluster_identifier: Some(s.cluster),
-                            database: Some(s.database),
-                            db_user: Some(s.db_user),
-                            ..Default::default()
-                        },
-                    )
+                    let s = self.execute(ctx, vec![sql], submitted!(i, parameters, false)).await?;
+                    json::render_response(model, &submitted_output!(ExecuteStatementOutput, s))
                 }
                 "BatchExecuteStatement" => {
                     let i: m::BatchExecuteStatementInput = body(req)?;
@@ -782,33 +794,8 @@ impl Service for RedshiftDataService {
                     if sqls.len() > 40 {
                         return Err(validation("A batch takes at most 40 SQL statements"));
                     }
-                    let s = self
-                        .execute(
-                            ctx,
-                            sqls,
-                            Submitted {
-                                cluster: i.cluster_identifier,
-                                database: i.database,
-                                db_user: i.db_user,
-                                secret: i.secret_arn,
-                                workgroup: i.workgroup_name,
-                                name: i.statement_name,
-                                parameters: vec![],
-                                batch: true,
-                            },
-                        )
-                        .await?;
-                    json::render_response(
-                        model,
-                        &m::BatchExecuteStatementOutput {
-                            id: Some(s.id),
-                            created_at: Some(ts(s.created_ms)),
-                            cluster_identifier: Some(s.cluster),
-                            database: Some(s.database),
-                            db_user: Some(s.db_user),
-                            ..Default::default()
-                        },
-                    )
+                    let s = self.execute(ctx, sqls, submitted!(i, vec![], true)).await?;
+                    json::render_response(model, &submitted_output!(BatchExecuteStatementOutput, s))
                 }
                 "DescribeStatement" => {
                     let i: m::DescribeStatementRequest = body(req)?;
@@ -846,16 +833,7 @@ impl Service for RedshiftDataService {
                 }
                 "ListDatabases" => {
                     let i: m::ListDatabasesRequest = body(req)?;
-                    let (_, _, database, _) = self
-                        .target(
-                            ctx,
-                            i.cluster_identifier.as_deref(),
-                            i.database.as_deref(),
-                            i.db_user.as_deref(),
-                            i.secret_arn.as_deref(),
-                            i.workgroup_name.as_deref(),
-                        )
-                        .await?;
+                    let (_, _, database, _) = target_of!(self, ctx, i);
                     json::render_response(
                         model,
                         &m::ListDatabasesResponse { databases: Some(vec![database]), next_token: None },
@@ -863,16 +841,7 @@ impl Service for RedshiftDataService {
                 }
                 "ListSchemas" => {
                     let i: m::ListSchemasRequest = body(req)?;
-                    let (_, wh, _, user) = self
-                        .target(
-                            ctx,
-                            i.cluster_identifier.as_deref(),
-                            i.database.as_deref(),
-                            i.db_user.as_deref(),
-                            i.secret_arn.as_deref(),
-                            i.workgroup_name.as_deref(),
-                        )
-                        .await?;
+                    let (_, wh, _, user) = target_of!(self, ctx, i);
                     let sql = format!(
                         "select nspname from pg_catalog.pg_namespace where nspname like {} order by 1",
                         pattern(i.schema_pattern.as_deref())
@@ -888,16 +857,7 @@ impl Service for RedshiftDataService {
                 }
                 "ListTables" => {
                     let i: m::ListTablesRequest = body(req)?;
-                    let (_, wh, _, user) = self
-                        .target(
-                            ctx,
-                            i.cluster_identifier.as_deref(),
-                            i.database.as_deref(),
-                            i.db_user.as_deref(),
-                            i.secret_arn.as_deref(),
-                            i.workgroup_name.as_deref(),
-                        )
-                        .await?;
+                    let (_, wh, _, user) = target_of!(self, ctx, i);
                     let sql = format!(
                         "select table_schema, table_name, table_type from svv_tables where table_schema like {} and table_name like {} order by 1, 2",
                         pattern(i.schema_pattern.as_deref()),
@@ -916,16 +876,7 @@ impl Service for RedshiftDataService {
                 }
                 _ => {
                     let i: m::DescribeTableRequest = body(req)?;
-                    let (_, wh, _, user) = self
-                        .target(
-                            ctx,
-                            i.cluster_identifier.as_deref(),
-                            i.database.as_deref(),
-                            i.db_user.as_deref(),
-                            i.secret_arn.as_deref(),
-                            i.workgroup_name.as_deref(),
-                        )
-                        .await?;
+                    let (_, wh, _, user) = target_of!(self, ctx, i);
                     let table = i.table.ok_or_else(|| validation("Table is required"))?;
                     let schema = i.schema.unwrap_or_else(|| "public".into());
                     let sql = format!(

@@ -43,6 +43,18 @@ fn not_authorized(c: &ClusterRecord, db_user: &str, role: &str) -> SqlError {
     )
 }
 
+/// A query-protocol request (STS, EC2): its parameters as a form body.
+fn form_post(body: String) -> ServiceRequest {
+    ServiceRequest {
+        method: "POST".into(),
+        raw_path: "/".into(),
+        query: vec![],
+        headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
+        host: String::new(),
+        body: Bytes::from(body),
+    }
+}
+
 fn internal(e: impl std::fmt::Display) -> SqlError {
     SqlError::internal(e)
 }
@@ -56,15 +68,7 @@ impl ClusterS3 {
             .append_pair("RoleArn", role)
             .append_pair("RoleSessionName", SESSION_NAME)
             .finish();
-        let req = ServiceRequest {
-            method: "POST".into(),
-            raw_path: "/".into(),
-            query: vec![],
-            headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
-            host: String::new(),
-            body: Bytes::from(body),
-        };
-        let resp = f.call_as(by, "sts", &self.region, req).await.map_err(|e| internal(e.message))?;
+        let resp = f.call_as(by, "sts", &self.region, form_post(body)).await.map_err(|e| internal(e.message))?;
         if resp.status != 200 {
             return Ok(None);
         }
@@ -288,15 +292,7 @@ impl ClusterNetwork {
             }
             body.finish()
         };
-        let req = ServiceRequest {
-            method: "POST".into(),
-            raw_path: "/".into(),
-            query: vec![],
-            headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
-            host: String::new(),
-            body: Bytes::from(body),
-        };
-        let resp = f.call_as(root, "ec2", &c.region, req).await.map_err(|e| e.message)?;
+        let resp = f.call_as(root, "ec2", &c.region, form_post(body)).await.map_err(|e| e.message)?;
         if resp.status != 200 {
             return Err(format!(
                 "the cluster's security groups could not be read: {}",

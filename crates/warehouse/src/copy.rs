@@ -180,21 +180,8 @@ impl CopySpec {
     fn read(w: &mut Words, text: &str) -> SqlResult<CopySpec> {
         let first = w.name()?;
         let (schema, table) = if w.is(".") { (Some(first), w.name()?) } else { (None, first) };
-        let mut columns = Vec::new();
-        if w.is("(") {
-            loop {
-                columns.push(w.name()?);
-                if w.is(")") {
-                    break;
-                }
-                if !w.is(",") {
-                    return Err(SqlError::syntax(&w.next().map(|(_, v)| v).unwrap_or_default()));
-                }
-            }
-        }
-        if !w.is("FROM") {
-            return Err(SqlError::syntax(&w.next().map(|(_, v)| v).unwrap_or_else(|| "end of input".into())));
-        }
+        let columns = if w.is("(") { w.names_to_paren()? } else { Vec::new() };
+        w.expect("FROM")?;
         let source = w.literal()?;
         let mut spec = CopySpec {
             text: text.to_string(),
@@ -1084,6 +1071,23 @@ enum Builder {
     Time(Time64MicrosecondBuilder),
 }
 
+impl Builder {
+    fn append_null(&mut self) {
+        match self {
+            Builder::I16(b) => b.append_null(),
+            Builder::I32(b) => b.append_null(),
+            Builder::I64(b) => b.append_null(),
+            Builder::F32(b) => b.append_null(),
+            Builder::F64(b) => b.append_null(),
+            Builder::Bool(b) => b.append_null(),
+            Builder::Text(b) | Builder::Decimal(b) => b.append_null(),
+            Builder::Date(b) => b.append_null(),
+            Builder::Timestamp(b) => b.append_null(),
+            Builder::Time(b) => b.append_null(),
+        }
+    }
+}
+
 type Bad = (i32, String, i32);
 
 fn invalid_digit(v: &str, ty: &str) -> Bad {
@@ -1134,18 +1138,7 @@ impl<'a> Converter<'a> {
         if !self.col.nullable && self.col.identity.is_none() {
             return Err((1213, "Missing data for not-null field".into(), 0));
         }
-        match &mut self.builder {
-            Builder::I16(b) => b.append_null(),
-            Builder::I32(b) => b.append_null(),
-            Builder::I64(b) => b.append_null(),
-            Builder::F32(b) => b.append_null(),
-            Builder::F64(b) => b.append_null(),
-            Builder::Bool(b) => b.append_null(),
-            Builder::Text(b) | Builder::Decimal(b) => b.append_null(),
-            Builder::Date(b) => b.append_null(),
-            Builder::Timestamp(b) => b.append_null(),
-            Builder::Time(b) => b.append_null(),
-        }
+        self.builder.append_null();
         Ok(())
     }
 
@@ -1165,18 +1158,7 @@ impl<'a> Converter<'a> {
         let result = self.value(v);
         if result.is_err() {
             // Keep the column as long as the others: the row is removed afterwards.
-            match &mut self.builder {
-                Builder::I16(b) => b.append_null(),
-                Builder::I32(b) => b.append_null(),
-                Builder::I64(b) => b.append_null(),
-                Builder::F32(b) => b.append_null(),
-                Builder::F64(b) => b.append_null(),
-                Builder::Bool(b) => b.append_null(),
-                Builder::Text(b) | Builder::Decimal(b) => b.append_null(),
-                Builder::Date(b) => b.append_null(),
-                Builder::Timestamp(b) => b.append_null(),
-                Builder::Time(b) => b.append_null(),
-            }
+            self.builder.append_null();
         }
         result
     }

@@ -10,7 +10,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 use datafusion::sql::sqlparser::dialect::RedshiftSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
-use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
@@ -250,18 +250,24 @@ fn is_create_table(tokens: &[Token]) -> bool {
 }
 
 /// Splits, lifts and parses a query string into its statements.
-/// The statements of a query string, as the client wrote them, split at semicolons outside
-/// parentheses, strings and comments.
-pub fn split_statements(sql: &str) -> SqlResult<Vec<String>> {
+/// The tokens of `sql` with their locations, and how to turn a location (line, column in
+/// characters) into a byte offset in `sql`.
+fn located_tokens(sql: &str) -> SqlResult<(Vec<TokenWithSpan>, impl Fn(u64, u64) -> usize + '_)> {
     let tokens = Tokenizer::new(&RedshiftSqlDialect {}, sql)
         .tokenize_with_location()
         .map_err(|e| SqlError::new("42601", e.to_string()))?;
-    // Byte offset of each line's start: token locations are (line, column) in characters.
     let line_starts: Vec<usize> = std::iter::once(0).chain(sql.match_indices('\n').map(|(i, _)| i + 1)).collect();
-    let offset = |line: u64, column: u64| -> usize {
+    let offset = move |line: u64, column: u64| -> usize {
         let start = line_starts.get(line.saturating_sub(1) as usize).copied().unwrap_or(sql.len());
         sql[start..].char_indices().nth(column.saturating_sub(1) as usize).map(|(i, _)| start + i).unwrap_or(sql.len())
     };
+    Ok((tokens, offset))
+}
+
+/// The statements of a query string, as the client wrote them, split at semicolons outside
+/// parentheses, strings and comments.
+pub fn split_statements(sql: &str) -> SqlResult<Vec<String>> {
+    let (tokens, offset) = located_tokens(sql)?;
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut from = 0usize;
@@ -289,14 +295,7 @@ pub fn quote_ident(name: &str) -> String {
 /// Substitutes named parameters (`:name`, as the Data API takes them) with string literals;
 /// a parameter the statement names but `params` lacks is an error.
 pub fn bind_named(sql: &str, params: &[(String, String)]) -> SqlResult<String> {
-    let tokens = Tokenizer::new(&RedshiftSqlDialect {}, sql)
-        .tokenize_with_location()
-        .map_err(|e| SqlError::new("42601", e.to_string()))?;
-    let line_starts: Vec<usize> = std::iter::once(0).chain(sql.match_indices('\n').map(|(i, _)| i + 1)).collect();
-    let offset = |line: u64, column: u64| -> usize {
-        let start = line_starts.get(line.saturating_sub(1) as usize).copied().unwrap_or(sql.len());
-        sql[start..].char_indices().nth(column.saturating_sub(1) as usize).map(|(i, _)| start + i).unwrap_or(sql.len())
-    };
+    let (tokens, offset) = located_tokens(sql)?;
     let mut out = String::with_capacity(sql.len());
     let mut from = 0usize;
     for pair in tokens.windows(2) {

@@ -121,6 +121,26 @@ impl Words {
         }
     }
 
+    /// The next word must be `word`; else a syntax error at what is there.
+    pub(crate) fn expect(&mut self, word: &str) -> SqlResult<()> {
+        if self.is(word) {
+            return Ok(());
+        }
+        Err(SqlError::syntax(&self.next().map(|(_, v)| v).unwrap_or_else(|| "end of input".into())))
+    }
+
+    /// `name, name, ...)`, after an opening parenthesis.
+    pub(crate) fn names_to_paren(&mut self) -> SqlResult<Vec<String>> {
+        let mut out = Vec::new();
+        loop {
+            out.push(self.name()?);
+            if self.is(")") {
+                return Ok(out);
+            }
+            self.expect(",")?;
+        }
+    }
+
     fn names(&mut self) -> SqlResult<Vec<String>> {
         let mut out = vec![self.name()?];
         while self.is(",") {

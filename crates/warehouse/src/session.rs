@@ -210,21 +210,8 @@ impl Session {
         let text = parsed.text.clone();
         let start = chrono::Utc::now().timestamp_micros();
         let out = self.execute_inner(parsed).await;
-        if let Some(tx) = &mut self.tx {
-            if out.is_err() {
-                tx.failed = true;
-            }
-        }
         self.last_query = self.wh.new_query_id();
-        self.wh.log_query(QueryRecord {
-            query: self.last_query,
-            pid: self.pid,
-            user: self.user.clone(),
-            text,
-            start_us: start,
-            end_us: chrono::Utc::now().timestamp_micros(),
-            aborted: out.is_err(),
-        });
+        self.end_logged(self.last_query, start, &text, out.is_err());
         out
     }
 
@@ -1600,28 +1587,36 @@ impl Session {
     /// UNLOAD: the query runs as any query of this session (its privileges checked), and its
     /// rows are written to S3 as the statement's credentials allow.
     async fn unload(&mut self, spec: UnloadSpec) -> SqlResult<Output> {
+        let (query, start) = self.start_logged()?;
+        let out = self.unload_rows(&spec).await;
+        self.end_logged(query, start, &spec.text, out.is_err());
+        Ok(Output::Command("UNLOAD".into(), Some(out?)))
+    }
+
+    /// A statement run outside `execute` (COPY, UNLOAD) begins: refused in a failed
+    /// transaction, else given its query id and start time.
+    fn start_logged(&mut self) -> SqlResult<(i64, i64)> {
         if self.transaction_failed() {
             return Err(SqlError::aborted());
         }
-        let query = self.wh.new_query_id();
-        self.last_query = query;
-        let start = chrono::Utc::now().timestamp_micros();
-        let out = self.unload_rows(&spec).await;
+        self.last_query = self.wh.new_query_id();
+        Ok((self.last_query, chrono::Utc::now().timestamp_micros()))
+    }
+
+    /// A statement ends: a failure aborts the open transaction, and STL_QUERY records it.
+    fn end_logged(&mut self, query: i64, start_us: i64, text: &str, failed: bool) {
         if let Some(tx) = &mut self.tx {
-            if out.is_err() {
-                tx.failed = true;
-            }
+            tx.failed |= failed;
         }
         self.wh.log_query(QueryRecord {
             query,
             pid: self.pid,
             user: self.user.clone(),
-            text: spec.text.clone(),
-            start_us: start,
+            text: text.to_string(),
+            start_us,
             end_us: chrono::Utc::now().timestamp_micros(),
-            aborted: out.is_err(),
+            aborted: failed,
         });
-        Ok(Output::Command("UNLOAD".into(), Some(out?)))
     }
 
     async fn unload_rows(&mut self, spec: &UnloadSpec) -> SqlResult<usize> {
@@ -1648,27 +1643,9 @@ impl Session {
 
     /// COPY, recorded in STL_QUERY like any statement; its failure aborts a transaction.
     async fn copy(&mut self, spec: CopySpec) -> SqlResult<Output> {
-        if self.transaction_failed() {
-            return Err(SqlError::aborted());
-        }
-        let query = self.wh.new_query_id();
-        self.last_query = query;
-        let start = chrono::Utc::now().timestamp_micros();
+        let (query, start) = self.start_logged()?;
         let out = self.copy_rows(&spec, query).await;
-        if let Some(tx) = &mut self.tx {
-            if out.is_err() {
-                tx.failed = true;
-            }
-        }
-        self.wh.log_query(QueryRecord {
-            query,
-            pid: self.pid,
-            user: self.user.clone(),
-            text: spec.text.clone(),
-            start_us: start,
-            end_us: chrono::Utc::now().timestamp_micros(),
-            aborted: out.is_err(),
-        });
+        self.end_logged(query, start, &spec.text, out.is_err());
         let rows = out?;
         self.last_copy.0.store(query, std::sync::atomic::Ordering::Relaxed);
         self.last_copy.1.store(rows as i64, std::sync::atomic::Ordering::Relaxed);

@@ -59,12 +59,10 @@ impl UnloadSpec {
     fn read(w: &mut Words, text: &str) -> SqlResult<UnloadSpec> {
         let open = w.is("(");
         let query = w.literal()?;
-        if open && !w.is(")") {
-            return Err(SqlError::syntax(&w.next().map(|(_, v)| v).unwrap_or_default()));
+        if open {
+            w.expect(")")?;
         }
-        if !w.is("TO") {
-            return Err(SqlError::syntax(&w.next().map(|(_, v)| v).unwrap_or_else(|| "end of input".into())));
-        }
+        w.expect("TO")?;
         let to = w.literal()?;
         let mut spec = UnloadSpec {
             text: text.to_string(),
@@ -137,18 +135,9 @@ impl UnloadSpec {
                 "BZIP2" => spec.compression = Compression::Bzip2,
                 "ZSTD" => spec.compression = Compression::Zstd,
                 "PARTITION" => {
-                    if !w.is("BY") || !w.is("(") {
-                        return Err(SqlError::syntax("PARTITION"));
-                    }
-                    loop {
-                        spec.partition_by.push(w.name()?);
-                        if w.is(")") {
-                            break;
-                        }
-                        if !w.is(",") {
-                            return Err(SqlError::syntax(&w.next().map(|(_, v)| v).unwrap_or_default()));
-                        }
-                    }
+                    w.expect("BY")?;
+                    w.expect("(")?;
+                    spec.partition_by = w.names_to_paren()?;
                     spec.partition_include = w.is("INCLUDE");
                 }
                 "REGION" => {
