@@ -183,3 +183,21 @@ def test_data_api_with_a_secret(server):
     with pytest.raises(ClientError) as e:
         data.execute_statement(ClusterIdentifier="vault", Database="dev", SecretArn=good, DbUser="bob", Sql="select 1")
     assert e.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_data_api_csv_results(server):
+    create_cluster(server, "csv")
+    data = server.client("redshift-data")
+    out = data.execute_statement(ClusterIdentifier="csv", Database="dev", DbUser="awsuser", ResultFormat="CSV",
+                                 Sql="select 1 as n, 'a,b' as s, null as z union all select 2, 'say \"hi\"', 'x' order by n")
+    d = wait(data, out["Id"])
+    assert d["Status"] == "FINISHED" and d["ResultFormat"] == "CSV"
+    r = data.get_statement_result_v2(Id=out["Id"])
+    assert r["ResultFormat"] == "CSV" and r["TotalNumRows"] == 2
+    assert r["Records"] == [{"CSVRecords": 'n,s,z\n1,"a,b",\n2,"say ""hi""",x\n'}]
+    with pytest.raises(ClientError) as e:
+        data.get_statement_result(Id=out["Id"])
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        data.execute_statement(ClusterIdentifier="csv", Database="dev", DbUser="awsuser", ResultFormat="XML", Sql="select 1")
+    assert e.value.response["Error"]["Code"] == "ValidationException"

@@ -52,6 +52,11 @@ macro_rules! submitted {
             name: $i.statement_name,
             parameters: $parameters,
             batch: $batch,
+            csv: match $i.result_format.as_deref() {
+                None | Some("JSON") => false,
+                Some("CSV") => true,
+                Some(other) => return Err(validation(format!("Invalid ResultFormat {other}: JSON or CSV"))),
+            },
         }
     };
 }
@@ -141,6 +146,9 @@ struct Statement {
     pid: i64,
     parts: Vec<Part>,
     error: Option<String>,
+    /// JSON (GetStatementResult) or CSV (GetStatementResultV2).
+    #[serde(default)]
+    csv: bool,
 }
 
 impl Statement {
@@ -448,6 +456,7 @@ impl RedshiftDataService {
             pid: 0,
             parts: sqls.into_iter().map(|sql| Part { sql, status: "SUBMITTED".into(), ..Default::default() }).collect(),
             error: None,
+            csv: i.csv,
         };
         self.put(&s).await?;
         let me = RedshiftDataService { rs: self.rs.clone() };
@@ -593,6 +602,7 @@ impl RedshiftDataService {
                     .map(|(n, v)| m::SqlParameter { name: Some(n.clone()), value: Some(v.clone()) })
                     .collect()
             }),
+            result_format: Some(if s.csv { "CSV" } else { "JSON" }.into()),
             sub_statements: s.batch.then(|| {
                 s.parts.iter().enumerate().map(|(i, p)| part_fields!(SubStatementData, s, p, i, duration)).collect()
             }),
@@ -689,6 +699,7 @@ struct Submitted {
     name: Option<String>,
     parameters: Vec<(String, String)>,
     batch: bool,
+    csv: bool,
 }
 
 fn text(v: &Value) -> String {
@@ -698,6 +709,15 @@ fn text(v: &Value) -> String {
         Value::Double(d) => d.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Null => String::new(),
+    }
+}
+
+/// A CSV field, quoted when it must be.
+fn csv_field(v: &str) -> String {
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_string()
     }
 }
 
@@ -775,9 +795,6 @@ impl Service for RedshiftDataService {
             let out: HttpResponse = match name {
                 "ExecuteStatement" => {
                     let i: m::ExecuteStatementInput = body(req)?;
-                    if i.result_format.as_deref().is_some_and(|f| f != "JSON") {
-                        return Err(validation("Only the JSON result format is supported"));
-                    }
                     let parameters: Vec<(String, String)> = i
                         .parameters
                         .unwrap_or_default()
@@ -805,6 +822,11 @@ impl Service for RedshiftDataService {
                 "GetStatementResult" => {
                     let i: m::GetStatementResultRequest = body(req)?;
                     let (s, sub) = self.statement(ctx, i.id.as_deref())?;
+                    if s.csv {
+                        return Err(validation(
+                            "The statement was run with ResultFormat CSV: read its result with GetStatementResultV2.",
+                        ));
+                    }
                     let (p, start, end) = self.result(&s, sub, i.next_token.as_deref())?;
                     json::render_response(
                         model,
@@ -820,10 +842,37 @@ impl Service for RedshiftDataService {
                 }
                 "GetStatementResultV2" => {
                     let i: m::GetStatementResultV2Request = body(req)?;
-                    self.statement(ctx, i.id.as_deref())?;
-                    return Err(validation(
-                        "GetStatementResultV2 reads statements run with ResultFormat CSV; nuage runs statements with JSON results: use GetStatementResult.",
-                    ));
+                    let (s, sub) = self.statement(ctx, i.id.as_deref())?;
+                    if !s.csv {
+                        return Err(validation(
+                            "The statement was run with ResultFormat JSON: read its result with GetStatementResult.",
+                        ));
+                    }
+                    let (p, start, end) = self.result(&s, sub, i.next_token.as_deref())?;
+                    // One CSV document per page, its header first.
+                    let mut csv = p.columns.iter().map(|c| csv_field(&c.name)).collect::<Vec<_>>().join(",");
+                    csv.push('\n');
+                    for r in &p.records[start..end] {
+                        let row: Vec<String> = r
+                            .iter()
+                            .map(|v| match v {
+                                Value::Null => String::new(),
+                                v => csv_field(&text(v)),
+                            })
+                            .collect();
+                        csv.push_str(&row.join(","));
+                        csv.push('\n');
+                    }
+                    json::render_response(
+                        model,
+                        &m::GetStatementResultV2Response {
+                            records: Some(vec![m::QueryRecords { csv_records: Some(csv) }]),
+                            column_metadata: Some(p.columns.iter().map(column_metadata).collect()),
+                            total_num_rows: Some(p.records.len() as i64),
+                            result_format: Some("CSV".into()),
+                            next_token: (end < p.records.len()).then(|| end.to_string()),
+                        },
+                    )
                 }
                 "ListStatements" => json::render_response(model, &self.list(ctx, body(req)?)?),
                 "CancelStatement" => {
