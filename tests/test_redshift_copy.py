@@ -226,3 +226,35 @@ def test_unload_to_s3_and_back(server):
     err = psql(c, f"unload ('select * from venue') to 's3://out/denied/' iam_role '{reader}'", check=False).stderr
     assert "S3ServiceException:" in err and "Status 403,Error AccessDenied" in err
     assert s3.list_objects_v2(Bucket="out", Prefix="denied/")["KeyCount"] == 0
+
+
+def test_copy_avro(server):
+    fastavro = pytest.importorskip("fastavro")
+    import datetime
+    import io
+
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="avro")
+    schema = fastavro.parse_schema({
+        "type": "record", "name": "Event", "fields": [
+            {"name": "EventId", "type": "int"},
+            {"name": "name", "type": ["null", "string"]},
+            {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+            {"name": "at", "type": {"type": "long", "logicalType": "timestamp-micros"}},
+            {"name": "price", "type": "double"},
+        ]})
+    buf = io.BytesIO()
+    fastavro.writer(buf, schema, [
+        {"EventId": 1, "name": "Opera", "day": datetime.date(2008, 1, 5), "at": datetime.datetime(2008, 1, 5, 19, 30, tzinfo=datetime.timezone.utc), "price": 12.5},
+        {"EventId": 2, "name": None, "day": datetime.date(2008, 2, 6), "at": datetime.datetime(2008, 2, 6, 20, 0, tzinfo=datetime.timezone.utc), "price": 3.0},
+    ], codec="deflate")
+    s3.put_object(Bucket="avro", Key="events/part.avro", Body=buf.getvalue())
+    c = create_cluster(server, "avro")
+    psql(c, "create table events(eventid int, name varchar(10), day date, at timestamp, price double precision)")
+    assert psql(c, "copy events from 's3://avro/events/' access_key_id 'test' secret_access_key 'test' format as avro 'auto ignorecase'").stdout.strip() == "COPY 2"
+    rows = psql(c, "select eventid, coalesce(name, '-'), day, to_char(at, 'YYYY-MM-DD HH24:MI'), price::decimal(6,2) from events order by 1").stdout.split("\n")
+    assert rows[:2] == ["1|Opera|2008-01-05|2008-01-05 19:30|12.50", "2|-|2008-02-06|2008-02-06 20:00|3.00"]
+    # 'auto' matches names as they are: EventId is not eventid, and the column is NOT NULL.
+    psql(c, "create table strict_events(eventid int not null, name varchar(10))")
+    err = psql(c, "copy strict_events from 's3://avro/events/' access_key_id 'test' secret_access_key 'test' avro 'auto'", check=False).stderr
+    assert "Load into table 'strict_events' failed" in err

@@ -31,6 +31,8 @@ pub enum Format {
     FixedWidth(Vec<usize>),
     /// `'auto'`, `'auto ignorecase'`, or a JSONPaths file in S3.
     Json(JsonMapping),
+    /// Avro object container files: fields by name, or through a JSONPaths file.
+    Avro(JsonMapping),
     Parquet,
 }
 
@@ -216,6 +218,7 @@ impl CopySpec {
         let mut csv = false;
         let mut fixed: Option<Vec<usize>> = None;
         let mut json: Option<JsonMapping> = None;
+        let mut avro: Option<JsonMapping> = None;
         let mut parquet = false;
         while let Some(word) = w.peek().map(str::to_string) {
             w.pos += 1;
@@ -255,17 +258,15 @@ impl CopySpec {
                 "JSON" => {
                     w.is("AS");
                     let arg = if w.peek() == Some("'") { w.literal()? } else { "auto".into() };
-                    json = Some(match arg.to_ascii_lowercase().as_str() {
-                        "auto" => JsonMapping::Auto { ignore_case: false },
-                        "auto ignorecase" => JsonMapping::Auto { ignore_case: true },
-                        _ if arg.starts_with("s3://") => JsonMapping::Paths(arg),
-                        _ => return Err(SqlError::new("42601", format!("Invalid JSON option: {arg}"))),
-                    });
+                    json = Some(json_mapping(&arg, "JSON")?);
                 }
                 "PARQUET" => parquet = true,
-                "AVRO" | "ORC" => {
-                    return Err(SqlError::unsupported(format!("COPY FORMAT {word} is not supported yet")))
+                "AVRO" => {
+                    w.is("AS");
+                    let arg = if w.peek() == Some("'") { w.literal()? } else { "auto".into() };
+                    avro = Some(json_mapping(&arg, "AVRO")?);
                 }
+                "ORC" => return Err(SqlError::unsupported("COPY FORMAT ORC is not supported yet")),
                 "REGION" => {
                     w.is("AS");
                     spec.region = Some(w.literal()?);
@@ -332,9 +333,9 @@ impl CopySpec {
             }
         }
         spec.credentials = auth.finish("COPY")?;
-        let formats = [csv, fixed.is_some(), json.is_some(), parquet].iter().filter(|b| **b).count();
+        let formats = [csv, fixed.is_some(), json.is_some(), avro.is_some(), parquet].iter().filter(|b| **b).count();
         if formats > 1 {
-            return Err(SqlError::new("42601", "Only one of CSV, FIXEDWIDTH, JSON, PARQUET may be given"));
+            return Err(SqlError::new("42601", "Only one of CSV, FIXEDWIDTH, JSON, AVRO, PARQUET may be given"));
         }
         spec.format = if csv {
             Format::Csv { delimiter: delimiter.unwrap_or(','), quote: csv_quote.unwrap_or('"') }
@@ -342,6 +343,8 @@ impl CopySpec {
             Format::FixedWidth(widths)
         } else if let Some(j) = json {
             Format::Json(j)
+        } else if let Some(a) = avro {
+            Format::Avro(a)
         } else if parquet {
             Format::Parquet
         } else {
@@ -360,6 +363,16 @@ impl CopySpec {
     pub fn location(&self) -> SqlResult<(String, String)> {
         s3_url(&self.source)
     }
+}
+
+/// `'auto'`, `'auto ignorecase'` or a JSONPaths file, as JSON and AVRO take them.
+fn json_mapping(arg: &str, format: &str) -> SqlResult<JsonMapping> {
+    Ok(match arg.to_ascii_lowercase().as_str() {
+        "auto" => JsonMapping::Auto { ignore_case: false },
+        "auto ignorecase" => JsonMapping::Auto { ignore_case: true },
+        _ if arg.starts_with("s3://") => JsonMapping::Paths(arg.to_string()),
+        _ => return Err(SqlError::new("42601", format!("Invalid {format} option: {arg}"))),
+    })
 }
 
 pub(crate) fn number(w: &mut Words) -> SqlResult<usize> {
@@ -513,6 +526,9 @@ impl Reader<'_> {
         if self.spec.format == Format::Parquet {
             return self.read_parquet(text);
         }
+        if let Format::Avro(mapping) = &self.spec.format {
+            return self.read_avro(text, mapping);
+        }
         let text = self.valid_utf8(text)?;
         let splittable = matches!(self.spec.format, Format::Text { .. } | Format::FixedWidth(_))
             && !self.spec.escape
@@ -596,7 +612,7 @@ impl Reader<'_> {
             Format::FixedWidth(widths) => self.split_fixed(text, widths, first_line, &mut f),
             Format::Csv { delimiter, quote } => self.split_csv(text, *delimiter, *quote, first_line, &mut f)?,
             Format::Json(mapping) => self.split_json(text, mapping, &mut f)?,
-            Format::Parquet => unreachable!("read_parquet"),
+            Format::Parquet | Format::Avro(_) => unreachable!("read as binary files"),
         };
         let (batch, mut errors) = self.convert(&f, text)?;
         f.errors.append(&mut errors);
@@ -821,44 +837,74 @@ impl Reader<'_> {
                     break;
                 }
             };
-            let fields: Vec<Option<String>> = match (mapping, self.json_paths) {
-                (_, Some(paths)) => {
-                    if paths.len() != self.columns.len() {
-                        return Err(SqlError::new(
-                            "XX000",
-                            format!(
-                                "Number of jsonpaths and the number of columns should match. JSONPath size: {}, Number of columns in table or column list: {}",
-                                paths.len(),
-                                self.columns.len()
-                            ),
-                        ));
-                    }
-                    paths.iter().map(|p| json_text(walk(&value, p))).collect()
+            let fields = match self.json_fields(&value, mapping)? {
+                Some(fields) => fields,
+                None => {
+                    f.errors.push(self.error(line, raw, 1224, "Invalid JSONPath format: Member is not an object."));
+                    start = end;
+                    continue;
                 }
-                (JsonMapping::Auto { ignore_case }, None) => {
-                    let Some(obj) = value.as_object() else {
-                        f.errors.push(self.error(line, raw, 1224, "Invalid JSONPath format: Member is not an object."));
-                        start = end;
-                        continue;
-                    };
-                    self.columns
-                        .iter()
-                        .map(|c| {
-                            let v = if *ignore_case {
-                                obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(&c.name)).map(|(_, v)| v)
-                            } else {
-                                obj.get(&c.name)
-                            };
-                            json_text(v)
-                        })
-                        .collect()
-                }
-                (JsonMapping::Paths(_), None) => return Err(SqlError::internal("JSONPaths not loaded")),
             };
             self.push_record(f, fields, line, (start, end), raw);
             start = end;
         }
         Ok(text.lines().count() as i64)
+    }
+
+    /// A JSON record's fields, one per column, by name or through the JSONPaths; `None`
+    /// when the record is not an object.
+    fn json_fields(&self, value: &serde_json::Value, mapping: &JsonMapping) -> SqlResult<Option<Vec<Option<String>>>> {
+        Ok(Some(match (mapping, self.json_paths) {
+            (_, Some(paths)) => {
+                if paths.len() != self.columns.len() {
+                    return Err(SqlError::new(
+                        "XX000",
+                        format!(
+                            "Number of jsonpaths and the number of columns should match. JSONPath size: {}, Number of columns in table or column list: {}",
+                            paths.len(),
+                            self.columns.len()
+                        ),
+                    ));
+                }
+                paths.iter().map(|p| json_text(walk(value, p))).collect()
+            }
+            (JsonMapping::Auto { ignore_case }, None) => {
+                let Some(obj) = value.as_object() else { return Ok(None) };
+                self.columns
+                    .iter()
+                    .map(|c| {
+                        let v = if *ignore_case {
+                            obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(&c.name)).map(|(_, v)| v)
+                        } else {
+                            obj.get(&c.name)
+                        };
+                        json_text(v)
+                    })
+                    .collect()
+            }
+            (JsonMapping::Paths(_), None) => return Err(SqlError::internal("JSONPaths not loaded")),
+        }))
+    }
+
+    /// An Avro object container file: each record, made JSON with its logical types written
+    /// as text (dates, timestamps), then mapped to the columns as JSON records are.
+    fn read_avro(&self, bytes: Vec<u8>, mapping: &JsonMapping) -> SqlResult<FileResult> {
+        let bad = |e: &dyn std::fmt::Display| SqlError::new("XX000", format!("Invalid AVRO file {}: {e}", self.file));
+        let reader = apache_avro::Reader::new(&bytes[..]).map_err(|e| bad(&e))?;
+        let n = self.columns.len();
+        let mut f = Fields { values: vec![Vec::new(); n], lines: Vec::new(), raw: Vec::new(), errors: Vec::new() };
+        let mut records = 0i64;
+        for value in reader {
+            records += 1;
+            let value = avro_json(value.map_err(|e| bad(&e))?);
+            match self.json_fields(&value, mapping)? {
+                Some(fields) => self.push_record(&mut f, fields, records, (0, 0), ""),
+                None => f.errors.push(self.error(records, "", 1224, "Invalid AVRO record: not a record")),
+            }
+        }
+        let (batch, mut errors) = self.convert(&f, "")?;
+        f.errors.append(&mut errors);
+        Ok(FileResult { file: self.file.to_string(), batch, lines: records, errors: f.errors })
     }
 
     fn read_parquet(&self, bytes: Vec<u8>) -> SqlResult<FileResult> {
@@ -960,6 +1006,44 @@ impl Reader<'_> {
         let keep = datafusion::arrow::array::BooleanArray::from(bad.iter().map(|b| b.is_none()).collect::<Vec<_>>());
         let batch = filter_record_batch(&batch, &keep).map_err(SqlError::internal)?;
         Ok((Some(batch), errors))
+    }
+}
+
+/// An Avro value as JSON; logical dates and times as the text COPY reads for them.
+fn avro_json(v: apache_avro::types::Value) -> serde_json::Value {
+    use apache_avro::types::Value as A;
+    use serde_json::Value as J;
+    let micros = |us: i64| {
+        chrono::DateTime::from_timestamp_micros(us)
+            .map(|t| J::String(t.naive_utc().format("%Y-%m-%d %H:%M:%S%.f").to_string()))
+            .unwrap_or(J::Null)
+    };
+    match v {
+        A::Null => J::Null,
+        A::Boolean(b) => J::Bool(b),
+        A::Int(i) => J::from(i),
+        A::Long(l) => J::from(l),
+        A::Float(x) => serde_json::Number::from_f64(x as f64).map(J::Number).unwrap_or(J::Null),
+        A::Double(x) => serde_json::Number::from_f64(x).map(J::Number).unwrap_or(J::Null),
+        A::String(s) | A::Enum(_, s) => J::String(s),
+        A::Union(_, inner) => avro_json(*inner),
+        A::Array(items) => J::Array(items.into_iter().map(avro_json).collect()),
+        A::Map(m) => J::Object(m.into_iter().map(|(k, v)| (k, avro_json(v))).collect()),
+        A::Record(fields) => J::Object(fields.into_iter().map(|(k, v)| (k, avro_json(v))).collect()),
+        A::Date(days) => chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+            .and_then(|e| e.checked_add_signed(chrono::Duration::days(days as i64)))
+            .map(|d| J::String(d.format("%Y-%m-%d").to_string()))
+            .unwrap_or(J::Null),
+        A::TimestampMillis(ms) | A::LocalTimestampMillis(ms) => micros(ms * 1000),
+        A::TimestampMicros(us) | A::LocalTimestampMicros(us) => micros(us),
+        A::TimestampNanos(ns) | A::LocalTimestampNanos(ns) => micros(ns / 1000),
+        A::TimeMillis(ms) => J::String(format!("{:02}:{:02}:{:02}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60)),
+        A::TimeMicros(us) => {
+            J::String(format!("{:02}:{:02}:{:02}", us / 3_600_000_000, us / 60_000_000 % 60, us / 1_000_000 % 60))
+        }
+        A::Uuid(u) => J::String(u.to_string()),
+        A::BigDecimal(d) => J::String(d.to_string()),
+        other => serde_json::Value::try_from(other).unwrap_or(J::Null),
     }
 }
 
@@ -1134,11 +1218,13 @@ impl<'a> Converter<'a> {
         Converter { col, spec, builder, date_formats, time_formats }
     }
 
+    /// A NULL; refused for a NOT NULL column (the null stays as a placeholder: the row is
+    /// dropped with the others that failed).
     fn null(&mut self) -> Result<(), Bad> {
+        self.builder.append_null();
         if !self.col.nullable && self.col.identity.is_none() {
             return Err((1213, "Missing data for not-null field".into(), 0));
         }
-        self.builder.append_null();
         Ok(())
     }
 

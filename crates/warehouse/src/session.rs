@@ -1682,7 +1682,7 @@ impl Session {
         let store = external.open(&spec.credentials, spec.region.as_deref(), &self.user).await?;
         let files = copy::files(spec, &*store).await?;
         let json_paths = match &spec.format {
-            copy::Format::Json(copy::JsonMapping::Paths(url)) => {
+            copy::Format::Json(copy::JsonMapping::Paths(url)) | copy::Format::Avro(copy::JsonMapping::Paths(url)) => {
                 let (b, k) = copy::s3_url(url)?;
                 Some(Arc::new(copy::json_paths(&store.get(&b, &k).await?)?))
             }
