@@ -9,7 +9,7 @@ cd "$root"
 if [ ! -x bench/.venv/bin/python ]; then
   python3 -m venv bench/.venv
 fi
-bench/.venv/bin/pip install -q duckdb psycopg2-binary boto3
+bench/.venv/bin/pip install -q duckdb psycopg2-binary boto3 pytest
 cargo build --release --quiet -p nuage -p nuage-warehouse --bin nuage --example tpch
 exec bench/.venv/bin/python bench/copy/bench.py --nuage target/release/nuage --tpch target/release/examples/tpch \
   --sf "${1:-1.4}"
