@@ -513,7 +513,8 @@ type Piece = (Option<RecordBatch>, Vec<RowError>, i64);
 
 /// Fields of the records read so far, column by column, and where each record came from.
 struct Fields {
-    values: Vec<Vec<Option<String>>>,
+    /// Column by column, the fields as text (copied once, into one buffer per column).
+    values: Vec<StringBuilder>,
     lines: Vec<i64>,
     raw: Vec<(usize, usize)>,
     errors: Vec<RowError>,
@@ -606,7 +607,12 @@ impl Reader<'_> {
     fn read_piece(&self, piece: &[u8], first_line: i64) -> SqlResult<Piece> {
         let text = std::str::from_utf8(piece).map_err(SqlError::internal)?;
         let n = self.columns.len();
-        let mut f = Fields { values: vec![Vec::new(); n], lines: Vec::new(), raw: Vec::new(), errors: Vec::new() };
+        let mut f = Fields {
+            values: (0..n).map(|_| StringBuilder::new()).collect(),
+            lines: Vec::new(),
+            raw: Vec::new(),
+            errors: Vec::new(),
+        };
         let lines = match &self.spec.format {
             Format::Text { delimiter } => self.split_text(text, *delimiter, first_line, &mut f),
             Format::FixedWidth(widths) => self.split_fixed(text, widths, first_line, &mut f),
@@ -614,7 +620,7 @@ impl Reader<'_> {
             Format::Json(mapping) => self.split_json(text, mapping, &mut f)?,
             Format::Parquet | Format::Avro(_) => unreachable!("read as binary files"),
         };
-        let (batch, mut errors) = self.convert(&f, text)?;
+        let (batch, mut errors) = self.convert(&mut f, text)?;
         f.errors.append(&mut errors);
         Ok((batch, f.errors, lines))
     }
@@ -635,24 +641,30 @@ impl Reader<'_> {
     }
 
     /// Pads or refuses a record whose field count is not the column count.
-    fn push_record(&self, f: &mut Fields, mut fields: Vec<Option<String>>, line: i64, span: (usize, usize), raw: &str) {
+    fn push_record(&self, f: &mut Fields, fields: &[Option<&str>], line: i64, span: (usize, usize), raw: &str) {
         let n = self.columns.len();
         if fields.len() > n {
             f.errors.push(self.error(line, raw, 1214, "Extra column(s) found"));
             return;
         }
-        if fields.len() < n {
-            if !self.spec.fill_record {
-                f.errors.push(self.error(line, raw, 1214, "Delimiter not found"));
-                return;
-            }
-            fields.resize(n, None);
+        if fields.len() < n && !self.spec.fill_record {
+            f.errors.push(self.error(line, raw, 1214, "Delimiter not found"));
+            return;
         }
-        for (c, v) in fields.into_iter().enumerate() {
-            f.values[c].push(v);
+        for (c, builder) in f.values.iter_mut().enumerate() {
+            match fields.get(c).copied().flatten() {
+                Some(v) => builder.append_value(v),
+                None => builder.append_null(),
+            }
         }
         f.lines.push(line);
         f.raw.push(span);
+    }
+
+    /// Owned fields (after escapes were taken out, or from JSON) pushed as a record.
+    fn push_owned(&self, f: &mut Fields, fields: &[Option<String>], line: i64, span: (usize, usize), raw: &str) {
+        let borrowed: Vec<Option<&str>> = fields.iter().map(|v| v.as_deref()).collect();
+        self.push_record(f, &borrowed, line, span, raw);
     }
 
     /// A field as read: NULL AS's string is NULL.
@@ -665,6 +677,7 @@ impl Reader<'_> {
     }
 
     fn split_text(&self, text: &str, delimiter: char, first_line: i64, f: &mut Fields) -> i64 {
+        let mut fields: Vec<Option<&str>> = Vec::with_capacity(self.columns.len());
         let mut offset = 0usize;
         let mut line_no = first_line;
         let mut lines = 0i64;
@@ -703,16 +716,21 @@ impl Reader<'_> {
                 }
                 continue;
             }
-            let fields = self.text_fields(record, delimiter);
-            self.push_record(f, fields, line, (start, end), record);
+            if !self.spec.escape && !self.spec.remove_quotes {
+                // The common case: fields are slices of the record, copied once into the columns.
+                fields.clear();
+                fields.extend(record.split(delimiter).map(|v| (v != self.spec.null_as).then_some(v)));
+                self.push_record(f, &fields, line, (start, end), record);
+            } else {
+                let owned = self.text_fields(record, delimiter);
+                self.push_owned(f, &owned, line, (start, end), record);
+            }
         }
         lines
     }
 
+    /// A record's fields with ESCAPE or REMOVEQUOTES applied.
     fn text_fields(&self, record: &str, delimiter: char) -> Vec<Option<String>> {
-        if !self.spec.escape && !self.spec.remove_quotes {
-            return record.split(delimiter).map(|s| self.field(s.to_string())).collect();
-        }
         let mut out = Vec::new();
         let mut cur = String::new();
         let mut chars = record.chars().peekable();
@@ -780,7 +798,7 @@ impl Reader<'_> {
                 f.errors.push(self.error(line, record, 1214, "Line too short for the fixed-width specification"));
                 continue;
             }
-            self.push_record(f, fields, line, (start, start + record.len()), record);
+            self.push_owned(f, &fields, line, (start, start + record.len()), record);
         }
         lines
     }
@@ -807,8 +825,9 @@ impl Reader<'_> {
                     let line = first_line + record.position().map(|p| p.line() as i64 - 1).unwrap_or(0);
                     let raw = text[start..end.min(text.len())].trim_end_matches(['\n', '\r']);
                     lines = reader.position().line() as i64 - 1;
-                    let fields: Vec<Option<String>> = record.iter().map(|s| self.field(s.to_string())).collect();
-                    self.push_record(f, fields, line, (start, start + raw.len()), raw);
+                    let fields: Vec<Option<&str>> =
+                        record.iter().map(|v| (v != self.spec.null_as).then_some(v)).collect();
+                    self.push_record(f, &fields, line, (start, start + raw.len()), raw);
                 }
                 Err(e) => {
                     let line = first_line + e.position().map(|p| p.line() as i64 - 1).unwrap_or(0);
@@ -845,7 +864,7 @@ impl Reader<'_> {
                     continue;
                 }
             };
-            self.push_record(f, fields, line, (start, end), raw);
+            self.push_owned(f, &fields, line, (start, end), raw);
             start = end;
         }
         Ok(text.lines().count() as i64)
@@ -892,17 +911,22 @@ impl Reader<'_> {
         let bad = |e: &dyn std::fmt::Display| SqlError::new("XX000", format!("Invalid AVRO file {}: {e}", self.file));
         let reader = apache_avro::Reader::new(&bytes[..]).map_err(|e| bad(&e))?;
         let n = self.columns.len();
-        let mut f = Fields { values: vec![Vec::new(); n], lines: Vec::new(), raw: Vec::new(), errors: Vec::new() };
+        let mut f = Fields {
+            values: (0..n).map(|_| StringBuilder::new()).collect(),
+            lines: Vec::new(),
+            raw: Vec::new(),
+            errors: Vec::new(),
+        };
         let mut records = 0i64;
         for value in reader {
             records += 1;
             let value = avro_json(value.map_err(|e| bad(&e))?);
             match self.json_fields(&value, mapping)? {
-                Some(fields) => self.push_record(&mut f, fields, records, (0, 0), ""),
+                Some(fields) => self.push_owned(&mut f, &fields, records, (0, 0), ""),
                 None => f.errors.push(self.error(records, "", 1224, "Invalid AVRO record: not a record")),
             }
         }
-        let (batch, mut errors) = self.convert(&f, "")?;
+        let (batch, mut errors) = self.convert(&mut f, "")?;
         f.errors.append(&mut errors);
         Ok(FileResult { file: self.file.to_string(), batch, lines: records, errors: f.errors })
     }
@@ -964,7 +988,7 @@ impl Reader<'_> {
 
     /// Converts the fields to the columns' types; rows with a bad value are left out and
     /// reported.
-    fn convert(&self, f: &Fields, text: &str) -> SqlResult<(Option<RecordBatch>, Vec<RowError>)> {
+    fn convert(&self, f: &mut Fields, text: &str) -> SqlResult<(Option<RecordBatch>, Vec<RowError>)> {
         let rows = f.lines.len();
         if rows == 0 {
             return Ok((None, Vec::new()));
@@ -973,8 +997,9 @@ impl Reader<'_> {
         let mut arrays = Vec::with_capacity(self.columns.len());
         for (c, col) in self.columns.iter().enumerate() {
             let mut conv = Converter::new(col, self.spec, rows);
-            for (r, v) in f.values[c].iter().enumerate() {
-                if let Err((code, reason, position)) = conv.push(v.as_deref()) {
+            let values = f.values[c].finish();
+            for (r, v) in values.iter().enumerate() {
+                if let Err((code, reason, position)) = conv.push(v) {
                     if bad[r].is_none() {
                         let (s, e) = f.raw[r];
                         bad[r] = Some(RowError {
@@ -989,7 +1014,7 @@ impl Reader<'_> {
                             },
                             position,
                             raw_line: text.get(s..e).unwrap_or_default().chars().take(1024).collect(),
-                            raw_value: v.as_deref().unwrap_or_default().chars().take(1024).collect(),
+                            raw_value: v.unwrap_or_default().chars().take(1024).collect(),
                             code,
                             reason,
                         });
