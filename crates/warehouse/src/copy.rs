@@ -172,11 +172,7 @@ impl Authorization {
 impl CopySpec {
     /// Reads a COPY statement; `None` when the text is not one.
     pub fn parse(sql: &str) -> Option<SqlResult<CopySpec>> {
-        let mut w = Words::new(sql)?;
-        if !w.is("COPY") {
-            return None;
-        }
-        Some(Self::read(&mut w, sql.trim()))
+        Words::statement(sql, "COPY", Self::read)
     }
 
     fn read(w: &mut Words, text: &str) -> SqlResult<CopySpec> {
@@ -508,6 +504,17 @@ pub struct Reader<'a> {
     pub json_paths: Option<&'a [Vec<PathStep>]>,
 }
 
+impl Fields {
+    fn new(columns: usize) -> Fields {
+        Fields {
+            values: (0..columns).map(|_| StringBuilder::new()).collect(),
+            lines: Vec::new(),
+            raw: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+}
+
 /// What a piece of a file gave: its rows, its rejected rows, how many lines it held.
 type Piece = (Option<RecordBatch>, Vec<RowError>, i64);
 
@@ -607,12 +614,7 @@ impl Reader<'_> {
     fn read_piece(&self, piece: &[u8], first_line: i64) -> SqlResult<Piece> {
         let text = std::str::from_utf8(piece).map_err(SqlError::internal)?;
         let n = self.columns.len();
-        let mut f = Fields {
-            values: (0..n).map(|_| StringBuilder::new()).collect(),
-            lines: Vec::new(),
-            raw: Vec::new(),
-            errors: Vec::new(),
-        };
+        let mut f = Fields::new(n);
         let lines = match &self.spec.format {
             Format::Text { delimiter } => self.split_text(text, *delimiter, first_line, &mut f),
             Format::FixedWidth(widths) => self.split_fixed(text, widths, first_line, &mut f),
@@ -911,12 +913,7 @@ impl Reader<'_> {
         let bad = |e: &dyn std::fmt::Display| SqlError::new("XX000", format!("Invalid AVRO file {}: {e}", self.file));
         let reader = apache_avro::Reader::new(&bytes[..]).map_err(|e| bad(&e))?;
         let n = self.columns.len();
-        let mut f = Fields {
-            values: (0..n).map(|_| StringBuilder::new()).collect(),
-            lines: Vec::new(),
-            raw: Vec::new(),
-            errors: Vec::new(),
-        };
+        let mut f = Fields::new(n);
         let mut records = 0i64;
         for value in reader {
             records += 1;

@@ -121,6 +121,20 @@ impl Words {
         }
     }
 
+    /// A statement that begins with `keyword`, read by `read` (given the words after the
+    /// keyword and the statement's text); `None` when `sql` begins otherwise.
+    pub(crate) fn statement<T>(
+        sql: &str,
+        keyword: &str,
+        read: impl FnOnce(&mut Words, &str) -> SqlResult<T>,
+    ) -> Option<SqlResult<T>> {
+        let mut w = Words::new(sql)?;
+        if !w.is(keyword) {
+            return None;
+        }
+        Some(read(&mut w, sql.trim()))
+    }
+
     /// The next word must be `word`; else a syntax error at what is there.
     pub(crate) fn expect(&mut self, word: &str) -> SqlResult<()> {
         if self.is(word) {

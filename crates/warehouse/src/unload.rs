@@ -49,11 +49,7 @@ const SLICES: usize = 2;
 
 impl UnloadSpec {
     pub fn parse(sql: &str) -> Option<SqlResult<UnloadSpec>> {
-        let mut w = Words::new(sql)?;
-        if !w.is("UNLOAD") {
-            return None;
-        }
-        Some(Self::read(&mut w, sql.trim()))
+        Words::statement(sql, "UNLOAD", Self::read)
     }
 
     fn read(w: &mut Words, text: &str) -> SqlResult<UnloadSpec> {
