@@ -75,6 +75,7 @@ def test_copy_from_s3_through_a_role(server):
     psql(c, "create table events(id int, title varchar(20), starts timestamp)")
     assert one(f"copy events from 's3://loads/csv/' credentials 'aws_iam_role={good}' csv") == "COPY 2"
     assert psql(c, "select title from events order by id").stdout.splitlines() == ["Concert, live", 'Say "hi"']
+    assert one("select lines_scanned from stl_load_commits where filename = 's3://loads/csv/events.csv'") == "2"
     s3.put_object(Bucket="loads", Key="tab/sales.txt.bz2", Body=bz2.compress(b"10\t2/18/2008 02:36:48\n11\t12/31/2008 23:59:59\n"))
     psql(c, "create table sales(id int, sold timestamp)")
     assert one(f"copy sales from 's3://loads/tab/sales' iam_role '{good}' delimiter '\\t' timeformat 'MM/DD/YYYY HH:MI:SS' bzip2") == "COPY 2"
@@ -119,6 +120,10 @@ def test_copy_from_s3_through_a_role(server):
         "3|name|1204|String length exceeds DDL length|a-very-long-name",
         "4||1214|Delimiter not found|",
     ]
+    # A number too wide for its DECIMAL is refused, not loaded as NULL.
+    s3.put_object(Bucket="loads", Key="bad/wide.txt", Body=b"8|hal|2008-03-04|12345.6\n")
+    out = one(f"copy users from 's3://loads/bad/wide.txt' iam_role '{good}' maxerror 1; select err_code from stl_load_errors where query = pg_last_copy_id()")
+    assert out.splitlines() == ["COPY 0", "1216"]
     # TRUNCATECOLUMNS and FILLRECORD mend two of the bad rows.
     assert one(f"copy users2 from 's3://loads/bad/rows.txt' iam_role '{good}' truncatecolumns fillrecord maxerror 1") == "COPY 3"
     assert one("select name from users2 where id = 6") == "a-very-l"

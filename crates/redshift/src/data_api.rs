@@ -516,7 +516,7 @@ impl RedshiftDataService {
                     part.columns = columns(&outcome);
                     match records(&outcome) {
                         Ok(r) => {
-                            part.result_size = r.len() as i64 * part.columns.len().max(1) as i64 * 8;
+                            part.result_size = outcome.batches.iter().map(|b| b.get_array_memory_size() as i64).sum();
                             part.records = r;
                             part.status = "FINISHED".into();
                         }

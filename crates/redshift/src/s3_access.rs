@@ -2,6 +2,7 @@
 //! (a role the cluster may use, assumed through STS by redshift.amazonaws.com, or a pair of
 //! keys), and every S3 call is made through the front door as that principal, so the same
 //! evaluator decides it as any client request. S3's failures come back in Redshift's words.
+//! Also who may connect to the SQL port: the cluster's security groups, read from EC2 the same way.
 use crate::{ClusterRecord, Redshift};
 use async_trait::async_trait;
 use bytes::Bytes;

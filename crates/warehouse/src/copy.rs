@@ -817,7 +817,6 @@ impl Reader<'_> {
             .double_quote(true)
             .from_reader(text.as_bytes());
         let mut record = csv::StringRecord::new();
-        let mut lines = 0i64;
         loop {
             let start = reader.position().byte() as usize;
             match reader.read_record(&mut record) {
@@ -826,7 +825,6 @@ impl Reader<'_> {
                     let end = reader.position().byte() as usize;
                     let line = first_line + record.position().map(|p| p.line() as i64 - 1).unwrap_or(0);
                     let raw = text[start..end.min(text.len())].trim_end_matches(['\n', '\r']);
-                    lines = reader.position().line() as i64 - 1;
                     let fields: Vec<Option<&str>> =
                         record.iter().map(|v| (v != self.spec.null_as).then_some(v)).collect();
                     self.push_record(f, &fields, line, (start, start + raw.len()), raw);
@@ -838,7 +836,9 @@ impl Reader<'_> {
                 }
             }
         }
-        Ok(lines.max(text.lines().count() as i64))
+        // The reader stands on the line after the last one read.
+        let next = reader.position().line() as i64;
+        Ok(if text.ends_with('\n') || text.is_empty() { next - 1 } else { next })
     }
 
     fn split_json(&self, text: &str, mapping: &JsonMapping, f: &mut Fields) -> SqlResult<i64> {
@@ -1285,8 +1285,19 @@ impl<'a> Converter<'a> {
             }),
             Builder::Decimal(b) => {
                 let t = v.trim();
-                if t.parse::<f64>().is_err() {
+                let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+                let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+                let plain = !(whole.is_empty() && fraction.is_empty())
+                    && whole.bytes().chain(fraction.bytes()).all(|c| c.is_ascii_digit());
+                if !plain {
                     return Err((1207, invalid_digit(t, "Decimal").1, 0));
+                }
+                // A value whose integer part does not fit the precision is refused, never
+                // turned into NULL by the cast below.
+                if let RsType::Decimal(p, s) = self.col.ty {
+                    if whole.trim_start_matches('0').len() > (p as i64 - s as i64).max(0) as usize {
+                        return Err((1216, format!("Numeric data overflow (result precision), Value '{t}'"), 0));
+                    }
                 }
                 b.append_value(t)
             }
