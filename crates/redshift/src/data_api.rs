@@ -216,7 +216,14 @@ fn columns(outcome: &Outcome) -> Vec<Column> {
                 RsType::Time => ("time", 0, 15, 6, false),
                 RsType::Super => ("super", 0, 0, 0, false),
             };
-            Column { name: f.name().clone(), type_name: type_name.into(), length, precision, scale, signed }
+            Column {
+                name: nuage_warehouse::dialect::output_name(f.name()).to_string(),
+                type_name: type_name.into(),
+                length,
+                precision,
+                scale,
+                signed,
+            }
         })
         .collect()
 }
@@ -226,13 +233,19 @@ fn records(outcome: &Outcome) -> Result<Vec<Vec<Value>>, String> {
     use nuage_warehouse::datafusion::arrow::array::{Array, AsArray};
     use nuage_warehouse::datafusion::arrow::datatypes::DataType;
     use nuage_warehouse::datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-    let options = FormatOptions::default()
-        .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"))
-        .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f%:z"));
+    let options = FormatOptions::default();
     let mut out = Vec::new();
     for b in &outcome.batches {
-        let formatters: Vec<ArrayFormatter> = b
+        // Times as Redshift writes them; floats stay typed doubles.
+        let texts: Vec<_> = b
             .columns()
+            .iter()
+            .map(|c| match c.data_type().is_floating() {
+                true => c.clone(),
+                false => nuage_warehouse::text::redshift_text(c, 0).unwrap_or_else(|| c.clone()),
+            })
+            .collect();
+        let formatters: Vec<ArrayFormatter> = texts
             .iter()
             .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
             .collect::<Result<_, _>>()

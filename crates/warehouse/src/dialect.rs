@@ -446,6 +446,123 @@ pub fn chrono_format(fmt: &str) -> String {
     out
 }
 
+/// Marks the end of a column's name and the start of a suffix that only keeps DataFusion's
+/// names unique: PostgreSQL lets two result columns share a name, DataFusion does not.
+const UNIQUE_SUFFIX: char = '\u{E000}';
+
+/// A result column's name as the client sees it.
+pub fn output_name(name: &str) -> &str {
+    name.split(UNIQUE_SUFFIX).next().unwrap_or(name)
+}
+
+/// Names every select item as PostgreSQL does (`count`, `?column?`, a cast's column or type,
+/// Redshift's `date_add`), so result columns read as on Redshift; a name used twice gets a
+/// hidden suffix.
+fn name_columns(projection: &mut [ast::SelectItem]) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for item in projection.iter_mut() {
+        let (name, plain_column) = match item {
+            ast::SelectItem::UnnamedExpr(e) => {
+                let plain = matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+                    && !matches!(e, Expr::Identifier(id) if id.quote_style.is_none() && is_niladic(&id.value));
+                (column_name(e).unwrap_or_else(|| "?column?".to_string()), plain)
+            }
+            ast::SelectItem::ExprWithAlias { alias, .. } => {
+                let name =
+                    if alias.quote_style.is_some() { alias.value.clone() } else { alias.value.to_ascii_lowercase() };
+                (name, true)
+            }
+            _ => continue,
+        };
+        let count = seen.entry(name.clone()).or_insert(0);
+        *count += 1;
+        let unique = if *count == 1 { name } else { format!("{name}{UNIQUE_SUFFIX}{count}") };
+        match item {
+            ast::SelectItem::UnnamedExpr(e) if !plain_column || unique.contains(UNIQUE_SUFFIX) => {
+                *item = ast::SelectItem::ExprWithAlias { expr: e.clone(), alias: Ident::with_quote('"', unique) };
+            }
+            ast::SelectItem::ExprWithAlias { alias, .. } if unique.contains(UNIQUE_SUFFIX) => {
+                *alias = Ident::with_quote('"', unique);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Functions written without parentheses (`SELECT sysdate`).
+fn is_niladic(name: &str) -> bool {
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "sysdate" | "getdate" | "current_user" | "session_user" | "user" | "current_schema"
+    )
+}
+
+/// PostgreSQL's name for an unnamed select item (its `FigureColname`), with Redshift's
+/// names for its own functions; `None` where PostgreSQL says `?column?`.
+fn column_name(e: &Expr) -> Option<String> {
+    let lower = |i: &Ident| if i.quote_style.is_some() { i.value.clone() } else { i.value.to_ascii_lowercase() };
+    match e {
+        Expr::Identifier(id) if id.quote_style.is_none() && is_niladic(&id.value) => {
+            Some(match id.value.to_ascii_lowercase().as_str() {
+                "sysdate" | "getdate" => "timestamp".to_string(),
+                other => other.to_string(),
+            })
+        }
+        Expr::Identifier(id) => Some(lower(id)),
+        Expr::CompoundIdentifier(ids) => ids.last().map(lower),
+        Expr::CompoundFieldAccess { access_chain, root } => match access_chain.last() {
+            Some(ast::AccessExpr::Dot(Expr::Identifier(id))) => Some(lower(id)),
+            _ => column_name(root),
+        },
+        Expr::Nested(inner) | Expr::Collate { expr: inner, .. } => column_name(inner),
+        Expr::Cast { expr, data_type, .. } => column_name(expr).or_else(|| Some(type_column_name(data_type))),
+        Expr::TypedString(t) => Some(type_column_name(&t.data_type)),
+        Expr::Function(f) => Some(match func_name(f).as_str() {
+            "getdate" | "sysdate" => "timestamp".to_string(),
+            "dateadd" => "date_add".to_string(),
+            "datediff" => "date_diff".to_string(),
+            "nvl" => "coalesce".to_string(),
+            "datepart" | "pgdate_part" => "date_part".to_string(),
+            other => other.to_string(),
+        }),
+        Expr::Extract { .. } => Some("date_part".into()),
+        Expr::Substring { .. } => Some("substring".into()),
+        Expr::Position { .. } => Some("position".into()),
+        Expr::Trim { .. } => Some("btrim".into()),
+        Expr::Ceil { .. } => Some("ceil".into()),
+        Expr::Floor { .. } => Some("floor".into()),
+        Expr::Overlay { .. } => Some("overlay".into()),
+        Expr::Case { .. } => Some("case".into()),
+        Expr::Exists { .. } => Some("exists".into()),
+        Expr::Array(_) => Some("array".into()),
+        Expr::Interval(_) => Some("interval".into()),
+        _ => None,
+    }
+}
+
+/// PostgreSQL's internal name of a type, which a cast of a constant gives its column.
+fn type_column_name(t: &ast::DataType) -> String {
+    use crate::types::RsType;
+    match RsType::from_sql(t) {
+        Ok(RsType::SmallInt) => "int2",
+        Ok(RsType::Integer) => "int4",
+        Ok(RsType::BigInt) => "int8",
+        Ok(RsType::Decimal(..)) => "numeric",
+        Ok(RsType::Real) => "float4",
+        Ok(RsType::Double) => "float8",
+        Ok(RsType::Boolean) => "bool",
+        Ok(RsType::Char(_)) => "bpchar",
+        Ok(RsType::Varchar(_)) => "varchar",
+        Ok(RsType::Date) => "date",
+        Ok(RsType::Timestamp) => "timestamp",
+        Ok(RsType::Timestamptz) => "timestamptz",
+        Ok(RsType::Time) => "time",
+        Ok(RsType::Super) => "super",
+        Err(_) => return t.to_string().to_ascii_lowercase(),
+    }
+    .to_string()
+}
+
 struct RedshiftRewrite;
 
 impl VisitorMut for RedshiftRewrite {
@@ -475,16 +592,6 @@ impl VisitorMut for RedshiftRewrite {
     }
 
     fn pre_visit_select(&mut self, select: &mut ast::Select) -> ControlFlow<()> {
-        // PostgreSQL names every unnamed constant and scalar subquery `?column?`; DataFusion
-        // needs unique names.
-        let mut unnamed = 0;
-        for item in select.projection.iter_mut() {
-            if let ast::SelectItem::UnnamedExpr(e @ (Expr::Value(_) | Expr::Subquery(_))) = item {
-                unnamed += 1;
-                let alias = if unnamed == 1 { "?column?".to_string() } else { format!("?column?{unnamed}") };
-                *item = ast::SelectItem::ExprWithAlias { expr: e.clone(), alias: Ident::with_quote('"', alias) };
-            }
-        }
         // Redshift lets a select item name an alias defined earlier in the same list
         // (`... END AS is_autoincrement, is_autoincrement AS is_generatedcolumn`).
         let mut aliases: Vec<(String, Expr)> = Vec::new();
@@ -511,20 +618,8 @@ impl VisitorMut for RedshiftRewrite {
                 }
             }
         }
+        name_columns(&mut select.projection);
         for item in select.projection.iter_mut() {
-            // `SELECT current_user` names its column current_user.
-            if let ast::SelectItem::UnnamedExpr(Expr::Identifier(id)) = item {
-                let name = id.value.to_ascii_lowercase();
-                if id.quote_style.is_none()
-                    && matches!(
-                        name.as_str(),
-                        "sysdate" | "getdate" | "current_user" | "session_user" | "user" | "current_schema"
-                    )
-                {
-                    *item =
-                        ast::SelectItem::ExprWithAlias { expr: Expr::Identifier(id.clone()), alias: Ident::new(name) };
-                }
-            }
             if let ast::SelectItem::UnnamedExpr(Expr::CompoundIdentifier(ids)) = item {
                 if let Some(last) = ids.last().filter(|i| i.value == "relhasoids").cloned() {
                     *item = ast::SelectItem::ExprWithAlias {

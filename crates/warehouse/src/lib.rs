@@ -10,6 +10,7 @@ pub mod privileges;
 pub mod session;
 pub mod state;
 pub mod system;
+pub mod text;
 pub mod types;
 pub mod unload;
 pub mod wire;

@@ -146,7 +146,10 @@ impl Session {
     pub fn new(wh: Arc<Warehouse>, user: &str, pg_parser: Arc<PostgresCompatibilityParser>) -> SqlResult<Session> {
         let db = wh.database();
         let view = Arc::new(View::new(wh.committed()));
-        let config = SessionConfig::new()
+        let mut config = SessionConfig::new();
+        // TIMESTAMPTZ values are UTC, the session time zone Redshift starts with.
+        config.options_mut().execution.time_zone = Some("UTC".into());
+        let config = config
             .with_default_catalog_and_schema(&db, "public")
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(true)
@@ -1221,14 +1224,11 @@ impl Session {
                         }
                         other => other,
                     };
-                    columns.push(ColumnMeta {
-                        name: f.name().to_ascii_lowercase(),
-                        ty,
-                        nullable: true,
-                        default: None,
-                        identity: None,
-                        encode: None,
-                    });
+                    let name = crate::dialect::output_name(f.name()).to_ascii_lowercase();
+                    if columns.iter().any(|c: &ColumnMeta| c.name == name) {
+                        return Err(SqlError::new("42701", format!("column \"{name}\" specified more than once")));
+                    }
+                    columns.push(ColumnMeta { name, ty, nullable: true, default: None, identity: None, encode: None });
                 }
             }
             rows = Some(batches);

@@ -192,6 +192,15 @@ pub async fn write(
 ) -> SqlResult<Vec<Written>> {
     let (bucket, prefix) = s3_url(&spec.to)?;
     let all = concat_batches(&schema, &batches).map_err(SqlError::internal)?;
+    // Files name the columns as the query's client would see them.
+    let schema = std::sync::Arc::new(datafusion::arrow::datatypes::Schema::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone().with_name(crate::dialect::output_name(f.name())))
+            .collect::<Vec<_>>(),
+    ));
+    let all = RecordBatch::try_new(schema.clone(), all.columns().to_vec()).map_err(SqlError::internal)?;
     // PARTITION BY: one directory per distinct key, `col=value/`.
     let mut groups: Vec<(String, RecordBatch)> = Vec::new();
     if spec.partition_by.is_empty() {
@@ -335,20 +344,17 @@ fn encode(spec: &UnloadSpec, batch: &RecordBatch) -> SqlResult<Vec<(Vec<u8>, usi
         return Ok(vec![(out, batch.num_rows())]);
     }
     let limit = spec.max_file_size.unwrap_or(6_200 << 20) as usize;
-    let options = FormatOptions::default()
-        .with_null("")
-        .with_date_format(Some("%Y-%m-%d"))
-        .with_timestamp_format(Some("%Y-%m-%d %H:%M:%S%.f"))
-        .with_timestamp_tz_format(Some("%Y-%m-%d %H:%M:%S%.f%:z"))
-        .with_time_format(Some("%H:%M:%S%.f"));
-    let formatters: Vec<ArrayFormatter> = batch
-        .columns()
+    let options = FormatOptions::default().with_null("").with_date_format(Some("%Y-%m-%d"));
+    // Floats and times as Redshift writes them; the batch's own types still decide JSON's.
+    let texts: Vec<_> =
+        batch.columns().iter().map(|c| crate::text::redshift_text(c, 0).unwrap_or_else(|| c.clone())).collect();
+    let formatters: Vec<ArrayFormatter> = texts
         .iter()
         .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
         .collect::<Result<_, _>>()
         .map_err(SqlError::internal)?;
     let schema = batch.schema();
-    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let names: Vec<&str> = schema.fields().iter().map(|f| crate::dialect::output_name(f.name())).collect();
     let header = |out: &mut Vec<u8>| -> SqlResult<()> {
         if !spec.header {
             return Ok(());

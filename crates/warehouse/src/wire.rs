@@ -7,9 +7,11 @@ use crate::engine::Warehouse;
 use crate::error::{SqlError, SqlResult};
 use crate::session::Special;
 use crate::session::{Output, Session};
-use arrow_pg::datatypes::{arrow_schema_to_pg_fields, df::encode_dataframe, into_pg_type};
+use arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch, into_pg_type};
 use async_trait::async_trait;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::dataframe::DataFrame;
 use datafusion::sql::sqlparser::ast::{self, Expr, Statement, Value, VisitMut, VisitorMut};
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
 use futures::Sink;
@@ -18,7 +20,9 @@ use pgwire::api::auth::{AuthSource, LoginInfo, Password, ServerParameterProvider
 use pgwire::api::cancel::DefaultCancelHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{DescribePortalResponse, DescribeStatementResponse, FieldInfo, Response, Tag};
+use pgwire::api::results::{
+    DescribePortalResponse, DescribeStatementResponse, FieldFormat, FieldInfo, QueryResponse, Response, Tag,
+};
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, ConnectionManager, PgWireServerHandlers, Type};
@@ -216,7 +220,10 @@ async fn respond<C: ClientInfo>(client: &C, out: Output, format: &Format) -> PgW
     Ok(match out {
         Output::Rows(df) => {
             let opts = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
-            Response::Query(encode_dataframe(df, format, Some(opts)).await?)
+            // Redshift's default is 0 (15 significant digits), not PostgreSQL 12's 1.
+            let extra_float_digits =
+                client.metadata().get("extra_float_digits").and_then(|v| v.parse().ok()).unwrap_or(0);
+            Response::Query(encode_rows(df, format, opts, extra_float_digits).await?)
         }
         Output::Command(tag, rows) => {
             let t = match (tag.as_str(), rows) {
@@ -230,6 +237,85 @@ async fn respond<C: ClientInfo>(client: &C, out: Output, format: &Format) -> PgW
         Output::Commit => Response::TransactionEnd(Tag::new("COMMIT")),
         Output::Rollback => Response::TransactionEnd(Tag::new("ROLLBACK")),
     })
+}
+
+/// RowDescription for a result: PostgreSQL's type OIDs, and the names the client asked for
+/// (without the suffixes that keep DataFusion's names unique).
+fn pg_fields(schema: &Schema, format: &Format, opts: Arc<FormatOptions>) -> PgWireResult<Vec<FieldInfo>> {
+    Ok(arrow_schema_to_pg_fields(schema, format, None)?
+        .into_iter()
+        .map(|f| {
+            FieldInfo::new(
+                crate::dialect::output_name(f.name()).to_string(),
+                None,
+                None,
+                f.datatype().clone(),
+                f.format(),
+            )
+            .with_format_options(opts.clone())
+        })
+        .collect())
+}
+
+/// A query's rows as DataRows; text columns carry Redshift's spelling of floats and times.
+async fn encode_rows(
+    df: DataFrame,
+    format: &Format,
+    opts: Arc<FormatOptions>,
+    extra_float_digits: i8,
+) -> PgWireResult<QueryResponse> {
+    use futures::StreamExt;
+    let fields = Arc::new(pg_fields(df.schema().as_arrow(), format, opts)?);
+    let stream = df.execute_stream().await.map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+    let for_rows = fields.clone();
+    let rows = stream
+        .map(move |batch| {
+            let rows: Box<dyn Iterator<Item = PgWireResult<pgwire::messages::data::DataRow>> + Send + Sync> =
+                match batch
+                    .map_err(|e| PgWireError::ApiError(Box::new(e)))
+                    .and_then(|b| as_redshift_text(b, &for_rows, extra_float_digits))
+                {
+                    Ok(b) => encode_recordbatch(for_rows.clone(), b),
+                    Err(e) => Box::new(std::iter::once(Err(e))),
+                };
+            futures::stream::iter(rows)
+        })
+        .flatten();
+    Ok(QueryResponse::new(fields, rows))
+}
+
+/// The batch with its text-format float and time columns as Redshift's text; the fields keep
+/// their types, so clients still parse them as numbers and timestamps.
+fn as_redshift_text(batch: RecordBatch, fields: &[FieldInfo], extra_float_digits: i8) -> PgWireResult<RecordBatch> {
+    let mut changed = false;
+    let columns: Vec<_> = batch
+        .columns()
+        .iter()
+        .zip(fields)
+        .map(|(c, f)| match f.format() {
+            FieldFormat::Text => match crate::text::redshift_text(c, extra_float_digits) {
+                Some(t) => {
+                    changed = true;
+                    t
+                }
+                None => c.clone(),
+            },
+            FieldFormat::Binary => c.clone(),
+        })
+        .collect();
+    if !changed {
+        return Ok(batch);
+    }
+    let schema = Schema::new(
+        batch
+            .schema()
+            .fields()
+            .iter()
+            .zip(&columns)
+            .map(|(f, c)| f.as_ref().clone().with_data_type(c.data_type().clone()))
+            .collect::<Vec<_>>(),
+    );
+    RecordBatch::try_new(Arc::new(schema), columns).map_err(|e| PgWireError::ApiError(Box::new(e)))
 }
 
 fn error_response(e: SqlError) -> Response {
@@ -352,7 +438,9 @@ impl QueryParser for Connection {
 
     fn get_result_schema(&self, stmt: &Prepared, format: Option<&Format>) -> PgWireResult<Vec<FieldInfo>> {
         match &stmt.inner.schema {
-            Some(schema) => arrow_schema_to_pg_fields(schema, format.unwrap_or(&Format::UnifiedText), None),
+            Some(schema) => {
+                pg_fields(schema, format.unwrap_or(&Format::UnifiedText), Arc::new(FormatOptions::default()))
+            }
             None => Ok(vec![]),
         }
     }
