@@ -189,6 +189,10 @@ def test_drivers_parameters_transactions_and_durability(tmp_path):
         assert [t[2] for t in cur.get_tables(None, None, "%", None)] == ["sales"]
         cols = cur.get_columns(None, None, "sales", None)
         assert [(c[3], c[5]) for c in cols] == [("salesid", "int4"), ("qty", "int2"), ("price", "numeric"), ("saletime", "timestamp"), ("note", "varchar")]
+        # With schema and column patterns the driver reads pg_attribute and pg_class directly.
+        assert [t[2] for t in cur.get_tables(None, "pub%", "sa%", None)] == ["sales"]
+        cols = cur.get_columns(None, "public", "sales", "sale%")
+        assert [(c[3], c[5]) for c in cols] == [("salesid", "int4"), ("saletime", "timestamp")]
         cur.execute("explain select count(*) from sales")
         assert any("TableScan: sales" in str(r) for r in cur.fetchall())
         conn.close()
@@ -321,6 +325,35 @@ def test_sqlalchemy_redshift_dialect(server):
     with engine.connect() as conn:
         names = [r[0] for r in conn.execute(sa.text("select eventname from events order by eventid"))]
     assert names == ["Hamlet", "Macbeth"]
+
+    # The inspector reads Redshift's catalog: pg_class.reldiststyle, pg_attribute.attisdistkey
+    # and attsortkeyord, pg_get_late_binding_view_cols(), aliases named in WHERE.
+    with engine.begin() as conn:
+        conn.execute(sa.text("create table sales(salesid int primary key, sellerid int not null, saletime timestamp, price decimal(8,2)) distkey(sellerid) compound sortkey(saletime, salesid)"))
+        conn.execute(sa.text("create view recent as select salesid from sales"))
+    insp = sa.inspect(engine)
+    assert insp.get_schema_names() == ["information_schema", "public"]
+    assert sorted(insp.get_table_names()) == ["events", "sales"]
+    assert insp.get_view_names() == ["recent"]
+    assert insp.has_table("sales") and not insp.has_table("nosuch")
+    cols = {c["name"]: c for c in insp.get_columns("sales")}
+    assert list(cols) == ["salesid", "sellerid", "saletime", "price"]
+    assert str(cols["price"]["type"]) == "NUMERIC(8, 2)" and cols["sellerid"]["nullable"] is False
+    assert insp.get_pk_constraint("sales")["constrained_columns"] == ["salesid"]
+    options = insp.get_table_options("sales")
+    assert options["redshift_diststyle"] == "KEY" and options["redshift_distkey"] == "sellerid"
+    assert options["redshift_sortkey"] == ("saletime", "salesid")
+    assert "select salesid from sales" in insp.get_view_definition("recent").lower()
+    assert sa.Table("sales", sa.MetaData(), autoload_with=engine).c.keys() == ["salesid", "sellerid", "saletime", "price"]
+
+    # pandas writes through the dialect (has_table, CREATE TABLE, multi-row INSERT) and reads back.
+    import pandas as pd
+
+    frame = pd.DataFrame({"id": [1, 2], "name": ["a", "b"], "score": [1.5, 2.0]})
+    frame.to_sql("scores", engine, index=False, if_exists="replace", method="multi")
+    frame.to_sql("scores", engine, index=False, if_exists="append", method="multi")
+    back = pd.read_sql("select name, sum(score) as total from scores group by name order by name", engine)
+    assert back.to_dict("list") == {"name": ["a", "b"], "total": [3.0, 4.0]}
 
 
 @pytest.mark.skipif(psql_missing, reason="psql is installed by .ci/run")

@@ -6,7 +6,7 @@
 use crate::error::{SqlError, SqlResult};
 use datafusion::sql::sqlparser::ast::{
     self, Expr, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments, Ident, ObjectName,
-    ObjectNamePart, Statement, Value, VisitorMut,
+    ObjectNamePart, Statement, Value, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::RedshiftSqlDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -563,6 +563,136 @@ fn type_column_name(t: &ast::DataType) -> String {
     .to_string()
 }
 
+/// Replaces the unqualified name `name` in the WHERE of each SELECT that defines it as a
+/// select item's alias by the aliased expression. True when something was replaced.
+pub fn where_alias(statement: &mut Statement, name: &str) -> bool {
+    struct Replace<'a> {
+        name: &'a str,
+        replaced: bool,
+    }
+    impl VisitorMut for Replace<'_> {
+        type Break = ();
+        fn pre_visit_select(&mut self, select: &mut ast::Select) -> ControlFlow<()> {
+            let aliased = select.projection.iter().find_map(|item| match item {
+                ast::SelectItem::ExprWithAlias { expr, alias } if alias.value.eq_ignore_ascii_case(self.name) => {
+                    Some(expr.clone())
+                }
+                _ => None,
+            });
+            // An alias of an expression naming the column itself cannot stand for it.
+            let aliased = aliased.filter(|e| !names_identifier(e, self.name));
+            if let (Some(expr), Some(selection)) = (aliased, select.selection.as_mut()) {
+                let mut inner = ReplaceIdent { name: self.name, expr, replaced: false };
+                let _ = VisitMut::visit(selection, &mut inner);
+                self.replaced |= inner.replaced;
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    struct ReplaceIdent<'a> {
+        name: &'a str,
+        expr: Expr,
+        replaced: bool,
+    }
+    impl VisitorMut for ReplaceIdent<'_> {
+        type Break = ();
+        fn post_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+            if matches!(e, Expr::Identifier(id) if id.value.eq_ignore_ascii_case(self.name)) {
+                *e = Expr::Nested(Box::new(self.expr.clone()));
+                self.replaced = true;
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut r = Replace { name, replaced: false };
+    let _ = VisitMut::visit(statement, &mut r);
+    r.replaced
+}
+
+/// Whether `e` names the unqualified identifier `name` anywhere.
+fn names_identifier(e: &Expr, name: &str) -> bool {
+    struct Find<'a>(&'a str, bool);
+    impl ast::Visitor for Find<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            if matches!(e, Expr::Identifier(id) if id.value.eq_ignore_ascii_case(self.0)) {
+                self.1 = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut f = Find(name, false);
+    let _ = ast::Visit::visit(e, &mut f);
+    f.1
+}
+
+/// An expression that is a condition whatever its operands' types.
+fn is_condition(e: &Expr) -> bool {
+    use ast::BinaryOperator as B;
+    match e {
+        Expr::Nested(inner) => is_condition(inner),
+        Expr::BinaryOp { op, .. } => {
+            matches!(op, B::And | B::Or | B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq)
+        }
+        Expr::UnaryOp { op: ast::UnaryOperator::Not, .. } => true,
+        Expr::IsNull(_) | Expr::IsNotNull(_) | Expr::IsTrue(_) | Expr::IsFalse(_) => true,
+        Expr::InList { .. } | Expr::Between { .. } | Expr::Like { .. } | Expr::ILike { .. } | Expr::Exists { .. } => {
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Rewrites a LIKE pattern made of string literals (maybe joined with `||`) from escape
+/// character `esc` to the backslash; false when the pattern is not such literals.
+fn escape_with_backslash(pattern: &mut Expr, esc: char) -> bool {
+    fn literals_only(e: &Expr) -> bool {
+        match e {
+            Expr::Value(v) => matches!(v.value, Value::SingleQuotedString(_)),
+            Expr::Nested(inner) => literals_only(inner),
+            Expr::BinaryOp { left, op: ast::BinaryOperator::StringConcat, right } => {
+                literals_only(left) && literals_only(right)
+            }
+            _ => false,
+        }
+    }
+    fn rewrite(e: &mut Expr, esc: char) {
+        match e {
+            Expr::Value(v) => {
+                if let Value::SingleQuotedString(p) = &v.value {
+                    let mut out = String::new();
+                    let mut chars = p.chars();
+                    while let Some(c) = chars.next() {
+                        if c == esc {
+                            out.push('\\');
+                            if let Some(next) = chars.next() {
+                                out.push(next);
+                            }
+                        } else if c == '\\' {
+                            out.push_str("\\\\");
+                        } else {
+                            out.push(c);
+                        }
+                    }
+                    v.value = Value::SingleQuotedString(out);
+                }
+            }
+            Expr::Nested(inner) => rewrite(inner, esc),
+            Expr::BinaryOp { left, right, .. } => {
+                rewrite(left, esc);
+                rewrite(right, esc);
+            }
+            _ => {}
+        }
+    }
+    if !literals_only(pattern) {
+        return false;
+    }
+    rewrite(pattern, esc);
+    true
+}
+
 struct RedshiftRewrite;
 
 impl VisitorMut for RedshiftRewrite {
@@ -632,8 +762,80 @@ impl VisitorMut for RedshiftRewrite {
         ControlFlow::Continue(())
     }
 
+    fn pre_visit_table_factor(&mut self, factor: &mut ast::TableFactor) -> ControlFlow<()> {
+        // pg_get_late_binding_view_cols() lists the columns of late-binding views (WITH NO
+        // SCHEMA BINDING), which nuage does not create: the set is empty, with the columns the
+        // caller's definition list declares.
+        if let ast::TableFactor::Table { name, args: Some(_), alias: Some(alias), .. } = factor {
+            let (_, function) = object_name(name);
+            if function == "pg_get_late_binding_view_cols" && !alias.columns.is_empty() {
+                let columns: Vec<String> = alias
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        let ty = match &c.data_type {
+                            Some(t) if !t.to_string().eq_ignore_ascii_case("name") => t.to_string(),
+                            _ => "varchar".to_string(),
+                        };
+                        format!("CAST(NULL AS {ty}) AS {}", quote_ident(&c.name.value))
+                    })
+                    .collect();
+                let sql = format!("SELECT {} WHERE false", columns.join(", "));
+                if let Ok(Statement::Query(q)) = Parser::parse_sql(&RedshiftSqlDialect {}, &sql)
+                    .map(|mut v| v.pop().unwrap_or(Statement::Commit { chain: false, end: false, modifier: None }))
+                {
+                    let alias = ast::TableAlias { columns: vec![], ..alias.clone() };
+                    *factor =
+                        ast::TableFactor::Derived { lateral: false, subquery: q, alias: Some(alias), sample: None };
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         match expr {
+            // Redshift reads a number as a condition (`WHERE 1 AND ...`): non-zero is true.
+            Expr::BinaryOp { left, op: ast::BinaryOperator::And | ast::BinaryOperator::Or, right } => {
+                for side in [left, right] {
+                    if let Expr::Value(v) = side.as_mut() {
+                        if let Value::Number(n, _) = &v.value {
+                            let truth = n.parse::<f64>().map(|n| n != 0.0).unwrap_or(true);
+                            **side = Expr::Value(Value::Boolean(truth).with_empty_span());
+                        }
+                    }
+                }
+            }
+            // `CASE <condition> WHEN 'false' ...`: PostgreSQL reads the literal as a boolean.
+            Expr::Case { operand: Some(operand), conditions, .. } if is_condition(operand) => {
+                for when in conditions.iter_mut() {
+                    if let Expr::Value(v) = &mut when.condition {
+                        if let Value::SingleQuotedString(text) = &v.value {
+                            let truth = match text.to_ascii_lowercase().as_str() {
+                                "t" | "true" | "y" | "yes" | "on" | "1" => Some(true),
+                                "f" | "false" | "n" | "no" | "off" | "0" => Some(false),
+                                _ => None,
+                            };
+                            if let Some(truth) = truth {
+                                v.value = Value::Boolean(truth);
+                            }
+                        }
+                    }
+                }
+            }
+            // LIKE ... ESCAPE 'c': DataFusion only knows the backslash; the pattern is
+            // rewritten to use it.
+            Expr::Like { pattern, escape_char, .. } | Expr::ILike { pattern, escape_char, .. } => {
+                let esc = escape_char.as_ref().and_then(|e| match &e.value {
+                    Value::SingleQuotedString(c) if c.chars().count() == 1 && c != "\\" => c.chars().next(),
+                    _ => None,
+                });
+                if let Some(esc) = esc {
+                    if escape_with_backslash(pattern, esc) {
+                        *escape_char = None;
+                    }
+                }
+            }
             // psql asks an 8.0 server for pg_class.relhasoids; tables never have OIDs here.
             Expr::CompoundIdentifier(ids) if ids.last().is_some_and(|i| i.value == "relhasoids") => {
                 *expr = Expr::Value(Value::Boolean(false).with_empty_span());
@@ -664,6 +866,14 @@ impl VisitorMut for RedshiftRewrite {
             Expr::Function(f) => {
                 let name = func_name(f);
                 match name.as_str() {
+                    // REGEXP_REPLACE(s, pattern): the replacement defaults to the empty string.
+                    "regexp_replace" => {
+                        if let Some(args) = args_mut(f) {
+                            if args.len() == 2 {
+                                args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(string_lit(""))));
+                            }
+                        }
+                    }
                     "regexp_substr" => {
                         // REGEXP_SUBSTR(s, pattern [, position]): the first match, or NULL.
                         let args: Vec<Expr> =
@@ -846,8 +1056,6 @@ pub fn object_name(name: &ObjectName) -> (Option<String>, String) {
         n => (Some(parts[n - 2].clone()), parts[n - 1].clone()),
     }
 }
-
-use datafusion::sql::sqlparser::ast::VisitMut;
 
 #[cfg(test)]
 mod tests {

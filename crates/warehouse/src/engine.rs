@@ -399,6 +399,13 @@ impl CatalogProvider for DatabaseCatalog {
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
         if let Some(s) = read(&self.extra).get(name) {
+            if name == "pg_catalog" {
+                return Some(Arc::new(PgCatalogSchema {
+                    base: s.clone(),
+                    view: self.view.clone(),
+                    system: self.system.clone(),
+                }));
+            }
             return Some(s.clone());
         }
         if self.view.get().catalog.schemas.contains_key(name) {
@@ -418,6 +425,38 @@ impl CatalogProvider for DatabaseCatalog {
         schema: Arc<dyn SchemaProvider>,
     ) -> datafusion::common::Result<Option<Arc<dyn SchemaProvider>>> {
         Ok(write(&self.extra).insert(name.to_string(), schema))
+    }
+}
+
+/// pg_catalog as Redshift has it: its system views and the catalog relations computed from
+/// the warehouse's catalog first, then datafusion-pg-catalog's tables.
+#[derive(Debug)]
+struct PgCatalogSchema {
+    base: Arc<dyn SchemaProvider>,
+    view: Arc<View>,
+    system: Arc<system::SystemTables>,
+}
+
+#[async_trait::async_trait]
+impl SchemaProvider for PgCatalogSchema {
+    fn table_names(&self) -> Vec<String> {
+        let mut names = self.base.table_names();
+        names.extend(crate::pg_catalog::NAMES.iter().map(|n| n.to_string()));
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    async fn table(&self, name: &str) -> datafusion::common::Result<Option<Arc<dyn TableProvider>>> {
+        let st = self.view.get();
+        if let Some(batch) = self.system.table(name, &st).map_err(|e| DataFusionError::External(Box::new(e)))? {
+            return Ok(Some(Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?)));
+        }
+        self.base.table(name).await
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.system.has(name) || self.base.table_exist(name)
     }
 }
 

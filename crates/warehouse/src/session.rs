@@ -164,6 +164,7 @@ impl Session {
         )
         .map_err(|e| SqlError::internal(e.to_string()))?;
         crate::functions::register(&ctx, user);
+        crate::functions::register_catalog(&ctx, view.clone());
         let last_copy = Arc::new((std::sync::atomic::AtomicI64::new(-1), std::sync::atomic::AtomicI64::new(0)));
         crate::functions::register_last_copy(&ctx, last_copy.clone());
         let pid = wh.new_pid();
@@ -191,10 +192,10 @@ impl Session {
     }
 
     /// Parses a query string: Redshift's dialect for user SQL; the PostgreSQL-compatibility
-    /// parser for the catalog queries clients (psql, drivers) send.
+    /// parser for the catalog queries clients (psql, drivers) send, and `'name'::regclass`.
     pub fn parse(&self, sql: &str) -> SqlResult<Vec<Parsed>> {
         let lower = sql.to_ascii_lowercase();
-        if lower.contains("pg_catalog") || lower.contains("information_schema") {
+        if ["pg_catalog", "information_schema", "::reg"].iter().any(|k| lower.contains(k)) {
             if let Ok(statements) = self.pg_parser.parse(sql) {
                 return Ok(statements
                     .into_iter()
@@ -356,8 +357,28 @@ impl Session {
     }
 
     async fn plan(&self, statement: Statement) -> SqlResult<DataFrame> {
-        let plan = self.ctx.state().statement_to_plan(DfStatement::Statement(Box::new(statement))).await?;
+        let plan = self.logical_plan(statement).await?;
         Ok(self.ctx.execute_logical_plan(plan).await?)
+    }
+
+    /// Plans a statement. A WHERE may name a select item's alias, as Redshift allows, when no
+    /// column has that name: such a name is replaced by the aliased expression and planned again.
+    async fn logical_plan(&self, mut statement: Statement) -> SqlResult<datafusion::logical_expr::LogicalPlan> {
+        for _ in 0..8 {
+            let err =
+                match self.ctx.state().statement_to_plan(DfStatement::Statement(Box::new(statement.clone()))).await {
+                    Ok(plan) => return Ok(plan),
+                    Err(e) => SqlError::from(e),
+                };
+            let missing = (err.code == "42703")
+                .then(|| err.message.strip_prefix("column \"").and_then(|m| m.strip_suffix("\" does not exist")))
+                .flatten();
+            match missing {
+                Some(name) if dialect::where_alias(&mut statement, name) => continue,
+                _ => return Err(err),
+            }
+        }
+        Err(SqlError::internal("too many aliases named in WHERE"))
     }
 
     async fn query_sql(&self, sql: &str) -> SqlResult<Vec<RecordBatch>> {
@@ -387,7 +408,7 @@ impl Session {
         }
         let mut statement = statement.clone();
         self.expand_views(&mut statement)?;
-        let plan = self.ctx.state().statement_to_plan(DfStatement::Statement(Box::new(statement))).await?;
+        let plan = self.logical_plan(statement).await?;
         let params = plan.get_parameter_types().map_err(SqlError::from)?;
         let mut ordered: Vec<(usize, Option<datafusion::arrow::datatypes::DataType>)> = params
             .into_iter()

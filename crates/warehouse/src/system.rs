@@ -90,10 +90,13 @@ fn precision(t: &RsType) -> (ScalarValue, ScalarValue) {
 
 impl SystemTables {
     pub fn has(&self, name: &str) -> bool {
-        NAMES.contains(&name)
+        NAMES.contains(&name) || crate::pg_catalog::NAMES.contains(&name)
     }
 
     pub fn table(&self, name: &str, st: &DbState) -> SqlResult<Option<RecordBatch>> {
+        if let Some(t) = crate::pg_catalog::table(name, st)? {
+            return Ok(Some(t));
+        }
         let db = st.catalog.database.clone();
         let tables = || {
             st.catalog
