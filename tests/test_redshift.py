@@ -479,3 +479,32 @@ def test_wire_refuses_tls_and_survives_garbage(server):
     cur.execute("select 1")
     assert cur.fetchone()[0] == 1
     conn.close()
+
+
+@pytest.mark.skipif(psql_missing, reason="psql is installed by .ci/run")
+def test_super_navigation(server):
+    c = create_cluster(server, "semi")
+
+    def one(sql):
+        return psql(c, sql).stdout.strip()
+
+    psql(c, "create table customer_orders(c_custkey int, c_name varchar(20), c_orders super)")
+    psql(c, """insert into customer_orders values
+        (1, 'ann', json_parse('[{"o_orderstatus": "F", "o_totalprice": 10.5, "lines": [{"sku": "a1"}]}, {"o_orderstatus": "O", "o_totalprice": 3}]')),
+        (2, 'bob', json_parse('{"note": "not an array", "Count": 7}')),
+        (3, 'cy', null), (4, 'dee', 'plain text')""")
+    assert one("select c_orders from customer_orders where c_custkey = 4") == '"plain text"'
+    # Navigation is lax: a missing member, a wrong type or an index out of range is NULL.
+    assert psql(c, "select c_custkey, c_orders[0].o_orderstatus, c_orders[1].o_totalprice, c_orders[0].lines[0].sku from customer_orders order by 1").stdout.split() == [
+        '1|"F"|3|"a1"', "2|||", "3|||", "4|||"]
+    assert one("select c.c_orders.note from customer_orders c where c_custkey = 2") == '"not an array"'
+    assert one("select c_orders.count from customer_orders where c_custkey = 2") == "7"
+    # Compared and cast by dynamic type: a SUPER string equals a VARCHAR, numbers compare as numbers.
+    assert one("select c_name from customer_orders c where c.c_orders[0].o_orderstatus = 'F'") == "ann"
+    assert one("select c_name from customer_orders where c_orders[0].o_totalprice > 10") == "ann"
+    assert one("select c_name from customer_orders where c_orders[0].o_totalprice = 'F'") == ""
+    assert one("select c_orders[0].o_orderstatus::varchar || '!', c_orders[0].o_totalprice::decimal(8,2) from customer_orders where c_custkey = 1") == "F!|10.50"
+    assert one("select is_array(c_orders), get_array_length(c_orders), json_typeof(c_orders[0]) from customer_orders where c_custkey = 1") == "t|2|object"
+    assert one("select json_serialize(c_orders) from customer_orders where c_custkey = 2") == '{"note":"not an array","Count":7}'
+    bad = psql(c, "select json_parse('{oops')", check=False)
+    assert bad.returncode != 0 and "JSON parsing error" in bad.stderr

@@ -90,6 +90,8 @@ def main():
     ap.add_argument("--tpch", required=True)
     ap.add_argument("--sf", default="1")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--no-postgres", action="store_true", help="compare with DuckDB only (a quicker run)")
+    ap.add_argument("--queries", help="comma-separated query numbers (default: all 22)")
     a = ap.parse_args()
 
     data = HERE / f"data-sf{a.sf}"
@@ -98,7 +100,8 @@ def main():
     tmp = tempfile.mkdtemp()
     queries_dir = pathlib.Path(tmp) / "queries"
     subprocess.run([a.tpch, "queries", str(queries_dir)], check=True)
-    queries = {n: (queries_dir / f"q{n}.sql").read_text() for n in range(1, 23)}
+    wanted = [int(q) for q in a.queries.split(",")] if a.queries else range(1, 23)
+    queries = {n: (queries_dir / f"q{n}.sql").read_text() for n in wanted}
 
     # nuage: a cluster created through the API, loaded through the wire protocol.
     api = free_port()
@@ -132,7 +135,7 @@ def main():
         duck.execute(f"copy {tname} from '{pathlib.Path(tmp) / (tname + '.csv')}' (delimiter '|', header false, quote '\"')")
     load["duckdb (COPY)"] = time.perf_counter() - t
 
-    pg_proc, pg_port = start_postgres(tmp)
+    pg_proc, pg_port = (None, None) if a.no_postgres else start_postgres(tmp)
     pcur = None
     if pg_port:
         pconn = psycopg2.connect(host="127.0.0.1", port=pg_port, dbname="postgres", user="bench")

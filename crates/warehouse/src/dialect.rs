@@ -795,6 +795,26 @@ impl VisitorMut for RedshiftRewrite {
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         match expr {
+            // PartiQL's `super_col[0].name` (a JSON path to sqlparser) is DataFusion's field
+            // access, which the SUPER planner takes over.
+            Expr::JsonAccess { value, path } => {
+                let access_chain = path
+                    .path
+                    .iter()
+                    .map(|step| match step {
+                        // Unquoted member names are folded to lower case, as identifiers are.
+                        ast::JsonPathElem::Dot { key, quoted } => ast::AccessExpr::Dot(string_lit(&if *quoted {
+                            key.clone()
+                        } else {
+                            key.to_ascii_lowercase()
+                        })),
+                        ast::JsonPathElem::Bracket { key } | ast::JsonPathElem::ColonBracket { key } => {
+                            ast::AccessExpr::Subscript(ast::Subscript::Index { index: key.clone() })
+                        }
+                    })
+                    .collect();
+                *expr = Expr::CompoundFieldAccess { root: value.clone(), access_chain };
+            }
             // Redshift reads a number as a condition (`WHERE 1 AND ...`): non-zero is true.
             Expr::BinaryOp { left, op: ast::BinaryOperator::And | ast::BinaryOperator::Or, right } => {
                 for side in [left, right] {

@@ -10,6 +10,7 @@ pub mod pg_catalog;
 pub mod privileges;
 pub mod session;
 pub mod state;
+pub mod super_type;
 pub mod system;
 pub mod text;
 pub mod types;

@@ -165,6 +165,7 @@ impl Session {
         .map_err(|e| SqlError::internal(e.to_string()))?;
         crate::functions::register(&ctx, user);
         crate::functions::register_catalog(&ctx, view.clone());
+        crate::super_type::register(&ctx);
         let last_copy = Arc::new((std::sync::atomic::AtomicI64::new(-1), std::sync::atomic::AtomicI64::new(0)));
         crate::functions::register_last_copy(&ctx, last_copy.clone());
         let pid = wh.new_pid();

@@ -197,6 +197,7 @@ impl RsType {
         let (n, is_char) = match self {
             RsType::Varchar(n) => (*n, false),
             RsType::Char(n) => (*n, true),
+            RsType::Super => return Ok(super_values(array)),
             _ => return Ok(array),
         };
         let Some(strings) = array.as_any().downcast_ref::<StringArray>() else { return Ok(array) };
@@ -214,6 +215,23 @@ impl RsType {
         let trimmed: StringArray = strings.iter().map(|v| v.map(|s| s.trim_end_matches(' '))).collect();
         Ok(Arc::new(trimmed))
     }
+}
+
+/// SUPER keeps JSON text: a value that is not JSON (a VARCHAR put in a SUPER column) is
+/// kept as a JSON string.
+fn super_values(array: ArrayRef) -> ArrayRef {
+    let Some(strings) = array.as_any().downcast_ref::<StringArray>() else { return array };
+    let is_json = |s: &str| serde_json::from_str::<serde_json::Value>(s).is_ok();
+    if strings.iter().flatten().all(is_json) {
+        return array;
+    }
+    let encoded: StringArray = strings
+        .iter()
+        .map(|v| {
+            v.map(|s| if is_json(s) { s.to_string() } else { serde_json::Value::String(s.to_string()).to_string() })
+        })
+        .collect();
+    Arc::new(encoded)
 }
 
 fn check_precision(p: u64) -> Result<u8, SqlError> {
