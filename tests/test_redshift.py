@@ -506,5 +506,10 @@ def test_super_navigation(server):
     assert one("select c_orders[0].o_orderstatus::varchar || '!', c_orders[0].o_totalprice::decimal(8,2) from customer_orders where c_custkey = 1") == "F!|10.50"
     assert one("select is_array(c_orders), get_array_length(c_orders), json_typeof(c_orders[0]) from customer_orders where c_custkey = 1") == "t|2|object"
     assert one("select json_serialize(c_orders) from customer_orders where c_custkey = 2") == '{"note":"not an array","Count":7}'
+    # PartiQL unnesting: each element of an array is a row; a value that is not an array gives none.
+    rows = psql(c, "select c.c_name, o.o_orderstatus, o.o_totalprice from customer_orders c, c.c_orders o order by o.o_totalprice::float").stdout.split()
+    assert rows == ['ann|"O"|3', 'ann|"F"|10.5']
+    assert one("select count(*) from customer_orders c, c.c_orders o, o.lines l where l.sku = 'a1'") == "1"
+    assert psql(c, "select i, o.o_orderstatus from customer_orders as c, c.c_orders as o at i order by i").stdout.split() == ['0|"F"', '1|"O"']
     bad = psql(c, "select json_parse('{oops')", check=False)
     assert bad.returncode != 0 and "JSON parsing error" in bad.stderr

@@ -609,6 +609,90 @@ pub fn where_alias(statement: &mut Statement, name: &str) -> bool {
     r.replaced
 }
 
+/// PartiQL's unnesting of SUPER arrays: in `FROM orders AS c, c.items AS i` the second item
+/// ranges over the elements of `c.items` for each row of `c` (a row whose value is not an
+/// array gives none). The owning item becomes a derived table that adds the element as a
+/// SUPER column named after the alias: `(SELECT c.*, as_super(unnest(super_elements(c.items)))
+/// AS i FROM orders AS c) AS c`. An element can be unnested again (`, i.parts AS p`).
+fn unnest_partiql(select: &mut ast::Select) {
+    // Alias of each FROM item that may own an unnesting, and the elements already unnested
+    // into it (element alias → owner alias).
+    let item_alias = |t: &ast::TableWithJoins| -> Option<String> {
+        if !t.joins.is_empty() {
+            return None;
+        }
+        match &t.relation {
+            ast::TableFactor::Table { alias: Some(a), .. } | ast::TableFactor::Derived { alias: Some(a), .. } => {
+                Some(a.name.value.to_ascii_lowercase())
+            }
+            ast::TableFactor::Table { name, alias: None, args: None, .. } => Some(object_name(name).1),
+            _ => None,
+        }
+    };
+    let mut elements: Vec<(String, String)> = Vec::new();
+    loop {
+        let mut found = None;
+        for j in 1..select.from.len() {
+            let ast::TableFactor::Table { name, alias, args: None, .. } = &select.from[j].relation else { continue };
+            if !select.from[j].joins.is_empty() || name.0.len() != 2 {
+                continue;
+            }
+            let parts: Vec<String> = name
+                .0
+                .iter()
+                .filter_map(|p| p.as_ident())
+                .map(|i| if i.quote_style.is_some() { i.value.clone() } else { i.value.to_ascii_lowercase() })
+                .collect();
+            let [source, member] = parts.as_slice() else { continue };
+            // The source is an earlier item, or an element unnested into one.
+            let owner = (0..j)
+                .find(|&i| item_alias(&select.from[i]).as_deref() == Some(source.as_str()))
+                .map(|i| (i, vec![source.clone(), member.clone()]));
+            let owner = owner.or_else(|| {
+                let (_, owner_alias) = elements.iter().find(|(e, _)| e == source)?;
+                let i = (0..j).find(|&i| item_alias(&select.from[i]).as_deref() == Some(owner_alias.as_str()))?;
+                Some((i, vec![owner_alias.clone(), source.clone(), member.clone()]))
+            });
+            if let Some((i, path)) = owner {
+                let element = alias.as_ref().map(|a| a.name.value.to_ascii_lowercase()).unwrap_or(member.clone());
+                let at = alias.as_ref().and_then(|a| a.at.as_ref()).map(|i| i.value.to_ascii_lowercase());
+                found = Some((i, j, path, element, at));
+                break;
+            }
+        }
+        let Some((i, j, path, element, at)) = found else { return };
+        let owner_alias = item_alias(&select.from[i]).unwrap_or_default();
+        let relation = select.from[i].relation.to_string();
+        let path_sql: Vec<String> = path.iter().map(|p| quote_ident(p)).collect();
+        let path = path_sql.join(".");
+        // `AT index`: the positions, unnested beside the elements (lists of one length zip).
+        let index = at.map(|a| format!(", unnest(super_indexes({path})) AS {}", quote_ident(&a))).unwrap_or_default();
+        let sql = format!(
+            "SELECT {owner}.*, as_super(unnest(super_elements({path}))) AS {element}{index} FROM {relation}",
+            owner = quote_ident(&owner_alias),
+            element = quote_ident(&element),
+        );
+        let Ok(Statement::Query(q)) = Parser::parse_sql(&RedshiftSqlDialect {}, &sql)
+            .map(|mut v| v.pop().unwrap_or(Statement::Commit { chain: false, end: false, modifier: None }))
+        else {
+            return;
+        };
+        select.from[i].relation = ast::TableFactor::Derived {
+            lateral: false,
+            subquery: q,
+            alias: Some(ast::TableAlias {
+                explicit: true,
+                name: Ident::new(owner_alias.clone()),
+                columns: vec![],
+                at: None,
+            }),
+            sample: None,
+        };
+        select.from.remove(j);
+        elements.push((element, owner_alias));
+    }
+}
+
 /// Whether `e` names the unqualified identifier `name` anywhere.
 fn names_identifier(e: &Expr, name: &str) -> bool {
     struct Find<'a>(&'a str, bool);
@@ -722,6 +806,7 @@ impl VisitorMut for RedshiftRewrite {
     }
 
     fn pre_visit_select(&mut self, select: &mut ast::Select) -> ControlFlow<()> {
+        unnest_partiql(select);
         // Redshift lets a select item name an alias defined earlier in the same list
         // (`... END AS is_autoincrement, is_autoincrement AS is_generatedcolumn`).
         let mut aliases: Vec<(String, Expr)> = Vec::new();
@@ -1134,5 +1219,15 @@ mod split_tests {
         let s = super::bind_named("select x::int from t where id = :id and n = :name", &p).unwrap();
         assert_eq!(s, "select x::int from t where id = '5' and n = 'O''Hara'");
         assert!(super::bind_named("select :missing", &p).is_err());
+    }
+}
+
+#[cfg(test)]
+mod partiql_tests {
+    #[test]
+    fn unnesting_becomes_a_derived_table() {
+        let p = super::parse("select x.k, e from co x, x.o e").unwrap();
+        let sql = p[0].statement.to_string();
+        assert!(sql.contains("unnest(super_elements(\"x\".\"o\"))"), "{sql}");
     }
 }

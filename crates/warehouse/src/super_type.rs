@@ -6,7 +6,7 @@ use crate::types::TYPE_KEY;
 use datafusion::arrow::array::{
     ArrayRef, AsArray, BooleanBuilder, Float64Builder, Int32Builder, StringArray, StringBuilder,
 };
-use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{exec_err, DFSchema, Result, ScalarValue};
@@ -14,12 +14,13 @@ use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::logical_expr::expr::ScalarFunction;
 use datafusion::logical_expr::planner::{ExprPlanner, PlannerResult, RawFieldAccessExpr};
 use datafusion::logical_expr::{
-    BinaryExpr, Cast, ColumnarValue, Expr, ExprSchemable, GetFieldAccess, LogicalPlan, Operator, ScalarFunctionArgs,
-    ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    BinaryExpr, Cast, ColumnarValue, Expr, ExprSchemable, GetFieldAccess, LogicalPlan, Operator, ReturnFieldArgs,
+    ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::optimizer::AnalyzerRule;
 use datafusion::prelude::SessionContext;
 use serde_json::Value as Json;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Registers SUPER's functions, its navigation (ahead of DataFusion's struct access) and the
@@ -50,7 +51,7 @@ fn is_super_field(f: &Field) -> bool {
 /// field metadata: DataFusion refuses VALUES lists whose rows' metadata differ.)
 fn is_super(e: &Expr, schema: &DFSchema) -> bool {
     match e {
-        Expr::ScalarFunction(f) => matches!(f.func.name(), "super_get" | "json_parse"),
+        Expr::ScalarFunction(f) => matches!(f.func.name(), "super_get" | "json_parse" | "as_super"),
         Expr::Alias(a) => is_super(&a.expr, schema),
         _ => e.to_field(schema).map(|(_, f)| is_super_field(&f)).unwrap_or(false),
     }
@@ -78,6 +79,13 @@ enum Kind {
     IsScalar,
     /// GET_ARRAY_LENGTH(super) → INTEGER.
     ArrayLength,
+    /// The elements of an array as a list (NULL for anything else): what PartiQL's
+    /// `FROM t AS c, c.array AS e` unnests.
+    Elements,
+    /// The positions of an array's elements (0, 1, ...): PartiQL's `AT index`.
+    Indexes,
+    /// Its argument, typed SUPER: the column an unnested element becomes.
+    Mark,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -101,6 +109,9 @@ impl SuperFn {
             (Kind::IsObject, "is_object"),
             (Kind::IsScalar, "is_scalar"),
             (Kind::ArrayLength, "get_array_length"),
+            (Kind::Elements, "super_elements"),
+            (Kind::Indexes, "super_indexes"),
+            (Kind::Mark, "as_super"),
         ]
         .into_iter()
         .map(|(kind, name)| SuperFn { kind, name, signature: Signature::variadic_any(Volatility::Immutable) })
@@ -109,7 +120,9 @@ impl SuperFn {
 
     fn output(&self) -> DataType {
         match self.kind {
-            Kind::Parse | Kind::Get | Kind::Serialize | Kind::AsString | Kind::TypeOf => DataType::Utf8,
+            Kind::Parse | Kind::Get | Kind::Serialize | Kind::AsString | Kind::TypeOf | Kind::Mark => DataType::Utf8,
+            Kind::Elements => DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+            Kind::Indexes => DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true))),
             Kind::AsNumber => DataType::Float64,
             Kind::AsBoolean | Kind::IsArray | Kind::IsObject | Kind::IsScalar => DataType::Boolean,
             Kind::ArrayLength => DataType::Int32,
@@ -156,6 +169,15 @@ impl ScalarUDFImpl for SuperFn {
         Ok(self.output())
     }
 
+    fn return_field_from_args(&self, _args: ReturnFieldArgs) -> Result<FieldRef> {
+        let field = Field::new(self.name, self.output(), true);
+        Ok(Arc::new(match self.kind {
+            // Only here: a VALUES list refuses rows whose fields' metadata differ.
+            Kind::Mark => field.with_metadata(HashMap::from([(TYPE_KEY.to_string(), "super".to_string())])),
+            _ => field,
+        }))
+    }
+
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let scalar = args.args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
         let n = args.number_rows;
@@ -186,7 +208,22 @@ impl ScalarUDFImpl for SuperFn {
                 }
                 Arc::new(b.finish())
             }
-            Kind::Serialize => Arc::new(values.clone()),
+            Kind::Serialize | Kind::Mark => Arc::new(values.clone()),
+            Kind::Elements => {
+                let mut b = datafusion::arrow::array::ListBuilder::new(StringBuilder::new());
+                for v in values.iter() {
+                    match v.map(json_of) {
+                        Some(Json::Array(items)) => {
+                            for item in items {
+                                b.values().append_value(item.to_string());
+                            }
+                            b.append(true);
+                        }
+                        _ => b.append_null(),
+                    }
+                }
+                Arc::new(b.finish())
+            }
             Kind::Get => {
                 let mut b = StringBuilder::new();
                 for v in values.iter() {
@@ -235,6 +272,21 @@ impl ScalarUDFImpl for SuperFn {
                         Kind::IsObject => Some(j.is_object()),
                         _ => Some(!j.is_array() && !j.is_object()),
                     }));
+                }
+                Arc::new(b.finish())
+            }
+            Kind::Indexes => {
+                let mut b = datafusion::arrow::array::ListBuilder::new(Int32Builder::new());
+                for v in values.iter() {
+                    match v.map(json_of) {
+                        Some(Json::Array(items)) => {
+                            for i in 0..items.len() {
+                                b.values().append_value(i as i32);
+                            }
+                            b.append(true);
+                        }
+                        _ => b.append_null(),
+                    }
                 }
                 Arc::new(b.finish())
             }
