@@ -384,6 +384,12 @@ def test_redshift_sql_surface(server):
     assert one("select convert_timezone('UTC', 'America/New_York', '2008-07-01 12:00:00'::timestamp)").startswith("2008-07-01 08:00:00")
     assert one("select decode(region, 'EU', 'Europe', 'other'), nvl(amount, -1) = -1, len(seller), charindex('e', seller) from sales_data.sales where seller = 'dee'") == "Europe|t|3|2"
     assert one("select approximate count(distinct seller) from sales_data.sales") == "4"
+    # A scalar subquery without an aggregate, correlated or not: one row is its value, none is
+    # NULL, more than one is PostgreSQL's error 21000.
+    assert one("select s.seller, (select t.region from sales_data.sales t where t.id = s.id) from sales_data.sales s where s.seller = 'dee'") == "dee|EU"
+    assert one("select count(*) from sales_data.sales s where (select t.seller from sales_data.sales t where t.id = s.id + 100) is null") == "5"
+    many = psql(c, "select (select seller from sales_data.sales)", check=False)
+    assert many.returncode != 0 and "more than one row returned by a subquery used as an expression" in many.stderr
     # Floats and times in text as Redshift writes them (15 significant digits, no trailing zeros).
     assert one("select 3.0::float8, 1e20::float8, 1::float8 / 3, 0.1::real, '2008-01-01 08:00:00.120'::timestamp, '10:00:00.5'::time, '2008-01-01 08:00:00+00'::timestamptz") == (
         "3|1e+20|0.333333333333333|0.1|2008-01-01 08:00:00.12|10:00:00.5|2008-01-01 08:00:00+00"

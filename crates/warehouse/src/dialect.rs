@@ -693,6 +693,69 @@ fn unnest_partiql(select: &mut ast::Select) {
     }
 }
 
+/// Functions that aggregate: a subquery using one already returns one row.
+const AGGREGATES: &[&str] = &[
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "median",
+    "listagg",
+    "stddev",
+    "stddev_samp",
+    "stddev_pop",
+    "variance",
+    "var_samp",
+    "var_pop",
+    "bool_and",
+    "bool_or",
+    "bit_and",
+    "bit_or",
+    "percentile_cont",
+    "percentile_disc",
+    "approx_distinct",
+    "array_agg",
+    "string_agg",
+    "first_value",
+    "last_value",
+    "single_value",
+];
+
+fn single_value_subquery(q: &mut ast::Query) {
+    if q.limit_clause.is_some() || q.fetch.is_some() || q.order_by.is_some() || q.with.is_some() {
+        return;
+    }
+    let ast::SetExpr::Select(select) = q.body.as_mut() else { return };
+    let grouped = !matches!(&select.group_by, ast::GroupByExpr::Expressions(e, _) if e.is_empty());
+    if select.from.is_empty() || select.distinct.is_some() || select.having.is_some() || grouped {
+        return;
+    }
+    let [item] = select.projection.as_mut_slice() else { return };
+    let expr = match item {
+        ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => e,
+        _ => return,
+    };
+    struct Aggregated(bool);
+    impl ast::Visitor for Aggregated {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            if let Expr::Function(f) = e {
+                if f.over.is_some() || AGGREGATES.contains(&func_name(f).as_str()) {
+                    self.0 = true;
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut aggregated = Aggregated(false);
+    let _ = ast::Visit::visit(expr, &mut aggregated);
+    if !aggregated.0 {
+        *expr = call("single_value", vec![expr.clone()]);
+    }
+}
+
 /// Whether `e` names the unqualified identifier `name` anywhere.
 fn names_identifier(e: &Expr, name: &str) -> bool {
     struct Find<'a>(&'a str, bool);
@@ -880,6 +943,9 @@ impl VisitorMut for RedshiftRewrite {
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         match expr {
+            // A scalar subquery may return its one row without an aggregate; DataFusion
+            // decorrelates only aggregated ones, so its item is read through single_value().
+            Expr::Subquery(q) => single_value_subquery(q),
             // PartiQL's `super_col[0].name` (a JSON path to sqlparser) is DataFusion's field
             // access, which the SUPER planner takes over.
             Expr::JsonAccess { value, path } => {

@@ -337,8 +337,110 @@ pub fn register(ctx: &SessionContext, user: &str) {
         signature: Signature::user_defined(Volatility::Immutable),
     }));
     ctx.register_udf(constant("version", ScalarValue::Utf8(Some(VERSION.into())), Volatility::Immutable));
+    ctx.register_udaf(datafusion::logical_expr::AggregateUDF::new_from_impl(SingleValue {
+        signature: Signature::any(1, Volatility::Immutable),
+    }));
     for name in ["current_user", "session_user", "user", "current_user_id_name"] {
         ctx.register_udf(constant(name, ScalarValue::Utf8(Some(user.into())), Volatility::Stable));
+    }
+}
+
+/// single_value(x): the one value of a scalar subquery, which the dialect wraps around a
+/// subquery's select item so that DataFusion can decorrelate it; more than one row is
+/// PostgreSQL's error 21000, none is NULL.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct SingleValue {
+    signature: Signature,
+}
+
+#[derive(Debug)]
+struct SingleValueAccumulator {
+    value: ScalarValue,
+    rows: u64,
+}
+
+fn more_than_one_row() -> DataFusionError {
+    DataFusionError::External(Box::new(crate::error::SqlError::new(
+        "21000",
+        "more than one row returned by a subquery used as an expression",
+    )))
+}
+
+impl SingleValueAccumulator {
+    fn add(&mut self, value: ScalarValue, rows: u64) -> Result<()> {
+        self.rows += rows;
+        if self.rows > 1 {
+            return Err(more_than_one_row());
+        }
+        if rows == 1 {
+            self.value = value;
+        }
+        Ok(())
+    }
+}
+
+impl datafusion::logical_expr::Accumulator for SingleValueAccumulator {
+    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
+        let a = &values[0];
+        match a.len() {
+            0 => Ok(()),
+            1 => self.add(ScalarValue::try_from_array(a, 0)?, 1),
+            _ => Err(more_than_one_row()),
+        }
+    }
+
+    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
+        let counts = downcast::<datafusion::arrow::array::UInt64Array>(&states[1], "single_value")?;
+        for i in 0..counts.len() {
+            if counts.value(i) > 0 {
+                self.add(ScalarValue::try_from_array(&states[0], i)?, counts.value(i))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn state(&mut self) -> Result<Vec<ScalarValue>> {
+        Ok(vec![self.value.clone(), ScalarValue::UInt64(Some(self.rows))])
+    }
+
+    fn evaluate(&mut self) -> Result<ScalarValue> {
+        Ok(self.value.clone())
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of_val(self) + self.value.size()
+    }
+}
+
+impl datafusion::logical_expr::AggregateUDFImpl for SingleValue {
+    fn name(&self) -> &str {
+        "single_value"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        Ok(args.first().cloned().unwrap_or(DataType::Null))
+    }
+
+    fn accumulator(
+        &self,
+        args: datafusion::logical_expr::function::AccumulatorArgs,
+    ) -> Result<Box<dyn datafusion::logical_expr::Accumulator>> {
+        let value = ScalarValue::try_from(args.return_field.data_type())?;
+        Ok(Box::new(SingleValueAccumulator { value, rows: 0 }))
+    }
+
+    fn state_fields(
+        &self,
+        args: datafusion::logical_expr::function::StateFieldsArgs,
+    ) -> Result<Vec<datafusion::arrow::datatypes::FieldRef>> {
+        Ok(vec![
+            Arc::new(datafusion::arrow::datatypes::Field::new("value", args.return_type().clone(), true)),
+            Arc::new(datafusion::arrow::datatypes::Field::new("rows", DataType::UInt64, false)),
+        ])
     }
 }
 

@@ -266,13 +266,13 @@ async fn encode_rows(
 ) -> PgWireResult<QueryResponse> {
     use futures::StreamExt;
     let fields = Arc::new(pg_fields(df.schema().as_arrow(), format, opts)?);
-    let stream = df.execute_stream().await.map_err(|e| PgWireError::ApiError(Box::new(e)))?;
+    let stream = df.execute_stream().await.map_err(|e| PgWireError::from(SqlError::from(e)))?;
     let for_rows = fields.clone();
     let rows = stream
         .map(move |batch| {
             let rows: Box<dyn Iterator<Item = PgWireResult<pgwire::messages::data::DataRow>> + Send + Sync> =
                 match batch
-                    .map_err(|e| PgWireError::ApiError(Box::new(e)))
+                    .map_err(|e| PgWireError::from(SqlError::from(e)))
                     .and_then(|b| as_redshift_text(b, &for_rows, extra_float_digits))
                 {
                     Ok(b) => encode_recordbatch(for_rows.clone(), b),
