@@ -384,6 +384,13 @@ def test_redshift_sql_surface(server):
     assert one("select convert_timezone('UTC', 'America/New_York', '2008-07-01 12:00:00'::timestamp)").startswith("2008-07-01 08:00:00")
     assert one("select decode(region, 'EU', 'Europe', 'other'), nvl(amount, -1) = -1, len(seller), charindex('e', seller) from sales_data.sales where seller = 'dee'") == "Europe|t|3|2"
     assert one("select approximate count(distinct seller) from sales_data.sales") == "4"
+    # Redshift's SHOW commands read the catalog.
+    assert one("show tables from schema dev.sales_data") == "dev|sales_data|sales|TABLE||"
+    columns = psql(c, "show columns from table dev.sales_data.sales like 's%'").stdout.strip().splitlines()
+    assert [line.split("|")[3] for line in columns] == ["seller", "sold"]
+    ddl = one("show table sales_data.sales")
+    assert ddl.startswith("CREATE TABLE sales_data.sales (") and "seller character varying(10) NOT NULL" in ddl
+    assert ddl.endswith("DISTSTYLE EVEN\nCOMPOUND SORTKEY ( sold );")
     # A scalar subquery without an aggregate, correlated or not: one row is its value, none is
     # NULL, more than one is PostgreSQL's error 21000.
     assert one("select s.seller, (select t.region from sales_data.sales t where t.id = s.id) from sales_data.sales s where s.seller = 'dee'") == "dee|EU"

@@ -321,6 +321,13 @@ pub fn bind_named(sql: &str, params: &[(String, String)]) -> SqlResult<String> {
 }
 
 pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
+    if let Some(query) = crate::show::as_query(sql) {
+        let mut parsed = parse(&query?)?;
+        for p in parsed.iter_mut() {
+            p.text = sql.to_string();
+        }
+        return Ok(parsed);
+    }
     let dialect = RedshiftSqlDialect {};
     let tokens = Tokenizer::new(&dialect, sql).tokenize().map_err(|e| SqlError::new("42601", e.to_string()))?;
     // APPROXIMATE COUNT(DISTINCT x) is counted exactly.

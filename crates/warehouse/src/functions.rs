@@ -573,9 +573,45 @@ pub fn register_catalog(ctx: &SessionContext, view: Arc<crate::engine::View>) {
     ));
     ctx.register_udf(udf(
         "pg_get_constraintdef",
-        Arc::new(move |oid| crate::pg_catalog::constraint_definition(&view.get(), oid as i32)),
+        Arc::new({
+            let view = view.clone();
+            move |oid| crate::pg_catalog::constraint_definition(&view.get(), oid as i32)
+        }),
     ));
     ctx.register_udf(udf("format_encoding", Arc::new(|n| crate::pg_catalog::encoding_name(n).map(str::to_string))));
+    ctx.register_udf(create_udf(
+        "show_ddl",
+        vec![DataType::Utf8, DataType::Utf8, DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Stable,
+        Arc::new({
+            let view = view.clone();
+            move |args: &[ColumnarValue]| {
+                let (arrays, scalar) = arrays(args)?;
+                let text = |i: usize| downcast::<StringArray>(&arrays[i], "show_ddl").map(|a| a.clone());
+                let (kind, schema, name) = (text(0)?, text(1)?, text(2)?);
+                let st = view.get();
+                let out: StringArray = (0..kind.len())
+                    .map(|r| {
+                        let ddl = crate::show::ddl(&st, kind.value(r), schema.value(r), name.value(r));
+                        ddl.ok_or_else(|| {
+                            let what = if kind.value(r).eq_ignore_ascii_case("VIEW") { "view" } else { "table" };
+                            DataFusionError::External(Box::new(
+                                crate::error::SqlError::relation_missing(&format!(
+                                    "{}.{}",
+                                    schema.value(r),
+                                    name.value(r)
+                                ))
+                                .with_detail(format!("no such {what}")),
+                            ))
+                        })
+                        .map(Some)
+                    })
+                    .collect::<Result<_>>()?;
+                finish(Arc::new(out), scalar)
+            }
+        }),
+    ));
     // pg_attrdef.adbin holds the expression's text already.
     ctx.register_udf(ScalarUDF::new_from_impl(ExprText { signature: Signature::variadic_any(Volatility::Stable) }));
     // COMMENT ON is not supported, so no object has a description.

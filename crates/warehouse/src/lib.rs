@@ -9,6 +9,7 @@ pub mod functions;
 pub mod pg_catalog;
 pub mod privileges;
 pub mod session;
+pub mod show;
 pub mod state;
 pub mod super_type;
 pub mod system;
