@@ -588,7 +588,7 @@ pub fn register_catalog(ctx: &SessionContext, view: Arc<crate::engine::View>) {
             let view = view.clone();
             move |args: &[ColumnarValue]| {
                 let (arrays, scalar) = arrays(args)?;
-                let text = |i: usize| downcast::<StringArray>(&arrays[i], "show_ddl").map(|a| a.clone());
+                let text = |i: usize| downcast::<StringArray>(&arrays[i], "show_ddl").cloned();
                 let (kind, schema, name) = (text(0)?, text(1)?, text(2)?);
                 let st = view.get();
                 let out: StringArray = (0..kind.len())
