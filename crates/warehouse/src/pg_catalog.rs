@@ -5,6 +5,7 @@
 //! pg_catalog (pg_type, pg_proc, ...) comes from datafusion-pg-catalog.
 use crate::error::{SqlError, SqlResult};
 use crate::state::{DbState, Privilege, TableMeta};
+use crate::system::{b, fields_batch, i32v, s};
 use crate::types::RsType;
 use datafusion::arrow::array::{ArrayRef, ListBuilder, RecordBatch, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
@@ -170,32 +171,8 @@ pub fn table(name: &str, st: &DbState) -> SqlResult<Option<RecordBatch>> {
     }))
 }
 
-/// Builds a batch from its fields and rows of scalars.
-fn rows_batch(fields: Vec<Field>, rows: Vec<Vec<ScalarValue>>) -> SqlResult<RecordBatch> {
-    let schema = Arc::new(Schema::new(fields));
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
-    for (c, f) in schema.fields().iter().enumerate() {
-        let array = if rows.is_empty() {
-            datafusion::arrow::array::new_empty_array(f.data_type())
-        } else {
-            ScalarValue::iter_to_array(rows.iter().map(|r| r[c].clone())).map_err(SqlError::from)?
-        };
-        columns.push(array);
-    }
-    RecordBatch::try_new(schema, columns).map_err(SqlError::internal)
-}
-
-fn s(v: impl Into<String>) -> ScalarValue {
-    ScalarValue::Utf8(Some(v.into()))
-}
-fn i32v(v: i32) -> ScalarValue {
-    ScalarValue::Int32(Some(v))
-}
 fn i16v(v: i16) -> ScalarValue {
     ScalarValue::Int16(Some(v))
-}
-fn b(v: bool) -> ScalarValue {
-    ScalarValue::Boolean(Some(v))
 }
 const NO_TEXT: ScalarValue = ScalarValue::Utf8(None);
 
@@ -213,7 +190,7 @@ fn namespaces(st: &DbState) -> SqlResult<RecordBatch> {
             if acl.is_empty() { NO_TEXT } else { s(format!("{{{}}}", acl.join(","))) },
         ]);
     }
-    rows_batch(
+    fields_batch(
         vec![
             oid_field("oid", kind::OID, false),
             Field::new("nspname", DataType::Utf8, false),
@@ -314,7 +291,7 @@ fn classes(st: &DbState) -> SqlResult<RecordBatch> {
         Field::new("relpartbound", DataType::Utf8, true),
         Field::new("reldiststyle", DataType::Int32, true),
     ];
-    let base = rows_batch(fields, rows)?;
+    let base = fields_batch(fields, rows)?;
     let acl_array: ArrayRef = Arc::new(acls.finish());
     let mut fields: Vec<Field> = base.schema().fields().iter().map(|f| f.as_ref().clone()).collect();
     fields.push(Field::new("relacl", acl_array.data_type().clone(), true));
@@ -366,7 +343,7 @@ fn attributes(st: &DbState) -> SqlResult<RecordBatch> {
             }
         }
     }
-    rows_batch(
+    fields_batch(
         vec![
             oid_field("attrelid", kind::REGCLASS, false),
             Field::new("attname", DataType::Utf8, false),
@@ -423,7 +400,7 @@ fn defaults(st: &DbState) -> SqlResult<RecordBatch> {
             }
         }
     }
-    rows_batch(
+    fields_batch(
         vec![
             oid_field("oid", kind::OID, false),
             oid_field("adrelid", kind::REGCLASS, false),
@@ -480,7 +457,7 @@ fn constraints(st: &DbState) -> SqlResult<RecordBatch> {
             ]);
         }
     }
-    let base = rows_batch(
+    let base = fields_batch(
         vec![
             oid_field("oid", kind::OID, false),
             Field::new("conname", DataType::Utf8, false),

@@ -33,7 +33,7 @@ impl std::fmt::Debug for Warehouse {
     }
 }
 
-fn s(v: impl Into<String>) -> ScalarValue {
+pub(crate) fn s(v: impl Into<String>) -> ScalarValue {
     ScalarValue::Utf8(Some(v.into()))
 }
 
@@ -41,11 +41,11 @@ fn i(v: i64) -> ScalarValue {
     ScalarValue::Int64(Some(v))
 }
 
-fn i32v(v: i32) -> ScalarValue {
+pub(crate) fn i32v(v: i32) -> ScalarValue {
     ScalarValue::Int32(Some(v))
 }
 
-fn b(v: bool) -> ScalarValue {
+pub(crate) fn b(v: bool) -> ScalarValue {
     ScalarValue::Boolean(Some(v))
 }
 
@@ -54,15 +54,18 @@ fn ts(us: i64) -> ScalarValue {
 }
 
 fn batch(columns: &[(&str, DataType)], rows: Vec<Vec<ScalarValue>>) -> SqlResult<RecordBatch> {
-    let schema =
-        Arc::new(Schema::new(columns.iter().map(|(n, t)| Field::new(*n, t.clone(), true)).collect::<Vec<_>>()));
-    let mut arrays = Vec::with_capacity(columns.len());
-    for (c, (_, t)) in columns.iter().enumerate() {
-        let values: Vec<ScalarValue> = rows.iter().map(|r| r[c].clone()).collect();
-        let array = if values.is_empty() {
-            datafusion::arrow::array::new_empty_array(t)
+    fields_batch(columns.iter().map(|(n, t)| Field::new(*n, t.clone(), true)).collect(), rows)
+}
+
+/// A batch of the given fields from rows of scalars, one per field.
+pub(crate) fn fields_batch(fields: Vec<Field>, rows: Vec<Vec<ScalarValue>>) -> SqlResult<RecordBatch> {
+    let schema = Arc::new(Schema::new(fields));
+    let mut arrays = Vec::with_capacity(schema.fields().len());
+    for (c, f) in schema.fields().iter().enumerate() {
+        let array = if rows.is_empty() {
+            datafusion::arrow::array::new_empty_array(f.data_type())
         } else {
-            ScalarValue::iter_to_array(values).map_err(SqlError::from)?
+            ScalarValue::iter_to_array(rows.iter().map(|r| r[c].clone())).map_err(SqlError::from)?
         };
         arrays.push(array);
     }
