@@ -397,6 +397,12 @@ def test_redshift_sql_surface(server):
     assert one("select count(*) from sales_data.sales s where (select t.seller from sales_data.sales t where t.id = s.id + 100) is null") == "5"
     many = psql(c, "select (select seller from sales_data.sales)", check=False)
     assert many.returncode != 0 and "more than one row returned by a subquery used as an expression" in many.stderr
+    # A timestamp written to the minute, as Redshift reads it, in a literal and in an INSERT.
+    psql(c, "create table moments(t timestamp)")
+    psql(c, "insert into moments values ('2008-01-05 9:30'), ('2008-01-05T10:00')")
+    assert one("select count(*) from moments where t >= '2008-01-05 09:45'") == "1"
+    assert psql(c, "select t from moments order by t").stdout.split("\n")[:2] == ["2008-01-05 09:30:00", "2008-01-05 10:00:00"]
+    assert one("select ceiling(2.1), replicate('ab', 2)") == "3|abab"
     # Floats and times in text as Redshift writes them (15 significant digits, no trailing zeros).
     assert one("select 3.0::float8, 1e20::float8, 1::float8 / 3, 0.1::real, '2008-01-01 08:00:00.120'::timestamp, '10:00:00.5'::time, '2008-01-01 08:00:00+00'::timestamptz") == (
         "3|1e+20|0.333333333333333|0.1|2008-01-01 08:00:00.12|10:00:00.5|2008-01-01 08:00:00+00"

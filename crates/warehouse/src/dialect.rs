@@ -1132,6 +1132,8 @@ impl VisitorMut for RedshiftRewrite {
                         }
                     }
                     "len" => set_name(f, "character_length"),
+                    "ceiling" => set_name(f, "ceil"),
+                    "replicate" => set_name(f, "repeat"),
                     "charindex" => {
                         set_name(f, "strpos");
                         if let Some(args) = args_mut(f) {

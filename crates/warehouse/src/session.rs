@@ -166,6 +166,7 @@ impl Session {
         crate::functions::register(&ctx, user);
         crate::functions::register_catalog(&ctx, view.clone());
         crate::super_type::register(&ctx);
+        ctx.add_analyzer_rule(Arc::new(crate::types::LenientTimestampLiterals));
         let last_copy = Arc::new((std::sync::atomic::AtomicI64::new(-1), std::sync::atomic::AtomicI64::new(0)));
         crate::functions::register_last_copy(&ctx, last_copy.clone());
         let pid = wh.new_pid();
@@ -1098,7 +1099,11 @@ impl Session {
                 let ty = c.ty.arrow();
                 let mut array = match targets.iter().position(|t| *t == i) {
                     Some(pos) => {
-                        cast_with_options(b.column(pos), &ty, &opts).map_err(|e| cast_error(&c.name, &c.ty, e))?
+                        let source = match ty {
+                            DataType::Timestamp(..) => crate::types::lenient_timestamp_text(b.column(pos)),
+                            _ => b.column(pos).clone(),
+                        };
+                        cast_with_options(&source, &ty, &opts).map_err(|e| cast_error(&c.name, &c.ty, e))?
                     }
                     None => match defaults.get(&i) {
                         Some(v) if !v.is_null() => {

@@ -240,3 +240,81 @@ fn check_precision(p: u64) -> Result<u8, SqlError> {
     }
     Ok(p as u8)
 }
+
+/// A timestamp written to the minute (`2008-01-05 10:00`), which Redshift reads and Arrow's
+/// parser does not, completed with its seconds; None for any other text.
+pub fn complete_timestamp_text(s: &str) -> Option<String> {
+    let t = s.trim();
+    let (date, time) = t.split_once([' ', 'T'])?;
+    let date_ok = date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-';
+    let (h, m) = time.split_once(':')?;
+    let digits = |x: &str| !x.is_empty() && x.bytes().all(|c| c.is_ascii_digit());
+    (date_ok && digits(h) && h.len() <= 2 && digits(m) && m.len() == 2).then(|| format!("{date} {h:0>2}:{m}:00"))
+}
+
+#[cfg(test)]
+#[test]
+fn completes_minute_timestamps() {
+    assert_eq!(complete_timestamp_text("2008-01-05 9:30").as_deref(), Some("2008-01-05 09:30:00"));
+    assert_eq!(complete_timestamp_text("2008-01-05T10:00").as_deref(), Some("2008-01-05 10:00:00"));
+    assert_eq!(complete_timestamp_text("2008-01-05 10:00:01"), None);
+    assert_eq!(complete_timestamp_text("2008-01-05"), None);
+}
+
+/// Text headed for a timestamp column or cast, with minute-precision values completed.
+pub fn lenient_timestamp_text(array: &ArrayRef) -> ArrayRef {
+    let Some(strings) = array.as_any().downcast_ref::<StringArray>() else { return array.clone() };
+    if !strings.iter().flatten().any(|s| complete_timestamp_text(s).is_some()) {
+        return array.clone();
+    }
+    let out: StringArray =
+        strings.iter().map(|v| v.map(|s| complete_timestamp_text(s).unwrap_or_else(|| s.to_string()))).collect();
+    Arc::new(out)
+}
+
+/// After type coercion: a text literal cast to a timestamp is completed the same way, so
+/// `WHERE t > '2008-01-05 10:00'` reads as on Redshift.
+#[derive(Debug)]
+pub struct LenientTimestampLiterals;
+
+impl datafusion::optimizer::AnalyzerRule for LenientTimestampLiterals {
+    fn analyze(
+        &self,
+        plan: datafusion::logical_expr::LogicalPlan,
+        _config: &datafusion::common::config::ConfigOptions,
+    ) -> datafusion::common::Result<datafusion::logical_expr::LogicalPlan> {
+        use datafusion::common::tree_node::{Transformed, TreeNode};
+        use datafusion::common::ScalarValue;
+        use datafusion::logical_expr::{Cast, Expr};
+        plan.transform_up_with_subqueries(|node| {
+            node.map_expressions(|e| {
+                e.transform_up(|e| match e {
+                    Expr::Cast(Cast { expr, field }) if matches!(field.data_type(), DataType::Timestamp(..)) => {
+                        let completed = match expr.as_ref() {
+                            Expr::Literal(
+                                ScalarValue::Utf8(Some(s))
+                                | ScalarValue::Utf8View(Some(s))
+                                | ScalarValue::LargeUtf8(Some(s)),
+                                _,
+                            ) => complete_timestamp_text(s),
+                            _ => None,
+                        };
+                        match completed {
+                            Some(text) => Ok(Transformed::yes(Expr::Cast(Cast::new_from_field(
+                                Box::new(Expr::Literal(ScalarValue::Utf8(Some(text)), None)),
+                                field,
+                            )))),
+                            None => Ok(Transformed::no(Expr::Cast(Cast { expr, field }))),
+                        }
+                    }
+                    other => Ok(Transformed::no(other)),
+                })
+            })
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "redshift_lenient_timestamp_literals"
+    }
+}
