@@ -1131,6 +1131,33 @@ impl VisitorMut for RedshiftRewrite {
                             };
                         }
                     }
+                    // Redshift's date helpers, as expressions DataFusion plans.
+                    "last_day" | "add_months" | "date_cmp" => {
+                        let args: Vec<String> = args_mut(f)
+                            .map(|a| a.iter().filter_map(arg_expr).map(|e| format!("({e})")).collect())
+                            .unwrap_or_default();
+                        let text = match (name.as_str(), args.as_slice()) {
+                            ("last_day", [d]) => Some(format!("CAST(date_trunc('month', CAST({d} AS TIMESTAMP)) + INTERVAL '1 month' - INTERVAL '1 day' AS DATE)")),
+                            // The last day of a month stays the last day of the month reached.
+                            ("add_months", [d, n]) => Some(format!(
+                                "CASE WHEN CAST({d} AS DATE) = last_day({d}) THEN CAST(last_day(dateadd('month', {n}, CAST({d} AS TIMESTAMP))) AS TIMESTAMP) \
+                                 ELSE dateadd('month', {n}, CAST({d} AS TIMESTAMP)) END"
+                            )),
+                            ("date_cmp", [a, b]) => Some(format!(
+                                "CASE WHEN CAST({a} AS DATE) < CAST({b} AS DATE) THEN -1 WHEN CAST({a} AS DATE) > CAST({b} AS DATE) THEN 1 ELSE 0 END"
+                            )),
+                            _ => None,
+                        };
+                        if let Some(e) = text
+                            .and_then(|t| Parser::new(&RedshiftSqlDialect {}).try_with_sql(&t).ok()?.parse_expr().ok())
+                        {
+                            let mut e = e;
+                            // The expression names Redshift functions (dateadd, last_day) itself.
+                            let _ = VisitMut::visit(&mut e, &mut RedshiftRewrite);
+                            *expr = e;
+                            return ControlFlow::Continue(());
+                        }
+                    }
                     "len" => set_name(f, "character_length"),
                     "ceiling" => set_name(f, "ceil"),
                     "replicate" => set_name(f, "repeat"),
