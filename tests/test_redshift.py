@@ -395,6 +395,8 @@ def test_redshift_sql_surface(server):
     # NULL, more than one is PostgreSQL's error 21000.
     assert one("select s.seller, (select t.region from sales_data.sales t where t.id = s.id) from sales_data.sales s where s.seller = 'dee'") == "dee|EU"
     assert one("select count(*) from sales_data.sales s where (select t.seller from sales_data.sales t where t.id = s.id + 100) is null") == "5"
+    bad = psql(c, "select 'abc'::int", check=False)
+    assert bad.returncode != 0 and 'invalid input syntax for integer: "abc"' in bad.stderr
     many = psql(c, "select (select seller from sales_data.sales)", check=False)
     assert many.returncode != 0 and "more than one row returned by a subquery used as an expression" in many.stderr
     # A timestamp written to the minute, as Redshift reads it, in a literal and in an INSERT.

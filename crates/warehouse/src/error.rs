@@ -140,6 +140,27 @@ impl From<DataFusionError> for SqlError {
         if msg.contains("Divide by zero") || msg.contains("divide by zero") {
             return SqlError::new("22012", "division by zero");
         }
+        // Arrow: "Cannot cast string 'abc' to value of Int32 type" → PostgreSQL 8's wording.
+        if let Some(rest) = msg.split("Cannot cast string '").nth(1) {
+            if let Some((value, target)) = rest.split_once("' to value of ") {
+                let kind = match target.trim_end_matches(" type") {
+                    "Int16" | "Int32" | "Int64" => Some("integer"),
+                    "Float32" | "Float64" => Some("double precision"),
+                    "Date32" | "Date64" => Some("date"),
+                    "Boolean" => Some("boolean"),
+                    t if t.starts_with("Decimal") => Some("numeric"),
+                    t if t.starts_with("Timestamp") => Some("timestamp"),
+                    _ => None,
+                };
+                if let Some(kind) = kind {
+                    return SqlError::new("22P02", format!("invalid input syntax for {kind}: \"{value}\""));
+                }
+            }
+        }
+        if let Some(rest) = msg.split("Error parsing timestamp from '").nth(1) {
+            let value = rest.split('\'').next().unwrap_or(rest);
+            return SqlError::new("22007", format!("invalid input syntax for timestamp: \"{value}\""));
+        }
         if msg.contains("Cannot cast string") || msg.contains("Cannot cast value") || msg.contains("Cast error") {
             return SqlError::new("22P02", format!("invalid input syntax: {plain}"));
         }

@@ -319,7 +319,13 @@ fn as_redshift_text(batch: RecordBatch, fields: &[FieldInfo], extra_float_digits
 }
 
 fn error_response(e: SqlError) -> Response {
-    match PgWireError::from(e) {
+    wire_error_response(PgWireError::from(e))
+}
+
+/// An error while answering: its own SQLSTATE when it has one (an error met while rows were
+/// encoded already carries it), else XX000.
+fn wire_error_response(e: PgWireError) -> Response {
+    match e {
         PgWireError::UserError(info) => Response::Error(info),
         other => {
             Response::Error(Box::new(pgwire::error::ErrorInfo::new("ERROR".into(), "XX000".into(), other.to_string())))
@@ -373,7 +379,7 @@ impl SimpleQueryHandler for Handlers {
                             Ok(o) => match respond(client_ref, o, &Format::UnifiedText).await {
                                 Ok(r) => out.push(r),
                                 Err(e) => {
-                                    out.push(error_response(SqlError::internal(e)));
+                                    out.push(wire_error_response(e));
                                     return out;
                                 }
                             },
@@ -632,9 +638,7 @@ impl ExtendedQueryHandler for Handlers {
             .with_session(client_ref, async |s: &mut Session| {
                 if let Some(cmd) = &inner.special {
                     return match s.special(cmd.clone()).await {
-                        Ok(o) => respond(client_ref, o, &format)
-                            .await
-                            .unwrap_or_else(|e| error_response(SqlError::internal(e))),
+                        Ok(o) => respond(client_ref, o, &format).await.unwrap_or_else(|e| wire_error_response(e)),
                         Err(e) => error_response(e),
                     };
                 }
@@ -645,9 +649,7 @@ impl ExtendedQueryHandler for Handlers {
                     .execute(Parsed { statement, attributes: inner.attributes.clone(), text: prepared_sql.clone() })
                     .await
                 {
-                    Ok(o) => {
-                        respond(client_ref, o, &format).await.unwrap_or_else(|e| error_response(SqlError::internal(e)))
-                    }
+                    Ok(o) => respond(client_ref, o, &format).await.unwrap_or_else(|e| wire_error_response(e)),
                     Err(e) => error_response(e),
                 }
             })
