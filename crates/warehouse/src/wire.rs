@@ -638,7 +638,7 @@ impl ExtendedQueryHandler for Handlers {
             .with_session(client_ref, async |s: &mut Session| {
                 if let Some(cmd) = &inner.special {
                     return match s.special(cmd.clone()).await {
-                        Ok(o) => respond(client_ref, o, &format).await.unwrap_or_else(|e| wire_error_response(e)),
+                        Ok(o) => respond(client_ref, o, &format).await.unwrap_or_else(wire_error_response),
                         Err(e) => error_response(e),
                     };
                 }
@@ -649,7 +649,7 @@ impl ExtendedQueryHandler for Handlers {
                     .execute(Parsed { statement, attributes: inner.attributes.clone(), text: prepared_sql.clone() })
                     .await
                 {
-                    Ok(o) => respond(client_ref, o, &format).await.unwrap_or_else(|e| wire_error_response(e)),
+                    Ok(o) => respond(client_ref, o, &format).await.unwrap_or_else(wire_error_response),
                     Err(e) => error_response(e),
                 }
             })
