@@ -407,6 +407,8 @@ def test_redshift_sql_surface(server):
     assert one("select ceiling(2.1), replicate('ab', 2)") == "3|abab"
     assert one("select last_day('2008-02-10'), add_months('2008-03-31', 1), add_months('2008-04-30', 1), add_months('2008-01-15 10:00:00', -1), date_cmp('2008-01-01', '2008-01-02')") == (
         "2008-02-29|2008-04-30 00:00:00|2008-05-31 00:00:00|2007-12-15 10:00:00|-1")
+    assert one("select months_between('1969-03-18', '1969-01-18'), months_between('1969-03-18', '1969-01-29'), convert(int, '12'), to_number('12,454.8-', '99G999D9S')") == (
+        "2|1.64516129032258|12|-12454.8")
     # Floats and times in text as Redshift writes them (15 significant digits, no trailing zeros).
     assert one("select 3.0::float8, 1e20::float8, 1::float8 / 3, 0.1::real, '2008-01-01 08:00:00.120'::timestamp, '10:00:00.5'::time, '2008-01-01 08:00:00+00'::timestamptz") == (
         "3|1e+20|0.333333333333333|0.1|2008-01-01 08:00:00.12|10:00:00.5|2008-01-01 08:00:00+00"

@@ -522,7 +522,9 @@ fn column_name(e: &Expr) -> Option<String> {
             _ => column_name(root),
         },
         Expr::Nested(inner) | Expr::Collate { expr: inner, .. } => column_name(inner),
-        Expr::Cast { expr, data_type, .. } => column_name(expr).or_else(|| Some(type_column_name(data_type))),
+        Expr::Cast { expr, data_type, .. } | Expr::Convert { expr, data_type: Some(data_type), .. } => {
+            column_name(expr).or_else(|| Some(type_column_name(data_type)))
+        }
         Expr::TypedString(t) => Some(type_column_name(&t.data_type)),
         Expr::Function(f) => Some(match func_name(f).as_str() {
             "getdate" | "sysdate" => "timestamp".to_string(),
@@ -953,6 +955,16 @@ impl VisitorMut for RedshiftRewrite {
             // A scalar subquery may return its one row without an aggregate; DataFusion
             // decorrelates only aggregated ones, so its item is read through single_value().
             Expr::Subquery(q) => single_value_subquery(q),
+            // CONVERT(type, value) is a cast.
+            Expr::Convert { expr: value, data_type: Some(t), target_before_value: true, charset: None, .. } => {
+                *expr = Expr::Cast {
+                    kind: ast::CastKind::Cast,
+                    expr: value.clone(),
+                    data_type: t.clone(),
+                    array: false,
+                    format: None,
+                };
+            }
             // PartiQL's `super_col[0].name` (a JSON path to sqlparser) is DataFusion's field
             // access, which the SUPER planner takes over.
             Expr::JsonAccess { value, path } => {
@@ -1132,7 +1144,7 @@ impl VisitorMut for RedshiftRewrite {
                         }
                     }
                     // Redshift's date helpers, as expressions DataFusion plans.
-                    "last_day" | "add_months" | "date_cmp" => {
+                    "last_day" | "add_months" | "date_cmp" | "months_between" | "to_number" => {
                         let args: Vec<String> = args_mut(f)
                             .map(|a| a.iter().filter_map(arg_expr).map(|e| format!("({e})")).collect())
                             .unwrap_or_default();
@@ -1143,6 +1155,36 @@ impl VisitorMut for RedshiftRewrite {
                                 "CASE WHEN CAST({d} AS DATE) = last_day({d}) THEN CAST(last_day(dateadd('month', {n}, CAST({d} AS TIMESTAMP))) AS TIMESTAMP) \
                                  ELSE dateadd('month', {n}, CAST({d} AS TIMESTAMP)) END"
                             )),
+                            // Whole months when both dates fall on the same day or both end their
+                            // months; else the days count as 31sts of a month.
+                            ("months_between", [a, b]) => {
+                                let (a, b) = (format!("CAST({a} AS DATE)"), format!("CAST({b} AS DATE)"));
+                                let part = |p: &str, d: &str| format!("date_part('{p}', {d})");
+                                let months = format!(
+                                    "(({} - {}) * 12 + {} - {})",
+                                    part("year", &a),
+                                    part("year", &b),
+                                    part("month", &a),
+                                    part("month", &b)
+                                );
+                                Some(format!(
+                                    "CAST(CASE WHEN {da} = {db} OR ({a} = last_day({a}) AND {b} = last_day({b})) THEN {months} \
+                                     ELSE {months} + ({da} - {db}) / 31.0 END AS DOUBLE PRECISION)",
+                                    da = part("day", &a),
+                                    db = part("day", &b),
+                                ))
+                            }
+                            // TO_NUMBER(text, '99G999D99'): the digits, sign and point, at the
+                            // format's scale.
+                            ("to_number", [t, fmt]) => {
+                                let f = fmt.trim_matches(|c| c == '(' || c == ')').trim_matches('\'');
+                                let scale = f.rsplit_once(['.', 'D']).map(|(_, d)| d.chars().filter(|c| *c == '9' || *c == '0').count()).unwrap_or(0);
+                                let c = format!("regexp_replace({t}, '[^0-9.-]', '', 'g')");
+                                // A trailing sign (`S`, `MI`) moves to the front.
+                                Some(format!(
+                                    "CAST(CASE WHEN right({c}, 1) = '-' THEN '-' || replace({c}, '-', '') ELSE {c} END AS DECIMAL(38, {scale}))"
+                                ))
+                            }
                             ("date_cmp", [a, b]) => Some(format!(
                                 "CASE WHEN CAST({a} AS DATE) < CAST({b} AS DATE) THEN -1 WHEN CAST({a} AS DATE) > CAST({b} AS DATE) THEN 1 ELSE 0 END"
                             )),
