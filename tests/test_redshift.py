@@ -405,6 +405,8 @@ def test_redshift_sql_surface(server):
     assert one("select count(*) from moments where t >= '2008-01-05 09:45'") == "1"
     assert psql(c, "select t from moments order by t").stdout.split("\n")[:2] == ["2008-01-05 09:30:00", "2008-01-05 10:00:00"]
     assert one("select ceiling(2.1), replicate('ab', 2)") == "3|abab"
+    assert one("select to_char('2008-02-05 14:07:09'::timestamp, 'MON-YYYY'), to_char('2008-02-05'::date, 'FMDay, DDth Month'), to_char(125.8, '999.99'), to_char(1234567, 'FM9,999,999')") == (
+        "FEB-2008|Tuesday, 05th February | 125.80|1,234,567")
     assert one("select last_day('2008-02-10'), add_months('2008-03-31', 1), add_months('2008-04-30', 1), add_months('2008-01-15 10:00:00', -1), date_cmp('2008-01-01', '2008-01-02')") == (
         "2008-02-29|2008-04-30 00:00:00|2008-05-31 00:00:00|2007-12-15 10:00:00|-1")
     assert one("select months_between('1969-03-18', '1969-01-18'), months_between('1969-03-18', '1969-01-29'), convert(int, '12'), to_number('12,454.8-', '99G999D9S')") == (

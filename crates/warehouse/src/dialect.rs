@@ -1095,7 +1095,8 @@ impl VisitorMut for RedshiftRewrite {
                             }
                         }
                     }
-                    "to_char" | "to_date" | "to_timestamp" => {
+                    // (TO_CHAR reads Redshift's patterns itself.)
+                    "to_date" | "to_timestamp" => {
                         if let Some(args) = args_mut(f) {
                             if let Some(Expr::Value(v)) = args.get(1).and_then(arg_expr) {
                                 if let Value::SingleQuotedString(fmt) = &v.value {

@@ -323,6 +323,60 @@ fn constant(name: &str, value: ScalarValue, volatility: Volatility) -> datafusio
     create_udf(name, vec![], ty, volatility, Arc::new(move |_| Ok(ColumnarValue::Scalar(value.clone()))))
 }
 
+/// TO_CHAR(datetime or number, format) with Redshift's patterns (see `text::to_char`).
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ToChar {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for ToChar {
+    fn name(&self) -> &str {
+        "to_char"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let (arrays, scalar) = arrays(&args.args)?;
+        let [value, format] = arrays.as_slice() else {
+            return exec_err!("to_char expects a value and a format");
+        };
+        let format = datafusion::arrow::compute::cast(format, &DataType::Utf8)?;
+        let format = downcast::<StringArray>(&format, "to_char")?;
+        let out: StringArray = match value.data_type() {
+            t if t.is_numeric() => {
+                let v = datafusion::arrow::compute::cast(value, &DataType::Float64)?;
+                let v = downcast::<datafusion::arrow::array::Float64Array>(&v, "to_char")?;
+                (0..v.len())
+                    .map(|i| {
+                        (!v.is_null(i) && !format.is_null(i))
+                            .then(|| crate::text::to_char_number(v.value(i), format.value(i)))
+                    })
+                    .collect()
+            }
+            _ => {
+                let t = datafusion::arrow::compute::cast(value, &ts_type())?;
+                let t = downcast::<TimestampMicrosecondArray>(&t, "to_char")?;
+                (0..t.len())
+                    .map(|i| {
+                        if t.is_null(i) || format.is_null(i) {
+                            return Ok(None);
+                        }
+                        Ok(Some(crate::text::to_char(to_dt(t.value(i))?, format.value(i))))
+                    })
+                    .collect::<Result<_>>()?
+            }
+        };
+        finish(Arc::new(out), scalar)
+    }
+}
+
 /// Registers Redshift's functions for one session (`user` is who `current_user` names).
 pub fn register(ctx: &SessionContext, user: &str) {
     let now = Arc::new(|_: &[ColumnarValue]| {
@@ -333,6 +387,7 @@ pub fn register(ctx: &SessionContext, user: &str) {
     ctx.register_udf(DatePartFunction::udf("dateadd"));
     ctx.register_udf(DatePartFunction::udf("datediff"));
     ctx.register_udf(ScalarUDF::new_from_impl(Trunc { signature: Signature::user_defined(Volatility::Immutable) }));
+    ctx.register_udf(ScalarUDF::new_from_impl(ToChar { signature: Signature::any(2, Volatility::Immutable) }));
     ctx.register_udf(ScalarUDF::new_from_impl(ConvertTimezone {
         signature: Signature::user_defined(Volatility::Immutable),
     }));

@@ -163,9 +163,11 @@ impl Session {
             datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider,
         )
         .map_err(|e| SqlError::internal(e.to_string()))?;
+        // SUPER rebuilds the session state, which re-registers every function in no fixed
+        // order (an alias may bring DataFusion's own TO_CHAR back): it goes before ours.
+        crate::super_type::register(&ctx);
         crate::functions::register(&ctx, user);
         crate::functions::register_catalog(&ctx, view.clone());
-        crate::super_type::register(&ctx);
         ctx.add_analyzer_rule(Arc::new(crate::types::LenientTimestampLiterals));
         let last_copy = Arc::new((std::sync::atomic::AtomicI64::new(-1), std::sync::atomic::AtomicI64::new(0)));
         crate::functions::register_last_copy(&ctx, last_copy.clone());
