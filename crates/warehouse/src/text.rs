@@ -212,7 +212,7 @@ pub fn to_char(t: chrono::NaiveDateTime, fmt: &str) -> String {
             continue;
         }
         let text: String = chars[i..].iter().collect();
-        let hour12 = if t.hour() % 12 == 0 { 12 } else { t.hour() % 12 };
+        let hour12 = if t.hour().is_multiple_of(12) { 12 } else { t.hour() % 12 };
         // (pattern, number or text, zero-padded width)
         let (len, value, number): (usize, String, Option<i64>) = if starts(i, "YYYY") {
             (4, format!("{:04}", t.year()), Some(t.year() as i64))
@@ -321,7 +321,7 @@ pub fn to_char_number(v: f64, fmt: &str) -> String {
         let digits: Vec<char> = int.chars().collect();
         let mut g = String::new();
         for (k, c) in digits.iter().enumerate() {
-            if k > 0 && (digits.len() - k) % 3 == 0 {
+            if k > 0 && (digits.len() - k).is_multiple_of(3) {
                 g.push(',');
             }
             g.push(*c);
