@@ -324,57 +324,37 @@ fn constant(name: &str, value: ScalarValue, volatility: Volatility) -> datafusio
 }
 
 /// TO_CHAR(datetime or number, format) with Redshift's patterns (see `text::to_char`).
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct ToChar {
-    signature: Signature,
-}
-
-impl ScalarUDFImpl for ToChar {
-    fn name(&self) -> &str {
-        "to_char"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let (arrays, scalar) = arrays(&args.args)?;
-        let [value, format] = arrays.as_slice() else {
-            return exec_err!("to_char expects a value and a format");
-        };
-        let format = datafusion::arrow::compute::cast(format, &DataType::Utf8)?;
-        let format = downcast::<StringArray>(&format, "to_char")?;
-        let out: StringArray = match value.data_type() {
-            t if t.is_numeric() => {
-                let v = datafusion::arrow::compute::cast(value, &DataType::Float64)?;
-                let v = downcast::<datafusion::arrow::array::Float64Array>(&v, "to_char")?;
-                (0..v.len())
-                    .map(|i| {
-                        (!v.is_null(i) && !format.is_null(i))
-                            .then(|| crate::text::to_char_number(v.value(i), format.value(i)))
-                    })
-                    .collect()
-            }
-            _ => {
-                let t = datafusion::arrow::compute::cast(value, &ts_type())?;
-                let t = downcast::<TimestampMicrosecondArray>(&t, "to_char")?;
-                (0..t.len())
-                    .map(|i| {
-                        if t.is_null(i) || format.is_null(i) {
-                            return Ok(None);
-                        }
-                        Ok(Some(crate::text::to_char(to_dt(t.value(i))?, format.value(i))))
-                    })
-                    .collect::<Result<_>>()?
-            }
-        };
-        finish(Arc::new(out), scalar)
-    }
+fn to_char(arrays: &[ArrayRef]) -> Result<ArrayRef> {
+    let [value, format] = arrays else {
+        return exec_err!("to_char expects a value and a format");
+    };
+    let format = datafusion::arrow::compute::cast(format, &DataType::Utf8)?;
+    let format = downcast::<StringArray>(&format, "to_char")?;
+    let out: StringArray = match value.data_type() {
+        t if t.is_numeric() => {
+            let v = datafusion::arrow::compute::cast(value, &DataType::Float64)?;
+            let v = downcast::<datafusion::arrow::array::Float64Array>(&v, "to_char")?;
+            (0..v.len())
+                .map(|i| {
+                    (!v.is_null(i) && !format.is_null(i))
+                        .then(|| crate::text::to_char_number(v.value(i), format.value(i)))
+                })
+                .collect()
+        }
+        _ => {
+            let t = datafusion::arrow::compute::cast(value, &ts_type())?;
+            let t = downcast::<TimestampMicrosecondArray>(&t, "to_char")?;
+            (0..t.len())
+                .map(|i| {
+                    if t.is_null(i) || format.is_null(i) {
+                        return Ok(None);
+                    }
+                    Ok(Some(crate::text::to_char(to_dt(t.value(i))?, format.value(i))))
+                })
+                .collect::<Result<_>>()?
+        }
+    };
+    Ok(Arc::new(out))
 }
 
 /// Registers Redshift's functions for one session (`user` is who `current_user` names).
@@ -387,7 +367,7 @@ pub fn register(ctx: &SessionContext, user: &str) {
     ctx.register_udf(DatePartFunction::udf("dateadd"));
     ctx.register_udf(DatePartFunction::udf("datediff"));
     ctx.register_udf(ScalarUDF::new_from_impl(Trunc { signature: Signature::user_defined(Volatility::Immutable) }));
-    ctx.register_udf(ScalarUDF::new_from_impl(ToChar { signature: Signature::any(2, Volatility::Immutable) }));
+    ctx.register_udf(TextFunction::udf("to_char", Signature::any(2, Volatility::Immutable), Arc::new(to_char)));
     ctx.register_udf(ScalarUDF::new_from_impl(ConvertTimezone {
         signature: Signature::user_defined(Volatility::Immutable),
     }));
@@ -525,35 +505,57 @@ pub fn register_last_copy(
     ));
 }
 
-/// A catalog function of an object id (or number), answering text or NULL:
-/// pg_get_userbyid, pg_get_viewdef, pg_get_constraintdef, format_encoding, col_description.
-struct CatalogLookup {
+type TextBody = Arc<dyn Fn(&[ArrayRef]) -> Result<ArrayRef> + Send + Sync>;
+
+/// A function answering text, whose body takes its arguments as arrays: TO_CHAR and the
+/// catalog functions (pg_get_userbyid, pg_get_viewdef, pg_get_expr, format_encoding, ...).
+struct TextFunction {
     name: &'static str,
     signature: Signature,
-    lookup: Arc<dyn Fn(i64) -> Option<String> + Send + Sync>,
+    body: TextBody,
 }
 
-impl std::fmt::Debug for CatalogLookup {
+impl TextFunction {
+    fn udf(name: &'static str, signature: Signature, body: TextBody) -> ScalarUDF {
+        ScalarUDF::new_from_impl(TextFunction { name, signature, body })
+    }
+
+    /// A function of an object id (or number), answering text or NULL.
+    fn lookup(name: &'static str, lookup: impl Fn(i64) -> Option<String> + Send + Sync + 'static) -> ScalarUDF {
+        let body: TextBody = Arc::new(move |arrays: &[ArrayRef]| {
+            let Some(first) = arrays.first() else {
+                return exec_err!("{name} expects an argument");
+            };
+            let ids = datafusion::arrow::compute::cast(first, &DataType::Int64)?;
+            let ids = downcast::<Int64Array>(&ids, name)?;
+            let out: StringArray = ids.iter().map(|id| id.and_then(&lookup)).collect();
+            Ok(Arc::new(out) as ArrayRef)
+        });
+        TextFunction::udf(name, Signature::variadic_any(Volatility::Stable), body)
+    }
+}
+
+impl std::fmt::Debug for TextFunction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name)
     }
 }
 
-impl PartialEq for CatalogLookup {
+impl PartialEq for TextFunction {
     fn eq(&self, other: &Self) -> bool {
         self.name == other.name
     }
 }
 
-impl Eq for CatalogLookup {}
+impl Eq for TextFunction {}
 
-impl std::hash::Hash for CatalogLookup {
+impl std::hash::Hash for TextFunction {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.name.hash(state)
     }
 }
 
-impl ScalarUDFImpl for CatalogLookup {
+impl ScalarUDFImpl for TextFunction {
     fn name(&self) -> &str {
         self.name
     }
@@ -568,110 +570,65 @@ impl ScalarUDFImpl for CatalogLookup {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let (arrays, scalar) = arrays(&args.args)?;
-        let Some(first) = arrays.first() else {
-            return exec_err!("{} expects an argument", self.name);
-        };
-        let ids = datafusion::arrow::compute::cast(first, &DataType::Int64)?;
-        let ids = downcast::<Int64Array>(&ids, self.name)?;
-        let out: StringArray = ids.iter().map(|id| id.and_then(|id| (self.lookup)(id))).collect();
-        finish(Arc::new(out), scalar)
-    }
-}
-
-/// pg_get_expr(adbin, relid): the expression's text, which pg_attrdef keeps as is.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct ExprText {
-    signature: Signature,
-}
-
-impl ScalarUDFImpl for ExprText {
-    fn name(&self) -> &str {
-        "pg_get_expr"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let (arrays, scalar) = arrays(&args.args)?;
-        let Some(first) = arrays.first() else {
-            return exec_err!("pg_get_expr expects an argument");
-        };
-        finish(datafusion::arrow::compute::cast(first, &DataType::Utf8)?, scalar)
+        finish((self.body)(&arrays)?, scalar)
     }
 }
 
 /// Registers the catalog functions that read the session's view of the catalog.
 pub fn register_catalog(ctx: &SessionContext, view: Arc<crate::engine::View>) {
-    let udf = |name: &'static str, lookup: Arc<dyn Fn(i64) -> Option<String> + Send + Sync>| {
-        ScalarUDF::new_from_impl(CatalogLookup { name, signature: Signature::variadic_any(Volatility::Stable), lookup })
-    };
     let v = view.clone();
-    ctx.register_udf(udf(
-        "pg_get_userbyid",
-        Arc::new(move |id| {
-            let st = v.get();
-            let name = st.catalog.users.iter().find(|(_, u)| u.id == id).map(|(n, _)| n.clone());
-            // PostgreSQL prints an unknown owner this way.
-            Some(name.unwrap_or_else(|| format!("unknown (UID={id})")))
-        }),
-    ));
+    ctx.register_udf(TextFunction::lookup("pg_get_userbyid", move |id| {
+        let st = v.get();
+        let name = st.catalog.users.iter().find(|(_, u)| u.id == id).map(|(n, _)| n.clone());
+        // PostgreSQL prints an unknown owner this way.
+        Some(name.unwrap_or_else(|| format!("unknown (UID={id})")))
+    }));
     let v = view.clone();
-    ctx.register_udf(udf(
-        "pg_get_viewdef",
-        Arc::new(move |oid| crate::pg_catalog::view_definition(&v.get(), oid as i32)),
-    ));
-    ctx.register_udf(udf(
-        "pg_get_constraintdef",
-        Arc::new({
-            let view = view.clone();
-            move |oid| crate::pg_catalog::constraint_definition(&view.get(), oid as i32)
-        }),
-    ));
-    ctx.register_udf(udf("format_encoding", Arc::new(|n| crate::pg_catalog::encoding_name(n).map(str::to_string))));
-    ctx.register_udf(create_udf(
-        "show_ddl",
-        vec![DataType::Utf8, DataType::Utf8, DataType::Utf8],
-        DataType::Utf8,
-        Volatility::Stable,
-        Arc::new({
-            let view = view.clone();
-            move |args: &[ColumnarValue]| {
-                let (arrays, scalar) = arrays(args)?;
-                let text = |i: usize| downcast::<StringArray>(&arrays[i], "show_ddl").cloned();
-                let (kind, schema, name) = (text(0)?, text(1)?, text(2)?);
-                let st = view.get();
-                let out: StringArray = (0..kind.len())
-                    .map(|r| {
-                        let ddl = crate::show::ddl(&st, kind.value(r), schema.value(r), name.value(r));
-                        ddl.ok_or_else(|| {
-                            let what = if kind.value(r).eq_ignore_ascii_case("VIEW") { "view" } else { "table" };
-                            DataFusionError::External(Box::new(
-                                crate::error::SqlError::relation_missing(&format!(
-                                    "{}.{}",
-                                    schema.value(r),
-                                    name.value(r)
-                                ))
-                                .with_detail(format!("no such {what}")),
-                            ))
-                        })
-                        .map(Some)
-                    })
-                    .collect::<Result<_>>()?;
-                finish(Arc::new(out), scalar)
-            }
-        }),
-    ));
-    // pg_attrdef.adbin holds the expression's text already.
-    ctx.register_udf(ScalarUDF::new_from_impl(ExprText { signature: Signature::variadic_any(Volatility::Stable) }));
+    ctx.register_udf(TextFunction::lookup("pg_get_viewdef", move |oid| {
+        crate::pg_catalog::view_definition(&v.get(), oid as i32)
+    }));
+    let v = view.clone();
+    ctx.register_udf(TextFunction::lookup("pg_get_constraintdef", move |oid| {
+        crate::pg_catalog::constraint_definition(&v.get(), oid as i32)
+    }));
+    ctx.register_udf(TextFunction::lookup("format_encoding", |n| {
+        crate::pg_catalog::encoding_name(n).map(str::to_string)
+    }));
     // COMMENT ON is not supported, so no object has a description.
-    ctx.register_udf(udf("col_description", Arc::new(|_| None)));
-    ctx.register_udf(udf("obj_description", Arc::new(|_| None)));
+    ctx.register_udf(TextFunction::lookup("col_description", |_| None));
+    ctx.register_udf(TextFunction::lookup("obj_description", |_| None));
+    // pg_attrdef.adbin holds the expression's text already.
+    ctx.register_udf(TextFunction::udf(
+        "pg_get_expr",
+        Signature::variadic_any(Volatility::Stable),
+        Arc::new(|arrays: &[ArrayRef]| match arrays.first() {
+            Some(first) => Ok(datafusion::arrow::compute::cast(first, &DataType::Utf8)?),
+            None => exec_err!("pg_get_expr expects an argument"),
+        }),
+    ));
+    ctx.register_udf(TextFunction::udf(
+        "show_ddl",
+        Signature::exact(vec![DataType::Utf8, DataType::Utf8, DataType::Utf8], Volatility::Stable),
+        Arc::new(move |arrays: &[ArrayRef]| {
+            let text = |i: usize| downcast::<StringArray>(&arrays[i], "show_ddl").cloned();
+            let (kind, schema, name) = (text(0)?, text(1)?, text(2)?);
+            let st = view.get();
+            let out: StringArray = (0..kind.len())
+                .map(|r| {
+                    let ddl = crate::show::ddl(&st, kind.value(r), schema.value(r), name.value(r));
+                    ddl.ok_or_else(|| {
+                        let what = if kind.value(r).eq_ignore_ascii_case("VIEW") { "view" } else { "table" };
+                        let object = format!("{}.{}", schema.value(r), name.value(r));
+                        DataFusionError::External(Box::new(
+                            crate::error::SqlError::relation_missing(&object).with_detail(format!("no such {what}")),
+                        ))
+                    })
+                    .map(Some)
+                })
+                .collect::<Result<_>>()?;
+            Ok(Arc::new(out) as ArrayRef)
+        }),
+    ));
 }
 
 #[cfg(test)]
