@@ -618,6 +618,14 @@ pub fn where_alias(statement: &mut Statement, name: &str) -> bool {
     r.replaced
 }
 
+/// A query nuage wrote itself, parsed.
+fn generated_query(sql: &str) -> Option<Box<ast::Query>> {
+    match Parser::parse_sql(&RedshiftSqlDialect {}, sql).ok()?.pop()? {
+        Statement::Query(q) => Some(q),
+        _ => None,
+    }
+}
+
 /// PartiQL's unnesting of SUPER arrays: in `FROM orders AS c, c.items AS i` the second item
 /// ranges over the elements of `c.items` for each row of `c` (a row whose value is not an
 /// array gives none). The owning item becomes a derived table that adds the element as a
@@ -681,11 +689,7 @@ fn unnest_partiql(select: &mut ast::Select) {
             owner = quote_ident(&owner_alias),
             element = quote_ident(&element),
         );
-        let Ok(Statement::Query(q)) = Parser::parse_sql(&RedshiftSqlDialect {}, &sql)
-            .map(|mut v| v.pop().unwrap_or(Statement::Commit { chain: false, end: false, modifier: None }))
-        else {
-            return;
-        };
+        let Some(q) = generated_query(&sql) else { return };
         select.from[i].relation = ast::TableFactor::Derived {
             lateral: false,
             subquery: q,
@@ -702,34 +706,22 @@ fn unnest_partiql(select: &mut ast::Select) {
     }
 }
 
-/// Functions that aggregate: a subquery using one already returns one row.
-const AGGREGATES: &[&str] = &[
-    "count",
-    "sum",
-    "avg",
-    "min",
-    "max",
-    "median",
-    "listagg",
-    "stddev",
-    "stddev_samp",
-    "stddev_pop",
-    "variance",
-    "var_samp",
-    "var_pop",
-    "bool_and",
-    "bool_or",
-    "bit_and",
-    "bit_or",
-    "percentile_cont",
-    "percentile_disc",
-    "approx_distinct",
-    "array_agg",
-    "string_agg",
-    "first_value",
-    "last_value",
-    "single_value",
-];
+/// Whether a function aggregates (a subquery using one already returns one row): any of
+/// DataFusion's aggregate functions and their aliases, and Redshift's names for its own.
+fn is_aggregate(name: &str) -> bool {
+    static NAMES: std::sync::OnceLock<std::collections::HashSet<String>> = std::sync::OnceLock::new();
+    NAMES
+        .get_or_init(|| {
+            let mut names: std::collections::HashSet<String> =
+                ["listagg", "median", "single_value"].into_iter().map(String::from).collect();
+            for f in datafusion::functions_aggregate::all_default_aggregate_functions() {
+                names.insert(f.name().to_string());
+                names.extend(f.aliases().iter().cloned());
+            }
+            names
+        })
+        .contains(name)
+}
 
 fn single_value_subquery(q: &mut ast::Query) {
     if q.limit_clause.is_some() || q.fetch.is_some() || q.order_by.is_some() || q.with.is_some() {
@@ -750,7 +742,7 @@ fn single_value_subquery(q: &mut ast::Query) {
         type Break = ();
         fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
             if let Expr::Function(f) = e {
-                if f.over.is_some() || AGGREGATES.contains(&func_name(f).as_str()) {
+                if f.over.is_some() || is_aggregate(&func_name(f)) {
                     self.0 = true;
                     return ControlFlow::Break(());
                 }
@@ -938,9 +930,7 @@ impl VisitorMut for RedshiftRewrite {
                     })
                     .collect();
                 let sql = format!("SELECT {} WHERE false", columns.join(", "));
-                if let Ok(Statement::Query(q)) = Parser::parse_sql(&RedshiftSqlDialect {}, &sql)
-                    .map(|mut v| v.pop().unwrap_or(Statement::Commit { chain: false, end: false, modifier: None }))
-                {
+                if let Some(q) = generated_query(&sql) {
                     let alias = ast::TableAlias { columns: vec![], ..alias.clone() };
                     *factor =
                         ast::TableFactor::Derived { lateral: false, subquery: q, alias: Some(alias), sample: None };
@@ -1030,14 +1020,8 @@ impl VisitorMut for RedshiftRewrite {
             Expr::CompoundIdentifier(ids) if ids.last().is_some_and(|i| i.value == "relhasoids") => {
                 *expr = Expr::Value(Value::Boolean(false).with_empty_span());
             }
-            Expr::Identifier(id) if id.quote_style.is_none() => {
-                let name = id.value.to_ascii_lowercase();
-                if matches!(
-                    name.as_str(),
-                    "sysdate" | "getdate" | "current_user" | "session_user" | "user" | "current_schema"
-                ) {
-                    *expr = call(&name, vec![]);
-                }
+            Expr::Identifier(id) if id.quote_style.is_none() && is_niladic(&id.value) => {
+                *expr = call(&id.value.to_ascii_lowercase(), vec![]);
             }
             // SIMILAR TO is a regular expression of SQL's flavour: translated for `~`.
             Expr::SimilarTo { negated, expr: subject, pattern, escape_char: None } => {

@@ -26,8 +26,8 @@ use std::sync::Arc;
 /// Registers SUPER's functions, its navigation (ahead of DataFusion's struct access) and the
 /// rule that compares and casts SUPER values by their dynamic type.
 pub fn register(ctx: &SessionContext) {
-    for f in SuperFn::all() {
-        ctx.register_udf(ScalarUDF::new_from_impl(f));
+    for (kind, _) in FUNCTIONS {
+        ctx.register_udf(ScalarUDF::new_from_impl(SuperFn::new(*kind)));
     }
     let state = ctx.state_ref();
     let existing = state.read().clone();
@@ -47,11 +47,16 @@ fn is_super_field(f: &Field) -> bool {
     f.metadata().get(TYPE_KEY).is_some_and(|t| t == "super")
 }
 
+/// A call of a function whose value is SUPER: JSON_PARSE, navigation, an unnested element.
+fn is_super_call(e: &Expr) -> bool {
+    matches!(e, Expr::ScalarFunction(f) if matches!(f.func.name(), "super_get" | "json_parse" | "as_super"))
+}
+
 /// A SUPER column, or a value of JSON_PARSE or of navigation. (Function results carry no
 /// field metadata: DataFusion refuses VALUES lists whose rows' metadata differ.)
 fn is_super(e: &Expr, schema: &DFSchema) -> bool {
     match e {
-        Expr::ScalarFunction(f) => matches!(f.func.name(), "super_get" | "json_parse" | "as_super"),
+        Expr::ScalarFunction(_) => is_super_call(e),
         Expr::Alias(a) => is_super(&a.expr, schema),
         _ => e.to_field(schema).map(|(_, f)| is_super_field(&f)).unwrap_or(false),
     }
@@ -95,27 +100,28 @@ struct SuperFn {
     signature: Signature,
 }
 
+/// Each function and its SQL name.
+const FUNCTIONS: &[(Kind, &str)] = &[
+    (Kind::Parse, "json_parse"),
+    (Kind::Serialize, "json_serialize"),
+    (Kind::Get, "super_get"),
+    (Kind::AsString, "super_as_varchar"),
+    (Kind::AsNumber, "super_as_float8"),
+    (Kind::AsBoolean, "super_as_boolean"),
+    (Kind::TypeOf, "json_typeof"),
+    (Kind::IsArray, "is_array"),
+    (Kind::IsObject, "is_object"),
+    (Kind::IsScalar, "is_scalar"),
+    (Kind::ArrayLength, "get_array_length"),
+    (Kind::Elements, "super_elements"),
+    (Kind::Indexes, "super_indexes"),
+    (Kind::Mark, "as_super"),
+];
+
 impl SuperFn {
-    fn all() -> Vec<SuperFn> {
-        [
-            (Kind::Parse, "json_parse"),
-            (Kind::Serialize, "json_serialize"),
-            (Kind::Get, "super_get"),
-            (Kind::AsString, "super_as_varchar"),
-            (Kind::AsNumber, "super_as_float8"),
-            (Kind::AsBoolean, "super_as_boolean"),
-            (Kind::TypeOf, "json_typeof"),
-            (Kind::IsArray, "is_array"),
-            (Kind::IsObject, "is_object"),
-            (Kind::IsScalar, "is_scalar"),
-            (Kind::ArrayLength, "get_array_length"),
-            (Kind::Elements, "super_elements"),
-            (Kind::Indexes, "super_indexes"),
-            (Kind::Mark, "as_super"),
-        ]
-        .into_iter()
-        .map(|(kind, name)| SuperFn { kind, name, signature: Signature::variadic_any(Volatility::Immutable) })
-        .collect()
+    fn new(kind: Kind) -> SuperFn {
+        let name = FUNCTIONS.iter().find(|(k, _)| *k == kind).map(|(_, n)| *n).expect("every kind is listed");
+        SuperFn { kind, name, signature: Signature::variadic_any(Volatility::Immutable) }
     }
 
     fn output(&self) -> DataType {
@@ -307,8 +313,7 @@ impl ScalarUDFImpl for SuperFn {
 }
 
 fn call(kind: Kind, args: Vec<Expr>) -> Expr {
-    let f = SuperFn::all().into_iter().find(|f| f.kind == kind).expect("every kind is listed");
-    Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(ScalarUDF::new_from_impl(f)), args))
+    Expr::ScalarFunction(ScalarFunction::new_udf(Arc::new(ScalarUDF::new_from_impl(SuperFn::new(kind))), args))
 }
 
 /// `value.member` and `value[index]` on SUPER values become one `super_get` with the path.
@@ -419,10 +424,13 @@ impl DynamicTyping {
 impl AnalyzerRule for DynamicTyping {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
         plan.transform_up_with_subqueries(|node| {
-            let schema = datafusion::logical_expr::utils::merge_schema(&node.inputs());
-            if node.inputs().is_empty() {
+            // Most plans hold no SUPER value: their nodes are passed over untouched.
+            let super_input = node.inputs().iter().any(|i| i.schema().fields().iter().any(|f| is_super_field(f)));
+            let super_call = node.expressions().iter().any(|e| e.exists(|e| Ok(is_super_call(e))).unwrap_or(false));
+            if node.inputs().is_empty() || !(super_input || super_call) {
                 return Ok(Transformed::no(node));
             }
+            let schema = datafusion::logical_expr::utils::merge_schema(&node.inputs());
             node.map_expressions(|e| e.transform_up(|e| DynamicTyping::rewrite(e, &schema)))
         })
         .map(|t| t.data)
