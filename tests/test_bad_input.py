@@ -78,3 +78,79 @@ def test_empty_bucket_policy_is_malformed_and_not_stored(server, bucket):
     r = payload_signed("PUT", f"{server.endpoint}/{bucket}?policy", b'{"Version":"2012-10-17","Statement":[]}')
     assert r.status_code == 400 and b"<Code>MalformedPolicy</Code>" in r.content
     assert payload_signed("GET", f"{server.endpoint}/{bucket}?policy", b"").status_code == 404
+
+
+def test_ambiguous_query_and_unknown_list_type_refused(server, s3):
+    import uuid
+
+    bucket = f"v-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    v1 = s3.put_object(Bucket=bucket, Key="k", Body=b"1")["VersionId"]
+    v2 = s3.put_object(Bucket=bucket, Key="k", Body=b"2")["VersionId"]
+    r = payload_signed("DELETE", f"{server.endpoint}/{bucket}/k?versionId={v1}&versionId={v2}")
+    assert r.status_code == 400 and b"<Code>InvalidArgument</Code>" in r.content
+    assert sorted(v["VersionId"] for v in s3.list_object_versions(Bucket=bucket)["Versions"]) == sorted([v1, v2])
+    r = payload_signed("GET", f"{server.endpoint}/{bucket}?list-type=3")
+    assert r.status_code == 400 and b"<Code>InvalidArgument</Code>" in r.content
+
+
+def test_unserved_service_answers_in_the_clients_protocol(server):
+    import json
+
+    from botocore.auth import SigV4Auth as Signer
+
+    body = json.dumps({"Name": "x"}).encode()
+    headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "AWSCognitoIdentityService.ListIdentityPools"}
+    req = AWSRequest(method="POST", url=server.endpoint + "/", data=body, headers=headers)
+    Signer(Credentials("test", "test"), "cognito-identity", "us-east-1").add_auth(req)
+    r = requests.post(server.endpoint + "/", data=body, headers=dict(req.headers))
+    assert r.status_code == 400
+    err = r.json()
+    assert err["__type"] == "UnknownService" and "cognito-identity" in err["message"]
+
+
+def test_single_put_over_5_gib_refused_before_the_body(server, s3, bucket):
+    """A PUT announcing 6 GiB is answered EntityTooLarge after a few MiB, memory untouched."""
+    import socket
+
+    def rss_kib():
+        for line in open(f"/proc/{server.proc.pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+
+    before = rss_kib()
+    size = 6 * 1024**3
+    req = AWSRequest(
+        method="PUT",
+        url=f"{server.endpoint}/{bucket}/huge",
+        headers={"Content-Length": str(size), "x-amz-content-sha256": "UNSIGNED-PAYLOAD"},
+    )
+    SigV4Auth(Credentials("test", "test"), "s3", "us-east-1").add_auth(req)
+    head = f"PUT /{bucket}/huge HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in req.headers.items()) + "\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(head.encode())
+        sent = 0
+        chunk = b"\0" * (256 * 1024)
+        sock.settimeout(0.05)
+        response = b""
+        while sent < 8 * 1024 * 1024 and b"\r\n\r\n" not in response:
+            try:
+                sock.sendall(chunk)
+                sent += len(chunk)
+            except OSError:
+                break
+            try:
+                response += sock.recv(65536)
+            except socket.timeout:
+                pass
+        sock.settimeout(10)
+        while b"</Error>" not in response:
+            data = sock.recv(65536)
+            if not data:
+                break
+            response += data
+    assert response.startswith(b"HTTP/1.1 400"), response[:200]
+    assert b"<Code>EntityTooLarge</Code>" in response and b"<MaxSizeAllowed>5368709120</MaxSizeAllowed>" in response
+    assert rss_kib() - before < 32 * 1024
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)

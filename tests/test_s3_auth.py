@@ -116,3 +116,58 @@ def test_presigned_post_upload_and_policy(server, bucket):
     r = requests.post(post["url"], data=fields, files={"file": ("n.txt", b"x")})
     assert r.status_code == 403
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["uploads/note.txt"]
+
+
+def _signed_then_added(method, url, body=b"", added=None, service="s3", signed=None):
+    """A request signed with botocore's S3 signer, then given headers the signature does not cover."""
+    from botocore.auth import S3SigV4Auth
+
+    req = AWSRequest(method=method, url=url, data=body, headers=signed or {})
+    auth = S3SigV4Auth if service == "s3" else SigV4Auth
+    auth(Credentials("test", "test"), service, "us-east-1").add_auth(req)
+    headers = dict(req.headers)
+    headers.update(added or {})
+    return requests.request(method, url, data=body, headers=headers)
+
+
+def test_unsigned_amz_headers_are_refused_and_change_nothing(server, s3, bucket):
+    url = f"{server.endpoint}/{bucket}/k"
+    r = _signed_then_added("PUT", url, b"body", {"x-amz-meta-evil": "1", "x-amz-acl": "public-read"})
+    assert r.status_code == 403, r.content
+    assert b"<Code>AccessDenied</Code>" in r.content
+    assert b"There were headers present in the request which were not signed" in r.content
+    assert b"<HeadersNotSigned>x-amz-acl, x-amz-meta-evil</HeadersNotSigned>" in r.content
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+    # The same request with the headers signed is accepted, and they take effect.
+    s3.put_object(Bucket=bucket, Key="k", Body=b"body", Metadata={"evil": "1"})
+    assert s3.head_object(Bucket=bucket, Key="k")["Metadata"] == {"evil": "1"}
+
+    # Tagging a bucket, and a presigned URL, follow the same rule.
+    tagging = b"<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>"
+    r = _signed_then_added("PUT", f"{server.endpoint}/{bucket}?tagging", tagging, {"x-amz-meta-x": "y"})
+    assert r.status_code == 403 and b"x-amz-meta-x" in r.content
+    with pytest.raises(ClientError):
+        s3.get_bucket_tagging(Bucket=bucket)
+    v4 = server.client(signature_version="s3v4")
+    put_url = v4.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "p"}, ExpiresIn=60)
+    r = requests.put(put_url, data=b"x", headers={"x-amz-meta-added": "1"})
+    assert r.status_code == 403 and b"HeadersNotSigned" in r.content
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["k"]
+
+
+def test_unsigned_amz_headers_refused_by_other_services(server):
+    body = "Action=GetCallerIdentity&Version=2011-06-15"
+    r = _signed_then_added(
+        "POST",
+        server.endpoint + "/",
+        body,
+        {"x-amz-unsigned": "1"},
+        service="sts",
+        signed={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 403 and b"AccessDenied" in r.content and b"not signed" in r.content
+    ok = _signed_then_added(
+        "POST", server.endpoint + "/", body, {}, service="sts", signed={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert ok.status_code == 200 and b"GetCallerIdentityResult" in ok.content

@@ -157,3 +157,38 @@ def test_object_lock_retention_and_legal_hold(s3):
     with pytest.raises(ClientError) as e:
         s3.put_bucket_versioning(Bucket="locked", VersioningConfiguration={"Status": "Suspended"})
     assert e.value.response["Error"]["Code"] == "InvalidBucketState"
+
+
+def test_list_object_versions_interleaves_markers_newest_first(server, s3, bucket):
+    """Versions and delete markers share one newest-first order per key in the XML itself."""
+    import re
+
+    import requests
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="a", Body=b"1")
+    s3.delete_object(Bucket=bucket, Key="a")
+    s3.put_object(Bucket=bucket, Key="a", Body=b"2")
+    s3.delete_object(Bucket=bucket, Key="a")
+    s3.put_object(Bucket=bucket, Key="b", Body=b"3")
+    url = f"{server.endpoint}/{bucket}?versions"
+    req = AWSRequest(method="GET", url=url)
+    S3SigV4Auth(Credentials("test", "test"), "s3", "us-east-1").add_auth(req)
+    xml = requests.get(url, headers=dict(req.headers)).text
+    entries = [
+        (kind, re.search(r"<Key>([^<]*)</Key>", inner).group(1), re.search(r"<IsLatest>(\w+)</IsLatest>", inner).group(1))
+        for kind, inner in re.findall(r"<(Version|DeleteMarker)>(.*?)</\1>", xml, re.S)
+    ]
+    assert entries == [
+        ("DeleteMarker", "a", "true"),
+        ("Version", "a", "false"),
+        ("DeleteMarker", "a", "false"),
+        ("Version", "a", "false"),
+        ("Version", "b", "true"),
+    ], xml
+    # boto3 still reads both lists.
+    out = s3.list_object_versions(Bucket=bucket)
+    assert len(out["Versions"]) == 3 and len(out["DeleteMarkers"]) == 2

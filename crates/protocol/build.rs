@@ -21,7 +21,9 @@ fn main() {
         strip_docs(&mut model);
         std::fs::write(Path::new(&out_dir).join(format!("{svc}_model.json")), serde_json::to_string(&model).unwrap())
             .unwrap();
-        std::fs::write(Path::new(&out_dir).join(format!("{svc}_shapes.rs")), generate_shapes(&model)).unwrap();
+        let mut code = generate_shapes(&model);
+        code.push_str(&generate_operations(&model));
+        std::fs::write(Path::new(&out_dir).join(format!("{svc}_shapes.rs")), code).unwrap();
     }
 }
 
@@ -161,6 +163,47 @@ fn generate_shapes(model: &Value) -> String {
             "impl crate::Shape for {tn} {{\n    const NAME: &'static str = \"{name}\";\n    fn take_body(&mut self) -> ::std::option::Option<crate::Body> {{ {take} }}\n    fn set_body(&mut self, body: crate::Body) {{ {put} }}\n}}"
         );
     }
+    out
+}
+
+/// The `Operation` enum: one variant per operation of the model, carrying its typed input, so
+/// that a service's table of operations is an exhaustive `match` (a forgotten one does not
+/// compile) and authorisation reads the same typed input the handler runs on.
+fn generate_operations(model: &Value) -> String {
+    let ops = model["operations"].as_object().unwrap();
+    let mut names: Vec<&String> = ops.keys().collect();
+    names.sort();
+    let input = |op: &str| ops[op].get("input").and_then(|i| i["shape"].as_str()).map(type_name);
+    let mut out = String::new();
+    out.push_str("/// The model's operations (a module of their own: a model may have a shape named `Operation`).\npub mod ops {\n#[allow(unused_imports)]\nuse super::*;\n/// Every operation of the model, each carrying its typed input.\n#[derive(Debug)]\npub enum Operation {\n");
+    for n in &names {
+        let ty = input(n).unwrap_or_else(|| "crate::NoInput".into());
+        let _ = writeln!(out, "    {}({ty}),", type_name(n));
+    }
+    out.push_str("}\nimpl crate::Operation for Operation {\n    const NAMES: &'static [&'static str] = &[");
+    for n in &names {
+        let _ = write!(out, "\"{n}\", ");
+    }
+    out.push_str("];\n    fn name(&self) -> &'static str {\n        match self {\n");
+    for n in &names {
+        let _ = writeln!(out, "            Operation::{}(_) => \"{n}\",", type_name(n));
+    }
+    out.push_str("        }\n    }\n    fn decode<D: crate::Decode>(name: &str, d: &D) -> ::std::option::Option<::std::result::Result<Self, ::nuage_core::AwsError>> {\n        ::std::option::Option::Some(match name {\n");
+    for n in &names {
+        let v = type_name(n);
+        match input(n) {
+            Some(ty) => {
+                let _ = writeln!(out, "            \"{n}\" => d.input::<{ty}>(\"{n}\").map(Operation::{v}),");
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "            \"{n}\" => d.no_input(\"{n}\").map(|()| Operation::{v}(crate::NoInput)),"
+                );
+            }
+        }
+    }
+    out.push_str("            _ => return ::std::option::Option::None,\n        })\n    }\n}\n}\n");
     out
 }
 

@@ -5,8 +5,10 @@
 pub mod authz;
 pub mod sigv2;
 pub mod sigv4;
+pub mod typed;
 
 pub use authz::{authorize, Authorization, NoPolicies, PolicyStore, PrincipalPolicies};
+pub use typed::{NoOutput, Row, Typed, TypedService};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -161,11 +163,18 @@ impl Frontend {
         let head = method == "HEAD";
         let Some(service) = self.service(&service_name).cloned() else {
             let err = AwsError::new("UnknownService", 400, format!("nuage does not serve '{service_name}' yet"));
-            return finish(render_error(Protocol::Query, &err, &rid, head), &rid, true);
+            return finish(render_error(client_protocol(&headers), &err, &rid, head), &rid, true);
         };
         let protocol = service.protocol();
-        let body = match req.into_body().collect().await {
+        let limit = body_limit(&service_name);
+        if let Err(err) = check_announced_size(&headers, limit) {
+            return finish(render_error(protocol, &err, &rid, head), &rid, service_name == "s3");
+        }
+        let body = match http_body_util::Limited::new(req.into_body(), limit.wire_bytes()).collect().await {
             Ok(b) => b.to_bytes(),
+            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                return finish(render_error(protocol, &limit.error(None), &rid, head), &rid, service_name == "s3");
+            }
             Err(e) => {
                 let err = AwsError::new("IncompleteBody", 400, format!("The request body could not be read: {e}"));
                 return finish(render_error(protocol, &err, &rid, head), &rid, true);
@@ -410,6 +419,92 @@ fn unverified_identity(
     let region = parts.nth(1).unwrap_or(nuage_core::DEFAULT_REGION).to_string();
     let credential = ids.credential(ak)?;
     Some(sigv4::Verified { credential, region, service: String::new(), presigned: false, body, trailers: Vec::new() })
+}
+
+/// The most a request body may hold: S3's largest single PUT or part (5 GiB), and for the
+/// API services a bound well above any of their documented request quotas.
+#[derive(Clone, Copy)]
+enum BodyLimit {
+    S3Object,
+    Api,
+}
+
+const S3_MAX_OBJECT: u64 = 5 * 1024 * 1024 * 1024;
+const API_MAX_BODY: u64 = 16 * 1024 * 1024;
+
+impl BodyLimit {
+    fn decoded_bytes(self) -> u64 {
+        match self {
+            BodyLimit::S3Object => S3_MAX_OBJECT,
+            BodyLimit::Api => API_MAX_BODY,
+        }
+    }
+
+    /// What may arrive on the wire: aws-chunked framing adds a few per cent to an object.
+    fn wire_bytes(self) -> usize {
+        let n = self.decoded_bytes();
+        usize::try_from(n + n / 32 + 64 * 1024).unwrap_or(usize::MAX)
+    }
+
+    fn error(self, proposed: Option<u64>) -> AwsError {
+        match self {
+            BodyLimit::S3Object => {
+                let e = AwsError::new("EntityTooLarge", 400, "Your proposed upload exceeds the maximum allowed size");
+                let e = match proposed {
+                    Some(p) => e.with("ProposedSize", p.to_string()),
+                    None => e,
+                };
+                e.with("MaxSizeAllowed", S3_MAX_OBJECT.to_string())
+            }
+            BodyLimit::Api => AwsError::new(
+                "RequestEntityTooLarge",
+                413,
+                format!("Request must be smaller than {API_MAX_BODY} bytes."),
+            ),
+        }
+    }
+}
+
+fn body_limit(service: &str) -> BodyLimit {
+    if service == "s3" {
+        BodyLimit::S3Object
+    } else {
+        BodyLimit::Api
+    }
+}
+
+/// Refuses, before reading a byte of it, a body whose announced size is over the limit.
+fn check_announced_size(headers: &[(String, String)], limit: BodyLimit) -> AwsResult<()> {
+    let size = |n: &str| {
+        headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).and_then(|(_, v)| v.trim().parse::<u64>().ok())
+    };
+    if let Some(decoded) = size("x-amz-decoded-content-length").filter(|&d| d > limit.decoded_bytes()) {
+        return Err(limit.error(Some(decoded)));
+    }
+    match size("content-length") {
+        Some(n) if n as u128 > limit.wire_bytes() as u128 => Err(limit.error(Some(n))),
+        Some(n) if n > limit.decoded_bytes() && size("x-amz-decoded-content-length").is_none() => {
+            Err(limit.error(Some(n)))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The protocol a client speaks, read from its request alone, for errors raised before any
+/// service is known: JSON clients name their target or JSON content type, query clients send
+/// a form, REST-XML clients neither.
+fn client_protocol(headers: &[(String, String)]) -> Protocol {
+    let get = |n: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.to_ascii_lowercase());
+    let content_type = get("content-type").unwrap_or_default();
+    if get("x-amz-target").is_some() || content_type.starts_with("application/x-amz-json") {
+        Protocol::Json
+    } else if content_type.starts_with("application/json") || get("smithy-protocol").is_some() {
+        Protocol::RestJson
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        Protocol::Query
+    } else {
+        Protocol::RestXml
+    }
 }
 
 fn finish(resp: HttpResponse, rid: &str, s3: bool) -> hyper::Response<Full<Bytes>> {

@@ -112,6 +112,26 @@ fn canonical_headers(req: &SignedRequest, signed: &[&str]) -> String {
     out
 }
 
+/// Every `x-amz-*` header a request carries must be covered by its signature: otherwise a
+/// man in the middle could add metadata, ACLs or tags to a signed request. The payload hash
+/// is exempt, being bound into the canonical request on its own line.
+fn check_headers_signed(req: &SignedRequest, signed: &[&str]) -> Result<(), AwsError> {
+    let mut unsigned: Vec<String> = req
+        .headers
+        .iter()
+        .map(|(k, _)| k.to_ascii_lowercase())
+        .filter(|k| k.starts_with("x-amz-") && k != "x-amz-content-sha256")
+        .filter(|k| !signed.iter().any(|s| s.eq_ignore_ascii_case(k)))
+        .collect();
+    if unsigned.is_empty() {
+        return Ok(());
+    }
+    unsigned.sort();
+    unsigned.dedup();
+    Err(AwsError::new("AccessDenied", 403, "There were headers present in the request which were not signed")
+        .with("HeadersNotSigned", unsigned.join(", ")))
+}
+
 struct Parsed<'a> {
     access_key: &'a str,
     date: &'a str,
@@ -261,6 +281,7 @@ fn verify_header(ids: &Identities, req: &SignedRequest, p: &Parsed) -> Result<Ve
         .with("ServerTime", req.now.to_string())
         .with("MaxAllowedSkewMilliseconds", "900000"));
     }
+    check_headers_signed(req, &p.signed_headers)?;
     let cred = lookup(ids, p.access_key, req, req.header("x-amz-security-token"))?;
     let payload_hash = match req.header("x-amz-content-sha256") {
         Some(h) => h.to_string(),
@@ -343,6 +364,7 @@ fn verify_presigned<'a>(
     }
     let cred = lookup(ids, access_key, req, q("X-Amz-Security-Token"))?;
     let signed_headers: Vec<&str> = signed.split(';').collect();
+    check_headers_signed(req, &signed_headers)?;
     let payload_hash = req.header("x-amz-content-sha256").unwrap_or("UNSIGNED-PAYLOAD").to_string();
     let creq = format!(
         "{}\n{}\n{}\n{}\n{}\n{}",

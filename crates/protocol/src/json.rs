@@ -225,6 +225,18 @@ pub fn render_response<T: Shape + Serialize>(model: &Model, output: &T) -> HttpR
     render_value(model, Some(T::NAME), &value)
 }
 
+/// Reads typed inputs from a json-protocol request body.
+pub struct JsonDecoder<'a> {
+    pub model: &'a Model,
+    pub body: &'a [u8],
+}
+
+impl crate::Decode for JsonDecoder<'_> {
+    fn input<T: Shape + DeserializeOwned>(&self, _operation: &'static str) -> Result<T, AwsError> {
+        parse_request(self.model, self.body)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,31 @@ pub trait Shape {
     fn set_body(&mut self, body: Body);
 }
 
+/// The operations of one service's model (generated as its `Operation` enum): their names,
+/// and the typed input of a request decoded by the protocol's codec.
+pub trait Operation: Sized + Send {
+    /// Every operation name of the model, sorted.
+    const NAMES: &'static [&'static str];
+    fn name(&self) -> &'static str;
+    /// The operation `name` with its input read by `d`; `None` when the model has no such
+    /// operation.
+    fn decode<D: Decode>(name: &str, d: &D) -> Option<Result<Self, nuage_core::AwsError>>;
+}
+
+/// A protocol codec reading one request's typed input.
+pub trait Decode {
+    fn input<T: Shape + serde::de::DeserializeOwned>(&self, operation: &'static str)
+        -> Result<T, nuage_core::AwsError>;
+    /// For operations whose model declares no input: checks nothing is amiss.
+    fn no_input(&self, _operation: &'static str) -> Result<(), nuage_core::AwsError> {
+        Ok(())
+    }
+}
+
+/// The input of an operation whose model declares none.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct NoInput;
+
 /// Turns a generic value (and a streaming payload kept apart) into the typed shape `T`;
 /// `invalid` maps a type mismatch to the protocol's error.
 pub(crate) fn into_shape<T: Shape + serde::de::DeserializeOwned>(

@@ -169,6 +169,18 @@ pub fn render_value(
     }
 }
 
+/// Reads typed inputs from a query request's parameters.
+pub struct QueryDecoder<'a> {
+    pub model: &'a Model,
+    pub params: QueryParams<'a>,
+}
+
+impl crate::Decode for QueryDecoder<'_> {
+    fn input<T: Shape + DeserializeOwned>(&self, _operation: &'static str) -> Result<T, AwsError> {
+        parse_request(self.model, &self.params)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

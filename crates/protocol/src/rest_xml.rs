@@ -207,8 +207,20 @@ pub fn write_element(
     }
 }
 
+/// A generic-value member, never part of a model, that interleaves a structure's flattened
+/// lists: an array of member names, one per element, in document order. S3's
+/// ListObjectVersions mixes `<Version>` and `<DeleteMarker>` in one newest-first order per
+/// key, which two separate typed lists cannot say.
+pub const DOCUMENT_ORDER: &str = "__document_order";
+
 /// Writes the body members (those not bound to headers, URI or status) of a structure.
 pub fn write_members(model: &Model, w: &mut XmlWriter, shape: &ShapeDef, obj: &Map<String, Value>) {
+    let order: Vec<&str> = obj
+        .get(DOCUMENT_ORDER)
+        .and_then(|v| v.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    let mut interleaved = false;
     for (mname, mref) in &shape.members {
         if mref.location.is_some() || mref.xml_attribute {
             continue;
@@ -217,7 +229,12 @@ pub fn write_members(model: &Model, w: &mut XmlWriter, shape: &ShapeDef, obj: &M
         let lname = mref.location_name.as_deref().unwrap_or(mname);
         let target = model.shape(&mref.shape);
         let fmt = mref.timestamp_format.as_deref();
-        if target.kind == "list" && is_flattened(mref, target) {
+        if target.kind == "list" && is_flattened(mref, target) && order.contains(&mname.as_str()) {
+            if !interleaved {
+                interleaved = true;
+                write_interleaved(model, w, shape, obj, &order);
+            }
+        } else if target.kind == "list" && is_flattened(mref, target) {
             let item = target.member.as_ref().expect("list member");
             for it in val.as_array().into_iter().flatten() {
                 write_element(model, w, lname, &item.shape, it, Vec::new(), fmt);
@@ -225,6 +242,22 @@ pub fn write_members(model: &Model, w: &mut XmlWriter, shape: &ShapeDef, obj: &M
         } else {
             write_element(model, w, lname, &mref.shape, val, ns_attrs(mref.xml_namespace.as_ref()), fmt);
         }
+    }
+}
+
+/// The flattened lists named in `order`, their items taken one at a time in that order.
+fn write_interleaved(model: &Model, w: &mut XmlWriter, shape: &ShapeDef, obj: &Map<String, Value>, order: &[&str]) {
+    let mut next: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for name in order {
+        let (Some(mref), Some(items)) = (shape.members.get(*name), obj.get(*name).and_then(|v| v.as_array())) else {
+            continue;
+        };
+        let i = next.entry(name).or_insert(0);
+        let Some(it) = items.get(*i) else { continue };
+        *i += 1;
+        let item = model.shape(&mref.shape).member.as_ref().expect("list member");
+        let lname = mref.location_name.as_deref().unwrap_or(name);
+        write_element(model, w, lname, &item.shape, it, Vec::new(), mref.timestamp_format.as_deref());
     }
 }
 

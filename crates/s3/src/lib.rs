@@ -162,6 +162,29 @@ macro_rules! typed {
     }};
 }
 
+/// Query strings S3 refuses before routing: a parameter given twice is ambiguous (which
+/// `versionId` would a delete remove?), and ListObjects has only list types 1 and 2.
+fn check_query(req: &ServiceRequest, a: &Addressed) -> AwsResult<()> {
+    for (i, (k, _)) in req.query.iter().enumerate() {
+        if req.query[..i].iter().any(|(prev, _)| prev == k) {
+            return Err(AwsError::new(
+                "InvalidArgument",
+                400,
+                format!("The query parameter {k} was given more than once."),
+            )
+            .with("ArgumentName", k.clone()));
+        }
+    }
+    if req.method == "GET" && a.bucket.is_some() && a.key.is_none() {
+        if let Some(t) = req.query_param("list-type").filter(|t| *t != "2") {
+            return Err(AwsError::new("InvalidArgument", 400, "Invalid List Type specified.")
+                .with("ArgumentName", "list-type")
+                .with("ArgumentValue", t.to_string()));
+        }
+    }
+    Ok(())
+}
+
 impl S3Service {
     async fn run(
         &self,
@@ -215,7 +238,24 @@ impl S3Service {
             "PutObjectAcl" => typed!(s, ctx, req, a, "PutObjectAcl", acl::put_object_acl),
             "ListObjects" => typed!(s, ctx, req, a, "ListObjects", list::list_objects),
             "ListObjectsV2" => typed!(s, ctx, req, a, "ListObjectsV2", list::list_objects_v2),
-            "ListObjectVersions" => typed!(s, ctx, req, a, "ListObjectVersions", list::list_object_versions),
+            "ListObjectVersions" => {
+                let input = s.parse(req, &a)?;
+                let (out, order) = list::list_object_versions(s, ctx, input, req).await?;
+                let mut value = serde_json::to_value(&out).expect("shapes serialise");
+                if let Some(obj) = value.as_object_mut() {
+                    obj.insert(rest_xml::DOCUMENT_ORDER.into(), order.into());
+                }
+                let root = "ListVersionsResult";
+                let obj = value.as_object().cloned().unwrap_or_default();
+                Ok(rest_xml::render_value(
+                    s.model,
+                    <m::ListObjectVersionsOutput as nuage_protocol::Shape>::NAME,
+                    &obj,
+                    None,
+                    root,
+                    NAMESPACE,
+                ))
+            }
             "PutObject" => typed!(s, ctx, req, a, "PutObject", object::put_object),
             "GetObject" => {
                 let input = s.parse(req, &a)?;
@@ -466,6 +506,7 @@ impl Service for S3Service {
             };
             return Ok(Routed { authorization, run: Box::pin(async move { cors::preflight(self, req, &bucket) }) });
         }
+        check_query(req, &a)?;
         let route = self.router.route(req, a.bucket.is_some(), a.key.is_some()).ok_or_else(|| {
             AwsError::from(error::S3Error::NotImplemented(format!("{} {}", req.method, req.raw_path)))
         })?;

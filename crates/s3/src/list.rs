@@ -227,7 +227,7 @@ pub async fn list_object_versions(
     _ctx: &RequestContext,
     input: m::ListObjectVersionsRequest,
     _req: &ServiceRequest,
-) -> AwsResult<m::ListObjectVersionsOutput> {
+) -> AwsResult<(m::ListObjectVersionsOutput, Vec<&'static str>)> {
     let bucket = input.bucket.clone().unwrap_or_default();
     svc.bucket(&bucket)?;
     let url = check_encoding(&input.encoding_type)?;
@@ -263,11 +263,14 @@ pub async fn list_object_versions(
     let mut versions = Vec::new();
     let mut markers = Vec::new();
     let mut prefixes = Vec::new();
+    // Versions and delete markers share one newest-first order per key in the document.
+    let mut order = Vec::new();
     let mut next: Option<(String, Option<String>)> = None;
     for it in items {
         match it {
             Item::Entry(k, (v, latest)) => {
                 next = Some((k.clone(), Some(v.version_id.clone())));
+                order.push(if v.delete_marker { "DeleteMarkers" } else { "Versions" });
                 if v.delete_marker {
                     markers.push(m::DeleteMarkerEntry {
                         owner: Some(v.owner.to_model()),
@@ -302,7 +305,7 @@ pub async fn list_object_versions(
         (true, Some((k, v))) => (Some(enc(url, &k)), v),
         _ => (None, None),
     };
-    Ok(m::ListObjectVersionsOutput {
+    let out = m::ListObjectVersionsOutput {
         is_truncated: Some(truncated),
         key_marker: Some(enc(url, &key_marker)),
         version_id_marker: Some(input.version_id_marker.clone().unwrap_or_default()),
@@ -317,5 +320,6 @@ pub async fn list_object_versions(
         common_prefixes: (!prefixes.is_empty()).then_some(prefixes),
         encoding_type: input.encoding_type,
         ..Default::default()
-    })
+    };
+    Ok((out, order))
 }

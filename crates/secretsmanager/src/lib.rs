@@ -1,9 +1,9 @@
 //! AWS Secrets Manager on the json protocol: secrets with versions and staging labels
 //! (AWSCURRENT, AWSPREVIOUS), scheduled deletion and restore, kept in the store.
 use nuage_core::{AwsError, AwsResult, RequestContext};
-use nuage_front::{Authorization, Routed, Service, ServiceRequest};
+use nuage_front::{Authorization, Row, TypedService};
 use nuage_protocol::secretsmanager as m;
-use nuage_protocol::{json, Blob, HttpResponse, Protocol, Timestamp};
+use nuage_protocol::{Blob, Protocol, Timestamp};
 use nuage_storage::redb::TableDefinition;
 use nuage_storage::{JsonTable, Store};
 use rand::Rng;
@@ -446,18 +446,30 @@ impl SecretsManagerService {
     }
 }
 
-/// Each operation and its IAM action; the resource is the secret's ARN.
-const OPERATIONS: &[(&str, &str)] = &[
-    ("CreateSecret", "secretsmanager:CreateSecret"),
-    ("GetSecretValue", "secretsmanager:GetSecretValue"),
-    ("PutSecretValue", "secretsmanager:PutSecretValue"),
-    ("DescribeSecret", "secretsmanager:DescribeSecret"),
-    ("ListSecrets", "secretsmanager:ListSecrets"),
-    ("DeleteSecret", "secretsmanager:DeleteSecret"),
-    ("RestoreSecret", "secretsmanager:RestoreSecret"),
-];
+impl SecretsManagerService {
+    /// What a request about `secret_id` is authorised on: the secret's ARN (the one it would
+    /// have when it does not exist) and its tags, as `aws:ResourceTag/...`.
+    fn on_secret(&self, ctx: &RequestContext, action: &'static str, secret_id: Option<&str>) -> Authorization {
+        let acct = ctx.account_id().unwrap_or_default();
+        let mut a = Authorization { action, resource: "*".into(), ..Default::default() };
+        if let Some(id) = secret_id {
+            match self.get(ctx, Some(id)) {
+                Ok(s) => {
+                    a.resource = s.arn;
+                    for (k, v) in &s.tags {
+                        a.context.set(&format!("aws:ResourceTag/{k}"), v.clone());
+                    }
+                }
+                Err(_) => a.resource = format!("arn:aws:secretsmanager:{}:{acct}:secret:{}", ctx.region, name_of(id)),
+            }
+        }
+        a
+    }
+}
 
-impl Service for SecretsManagerService {
+impl TypedService for SecretsManagerService {
+    type Operation = m::ops::Operation;
+
     fn signing_name(&self) -> &'static str {
         "secretsmanager"
     }
@@ -466,60 +478,76 @@ impl Service for SecretsManagerService {
         Protocol::Json
     }
 
-    fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
-        let model = m::model();
-        let target = req.header("x-amz-target").unwrap_or_default();
-        let op = json::operation_from_target(model, target)
-            .ok_or_else(|| AwsError::new("UnknownOperationException", 400, format!("Unknown operation {target}")))?;
-        let (name, action) = OPERATIONS
-            .iter()
-            .find(|(n, _)| *n == op)
-            .copied()
-            .ok_or_else(|| AwsError::new("UnknownOperationException", 400, format!("{op} is not supported yet")))?;
-        let peek: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
-        let acct = ctx.account_id().unwrap_or_default();
-        let resource = match (name, peek.get("SecretId").and_then(|v| v.as_str())) {
-            ("ListSecrets", _) => "*".to_string(),
-            ("CreateSecret", _) => format!(
-                "arn:aws:secretsmanager:{}:{acct}:secret:{}",
-                ctx.region,
-                peek.get("Name").and_then(|v| v.as_str()).unwrap_or("*")
-            ),
-            (_, Some(id)) => self
-                .get(ctx, Some(id))
-                .map(|s| s.arn)
-                .unwrap_or_else(|_| format!("arn:aws:secretsmanager:{}:{acct}:secret:{}", ctx.region, name_of(id))),
-            (_, None) => "*".to_string(),
-        };
-        let authorization = Authorization { operation: name, action, resource, ..Default::default() };
-        let run = Box::pin(async move {
-            let body = &req.body;
-            let out: HttpResponse = match name {
-                "CreateSecret" => {
-                    json::render_response(model, &self.create(ctx, json::parse_request(model, body)?).await?)
-                }
-                "GetSecretValue" => {
-                    json::render_response(model, &self.get_value(ctx, json::parse_request(model, body)?).await?)
-                }
-                "PutSecretValue" => {
-                    json::render_response(model, &self.put_value(ctx, json::parse_request(model, body)?).await?)
-                }
-                "DescribeSecret" => {
-                    let i: m::DescribeSecretRequest = json::parse_request(model, body)?;
-                    json::render_response(model, &self.describe(&self.get(ctx, i.secret_id.as_deref())?))
-                }
-                "ListSecrets" => json::render_response(model, &self.list(ctx, json::parse_request(model, body)?)?),
-                "DeleteSecret" => {
-                    json::render_response(model, &self.delete(ctx, json::parse_request(model, body)?).await?)
-                }
-                _ => json::render_response(model, &self.restore(ctx, json::parse_request(model, body)?).await?),
-            };
-            Ok(out)
-        });
-        Ok(Routed { authorization, run })
+    fn model(&self) -> &'static nuage_protocol::Model {
+        m::model()
     }
 
-    fn access_denied(&self, ctx: &RequestContext, a: &Authorization, e: &nuage_policy::Evaluation) -> AwsError {
-        nuage_front::authz::default_access_denied("AccessDeniedException", ctx, a, e)
+    #[deny(clippy::wildcard_enum_match_arm)]
+    fn row<'a>(&'a self, ctx: &'a RequestContext, op: m::ops::Operation) -> Row<'a> {
+        use m::ops::Operation as O;
+        match op {
+            O::CreateSecret(i) => {
+                let acct = ctx.account_id().unwrap_or_default();
+                let name = i.name.as_deref().unwrap_or("*");
+                let mut a = Authorization {
+                    action: "secretsmanager:CreateSecret",
+                    resource: format!("arn:aws:secretsmanager:{}:{acct}:secret:{name}", ctx.region),
+                    ..Default::default()
+                };
+                let tags: Vec<(String, String)> = i
+                    .tags
+                    .iter()
+                    .flatten()
+                    .map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default()))
+                    .collect();
+                for (k, v) in &tags {
+                    a.context.set(&format!("aws:RequestTag/{k}"), v.clone());
+                }
+                if !tags.is_empty() {
+                    a.context.set_all("aws:TagKeys", tags.into_iter().map(|(k, _)| k).collect());
+                }
+                Row::authorized(a, self.create(ctx, i))
+            }
+            O::GetSecretValue(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:GetSecretValue", i.secret_id.as_deref());
+                Row::authorized(a, self.get_value(ctx, i))
+            }
+            O::PutSecretValue(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:PutSecretValue", i.secret_id.as_deref());
+                Row::authorized(a, self.put_value(ctx, i))
+            }
+            O::DescribeSecret(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:DescribeSecret", i.secret_id.as_deref());
+                Row::authorized(a, async move { Ok(self.describe(&self.get(ctx, i.secret_id.as_deref())?)) })
+            }
+            O::ListSecrets(i) => Row::serve("secretsmanager:ListSecrets", "*", async move { self.list(ctx, i) }),
+            O::DeleteSecret(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:DeleteSecret", i.secret_id.as_deref());
+                Row::authorized(a, self.delete(ctx, i))
+            }
+            O::RestoreSecret(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:RestoreSecret", i.secret_id.as_deref());
+                Row::authorized(a, self.restore(ctx, i))
+            }
+            O::AssociateCrossAccountReplica(_)
+            | O::BatchGetSecretValue(_)
+            | O::CancelRotateSecret(_)
+            | O::DeleteResourcePolicy(_)
+            | O::DisassociateCrossAccountReplica(_)
+            | O::GetRandomPassword(_)
+            | O::GetResourcePolicy(_)
+            | O::ListResourcePolicies(_)
+            | O::ListSecretVersionIds(_)
+            | O::PutResourcePolicy(_)
+            | O::RemoveRegionsFromReplication(_)
+            | O::ReplicateSecretToRegions(_)
+            | O::RotateSecret(_)
+            | O::StopReplicationToReplica(_)
+            | O::TagResource(_)
+            | O::UntagResource(_)
+            | O::UpdateSecret(_)
+            | O::UpdateSecretVersionStage(_)
+            | O::ValidateResourcePolicy(_) => Row::NotServed,
+        }
     }
 }

@@ -1,0 +1,164 @@
+//! Services built on their model's generated `Operation` enum. The front door owns the prologue
+//! once for all of them: naming the operation, refusing unknown ones, decoding the typed input
+//! with the protocol's codec, and rendering the typed output. A service only writes its table:
+//! one row per operation, an exhaustive `match`, so an operation the model adds and the table
+//! forgets does not compile, and authorisation is computed from the same typed input the
+//! handler runs on.
+use crate::{query_params, Authorization, BoxFuture, Routed, Service, ServiceRequest};
+use nuage_core::{AwsError, AwsResult, RequestContext};
+use nuage_protocol::json::JsonDecoder;
+use nuage_protocol::query::{QueryDecoder, QueryParams};
+use nuage_protocol::{json, query, HttpResponse, Model, Operation, Protocol, Shape};
+use std::future::Future;
+
+/// What a service's table says of one operation.
+pub enum Row<'a> {
+    /// Authorised with these facts, then answered by the handler.
+    Served(Authorization, BoxFuture<'a, AwsResult<Box<dyn Output>>>),
+    /// An operation of the model nuage does not serve: answered with the error the protocol
+    /// gives for an operation the service does not have.
+    NotServed,
+}
+
+impl<'a> Row<'a> {
+    /// An operation needing `action` on `resource`, answered by `handler`'s typed output.
+    pub fn serve<O: Output + 'static>(
+        action: &'static str,
+        resource: impl Into<String>,
+        handler: impl Future<Output = AwsResult<O>> + Send + 'a,
+    ) -> Row<'a> {
+        let authorization = Authorization { action, resource: resource.into(), ..Default::default() };
+        Row::authorized(authorization, handler)
+    }
+
+    /// An operation whose authorisation needs more than an action and a resource (condition
+    /// keys, further permissions).
+    pub fn authorized<O: Output + 'static>(
+        authorization: Authorization,
+        handler: impl Future<Output = AwsResult<O>> + Send + 'a,
+    ) -> Row<'a> {
+        Row::Served(authorization, Box::pin(async move { handler.await.map(|o| Box::new(o) as Box<dyn Output>) }))
+    }
+}
+
+/// A handler's answer, rendered by the front door in the service's protocol.
+pub trait Output: Send {
+    fn render(self: Box<Self>, model: &Model, protocol: Protocol, operation: &str, request_id: &str) -> HttpResponse;
+}
+
+impl<T: Shape + serde::Serialize + Send> Output for T {
+    fn render(self: Box<Self>, model: &Model, protocol: Protocol, operation: &str, request_id: &str) -> HttpResponse {
+        match protocol {
+            Protocol::Json => json::render_response(model, &*self),
+            _ => query::render_response(model, operation, Some(*self), request_id),
+        }
+    }
+}
+
+/// The answer of an operation whose model declares no output.
+pub struct NoOutput;
+
+impl Output for NoOutput {
+    fn render(self: Box<Self>, model: &Model, protocol: Protocol, operation: &str, request_id: &str) -> HttpResponse {
+        match protocol {
+            Protocol::Json => json::render_value(model, None, &serde_json::Value::Null),
+            _ => query::render_value(model, operation, None, request_id),
+        }
+    }
+}
+
+/// A service whose operations are its model's `Operation` enum.
+pub trait TypedService: Send + Sync + 'static {
+    type Operation: Operation;
+    /// The SigV4 signing name.
+    fn signing_name(&self) -> &'static str;
+    /// `Query`, `Ec2` or `Json`: the protocols whose operation is named in the request itself.
+    fn protocol(&self) -> Protocol;
+    fn model(&self) -> &'static Model;
+    /// The service's table: the row of `op`.
+    fn row<'a>(&'a self, ctx: &'a RequestContext, op: Self::Operation) -> Row<'a>;
+    fn reset(&self) {}
+}
+
+/// A `TypedService` behind the front door.
+pub struct Typed<S>(pub S);
+
+impl<S: TypedService> Typed<S> {
+    fn unknown(&self, name: &str, served_elsewhere: bool) -> AwsError {
+        let model = self.0.model();
+        let why = if served_elsewhere { "nuage does not serve it yet" } else { "no such operation" };
+        match self.0.protocol() {
+            Protocol::Json => {
+                AwsError::new("UnknownOperationException", 400, format!("Unknown operation {name} ({why})"))
+            }
+            Protocol::Ec2 => AwsError::new(
+                "InvalidAction",
+                400,
+                format!("The action {name} is not valid for this web service ({why})."),
+            ),
+            _ => AwsError::new(
+                "InvalidAction",
+                400,
+                format!("Could not find operation {name} for version {} ({why})", model.metadata.api_version),
+            ),
+        }
+    }
+
+    /// The operation a request names, with its typed input.
+    fn decode(&self, req: &ServiceRequest) -> AwsResult<S::Operation> {
+        let model = self.0.model();
+        let decoded = match self.0.protocol() {
+            Protocol::Json => {
+                let target = req.header("x-amz-target").unwrap_or_default();
+                let name = json::operation_from_target(model, target).unwrap_or(target);
+                S::Operation::decode(name, &JsonDecoder { model, body: &req.body }).ok_or_else(|| name.to_string())
+            }
+            _ => {
+                let params = query_params(req);
+                let name = crate::param(&params, "Action").unwrap_or_default().to_string();
+                S::Operation::decode(&name, &QueryDecoder { model, params: QueryParams { params: &params } })
+                    .ok_or(name)
+            }
+        };
+        decoded.map_err(|name| self.unknown(&name, false))?
+    }
+}
+
+impl<S: TypedService> Service for Typed<S> {
+    fn signing_name(&self) -> &'static str {
+        self.0.signing_name()
+    }
+
+    fn protocol(&self) -> Protocol {
+        self.0.protocol()
+    }
+
+    fn reset(&self) {
+        self.0.reset()
+    }
+
+    fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
+        let op = self.decode(req)?;
+        let name = op.name();
+        match self.0.row(ctx, op) {
+            Row::NotServed => Err(self.unknown(name, true)),
+            Row::Served(mut authorization, handler) => {
+                authorization.operation = name;
+                for also in &mut authorization.also {
+                    also.operation = name;
+                }
+                let (protocol, model) = (self.0.protocol(), self.0.model());
+                let run = Box::pin(async move {
+                    let out = handler.await?;
+                    Ok(out.render(model, protocol, name, &ctx.request_id))
+                });
+                Ok(Routed { authorization, run })
+            }
+        }
+    }
+
+    fn access_denied(&self, ctx: &RequestContext, a: &Authorization, e: &nuage_policy::Evaluation) -> AwsError {
+        let code = if self.0.protocol() == Protocol::Json { "AccessDeniedException" } else { "AccessDenied" };
+        crate::authz::default_access_denied(code, ctx, a, e)
+    }
+}
