@@ -263,3 +263,84 @@ def test_copy_avro(server):
     psql(c, "create table strict_events(eventid int not null, name varchar(10))")
     err = psql(c, "copy strict_events from 's3://avro/events/' access_key_id 'test' secret_access_key 'test' avro 'auto'", check=False).stderr
     assert "Load into table 'strict_events' failed" in err
+
+
+def test_copy_options_take_effect(server):
+    """NOLOAD checks without loading, ENCODING reads UTF-16, ACCEPTANYDATE loads NULL for a
+    date it cannot read, ROUNDEC rounds where COPY otherwise truncates."""
+    s3 = server.client("s3")
+    iam = server.client("iam")
+    s3.create_bucket(Bucket="opts")
+    reader = role(iam, "OptsRole", policy=s3_read_policy("opts"))
+    c = create_cluster(server, "options", IamRoles=[reader], DefaultIamRoleArn=reader)
+
+    def one(sql):
+        return psql(c, sql).stdout.strip()
+
+    psql(c, "create table t(id int, name varchar(20), day date, amount decimal(6,2))")
+    s3.put_object(Bucket="opts", Key="good.txt", Body=b"1|ann|2020-01-02|1.005\n2|bob|2020-03-04|2.994\n")
+    assert one("copy t from 's3://opts/good.txt' iam_role default noload") == "COPY 0"
+    assert one("select count(*) from t") == "0"
+    s3.put_object(Bucket="opts", Key="bad.txt", Body=b"1|ann|2020-01-02|1.5\nx|bob|2020-03-04|2\n")
+    err = fails(c, "copy t from 's3://opts/bad.txt' iam_role default noload")
+    assert "Load into table 't' failed" in err
+    assert one("select err_code from stl_load_errors where filename = 's3://opts/bad.txt'") == "1207"
+
+    # Decimals: truncated by default, rounded half away from zero with ROUNDEC.
+    assert one("copy t from 's3://opts/good.txt' iam_role default") == "COPY 2"
+    assert psql(c, "select amount from t order by id").stdout.split() == ["1.00", "2.99"]
+    psql(c, "truncate t")
+    assert one("copy t from 's3://opts/good.txt' iam_role default roundec") == "COPY 2"
+    assert psql(c, "select amount from t order by id").stdout.split() == ["1.01", "2.99"]
+
+    # UTF-16 with a byte-order mark, little-endian.
+    psql(c, "truncate t")
+    text = "3|zoë|2021-05-06|3.25\n4|żółw|2021-05-07|4\n"
+    s3.put_object(Bucket="opts", Key="utf16.txt", Body=text.encode("utf-16"))
+    assert one("copy t from 's3://opts/utf16.txt' iam_role default encoding utf16") == "COPY 2"
+    assert psql(c, "select name from t order by id").stdout.split() == ["zoë", "żółw"]
+    s3.put_object(Bucket="opts", Key="utf16be.txt", Body=text.encode("utf-16-be"))
+    assert one("copy t from 's3://opts/utf16be.txt' iam_role default encoding as utf16be") == "COPY 2"
+    assert one("select count(*) from t where name = 'żółw'") == "2"
+    assert "Invalid ENCODING" in fails(c, "copy t from 's3://opts/utf16.txt' iam_role default encoding latin9")
+
+    # A date that does not parse: an error, or NULL with ACCEPTANYDATE.
+    psql(c, "truncate t")
+    s3.put_object(Bucket="opts", Key="dates.txt", Body=b"5|eve|00/00/00|1\n")
+    assert "Load into table 't' failed" in fails(c, "copy t from 's3://opts/dates.txt' iam_role default")
+    assert one("copy t from 's3://opts/dates.txt' iam_role default acceptanydate") == "COPY 1"
+    assert one("select coalesce(day::varchar, 'null') from t") == "null"
+
+
+def test_unload_cleanpath_removes_what_the_path_held(server):
+    s3 = server.client("s3")
+    iam = server.client("iam")
+    s3.create_bucket(Bucket="clean")
+    writer = role(iam, "CleanRole", policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:DeleteObject"], "Resource": ["arn:aws:s3:::clean", "arn:aws:s3:::clean/*"]}],
+    }))
+    no_delete = role(iam, "NoDeleteRole", policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"], "Resource": ["arn:aws:s3:::clean", "arn:aws:s3:::clean/*"]}],
+    }))
+    c = create_cluster(server, "cleaner", IamRoles=[writer, no_delete])
+    psql(c, "create table v(id int, state char(2))")
+    psql(c, "insert into v values (1, 'NV'), (2, 'CA')")
+    s3.put_object(Bucket="clean", Key="out/v_stale_file", Body=b"old")
+    s3.put_object(Bucket="clean", Key="out/other/keep", Body=b"keep")
+    s3.put_object(Bucket="clean", Key="keep/v_x", Body=b"keep")
+    out = psql(c, f"unload ('select * from v') to 's3://clean/out/v_' iam_role '{writer}' parallel off cleanpath").stdout
+    assert out.strip() == "UNLOAD 2"
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="clean")["Contents"])
+    assert keys == ["keep/v_x", "out/other/keep", "out/v_000"]
+    # Partitions: only the folders that receive files are cleaned.
+    s3.put_object(Bucket="clean", Key="part/state=NV/stale", Body=b"old")
+    s3.put_object(Bucket="clean", Key="part/state=TX/stale", Body=b"old")
+    psql(c, f"unload ('select * from v') to 's3://clean/part/' iam_role '{writer}' partition by (state) parallel off cleanpath")
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="clean", Prefix="part/")["Contents"])
+    assert keys == ["part/state=CA/000", "part/state=NV/000", "part/state=TX/stale"]
+    # Cleaning needs s3:DeleteObject: refused, and nothing is removed or written.
+    err = fails(c, f"unload ('select * from v') to 's3://clean/out/v_' iam_role '{no_delete}' parallel off cleanpath")
+    assert "Status 403,Error AccessDenied" in err
+    assert s3.get_object(Bucket="clean", Key="out/v_000")["Body"].read()

@@ -204,6 +204,31 @@ fn generate_operations(model: &Value) -> String {
         }
     }
     out.push_str("            _ => return ::std::option::Option::None,\n        })\n    }\n}\n}\n");
+    // Typed calls between services: an input shape names its operation and output, where
+    // it belongs to one operation alone.
+    let service =
+        model["metadata"]["signingName"].as_str().or_else(|| model["metadata"]["endpointPrefix"].as_str()).unwrap();
+    let mut uses: HashMap<String, usize> = HashMap::new();
+    for n in &names {
+        if let Some(i) = input(n) {
+            *uses.entry(i).or_default() += 1;
+        }
+    }
+    for n in &names {
+        let Some(i) = input(n) else { continue };
+        if uses[&i] != 1 {
+            continue;
+        }
+        let o = ops[n.as_str()]
+            .get("output")
+            .and_then(|o| o["shape"].as_str())
+            .map(type_name)
+            .unwrap_or_else(|| "crate::client::Empty".into());
+        let _ = writeln!(
+            out,
+            "impl crate::client::Request for {i} {{\n    const SERVICE: &'static str = \"{service}\";\n    const OPERATION: &'static str = \"{n}\";\n    type Output = {o};\n    fn model() -> &'static crate::Model {{ model() }}\n}}"
+        );
+    }
     out
 }
 

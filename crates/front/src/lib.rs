@@ -124,8 +124,24 @@ fn request_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..16].to_uppercase()
 }
 
-/// The service a request is for: from the SigV4 scope when signed, else S3 (the only
-/// service that takes unsigned requests).
+/// The service a request is for: from the SigV4 scope when signed. Unsigned requests are
+/// S3's, but for STS's federation operations (AssumeRoleWithWebIdentity, AssumeRoleWithSAML),
+/// which are form posts to `/` that S3 never takes.
+fn service_of(method: &str, path: &str, headers: &[(String, String)], raw_query: &str) -> String {
+    if let Some(name) = signing_name_of(headers, raw_query) {
+        return name;
+    }
+    let form = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("content-type")
+            && v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
+    });
+    if method == "POST" && path == "/" && form {
+        "sts".into()
+    } else {
+        "s3".into()
+    }
+}
+
 fn signing_name_of(headers: &[(String, String)], raw_query: &str) -> Option<String> {
     let scope = headers
         .iter()
@@ -159,7 +175,7 @@ impl Frontend {
             .find(|(k, _)| k == "host")
             .map(|(_, v)| v.rsplit_once(':').map(|(h, _)| h).unwrap_or(v).to_string())
             .unwrap_or_default();
-        let service_name = signing_name_of(&headers, &raw_query).unwrap_or_else(|| "s3".into());
+        let service_name = service_of(&method, &path, &headers, &raw_query);
         let head = method == "HEAD";
         let Some(service) = self.service(&service_name).cloned() else {
             let err = AwsError::new("UnknownService", 400, format!("nuage does not serve '{service_name}' yet"));
@@ -189,6 +205,7 @@ impl Frontend {
             statement = statement.as_deref().unwrap_or("-"),
             status = resp.status,
             latency_us = started.elapsed().as_micros() as u64,
+            request_id = %rid,
             "{method} {path}"
         );
         finish(resp, &rid, service_name == "s3")
@@ -327,11 +344,34 @@ impl Frontend {
             statement = statement.as_deref().unwrap_or("-"),
             status = resp.status,
             latency_us = started.elapsed().as_micros() as u64,
+            request_id = %rid,
             "internal {} {}",
             req.method,
             req.raw_path
         );
         Ok(resp)
+    }
+
+    /// A typed call one service makes of another on behalf of `principal`: the input is
+    /// encoded as a client would send it, routed and authorised like any request
+    /// (`call_as`), and the answer decoded into the operation's output, or its error.
+    pub async fn call<R: nuage_protocol::client::Request>(
+        &self,
+        principal: Principal,
+        region: &str,
+        input: R,
+    ) -> AwsResult<R::Output> {
+        let c = nuage_protocol::client::encode(input);
+        let req = ServiceRequest {
+            method: c.method,
+            raw_path: c.path,
+            query: c.query,
+            headers: c.headers,
+            host: String::new(),
+            body: c.body,
+        };
+        let resp = self.call_as(principal, R::SERVICE, region, req).await?;
+        nuage_protocol::client::decode::<R>(resp)
     }
 
     /// The principal behind a pair of keys (and session token, for temporary ones), checked

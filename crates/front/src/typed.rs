@@ -75,6 +75,13 @@ pub trait TypedService: Send + Sync + 'static {
     /// `Query`, `Ec2` or `Json`: the protocols whose operation is named in the request itself.
     fn protocol(&self) -> Protocol;
     fn model(&self) -> &'static Model;
+    /// The error code with which the service refuses input that breaks the model's
+    /// constraints (required members, enum values, lengths, ranges), before any handler runs;
+    /// `None` for services whose own checks answer with their own codes (Redshift's
+    /// MissingParameter, EC2's).
+    fn validation_error(&self) -> Option<&'static str> {
+        None
+    }
     /// The service's table: the row of `op`.
     fn row<'a>(&'a self, ctx: &'a RequestContext, op: Self::Operation) -> Row<'a>;
     fn reset(&self) {}
@@ -104,23 +111,27 @@ impl<S: TypedService> Typed<S> {
         }
     }
 
-    /// The operation a request names, with its typed input.
-    fn decode(&self, req: &ServiceRequest) -> AwsResult<S::Operation> {
+    /// The operation a request names, with its typed input and the model constraints it
+    /// breaks (noted only for services that enforce them here).
+    fn decode(&self, req: &ServiceRequest) -> AwsResult<(S::Operation, Vec<String>)> {
         let model = self.0.model();
-        let decoded = match self.0.protocol() {
+        let noted = || self.0.validation_error().map(|_| std::cell::RefCell::new(Vec::new()));
+        let (decoded, violations) = match self.0.protocol() {
             Protocol::Json => {
                 let target = req.header("x-amz-target").unwrap_or_default();
                 let name = json::operation_from_target(model, target).unwrap_or(target);
-                S::Operation::decode(name, &JsonDecoder { model, body: &req.body }).ok_or_else(|| name.to_string())
+                let d = JsonDecoder { model, body: &req.body, violations: noted() };
+                (S::Operation::decode(name, &d).ok_or_else(|| name.to_string()), d.violations)
             }
             _ => {
                 let params = query_params(req);
                 let name = crate::param(&params, "Action").unwrap_or_default().to_string();
-                S::Operation::decode(&name, &QueryDecoder { model, params: QueryParams { params: &params } })
-                    .ok_or(name)
+                let d = QueryDecoder { model, params: QueryParams { params: &params }, violations: noted() };
+                (S::Operation::decode(&name, &d).ok_or(name), d.violations)
             }
         };
-        decoded.map_err(|name| self.unknown(&name, false))?
+        let op = decoded.map_err(|name| self.unknown(&name, false))??;
+        Ok((op, violations.map(|v| v.into_inner()).unwrap_or_default()))
     }
 }
 
@@ -138,10 +149,16 @@ impl<S: TypedService> Service for Typed<S> {
     }
 
     fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
-        let op = self.decode(req)?;
+        let (op, violations) = self.decode(req)?;
         let name = op.name();
         match self.0.row(ctx, op) {
             Row::NotServed => Err(self.unknown(name, true)),
+            // An operation served, with input its model forbids: refused before anything runs.
+            Row::Served(..) if !violations.is_empty() => Err(AwsError::new(
+                self.0.validation_error().unwrap_or("ValidationException"),
+                400,
+                nuage_protocol::validate::message(&violations),
+            )),
             Row::Served(mut authorization, handler) => {
                 authorization.operation = name;
                 for also in &mut authorization.also {
@@ -158,7 +175,11 @@ impl<S: TypedService> Service for Typed<S> {
     }
 
     fn access_denied(&self, ctx: &RequestContext, a: &Authorization, e: &nuage_policy::Evaluation) -> AwsError {
-        let code = if self.0.protocol() == Protocol::Json { "AccessDeniedException" } else { "AccessDenied" };
+        let code = match self.0.protocol() {
+            Protocol::Json => "AccessDeniedException",
+            Protocol::Ec2 => "UnauthorizedOperation",
+            _ => "AccessDenied",
+        };
         crate::authz::default_access_denied(code, ctx, a, e)
     }
 }

@@ -9,11 +9,10 @@ use crate::{
     validation, Iam,
 };
 use nuage_core::{AwsError, AwsResult, RequestContext};
-use nuage_front::{Authorization, Routed, Service, ServiceRequest};
+use nuage_front::Authorization;
 use nuage_policy::{policy_size, Context, Policy, PolicyKind};
 use nuage_protocol::iam as m;
-use nuage_protocol::query::{self, QueryParams};
-use nuage_protocol::{HttpResponse, Protocol, Timestamp};
+use nuage_protocol::{Protocol, Timestamp};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -36,110 +35,6 @@ enum On {
     Any,
 }
 
-/// Every IAM operation nuage serves: its name (the IAM action is `iam:<name>`) and resource.
-const OPERATIONS: &[(&str, On)] = &[
-    ("CreateUser", On::User),
-    ("GetUser", On::User),
-    ("ListUsers", On::Any),
-    ("UpdateUser", On::User),
-    ("DeleteUser", On::User),
-    ("TagUser", On::User),
-    ("UntagUser", On::User),
-    ("ListUserTags", On::User),
-    ("CreateAccessKey", On::User),
-    ("ListAccessKeys", On::User),
-    ("UpdateAccessKey", On::User),
-    ("DeleteAccessKey", On::User),
-    ("GetAccessKeyLastUsed", On::Any),
-    ("CreateLoginProfile", On::User),
-    ("GetLoginProfile", On::User),
-    ("UpdateLoginProfile", On::User),
-    ("DeleteLoginProfile", On::User),
-    ("CreateGroup", On::Group),
-    ("GetGroup", On::Group),
-    ("ListGroups", On::Any),
-    ("DeleteGroup", On::Group),
-    ("UpdateGroup", On::Group),
-    ("AddUserToGroup", On::Group),
-    ("RemoveUserFromGroup", On::Group),
-    ("ListGroupsForUser", On::User),
-    ("CreateRole", On::Role),
-    ("GetRole", On::Role),
-    ("ListRoles", On::Any),
-    ("UpdateRole", On::Role),
-    ("UpdateRoleDescription", On::Role),
-    ("UpdateAssumeRolePolicy", On::Role),
-    ("DeleteRole", On::Role),
-    ("TagRole", On::Role),
-    ("UntagRole", On::Role),
-    ("ListRoleTags", On::Role),
-    ("PutRolePermissionsBoundary", On::Role),
-    ("DeleteRolePermissionsBoundary", On::Role),
-    ("PutUserPermissionsBoundary", On::User),
-    ("DeleteUserPermissionsBoundary", On::User),
-    ("CreatePolicy", On::NewPolicy),
-    ("GetPolicy", On::Policy),
-    ("ListPolicies", On::Any),
-    ("DeletePolicy", On::Policy),
-    ("TagPolicy", On::Policy),
-    ("UntagPolicy", On::Policy),
-    ("ListPolicyTags", On::Policy),
-    ("CreatePolicyVersion", On::Policy),
-    ("GetPolicyVersion", On::Policy),
-    ("ListPolicyVersions", On::Policy),
-    ("DeletePolicyVersion", On::Policy),
-    ("SetDefaultPolicyVersion", On::Policy),
-    ("ListEntitiesForPolicy", On::Policy),
-    ("AttachUserPolicy", On::User),
-    ("DetachUserPolicy", On::User),
-    ("ListAttachedUserPolicies", On::User),
-    ("AttachGroupPolicy", On::Group),
-    ("DetachGroupPolicy", On::Group),
-    ("ListAttachedGroupPolicies", On::Group),
-    ("AttachRolePolicy", On::Role),
-    ("DetachRolePolicy", On::Role),
-    ("ListAttachedRolePolicies", On::Role),
-    ("PutUserPolicy", On::User),
-    ("GetUserPolicy", On::User),
-    ("DeleteUserPolicy", On::User),
-    ("ListUserPolicies", On::User),
-    ("PutGroupPolicy", On::Group),
-    ("GetGroupPolicy", On::Group),
-    ("DeleteGroupPolicy", On::Group),
-    ("ListGroupPolicies", On::Group),
-    ("PutRolePolicy", On::Role),
-    ("GetRolePolicy", On::Role),
-    ("DeleteRolePolicy", On::Role),
-    ("ListRolePolicies", On::Role),
-    ("CreateInstanceProfile", On::InstanceProfile),
-    ("GetInstanceProfile", On::InstanceProfile),
-    ("DeleteInstanceProfile", On::InstanceProfile),
-    ("AddRoleToInstanceProfile", On::InstanceProfile),
-    ("RemoveRoleFromInstanceProfile", On::InstanceProfile),
-    ("ListInstanceProfiles", On::Any),
-    ("ListInstanceProfilesForRole", On::Role),
-    ("GetAccountAuthorizationDetails", On::Any),
-    ("GetAccountSummary", On::Any),
-    ("CreateOpenIDConnectProvider", On::Oidc),
-    ("GetOpenIDConnectProvider", On::Oidc),
-    ("ListOpenIDConnectProviders", On::Any),
-    ("DeleteOpenIDConnectProvider", On::Oidc),
-    ("AddClientIDToOpenIDConnectProvider", On::Oidc),
-    ("RemoveClientIDFromOpenIDConnectProvider", On::Oidc),
-    ("UpdateOpenIDConnectProviderThumbprint", On::Oidc),
-    ("SimulatePrincipalPolicy", On::PolicySource),
-    ("SimulateCustomPolicy", On::Any),
-];
-
-/// IAM actions are `iam:<Operation>`; the table holds static names, so the action strings
-/// are built once.
-fn action_of(name: &'static str) -> &'static str {
-    static ACTIONS: std::sync::OnceLock<BTreeMap<&'static str, &'static str>> = std::sync::OnceLock::new();
-    ACTIONS.get_or_init(|| {
-        OPERATIONS.iter().map(|(n, _)| (*n, &*Box::leak(format!("iam:{n}").into_boxed_str()))).collect()
-    })[name]
-}
-
 pub struct IamService {
     iam: Arc<Iam>,
 }
@@ -149,9 +44,6 @@ impl IamService {
         IamService { iam }
     }
 }
-
-/// Query parameters come from the form body (POST) and the URL.
-pub(crate) use nuage_front::{param as get, query_params as params};
 
 fn caller_account(ctx: &RequestContext) -> AwsResult<&str> {
     ctx.account_id()
@@ -163,253 +55,11 @@ fn caller_user(ctx: &RequestContext) -> Option<&str> {
     ctx.principal.as_ref().filter(|p| p.kind != nuage_core::PrincipalKind::Root).map(|p| p.name.as_str())
 }
 
-/// `aws:RequestTag/<key>` and `aws:TagKeys` from a request's `Tags.member.N` (or the keys of
-/// `TagKeys.member.N` for untagging).
-pub(crate) fn request_tags(params: &[(String, String)], c: &mut Context) {
-    let mut keys = Vec::new();
-    for i in 1.. {
-        let Some(k) = get(params, &format!("Tags.member.{i}.Key")) else { break };
-        let v = get(params, &format!("Tags.member.{i}.Value")).unwrap_or_default();
-        c.set(&format!("aws:RequestTag/{k}"), v);
-        keys.push(k.to_string());
-    }
-    for i in 1.. {
-        let Some(k) = get(params, &format!("TagKeys.member.{i}")) else { break };
-        keys.push(k.to_string());
-    }
-    if !keys.is_empty() {
-        c.set_all("aws:TagKeys", keys);
-    }
-}
-
 /// `aws:ResourceTag/<key>` (and IAM's own `iam:ResourceTag/<key>`) for a tagged resource.
 pub(crate) fn resource_tags(tags: &[Tag], c: &mut Context) {
     for t in tags {
         c.set(&format!("aws:ResourceTag/{}", t.key), t.value.clone());
         c.set(&format!("iam:ResourceTag/{}", t.key), t.value.clone());
-    }
-}
-
-/// IAM's condition keys of a request: tags asked for, tags of the user or role acted on, the
-/// policy attached, the boundary set.
-fn condition_keys(st: &AccountState, ctx: &RequestContext, on: On, params: &[(String, String)]) -> Context {
-    let mut c = Context::default();
-    request_tags(params, &mut c);
-    match on {
-        On::User => {
-            if let Some(u) = get(params, "UserName").or_else(|| caller_user(ctx)).and_then(|n| st.users.get(&ci(n))) {
-                resource_tags(&u.tags, &mut c);
-            }
-        }
-        On::Role => {
-            if let Some(r) = get(params, "RoleName").and_then(|n| st.roles.get(&ci(n))) {
-                resource_tags(&r.tags, &mut c);
-            }
-        }
-        _ => {}
-    }
-    if let Some(arn) = get(params, "PolicyArn") {
-        c.set("iam:PolicyARN", arn);
-    }
-    if let Some(arn) = get(params, "PermissionsBoundary") {
-        c.set("iam:PermissionsBoundary", arn);
-    }
-    c
-}
-
-fn resource_arn(st: &AccountState, ctx: &RequestContext, on: On, params: &[(String, String)]) -> String {
-    let account = ctx.account_id().unwrap_or_default();
-    let path_of = |path: Option<&String>| path.cloned().unwrap_or_else(|| "/".into());
-    match on {
-        On::User => match get(params, "UserName").or_else(|| caller_user(ctx)) {
-            Some(name) => {
-                let path =
-                    st.users.get(&ci(name)).map(|u| u.path.clone()).or_else(|| get(params, "Path").map(String::from));
-                format!("arn:aws:iam::{account}:user{}{name}", path_of(path.as_ref()))
-            }
-            None => format!("arn:aws:iam::{account}:root"),
-        },
-        On::Group => {
-            let name = get(params, "GroupName").unwrap_or_default();
-            let path =
-                st.groups.get(&ci(name)).map(|g| g.path.clone()).or_else(|| get(params, "Path").map(String::from));
-            format!("arn:aws:iam::{account}:group{}{name}", path_of(path.as_ref()))
-        }
-        On::Role => {
-            let name = get(params, "RoleName").unwrap_or_default();
-            let path =
-                st.roles.get(&ci(name)).map(|r| r.path.clone()).or_else(|| get(params, "Path").map(String::from));
-            format!("arn:aws:iam::{account}:role{}{name}", path_of(path.as_ref()))
-        }
-        On::InstanceProfile => {
-            let name = get(params, "InstanceProfileName").unwrap_or_default();
-            let path = st
-                .instance_profiles
-                .get(name)
-                .map(|p| p.path.clone())
-                .or_else(|| get(params, "Path").map(String::from));
-            format!("arn:aws:iam::{account}:instance-profile{}{name}", path_of(path.as_ref()))
-        }
-        On::Policy => get(params, "PolicyArn").unwrap_or("*").to_string(),
-        On::NewPolicy => format!(
-            "arn:aws:iam::{account}:policy{}{}",
-            get(params, "Path").unwrap_or("/"),
-            get(params, "PolicyName").unwrap_or_default()
-        ),
-        On::PolicySource => get(params, "PolicySourceArn").unwrap_or("*").to_string(),
-        On::Oidc => match get(params, "OpenIDConnectProviderArn") {
-            Some(arn) => arn.to_string(),
-            None => oidc_arn(account, get(params, "Url").unwrap_or_default()),
-        },
-        On::Any => "*".to_string(),
-    }
-}
-
-macro_rules! ops {
-    ($svc:expr, $ctx:expr, $q:expr, $name:expr, { $($op:literal => $handler:path),* $(,)? }, { $($op0:literal => $handler0:path),* $(,)? }) => {
-        match $name {
-            $($op => {
-                let out = $handler(&$svc.iam, $ctx, query::parse_request(m::model(), $q)?).await?;
-                query::render_response(m::model(), $op, Some(out), &$ctx.request_id)
-            })*
-            $($op0 => {
-                $handler0(&$svc.iam, $ctx, query::parse_request(m::model(), $q)?).await?;
-                query::render_value(m::model(), $op0, None, &$ctx.request_id)
-            })*
-            other => return Err(AwsError::new("InvalidAction", 400, format!("Could not find operation {other} for version 2010-05-08"))),
-        }
-    };
-}
-
-impl Service for IamService {
-    fn signing_name(&self) -> &'static str {
-        "iam"
-    }
-
-    fn protocol(&self) -> Protocol {
-        Protocol::Query
-    }
-
-    fn reset(&self) {
-        self.iam.reset();
-    }
-
-    fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
-        let params = params(req);
-        let action = get(&params, "Action").unwrap_or_default().to_string();
-        let (name, on) = OPERATIONS.iter().find(|(n, _)| *n == action).copied().ok_or_else(|| {
-            AwsError::new("InvalidAction", 400, format!("Could not find operation {action} for version 2010-05-08"))
-        })?;
-        let st = self.iam.account(ctx.account_id().unwrap_or_default());
-        let authorization = Authorization {
-            operation: name,
-            action: action_of(name),
-            resource: resource_arn(&st, ctx, on, &params),
-            context: condition_keys(&st, ctx, on, &params),
-            ..Default::default()
-        };
-        let run = Box::pin(async move {
-            if name == "GetAccountSummary" {
-                let out = get_account_summary(&self.iam, ctx).await?;
-                return Ok(query::render_response(m::model(), name, Some(out), &ctx.request_id));
-            }
-            let q = QueryParams { params: &params };
-            let resp: HttpResponse = ops!(self, ctx, &q, name, {
-                "CreateUser" => create_user,
-                "GetUser" => get_user,
-                "ListUsers" => list_users,
-                "ListUserTags" => list_user_tags,
-                "CreateAccessKey" => create_access_key,
-                "ListAccessKeys" => list_access_keys,
-                "GetAccessKeyLastUsed" => get_access_key_last_used,
-                "CreateLoginProfile" => create_login_profile,
-                "GetLoginProfile" => get_login_profile,
-                "CreateGroup" => create_group,
-                "GetGroup" => get_group,
-                "ListGroups" => list_groups,
-                "ListGroupsForUser" => list_groups_for_user,
-                "CreateRole" => create_role,
-                "GetRole" => get_role,
-                "ListRoles" => list_roles,
-                "UpdateRole" => update_role,
-                "UpdateRoleDescription" => update_role_description,
-                "ListRoleTags" => list_role_tags,
-                "CreatePolicy" => create_policy,
-                "GetPolicy" => get_policy,
-                "ListPolicies" => list_policies,
-                "ListPolicyTags" => list_policy_tags,
-                "CreatePolicyVersion" => create_policy_version,
-                "GetPolicyVersion" => get_policy_version,
-                "ListPolicyVersions" => list_policy_versions,
-                "ListEntitiesForPolicy" => list_entities_for_policy,
-                "ListAttachedUserPolicies" => list_attached_user_policies,
-                "ListAttachedGroupPolicies" => list_attached_group_policies,
-                "ListAttachedRolePolicies" => list_attached_role_policies,
-                "GetUserPolicy" => get_user_policy,
-                "GetGroupPolicy" => get_group_policy,
-                "GetRolePolicy" => get_role_policy,
-                "ListUserPolicies" => list_user_policies,
-                "ListGroupPolicies" => list_group_policies,
-                "ListRolePolicies" => list_role_policies,
-                "CreateInstanceProfile" => create_instance_profile,
-                "GetInstanceProfile" => get_instance_profile,
-                "ListInstanceProfiles" => list_instance_profiles,
-                "ListInstanceProfilesForRole" => list_instance_profiles_for_role,
-                "GetAccountAuthorizationDetails" => get_account_authorization_details,
-                "CreateOpenIDConnectProvider" => create_oidc_provider,
-                "GetOpenIDConnectProvider" => get_oidc_provider,
-                "ListOpenIDConnectProviders" => list_oidc_providers,
-                "SimulatePrincipalPolicy" => crate::api::simulate::principal,
-                "SimulateCustomPolicy" => crate::api::simulate::custom,
-            }, {
-                "UpdateUser" => update_user,
-                "DeleteUser" => delete_user,
-                "TagUser" => tag_user,
-                "UntagUser" => untag_user,
-                "UpdateAccessKey" => update_access_key,
-                "DeleteAccessKey" => delete_access_key,
-                "UpdateLoginProfile" => update_login_profile,
-                "DeleteLoginProfile" => delete_login_profile,
-                "DeleteGroup" => delete_group,
-                "UpdateGroup" => update_group,
-                "AddUserToGroup" => add_user_to_group,
-                "RemoveUserFromGroup" => remove_user_from_group,
-                "UpdateAssumeRolePolicy" => update_assume_role_policy,
-                "DeleteRole" => delete_role,
-                "TagRole" => tag_role,
-                "UntagRole" => untag_role,
-                "PutRolePermissionsBoundary" => put_role_permissions_boundary,
-                "DeleteRolePermissionsBoundary" => delete_role_permissions_boundary,
-                "PutUserPermissionsBoundary" => put_user_permissions_boundary,
-                "DeleteUserPermissionsBoundary" => delete_user_permissions_boundary,
-                "DeletePolicy" => delete_policy,
-                "TagPolicy" => tag_policy,
-                "UntagPolicy" => untag_policy,
-                "DeletePolicyVersion" => delete_policy_version,
-                "SetDefaultPolicyVersion" => set_default_policy_version,
-                "AttachUserPolicy" => attach_user_policy,
-                "DetachUserPolicy" => detach_user_policy,
-                "AttachGroupPolicy" => attach_group_policy,
-                "DetachGroupPolicy" => detach_group_policy,
-                "AttachRolePolicy" => attach_role_policy,
-                "DetachRolePolicy" => detach_role_policy,
-                "PutUserPolicy" => put_user_policy,
-                "DeleteUserPolicy" => delete_user_policy,
-                "PutGroupPolicy" => put_group_policy,
-                "DeleteGroupPolicy" => delete_group_policy,
-                "PutRolePolicy" => put_role_policy,
-                "DeleteRolePolicy" => delete_role_policy,
-                "DeleteInstanceProfile" => delete_instance_profile,
-                "AddRoleToInstanceProfile" => add_role_to_instance_profile,
-                "RemoveRoleFromInstanceProfile" => remove_role_from_instance_profile,
-                "DeleteOpenIDConnectProvider" => delete_oidc_provider,
-                "AddClientIDToOpenIDConnectProvider" => add_client_id,
-                "RemoveClientIDFromOpenIDConnectProvider" => remove_client_id,
-                "UpdateOpenIDConnectProviderThumbprint" => update_thumbprints,
-            });
-            Ok(resp)
-        });
-        Ok(Routed { authorization, run })
     }
 }
 
@@ -2505,4 +2155,5 @@ async fn update_thumbprints(
     update_oidc(iam, ctx, &input.open_id_connect_provider_arn, move |p| p.thumbprints = thumbprints).await
 }
 
+mod routes;
 mod simulate;

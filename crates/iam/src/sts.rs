@@ -1,13 +1,12 @@
 //! STS on the query protocol: who am I, and temporary credentials (AssumeRole,
 //! GetSessionToken) whose session token SigV4 checks and which expire.
-use crate::api::{get, params};
 use crate::state::{new_id, new_secret, Session, Tag};
 use crate::{ci, malformed_policy, validation, Iam};
 use nuage_core::{AwsError, AwsResult, Principal, PrincipalKind, RequestContext};
-use nuage_front::{Authorization, Routed, Service, ServiceRequest};
+use nuage_front::{Authorization, Row, TypedService};
 use nuage_policy::{Context, Policy, PolicyKind};
-use nuage_protocol::query::{self, QueryParams};
-use nuage_protocol::{sts as m, HttpResponse, Protocol, Timestamp};
+use nuage_protocol::sts::ops::Operation as O;
+use nuage_protocol::{sts as m, Protocol, Timestamp};
 use rand::Rng;
 use std::sync::Arc;
 
@@ -20,13 +19,6 @@ impl StsService {
         StsService { iam }
     }
 }
-
-/// The operations STS serves, each with its IAM action.
-const OPERATIONS: &[(&str, &str)] = &[
-    ("GetCallerIdentity", "sts:GetCallerIdentity"),
-    ("AssumeRole", "sts:AssumeRole"),
-    ("GetSessionToken", "sts:GetSessionToken"),
-];
 
 fn signed(ctx: &RequestContext) -> AwsResult<&Principal> {
     ctx.principal
@@ -213,7 +205,9 @@ async fn get_session_token(
     Ok(m::GetSessionTokenResponse { credentials: Some(credentials_out(&session)), ..Default::default() })
 }
 
-impl Service for StsService {
+impl TypedService for StsService {
+    type Operation = O;
+
     fn signing_name(&self) -> &'static str {
         "sts"
     }
@@ -222,71 +216,81 @@ impl Service for StsService {
         Protocol::Query
     }
 
-    fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
-        let params = params(req);
-        let action = get(&params, "Action").unwrap_or_default().to_string();
-        let (name, iam_action) = OPERATIONS.iter().find(|(n, _)| *n == action).copied().ok_or_else(|| {
-            AwsError::new("InvalidAction", 400, format!("Could not find operation {action} for version 2011-06-15"))
-        })?;
-        let mut authorization =
-            Authorization { operation: name, action: iam_action, resource: "*".into(), ..Default::default() };
-        match name {
-            // Anyone signed may ask who they are, or get a session of their own.
-            "GetCallerIdentity" | "GetSessionToken" => authorization.always_allowed = true,
-            _ => {
-                // AssumeRole: the role's trust policy is the resource policy, and it must allow.
-                authorization.resource_policy_required = true;
-                let role_arn = get(&params, "RoleArn").unwrap_or_default().to_string();
-                if let Some((account, role_name)) = role_of(&role_arn) {
-                    if let Some(role) = self.iam.account(&account).roles.get(&ci(&role_name)) {
-                        authorization.resource_policy = role.trust.parsed.clone();
-                        authorization.resource = role.arn.clone();
-                    } else {
-                        authorization.resource = role_arn.clone();
-                    }
-                    authorization.owner_account = Some(account);
-                } else {
-                    authorization.resource = role_arn;
-                }
-                let mut c = Context::default();
-                for (key, param) in [
-                    ("sts:RoleSessionName", "RoleSessionName"),
-                    ("sts:ExternalId", "ExternalId"),
-                    ("sts:SourceIdentity", "SourceIdentity"),
-                ] {
-                    if let Some(v) = get(&params, param) {
-                        c.set(key, v);
-                    }
-                }
-                crate::api::request_tags(&params, &mut c);
-                if let Some((account, role_name)) = role_of(get(&params, "RoleArn").unwrap_or_default()) {
-                    if let Some(role) = self.iam.account(&account).roles.get(&ci(&role_name)) {
-                        crate::api::resource_tags(&role.tags, &mut c);
-                    }
-                }
-                authorization.context = c;
+    fn model(&self) -> &'static nuage_protocol::Model {
+        m::model()
+    }
+
+    fn validation_error(&self) -> Option<&'static str> {
+        Some("ValidationError")
+    }
+
+    #[deny(clippy::wildcard_enum_match_arm)]
+    fn row<'a>(&'a self, ctx: &'a RequestContext, op: O) -> Row<'a> {
+        let iam = &*self.iam;
+        // Anyone signed may ask who they are, or get a session of their own.
+        let anyone =
+            |action| Authorization { action, resource: "*".into(), always_allowed: true, ..Default::default() };
+        match op {
+            O::GetCallerIdentity(_) => {
+                Row::authorized(anyone("sts:GetCallerIdentity"), async move { get_caller_identity(ctx) })
+            }
+            O::GetSessionToken(i) => Row::authorized(anyone("sts:GetSessionToken"), get_session_token(iam, ctx, i)),
+            O::AssumeRole(i) => Row::authorized(self.assume_role_authorization(&i), assume_role(iam, ctx, i)),
+            O::AssumeRoleWithSAML(_)
+            | O::AssumeRoleWithWebIdentity(_)
+            | O::AssumeRoot(_)
+            | O::DecodeAuthorizationMessage(_)
+            | O::GetAccessKeyInfo(_)
+            | O::GetDelegatedAccessToken(_)
+            | O::GetFederationToken(_)
+            | O::GetWebIdentityToken(_) => Row::NotServed,
+        }
+    }
+}
+
+impl StsService {
+    /// AssumeRole: the role's trust policy is the resource policy, and it must allow; the
+    /// session's name, external id, source identity and tags are condition keys.
+    fn assume_role_authorization(&self, i: &m::AssumeRoleRequest) -> Authorization {
+        let role_arn = i.role_arn.clone().unwrap_or_default();
+        let mut a = Authorization {
+            action: "sts:AssumeRole",
+            resource: role_arn.clone(),
+            resource_policy_required: true,
+            ..Default::default()
+        };
+        let mut c = Context::default();
+        if let Some((account, role_name)) = role_of(&role_arn) {
+            if let Some(role) = self.iam.account(&account).roles.get(&ci(&role_name)) {
+                a.resource_policy = role.trust.parsed.clone();
+                a.resource = role.arn.clone();
+                crate::api::resource_tags(&role.tags, &mut c);
+            }
+            a.owner_account = Some(account);
+        }
+        for (key, v) in [
+            ("sts:RoleSessionName", &i.role_session_name),
+            ("sts:ExternalId", &i.external_id),
+            ("sts:SourceIdentity", &i.source_identity),
+        ] {
+            if let Some(v) = v {
+                c.set(key, v.clone());
             }
         }
-        let run = Box::pin(async move {
-            let q = QueryParams { params: &params };
-            let model = m::model();
-            let iam = &*self.iam;
-            let out: HttpResponse = match name {
-                "GetCallerIdentity" => {
-                    let _: m::GetCallerIdentityRequest = query::parse_request(model, &q)?;
-                    query::render_response(model, name, Some(get_caller_identity(ctx)?), &ctx.request_id)
-                }
-                "AssumeRole" => {
-                    let out = assume_role(iam, ctx, query::parse_request(model, &q)?).await?;
-                    query::render_response(model, name, Some(out), &ctx.request_id)
-                }
-                _ => {
-                    let out = get_session_token(iam, ctx, query::parse_request(model, &q)?).await?;
-                    query::render_response(model, name, Some(out), &ctx.request_id)
-                }
-            };
-            Ok(out)
-        });
-        Ok(Routed { authorization, run })
+        let tags: Vec<(String, String)> = i
+            .tags
+            .iter()
+            .flatten()
+            .map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default()))
+            .collect();
+        let keys: Vec<String> = tags.iter().map(|(k, _)| k.clone()).collect();
+        for (k, v) in tags {
+            c.set(&format!("aws:RequestTag/{k}"), v);
+        }
+        if !keys.is_empty() {
+            c.set_all("aws:TagKeys", keys);
+        }
+        a.context = c;
+        a
     }
 }

@@ -158,12 +158,12 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let services: Vec<Arc<dyn Service>> = vec![
         s3,
-        Arc::new(nuage_iam::IamService::new(iam.clone())),
-        Arc::new(nuage_iam::StsService::new(iam.clone())),
-        Arc::new(nuage_redshift::RedshiftService::new(redshift.clone())),
-        Arc::new(nuage_redshift::RedshiftDataService::new(redshift)),
+        Arc::new(nuage_front::Typed(nuage_iam::IamService::new(iam.clone()))),
+        Arc::new(nuage_front::Typed(nuage_iam::StsService::new(iam.clone()))),
+        Arc::new(nuage_front::Typed(nuage_redshift::RedshiftService::new(redshift.clone()))),
+        Arc::new(nuage_front::Typed(nuage_redshift::RedshiftDataService::new(redshift))),
         Arc::new(nuage_front::Typed(nuage_secretsmanager::SecretsManagerService::new(store.clone()))),
-        Arc::new(nuage_ec2::Ec2Service::new(store.clone())),
+        Arc::new(nuage_front::Typed(nuage_ec2::Ec2Service::new(store.clone()))),
     ];
     let reset_store = store.clone();
     let publish_samples = !args.no_samples;

@@ -229,11 +229,15 @@ pub fn render_response<T: Shape + Serialize>(model: &Model, output: &T) -> HttpR
 pub struct JsonDecoder<'a> {
     pub model: &'a Model,
     pub body: &'a [u8],
+    /// Where the input's breaches of the model's constraints are noted, when wanted.
+    pub violations: Option<std::cell::RefCell<Vec<String>>>,
 }
 
 impl crate::Decode for JsonDecoder<'_> {
     fn input<T: Shape + DeserializeOwned>(&self, _operation: &'static str) -> Result<T, AwsError> {
-        parse_request(self.model, self.body)
+        let value = body_value(self.model, T::NAME, self.body)?;
+        crate::validate::note(self.model, T::NAME, &value, self.violations.as_ref());
+        serde_json::from_value(value).map_err(serialization)
     }
 }
 

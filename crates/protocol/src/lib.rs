@@ -1,6 +1,7 @@
 //! The protocol layer: typed shapes generated from the botocore models and the codecs that
 //! turn HTTP requests into those shapes and shapes into HTTP responses, driven by the model.
 
+pub mod client;
 pub mod json;
 pub mod model;
 pub mod query;
@@ -8,6 +9,7 @@ mod rest;
 pub mod rest_json;
 pub mod rest_xml;
 pub mod time_fmt;
+pub mod validate;
 pub mod xml;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -115,6 +115,13 @@ pub struct ShapeDef {
     pub json_value: bool,
     #[serde(default)]
     pub eventstream: bool,
+    /// Length (strings, blobs, lists, maps) or value (numbers) bounds.
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+    #[serde(default, rename = "enum")]
+    pub enum_values: Vec<String>,
 }
 
 impl Model {

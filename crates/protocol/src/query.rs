@@ -30,7 +30,7 @@ impl QueryParams<'_> {
 }
 
 /// How a request member is named among the parameters.
-fn param_name(mname: &str, mref: &crate::model::ShapeRef, ec2: bool) -> String {
+pub(crate) fn param_name(mname: &str, mref: &crate::model::ShapeRef, ec2: bool) -> String {
     if ec2 {
         if let Some(q) = &mref.query_name {
             return q.clone();
@@ -173,11 +173,16 @@ pub fn render_value(
 pub struct QueryDecoder<'a> {
     pub model: &'a Model,
     pub params: QueryParams<'a>,
+    /// Where the input's breaches of the model's constraints are noted, when wanted.
+    pub violations: Option<std::cell::RefCell<Vec<String>>>,
 }
 
 impl crate::Decode for QueryDecoder<'_> {
     fn input<T: Shape + DeserializeOwned>(&self, _operation: &'static str) -> Result<T, AwsError> {
-        parse_request(self.model, &self.params)
+        let value = parse_value(self.model, T::NAME, &self.params)?;
+        crate::validate::note(self.model, T::NAME, &value, self.violations.as_ref());
+        serde_json::from_value(value)
+            .map_err(|e| AwsError::new("ValidationError", 400, format!("Invalid parameters: {e}")))
     }
 }
 

@@ -2,53 +2,7 @@
 //! its validation and AWS's errors.
 use crate::{key, now_ms, ClusterRecord, Redshift, SnapshotRecord, CLUSTERS, SNAPSHOTS};
 use nuage_core::{AwsError, AwsResult, RequestContext};
-use nuage_front::{Authorization, Routed, Service, ServiceRequest};
-use nuage_policy::Context;
-use nuage_protocol::query::{self, QueryParams};
-use nuage_protocol::{redshift as m, HttpResponse, Protocol, Timestamp};
-use std::sync::Arc;
-
-pub struct RedshiftService {
-    rs: Arc<Redshift>,
-}
-
-impl RedshiftService {
-    pub fn new(rs: Arc<Redshift>) -> RedshiftService {
-        RedshiftService { rs }
-    }
-}
-
-/// What an operation's IAM resource is.
-#[derive(Clone, Copy)]
-enum On {
-    Cluster,
-    Snapshot,
-    DbUser,
-    DbName,
-    Tagged,
-    Any,
-}
-
-/// The operations served, each with its IAM action's resource.
-const OPERATIONS: &[(&str, On)] = &[
-    ("CreateCluster", On::Cluster),
-    ("DescribeClusters", On::Any),
-    ("ModifyCluster", On::Cluster),
-    ("ModifyClusterIamRoles", On::Cluster),
-    ("DeleteCluster", On::Cluster),
-    ("PauseCluster", On::Cluster),
-    ("ResumeCluster", On::Cluster),
-    ("RebootCluster", On::Cluster),
-    ("CreateClusterSnapshot", On::Snapshot),
-    ("DescribeClusterSnapshots", On::Any),
-    ("RestoreFromClusterSnapshot", On::Cluster),
-    ("DeleteClusterSnapshot", On::Snapshot),
-    ("GetClusterCredentials", On::DbUser),
-    ("GetClusterCredentialsWithIAM", On::DbName),
-    ("CreateTags", On::Tagged),
-    ("DeleteTags", On::Tagged),
-    ("DescribeTags", On::Any),
-];
+use nuage_protocol::{redshift as m, Timestamp};
 
 const NODE_TYPES: &[&str] = &[
     "dc2.large",
@@ -60,8 +14,6 @@ const NODE_TYPES: &[&str] = &[
     "ds2.xlarge",
     "ds2.8xlarge",
 ];
-
-use nuage_front::{param as get, query_params as params};
 
 fn invalid(msg: impl Into<String>) -> AwsError {
     AwsError::new("InvalidParameterValue", 400, msg)
@@ -168,7 +120,7 @@ fn check_role_arn(arn: &str) -> AwsResult<()> {
     Ok(())
 }
 
-fn tags_in(tags: Option<Vec<m::Tag>>) -> Vec<(String, String)> {
+pub(crate) fn tags_in(tags: Option<Vec<m::Tag>>) -> Vec<(String, String)> {
     tags.unwrap_or_default().into_iter().map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default())).collect()
 }
 
@@ -342,7 +294,7 @@ impl Redshift {
         self.get(account(ctx)?, &ctx.region, &id)?.ok_or_else(|| not_found(&id))
     }
 
-    async fn create_cluster(
+    pub(crate) async fn create_cluster(
         &self,
         ctx: &RequestContext,
         i: m::CreateClusterMessage,
@@ -443,7 +395,11 @@ impl Redshift {
         Ok(m::CreateClusterResult { cluster: Some(cluster_out(&c, Some("creating"))) })
     }
 
-    fn describe_clusters(&self, ctx: &RequestContext, i: m::DescribeClustersMessage) -> AwsResult<m::ClustersMessage> {
+    pub(crate) fn describe_clusters(
+        &self,
+        ctx: &RequestContext,
+        i: m::DescribeClustersMessage,
+    ) -> AwsResult<m::ClustersMessage> {
         let acct = account(ctx)?;
         let mut clusters = match &i.cluster_identifier {
             Some(id) => vec![self.cluster(ctx, Some(id))?],
@@ -467,7 +423,7 @@ impl Redshift {
         Ok(m::ClustersMessage { clusters: Some(page), marker: (next < clusters.len()).then(|| next.to_string()) })
     }
 
-    async fn modify_cluster(
+    pub(crate) async fn modify_cluster(
         &self,
         ctx: &RequestContext,
         i: m::ModifyClusterMessage,
@@ -543,7 +499,7 @@ impl Redshift {
         Ok(m::ModifyClusterResult { cluster: Some(cluster_out(&c, None)) })
     }
 
-    async fn modify_iam_roles(
+    pub(crate) async fn modify_iam_roles(
         &self,
         ctx: &RequestContext,
         i: m::ModifyClusterIamRolesMessage,
@@ -627,7 +583,7 @@ impl Redshift {
         Ok(s)
     }
 
-    async fn delete_cluster(
+    pub(crate) async fn delete_cluster(
         &self,
         ctx: &RequestContext,
         i: m::DeleteClusterMessage,
@@ -659,7 +615,12 @@ impl Redshift {
         Ok(m::DeleteClusterResult { cluster: Some(cluster_out(&c, Some("deleting"))) })
     }
 
-    async fn pause_resume_reboot(&self, ctx: &RequestContext, op: &str, id: Option<String>) -> AwsResult<m::Cluster> {
+    pub(crate) async fn pause_resume_reboot(
+        &self,
+        ctx: &RequestContext,
+        op: &str,
+        id: Option<String>,
+    ) -> AwsResult<m::Cluster> {
         let _one = self.writes.lock().await;
         let mut c = self.cluster(ctx, id.as_deref())?;
         let (need, transient) = match op {
@@ -688,7 +649,7 @@ impl Redshift {
         Ok(cluster_out(&c, Some(transient)))
     }
 
-    async fn create_snapshot(
+    pub(crate) async fn create_snapshot(
         &self,
         ctx: &RequestContext,
         i: m::CreateClusterSnapshotMessage,
@@ -711,7 +672,7 @@ impl Redshift {
         Ok(self.store.read()?.scan::<SnapshotRecord>(SNAPSHOTS, &prefix)?.into_iter().map(|(_, s)| s).collect())
     }
 
-    fn describe_snapshots(
+    pub(crate) fn describe_snapshots(
         &self,
         ctx: &RequestContext,
         i: m::DescribeClusterSnapshotsMessage,
@@ -736,7 +697,7 @@ impl Redshift {
         })
     }
 
-    async fn restore(
+    pub(crate) async fn restore(
         &self,
         ctx: &RequestContext,
         i: m::RestoreFromClusterSnapshotMessage,
@@ -790,7 +751,7 @@ impl Redshift {
         Ok(m::RestoreFromClusterSnapshotResult { cluster: Some(cluster_out(&c, Some("creating"))) })
     }
 
-    async fn delete_snapshot(
+    pub(crate) async fn delete_snapshot(
         &self,
         ctx: &RequestContext,
         i: m::DeleteClusterSnapshotMessage,
@@ -806,7 +767,7 @@ impl Redshift {
         Ok(m::DeleteClusterSnapshotResult { snapshot: Some(snapshot_out(&snap, "deleted")) })
     }
 
-    async fn credentials(
+    pub(crate) async fn credentials(
         &self,
         ctx: &RequestContext,
         i: m::GetClusterCredentialsMessage,
@@ -845,7 +806,7 @@ impl Redshift {
         })
     }
 
-    async fn credentials_with_iam(
+    pub(crate) async fn credentials_with_iam(
         &self,
         ctx: &RequestContext,
         i: m::GetClusterCredentialsWithIAMMessage,
@@ -895,7 +856,7 @@ impl Redshift {
         Err(AwsError::new("InvalidTag", 400, format!("Tagging is not supported for {arn}")))
     }
 
-    async fn tag(
+    pub(crate) async fn tag(
         &self,
         ctx: &RequestContext,
         arn: &str,
@@ -923,7 +884,7 @@ impl Redshift {
         Ok(())
     }
 
-    fn describe_tags(
+    pub(crate) fn describe_tags(
         &self,
         ctx: &RequestContext,
         i: m::DescribeTagsMessage,
@@ -963,155 +924,5 @@ impl Redshift {
             }
         }
         Ok(m::TaggedResourceListMessage { tagged_resources: Some(out), marker: None })
-    }
-}
-
-impl Service for RedshiftService {
-    fn signing_name(&self) -> &'static str {
-        "redshift"
-    }
-
-    fn protocol(&self) -> Protocol {
-        Protocol::Query
-    }
-
-    fn reset(&self) {
-        self.rs.reset();
-    }
-
-    fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
-        let params = params(req);
-        let action = get(&params, "Action").unwrap_or_default().to_string();
-        let (name, on) = OPERATIONS.iter().find(|(n, _)| *n == action).copied().ok_or_else(|| {
-            AwsError::new("InvalidAction", 400, format!("Could not find operation {action} for version 2012-12-01"))
-        })?;
-        let acct = ctx.account_id().unwrap_or_default().to_string();
-        let region = &ctx.region;
-        let cluster = get(&params, "ClusterIdentifier").unwrap_or("*").to_ascii_lowercase();
-        let arn = |kind: &str, rest: &str| format!("arn:aws:redshift:{region}:{acct}:{kind}:{rest}");
-        let mut context = Context::default();
-        let mut also = Vec::new();
-        let resource = match on {
-            On::Cluster => arn("cluster", &cluster),
-            On::Snapshot => arn(
-                "snapshot",
-                &format!("{cluster}/{}", get(&params, "SnapshotIdentifier").unwrap_or("*").to_ascii_lowercase()),
-            ),
-            On::DbUser => {
-                let user = get(&params, "DbUser").unwrap_or("*").to_ascii_lowercase();
-                context.set("redshift:DbUser", &user);
-                if let Some(db) = get(&params, "DbName") {
-                    context.set("redshift:DbName", db);
-                    also.push(Authorization {
-                        operation: name,
-                        action: "redshift:GetClusterCredentials",
-                        resource: arn("dbname", &format!("{cluster}/{}", db.to_ascii_lowercase())),
-                        ..Default::default()
-                    });
-                }
-                if get(&params, "AutoCreate").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
-                    also.push(Authorization {
-                        operation: name,
-                        action: "redshift:CreateClusterUser",
-                        resource: arn("dbuser", &format!("{cluster}/{user}")),
-                        ..Default::default()
-                    });
-                }
-                for i in 1.. {
-                    let Some(g) = get(&params, &format!("DbGroups.DbGroup.{i}")) else { break };
-                    also.push(Authorization {
-                        operation: name,
-                        action: "redshift:JoinGroup",
-                        resource: arn("dbgroup", &format!("{cluster}/{}", g.to_ascii_lowercase())),
-                        ..Default::default()
-                    });
-                }
-                arn("dbuser", &format!("{cluster}/{user}"))
-            }
-            On::DbName => {
-                arn("dbname", &format!("{cluster}/{}", get(&params, "DbName").unwrap_or("*").to_ascii_lowercase()))
-            }
-            On::Tagged => get(&params, "ResourceName").unwrap_or("*").to_string(),
-            On::Any => "*".to_string(),
-        };
-        let action: &'static str = match name {
-            "CreateCluster" => "redshift:CreateCluster",
-            "DescribeClusters" => "redshift:DescribeClusters",
-            "ModifyCluster" => "redshift:ModifyCluster",
-            "ModifyClusterIamRoles" => "redshift:ModifyClusterIamRoles",
-            "DeleteCluster" => "redshift:DeleteCluster",
-            "PauseCluster" => "redshift:PauseCluster",
-            "ResumeCluster" => "redshift:ResumeCluster",
-            "RebootCluster" => "redshift:RebootCluster",
-            "CreateClusterSnapshot" => "redshift:CreateClusterSnapshot",
-            "DescribeClusterSnapshots" => "redshift:DescribeClusterSnapshots",
-            "RestoreFromClusterSnapshot" => "redshift:RestoreFromClusterSnapshot",
-            "DeleteClusterSnapshot" => "redshift:DeleteClusterSnapshot",
-            "GetClusterCredentials" => "redshift:GetClusterCredentials",
-            "GetClusterCredentialsWithIAM" => "redshift:GetClusterCredentialsWithIAM",
-            "CreateTags" => "redshift:CreateTags",
-            "DeleteTags" => "redshift:DeleteTags",
-            _ => "redshift:DescribeTags",
-        };
-        let authorization = Authorization { operation: name, action, resource, context, also, ..Default::default() };
-        let run = Box::pin(async move {
-            let q = QueryParams { params: &params };
-            let model = m::model();
-            let rs = &*self.rs;
-            let rid = &ctx.request_id;
-            macro_rules! reply {
-                ($out:expr) => {
-                    query::render_response(model, name, Some($out), rid)
-                };
-            }
-            let out: HttpResponse = match name {
-                "CreateCluster" => reply!(rs.create_cluster(ctx, query::parse_request(model, &q)?).await?),
-                "DescribeClusters" => reply!(rs.describe_clusters(ctx, query::parse_request(model, &q)?)?),
-                "ModifyCluster" => reply!(rs.modify_cluster(ctx, query::parse_request(model, &q)?).await?),
-                "ModifyClusterIamRoles" => reply!(rs.modify_iam_roles(ctx, query::parse_request(model, &q)?).await?),
-                "DeleteCluster" => reply!(rs.delete_cluster(ctx, query::parse_request(model, &q)?).await?),
-                "PauseCluster" => {
-                    let i: m::PauseClusterMessage = query::parse_request(model, &q)?;
-                    reply!(m::PauseClusterResult {
-                        cluster: Some(rs.pause_resume_reboot(ctx, name, i.cluster_identifier).await?)
-                    })
-                }
-                "ResumeCluster" => {
-                    let i: m::ResumeClusterMessage = query::parse_request(model, &q)?;
-                    reply!(m::ResumeClusterResult {
-                        cluster: Some(rs.pause_resume_reboot(ctx, name, i.cluster_identifier).await?)
-                    })
-                }
-                "RebootCluster" => {
-                    let i: m::RebootClusterMessage = query::parse_request(model, &q)?;
-                    reply!(m::RebootClusterResult {
-                        cluster: Some(rs.pause_resume_reboot(ctx, name, i.cluster_identifier).await?)
-                    })
-                }
-                "CreateClusterSnapshot" => reply!(rs.create_snapshot(ctx, query::parse_request(model, &q)?).await?),
-                "DescribeClusterSnapshots" => reply!(rs.describe_snapshots(ctx, query::parse_request(model, &q)?)?),
-                "RestoreFromClusterSnapshot" => reply!(rs.restore(ctx, query::parse_request(model, &q)?).await?),
-                "DeleteClusterSnapshot" => reply!(rs.delete_snapshot(ctx, query::parse_request(model, &q)?).await?),
-                "GetClusterCredentials" => reply!(rs.credentials(ctx, query::parse_request(model, &q)?).await?),
-                "GetClusterCredentialsWithIAM" => {
-                    reply!(rs.credentials_with_iam(ctx, query::parse_request(model, &q)?).await?)
-                }
-                "CreateTags" => {
-                    let i: m::CreateTagsMessage = query::parse_request(model, &q)?;
-                    let arn = i.resource_name.ok_or_else(|| missing("ResourceName"))?;
-                    rs.tag(ctx, &arn, tags_in(i.tags), vec![]).await?;
-                    query::render_value(model, name, None, rid)
-                }
-                "DeleteTags" => {
-                    let i: m::DeleteTagsMessage = query::parse_request(model, &q)?;
-                    let arn = i.resource_name.ok_or_else(|| missing("ResourceName"))?;
-                    rs.tag(ctx, &arn, vec![], i.tag_keys.unwrap_or_default()).await?;
-                    query::render_value(model, name, None, rid)
-                }
-                _ => reply!(rs.describe_tags(ctx, query::parse_request(model, &q)?)?),
-            };
-            Ok(out)
-        });
-        Ok(Routed { authorization, run })
     }
 }

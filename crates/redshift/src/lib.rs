@@ -2,6 +2,7 @@
 
 mod api;
 mod data_api;
+mod routes;
 mod s3_access;
 
 use nuage_core::{AwsError, AwsResult};
@@ -14,8 +15,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-pub use api::RedshiftService;
 pub use data_api::RedshiftDataService;
+pub use routes::RedshiftService;
 
 const CLUSTERS: JsonTable = TableDefinition::new("redshift_clusters");
 const SNAPSHOTS: JsonTable = TableDefinition::new("redshift_snapshots");

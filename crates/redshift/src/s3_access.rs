@@ -6,20 +6,16 @@
 use crate::{ClusterRecord, Redshift};
 use async_trait::async_trait;
 use bytes::Bytes;
-use nuage_core::Principal;
-use nuage_front::{Frontend, ServiceRequest};
-use nuage_protocol::HttpResponse;
+use nuage_core::{AwsError, Principal};
+use nuage_front::Frontend;
+use nuage_protocol::{ec2, s3, sts};
 use nuage_warehouse::{Credentials, External, ObjectInfo, ObjectStore, SqlError, SqlResult};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak};
 
 /// The service principal that assumes roles for COPY and UNLOAD.
 const REDSHIFT_SERVICE: &str = "redshift.amazonaws.com";
 const SESSION_NAME: &str = "RedshiftIamRoleSession";
-
-/// What a key path keeps unencoded, as S3 clients send it.
-const KEY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'/').remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// One cluster's way to S3.
 pub(crate) struct ClusterS3 {
@@ -44,18 +40,6 @@ fn not_authorized(c: &ClusterRecord, db_user: &str, role: &str) -> SqlError {
     )
 }
 
-/// A query-protocol request (STS, EC2): its parameters as a form body.
-fn form_post(body: String) -> ServiceRequest {
-    ServiceRequest {
-        method: "POST".into(),
-        raw_path: "/".into(),
-        query: vec![],
-        headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
-        host: String::new(),
-        body: Bytes::from(body),
-    }
-}
-
 fn internal(e: impl std::fmt::Display) -> SqlError {
     SqlError::internal(e)
 }
@@ -63,22 +47,15 @@ fn internal(e: impl std::fmt::Display) -> SqlError {
 impl ClusterS3 {
     /// STS AssumeRole by `by`; the session's principal, or `None` when refused.
     async fn assume(&self, f: &Frontend, by: Principal, role: &str) -> SqlResult<Option<Principal>> {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .append_pair("Action", "AssumeRole")
-            .append_pair("Version", "2011-06-15")
-            .append_pair("RoleArn", role)
-            .append_pair("RoleSessionName", SESSION_NAME)
-            .finish();
-        let resp = f.call_as(by, "sts", &self.region, form_post(body)).await.map_err(|e| internal(e.message))?;
-        if resp.status != 200 {
-            return Ok(None);
-        }
-        let doc = nuage_protocol::xml::parse(&resp.body).map_err(internal)?;
-        let key = doc
-            .child("AssumeRoleResult")
-            .and_then(|r| r.child("Credentials"))
-            .and_then(|c| c.child("AccessKeyId"))
-            .map(|k| k.text.clone())
+        let input = sts::AssumeRoleRequest {
+            role_arn: Some(role.to_string()),
+            role_session_name: Some(SESSION_NAME.to_string()),
+            ..Default::default()
+        };
+        let Ok(out) = f.call(by, &self.region, input).await else { return Ok(None) };
+        let key = out
+            .credentials
+            .and_then(|c| c.access_key_id)
             .ok_or_else(|| internal("AssumeRole answered without credentials"))?;
         let credential =
             f.identities.credential(&key).ok_or_else(|| internal("the assumed role's session is unknown"))?;
@@ -149,38 +126,19 @@ struct S3As {
 }
 
 impl S3As {
-    async fn call(
-        &self,
-        method: &str,
-        path: String,
-        query: Vec<(String, String)>,
-        body: Bytes,
-    ) -> SqlResult<HttpResponse> {
-        let f = self.frontend.upgrade().ok_or_else(|| internal("the front door is not running"))?;
-        let mut headers = vec![("content-length".to_string(), body.len().to_string())];
-        if method == "PUT" {
-            headers.push(("content-type".into(), "application/octet-stream".into()));
-        }
-        let req = ServiceRequest { method: method.into(), raw_path: path, query, headers, host: String::new(), body };
-        f.call_as(self.principal.clone(), "s3", &self.region, req).await.map_err(|e| internal(e.message))
+    fn frontend(&self) -> SqlResult<Arc<Frontend>> {
+        self.frontend.upgrade().ok_or_else(|| internal("the front door is not running"))
     }
 
     /// S3's error, as Redshift reports an S3ServiceException.
-    fn s3_error(&self, resp: &HttpResponse, context: &str) -> SqlError {
-        let doc = nuage_protocol::xml::parse(&resp.body).ok();
-        let text = |n: &str| doc.as_ref().and_then(|d| d.child(n)).map(|e| e.text.clone()).unwrap_or_default();
-        let rid = resp.header("x-amz-request-id").unwrap_or_default().to_string();
-        let (code, message) = match resp.status {
-            404 if text("Code").is_empty() => {
-                ("NoSuchBucket".to_string(), "The specified bucket does not exist".to_string())
-            }
-            _ => (text("Code"), text("Message")),
+    fn s3_error(&self, e: AwsError, context: &str) -> SqlError {
+        let rid = e.fields.iter().find(|(k, _)| *k == "RequestId").map(|(_, v)| v.clone()).unwrap_or_default();
+        let (code, message) = match e.code.as_ref() {
+            "NotFound" => ("NoSuchBucket".to_string(), "The specified bucket does not exist".to_string()),
+            c => (c.to_string(), e.message),
         };
         sql_error(
-            format!(
-                "S3ServiceException:{message},Status {},Error {code},Rid {rid},ExtRid {rid},CanRetry 1",
-                resp.status
-            ),
+            format!("S3ServiceException:{message},Status {},Error {code},Rid {rid},ExtRid {rid},CanRetry 1", e.status),
             context,
         )
     }
@@ -190,55 +148,51 @@ impl S3As {
         if self.checked.lock().unwrap_or_else(|e| e.into_inner()).contains(bucket) {
             return Ok(());
         }
-        let resp = self.call("HEAD", format!("/{}", enc(bucket)), vec![], Bytes::new()).await?;
+        let input = s3::HeadBucketRequest { bucket: Some(bucket.to_string()), ..Default::default() };
         let context = format!("Listing bucket={bucket}");
-        match resp.header("x-amz-bucket-region") {
-            None => return Err(self.s3_error(&resp, &context)),
+        let out = match self.frontend()?.call(self.principal.clone(), &self.region, input).await {
+            Ok(out) => out,
+            // A HEAD refused has no body to name the error: the read that follows will.
+            Err(e) if e.status == 403 => return Ok(()),
+            Err(e) => return Err(self.s3_error(e, &context)),
+        };
+        match out.bucket_region {
             Some(r) if r != self.region => {
-                let rid = resp.header("x-amz-request-id").unwrap_or_default().to_string();
                 return Err(sql_error(
-                    format!(
-                        "S3ServiceException:The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.,Status 301,Error PermanentRedirect,Rid {rid},ExtRid {rid},CanRetry 1"
-                    ),
+                    "S3ServiceException:The bucket you are attempting to access must be addressed using the specified endpoint. Please send all future requests to this endpoint.,Status 301,Error PermanentRedirect,Rid ,ExtRid ,CanRetry 1".to_string(),
                     &format!("{context} (the bucket is in {r}; COPY addressed {})", self.region),
                 ));
             }
-            Some(_) => {}
+            _ => {}
         }
         self.checked.lock().unwrap_or_else(|e| e.into_inner()).insert(bucket.to_string());
         Ok(())
     }
 }
 
-fn enc(s: &str) -> String {
-    utf8_percent_encode(s, KEY).to_string()
-}
-
 #[async_trait]
 impl ObjectStore for S3As {
     async fn list(&self, bucket: &str, prefix: &str) -> SqlResult<Vec<ObjectInfo>> {
         self.check_region(bucket).await?;
+        let f = self.frontend()?;
         let mut out = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let mut query =
-                vec![("list-type".to_string(), "2".to_string()), ("prefix".to_string(), prefix.to_string())];
-            if let Some(t) = &token {
-                query.push(("continuation-token".into(), t.clone()));
+            let input = s3::ListObjectsV2Request {
+                bucket: Some(bucket.to_string()),
+                prefix: Some(prefix.to_string()),
+                continuation_token: token.clone(),
+                ..Default::default()
+            };
+            let page = f
+                .call(self.principal.clone(), &self.region, input)
+                .await
+                .map_err(|e| self.s3_error(e, &format!("Listing bucket={bucket} prefix={prefix}")))?;
+            for c in page.contents.unwrap_or_default() {
+                out.push(ObjectInfo { key: c.key.unwrap_or_default(), size: c.size.unwrap_or(0).max(0) as u64 });
             }
-            let resp = self.call("GET", format!("/{}", enc(bucket)), query, Bytes::new()).await?;
-            if resp.status != 200 {
-                return Err(self.s3_error(&resp, &format!("Listing bucket={bucket} prefix={prefix}")));
-            }
-            let doc = nuage_protocol::xml::parse(&resp.body).map_err(internal)?;
-            for c in doc.children_named("Contents") {
-                let key = c.child("Key").map(|k| k.text.clone()).unwrap_or_default();
-                let size = c.child("Size").and_then(|s| s.text.parse().ok()).unwrap_or(0);
-                out.push(ObjectInfo { key, size });
-            }
-            let truncated = doc.child("IsTruncated").is_some_and(|t| t.text == "true");
-            token = doc.child("NextContinuationToken").map(|t| t.text.clone());
-            if !truncated || token.is_none() {
+            token = page.next_continuation_token;
+            if page.is_truncated != Some(true) || token.is_none() {
                 break;
             }
         }
@@ -247,19 +201,42 @@ impl ObjectStore for S3As {
 
     async fn get(&self, bucket: &str, key: &str) -> SqlResult<Vec<u8>> {
         self.check_region(bucket).await?;
-        let resp = self.call("GET", format!("/{}/{}", enc(bucket), enc(key)), vec![], Bytes::new()).await?;
-        if resp.status != 200 {
-            return Err(self.s3_error(&resp, &format!("S3 key being read : s3://{bucket}/{key}")));
-        }
-        Ok(resp.body.to_vec())
+        let input =
+            s3::GetObjectRequest { bucket: Some(bucket.to_string()), key: Some(key.to_string()), ..Default::default() };
+        let out = self
+            .frontend()?
+            .call(self.principal.clone(), &self.region, input)
+            .await
+            .map_err(|e| self.s3_error(e, &format!("S3 key being read : s3://{bucket}/{key}")))?;
+        Ok(out.body.map(|b| b.to_vec()).unwrap_or_default())
     }
 
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> SqlResult<()> {
         self.check_region(bucket).await?;
-        let resp = self.call("PUT", format!("/{}/{}", enc(bucket), enc(key)), vec![], Bytes::from(body)).await?;
-        if resp.status != 200 {
-            return Err(self.s3_error(&resp, &format!("S3 key being written : s3://{bucket}/{key}")));
-        }
+        let input = s3::PutObjectRequest {
+            bucket: Some(bucket.to_string()),
+            key: Some(key.to_string()),
+            body: Some(Bytes::from(body)),
+            ..Default::default()
+        };
+        self.frontend()?
+            .call(self.principal.clone(), &self.region, input)
+            .await
+            .map_err(|e| self.s3_error(e, &format!("S3 key being written : s3://{bucket}/{key}")))?;
+        Ok(())
+    }
+
+    async fn delete(&self, bucket: &str, key: &str) -> SqlResult<()> {
+        self.check_region(bucket).await?;
+        let input = s3::DeleteObjectRequest {
+            bucket: Some(bucket.to_string()),
+            key: Some(key.to_string()),
+            ..Default::default()
+        };
+        self.frontend()?
+            .call(self.principal.clone(), &self.region, input)
+            .await
+            .map_err(|e| self.s3_error(e, &format!("S3 key being removed : s3://{bucket}/{key}")))?;
         Ok(())
     }
 }
@@ -285,44 +262,27 @@ impl ClusterNetwork {
         }
         let f = rs.internal.frontend().map_err(|e| e.message)?;
         let root = f.identities.root(&c.account).ok_or("the cluster's account is unknown")?;
-        let body = {
-            let mut body = form_urlencoded::Serializer::new(String::new());
-            body.append_pair("Action", "DescribeSecurityGroups").append_pair("Version", "2016-11-15");
-            for (i, g) in c.vpc_security_group_ids.iter().enumerate() {
-                body.append_pair(&format!("GroupId.{}", i + 1), g);
-            }
-            body.finish()
+        let input = ec2::DescribeSecurityGroupsRequest {
+            group_ids: Some(c.vpc_security_group_ids.clone()),
+            ..Default::default()
         };
-        let resp = f.call_as(root, "ec2", &c.region, form_post(body)).await.map_err(|e| e.message)?;
-        if resp.status != 200 {
-            return Err(format!(
-                "the cluster's security groups could not be read: {}",
-                String::from_utf8_lossy(&resp.body)
-            ));
-        }
-        let doc = nuage_protocol::xml::parse(&resp.body)?;
-        let port = c.bound_port.unwrap_or(c.port as u16) as i64;
+        let out = f
+            .call(root, &c.region, input)
+            .await
+            .map_err(|e| format!("the cluster's security groups could not be read: {} {}", e.code, e.message))?;
+        let port = c.bound_port.unwrap_or(c.port as u16) as i32;
         let std::net::IpAddr::V4(ip) = peer.ip() else { return Ok(false) };
-        let groups =
-            doc.child("securityGroupInfo").map(|g| g.children_named("item").collect::<Vec<_>>()).unwrap_or_default();
-        for g in groups {
-            for p in g.child("ipPermissions").map(|p| p.children_named("item").collect::<Vec<_>>()).unwrap_or_default()
-            {
-                let text = |n: &str| p.child(n).map(|e| e.text.clone()).unwrap_or_default();
-                let protocol = text("ipProtocol");
-                let (from, to) =
-                    (text("fromPort").parse::<i64>().unwrap_or(-1), text("toPort").parse::<i64>().unwrap_or(-1));
-                let ports = protocol == "-1" || (protocol == "tcp" && from <= port && port <= to);
-                // The port the cluster asked for counts too: the rule names what the user sees.
-                let asked = protocol == "tcp" && from <= c.port as i64 && c.port as i64 <= to;
-                if !(ports || asked) {
-                    continue;
-                }
-                for r in p.child("ipRanges").map(|r| r.children_named("item").collect::<Vec<_>>()).unwrap_or_default() {
-                    if r.child("cidrIp").is_some_and(|cidr| cidr_contains(&cidr.text, ip)) {
-                        return Ok(true);
-                    }
-                }
+        for p in out.security_groups.into_iter().flatten().flat_map(|g| g.ip_permissions.into_iter().flatten()) {
+            let protocol = p.ip_protocol.as_deref().unwrap_or_default();
+            let (from, to) = (p.from_port.unwrap_or(-1), p.to_port.unwrap_or(-1));
+            let ports = protocol == "-1" || (protocol == "tcp" && from <= port && port <= to);
+            // The port the cluster asked for counts too: the rule names what the user sees.
+            let asked = protocol == "tcp" && from <= c.port && c.port <= to;
+            if !(ports || asked) {
+                continue;
+            }
+            if p.ip_ranges.iter().flatten().any(|r| r.cidr_ip.as_deref().is_some_and(|cidr| cidr_contains(cidr, ip))) {
+                return Ok(true);
             }
         }
         Ok(false)

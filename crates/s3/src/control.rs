@@ -47,9 +47,9 @@ impl S3Service {
         }
         let account = req.header("x-amz-account-id").unwrap_or_default().to_string();
         let (operation, action) = match req.method.as_str() {
-            "GET" => ("GetAccountPublicAccessBlock", "s3:GetAccountPublicAccessBlock"),
-            "PUT" => ("PutAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock"),
-            "DELETE" => ("DeleteAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock"),
+            "GET" => ("GetPublicAccessBlock", "s3:GetAccountPublicAccessBlock"),
+            "PUT" => ("PutPublicAccessBlock", "s3:PutAccountPublicAccessBlock"),
+            "DELETE" => ("DeletePublicAccessBlock", "s3:PutAccountPublicAccessBlock"),
             _ => {
                 return Err(AwsError::new(
                     "MethodNotAllowed",

@@ -477,7 +477,9 @@ impl Service for S3Service {
     }
 
     fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
-        if req.raw_path.starts_with(control::PREFIX) && req.header("x-amz-account-id").is_some() {
+        // S3 Control shares the endpoint: its requests name an account (or an Outpost).
+        let control_header = req.header("x-amz-account-id").or_else(|| req.header("x-amz-outpost-id"));
+        if req.raw_path.starts_with(control::PREFIX) && control_header.is_some() {
             return self.route_control(req);
         }
         let a = address(req);

@@ -5,9 +5,9 @@
 pub mod tickit;
 
 use bytes::Bytes;
-use nuage_core::{AwsError, AwsResult, Principal};
-use nuage_front::{Frontend, ServiceRequest};
-use nuage_protocol::HttpResponse;
+use nuage_core::{AwsError, AwsResult};
+use nuage_front::Frontend;
+use nuage_protocol::s3;
 use std::sync::Arc;
 
 /// The account that owns the sample buckets.
@@ -17,50 +17,42 @@ pub const TICKIT_BUCKET: &str = "awssampledbuswest2";
 pub const TICKIT_REGION: &str = "us-west-2";
 pub const TICKIT_PREFIX: &str = "tickit/";
 
-fn request(method: &str, path: &str, query: &[(&str, &str)], body: impl Into<Bytes>) -> ServiceRequest {
-    let body = body.into();
-    ServiceRequest {
-        method: method.into(),
-        raw_path: path.into(),
-        query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        headers: vec![("content-length".into(), body.len().to_string())],
-        host: String::new(),
-        body,
-    }
-}
-
-async fn call(f: &Frontend, owner: &Principal, req: ServiceRequest) -> AwsResult<HttpResponse> {
-    f.call_as(owner.clone(), "s3", TICKIT_REGION, req).await
-}
-
-fn failed(what: &str, r: &HttpResponse) -> AwsError {
-    AwsError::internal(format!("{what}: status {} {}", r.status, String::from_utf8_lossy(&r.body)))
+fn failed(what: &str, e: AwsError) -> AwsError {
+    AwsError::internal(format!("{what}: status {} {} {}", e.status, e.code, e.message))
 }
 
 /// Publishes the TICKIT bucket unless it is already there: the files are generated (a
 /// second or two) only when missing.
 pub async fn publish_tickit(f: Arc<Frontend>) -> AwsResult<()> {
     let owner = f.identities.add_keyless_account(SAMPLES_ACCOUNT, "aws-samples");
-    let bucket_path = format!("/{TICKIT_BUCKET}");
-    let listed =
-        call(&f, &owner, request("GET", &bucket_path, &[("list-type", "2"), ("prefix", TICKIT_PREFIX)], Bytes::new()))
-            .await?;
-    if listed.status == 200 && String::from_utf8_lossy(&listed.body).matches("<Key>").count() == 7 {
-        return Ok(());
-    }
-    if listed.status == 404 {
-        let config = format!(
-            "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LocationConstraint>{TICKIT_REGION}</LocationConstraint></CreateBucketConfiguration>"
-        );
-        let r = call(&f, &owner, request("PUT", &bucket_path, &[], config)).await?;
-        if r.status != 200 {
-            return Err(failed("CreateBucket", &r));
+    let bucket = || Some(TICKIT_BUCKET.to_string());
+    let listed = f
+        .call(
+            owner.clone(),
+            TICKIT_REGION,
+            s3::ListObjectsV2Request { bucket: bucket(), prefix: Some(TICKIT_PREFIX.into()), ..Default::default() },
+        )
+        .await;
+    match listed {
+        Ok(l) if l.key_count == Some(7) => return Ok(()),
+        Ok(_) => {}
+        Err(e) if e.code == "NoSuchBucket" => {
+            let config =
+                s3::CreateBucketConfiguration { location_constraint: Some(TICKIT_REGION.into()), ..Default::default() };
+            let create = s3::CreateBucketRequest {
+                bucket: bucket(),
+                create_bucket_configuration: Some(config),
+                ..Default::default()
+            };
+            f.call(owner.clone(), TICKIT_REGION, create).await.map_err(|e| failed("CreateBucket", e))?;
         }
+        Err(e) => return Err(failed("ListObjectsV2", e)),
     }
     // New buckets block public policies, as on AWS; this one is public on purpose.
-    let r = call(&f, &owner, request("DELETE", &bucket_path, &[("publicAccessBlock", "")], Bytes::new())).await?;
-    if r.status >= 300 && r.status != 404 {
-        return Err(failed("DeletePublicAccessBlock", &r));
+    let unblock = s3::DeletePublicAccessBlockRequest { bucket: bucket(), ..Default::default() };
+    match f.call(owner.clone(), TICKIT_REGION, unblock).await {
+        Err(e) if e.status != 404 => return Err(failed("DeletePublicAccessBlock", e)),
+        _ => {}
     }
     let policy = serde_json::json!({
         "Version": "2012-10-17",
@@ -72,16 +64,18 @@ pub async fn publish_tickit(f: Arc<Frontend>) -> AwsResult<()> {
             "Resource": [format!("arn:aws:s3:::{TICKIT_BUCKET}"), format!("arn:aws:s3:::{TICKIT_BUCKET}/*")]
         }]
     });
-    let r = call(&f, &owner, request("PUT", &bucket_path, &[("policy", "")], policy.to_string())).await?;
-    if r.status >= 300 {
-        return Err(failed("PutBucketPolicy", &r));
-    }
+    let put_policy =
+        s3::PutBucketPolicyRequest { bucket: bucket(), policy: Some(policy.to_string()), ..Default::default() };
+    f.call(owner.clone(), TICKIT_REGION, put_policy).await.map_err(|e| failed("PutBucketPolicy", e))?;
     let files = tokio::task::spawn_blocking(tickit::files).await.map_err(AwsError::internal)?;
     for (name, body) in files {
-        let r = call(&f, &owner, request("PUT", &format!("{bucket_path}/{TICKIT_PREFIX}{name}"), &[], body)).await?;
-        if r.status != 200 {
-            return Err(failed("PutObject", &r));
-        }
+        let put = s3::PutObjectRequest {
+            bucket: bucket(),
+            key: Some(format!("{TICKIT_PREFIX}{name}")),
+            body: Some(Bytes::from(body)),
+            ..Default::default()
+        };
+        f.call(owner.clone(), TICKIT_REGION, put).await.map_err(|e| failed("PutObject", e))?;
     }
     tracing::info!(bucket = TICKIT_BUCKET, "TICKIT sample published");
     Ok(())

@@ -482,6 +482,10 @@ impl TypedService for SecretsManagerService {
         m::model()
     }
 
+    fn validation_error(&self) -> Option<&'static str> {
+        Some("ValidationException")
+    }
+
     #[deny(clippy::wildcard_enum_match_arm)]
     fn row<'a>(&'a self, ctx: &'a RequestContext, op: m::ops::Operation) -> Row<'a> {
         use m::ops::Operation as O;

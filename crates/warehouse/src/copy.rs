@@ -79,6 +79,25 @@ pub struct CopySpec {
     pub explicit_ids: bool,
     pub ignore_blank_lines: bool,
     pub trim_blanks: bool,
+    /// NOLOAD: the files are read and checked, nothing is loaded.
+    pub no_load: bool,
+    /// ACCEPTANYDATE: a date or timestamp that does not parse is loaded as NULL.
+    pub accept_any_date: bool,
+    /// ROUNDEC: decimals with more fractional digits than the column's scale are rounded
+    /// (by default they are truncated).
+    pub round_decimals: bool,
+    /// ENCODING: the character set of the text files.
+    pub encoding: Encoding,
+}
+
+/// The character sets COPY reads (ENCODING).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Encoding {
+    Utf8,
+    /// UTF16: big-endian unless a byte-order mark says otherwise.
+    Utf16,
+    Utf16Le,
+    Utf16Be,
 }
 
 /// `'\t'` and friends as Redshift reads them in DELIMITER and QUOTE.
@@ -207,6 +226,10 @@ impl CopySpec {
             explicit_ids: false,
             ignore_blank_lines: false,
             trim_blanks: false,
+            no_load: false,
+            accept_any_date: false,
+            round_decimals: false,
+            encoding: Encoding::Utf8,
         };
         let mut auth = Authorization::default();
         let mut delimiter: Option<char> = None;
@@ -320,10 +343,24 @@ impl CopySpec {
                 "COMPROWS" | "READRATIO" => {
                     number(w)?;
                 }
-                "ACCEPTANYDATE" | "ROUNDEC" | "NOLOAD" => {}
+                "ACCEPTANYDATE" => spec.accept_any_date = true,
+                "ROUNDEC" => spec.round_decimals = true,
+                "NOLOAD" => spec.no_load = true,
                 "ENCODING" => {
                     w.is("AS");
-                    w.name()?;
+                    let name = w.name()?;
+                    spec.encoding = match name.to_ascii_uppercase().as_str() {
+                        "UTF8" => Encoding::Utf8,
+                        "UTF16" => Encoding::Utf16,
+                        "UTF16LE" => Encoding::Utf16Le,
+                        "UTF16BE" => Encoding::Utf16Be,
+                        _ => {
+                            return Err(SqlError::new(
+                                "22023",
+                                format!("Invalid ENCODING {name}: UTF8, UTF16, UTF16LE or UTF16BE"),
+                            ))
+                        }
+                    };
                 }
                 other => return Err(SqlError::syntax(&other.to_ascii_lowercase())),
             }
@@ -537,7 +574,7 @@ impl Reader<'_> {
         if let Format::Avro(mapping) = &self.spec.format {
             return self.read_avro(text, mapping);
         }
-        let text = self.valid_utf8(text)?;
+        let text = self.valid_utf8(utf16_to_utf8(text, self.spec.encoding))?;
         let splittable = matches!(self.spec.format, Format::Text { .. } | Format::FixedWidth(_))
             && !self.spec.escape
             && !self.spec.remove_quotes;
@@ -1294,12 +1331,23 @@ impl<'a> Converter<'a> {
                 }
                 // A value whose integer part does not fit the precision is refused, never
                 // turned into NULL by the cast below.
+                let Some(scale) = (match self.col.ty {
+                    RsType::Decimal(_, s) => Some(s as usize),
+                    _ => None,
+                }) else {
+                    b.append_value(t);
+                    return Ok(());
+                };
+                let fitted = fit_scale(t, scale, self.spec.round_decimals);
+                let fitted_whole = fitted.trim_start_matches(['-', '+']).split('.').next().unwrap_or_default();
+                // A value whose integer part does not fit the precision is refused, never
+                // turned into NULL by the cast below.
                 if let RsType::Decimal(p, s) = self.col.ty {
-                    if whole.trim_start_matches('0').len() > (p as i64 - s as i64).max(0) as usize {
+                    if fitted_whole.trim_start_matches('0').len() > (p as i64 - s as i64).max(0) as usize {
                         return Err((1216, format!("Numeric data overflow (result precision), Value '{t}'"), 0));
                     }
                 }
-                b.append_value(t)
+                b.append_value(fitted)
             }
             Builder::Text(b) => {
                 let mut s = v;
@@ -1326,19 +1374,19 @@ impl<'a> Converter<'a> {
             }
             Builder::Date(b) => {
                 let t = v.trim();
-                let d =
-                    self.date_formats.iter().find_map(|f| chrono::NaiveDate::parse_from_str(t, f).ok()).ok_or_else(
-                        || {
-                            let shown = self.spec.date_format.clone().unwrap_or_else(|| "YYYY-MM-DD".into());
-                            (
-                                1205,
-                                format!(
-                                "Invalid Date Format - length must be 10 or more, or does not match format [{shown}]"
-                            ),
-                                0,
-                            )
-                        },
-                    )?;
+                let parsed = self.date_formats.iter().find_map(|f| chrono::NaiveDate::parse_from_str(t, f).ok());
+                if parsed.is_none() && self.spec.accept_any_date {
+                    b.append_null();
+                    return Ok(());
+                }
+                let d = parsed.ok_or_else(|| {
+                    let shown = self.spec.date_format.clone().unwrap_or_else(|| "YYYY-MM-DD".into());
+                    (
+                        1205,
+                        format!("Invalid Date Format - length must be 10 or more, or does not match format [{shown}]"),
+                        0,
+                    )
+                })?;
                 let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
                 b.append_value((d - epoch).num_days() as i32)
             }
@@ -1359,6 +1407,10 @@ impl<'a> Converter<'a> {
                             .map(|dt| dt.and_utc().timestamp_micros())
                     })
                 };
+                if us.is_none() && self.spec.accept_any_date {
+                    b.append_null();
+                    return Ok(());
+                }
                 let us = us.ok_or_else(|| {
                     let shown = self.spec.time_format.clone().unwrap_or_else(|| "YYYY-MM-DD HH24:MI:SS".into());
                     (1206, format!("Invalid timestamp format or value [{shown}]"), 0)
@@ -1403,6 +1455,72 @@ impl<'a> Converter<'a> {
             cast_with_options(&array, &ty, &CastOptions::default()).unwrap_or(array)
         }
     }
+}
+
+/// A plain decimal's text with at most `scale` fractional digits: the rest cut off, or
+/// rounded half away from zero (ROUNDEC).
+fn fit_scale(t: &str, scale: usize, round: bool) -> String {
+    let (sign, digits) = match t.strip_prefix('-') {
+        Some(d) => ("-", d),
+        None => ("", t.strip_prefix('+').unwrap_or(t)),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if fraction.len() <= scale {
+        return t.to_string();
+    }
+    let mut kept: Vec<u8> = whole.bytes().chain(fraction.bytes().take(scale)).collect();
+    if kept.is_empty() {
+        kept.push(b'0');
+    }
+    if round && fraction.as_bytes()[scale] >= b'5' {
+        let mut i = kept.len();
+        loop {
+            if i == 0 {
+                kept.insert(0, b'1');
+                break;
+            }
+            i -= 1;
+            if kept[i] == b'9' {
+                kept[i] = b'0';
+            } else {
+                kept[i] += 1;
+                break;
+            }
+        }
+    }
+    let split = kept.len() - scale;
+    let (w, f) = kept.split_at(split);
+    let w = if w.is_empty() { "0".to_string() } else { String::from_utf8_lossy(w).into_owned() };
+    if scale == 0 {
+        format!("{sign}{w}")
+    } else {
+        format!("{sign}{w}.{}", String::from_utf8_lossy(f))
+    }
+}
+
+/// UTF-16 text (ENCODING UTF16, UTF16LE, UTF16BE) as UTF-8; a byte-order mark decides for
+/// UTF16 and is dropped. Unpaired surrogates become U+FFFD, as ACCEPTINVCHARS would see them.
+fn utf16_to_utf8(bytes: Vec<u8>, encoding: Encoding) -> Vec<u8> {
+    let (big_endian, body) = match encoding {
+        Encoding::Utf8 => return bytes,
+        Encoding::Utf16Le => (false, &bytes[..]),
+        Encoding::Utf16Be => (true, &bytes[..]),
+        Encoding::Utf16 => match bytes.get(..2) {
+            Some([0xFF, 0xFE]) => (false, &bytes[2..]),
+            Some([0xFE, 0xFF]) => (true, &bytes[2..]),
+            _ => (true, &bytes[..]),
+        },
+    };
+    let units = body.chunks_exact(2).map(|c| {
+        if big_endian {
+            u16::from_be_bytes([c[0], c[1]])
+        } else {
+            u16::from_le_bytes([c[0], c[1]])
+        }
+    });
+    let text: String = char::decode_utf16(units).map(|c| c.unwrap_or('\u{FFFD}')).collect();
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
+    text.as_bytes().to_vec()
 }
 
 fn int<T: std::str::FromStr>(v: &str, ty: &str) -> Result<T, Bad> {

@@ -32,6 +32,7 @@ pub trait ObjectStore: Send + Sync {
     async fn list(&self, bucket: &str, prefix: &str) -> SqlResult<Vec<ObjectInfo>>;
     async fn get(&self, bucket: &str, key: &str) -> SqlResult<Vec<u8>>;
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> SqlResult<()>;
+    async fn delete(&self, bucket: &str, key: &str) -> SqlResult<()>;
 }
 
 #[async_trait]

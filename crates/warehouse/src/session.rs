@@ -1788,6 +1788,11 @@ impl Session {
                 spec.table, first.err_code, first.err_reason, first.filename, first.line_number
             )));
         }
+        if spec.no_load {
+            // NOLOAD checks the files and loads nothing.
+            self.wh.log_load(errors, commits(false));
+            return Ok(0);
+        }
         let batches: Vec<RecordBatch> = results.iter().filter_map(|r| r.batch.clone()).collect();
         let table = spec.table.clone();
         let rows = if let Some(tx) = &self.tx {

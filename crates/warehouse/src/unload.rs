@@ -262,6 +262,20 @@ pub async fn write(
             }
         }
     }
+    // CLEANPATH first removes what the path holds: with PARTITION BY, only in the partition
+    // folders that receive files.
+    if spec.clean_path {
+        let paths: Vec<String> = if spec.partition_by.is_empty() {
+            vec![prefix.clone()]
+        } else {
+            groups.iter().map(|(dir, _)| format!("{dir_of_prefix}{dir}")).collect()
+        };
+        for path in paths {
+            for o in store.list(&bucket, &path).await? {
+                store.delete(&bucket, &o.key).await?;
+            }
+        }
+    }
     // Without ALLOWOVERWRITE (or CLEANPATH), UNLOAD never replaces a file.
     if !spec.allow_overwrite && !spec.clean_path {
         let existing = store.list(&bucket, &prefix).await?;

@@ -4,9 +4,8 @@
 //! kept in the store for 24 hours (they survive a restart) and only its caller sees them.
 use crate::Redshift;
 use nuage_core::{AwsError, AwsResult, RequestContext};
-use nuage_front::{Authorization, Routed, Service, ServiceRequest};
 use nuage_protocol::redshift_data as m;
-use nuage_protocol::{json, HttpResponse, Protocol, Timestamp};
+use nuage_protocol::Timestamp;
 use nuage_storage::redb::TableDefinition;
 use nuage_storage::JsonTable;
 use nuage_warehouse::session::{Outcome, Session};
@@ -398,36 +397,22 @@ impl RedshiftDataService {
     /// (so the caller needs secretsmanager:GetSecretValue on it).
     async fn secret_login(&self, ctx: &RequestContext, arn: &str) -> AwsResult<(String, String)> {
         let principal = ctx.principal.clone().ok_or_else(|| validation("SecretArn needs a signed request"))?;
-        let body = serde_json::json!({ "SecretId": arn }).to_string();
-        let req = ServiceRequest {
-            method: "POST".into(),
-            raw_path: "/".into(),
-            query: vec![],
-            headers: vec![
-                ("x-amz-target".into(), "secretsmanager.GetSecretValue".into()),
-                ("content-type".into(), "application/x-amz-json-1.1".into()),
-            ],
-            host: String::new(),
-            body: bytes::Bytes::from(body),
-        };
         let f = self.rs.internal.frontend()?;
-        let resp = f.call_as(principal, "secretsmanager", &ctx.region, req).await?;
-        let doc: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
-        if resp.status != 200 {
-            let code = doc.get("__type").and_then(|t| t.as_str()).unwrap_or("ValidationException");
-            let code = code.rsplit('#').next().unwrap_or(code);
-            let message =
-                doc.get("message").or_else(|| doc.get("Message")).and_then(|m| m.as_str()).unwrap_or_default();
-            let code: &'static str = match code {
+        let input = nuage_protocol::secretsmanager::GetSecretValueRequest {
+            secret_id: Some(arn.to_string()),
+            ..Default::default()
+        };
+        let out = f.call(principal, &ctx.region, input).await.map_err(|e| {
+            let code: &'static str = match e.code.as_ref() {
                 "AccessDeniedException" => "AccessDeniedException",
                 "ResourceNotFoundException" => "ResourceNotFoundException",
                 _ => "ValidationException",
             };
-            return Err(AwsError::new(code, resp.status, message.to_string()));
-        }
-        let secret: serde_json::Value = doc
-            .get("SecretString")
-            .and_then(|s| s.as_str())
+            AwsError::new(code, e.status, e.message)
+        })?;
+        let secret: serde_json::Value = out
+            .secret_string
+            .as_deref()
             .and_then(|s| serde_json::from_str(s).ok())
             .ok_or_else(|| validation("The secret's value is not a JSON document with username and password"))?;
         let field = |k: &str| secret.get(k).and_then(|v| v.as_str()).map(str::to_string);
@@ -739,258 +724,6 @@ fn pattern(p: Option<&str>) -> String {
     format!("'{}'", p.unwrap_or("%").replace('\'', "''"))
 }
 
-fn body<T: serde::de::DeserializeOwned + nuage_protocol::Shape>(req: &ServiceRequest) -> AwsResult<T> {
-    json::parse_request(m::model(), &req.body)
-}
-
-impl Service for RedshiftDataService {
-    fn signing_name(&self) -> &'static str {
-        "redshift-data"
-    }
-
-    fn protocol(&self) -> Protocol {
-        Protocol::Json
-    }
-
-    fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
-        let model = m::model();
-        let target = req.header("x-amz-target").unwrap_or_default();
-        let name = json::operation_from_target(model, target)
-            .ok_or_else(|| AwsError::new("UnknownOperationException", 400, format!("Unknown operation {target}")))?;
-        let name: &'static str =
-            OPERATIONS.iter().find(|o| **o == name).copied().ok_or_else(|| {
-                AwsError::new("UnknownOperationException", 400, format!("{name} is not supported yet"))
-            })?;
-        let acct = ctx.account_id().unwrap_or_default().to_string();
-        let region = ctx.region.clone();
-        let peek: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
-        let input = |k: &str| peek.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        let arn = |kind: &str, rest: &str| format!("arn:aws:redshift:{region}:{acct}:{kind}:{rest}");
-        // The cluster is the resource; a DbUser also takes redshift:GetClusterCredentials for
-        // that user and database, as the Data API asks for credentials on the caller's behalf.
-        let resource = match input("ClusterIdentifier") {
-            Some(c) => arn("cluster", &c.to_ascii_lowercase()),
-            None => "*".to_string(),
-        };
-        let mut also = Vec::new();
-        if let (Some(c), Some(u)) = (input("ClusterIdentifier"), input("DbUser")) {
-            let c = c.to_ascii_lowercase();
-            also.push(Authorization {
-                operation: name,
-                action: "redshift:GetClusterCredentials",
-                resource: arn("dbuser", &format!("{c}/{}", u.to_ascii_lowercase())),
-                ..Default::default()
-            });
-            if let Some(db) = input("Database") {
-                also.push(Authorization {
-                    operation: name,
-                    action: "redshift:GetClusterCredentials",
-                    resource: arn("dbname", &format!("{c}/{}", db.to_ascii_lowercase())),
-                    ..Default::default()
-                });
-            }
-        }
-        let action: &'static str = match name {
-            "ExecuteStatement" => "redshift-data:ExecuteStatement",
-            "BatchExecuteStatement" => "redshift-data:BatchExecuteStatement",
-            "DescribeStatement" => "redshift-data:DescribeStatement",
-            "GetStatementResult" => "redshift-data:GetStatementResult",
-            "GetStatementResultV2" => "redshift-data:GetStatementResultV2",
-            "ListStatements" => "redshift-data:ListStatements",
-            "CancelStatement" => "redshift-data:CancelStatement",
-            "ListDatabases" => "redshift-data:ListDatabases",
-            "ListSchemas" => "redshift-data:ListSchemas",
-            "ListTables" => "redshift-data:ListTables",
-            _ => "redshift-data:DescribeTable",
-        };
-        let authorization = Authorization { operation: name, action, resource, also, ..Default::default() };
-        let run = Box::pin(async move {
-            let out: HttpResponse = match name {
-                "ExecuteStatement" => {
-                    let i: m::ExecuteStatementInput = body(req)?;
-                    let parameters: Vec<(String, String)> = i
-                        .parameters
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|p| (p.name.unwrap_or_default(), p.value.unwrap_or_default()))
-                        .collect();
-                    let sql = i.sql.ok_or_else(|| validation("Sql is required"))?;
-                    let s = self.execute(ctx, vec![sql], submitted!(i, parameters, false)).await?;
-                    json::render_response(model, &submitted_output!(ExecuteStatementOutput, s))
-                }
-                "BatchExecuteStatement" => {
-                    let i: m::BatchExecuteStatementInput = body(req)?;
-                    let sqls = i.sqls.filter(|s| !s.is_empty()).ok_or_else(|| validation("Sqls is required"))?;
-                    if sqls.len() > 40 {
-                        return Err(validation("A batch takes at most 40 SQL statements"));
-                    }
-                    let s = self.execute(ctx, sqls, submitted!(i, vec![], true)).await?;
-                    json::render_response(model, &submitted_output!(BatchExecuteStatementOutput, s))
-                }
-                "DescribeStatement" => {
-                    let i: m::DescribeStatementRequest = body(req)?;
-                    let (s, sub) = self.statement(ctx, i.id.as_deref())?;
-                    json::render_response(model, &self.describe(&s, sub)?)
-                }
-                "GetStatementResult" => {
-                    let i: m::GetStatementResultRequest = body(req)?;
-                    let (s, sub) = self.statement(ctx, i.id.as_deref())?;
-                    if s.csv {
-                        return Err(validation(
-                            "The statement was run with ResultFormat CSV: read its result with GetStatementResultV2.",
-                        ));
-                    }
-                    let (p, start, end) = self.result(&s, sub, i.next_token.as_deref())?;
-                    json::render_response(
-                        model,
-                        &m::GetStatementResultResponse {
-                            records: Some(
-                                p.records[start..end].iter().map(|r| r.iter().map(field).collect()).collect(),
-                            ),
-                            column_metadata: Some(p.columns.iter().map(column_metadata).collect()),
-                            total_num_rows: Some(p.records.len() as i64),
-                            next_token: (end < p.records.len()).then(|| end.to_string()),
-                        },
-                    )
-                }
-                "GetStatementResultV2" => {
-                    let i: m::GetStatementResultV2Request = body(req)?;
-                    let (s, sub) = self.statement(ctx, i.id.as_deref())?;
-                    if !s.csv {
-                        return Err(validation(
-                            "The statement was run with ResultFormat JSON: read its result with GetStatementResult.",
-                        ));
-                    }
-                    let (p, start, end) = self.result(&s, sub, i.next_token.as_deref())?;
-                    // One CSV document per page, its header first.
-                    let mut csv = p.columns.iter().map(|c| csv_field(&c.name)).collect::<Vec<_>>().join(",");
-                    csv.push('\n');
-                    for r in &p.records[start..end] {
-                        let row: Vec<String> = r
-                            .iter()
-                            .map(|v| match v {
-                                Value::Null => String::new(),
-                                v => csv_field(&text(v)),
-                            })
-                            .collect();
-                        csv.push_str(&row.join(","));
-                        csv.push('\n');
-                    }
-                    json::render_response(
-                        model,
-                        &m::GetStatementResultV2Response {
-                            records: Some(vec![m::QueryRecords { csv_records: Some(csv) }]),
-                            column_metadata: Some(p.columns.iter().map(column_metadata).collect()),
-                            total_num_rows: Some(p.records.len() as i64),
-                            result_format: Some("CSV".into()),
-                            next_token: (end < p.records.len()).then(|| end.to_string()),
-                        },
-                    )
-                }
-                "ListStatements" => json::render_response(model, &self.list(ctx, body(req)?)?),
-                "CancelStatement" => {
-                    let i: m::CancelStatementRequest = body(req)?;
-                    let status = self.cancel(ctx, i.id.as_deref()).await?;
-                    json::render_response(model, &m::CancelStatementResponse { status: Some(status) })
-                }
-                "ListDatabases" => {
-                    let i: m::ListDatabasesRequest = body(req)?;
-                    let (_, _, database, _) = target_of!(self, ctx, i);
-                    json::render_response(
-                        model,
-                        &m::ListDatabasesResponse { databases: Some(vec![database]), next_token: None },
-                    )
-                }
-                "ListSchemas" => {
-                    let i: m::ListSchemasRequest = body(req)?;
-                    let (_, wh, _, user) = target_of!(self, ctx, i);
-                    let sql = format!(
-                        "select nspname from pg_catalog.pg_namespace where nspname like {} order by 1",
-                        pattern(i.schema_pattern.as_deref())
-                    );
-                    let rows = self.catalog(wh, &user, &sql).await?;
-                    json::render_response(
-                        model,
-                        &m::ListSchemasResponse {
-                            schemas: Some(rows.iter().map(|r| text(&r[0])).collect()),
-                            next_token: None,
-                        },
-                    )
-                }
-                "ListTables" => {
-                    let i: m::ListTablesRequest = body(req)?;
-                    let (_, wh, _, user) = target_of!(self, ctx, i);
-                    let sql = format!(
-                        "select table_schema, table_name, table_type from svv_tables where table_schema like {} and table_name like {} order by 1, 2",
-                        pattern(i.schema_pattern.as_deref()),
-                        pattern(i.table_pattern.as_deref())
-                    );
-                    let rows = self.catalog(wh, &user, &sql).await?;
-                    let tables = rows
-                        .iter()
-                        .map(|r| m::TableMember {
-                            schema: Some(text(&r[0])),
-                            name: Some(text(&r[1])),
-                            r#type: Some(if text(&r[2]).contains("VIEW") { "VIEW".into() } else { "TABLE".into() }),
-                        })
-                        .collect();
-                    json::render_response(model, &m::ListTablesResponse { tables: Some(tables), next_token: None })
-                }
-                _ => {
-                    let i: m::DescribeTableRequest = body(req)?;
-                    let (_, wh, _, user) = target_of!(self, ctx, i);
-                    let table = i.table.ok_or_else(|| validation("Table is required"))?;
-                    let schema = i.schema.unwrap_or_else(|| "public".into());
-                    let sql = format!(
-                        "select * from {}.{} limit 0",
-                        nuage_warehouse::dialect::quote_ident(&schema),
-                        nuage_warehouse::dialect::quote_ident(&table)
-                    );
-                    let mut session = Session::open(wh, &user).map_err(|e| AwsError::internal(e.message))?;
-                    let outcome = session.run(&sql).await.map_err(|e| validation(format!("ERROR: {}", e.message)))?;
-                    let cols: Vec<m::ColumnMetadata> = columns(&outcome)
-                        .iter()
-                        .map(|c| {
-                            let mut md = column_metadata(c);
-                            md.schema_name = Some(schema.clone());
-                            md.table_name = Some(table.clone());
-                            md
-                        })
-                        .collect();
-                    json::render_response(
-                        model,
-                        &m::DescribeTableResponse {
-                            table_name: Some(table.clone()),
-                            column_list: Some(cols),
-                            next_token: None,
-                        },
-                    )
-                }
-            };
-            Ok(out)
-        });
-        Ok(Routed { authorization, run })
-    }
-
-    fn access_denied(&self, ctx: &RequestContext, a: &Authorization, e: &nuage_policy::Evaluation) -> AwsError {
-        nuage_front::authz::default_access_denied("AccessDeniedException", ctx, a, e)
-    }
-}
-
-const OPERATIONS: &[&str] = &[
-    "ExecuteStatement",
-    "BatchExecuteStatement",
-    "DescribeStatement",
-    "GetStatementResult",
-    "GetStatementResultV2",
-    "ListStatements",
-    "CancelStatement",
-    "ListDatabases",
-    "ListSchemas",
-    "ListTables",
-    "DescribeTable",
-];
-
 /// Statements cut off by a restart while running: their session is gone, so they failed.
 pub(crate) async fn recover(rs: &Redshift) -> AwsResult<()> {
     let all: Vec<(String, Statement)> = rs.store.read()?.scan(STATEMENTS, "")?;
@@ -1010,3 +743,5 @@ pub(crate) async fn recover(rs: &Redshift) -> AwsResult<()> {
     }
     Ok(())
 }
+
+mod routes;

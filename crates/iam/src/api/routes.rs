@@ -1,0 +1,281 @@
+//! IAM's table of operations: one row per operation of the model. An operation's action is
+//! `iam:<Operation>`; its resource and condition keys come from the typed input (read as the
+//! model names its members), for the user, group, role, policy or provider it names.
+use super::*;
+use nuage_front::{NoOutput, Row, TypedService};
+use nuage_protocol::iam::ops::Operation as O;
+use serde_json::Value;
+
+/// The typed input's members by their model names.
+struct Members(serde_json::Map<String, Value>);
+
+impl Members {
+    fn of<T: serde::Serialize>(input: &T) -> Members {
+        match serde_json::to_value(input) {
+            Ok(Value::Object(m)) => Members(m),
+            _ => Members(serde_json::Map::new()),
+        }
+    }
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|v| v.as_str())
+    }
+}
+
+/// `aws:RequestTag/<key>` and `aws:TagKeys` from a request's `Tags` (or the keys of `TagKeys`
+/// when untagging).
+fn request_tags(i: &Members, c: &mut Context) {
+    let mut keys = Vec::new();
+    for t in i.0.get("Tags").and_then(|v| v.as_array()).into_iter().flatten() {
+        let k = t.get("Key").and_then(|v| v.as_str()).unwrap_or_default();
+        let v = t.get("Value").and_then(|v| v.as_str()).unwrap_or_default();
+        c.set(&format!("aws:RequestTag/{k}"), v);
+        keys.push(k.to_string());
+    }
+    keys.extend(
+        i.0.get("TagKeys")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k.as_str().map(String::from)),
+    );
+    if !keys.is_empty() {
+        c.set_all("aws:TagKeys", keys);
+    }
+}
+
+/// IAM's condition keys of a request: tags asked for, tags of the user or role acted on, the
+/// policy attached, the boundary set.
+fn condition_keys(st: &AccountState, ctx: &RequestContext, on: On, i: &Members) -> Context {
+    let mut c = Context::default();
+    request_tags(i, &mut c);
+    match on {
+        On::User => {
+            if let Some(u) = i.get("UserName").or_else(|| caller_user(ctx)).and_then(|n| st.users.get(&ci(n))) {
+                resource_tags(&u.tags, &mut c);
+            }
+        }
+        On::Role => {
+            if let Some(r) = i.get("RoleName").and_then(|n| st.roles.get(&ci(n))) {
+                resource_tags(&r.tags, &mut c);
+            }
+        }
+        _ => {}
+    }
+    if let Some(arn) = i.get("PolicyArn") {
+        c.set("iam:PolicyARN", arn);
+    }
+    if let Some(arn) = i.get("PermissionsBoundary") {
+        c.set("iam:PermissionsBoundary", arn);
+    }
+    c
+}
+
+fn resource_arn(st: &AccountState, ctx: &RequestContext, on: On, i: &Members) -> String {
+    let account = ctx.account_id().unwrap_or_default();
+    let path_of = |path: Option<String>| path.unwrap_or_else(|| "/".into());
+    let given_path = || i.get("Path").map(String::from);
+    match on {
+        On::User => match i.get("UserName").or_else(|| caller_user(ctx)) {
+            Some(name) => {
+                let path = st.users.get(&ci(name)).map(|u| u.path.clone()).or_else(given_path);
+                format!("arn:aws:iam::{account}:user{}{name}", path_of(path))
+            }
+            None => format!("arn:aws:iam::{account}:root"),
+        },
+        On::Group => {
+            let name = i.get("GroupName").unwrap_or_default();
+            let path = st.groups.get(&ci(name)).map(|g| g.path.clone()).or_else(given_path);
+            format!("arn:aws:iam::{account}:group{}{name}", path_of(path))
+        }
+        On::Role => {
+            let name = i.get("RoleName").unwrap_or_default();
+            let path = st.roles.get(&ci(name)).map(|r| r.path.clone()).or_else(given_path);
+            format!("arn:aws:iam::{account}:role{}{name}", path_of(path))
+        }
+        On::InstanceProfile => {
+            let name = i.get("InstanceProfileName").unwrap_or_default();
+            let path = st.instance_profiles.get(name).map(|p| p.path.clone()).or_else(given_path);
+            format!("arn:aws:iam::{account}:instance-profile{}{name}", path_of(path))
+        }
+        On::Policy => i.get("PolicyArn").unwrap_or("*").to_string(),
+        On::NewPolicy => format!(
+            "arn:aws:iam::{account}:policy{}{}",
+            i.get("Path").unwrap_or("/"),
+            i.get("PolicyName").unwrap_or_default()
+        ),
+        On::PolicySource => i.get("PolicySourceArn").unwrap_or("*").to_string(),
+        On::Oidc => match i.get("OpenIDConnectProviderArn") {
+            Some(arn) => arn.to_string(),
+            None => oidc_arn(account, i.get("Url").unwrap_or_default()),
+        },
+        On::Any => "*".to_string(),
+    }
+}
+
+impl IamService {
+    fn authorization<T: serde::Serialize>(
+        &self,
+        ctx: &RequestContext,
+        action: &'static str,
+        on: On,
+        input: &T,
+    ) -> Authorization {
+        let st = self.iam.account(ctx.account_id().unwrap_or_default());
+        let i = Members::of(input);
+        Authorization {
+            action,
+            resource: resource_arn(&st, ctx, on, &i),
+            context: condition_keys(&st, ctx, on, &i),
+            ..Default::default()
+        }
+    }
+}
+
+/// The table: operations answered with an output, operations answered empty, and those not
+/// served. The expansion is one exhaustive `match` on the model's operations.
+macro_rules! table {
+    ($me:ident, $ctx:ident, $op:ident,
+     out { $($o:ident: $on:ident => $h:path,)* }
+     unit { $($u:ident: $on0:ident => $h0:path,)* }
+     not_served { $($n:ident)* }) => {
+        match $op {
+            O::GetAccountSummary(_) => Row::serve("iam:GetAccountSummary", "*", get_account_summary(&$me.iam, $ctx)),
+            $(O::$o(i) => {
+                let a = $me.authorization($ctx, concat!("iam:", stringify!($o)), On::$on, &i);
+                Row::authorized(a, $h(&$me.iam, $ctx, i))
+            })*
+            $(O::$u(i) => {
+                let a = $me.authorization($ctx, concat!("iam:", stringify!($u)), On::$on0, &i);
+                Row::authorized(a, async move { $h0(&$me.iam, $ctx, i).await.map(|()| NoOutput) })
+            })*
+            $(O::$n(_))|* => Row::NotServed,
+        }
+    };
+}
+
+impl TypedService for IamService {
+    type Operation = O;
+
+    fn signing_name(&self) -> &'static str {
+        "iam"
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Query
+    }
+
+    fn model(&self) -> &'static nuage_protocol::Model {
+        m::model()
+    }
+
+    fn reset(&self) {
+        self.iam.reset();
+    }
+
+    fn validation_error(&self) -> Option<&'static str> {
+        Some("ValidationError")
+    }
+
+    #[deny(clippy::wildcard_enum_match_arm)]
+    fn row<'a>(&'a self, ctx: &'a RequestContext, op: O) -> Row<'a> {
+        table!(self, ctx, op,
+            out {
+                CreateUser: User => create_user,
+                GetUser: User => get_user,
+                ListUsers: Any => list_users,
+                ListUserTags: User => list_user_tags,
+                CreateAccessKey: User => create_access_key,
+                ListAccessKeys: User => list_access_keys,
+                GetAccessKeyLastUsed: Any => get_access_key_last_used,
+                CreateLoginProfile: User => create_login_profile,
+                GetLoginProfile: User => get_login_profile,
+                CreateGroup: Group => create_group,
+                GetGroup: Group => get_group,
+                ListGroups: Any => list_groups,
+                ListGroupsForUser: User => list_groups_for_user,
+                CreateRole: Role => create_role,
+                GetRole: Role => get_role,
+                ListRoles: Any => list_roles,
+                UpdateRole: Role => update_role,
+                UpdateRoleDescription: Role => update_role_description,
+                ListRoleTags: Role => list_role_tags,
+                CreatePolicy: NewPolicy => create_policy,
+                GetPolicy: Policy => get_policy,
+                ListPolicies: Any => list_policies,
+                ListPolicyTags: Policy => list_policy_tags,
+                CreatePolicyVersion: Policy => create_policy_version,
+                GetPolicyVersion: Policy => get_policy_version,
+                ListPolicyVersions: Policy => list_policy_versions,
+                ListEntitiesForPolicy: Policy => list_entities_for_policy,
+                ListAttachedUserPolicies: User => list_attached_user_policies,
+                ListAttachedGroupPolicies: Group => list_attached_group_policies,
+                ListAttachedRolePolicies: Role => list_attached_role_policies,
+                GetUserPolicy: User => get_user_policy,
+                GetGroupPolicy: Group => get_group_policy,
+                GetRolePolicy: Role => get_role_policy,
+                ListUserPolicies: User => list_user_policies,
+                ListGroupPolicies: Group => list_group_policies,
+                ListRolePolicies: Role => list_role_policies,
+                CreateInstanceProfile: InstanceProfile => create_instance_profile,
+                GetInstanceProfile: InstanceProfile => get_instance_profile,
+                ListInstanceProfiles: Any => list_instance_profiles,
+                ListInstanceProfilesForRole: Role => list_instance_profiles_for_role,
+                GetAccountAuthorizationDetails: Any => get_account_authorization_details,
+                CreateOpenIDConnectProvider: Oidc => create_oidc_provider,
+                GetOpenIDConnectProvider: Oidc => get_oidc_provider,
+                ListOpenIDConnectProviders: Any => list_oidc_providers,
+                SimulatePrincipalPolicy: PolicySource => crate::api::simulate::principal,
+                SimulateCustomPolicy: Any => crate::api::simulate::custom,
+            }
+            unit {
+                UpdateUser: User => update_user,
+                DeleteUser: User => delete_user,
+                TagUser: User => tag_user,
+                UntagUser: User => untag_user,
+                UpdateAccessKey: User => update_access_key,
+                DeleteAccessKey: User => delete_access_key,
+                UpdateLoginProfile: User => update_login_profile,
+                DeleteLoginProfile: User => delete_login_profile,
+                DeleteGroup: Group => delete_group,
+                UpdateGroup: Group => update_group,
+                AddUserToGroup: Group => add_user_to_group,
+                RemoveUserFromGroup: Group => remove_user_from_group,
+                UpdateAssumeRolePolicy: Role => update_assume_role_policy,
+                DeleteRole: Role => delete_role,
+                TagRole: Role => tag_role,
+                UntagRole: Role => untag_role,
+                PutRolePermissionsBoundary: Role => put_role_permissions_boundary,
+                DeleteRolePermissionsBoundary: Role => delete_role_permissions_boundary,
+                PutUserPermissionsBoundary: User => put_user_permissions_boundary,
+                DeleteUserPermissionsBoundary: User => delete_user_permissions_boundary,
+                DeletePolicy: Policy => delete_policy,
+                TagPolicy: Policy => tag_policy,
+                UntagPolicy: Policy => untag_policy,
+                DeletePolicyVersion: Policy => delete_policy_version,
+                SetDefaultPolicyVersion: Policy => set_default_policy_version,
+                AttachUserPolicy: User => attach_user_policy,
+                DetachUserPolicy: User => detach_user_policy,
+                AttachGroupPolicy: Group => attach_group_policy,
+                DetachGroupPolicy: Group => detach_group_policy,
+                AttachRolePolicy: Role => attach_role_policy,
+                DetachRolePolicy: Role => detach_role_policy,
+                PutUserPolicy: User => put_user_policy,
+                DeleteUserPolicy: User => delete_user_policy,
+                PutGroupPolicy: Group => put_group_policy,
+                DeleteGroupPolicy: Group => delete_group_policy,
+                PutRolePolicy: Role => put_role_policy,
+                DeleteRolePolicy: Role => delete_role_policy,
+                DeleteInstanceProfile: InstanceProfile => delete_instance_profile,
+                AddRoleToInstanceProfile: InstanceProfile => add_role_to_instance_profile,
+                RemoveRoleFromInstanceProfile: InstanceProfile => remove_role_from_instance_profile,
+                DeleteOpenIDConnectProvider: Oidc => delete_oidc_provider,
+                AddClientIDToOpenIDConnectProvider: Oidc => add_client_id,
+                RemoveClientIDFromOpenIDConnectProvider: Oidc => remove_client_id,
+                UpdateOpenIDConnectProviderThumbprint: Oidc => update_thumbprints,
+            }
+            not_served {
+                AcceptDelegationRequest AcquireRole AssociateDelegationRequest ChangePassword CreateAccountAlias CreateDelegationRequest CreateSAMLProvider CreateServiceLinkedRole CreateServiceSpecificCredential CreateVirtualMFADevice DeactivateMFADevice DeleteAccountAlias DeleteAccountPasswordPolicy DeleteSAMLProvider DeleteSSHPublicKey DeleteServerCertificate DeleteServiceLinkedRole DeleteServiceSpecificCredential DeleteSigningCertificate DeleteVirtualMFADevice DisableOrganizationsRootCredentialsManagement DisableOrganizationsRootSessions DisableOutboundWebIdentityFederation EnableMFADevice EnableOrganizationsRootCredentialsManagement EnableOrganizationsRootSessions EnableOutboundWebIdentityFederation GenerateCredentialReport GenerateOrganizationsAccessReport GenerateServiceLastAccessedDetails GetAccountPasswordPolicy GetAccountProperties GetContextKeysForCustomPolicy GetContextKeysForPrincipalPolicy GetCredentialReport GetDelegationRequest GetHumanReadableSummary GetMFADevice GetOrganizationsAccessReport GetOutboundWebIdentityFederationInfo GetRoleTemplateVersion GetSAMLProvider GetSSHPublicKey GetServerCertificate GetServiceLastAccessedDetails GetServiceLastAccessedDetailsWithEntities GetServiceLinkedRoleDeletionStatus ListAccountAliases ListDelegationRequests ListInstanceProfileTags ListMFADeviceTags ListMFADevices ListOpenIDConnectProviderTags ListOrganizationsFeatures ListPoliciesGrantingServiceAccess ListSAMLProviderTags ListSAMLProviders ListSSHPublicKeys ListServerCertificateTags ListServerCertificates ListServiceSpecificCredentials ListSigningCertificates ListVirtualMFADevices PutAccountProperties RejectDelegationRequest ResetServiceSpecificCredential ResyncMFADevice SendDelegationToken SetSecurityTokenServicePreferences TagInstanceProfile TagMFADevice TagOpenIDConnectProvider TagSAMLProvider TagServerCertificate UntagInstanceProfile UntagMFADevice UntagOpenIDConnectProvider UntagSAMLProvider UntagServerCertificate UpdateAccountPasswordPolicy UpdateDelegationRequest UpdateSAMLProvider UpdateSSHPublicKey UpdateServerCertificate UpdateServiceSpecificCredential UpdateSigningCertificate UploadSSHPublicKey UploadServerCertificate UploadSigningCertificate
+            }
+        )
+    }
+}

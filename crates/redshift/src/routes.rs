@@ -1,0 +1,302 @@
+//! Redshift's table of operations: one row per operation of the model, with its IAM action
+//! and the resource computed from the typed input; the handlers are in `api`.
+use crate::api::tags_in;
+use crate::Redshift;
+use nuage_core::{AwsError, AwsResult, RequestContext};
+use nuage_front::{Authorization, NoOutput, Row, TypedService};
+use nuage_protocol::redshift as m;
+use nuage_protocol::redshift::ops::Operation as O;
+use nuage_protocol::Protocol;
+use std::sync::Arc;
+
+pub struct RedshiftService {
+    rs: Arc<Redshift>,
+}
+
+impl RedshiftService {
+    pub fn new(rs: Arc<Redshift>) -> RedshiftService {
+        RedshiftService { rs }
+    }
+}
+
+fn missing(name: &str) -> AwsError {
+    AwsError::new("MissingParameter", 400, format!("The request must contain the parameter {name}"))
+}
+
+/// The ARNs of Redshift's resources in the caller's account and region.
+struct Arns<'a>(&'a RequestContext);
+
+impl Arns<'_> {
+    fn of(&self, kind: &str, rest: &str) -> String {
+        let ctx = self.0;
+        format!("arn:aws:redshift:{}:{}:{kind}:{rest}", ctx.region, ctx.account_id().unwrap_or_default())
+    }
+    fn cluster(&self, id: &Option<String>) -> String {
+        self.of("cluster", &id.as_deref().unwrap_or("*").to_ascii_lowercase())
+    }
+    fn snapshot(&self, cluster: &Option<String>, snapshot: &Option<String>) -> String {
+        let c = cluster.as_deref().unwrap_or("*").to_ascii_lowercase();
+        self.of("snapshot", &format!("{c}/{}", snapshot.as_deref().unwrap_or("*").to_ascii_lowercase()))
+    }
+    fn in_cluster(&self, kind: &str, cluster: &Option<String>, name: &str) -> String {
+        let c = cluster.as_deref().unwrap_or("*").to_ascii_lowercase();
+        self.of(kind, &format!("{c}/{}", name.to_ascii_lowercase()))
+    }
+}
+
+/// GetClusterCredentials needs the user, the database when named, redshift:CreateClusterUser
+/// with AutoCreate and redshift:JoinGroup for each group; its condition keys name them.
+fn credentials_authorization(arn: &Arns, i: &m::GetClusterCredentialsMessage) -> Authorization {
+    let user = i.db_user.as_deref().unwrap_or("*").to_ascii_lowercase();
+    let action = "redshift:GetClusterCredentials";
+    let mut a = Authorization {
+        action,
+        resource: arn.in_cluster("dbuser", &i.cluster_identifier, &user),
+        ..Default::default()
+    };
+    a.context.set("redshift:DbUser", &user);
+    if let Some(db) = &i.db_name {
+        a.context.set("redshift:DbName", db);
+        let resource = arn.in_cluster("dbname", &i.cluster_identifier, db);
+        a.also.push(Authorization { action, resource, ..Default::default() });
+    }
+    if i.auto_create == Some(true) {
+        let resource = arn.in_cluster("dbuser", &i.cluster_identifier, &user);
+        a.also.push(Authorization { action: "redshift:CreateClusterUser", resource, ..Default::default() });
+    }
+    for g in i.db_groups.iter().flatten() {
+        let resource = arn.in_cluster("dbgroup", &i.cluster_identifier, g);
+        a.also.push(Authorization { action: "redshift:JoinGroup", resource, ..Default::default() });
+    }
+    a
+}
+
+impl TypedService for RedshiftService {
+    type Operation = O;
+
+    fn signing_name(&self) -> &'static str {
+        "redshift"
+    }
+
+    fn protocol(&self) -> Protocol {
+        Protocol::Query
+    }
+
+    fn model(&self) -> &'static nuage_protocol::Model {
+        m::model()
+    }
+
+    fn reset(&self) {
+        self.rs.reset();
+    }
+
+    #[deny(clippy::wildcard_enum_match_arm)]
+    fn row<'a>(&'a self, ctx: &'a RequestContext, op: O) -> Row<'a> {
+        let rs = &*self.rs;
+        let arn = Arns(ctx);
+        match op {
+            O::CreateCluster(i) => {
+                Row::serve("redshift:CreateCluster", arn.cluster(&i.cluster_identifier), rs.create_cluster(ctx, i))
+            }
+            O::DescribeClusters(i) => {
+                Row::serve("redshift:DescribeClusters", "*", async move { rs.describe_clusters(ctx, i) })
+            }
+            O::ModifyCluster(i) => {
+                Row::serve("redshift:ModifyCluster", arn.cluster(&i.cluster_identifier), rs.modify_cluster(ctx, i))
+            }
+            O::ModifyClusterIamRoles(i) => Row::serve(
+                "redshift:ModifyClusterIamRoles",
+                arn.cluster(&i.cluster_identifier),
+                rs.modify_iam_roles(ctx, i),
+            ),
+            O::DeleteCluster(i) => {
+                Row::serve("redshift:DeleteCluster", arn.cluster(&i.cluster_identifier), rs.delete_cluster(ctx, i))
+            }
+            O::PauseCluster(i) => Row::serve("redshift:PauseCluster", arn.cluster(&i.cluster_identifier), async move {
+                let cluster = rs.pause_resume_reboot(ctx, "PauseCluster", i.cluster_identifier).await?;
+                Ok(m::PauseClusterResult { cluster: Some(cluster) })
+            }),
+            O::ResumeCluster(i) => {
+                Row::serve("redshift:ResumeCluster", arn.cluster(&i.cluster_identifier), async move {
+                    let cluster = rs.pause_resume_reboot(ctx, "ResumeCluster", i.cluster_identifier).await?;
+                    Ok(m::ResumeClusterResult { cluster: Some(cluster) })
+                })
+            }
+            O::RebootCluster(i) => {
+                Row::serve("redshift:RebootCluster", arn.cluster(&i.cluster_identifier), async move {
+                    let cluster = rs.pause_resume_reboot(ctx, "RebootCluster", i.cluster_identifier).await?;
+                    Ok(m::RebootClusterResult { cluster: Some(cluster) })
+                })
+            }
+            O::CreateClusterSnapshot(i) => Row::serve(
+                "redshift:CreateClusterSnapshot",
+                arn.snapshot(&i.cluster_identifier, &i.snapshot_identifier),
+                rs.create_snapshot(ctx, i),
+            ),
+            O::DescribeClusterSnapshots(i) => {
+                Row::serve("redshift:DescribeClusterSnapshots", "*", async move { rs.describe_snapshots(ctx, i) })
+            }
+            O::RestoreFromClusterSnapshot(i) => Row::serve(
+                "redshift:RestoreFromClusterSnapshot",
+                arn.cluster(&i.cluster_identifier),
+                rs.restore(ctx, i),
+            ),
+            O::DeleteClusterSnapshot(i) => Row::serve(
+                "redshift:DeleteClusterSnapshot",
+                arn.snapshot(&i.snapshot_cluster_identifier, &i.snapshot_identifier),
+                rs.delete_snapshot(ctx, i),
+            ),
+            O::GetClusterCredentials(i) => Row::authorized(credentials_authorization(&arn, &i), rs.credentials(ctx, i)),
+            O::GetClusterCredentialsWithIAM(i) => {
+                let db = i.db_name.clone().unwrap_or_else(|| "*".into());
+                let resource = arn.in_cluster("dbname", &i.cluster_identifier, &db);
+                Row::serve("redshift:GetClusterCredentialsWithIAM", resource, rs.credentials_with_iam(ctx, i))
+            }
+            O::CreateTags(i) => {
+                let resource = i.resource_name.clone().unwrap_or_else(|| "*".into());
+                Row::serve("redshift:CreateTags", resource, async move {
+                    let target = i.resource_name.ok_or_else(|| missing("ResourceName"))?;
+                    rs.tag(ctx, &target, tags_in(i.tags), vec![]).await?;
+                    AwsResult::Ok(NoOutput)
+                })
+            }
+            O::DeleteTags(i) => {
+                let resource = i.resource_name.clone().unwrap_or_else(|| "*".into());
+                Row::serve("redshift:DeleteTags", resource, async move {
+                    let target = i.resource_name.ok_or_else(|| missing("ResourceName"))?;
+                    rs.tag(ctx, &target, vec![], i.tag_keys.unwrap_or_default()).await?;
+                    AwsResult::Ok(NoOutput)
+                })
+            }
+            O::DescribeTags(i) => Row::serve("redshift:DescribeTags", "*", async move { rs.describe_tags(ctx, i) }),
+            O::AcceptReservedNodeExchange(_)
+            | O::AddPartner(_)
+            | O::AssociateDataShareConsumer(_)
+            | O::AuthorizeClusterSecurityGroupIngress(_)
+            | O::AuthorizeDataShare(_)
+            | O::AuthorizeEndpointAccess(_)
+            | O::AuthorizeSnapshotAccess(_)
+            | O::BatchDeleteClusterSnapshots(_)
+            | O::BatchModifyClusterSnapshots(_)
+            | O::CancelResize(_)
+            | O::CopyClusterSnapshot(_)
+            | O::CreateAuthenticationProfile(_)
+            | O::CreateClusterParameterGroup(_)
+            | O::CreateClusterSecurityGroup(_)
+            | O::CreateClusterSubnetGroup(_)
+            | O::CreateCustomDomainAssociation(_)
+            | O::CreateEndpointAccess(_)
+            | O::CreateEventSubscription(_)
+            | O::CreateHsmClientCertificate(_)
+            | O::CreateHsmConfiguration(_)
+            | O::CreateIntegration(_)
+            | O::CreateQev2IdcApplication(_)
+            | O::CreateRedshiftIdcApplication(_)
+            | O::CreateScheduledAction(_)
+            | O::CreateSnapshotCopyGrant(_)
+            | O::CreateSnapshotSchedule(_)
+            | O::CreateUsageLimit(_)
+            | O::DeauthorizeDataShare(_)
+            | O::DeleteAuthenticationProfile(_)
+            | O::DeleteClusterParameterGroup(_)
+            | O::DeleteClusterSecurityGroup(_)
+            | O::DeleteClusterSubnetGroup(_)
+            | O::DeleteCustomDomainAssociation(_)
+            | O::DeleteEndpointAccess(_)
+            | O::DeleteEventSubscription(_)
+            | O::DeleteHsmClientCertificate(_)
+            | O::DeleteHsmConfiguration(_)
+            | O::DeleteIntegration(_)
+            | O::DeletePartner(_)
+            | O::DeleteQev2IdcApplication(_)
+            | O::DeleteRedshiftIdcApplication(_)
+            | O::DeleteResourcePolicy(_)
+            | O::DeleteScheduledAction(_)
+            | O::DeleteSnapshotCopyGrant(_)
+            | O::DeleteSnapshotSchedule(_)
+            | O::DeleteUsageLimit(_)
+            | O::DeregisterNamespace(_)
+            | O::DescribeAccountAttributes(_)
+            | O::DescribeAuthenticationProfiles(_)
+            | O::DescribeClusterDbRevisions(_)
+            | O::DescribeClusterParameterGroups(_)
+            | O::DescribeClusterParameters(_)
+            | O::DescribeClusterSecurityGroups(_)
+            | O::DescribeClusterSubnetGroups(_)
+            | O::DescribeClusterTracks(_)
+            | O::DescribeClusterVersions(_)
+            | O::DescribeCustomDomainAssociations(_)
+            | O::DescribeDataShares(_)
+            | O::DescribeDataSharesForConsumer(_)
+            | O::DescribeDataSharesForProducer(_)
+            | O::DescribeDefaultClusterParameters(_)
+            | O::DescribeEndpointAccess(_)
+            | O::DescribeEndpointAuthorization(_)
+            | O::DescribeEventCategories(_)
+            | O::DescribeEventSubscriptions(_)
+            | O::DescribeEvents(_)
+            | O::DescribeHsmClientCertificates(_)
+            | O::DescribeHsmConfigurations(_)
+            | O::DescribeInboundIntegrations(_)
+            | O::DescribeIntegrations(_)
+            | O::DescribeLoggingStatus(_)
+            | O::DescribeNodeConfigurationOptions(_)
+            | O::DescribeOrderableClusterOptions(_)
+            | O::DescribePartners(_)
+            | O::DescribeQev2IdcApplications(_)
+            | O::DescribeRedshiftIdcApplications(_)
+            | O::DescribeReservedNodeExchangeStatus(_)
+            | O::DescribeReservedNodeOfferings(_)
+            | O::DescribeReservedNodes(_)
+            | O::DescribeResize(_)
+            | O::DescribeScheduledActions(_)
+            | O::DescribeSnapshotCopyGrants(_)
+            | O::DescribeSnapshotSchedules(_)
+            | O::DescribeStorage(_)
+            | O::DescribeTableRestoreStatus(_)
+            | O::DescribeUsageLimits(_)
+            | O::DisableLogging(_)
+            | O::DisableSnapshotCopy(_)
+            | O::DisassociateDataShareConsumer(_)
+            | O::EnableLogging(_)
+            | O::EnableSnapshotCopy(_)
+            | O::FailoverPrimaryCompute(_)
+            | O::GetIdentityCenterAuthToken(_)
+            | O::GetReservedNodeExchangeConfigurationOptions(_)
+            | O::GetReservedNodeExchangeOfferings(_)
+            | O::GetResourcePolicy(_)
+            | O::ListRecommendations(_)
+            | O::ModifyAquaConfiguration(_)
+            | O::ModifyAuthenticationProfile(_)
+            | O::ModifyClusterDbRevision(_)
+            | O::ModifyClusterMaintenance(_)
+            | O::ModifyClusterParameterGroup(_)
+            | O::ModifyClusterSnapshot(_)
+            | O::ModifyClusterSnapshotSchedule(_)
+            | O::ModifyClusterSubnetGroup(_)
+            | O::ModifyCustomDomainAssociation(_)
+            | O::ModifyEndpointAccess(_)
+            | O::ModifyEventSubscription(_)
+            | O::ModifyIntegration(_)
+            | O::ModifyLakehouseConfiguration(_)
+            | O::ModifyQev2IdcApplication(_)
+            | O::ModifyRedshiftIdcApplication(_)
+            | O::ModifyScheduledAction(_)
+            | O::ModifySnapshotCopyRetentionPeriod(_)
+            | O::ModifySnapshotSchedule(_)
+            | O::ModifyUsageLimit(_)
+            | O::PurchaseReservedNodeOffering(_)
+            | O::PutResourcePolicy(_)
+            | O::RegisterNamespace(_)
+            | O::RejectDataShare(_)
+            | O::ResetClusterParameterGroup(_)
+            | O::ResizeCluster(_)
+            | O::RestoreTableFromClusterSnapshot(_)
+            | O::RevokeClusterSecurityGroupIngress(_)
+            | O::RevokeEndpointAccess(_)
+            | O::RevokeSnapshotAccess(_)
+            | O::RotateEncryptionKey(_)
+            | O::UpdatePartnerStatus(_) => Row::NotServed,
+        }
+    }
+}
