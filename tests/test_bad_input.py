@@ -154,3 +154,39 @@ def test_single_put_over_5_gib_refused_before_the_body(server, s3, bucket):
     assert b"<Code>EntityTooLarge</Code>" in response and b"<MaxSizeAllowed>5368709120</MaxSizeAllowed>" in response
     assert rss_kib() - before < 32 * 1024
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_model_constraints_enforced_before_handlers(server):
+    """Required members, lengths, ranges and enum values the model declares are refused with
+    the service's validation error and AWS's wording, and change nothing."""
+    import pytest
+    from botocore.exceptions import ClientError
+
+    def client(service):
+        return server.client(service, parameter_validation=False)
+
+    iam = client("iam")
+    with pytest.raises(ClientError) as e:
+        iam.create_user(UserName="u" * 65, Path="")
+    err = e.value.response["Error"]
+    assert err["Code"] == "ValidationError"
+    head, _, rest = err["Message"].partition(": ")
+    assert head == "2 validation errors detected"
+    assert sorted(rest.split("; ")) == [
+        "Value '' at 'path' failed to satisfy constraint: Member must have length greater than or equal to 1",
+        f"Value '{'u' * 65}' at 'userName' failed to satisfy constraint: Member must have length less than or equal to 64",
+    ]
+    assert server.client("iam").list_users()["Users"] == []
+    with pytest.raises(ClientError) as e:
+        iam.list_users(MaxItems=0)
+    assert "Member must have value greater than or equal to 1" in e.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as e:
+        iam.update_access_key(AccessKeyId="AKIAEXAMPLEEXAMPLE12", Status="Sometimes")
+    assert "Member must satisfy enum value set: [Active, Inactive" in e.value.response["Error"]["Message"]
+
+    sm = client("secretsmanager")
+    with pytest.raises(ClientError) as e:
+        sm.get_secret_value()
+    err = e.value.response["Error"]
+    assert err["Code"] == "ValidationException"
+    assert err["Message"] == "1 validation error detected: Value null at 'secretId' failed to satisfy constraint: Member must not be null"

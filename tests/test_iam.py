@@ -536,3 +536,28 @@ def test_copy_needs_read_on_the_source(server):
     server.client("iam").put_user_policy(UserName="mary", PolicyName="read", PolicyDocument=doc(allow("s3:GetObject", "arn:aws:s3:::src/*")))
     mary().copy_object(Bucket="dst", Key="copy", CopySource="src/secret")
     assert s3.get_object(Bucket="dst", Key="copy")["Body"].read() == b"s"
+
+
+def test_access_key_last_used_is_recorded(server):
+    iam = server.client("iam")
+    iam.create_user(UserName="worker")
+    key = iam.create_access_key(UserName="worker")["AccessKey"]
+    never = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])
+    assert never["UserName"] == "worker"
+    assert never["AccessKeyLastUsed"]["ServiceName"] == "N/A" and never["AccessKeyLastUsed"]["Region"] == "N/A"
+    assert "LastUsedDate" not in never["AccessKeyLastUsed"]
+    worker = server.client("sts", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"], region="eu-west-3")
+    worker.get_caller_identity()
+    used = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
+    assert used["ServiceName"] == "sts" and used["Region"] == "eu-west-3"
+    assert abs(used["LastUsedDate"].timestamp() - time.time()) < 60
+    # A denied request was still signed with the key: it counts.
+    s3 = server.client("s3", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"], region="us-east-2")
+    with pytest.raises(ClientError):
+        s3.list_buckets()
+    used = iam.get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
+    assert (used["ServiceName"], used["Region"]) == ("s3", "us-east-2")
+    time.sleep(0.5)  # the record is written in the background
+    server.restart()
+    kept = server.client("iam").get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
+    assert (kept["ServiceName"], kept["Region"]) == ("s3", "us-east-2")

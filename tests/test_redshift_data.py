@@ -201,3 +201,58 @@ def test_data_api_csv_results(server):
     with pytest.raises(ClientError) as e:
         data.execute_statement(ClusterIdentifier="csv", Database="dev", DbUser="awsuser", ResultFormat="XML", Sql="select 1")
     assert e.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_data_api_sessions_and_submission_options(server):
+    """SessionKeepAliveSeconds keeps a session (its temporary tables and open transaction)
+    for statements that name its SessionId; ClientToken makes a submission idempotent;
+    WaitTimeSeconds answers once the statement ended; ExecutionMode AUTO_COMMIT commits a
+    batch statement by statement; WithEvent is refused, there being no EventBridge."""
+    create_cluster(server, "sess")
+    data = server.client("redshift-data")
+    first = data.execute_statement(
+        ClusterIdentifier="sess", Database="dev", DbUser="awsuser",
+        Sql="create temp table scratch as select 1 as x", SessionKeepAliveSeconds=2,
+    )
+    sid = first["SessionId"]
+    assert wait(data, first["Id"])["SessionId"] == sid
+    # The temporary table lives in the session only.
+    second = data.execute_statement(Sql="select x + 1 from scratch", SessionId=sid, WaitTimeSeconds=10)
+    assert second["SessionId"] == sid and second["Status"] == "FINISHED" and second["HasResultSet"] is True
+    assert data.get_statement_result(Id=second["Id"])["Records"] == [[{"longValue": 2}]]
+    elsewhere = data.execute_statement(ClusterIdentifier="sess", Database="dev", DbUser="awsuser", Sql="select x from scratch")
+    assert wait(data, elsewhere["Id"])["Status"] == "FAILED"
+    listed = data.list_sessions()["Sessions"]
+    assert [(s["SessionId"], s["Status"]) for s in listed] == [(sid, "AVAILABLE")]
+    with pytest.raises(ClientError) as e:
+        data.execute_statement(Sql="select 1", SessionId=sid, ClusterIdentifier="sess")
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    # Idle past its keep-alive, the session is closed.
+    time.sleep(2.5)
+    with pytest.raises(ClientError) as e:
+        data.execute_statement(Sql="select 1", SessionId=sid)
+    assert "closed" in e.value.response["Error"]["Message"]
+    assert data.list_sessions(Status="CLOSED")["Sessions"][0]["SessionId"] == sid
+
+    # The same ClientToken names the same statement.
+    a = data.execute_statement(ClusterIdentifier="sess", Database="dev", DbUser="awsuser", Sql="select 1", ClientToken="token-1")
+    b = data.execute_statement(ClusterIdentifier="sess", Database="dev", DbUser="awsuser", Sql="select 1", ClientToken="token-1")
+    assert a["Id"] == b["Id"]
+
+    # AUTO_COMMIT keeps what succeeded before a failure; TRANSACTION keeps nothing.
+    for mode, table in (("AUTO_COMMIT", "kept"), ("TRANSACTION", "gone")):
+        out = data.batch_execute_statement(
+            ClusterIdentifier="sess", Database="dev", DbUser="awsuser", ExecutionMode=mode,
+            Sqls=[f"create table {table}(i int)", "select * from no_such_table"],
+        )
+        d = wait(data, out["Id"])
+        assert d["Status"] == "FAILED" and d["ExecutionMode"] == mode
+    tables = data.execute_statement(
+        ClusterIdentifier="sess", Database="dev", DbUser="awsuser", WaitTimeSeconds=10,
+        Sql="select tablename from pg_tables where tablename in ('kept', 'gone')",
+    )
+    assert data.get_statement_result(Id=tables["Id"])["Records"] == [[{"stringValue": "kept"}]]
+
+    with pytest.raises(ClientError) as e:
+        data.execute_statement(ClusterIdentifier="sess", Database="dev", DbUser="awsuser", Sql="select 1", WithEvent=True)
+    assert e.value.response["Error"]["Code"] == "ValidationException" and "EventBridge" in e.value.response["Error"]["Message"]

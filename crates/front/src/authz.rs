@@ -49,6 +49,8 @@ pub trait PolicyStore: Send + Sync {
     fn principal_exists(&self, _arn: &str) -> bool {
         true
     }
+    /// An access key signed a request for `service` in `region` (GetAccessKeyLastUsed).
+    fn key_used(&self, _access_key: &str, _service: &str, _region: &str) {}
 }
 
 /// A policy store with no policies: every principal is judged by its account alone.

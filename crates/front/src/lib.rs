@@ -254,6 +254,7 @@ impl Frontend {
         let (principal, region, body) = match verified {
             Some(v) => {
                 headers.extend(v.trailers);
+                self.policies.key_used(&v.access_key, service.signing_name(), &v.region);
                 (Some(v.credential.principal), v.region, v.body)
             }
             None => (None, nuage_core::DEFAULT_REGION.to_string(), body),
@@ -458,7 +459,15 @@ fn unverified_identity(
     let ak = parts.next()?;
     let region = parts.nth(1).unwrap_or(nuage_core::DEFAULT_REGION).to_string();
     let credential = ids.credential(ak)?;
-    Some(sigv4::Verified { credential, region, service: String::new(), presigned: false, body, trailers: Vec::new() })
+    Some(sigv4::Verified {
+        access_key: ak.to_string(),
+        credential,
+        region,
+        service: String::new(),
+        presigned: false,
+        body,
+        trailers: Vec::new(),
+    })
 }
 
 /// The most a request body may hold: S3's largest single PUT or part (5 GiB), and for the

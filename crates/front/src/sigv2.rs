@@ -162,6 +162,7 @@ pub fn verify_header(ids: &Identities, req: &SignedRequest, auth: &str, host: &s
         let sts = string_to_sign(req, &date_line, &resource);
         if sign(&cred.secret, &sts) == sig {
             return Ok(Verified {
+                access_key: ak.to_string(),
                 credential: cred,
                 region: nuage_core::DEFAULT_REGION.into(),
                 service: "s3".into(),
@@ -200,6 +201,7 @@ pub fn verify_query(ids: &Identities, req: &SignedRequest, host: &str) -> Result
         let sts = string_to_sign(req, expires, &resource);
         if sign(&cred.secret, &sts) == sig {
             return Ok(Verified {
+                access_key: ak.to_string(),
                 credential: cred,
                 region: nuage_core::DEFAULT_REGION.into(),
                 service: "s3".into(),

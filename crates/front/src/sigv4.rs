@@ -16,6 +16,8 @@ const MAX_PRESIGN_SECS: i64 = 7 * 24 * 3600;
 
 /// The outcome of verifying a request.
 pub struct Verified {
+    /// The access key that signed.
+    pub access_key: String,
     pub credential: Credential,
     pub region: String,
     pub service: String,
@@ -312,6 +314,7 @@ fn verify_header(ids: &Identities, req: &SignedRequest, p: &Parsed) -> Result<Ve
     }
     let (body, trailers) = decode_payload(req, &payload_hash, &key, amz_date, &scope, p.signature)?;
     Ok(Verified {
+        access_key: p.access_key.to_string(),
         credential: cred,
         region: p.region.to_string(),
         service: p.service.to_string(),
@@ -383,6 +386,7 @@ fn verify_presigned<'a>(
         return Err(signature_mismatch(access_key, &sts, &creq, signature));
     }
     Ok(Verified {
+        access_key: access_key.to_string(),
         credential: cred,
         region: region.to_string(),
         service: service.to_string(),

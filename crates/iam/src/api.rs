@@ -538,12 +538,21 @@ async fn get_access_key_last_used(
     let st = iam.account(caller_account(ctx)?);
     let id = required(&input.access_key_id, "AccessKeyId")?;
     let key = st.access_keys.get(id).ok_or_else(|| AwsError::new("AccessDenied", 403, "Access Denied"))?;
+    let used = iam.key_last_used(id);
     Ok(m::GetAccessKeyLastUsedResponse {
         user_name: Some(key.user.clone()),
-        access_key_last_used: Some(m::AccessKeyLastUsed {
-            service_name: Some("N/A".into()),
-            region: Some("N/A".into()),
-            ..Default::default()
+        access_key_last_used: Some(match used {
+            Some(u) => m::AccessKeyLastUsed {
+                last_used_date: Some(Timestamp(u.date_ms)),
+                service_name: Some(u.service),
+                region: Some(u.region),
+            },
+            // Never used: AWS answers N/A for both.
+            None => m::AccessKeyLastUsed {
+                service_name: Some("N/A".into()),
+                region: Some("N/A".into()),
+                ..Default::default()
+            },
         }),
     })
 }

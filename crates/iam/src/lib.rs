@@ -20,6 +20,18 @@ pub use api::IamService;
 pub use sts::StsService;
 
 const ACCOUNTS: JsonTable = TableDefinition::new("iam_accounts");
+/// When, where and for which service each access key last signed a request.
+const KEYS_LAST_USED: JsonTable = TableDefinition::new("iam_keys_last_used");
+/// A key's last use is written again only when it moved on this much (AWS's own record is
+/// coarse too), so a busy key costs no write per request.
+const LAST_USED_GRANULARITY_MS: i64 = 60_000;
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct KeyLastUsed {
+    pub date_ms: i64,
+    pub service: String,
+    pub region: String,
+}
 const SESSIONS: JsonTable = TableDefinition::new("sts_sessions");
 
 /// A bootstrap user: created in IAM's state the first time its account is seen, with its
@@ -41,6 +53,7 @@ pub struct Iam {
     bootstrap: Vec<BootstrapUser>,
     accounts: RwLock<HashMap<String, Arc<AccountState>>>,
     sessions: RwLock<HashMap<String, Arc<Session>>>,
+    last_used: RwLock<HashMap<String, KeyLastUsed>>,
     /// IAM writes are rare; one at a time keeps read-modify-write simple and race-free.
     writes: tokio::sync::Mutex<()>,
 }
@@ -66,6 +79,7 @@ impl Iam {
             bootstrap,
             accounts: RwLock::new(HashMap::new()),
             sessions: RwLock::new(HashMap::new()),
+            last_used: RwLock::new(HashMap::new()),
             writes: tokio::sync::Mutex::new(()),
         });
         iam.load()?;
@@ -99,7 +113,14 @@ impl Iam {
             }
         }
         *write_lock(&self.sessions) = sessions;
+        *write_lock(&self.last_used) =
+            snap.scan::<KeyLastUsed>(KEYS_LAST_USED, "").unwrap_or_default().into_iter().collect();
         Ok(())
+    }
+
+    /// The last use of an access key, if it ever signed a request.
+    pub fn key_last_used(&self, access_key: &str) -> Option<KeyLastUsed> {
+        read_lock(&self.last_used).get(access_key).cloned()
     }
 
     /// Forgets everything after the store was emptied (bootstrap users come back).
@@ -259,6 +280,30 @@ fn session_credential(s: &Session) -> Credential {
 }
 
 impl PolicyStore for Iam {
+    fn key_used(&self, access_key: &str, service: &str, region: &str) {
+        let now = state::now_ms();
+        let used = KeyLastUsed { date_ms: now, service: service.to_string(), region: region.to_string() };
+        {
+            let mut map = write_lock(&self.last_used);
+            let fresh = map.get(access_key).is_some_and(|u| {
+                u.service == used.service && u.region == used.region && now - u.date_ms < LAST_USED_GRANULARITY_MS
+            });
+            if fresh {
+                return;
+            }
+            map.insert(access_key.to_string(), used.clone());
+        }
+        // Written in the background: a request never waits for its key's bookkeeping.
+        let (store, key) = (self.store.clone(), access_key.to_string());
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = store.write(move |w| w.put(KEYS_LAST_USED, &key, &used)).await {
+                    tracing::warn!(error = %e, "an access key's last use could not be recorded");
+                }
+            });
+        }
+    }
+
     fn principal_exists(&self, arn: &str) -> bool {
         let Some(rest) = arn.strip_prefix("arn:aws:iam::").or_else(|| arn.strip_prefix("arn:aws:sts::")) else {
             return false;

@@ -41,8 +41,14 @@ macro_rules! part_fields {
 
 /// The fields of ExecuteStatement and BatchExecuteStatement that say where and as whom.
 macro_rules! submitted {
-    ($i:expr, $parameters:expr, $batch:expr) => {
+    ($i:expr, $parameters:expr, $batch:expr, $auto_commit:expr) => {
         Submitted {
+            session_id: $i.session_id,
+            keep_alive: $i.session_keep_alive_seconds,
+            with_event: $i.with_event,
+            client_token: $i.client_token,
+            wait_seconds: $i.wait_time_seconds,
+            auto_commit: $auto_commit,
             cluster: $i.cluster_identifier,
             database: $i.database,
             db_user: $i.db_user,
@@ -62,16 +68,22 @@ macro_rules! submitted {
 
 /// What ExecuteStatement and BatchExecuteStatement answer.
 macro_rules! submitted_output {
-    ($shape:ident, $s:expr) => {
+    ($shape:ident, $s:expr) => {{
+        // Known once the statement ended (WaitTimeSeconds), as AWS reports it.
+        let ended = matches!($s.status.as_str(), "FINISHED" | "FAILED" | "ABORTED");
         m::$shape {
-            id: Some($s.id),
+            id: Some($s.id.clone()),
             created_at: Some(ts($s.created_ms)),
-            cluster_identifier: Some($s.cluster),
-            database: Some($s.database),
-            db_user: Some($s.db_user),
+            cluster_identifier: Some($s.cluster.clone()),
+            database: Some($s.database.clone()),
+            db_user: Some($s.db_user.clone()),
+            session_id: $s.session_id.clone(),
+            status: ended.then(|| $s.status.clone()),
+            has_result_set: ended.then(|| !$s.batch && $s.parts.first().is_some_and(|p| p.has_result_set)),
+            redshift_pid: ended.then_some($s.pid),
             ..Default::default()
         }
-    };
+    }};
 }
 
 /// The cluster, warehouse, database and user a catalog request names.
@@ -148,6 +160,18 @@ struct Statement {
     /// JSON (GetStatementResult) or CSV (GetStatementResultV2).
     #[serde(default)]
     csv: bool,
+    /// The Data API session it ran in.
+    #[serde(default)]
+    session_id: Option<String>,
+    /// The idempotency token it was submitted with.
+    #[serde(default)]
+    client_token: Option<String>,
+    /// ExecutionMode AUTO_COMMIT (a batch's statements commit one by one).
+    #[serde(default)]
+    auto_commit: bool,
+    /// The caller's own ARN (a role session's, where `owner` is the role's).
+    #[serde(default)]
+    caller: String,
 }
 
 impl Statement {
@@ -179,12 +203,21 @@ fn owner(ctx: &RequestContext) -> String {
 /// The Data API's service.
 pub struct RedshiftDataService {
     rs: Arc<Redshift>,
+    sessions: Arc<sessions::Sessions>,
 }
 
 impl RedshiftDataService {
     pub fn new(rs: Arc<Redshift>) -> RedshiftDataService {
-        RedshiftDataService { rs }
+        RedshiftDataService { rs, sessions: Arc::default() }
     }
+}
+
+/// The database session a statement runs in.
+enum Start {
+    /// A session of its own, opened as the user and closed after it.
+    Open(Arc<nuage_warehouse::Warehouse>, String),
+    /// A kept session (`SessionId`), given back when the statement ends.
+    Kept(String, Session),
 }
 
 /// The result's columns, as ColumnMetadata names Redshift's types.
@@ -422,29 +455,89 @@ impl RedshiftDataService {
         }
     }
 
+    /// The statement the caller already submitted with this idempotency token, if any.
+    fn submitted_with(&self, ctx: &RequestContext, token: &str) -> AwsResult<Option<Statement>> {
+        let acct = ctx.account_id().unwrap_or_default();
+        let me = owner(ctx);
+        let now = crate::now_ms();
+        Ok(self
+            .rs
+            .store
+            .read()?
+            .scan::<Statement>(STATEMENTS, &format!("{acct}/{}/", ctx.region))?
+            .into_iter()
+            .map(|(_, s)| s)
+            .find(|s| s.owner == me && s.client_token.as_deref() == Some(token) && now - s.created_ms < RETENTION_MS))
+    }
+
     async fn execute(&self, ctx: &RequestContext, sqls: Vec<String>, i: Submitted) -> AwsResult<Statement> {
         if sqls.iter().any(|s| s.trim().is_empty()) {
             return Err(validation("Sql must not be empty"));
         }
-        let (c, wh, database, user) = self
-            .target(
-                ctx,
-                i.cluster.as_deref(),
-                i.database.as_deref(),
-                i.db_user.as_deref(),
-                i.secret.as_deref(),
-                i.workgroup.as_deref(),
-            )
-            .await?;
+        if i.with_event == Some(true) {
+            return Err(validation(
+                "WithEvent is not supported: nuage serves no Amazon EventBridge to send the event to.",
+            ));
+        }
+        if let Some(token) = &i.client_token {
+            if let Some(s) = self.submitted_with(ctx, token)? {
+                return Ok(s);
+            }
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let (target, start, session_id) = match &i.session_id {
+            Some(sid) => {
+                if i.cluster.is_some()
+                    || i.database.is_some()
+                    || i.db_user.is_some()
+                    || i.secret.is_some()
+                    || i.workgroup.is_some()
+                {
+                    return Err(validation(
+                        "A statement run in a session (SessionId) names no ClusterIdentifier, WorkgroupName, Database, DbUser or SecretArn: the session has them.",
+                    ));
+                }
+                let (target, session) = self.sessions.take(ctx, sid, i.keep_alive, &id)?;
+                (target, Start::Kept(sid.clone(), session), Some(sid.clone()))
+            }
+            None => {
+                let (c, wh, database, user) = self
+                    .target(
+                        ctx,
+                        i.cluster.as_deref(),
+                        i.database.as_deref(),
+                        i.db_user.as_deref(),
+                        i.secret.as_deref(),
+                        i.workgroup.as_deref(),
+                    )
+                    .await?;
+                let target = sessions::Target {
+                    account: c.account.clone(),
+                    region: c.region.clone(),
+                    cluster: c.identifier.clone(),
+                    database,
+                    db_user: user.clone(),
+                };
+                match i.keep_alive {
+                    Some(keep) => {
+                        let session =
+                            Session::open(wh, &user).map_err(|e| validation(format!("ERROR: {}", e.message)))?;
+                        let sid = self.sessions.open(ctx, target.clone(), keep, &id);
+                        (target, Start::Kept(sid.clone(), session), Some(sid))
+                    }
+                    None => (target, Start::Open(wh, user), None),
+                }
+            }
+        };
         let now = crate::now_ms();
         let s = Statement {
-            id: uuid::Uuid::new_v4().to_string(),
-            account: c.account.clone(),
-            region: c.region.clone(),
+            id,
+            account: target.account,
+            region: target.region,
             owner: owner(ctx),
-            cluster: c.identifier.clone(),
-            database,
-            db_user: user.clone(),
+            cluster: target.cluster,
+            database: target.database,
+            db_user: target.db_user,
             name: i.name,
             parameters: i.parameters,
             batch: i.batch,
@@ -455,35 +548,64 @@ impl RedshiftDataService {
             parts: sqls.into_iter().map(|sql| Part { sql, status: "SUBMITTED".into(), ..Default::default() }).collect(),
             error: None,
             csv: i.csv,
+            session_id,
+            client_token: i.client_token,
+            auto_commit: i.auto_commit,
+            caller: ctx.principal.as_ref().map(|p| p.arn.clone()).unwrap_or_default(),
         };
-        self.put(&s).await?;
-        let me = RedshiftDataService { rs: self.rs.clone() };
+        if let Err(e) = self.put(&s).await {
+            if let Start::Kept(sid, session) = start {
+                self.sessions.release(&sid, session);
+            }
+            return Err(e);
+        }
+        let me = RedshiftDataService { rs: self.rs.clone(), sessions: self.sessions.clone() };
         let run = s.clone();
-        tokio::spawn(async move {
+        let done = tokio::spawn(async move {
             let id = run.id.clone();
-            if let Err(e) = me.run(run, wh, &user).await {
+            if let Err(e) = me.run(run, start).await {
                 tracing::error!(statement = %id, error = %e.message, "Data API statement could not be recorded");
             }
         });
+        // WaitTimeSeconds: answer once the statement has ended, or when the time is up.
+        if let Some(wait) = i.wait_seconds {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(wait.clamp(0, 30) as u64), done).await;
+            if let Some(now) = self.rs.store.read()?.get::<Statement>(STATEMENTS, &s.key())? {
+                return Ok(now);
+            }
+        }
         Ok(s)
     }
 
     /// Runs a statement's SQL (a batch in one transaction) and records each step.
-    async fn run(&self, mut s: Statement, wh: Arc<nuage_warehouse::Warehouse>, user: &str) -> AwsResult<()> {
-        let mut session = match Session::open(wh, user) {
-            Ok(x) => x,
-            Err(e) => {
-                s.status = "FAILED".into();
-                s.error = Some(format!("ERROR: {}", e.message));
-                s.updated_ms = crate::now_ms();
-                return self.put(&s).await;
-            }
+    async fn run(&self, mut s: Statement, start: Start) -> AwsResult<()> {
+        let (mut session, kept) = match start {
+            Start::Kept(id, session) => (session, Some(id)),
+            Start::Open(wh, user) => match Session::open(wh, &user) {
+                Ok(x) => (x, None),
+                Err(e) => {
+                    s.status = "FAILED".into();
+                    s.error = Some(format!("ERROR: {}", e.message));
+                    s.updated_ms = crate::now_ms();
+                    return self.put(&s).await;
+                }
+            },
         };
+        let outcome = self.run_in(&mut s, &mut session).await;
+        if let Some(id) = kept {
+            self.sessions.release(&id, session);
+        }
+        outcome
+    }
+
+    /// Runs a statement's steps in `session` and records each.
+    async fn run_in(&self, s: &mut Statement, session: &mut Session) -> AwsResult<()> {
         s.pid = session.pid as i64;
         s.status = "STARTED".into();
         s.updated_ms = crate::now_ms();
-        self.put(&s).await?;
-        let batch = s.batch;
+        self.put(s).await?;
+        // A batch is one transaction, unless its ExecutionMode is AUTO_COMMIT.
+        let batch = s.batch && !s.auto_commit;
         if batch {
             let _ = session.run("BEGIN").await;
         }
@@ -555,7 +677,7 @@ impl RedshiftDataService {
                 return Ok(());
             }
         }
-        self.put(&s).await
+        self.put(s).await
     }
 
     fn describe(&self, s: &Statement, sub: Option<usize>) -> AwsResult<m::DescribeStatementResponse> {
@@ -601,6 +723,8 @@ impl RedshiftDataService {
                     .collect()
             }),
             result_format: Some(if s.csv { "CSV" } else { "JSON" }.into()),
+            session_id: s.session_id.clone(),
+            execution_mode: s.batch.then(|| if s.auto_commit { "AUTO_COMMIT" } else { "TRANSACTION" }.into()),
             sub_statements: s.batch.then(|| {
                 s.parts.iter().enumerate().map(|(i, p)| part_fields!(SubStatementData, s, p, i, duration)).collect()
             }),
@@ -630,6 +754,10 @@ impl RedshiftDataService {
     fn list(&self, ctx: &RequestContext, i: m::ListStatementsRequest) -> AwsResult<m::ListStatementsResponse> {
         let acct = ctx.account_id().unwrap_or_default();
         let me = owner(ctx);
+        let caller = ctx.principal.as_ref().map(|p| p.arn.clone()).unwrap_or_default();
+        if i.workgroup_name.is_some() {
+            return Err(validation("WorkgroupName names a Redshift Serverless workgroup, which nuage does not serve."));
+        }
         let now = crate::now_ms();
         let mut all: Vec<Statement> = self
             .rs
@@ -639,6 +767,10 @@ impl RedshiftDataService {
             .into_iter()
             .map(|(_, s)| s)
             .filter(|s| s.owner == me && now - s.created_ms < RETENTION_MS)
+            // RoleLevel false: only this role session's own statements.
+            .filter(|s| i.role_level != Some(false) || s.caller == caller)
+            .filter(|s| i.cluster_identifier.as_deref().is_none_or(|c| c.eq_ignore_ascii_case(&s.cluster)))
+            .filter(|s| i.database.as_deref().is_none_or(|d| d == s.database))
             .filter(|s| match i.status.as_deref() {
                 None | Some("ALL") => true,
                 Some(st) => s.status == st,
@@ -661,6 +793,8 @@ impl RedshiftDataService {
                 is_batch_statement: Some(s.batch),
                 created_at: Some(ts(s.created_ms)),
                 updated_at: Some(ts(s.updated_ms)),
+                session_id: s.session_id.clone(),
+                result_format: Some(if s.csv { "CSV" } else { "JSON" }.into()),
                 ..Default::default()
             })
             .collect();
@@ -689,6 +823,13 @@ impl RedshiftDataService {
 
 /// What ExecuteStatement and BatchExecuteStatement share.
 struct Submitted {
+    session_id: Option<String>,
+    keep_alive: Option<i32>,
+    with_event: Option<bool>,
+    client_token: Option<String>,
+    wait_seconds: Option<i32>,
+    /// ExecutionMode AUTO_COMMIT: each statement of a batch commits on its own.
+    auto_commit: bool,
     cluster: Option<String>,
     database: Option<String>,
     db_user: Option<String>,
@@ -745,3 +886,4 @@ pub(crate) async fn recover(rs: &Redshift) -> AwsResult<()> {
 }
 
 mod routes;
+mod sessions;

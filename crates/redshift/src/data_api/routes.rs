@@ -91,7 +91,14 @@ impl TypedService for RedshiftDataService {
             O::ListSchemas(i) => Row::authorized(on!("redshift-data:ListSchemas", i), self.list_schemas(ctx, i)),
             O::ListTables(i) => Row::authorized(on!("redshift-data:ListTables", i), self.list_tables(ctx, i)),
             O::DescribeTable(i) => Row::authorized(on!("redshift-data:DescribeTable", i), self.describe_table(ctx, i)),
-            O::ListSessions(_) => Row::NotServed,
+            O::ListSessions(i) => Row::serve("redshift-data:ListSessions", "*", async move {
+                let all = self.sessions.list(ctx, &i);
+                let max = i.max_results.unwrap_or(100).clamp(1, 100) as usize;
+                let start: usize = i.next_token.as_deref().and_then(|t| t.parse().ok()).unwrap_or(0);
+                let next = (start + max < all.len()).then(|| (start + max).to_string());
+                let sessions = all.into_iter().skip(start).take(max).collect();
+                Ok(m::ListSessionsResponse { sessions: Some(sessions), next_token: next })
+            }),
         }
     }
 }
@@ -110,7 +117,7 @@ impl RedshiftDataService {
             .map(|p| (p.name.unwrap_or_default(), p.value.unwrap_or_default()))
             .collect();
         let sql = i.sql.clone().ok_or_else(|| validation("Sql is required"))?;
-        let s = self.execute(ctx, vec![sql], submitted!(i, parameters, false)).await?;
+        let s = self.execute(ctx, vec![sql], submitted!(i, parameters, false, false)).await?;
         Ok(submitted_output!(ExecuteStatementOutput, s))
     }
 
@@ -123,7 +130,8 @@ impl RedshiftDataService {
         if sqls.len() > 40 {
             return Err(validation("A batch takes at most 40 SQL statements"));
         }
-        let s = self.execute(ctx, sqls, submitted!(i, vec![], true)).await?;
+        let auto_commit = i.execution_mode.as_deref() == Some("AUTO_COMMIT");
+        let s = self.execute(ctx, sqls, submitted!(i, vec![], true, auto_commit)).await?;
         Ok(submitted_output!(BatchExecuteStatementOutput, s))
     }
 
