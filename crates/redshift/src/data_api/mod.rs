@@ -217,7 +217,7 @@ enum Start {
     /// A session of its own, opened as the user and closed after it.
     Open(Arc<nuage_warehouse::Warehouse>, String),
     /// A kept session (`SessionId`), given back when the statement ends.
-    Kept(String, Session),
+    Kept(String, Box<Session>),
 }
 
 /// The result's columns, as ColumnMetadata names Redshift's types.
@@ -498,7 +498,7 @@ impl RedshiftDataService {
                     ));
                 }
                 let (target, session) = self.sessions.take(ctx, sid, i.keep_alive, &id)?;
-                (target, Start::Kept(sid.clone(), session), Some(sid.clone()))
+                (target, Start::Kept(sid.clone(), Box::new(session)), Some(sid.clone()))
             }
             None => {
                 let (c, wh, database, user) = self
@@ -523,7 +523,7 @@ impl RedshiftDataService {
                         let session =
                             Session::open(wh, &user).map_err(|e| validation(format!("ERROR: {}", e.message)))?;
                         let sid = self.sessions.open(ctx, target.clone(), keep, &id);
-                        (target, Start::Kept(sid.clone(), session), Some(sid))
+                        (target, Start::Kept(sid.clone(), Box::new(session)), Some(sid))
                     }
                     None => (target, Start::Open(wh, user), None),
                 }
@@ -555,7 +555,7 @@ impl RedshiftDataService {
         };
         if let Err(e) = self.put(&s).await {
             if let Start::Kept(sid, session) = start {
-                self.sessions.release(&sid, session);
+                self.sessions.release(&sid, *session);
             }
             return Err(e);
         }
@@ -580,7 +580,7 @@ impl RedshiftDataService {
     /// Runs a statement's SQL (a batch in one transaction) and records each step.
     async fn run(&self, mut s: Statement, start: Start) -> AwsResult<()> {
         let (mut session, kept) = match start {
-            Start::Kept(id, session) => (session, Some(id)),
+            Start::Kept(id, session) => (*session, Some(id)),
             Start::Open(wh, user) => match Session::open(wh, &user) {
                 Ok(x) => (x, None),
                 Err(e) => {
