@@ -5,13 +5,15 @@
 pub mod authz;
 pub mod sigv2;
 pub mod sigv4;
+pub mod spool;
 pub mod typed;
 
 pub use authz::{authorize, Authorization, NoPolicies, PolicyStore, PrincipalPolicies};
 pub use typed::{NoOutput, Row, Typed, TypedService};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -27,6 +29,47 @@ use std::time::Instant;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// What the front door answers with: a body in memory, or one streamed from files.
+pub type ResponseBody = BoxBody<Bytes, std::io::Error>;
+
+fn full(bytes: Bytes) -> ResponseBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+/// A body read from its pieces as the client takes it: a buffer at a time, so memory does not
+/// grow with the object.
+fn streamed(body: nuage_protocol::Streamed) -> ResponseBody {
+    use nuage_protocol::Piece;
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    const BUFFER: u64 = 256 * 1024;
+    let pieces: std::collections::VecDeque<Piece> = body.0.into();
+    let state: (std::collections::VecDeque<Piece>, Option<(tokio::fs::File, u64)>) = (pieces, None);
+    let stream = futures_util::stream::try_unfold(state, |(mut pieces, mut open)| async move {
+        loop {
+            if let Some((mut file, left)) = open.take() {
+                if left == 0 {
+                    continue;
+                }
+                let mut buf = vec![0u8; BUFFER.min(left) as usize];
+                file.read_exact(&mut buf).await?;
+                let left = left - buf.len() as u64;
+                return Ok(Some((hyper::body::Frame::data(Bytes::from(buf)), (pieces, Some((file, left))))));
+            }
+            match pieces.pop_front() {
+                None => return Ok(None),
+                Some(Piece::Bytes(b)) if b.is_empty() => continue,
+                Some(Piece::Bytes(b)) => return Ok(Some((hyper::body::Frame::data(b), (pieces, None)))),
+                Some(Piece::File { file, offset, len }) => {
+                    let mut file = tokio::fs::File::from_std(file);
+                    file.seek(std::io::SeekFrom::Start(offset)).await?;
+                    open = Some((file, len));
+                }
+            }
+        }
+    });
+    StreamBody::new(stream).boxed()
+}
+
 /// A request as services see it: authenticated, body decoded, query split.
 pub struct ServiceRequest {
     pub method: String,
@@ -37,6 +80,9 @@ pub struct ServiceRequest {
     /// The Host header without the port.
     pub host: String,
     pub body: Bytes,
+    /// A large object body, written to a file as it arrived (then `body` is empty): a service
+    /// that stores it adopts the file; otherwise it goes with the request.
+    pub spooled: Option<spool::Spooled>,
 }
 
 /// A query-protocol request's parameters: the form body, then the query string.
@@ -102,6 +148,9 @@ pub trait Service: Send + Sync + 'static {
 }
 
 pub struct Config {
+    /// Where large request bodies are written as they arrive (the store's blob directory);
+    /// `None` holds every body in memory.
+    pub spool_dir: Option<std::path::PathBuf>,
     pub verify_signatures: bool,
     /// Evaluate IAM policies on every request (on by default).
     pub enforce_policies: bool,
@@ -156,7 +205,7 @@ impl Frontend {
         self.services.iter().find(|s| s.signing_name() == name)
     }
 
-    pub async fn handle(&self, req: hyper::Request<Incoming>, remote: SocketAddr) -> hyper::Response<Full<Bytes>> {
+    pub async fn handle(&self, req: hyper::Request<Incoming>, remote: SocketAddr) -> hyper::Response<ResponseBody> {
         let started = Instant::now();
         let rid = request_id();
         let method = req.method().as_str().to_string();
@@ -186,18 +235,33 @@ impl Frontend {
         if let Err(err) = check_announced_size(&headers, limit) {
             return finish(render_error(protocol, &err, &rid, head), &rid, service_name == "s3");
         }
-        let body = match http_body_util::Limited::new(req.into_body(), limit.wire_bytes()).collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+        // An object's body past a few MiB goes to a file as it arrives; others are held.
+        let announced = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.trim().parse::<u64>().ok());
+        let spool_dir = self.config.spool_dir.as_deref().filter(|_| {
+            service_name == "s3" && method == "PUT" && announced.is_some_and(|n| n > spool::SPOOL_THRESHOLD)
+        });
+        let received = match spool_dir {
+            Some(dir) => {
+                spool::receive(req.into_body(), dir, limit.wire_bytes() as u64).await.map(|r| (Bytes::new(), Some(r)))
+            }
+            None => spool::collect(req.into_body(), limit.wire_bytes()).await.map(|b| (b, None)),
+        };
+        let (body, spooled) = match received {
+            Ok(x) => x,
+            Err(spool::Failure::TooLarge) => {
                 return finish(render_error(protocol, &limit.error(None), &rid, head), &rid, service_name == "s3");
             }
-            Err(e) => {
+            Err(spool::Failure::Read(e)) => {
                 let err = AwsError::new("IncompleteBody", 400, format!("The request body could not be read: {e}"));
                 return finish(render_error(protocol, &err, &rid, head), &rid, true);
             }
         };
-        let (principal_log, op, statement, resp) =
-            self.dispatch(&*service, &rid, method.clone(), path.clone(), raw_query, headers, host, body, remote).await;
+        let (principal_log, op, statement, resp) = self
+            .dispatch(&*service, &rid, method.clone(), path.clone(), raw_query, headers, host, (body, spooled), remote)
+            .await;
         tracing::info!(
             service = %service_name,
             operation = op,
@@ -221,7 +285,7 @@ impl Frontend {
         raw_query: String,
         mut headers: Vec<(String, String)>,
         host: String,
-        body: Bytes,
+        (body, spooled): (Bytes, Option<spool::Received>),
         remote: SocketAddr,
     ) -> (String, &'static str, Option<String>, HttpResponse) {
         let protocol = service.protocol();
@@ -238,28 +302,37 @@ impl Frontend {
                     raw_query: &raw_query,
                     headers: &headers,
                     body: body.clone(),
+                    spooled: spooled.is_some(),
                     s3_path_rules: service.signing_name() == "s3",
                     now: now_secs(),
                 },
                 &host,
             )
         } else {
-            Ok(unverified_identity(&self.identities, &headers, &raw_query, body.clone()))
+            Ok(unverified_identity(&self.identities, &headers, &raw_query, body.clone(), spooled.is_some()))
         };
         let verified = match verified {
             Ok(v) => v,
             Err(e) => return ("-".into(), "-", None, error(e)),
         };
         let presigned = verified.as_ref().is_some_and(|v| v.presigned);
-        let (principal, region, body) = match verified {
+        let (principal, region, body, check) = match verified {
             Some(v) => {
                 headers.extend(v.trailers);
                 self.policies.key_used(&v.access_key, service.signing_name(), &v.region);
-                (Some(v.credential.principal), v.region, v.body)
+                (Some(v.credential.principal), v.region, v.body, v.check)
             }
-            None => (None, nuage_core::DEFAULT_REGION.to_string(), body),
+            None => (None, nuage_core::DEFAULT_REGION.to_string(), body, sigv4::PayloadCheck::None),
         };
-        let sreq = ServiceRequest { method, raw_path, query: sigv4::parse_query(&raw_query), headers, host, body };
+        let spooled = match finish_payload(spooled, check, &headers).await {
+            Ok((spooled, trailers)) => {
+                headers.extend(trailers);
+                spooled
+            }
+            Err(e) => return ("-".into(), "-", None, error(e)),
+        };
+        let query = sigv4::parse_query(&raw_query);
+        let sreq = ServiceRequest { method, raw_path, query, headers, host, body, spooled };
         let principal = match (principal, service.embedded_credentials(&sreq)) {
             (None, Ok(Some(embedded))) => match sigv4::verify_embedded(&self.identities, embedded, now_secs()) {
                 Ok(p) => Some(p),
@@ -338,6 +411,10 @@ impl Frontend {
         let (op, statement, result) = self.route_and_run(&*service, &ctx, &req).await;
         let mut resp = result.unwrap_or_else(|e| render_error(service.protocol(), &e, &rid, req.method == "HEAD"));
         service.finish_response(&req, &mut resp);
+        // Callers inside nuage read bodies whole (COPY reads one object at a time).
+        if let Some(s) = resp.stream.take() {
+            resp.body = s.read_all().await.map_err(AwsError::internal)?;
+        }
         tracing::info!(
             service = %service_name,
             operation = op,
@@ -370,6 +447,7 @@ impl Frontend {
             headers: c.headers,
             host: String::new(),
             body: c.body,
+            spooled: None,
         };
         let resp = self.call_as(principal, R::SERVICE, region, req).await?;
         nuage_protocol::client::decode::<R>(resp)
@@ -402,12 +480,12 @@ impl Frontend {
         Ok(c.principal)
     }
 
-    async fn internal(&self, method: &str, path: &str) -> hyper::Response<Full<Bytes>> {
+    async fn internal(&self, method: &str, path: &str) -> hyper::Response<ResponseBody> {
         let json = |status: u16, v: serde_json::Value| {
             hyper::Response::builder()
                 .status(status)
                 .header("content-type", "application/json")
-                .body(Full::new(Bytes::from(v.to_string())))
+                .body(full(Bytes::from(v.to_string())))
                 .expect("valid response")
         };
         match (method, path) {
@@ -443,12 +521,39 @@ impl Internal {
     }
 }
 
+/// What remains to check of a spooled body, done off the request threads: its hash against
+/// the signed one, or its aws-chunked framing decoded (chunk signatures checked) into a file
+/// of its own.
+async fn finish_payload(
+    received: Option<spool::Received>,
+    check: sigv4::PayloadCheck,
+    headers: &[(String, String)],
+) -> AwsResult<(Option<spool::Spooled>, Vec<(String, String)>)> {
+    let Some(r) = received else { return Ok((None, Vec::new())) };
+    match check {
+        sigv4::PayloadCheck::None => Ok((Some(r.spooled), Vec::new())),
+        sigv4::PayloadCheck::Sha256(declared) => {
+            sigv4::check_sha256(&declared, &r.sha256)?;
+            Ok((Some(r.spooled), Vec::new()))
+        }
+        sigv4::PayloadCheck::Chunked(signer) => {
+            let declared = headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-decoded-content-length"))
+                .map(|(_, v)| v.trim().parse::<u64>().ok());
+            let (decoded, trailers) = spool::decode_chunked(r.spooled, signer, declared).await?;
+            Ok((Some(decoded), trailers))
+        }
+    }
+}
+
 /// With verification off the access key still names the principal, so ownership works.
 fn unverified_identity(
     ids: &Identities,
     headers: &[(String, String)],
     raw_query: &str,
     body: Bytes,
+    spooled: bool,
 ) -> Option<sigv4::Verified> {
     let scope = headers
         .iter()
@@ -459,6 +564,18 @@ fn unverified_identity(
     let ak = parts.next()?;
     let region = parts.nth(1).unwrap_or(nuage_core::DEFAULT_REGION).to_string();
     let credential = ids.credential(ak)?;
+    // An aws-chunked body is still unframed, without its signatures checked.
+    let chunked =
+        headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("x-amz-content-sha256") && v.starts_with("STREAMING-"));
+    let (body, trailers, check) = match chunked {
+        true if spooled => (body, Vec::new(), sigv4::PayloadCheck::Chunked(None)),
+        true => {
+            let mut out = Vec::with_capacity(body.len());
+            let trailers = sigv4::decode_chunked(&mut &body[..], &mut out, None, None).ok()?;
+            (Bytes::from(out), trailers, sigv4::PayloadCheck::None)
+        }
+        false => (body, Vec::new(), sigv4::PayloadCheck::None),
+    };
     Some(sigv4::Verified {
         access_key: ak.to_string(),
         credential,
@@ -466,7 +583,8 @@ fn unverified_identity(
         service: String::new(),
         presigned: false,
         body,
-        trailers: Vec::new(),
+        check,
+        trailers,
     })
 }
 
@@ -556,7 +674,7 @@ fn client_protocol(headers: &[(String, String)]) -> Protocol {
     }
 }
 
-fn finish(resp: HttpResponse, rid: &str, s3: bool) -> hyper::Response<Full<Bytes>> {
+fn finish(resp: HttpResponse, rid: &str, s3: bool) -> hyper::Response<ResponseBody> {
     let mut b = hyper::Response::builder().status(resp.status);
     let mut has_len = false;
     for (k, v) in &resp.headers {
@@ -568,7 +686,7 @@ fn finish(resp: HttpResponse, rid: &str, s3: bool) -> hyper::Response<Full<Bytes
         }
     }
     if !has_len {
-        b = b.header("content-length", resp.body.len());
+        b = b.header("content-length", resp.stream.as_ref().map(|s| s.len()).unwrap_or(resp.body.len() as u64));
     }
     b = b.header("x-amz-request-id", rid).header("date", httpdate_now());
     if s3 {
@@ -576,7 +694,11 @@ fn finish(resp: HttpResponse, rid: &str, s3: bool) -> hyper::Response<Full<Bytes
     } else {
         b = b.header("x-amzn-requestid", rid);
     }
-    b.body(Full::new(resp.body)).unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
+    let body = match resp.stream {
+        Some(s) => streamed(s),
+        None => full(resp.body),
+    };
+    b.body(body).unwrap_or_else(|_| hyper::Response::new(full(Bytes::new())))
 }
 
 fn httpdate_now() -> String {

@@ -168,6 +168,7 @@ pub fn verify_header(ids: &Identities, req: &SignedRequest, auth: &str, host: &s
                 service: "s3".into(),
                 presigned: false,
                 body: req.body.clone(),
+                check: crate::sigv4::PayloadCheck::None,
                 trailers: Vec::new(),
             });
         }
@@ -207,6 +208,7 @@ pub fn verify_query(ids: &Identities, req: &SignedRequest, host: &str) -> Result
                 service: "s3".into(),
                 presigned: true,
                 body: req.body.clone(),
+                check: crate::sigv4::PayloadCheck::None,
                 trailers: Vec::new(),
             });
         }
@@ -229,6 +231,7 @@ mod tests {
             raw_query: "",
             headers: &headers,
             body: Default::default(),
+            spooled: false,
             s3_path_rules: true,
             now: 0,
         };

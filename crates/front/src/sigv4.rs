@@ -1,6 +1,6 @@
 //! AWS Signature Version 4: header and presigned-query signatures, signed payload hashes and
 //! the aws-chunked body encodings (signed chunks, unsigned chunks with trailing checksums).
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use nuage_core::identity::{Credential, Identities};
 use nuage_core::AwsError;
@@ -24,6 +24,8 @@ pub struct Verified {
     pub presigned: bool,
     /// The body with any aws-chunked framing removed.
     pub body: Bytes,
+    /// What remains to check of a spooled body.
+    pub check: PayloadCheck,
     /// Trailing headers of an aws-chunked body (e.g. `x-amz-checksum-crc32`).
     pub trailers: Vec<(String, String)>,
 }
@@ -35,6 +37,9 @@ pub struct SignedRequest<'a> {
     pub raw_query: &'a str,
     pub headers: &'a [(String, String)],
     pub body: Bytes,
+    /// The body was spooled to a file by the front door: what remains to check of it is
+    /// returned (`Verified::check`) rather than done here.
+    pub spooled: bool,
     /// S3 signs the path as sent; other services sign it URI-encoded once more.
     pub s3_path_rules: bool,
     pub now: i64,
@@ -312,7 +317,7 @@ fn verify_header(ids: &Identities, req: &SignedRequest, p: &Parsed) -> Result<Ve
     if expected != p.signature {
         return Err(signature_mismatch(p.access_key, &sts, &creq, p.signature));
     }
-    let (body, trailers) = decode_payload(req, &payload_hash, &key, amz_date, &scope, p.signature)?;
+    let (body, trailers, check) = decode_payload(req, &payload_hash, &key, amz_date, &scope, p.signature)?;
     Ok(Verified {
         access_key: p.access_key.to_string(),
         credential: cred,
@@ -320,6 +325,7 @@ fn verify_header(ids: &Identities, req: &SignedRequest, p: &Parsed) -> Result<Ve
         service: p.service.to_string(),
         presigned: false,
         body,
+        check,
         trailers,
     })
 }
@@ -392,6 +398,7 @@ fn verify_presigned<'a>(
         service: service.to_string(),
         presigned: true,
         body: req.body.clone(),
+        check: PayloadCheck::None,
         trailers: Vec::new(),
     })
 }
@@ -455,7 +462,19 @@ fn incomplete_body() -> AwsError {
     AwsError::new("IncompleteBody", 400, "The request body terminated unexpectedly")
 }
 
-/// Checks the payload against its declared hash, or decodes an aws-chunked body.
+/// What remains to be checked of a body spooled to a file (the front door does it off the
+/// request thread): its hash, or its aws-chunked framing and chunk signatures.
+pub enum PayloadCheck {
+    None,
+    Sha256(String),
+    Chunked(Option<ChunkSigner>),
+}
+
+/// A body as verification leaves it: decoded, its trailing headers, what remains to check.
+type Payload = (Bytes, Vec<(String, String)>, PayloadCheck);
+
+/// Checks the payload against its declared hash, or decodes an aws-chunked body. A spooled
+/// body is left where it is, with what remains to check of it.
 fn decode_payload(
     req: &SignedRequest,
     payload_hash: &str,
@@ -463,52 +482,75 @@ fn decode_payload(
     amz_date: &str,
     scope: &str,
     seed_signature: &str,
-) -> Result<(Bytes, Vec<(String, String)>), AwsError> {
-    match payload_hash {
-        "UNSIGNED-PAYLOAD" => Ok((req.body.clone(), Vec::new())),
+) -> Result<Payload, AwsError> {
+    let signer = || ChunkSigner {
+        key: key.to_vec(),
+        amz_date: amz_date.to_string(),
+        scope: scope.to_string(),
+        prev: seed_signature.to_string(),
+    };
+    let check = match payload_hash {
+        "UNSIGNED-PAYLOAD" => PayloadCheck::None,
         "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" | "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER" => {
-            let signer = ChunkSigner { key, amz_date, scope, prev: seed_signature.to_string() };
-            decode_chunked(req, Some(signer))
+            PayloadCheck::Chunked(Some(signer()))
         }
-        "STREAMING-UNSIGNED-PAYLOAD-TRAILER" => decode_chunked(req, None),
-        h if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
-            let actual = hex::encode(Sha256::digest(&req.body));
-            if !actual.eq_ignore_ascii_case(h) {
-                return Err(AwsError::new(
-                    "XAmzContentSHA256Mismatch",
-                    400,
-                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
-                )
-                .with("ClientComputedContentSHA256", h)
-                .with("S3ComputedContentSHA256", actual));
-            }
-            Ok((req.body.clone(), Vec::new()))
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER" => PayloadCheck::Chunked(None),
+        h if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) => PayloadCheck::Sha256(h.to_ascii_lowercase()),
+        other => {
+            return Err(AwsError::new(
+                "InvalidArgument",
+                400,
+                format!("x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value, not {other}"),
+            ))
         }
-        other => Err(AwsError::new(
-            "InvalidArgument",
-            400,
-            format!("x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value, not {other}"),
-        )),
+    };
+    if req.spooled {
+        return Ok((Bytes::new(), Vec::new(), check));
+    }
+    match check {
+        PayloadCheck::None => Ok((req.body.clone(), Vec::new(), PayloadCheck::None)),
+        PayloadCheck::Sha256(h) => {
+            check_sha256(&h, &hex::encode(Sha256::digest(&req.body)))?;
+            Ok((req.body.clone(), Vec::new(), PayloadCheck::None))
+        }
+        PayloadCheck::Chunked(signer) => {
+            let mut out = Vec::with_capacity(req.body.len());
+            let declared = req.header("x-amz-decoded-content-length").map(|d| d.parse::<u64>().ok());
+            let trailers = decode_chunked(&mut &req.body[..], &mut out, signer, declared)?;
+            Ok((Bytes::from(out), trailers, PayloadCheck::None))
+        }
     }
 }
 
-struct ChunkSigner<'a> {
-    key: &'a [u8],
-    amz_date: &'a str,
-    scope: &'a str,
+/// The payload's SHA-256 against the one the client declared.
+pub fn check_sha256(declared: &str, actual: &str) -> Result<(), AwsError> {
+    if actual.eq_ignore_ascii_case(declared) {
+        return Ok(());
+    }
+    Err(AwsError::new(
+        "XAmzContentSHA256Mismatch",
+        400,
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    )
+    .with("ClientComputedContentSHA256", declared)
+    .with("S3ComputedContentSHA256", actual))
+}
+
+/// The chain of chunk signatures of a signed aws-chunked body.
+pub struct ChunkSigner {
+    key: Vec<u8>,
+    amz_date: String,
+    scope: String,
     prev: String,
 }
 
-impl ChunkSigner<'_> {
-    fn check(&mut self, data: &[u8], provided: &str) -> Result<(), AwsError> {
+impl ChunkSigner {
+    fn check(&mut self, data_sha256: &str, provided: &str) -> Result<(), AwsError> {
         let sts = format!(
-            "AWS4-HMAC-SHA256-PAYLOAD\n{}\n{}\n{}\n{EMPTY_SHA256}\n{}",
-            self.amz_date,
-            self.scope,
-            self.prev,
-            hex::encode(Sha256::digest(data))
+            "AWS4-HMAC-SHA256-PAYLOAD\n{}\n{}\n{}\n{EMPTY_SHA256}\n{data_sha256}",
+            self.amz_date, self.scope, self.prev,
         );
-        let expected = hex::encode(hmac(self.key, sts.as_bytes()));
+        let expected = hex::encode(hmac(&self.key, sts.as_bytes()));
         if expected != provided {
             return Err(AwsError::new(
                 "SignatureDoesNotMatch",
@@ -521,48 +563,69 @@ impl ChunkSigner<'_> {
     }
 }
 
-fn find_crlf(b: &[u8], from: usize) -> Option<usize> {
-    b[from..].windows(2).position(|w| w == b"\r\n").map(|p| p + from)
+/// A line of the framing (a chunk header or a trailer), without its CRLF; `None` at the end.
+fn framing_line(r: &mut impl std::io::BufRead) -> Result<Option<String>, AwsError> {
+    let mut line = Vec::new();
+    // A chunk header is short; a longer "line" is not framing.
+    let n = std::io::BufRead::read_until(&mut std::io::Read::take(&mut *r, 4096), b'\n', &mut line)
+        .map_err(|_| incomplete_body())?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if !line.ends_with(b"\r\n") {
+        return Err(incomplete_body());
+    }
+    line.truncate(line.len() - 2);
+    String::from_utf8(line).map(Some).map_err(|_| incomplete_body())
 }
 
-fn decode_chunked(
-    req: &SignedRequest,
+/// Decodes an aws-chunked body from `r` into `w` as it is read (chunk signatures checked when
+/// it is signed), and returns its trailing headers. `declared` is x-amz-decoded-content-length.
+pub fn decode_chunked(
+    r: &mut impl std::io::BufRead,
+    w: &mut impl std::io::Write,
     mut signer: Option<ChunkSigner>,
-) -> Result<(Bytes, Vec<(String, String)>), AwsError> {
-    let b = &req.body[..];
-    let mut out = BytesMut::with_capacity(b.len());
-    let mut pos = 0;
+    declared: Option<Option<u64>>,
+) -> Result<Vec<(String, String)>, AwsError> {
+    let mut total = 0u64;
     loop {
-        let eol = find_crlf(b, pos).ok_or_else(incomplete_body)?;
-        let line = std::str::from_utf8(&b[pos..eol]).map_err(|_| incomplete_body())?;
+        let line = framing_line(r)?.ok_or_else(incomplete_body)?;
         let (size_hex, ext) = match line.split_once(';') {
             Some((s, e)) => (s, Some(e)),
-            None => (line, None),
+            None => (line.as_str(), None),
         };
-        let size = usize::from_str_radix(size_hex.trim(), 16).map_err(|_| incomplete_body())?;
-        pos = eol + 2;
-        if b.len() < pos + size {
-            return Err(incomplete_body());
+        let size = u64::from_str_radix(size_hex.trim(), 16).map_err(|_| incomplete_body())?;
+        let mut hash = signer.as_ref().map(|_| Sha256::new());
+        let mut left = size;
+        while left > 0 {
+            let buf = r.fill_buf().map_err(|_| incomplete_body())?;
+            if buf.is_empty() {
+                return Err(incomplete_body());
+            }
+            let n = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            if let Some(h) = hash.as_mut() {
+                h.update(&buf[..n]);
+            }
+            w.write_all(&buf[..n]).map_err(AwsError::internal)?;
+            r.consume(n);
+            left -= n as u64;
         }
-        let data = &b[pos..pos + size];
-        if let Some(s) = signer.as_mut() {
+        if let (Some(s), Some(h)) = (signer.as_mut(), hash) {
             let sig = ext.and_then(|e| e.trim().strip_prefix("chunk-signature=")).ok_or_else(incomplete_body)?;
-            s.check(data, sig)?;
+            s.check(&hex::encode(h.finalize()), sig)?;
         }
-        out.extend_from_slice(data);
-        pos += size;
+        total += size;
         if size == 0 {
             break;
         }
-        if b.get(pos..pos + 2) != Some(b"\r\n") {
+        let mut crlf = [0u8; 2];
+        r.read_exact(&mut crlf).map_err(|_| incomplete_body())?;
+        if &crlf != b"\r\n" {
             return Err(incomplete_body());
         }
-        pos += 2;
     }
     let mut trailers = Vec::new();
-    while let Some(eol) = find_crlf(b, pos) {
-        let line = String::from_utf8_lossy(&b[pos..eol]).into_owned();
-        pos = eol + 2;
+    while let Some(line) = framing_line(r)? {
         if line.is_empty() {
             continue;
         }
@@ -573,12 +636,12 @@ fn decode_chunked(
             }
         }
     }
-    if let Some(declared) = req.header("x-amz-decoded-content-length") {
-        if declared.parse::<usize>().ok() != Some(out.len()) {
+    if let Some(declared) = declared {
+        if declared != Some(total) {
             return Err(incomplete_body());
         }
     }
-    Ok((out.freeze(), trailers))
+    Ok(trailers)
 }
 
 #[cfg(test)]
@@ -608,20 +671,15 @@ mod tests {
 
     #[test]
     fn unsigned_trailer_body_decodes() {
-        let body = Bytes::from_static(b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n");
-        let headers = vec![];
-        let req = SignedRequest {
-            method: "PUT",
-            raw_path: "/",
-            raw_query: "",
-            headers: &headers,
-            body,
-            s3_path_rules: true,
-            now: 0,
-        };
-        let (b, t) = decode_chunked(&req, None).unwrap();
-        assert_eq!(&b[..], b"hello");
+        let body = b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n";
+        let mut out = Vec::new();
+        let t = decode_chunked(&mut &body[..], &mut out, None, Some(Some(5))).unwrap();
+        assert_eq!(&out[..], b"hello");
         assert_eq!(t, vec![("x-amz-checksum-crc32".to_string(), "NhCmhg==".to_string())]);
+        // Cut short, or longer than declared: refused.
+        let cut = b"5\r\nhel";
+        assert!(decode_chunked(&mut &cut[..], &mut Vec::new(), None, None).is_err());
+        assert!(decode_chunked(&mut &body[..], &mut Vec::new(), None, Some(Some(4))).is_err());
     }
 
     /// Temporary credentials: the token must match, and they stop working at expiry.
@@ -646,6 +704,7 @@ mod tests {
             raw_query: "",
             headers: &headers,
             body: Bytes::new(),
+            spooled: false,
             s3_path_rules: true,
             now,
         };

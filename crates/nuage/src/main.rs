@@ -172,7 +172,11 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         identities,
         policies: iam,
         services,
-        config: Config { verify_signatures: !args.no_verify_signatures, enforce_policies: !args.no_enforce_policies },
+        config: Config {
+            spool_dir: Some(store.blob_dir().to_path_buf()),
+            verify_signatures: !args.no_verify_signatures,
+            enforce_policies: !args.no_enforce_policies,
+        },
         reset: Box::new(move || {
             let s = reset_store.clone();
             let republish = publish_samples.then(|| reset_internal.clone());

@@ -216,6 +216,7 @@ pub fn render_value(model: &Model, shape_name: Option<&str>, value: &Value) -> H
         status: 200,
         headers: vec![("content-type".into(), content_type(model))],
         body: Body::from(wire.to_string()),
+        stream: None,
     }
 }
 

@@ -109,6 +109,65 @@ pub struct HttpResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Body,
+    /// A body sent from files as it is read (an object's blobs), in place of `body`: memory
+    /// does not grow with its size.
+    pub stream: Option<Streamed>,
+}
+
+/// One piece of a streamed body.
+#[derive(Debug)]
+pub enum Piece {
+    Bytes(Body),
+    /// `len` bytes of an open file from `offset` (opened when the response was built, so a
+    /// concurrent delete of the object cannot cut the answer short).
+    File {
+        file: std::fs::File,
+        offset: u64,
+        len: u64,
+    },
+}
+
+/// A body made of pieces, sent one after the other.
+#[derive(Debug, Default)]
+pub struct Streamed(pub Vec<Piece>);
+
+impl Streamed {
+    pub fn len(&self) -> u64 {
+        self.0
+            .iter()
+            .map(|p| match p {
+                Piece::Bytes(b) => b.len() as u64,
+                Piece::File { len, .. } => *len,
+            })
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The whole body in memory (for callers inside nuage that want bytes), read on a
+    /// blocking thread.
+    pub async fn read_all(self) -> std::io::Result<Body> {
+        tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Seek, SeekFrom};
+            let mut out = Vec::with_capacity(self.len() as usize);
+            for p in self.0 {
+                match p {
+                    Piece::Bytes(b) => out.extend_from_slice(&b),
+                    Piece::File { mut file, offset, len } => {
+                        file.seek(SeekFrom::Start(offset))?;
+                        let start = out.len();
+                        out.resize(start + len as usize, 0);
+                        file.read_exact(&mut out[start..])?;
+                    }
+                }
+            }
+            Ok(Body::from(out))
+        })
+        .await
+        .map_err(std::io::Error::other)?
+    }
 }
 
 impl HttpResponse {
@@ -276,5 +335,5 @@ pub fn render_error(protocol: Protocol, err: &nuage_core::AwsError, request_id: 
             serde_json::json!({"__type": err.code, "message": err.message}).to_string().into_bytes()
         }
     };
-    HttpResponse { status: err.status, headers, body: if head { Body::new() } else { Body::from(body) } }
+    HttpResponse { status: err.status, headers, body: if head { Body::new() } else { Body::from(body) }, stream: None }
 }

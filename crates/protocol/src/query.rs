@@ -150,6 +150,7 @@ pub fn render_value(
             status: 200,
             headers: vec![("content-type".into(), "text/xml;charset=UTF-8".into())],
             body: Body::from(w.finish()),
+            stream: None,
         };
     }
     if let (Some(obj), Some(out_ref)) = (output, op.output.as_ref()) {
@@ -166,6 +167,7 @@ pub fn render_value(
         status: 200,
         headers: vec![("content-type".into(), "text/xml".into())],
         body: Body::from(w.finish()),
+        stream: None,
     }
 }
 

@@ -340,5 +340,6 @@ pub fn render_text_root(root: &str, namespace: &str, text: Option<&str>) -> Http
         status: 200,
         headers: vec![("content-type".into(), "application/xml".into())],
         body: Body::from(w.finish()),
+        stream: None,
     }
 }

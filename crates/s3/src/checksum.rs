@@ -60,44 +60,48 @@ pub fn compute(algorithm: &str, data: &[u8]) -> Option<String> {
 
 /// Checks Content-MD5 if given.
 pub fn check_content_md5(header: Option<&str>, data: &[u8]) -> S3Result<()> {
+    check_md5_digest(header, &Md5::digest(data))
+}
+
+/// Checks Content-MD5, if given, against the body's MD5 digest.
+pub fn check_md5_digest(header: Option<&str>, digest: &[u8]) -> S3Result<()> {
     let Some(h) = header else { return Ok(()) };
     let given = B64.decode(h.trim()).map_err(|_| S3Error::InvalidDigest)?;
     if given.len() != 16 {
         return Err(S3Error::InvalidDigest.into());
     }
-    if given.as_slice() != Md5::digest(data).as_slice() {
+    if given.as_slice() != digest {
         return Err(S3Error::BadDigest("The Content-MD5 you specified did not match what we received.".into()).into());
     }
     Ok(())
 }
 
-/// Finds the checksum a request carries (header or trailer `x-amz-checksum-<alg>`), verifies
-/// it, and returns (algorithm, value). With only `x-amz-sdk-checksum-algorithm`, the server
-/// computes it.
-pub fn verify_request_checksum(headers: &[(String, String)], data: &[u8]) -> S3Result<Option<(String, String)>> {
+/// The checksum a request names (header or trailer `x-amz-checksum-<alg>`, with its value) or
+/// asks the server to compute (`x-amz-sdk-checksum-algorithm`, without one).
+pub fn requested(headers: &[(String, String)]) -> S3Result<Option<(String, Option<String>)>> {
     let get = |n: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str());
     for alg in ALGORITHMS {
-        let name = format!("x-amz-checksum-{}", alg.to_ascii_lowercase());
-        if let Some(given) = get(&name) {
-            let actual = compute(alg, data).expect("known algorithm");
-            if given.trim() != actual {
-                return Err(S3Error::BadDigest(format!(
-                    "The {} you specified did not match the calculated checksum.",
-                    alg.to_ascii_lowercase().replace("crc64nvme", "CRC64NVME").to_uppercase()
-                ))
-                .into());
-            }
-            return Ok(Some((alg.to_string(), actual)));
+        if let Some(given) = get(&format!("x-amz-checksum-{}", alg.to_ascii_lowercase())) {
+            return Ok(Some((alg.to_string(), Some(given.trim().to_string()))));
         }
     }
-    if let Some(alg) = get("x-amz-sdk-checksum-algorithm") {
-        let alg = alg.to_ascii_uppercase();
-        return match compute(&alg, data) {
-            Some(v) => Ok(Some((alg, v))),
-            None => Err(S3Error::InvalidRequest(format!("Checksum algorithm {alg} is not supported")).into()),
-        };
+    match get("x-amz-sdk-checksum-algorithm").map(str::to_ascii_uppercase) {
+        Some(alg) if ALGORITHMS.contains(&alg.as_str()) => Ok(Some((alg, None))),
+        Some(alg) => Err(S3Error::InvalidRequest(format!("Checksum algorithm {alg} is not supported")).into()),
+        None => Ok(None),
     }
-    Ok(None)
+}
+
+/// The checksum of a request, once computed: refused when it differs from the one given.
+pub fn check_given(algorithm: String, given: Option<String>, actual: String) -> S3Result<(String, String)> {
+    if given.is_some_and(|g| g != actual) {
+        return Err(S3Error::BadDigest(format!(
+            "The {} you specified did not match the calculated checksum.",
+            algorithm.to_ascii_uppercase()
+        ))
+        .into());
+    }
+    Ok((algorithm, actual))
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod lock;
 mod meta;
 mod multipart;
 mod object;
+mod payload;
 mod policy;
 mod post;
 mod routes;
@@ -194,6 +195,11 @@ impl S3Service {
         a: Addressed,
     ) -> AwsResult<HttpResponse> {
         let s = self;
+        // Only an object's body is large enough to have been spooled; any other body that
+        // large is one S3 refuses.
+        if req.spooled.is_some() && !matches!(op, "PutObject" | "UploadPart") {
+            return Err(AwsError::new("MaxMessageLengthExceeded", 400, "Your request was too big."));
+        }
         match op {
             "ListBuckets" => typed!(s, ctx, req, a, "ListBuckets", bucket::list_buckets),
             "CreateBucket" => typed!(s, ctx, req, a, "CreateBucket", bucket::create_bucket),
@@ -259,12 +265,14 @@ impl S3Service {
             "PutObject" => typed!(s, ctx, req, a, "PutObject", object::put_object),
             "GetObject" => {
                 let input = s.parse(req, &a)?;
-                let out = object::get_object(s, ctx, input, req).await?;
+                let (out, body) = object::get_object(s, ctx, input, req).await?;
                 let partial = out.content_range.is_some();
                 let mut resp = s.render("GetObject", out);
                 if partial {
                     resp.status = 206;
                 }
+                // Sent from the blobs as the client reads it.
+                resp.stream = Some(body);
                 Ok(resp)
             }
             "HeadObject" => {

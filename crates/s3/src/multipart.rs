@@ -94,18 +94,18 @@ pub async fn create(
 }
 
 /// Stores `body` as part `number` of an upload, replacing an earlier part of that number.
+/// Records a part whose body is staged; `(md5_hex, size)` describe it.
+#[allow(clippy::too_many_arguments)]
 async fn store_part(
     svc: &S3Service,
     bucket: String,
     key: String,
     upload_id: String,
     number: i32,
-    body: bytes::Bytes,
+    staged: nuage_storage::StagedBlob,
+    (etag, size): (String, u64),
     part_checksum: Option<String>,
 ) -> AwsResult<(String, i64)> {
-    let etag = checksum::md5_hex(&body);
-    let size = body.len() as u64;
-    let staged = svc.store.stage(body).await?;
     let part_etag = etag.clone();
     let modified = Timestamp::now().0;
     svc.store
@@ -136,11 +136,9 @@ pub async fn upload_part(
     part_number_ok(number)?;
     let upload = load_upload(svc, &bucket, &key, &upload_id)?;
     let body = input.body.take().unwrap_or_default();
-    if body.len() as u64 > object::MAX_OBJECT_SIZE {
-        return Err(S3Error::EntityTooLarge.into());
-    }
-    checksum::check_content_md5(input.content_md5.as_deref(), &body)?;
-    let cs = checksum::verify_request_checksum(&req.headers, &body)?;
+    let received = crate::payload::receive(req, &body, input.content_md5.as_deref()).await?;
+    crate::payload::check_size(&received, req)?;
+    let cs = received.checksum.clone();
     if let (Some(want), Some((got, _))) = (&upload.checksum_algorithm, &cs) {
         if !want.eq_ignore_ascii_case(got) {
             return Err(S3Error::InvalidRequest(format!(
@@ -153,7 +151,9 @@ pub async fn upload_part(
     }
     crate::sse::check_read(&upload.sse, req, "x-amz-")?;
     let part_cs = cs.as_ref().map(|(_, v)| v.clone());
-    let (etag, _) = store_part(svc, bucket, key, upload_id, number, body, part_cs).await?;
+    let staged = crate::payload::stage(&svc.store, req, body).await?;
+    let received = (received.md5_hex, received.len);
+    let (etag, _) = store_part(svc, bucket, key, upload_id, number, staged, received, part_cs).await?;
     let mut out = m::UploadPartOutput { e_tag: Some(etag), ..Default::default() };
     crate::report_sse!(out, &upload.sse);
     if let Some((alg, v)) = cs {
@@ -200,7 +200,9 @@ pub async fn upload_part_copy(
         }
         None => object::read_all(svc, &src).await?,
     };
-    let (etag, modified) = store_part(svc, bucket, key, upload_id, number, body, None).await?;
+    let received = (checksum::md5_hex(&body), body.len() as u64);
+    let staged = svc.store.stage(body).await?;
+    let (etag, modified) = store_part(svc, bucket, key, upload_id, number, staged, received, None).await?;
     let mut out = m::UploadPartCopyOutput {
         copy_part_result: Some(m::CopyPartResult {
             e_tag: Some(etag),

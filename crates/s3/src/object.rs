@@ -219,20 +219,9 @@ pub async fn put_object(
     check_key(&key)?;
     let bucket = svc.bucket(&bucket_name)?;
     let body = input.body.take().unwrap_or_default();
-    if body.len() as u64 > MAX_OBJECT_SIZE {
-        return Err(S3Error::EntityTooLarge.into());
-    }
-    if let Some(declared) = req.header("x-amz-decoded-content-length").or(req.header("content-length")) {
-        if req.header("x-amz-decoded-content-length").is_some() && declared.parse::<usize>().ok() != Some(body.len()) {
-            return Err(AwsError::new(
-                "IncompleteBody",
-                400,
-                "You did not provide the number of bytes specified by the Content-Length HTTP header",
-            ));
-        }
-    }
-    checksum::check_content_md5(input.content_md5.as_deref(), &body)?;
-    let cs = checksum::verify_request_checksum(&req.headers, &body)?;
+    let received = crate::payload::receive(req, &body, input.content_md5.as_deref()).await?;
+    crate::payload::check_size(&received, req)?;
+    let cs = received.checksum.clone();
     let owner = S3Service::owner_of(ctx);
     let grants = acl::from_headers(svc, req, &owner, &bucket.owner)?;
     acl::check_acl_allowed(&bucket, &grants)?;
@@ -241,7 +230,7 @@ pub async fn put_object(
         None => acl::canned("private", &owner, &bucket.owner)?,
     };
     let tags = parse_tagging_header(input.tagging.as_deref())?;
-    let mut v = new_version(ctx, checksum::md5_hex(&body), body.len() as u64);
+    let mut v = new_version(ctx, received.md5_hex, received.len);
     v.headers = content_headers(req);
     v.metadata = input.metadata.take().unwrap_or_default();
     v.checksum = cs.map(|(algorithm, value)| Checksum { algorithm, value, kind: "FULL_OBJECT".into() });
@@ -254,7 +243,7 @@ pub async fn put_object(
     let checksum = v.checksum.clone();
     let sse = v.sse.clone();
     let expiration = crate::lifecycle::expiration_header(&bucket, &key, &v.tags, v.last_modified);
-    let staged = svc.store.stage(body).await?;
+    let staged = crate::payload::stage(&svc.store, req, body).await?;
     let (if_match, if_none_match) = (input.if_match.clone(), input.if_none_match.clone());
     let version_id = svc
         .store
@@ -345,6 +334,27 @@ pub fn parse_range(range: &str, size: u64) -> S3Result<Option<(u64, u64)>> {
 }
 
 /// Reads the bytes [start, end] of a version, touching only the segments that hold them.
+/// The pieces of bytes `start..=end` of a version, its blobs opened to be streamed.
+pub fn open_range(svc: &S3Service, v: &Version, start: u64, end: u64) -> AwsResult<nuage_protocol::Streamed> {
+    use nuage_protocol::Piece;
+    let mut pieces = Vec::new();
+    let mut offset = 0u64;
+    for seg in &v.segments {
+        let (seg_start, seg_end) = (offset, offset + seg.len);
+        offset = seg_end;
+        if seg_end <= start || seg_start > end {
+            continue;
+        }
+        let from = start.saturating_sub(seg_start);
+        let to = (end + 1).min(seg_end) - seg_start;
+        pieces.push(match svc.store.open_blob(seg)? {
+            nuage_storage::BlobSource::Bytes(b) => Piece::Bytes(b.slice(from as usize..to as usize)),
+            nuage_storage::BlobSource::File(file) => Piece::File { file, offset: from, len: to - from },
+        });
+    }
+    Ok(nuage_protocol::Streamed(pieces))
+}
+
 pub async fn read_range(svc: &S3Service, v: &Version, start: u64, end: u64) -> AwsResult<Bytes> {
     let mut out = BytesMut::with_capacity((end + 1 - start) as usize);
     let mut offset = 0u64;
@@ -489,7 +499,7 @@ pub async fn get_object(
     _ctx: &RequestContext,
     input: m::GetObjectRequest,
     req: &ServiceRequest,
-) -> AwsResult<m::GetObjectOutput> {
+) -> AwsResult<(m::GetObjectOutput, nuage_protocol::Streamed)> {
     let loc = readable_version!(svc, input, req);
     let v = &loc.version;
     let mut out = m::GetObjectOutput::default();
@@ -502,15 +512,15 @@ pub async fn get_object(
             if r.content_range {
                 out.content_range = Some(format!("bytes {s}-{e}/{}", v.size));
             }
-            read_range(svc, v, s, e).await?
+            open_range(svc, v, s, e)?
         }
-        None => read_all(svc, v).await?,
+        None if v.size == 0 => nuage_protocol::Streamed::default(),
+        None => open_range(svc, v, 0, v.size - 1)?,
     };
     out.content_length = Some(body.len() as i64);
     out.tag_count = (!v.tags.is_empty()).then_some(v.tags.len() as i32);
     out.response_overrides(&input);
-    out.body = Some(body);
-    Ok(out)
+    Ok((out, body))
 }
 
 trait ResponseOverrides {

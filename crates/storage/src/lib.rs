@@ -31,6 +31,12 @@ pub struct BlobRef {
     pub inline: bool,
 }
 
+/// A committed blob, ready to be read.
+pub enum BlobSource {
+    Bytes(Bytes),
+    File(std::fs::File),
+}
+
 /// Bytes made durable (or ready to be) but not yet referenced by any committed metadata.
 pub enum StagedBlob {
     Inline(Bytes),
@@ -299,6 +305,39 @@ impl Store {
             std::fs::rename(&tmp, dir.join(&id))?;
             std::fs::File::open(&dir)?.sync_all()?;
             Ok(StagedBlob::File { id, len: data.len() as u64 })
+        })
+        .await
+        .map_err(db_err)?
+        .map_err(db_err)
+    }
+
+    /// Opens a committed blob for reading as it is sent: a small one's bytes, or its file
+    /// (open, so that a delete after this cannot cut the read short).
+    pub fn open_blob(&self, blob: &BlobRef) -> Result<BlobSource, AwsError> {
+        if blob.inline {
+            let snap = self.read()?;
+            let bytes = snap.inline_blob(&blob.id)?.ok_or_else(|| AwsError::internal("blob missing"))?;
+            return Ok(BlobSource::Bytes(bytes));
+        }
+        std::fs::File::open(self.inner.blob_dir.join(&blob.id)).map(BlobSource::File).map_err(db_err)
+    }
+
+    /// The directory of blob files: a body spooled there by the front door can be adopted
+    /// (renamed) without a copy, and one left by a crash is removed at the next start.
+    pub fn blob_dir(&self) -> &Path {
+        &self.inner.blob_dir
+    }
+
+    /// Prepares a body already written to `path` (in the blob directory) for commit: it is
+    /// fsynced and renamed, never copied.
+    pub async fn adopt(&self, path: PathBuf, len: u64) -> Result<StagedBlob, AwsError> {
+        let dir = self.inner.blob_dir.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<StagedBlob> {
+            std::fs::File::open(&path)?.sync_data()?;
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            std::fs::rename(&path, dir.join(&id))?;
+            std::fs::File::open(&dir)?.sync_all()?;
+            Ok(StagedBlob::File { id, len })
         })
         .await
         .map_err(db_err)?
