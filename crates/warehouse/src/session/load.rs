@@ -1,0 +1,210 @@
+//! COPY and UNLOAD as statements of a session: logged in STL_QUERY, COPY's rows appended like an INSERT's.
+use super::*;
+
+impl Session {
+    /// UNLOAD: the query runs as any query of this session (its privileges checked), and its
+    /// rows are written to S3 as the statement's credentials allow.
+    pub(super) async fn unload(&mut self, spec: UnloadSpec) -> SqlResult<Output> {
+        let (query, start) = self.start_logged()?;
+        let out = self.unload_rows(&spec).await;
+        self.end_logged(query, start, &spec.text, out.is_err());
+        Ok(Output::Command("UNLOAD".into(), Some(out?)))
+    }
+
+    /// A statement run outside `execute` (COPY, UNLOAD) begins: refused in a failed
+    /// transaction, else given its query id and start time.
+    pub(super) fn start_logged(&mut self) -> SqlResult<(i64, i64)> {
+        if self.transaction_failed() {
+            return Err(SqlError::aborted());
+        }
+        self.last_query = self.wh.new_query_id();
+        Ok((self.last_query, chrono::Utc::now().timestamp_micros()))
+    }
+
+    /// A statement ends: a failure aborts the open transaction, and STL_QUERY records it.
+    pub(super) fn end_logged(&mut self, query: i64, start_us: i64, text: &str, failed: bool) {
+        if let Some(tx) = &mut self.tx {
+            tx.failed |= failed;
+        }
+        self.wh.log_query(QueryRecord {
+            query,
+            pid: self.pid,
+            user: self.user.clone(),
+            text: text.to_string(),
+            start_us,
+            end_us: chrono::Utc::now().timestamp_micros(),
+            aborted: failed,
+        });
+    }
+
+    pub(super) async fn unload_rows(&mut self, spec: &UnloadSpec) -> SqlResult<usize> {
+        if self.tx.is_none() {
+            self.view.set(self.wh.committed());
+        }
+        let mut parsed = self.parse(&spec.query)?;
+        let statement = match (parsed.pop(), parsed.is_empty()) {
+            (Some(Parsed { statement: Statement::Query(q), .. }), true) => q,
+            _ => return Err(SqlError::new("42601", "UNLOAD takes one SELECT statement")),
+        };
+        let df = self.query(*statement).await?;
+        let schema = Arc::new(df.schema().as_arrow().clone());
+        let batches = df.collect().await?;
+        let rows = batches.iter().map(|b| b.num_rows()).sum();
+        let external = self
+            .wh
+            .external()
+            .ok_or_else(|| SqlError::unsupported("UNLOAD to S3 needs the warehouse to run in a cluster"))?;
+        let store = external.open(&spec.credentials, spec.region.as_deref(), &self.user).await?;
+        crate::unload::write(spec, &*store, schema, batches).await?;
+        Ok(rows)
+    }
+
+    /// COPY, recorded in STL_QUERY like any statement; its failure aborts a transaction.
+    pub(super) async fn copy(&mut self, spec: CopySpec) -> SqlResult<Output> {
+        let (query, start) = self.start_logged()?;
+        let out = self.copy_rows(&spec, query).await;
+        self.end_logged(query, start, &spec.text, out.is_err());
+        let rows = out?;
+        self.last_copy.0.store(query, std::sync::atomic::Ordering::Relaxed);
+        self.last_copy.1.store(rows as i64, std::sync::atomic::Ordering::Relaxed);
+        Ok(Output::Command("COPY".into(), Some(rows)))
+    }
+
+    /// Reads the files, converts their rows, and appends them in one commit (or to the open
+    /// transaction); nothing is appended when more rows fail than MAXERROR allows.
+    pub(super) async fn copy_rows(&mut self, spec: &CopySpec, query: i64) -> SqlResult<usize> {
+        if self.tx.is_none() {
+            self.view.set(self.wh.committed());
+        }
+        let st = self.view.get();
+        let schema = self.schema_of(spec.schema.clone(), &spec.table);
+        let meta = st.table(&schema, &spec.table).cloned().ok_or_else(|| SqlError::relation_missing(&spec.table))?;
+        privileges::require_table(&st, &self.user, &schema, &spec.table, Privilege::Insert)?;
+        let targets: Vec<usize> = if spec.columns.is_empty() {
+            (0..meta.columns.len()).filter(|i| spec.explicit_ids || meta.columns[*i].identity.is_none()).collect()
+        } else {
+            let mut t = Vec::new();
+            for c in &spec.columns {
+                let (i, _) = meta.column(c).ok_or_else(|| {
+                    SqlError::new("42703", format!("column \"{c}\" of relation \"{}\" does not exist", spec.table))
+                })?;
+                t.push(i);
+            }
+            t
+        };
+        let columns: Arc<Vec<ColumnMeta>> = Arc::new(targets.iter().map(|i| meta.columns[*i].clone()).collect());
+        let external = self
+            .wh
+            .external()
+            .ok_or_else(|| SqlError::unsupported("COPY from S3 needs the warehouse to run in a cluster"))?;
+        let store = external.open(&spec.credentials, spec.region.as_deref(), &self.user).await?;
+        let files = copy::files(spec, &*store).await?;
+        let json_paths = match &spec.format {
+            copy::Format::Json(copy::JsonMapping::Paths(url)) | copy::Format::Avro(copy::JsonMapping::Paths(url)) => {
+                let (b, k) = copy::s3_url(url)?;
+                Some(Arc::new(copy::json_paths(&store.get(&b, &k).await?)?))
+            }
+            _ => None,
+        };
+        let spec_arc = Arc::new(spec.clone());
+        let mut tasks = Vec::with_capacity(files.len());
+        for (bucket, key) in files {
+            let body = store.get(&bucket, &key).await?;
+            let (spec, columns, paths) = (spec_arc.clone(), columns.clone(), json_paths.clone());
+            let file = format!("s3://{bucket}/{key}");
+            tasks.push(tokio::task::spawn_blocking(move || {
+                copy::Reader {
+                    spec: &spec,
+                    columns: &columns,
+                    file: &file,
+                    json_paths: paths.as_deref().map(|p| &p[..]),
+                }
+                .read_file(body)
+            }));
+        }
+        let mut results = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            results.push(t.await.map_err(SqlError::internal)??);
+        }
+        let now = chrono::Utc::now().timestamp_micros();
+        // Redshift stops at the first error past MAXERROR: that many are reported.
+        let mut row_errors: Vec<&copy::RowError> = results.iter().flat_map(|r| r.errors.iter()).collect();
+        row_errors.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        row_errors.truncate(spec.max_error + 1);
+        let errors: Vec<LoadError> = row_errors
+            .into_iter()
+            .map(|e| LoadError {
+                query,
+                pid: self.pid,
+                user: self.user.clone(),
+                table_id: meta.id,
+                time_us: now,
+                filename: e.file.clone(),
+                line_number: e.line,
+                colname: e.column.clone(),
+                coltype: e.column_type.clone(),
+                col_length: e.column_length.clone(),
+                position: e.position,
+                raw_line: e.raw_line.clone(),
+                raw_field_value: e.raw_value.clone(),
+                err_code: e.code,
+                err_reason: e.reason.clone(),
+            })
+            .collect();
+        let commits = |committed: bool| -> Vec<LoadCommit> {
+            results
+                .iter()
+                .map(|r| LoadCommit {
+                    query,
+                    user: self.user.clone(),
+                    filename: r.file.clone(),
+                    lines_scanned: r.lines,
+                    errors: r.errors.len() as i64,
+                    time_us: now,
+                    committed,
+                })
+                .collect()
+        };
+        if errors.len() > spec.max_error {
+            let first = errors[0].clone();
+            self.wh.log_load(errors, commits(false));
+            return Err(SqlError::new(
+                "XX000",
+                format!("Load into table '{}' failed.  Check 'stl_load_errors' system table for details.", spec.table),
+            )
+            .with_detail(format!(
+                "error:  Load into table '{}' failed.  Check 'stl_load_errors' system table for details.\ncode:      {}\ncontext:   {}\nquery:     {query}\nlocation:  {}:{}",
+                spec.table, first.err_code, first.err_reason, first.filename, first.line_number
+            )));
+        }
+        if spec.no_load {
+            // NOLOAD checks the files and loads nothing.
+            self.wh.log_load(errors, commits(false));
+            return Ok(0);
+        }
+        let batches: Vec<RecordBatch> = results.iter().filter_map(|r| r.batch.clone()).collect();
+        let table = spec.table.clone();
+        let rows = if let Some(tx) = &self.tx {
+            let mut work = tx.state.clone();
+            let rows = self.append(&mut work, &schema, &table, &targets, batches).await?;
+            let tx = self.tx.as_mut().expect("in a transaction");
+            tx.state = work;
+            tx.dirty.insert(meta.id);
+            self.view.set(Arc::new(tx.state.clone()));
+            rows
+        } else {
+            let wh = self.wh.clone();
+            let _one = wh.commit_lock.lock().await;
+            let mut work = (*wh.committed()).clone();
+            if work.table(&schema, &table).map(|t| t.id) != Some(meta.id) {
+                return Err(SqlError::relation_missing(&table));
+            }
+            let rows = self.append(&mut work, &schema, &table, &targets, batches).await?;
+            wh.commit(work, &HashSet::from([meta.id])).await?;
+            self.view.set(wh.committed());
+            rows
+        };
+        self.wh.log_load(errors, commits(true));
+        Ok(rows)
+    }
+}

@@ -1,0 +1,172 @@
+//! Queries: planned by DataFusion against the session's view, views expanded, SELECT privileges checked, result columns named as PostgreSQL names them.
+use super::*;
+
+impl Session {
+    /// Plans and starts a query against the session's view.
+    pub async fn query(&self, query: ast::Query) -> SqlResult<DataFrame> {
+        let mut statement = Statement::Query(Box::new(query));
+        // Privileges are checked on what the query names: a view, not the tables behind it.
+        self.qualify_temporary(&mut statement);
+        self.check_select(&statement)?;
+        self.expand_views(&mut statement)?;
+        self.plan(statement).await
+    }
+
+    /// Unqualified names find the session's temporary tables first, as on Redshift.
+    pub(super) fn qualify_temporary(&self, statement: &mut Statement) {
+        if self.temp_tables.is_empty() {
+            return;
+        }
+        struct Qualify<'a>(&'a [(String, String)]);
+        impl VisitorMut for Qualify<'_> {
+            type Break = ();
+            fn pre_visit_relation(&mut self, name: &mut ObjectName) -> ControlFlow<()> {
+                if name.0.len() == 1 {
+                    let (_, table) = object_name(name);
+                    if let Some((schema, _)) = self.0.iter().find(|(_, t)| *t == table) {
+                        name.0.insert(0, ast::ObjectNamePart::Identifier(ast::Ident::with_quote('"', schema.clone())));
+                    }
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let _ = statement.visit(&mut Qualify(&self.temp_tables));
+    }
+
+    pub(super) async fn plan(&self, statement: Statement) -> SqlResult<DataFrame> {
+        let plan = self.logical_plan(statement).await?;
+        Ok(self.ctx.execute_logical_plan(plan).await?)
+    }
+
+    /// Plans a statement. A WHERE may name a select item's alias, as Redshift allows, when no
+    /// column has that name: such a name is replaced by the aliased expression and planned again.
+    pub(super) async fn logical_plan(
+        &self,
+        mut statement: Statement,
+    ) -> SqlResult<datafusion::logical_expr::LogicalPlan> {
+        for _ in 0..8 {
+            let err =
+                match self.ctx.state().statement_to_plan(DfStatement::Statement(Box::new(statement.clone()))).await {
+                    Ok(plan) => return Ok(plan),
+                    Err(e) => SqlError::from(e),
+                };
+            let missing = (err.code == "42703")
+                .then(|| err.message.strip_prefix("column \"").and_then(|m| m.strip_suffix("\" does not exist")))
+                .flatten();
+            match missing {
+                Some(name) if dialect::where_alias(&mut statement, name) => continue,
+                _ => return Err(err),
+            }
+        }
+        Err(SqlError::internal("too many aliases named in WHERE"))
+    }
+
+    pub(super) async fn query_sql(&self, sql: &str) -> SqlResult<Vec<RecordBatch>> {
+        let mut parsed = dialect::parse(sql)?;
+        let Some(p) = parsed.pop() else { return Ok(vec![]) };
+        let Statement::Query(query) = p.statement else { return Err(SqlError::internal("not a query")) };
+        Ok(self.query(*query).await?.collect().await?)
+    }
+
+    /// The result schema and parameter types of a statement, without running it (extended
+    /// protocol's Describe). Only queries have a result.
+    pub async fn describe(
+        &self,
+        statement: &Statement,
+    ) -> SqlResult<Option<(Arc<Schema>, Vec<Option<datafusion::arrow::datatypes::DataType>>)>> {
+        if let Statement::ShowVariable { variable } = statement {
+            let name = variable.iter().map(|i| i.value.to_ascii_lowercase()).collect::<Vec<_>>().join(" ");
+            let field =
+                datafusion::arrow::datatypes::Field::new(name, datafusion::arrow::datatypes::DataType::Utf8, true);
+            return Ok(Some((Arc::new(Schema::new(vec![field])), vec![])));
+        }
+        if !matches!(statement, Statement::Query(_) | Statement::Explain { .. }) {
+            return Ok(None);
+        }
+        if self.tx.is_none() {
+            self.view.set(self.wh.committed());
+        }
+        let mut statement = statement.clone();
+        self.expand_views(&mut statement)?;
+        let plan = self.logical_plan(statement).await?;
+        let params = plan.get_parameter_types().map_err(SqlError::from)?;
+        let mut ordered: Vec<(usize, Option<datafusion::arrow::datatypes::DataType>)> = params
+            .into_iter()
+            .filter_map(|(k, v)| k.trim_start_matches('$').parse::<usize>().ok().map(|i| (i, v)))
+            .collect();
+        ordered.sort_by_key(|(i, _)| *i);
+        let n = ordered.last().map(|(i, _)| *i).unwrap_or(0);
+        let mut types = vec![None; n];
+        for (i, t) in ordered {
+            if i >= 1 {
+                types[i - 1] = t;
+            }
+        }
+        Ok(Some((Arc::new(plan.schema().as_arrow().clone()), types)))
+    }
+
+    /// Replaces references to views by their defining queries.
+    pub(super) fn expand_views(&self, statement: &mut Statement) -> SqlResult<()> {
+        let st = self.view.get();
+        let has_views = st.catalog.schemas.values().any(|s| !s.views.is_empty());
+        if !has_views {
+            return Ok(());
+        }
+        struct Expand<'a> {
+            st: &'a DbState,
+            changed: bool,
+            error: Option<SqlError>,
+        }
+        impl VisitorMut for Expand<'_> {
+            type Break = ();
+            fn pre_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<()> {
+                if let TableFactor::Table { name, alias, args: None, .. } = tf {
+                    let (schema, view) = object_name(name);
+                    let schema = schema.unwrap_or_else(|| "public".into());
+                    if let Some(v) = self.st.catalog.schemas.get(&schema).and_then(|s| s.views.get(&view)) {
+                        match dialect::parse(&v.sql).map(|mut p| p.pop()) {
+                            Ok(Some(Parsed { statement: Statement::Query(query), .. })) => {
+                                let alias = alias.clone().unwrap_or(ast::TableAlias {
+                                    explicit: true,
+                                    at: None,
+                                    name: ast::Ident::new(view.clone()),
+                                    columns: vec![],
+                                });
+                                *tf = TableFactor::Derived {
+                                    lateral: false,
+                                    subquery: query,
+                                    alias: Some(alias),
+                                    sample: None,
+                                };
+                                self.changed = true;
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                self.error = Some(e);
+                                return ControlFlow::Break(());
+                            }
+                        }
+                    }
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        for _ in 0..16 {
+            let mut v = Expand { st: &st, changed: false, error: None };
+            let _ = statement.visit(&mut v);
+            if let Some(e) = v.error {
+                return Err(e);
+            }
+            if !v.changed {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Privileges: a query reads every table it names.
+    pub(super) fn check_select(&self, statement: &Statement) -> SqlResult<()> {
+        let st = self.view.get();
+        privileges::check_reads(&st, &self.user, statement)
+    }
+}
