@@ -151,16 +151,27 @@ impl S3Service {
 
 /// Runs a typed handler: parse the input shape, call, render the output shape.
 macro_rules! typed {
-    ($svc:ident, $ctx:ident, $req:ident, $addr:ident, $op:literal, $handler:path) => {{
-        let input = $svc.parse(&$req, &$addr)?;
-        let out = $handler($svc, $ctx, input, $req).await?;
+    ($svc:ident, $ctx:ident, $req:ident, $input:ident, $op:literal, $handler:path) => {{
+        let out = $handler($svc, $ctx, $input, $req).await?;
         Ok($svc.render($op, out))
     }};
-    ($svc:ident, $ctx:ident, $req:ident, $addr:ident, $op:literal, $handler:path, empty) => {{
-        let input = $svc.parse(&$req, &$addr)?;
-        $handler($svc, $ctx, input, $req).await?;
+    ($svc:ident, $ctx:ident, $req:ident, $input:ident, $op:literal, $handler:path, empty) => {{
+        $handler($svc, $ctx, $input, $req).await?;
         Ok($svc.empty($op))
     }};
+}
+
+/// Reads an S3 operation's typed input from the request, with the bucket and key it addresses.
+struct S3Decoder<'a> {
+    svc: &'a S3Service,
+    req: &'a ServiceRequest,
+    a: &'a Addressed,
+}
+
+impl nuage_protocol::Decode for S3Decoder<'_> {
+    fn input<T: nuage_protocol::Shape + serde::de::DeserializeOwned>(&self, _operation: &'static str) -> AwsResult<T> {
+        self.svc.parse(self.req, self.a)
+    }
 }
 
 /// Query strings S3 refuses before routing: a parameter given twice is ambiguous (which
@@ -187,65 +198,79 @@ fn check_query(req: &ServiceRequest, a: &Addressed) -> AwsResult<()> {
 }
 
 impl S3Service {
+    #[deny(clippy::wildcard_enum_match_arm)]
     async fn run(
         &self,
-        op: &'static str,
+        name: &'static str,
         ctx: &RequestContext,
         req: &ServiceRequest,
         a: Addressed,
     ) -> AwsResult<HttpResponse> {
+        use m::ops::Operation as O;
         let s = self;
         // Only an object's body is large enough to have been spooled; any other body that
         // large is one S3 refuses.
-        if req.spooled.is_some() && !matches!(op, "PutObject" | "UploadPart") {
+        if req.spooled.is_some() && !matches!(name, "PutObject" | "UploadPart") {
             return Err(AwsError::new("MaxMessageLengthExceeded", 400, "Your request was too big."));
         }
+        // The router only names operations of ROUTES; the rest answer NotImplemented.
+        let decoder = S3Decoder { svc: s, req, a: &a };
+        let op = match <O as nuage_protocol::Operation>::decode(name, &decoder) {
+            Some(op) => op?,
+            None => return Err(error::S3Error::NotImplemented(name.to_string()).into()),
+        };
         match op {
-            "ListBuckets" => typed!(s, ctx, req, a, "ListBuckets", bucket::list_buckets),
-            "CreateBucket" => typed!(s, ctx, req, a, "CreateBucket", bucket::create_bucket),
-            "HeadBucket" => typed!(s, ctx, req, a, "HeadBucket", bucket::head_bucket),
-            "DeleteBucket" => typed!(s, ctx, req, a, "DeleteBucket", bucket::delete_bucket, empty),
-            "GetBucketLocation" => {
-                let input: m::GetBucketLocationRequest = s.parse(req, &a)?;
+            O::ListBuckets(input) => typed!(s, ctx, req, input, "ListBuckets", bucket::list_buckets),
+            O::CreateBucket(input) => typed!(s, ctx, req, input, "CreateBucket", bucket::create_bucket),
+            O::HeadBucket(input) => typed!(s, ctx, req, input, "HeadBucket", bucket::head_bucket),
+            O::DeleteBucket(input) => typed!(s, ctx, req, input, "DeleteBucket", bucket::delete_bucket, empty),
+            O::GetBucketLocation(input) => {
                 let region = bucket::get_bucket_location(s, ctx, input, req).await?;
                 Ok(rest_xml::render_text_root("LocationConstraint", NAMESPACE, region.as_deref()))
             }
-            "PutBucketTagging" => typed!(s, ctx, req, a, "PutBucketTagging", bucket::put_bucket_tagging, empty),
-            "GetBucketTagging" => typed!(s, ctx, req, a, "GetBucketTagging", bucket::get_bucket_tagging),
-            "DeleteBucketTagging" => {
-                typed!(s, ctx, req, a, "DeleteBucketTagging", bucket::delete_bucket_tagging, empty)
+            O::PutBucketTagging(input) => {
+                typed!(s, ctx, req, input, "PutBucketTagging", bucket::put_bucket_tagging, empty)
             }
-            "PutBucketCors" => typed!(s, ctx, req, a, "PutBucketCors", bucket::put_bucket_cors, empty),
-            "GetBucketCors" => typed!(s, ctx, req, a, "GetBucketCors", bucket::get_bucket_cors),
-            "DeleteBucketCors" => typed!(s, ctx, req, a, "DeleteBucketCors", bucket::delete_bucket_cors, empty),
-            "PutBucketEncryption" => {
-                typed!(s, ctx, req, a, "PutBucketEncryption", bucket::put_bucket_encryption, empty)
+            O::GetBucketTagging(input) => typed!(s, ctx, req, input, "GetBucketTagging", bucket::get_bucket_tagging),
+            O::DeleteBucketTagging(input) => {
+                typed!(s, ctx, req, input, "DeleteBucketTagging", bucket::delete_bucket_tagging, empty)
             }
-            "GetBucketEncryption" => typed!(s, ctx, req, a, "GetBucketEncryption", bucket::get_bucket_encryption),
-            "DeleteBucketEncryption" => {
-                typed!(s, ctx, req, a, "DeleteBucketEncryption", bucket::delete_bucket_encryption, empty)
+            O::PutBucketCors(input) => typed!(s, ctx, req, input, "PutBucketCors", bucket::put_bucket_cors, empty),
+            O::GetBucketCors(input) => typed!(s, ctx, req, input, "GetBucketCors", bucket::get_bucket_cors),
+            O::DeleteBucketCors(input) => {
+                typed!(s, ctx, req, input, "DeleteBucketCors", bucket::delete_bucket_cors, empty)
             }
-            "PutBucketOwnershipControls" => {
-                typed!(s, ctx, req, a, "PutBucketOwnershipControls", bucket::put_ownership_controls, empty)
+            O::PutBucketEncryption(input) => {
+                typed!(s, ctx, req, input, "PutBucketEncryption", bucket::put_bucket_encryption, empty)
             }
-            "GetBucketOwnershipControls" => {
-                typed!(s, ctx, req, a, "GetBucketOwnershipControls", bucket::get_ownership_controls)
+            O::GetBucketEncryption(input) => {
+                typed!(s, ctx, req, input, "GetBucketEncryption", bucket::get_bucket_encryption)
             }
-            "DeleteBucketOwnershipControls" => {
-                typed!(s, ctx, req, a, "DeleteBucketOwnershipControls", bucket::delete_ownership_controls, empty)
+            O::DeleteBucketEncryption(input) => {
+                typed!(s, ctx, req, input, "DeleteBucketEncryption", bucket::delete_bucket_encryption, empty)
             }
-            "PutBucketVersioning" => {
-                typed!(s, ctx, req, a, "PutBucketVersioning", bucket::put_bucket_versioning, empty)
+            O::PutBucketOwnershipControls(input) => {
+                typed!(s, ctx, req, input, "PutBucketOwnershipControls", bucket::put_ownership_controls, empty)
             }
-            "GetBucketVersioning" => typed!(s, ctx, req, a, "GetBucketVersioning", bucket::get_bucket_versioning),
-            "GetBucketAcl" => typed!(s, ctx, req, a, "GetBucketAcl", acl::get_bucket_acl),
-            "PutBucketAcl" => typed!(s, ctx, req, a, "PutBucketAcl", acl::put_bucket_acl, empty),
-            "GetObjectAcl" => typed!(s, ctx, req, a, "GetObjectAcl", acl::get_object_acl),
-            "PutObjectAcl" => typed!(s, ctx, req, a, "PutObjectAcl", acl::put_object_acl),
-            "ListObjects" => typed!(s, ctx, req, a, "ListObjects", list::list_objects),
-            "ListObjectsV2" => typed!(s, ctx, req, a, "ListObjectsV2", list::list_objects_v2),
-            "ListObjectVersions" => {
-                let input = s.parse(req, &a)?;
+            O::GetBucketOwnershipControls(input) => {
+                typed!(s, ctx, req, input, "GetBucketOwnershipControls", bucket::get_ownership_controls)
+            }
+            O::DeleteBucketOwnershipControls(input) => {
+                typed!(s, ctx, req, input, "DeleteBucketOwnershipControls", bucket::delete_ownership_controls, empty)
+            }
+            O::PutBucketVersioning(input) => {
+                typed!(s, ctx, req, input, "PutBucketVersioning", bucket::put_bucket_versioning, empty)
+            }
+            O::GetBucketVersioning(input) => {
+                typed!(s, ctx, req, input, "GetBucketVersioning", bucket::get_bucket_versioning)
+            }
+            O::GetBucketAcl(input) => typed!(s, ctx, req, input, "GetBucketAcl", acl::get_bucket_acl),
+            O::PutBucketAcl(input) => typed!(s, ctx, req, input, "PutBucketAcl", acl::put_bucket_acl, empty),
+            O::GetObjectAcl(input) => typed!(s, ctx, req, input, "GetObjectAcl", acl::get_object_acl),
+            O::PutObjectAcl(input) => typed!(s, ctx, req, input, "PutObjectAcl", acl::put_object_acl),
+            O::ListObjects(input) => typed!(s, ctx, req, input, "ListObjects", list::list_objects),
+            O::ListObjectsV2(input) => typed!(s, ctx, req, input, "ListObjectsV2", list::list_objects_v2),
+            O::ListObjectVersions(input) => {
                 let (out, order) = list::list_object_versions(s, ctx, input, req).await?;
                 let mut value = serde_json::to_value(&out).expect("shapes serialise");
                 if let Some(obj) = value.as_object_mut() {
@@ -262,9 +287,8 @@ impl S3Service {
                     NAMESPACE,
                 ))
             }
-            "PutObject" => typed!(s, ctx, req, a, "PutObject", object::put_object),
-            "GetObject" => {
-                let input = s.parse(req, &a)?;
+            O::PutObject(input) => typed!(s, ctx, req, input, "PutObject", object::put_object),
+            O::GetObject(input) => {
                 let (out, body) = object::get_object(s, ctx, input, req).await?;
                 let partial = out.content_range.is_some();
                 let mut resp = s.render("GetObject", out);
@@ -275,8 +299,7 @@ impl S3Service {
                 resp.stream = Some(body);
                 Ok(resp)
             }
-            "HeadObject" => {
-                let input = s.parse(req, &a)?;
+            O::HeadObject(input) => {
                 let out = object::head_object(s, ctx, input, req).await?;
                 let partial = out.content_range.is_some();
                 let mut resp = s.render("HeadObject", out);
@@ -285,56 +308,126 @@ impl S3Service {
                 }
                 Ok(resp)
             }
-            "DeleteObject" => typed!(s, ctx, req, a, "DeleteObject", object::delete_object),
-            "DeleteObjects" => typed!(s, ctx, req, a, "DeleteObjects", object::delete_objects),
-            "CopyObject" => typed!(s, ctx, req, a, "CopyObject", object::copy_object),
-            "PutObjectTagging" => typed!(s, ctx, req, a, "PutObjectTagging", object::put_object_tagging),
-            "GetObjectTagging" => typed!(s, ctx, req, a, "GetObjectTagging", object::get_object_tagging),
-            "DeleteObjectTagging" => typed!(s, ctx, req, a, "DeleteObjectTagging", object::delete_object_tagging),
-            "GetObjectAttributes" => typed!(s, ctx, req, a, "GetObjectAttributes", object::get_object_attributes),
-            "CreateMultipartUpload" => typed!(s, ctx, req, a, "CreateMultipartUpload", multipart::create),
-            "UploadPart" => typed!(s, ctx, req, a, "UploadPart", multipart::upload_part),
-            "UploadPartCopy" => typed!(s, ctx, req, a, "UploadPartCopy", multipart::upload_part_copy),
-            "CompleteMultipartUpload" => typed!(s, ctx, req, a, "CompleteMultipartUpload", multipart::complete),
-            "AbortMultipartUpload" => typed!(s, ctx, req, a, "AbortMultipartUpload", multipart::abort),
-            "ListParts" => typed!(s, ctx, req, a, "ListParts", multipart::list_parts),
-            "ListMultipartUploads" => typed!(s, ctx, req, a, "ListMultipartUploads", multipart::list_uploads),
-            "PutBucketLifecycleConfiguration" => {
-                typed!(s, ctx, req, a, "PutBucketLifecycleConfiguration", lifecycle::put)
+            O::DeleteObject(input) => typed!(s, ctx, req, input, "DeleteObject", object::delete_object),
+            O::DeleteObjects(input) => typed!(s, ctx, req, input, "DeleteObjects", object::delete_objects),
+            O::CopyObject(input) => typed!(s, ctx, req, input, "CopyObject", object::copy_object),
+            O::PutObjectTagging(input) => typed!(s, ctx, req, input, "PutObjectTagging", object::put_object_tagging),
+            O::GetObjectTagging(input) => typed!(s, ctx, req, input, "GetObjectTagging", object::get_object_tagging),
+            O::DeleteObjectTagging(input) => {
+                typed!(s, ctx, req, input, "DeleteObjectTagging", object::delete_object_tagging)
             }
-            "GetBucketLifecycleConfiguration" => {
-                typed!(s, ctx, req, a, "GetBucketLifecycleConfiguration", lifecycle::get)
+            O::GetObjectAttributes(input) => {
+                typed!(s, ctx, req, input, "GetObjectAttributes", object::get_object_attributes)
             }
-            "DeleteBucketLifecycle" => typed!(s, ctx, req, a, "DeleteBucketLifecycle", lifecycle::delete, empty),
-            "PutBucketPolicy" => {
+            O::CreateMultipartUpload(input) => typed!(s, ctx, req, input, "CreateMultipartUpload", multipart::create),
+            O::UploadPart(input) => typed!(s, ctx, req, input, "UploadPart", multipart::upload_part),
+            O::UploadPartCopy(input) => typed!(s, ctx, req, input, "UploadPartCopy", multipart::upload_part_copy),
+            O::CompleteMultipartUpload(input) => {
+                typed!(s, ctx, req, input, "CompleteMultipartUpload", multipart::complete)
+            }
+            O::AbortMultipartUpload(input) => typed!(s, ctx, req, input, "AbortMultipartUpload", multipart::abort),
+            O::ListParts(input) => typed!(s, ctx, req, input, "ListParts", multipart::list_parts),
+            O::ListMultipartUploads(input) => {
+                typed!(s, ctx, req, input, "ListMultipartUploads", multipart::list_uploads)
+            }
+            O::PutBucketLifecycleConfiguration(input) => {
+                typed!(s, ctx, req, input, "PutBucketLifecycleConfiguration", lifecycle::put)
+            }
+            O::GetBucketLifecycleConfiguration(input) => {
+                typed!(s, ctx, req, input, "GetBucketLifecycleConfiguration", lifecycle::get)
+            }
+            O::DeleteBucketLifecycle(input) => {
+                typed!(s, ctx, req, input, "DeleteBucketLifecycle", lifecycle::delete, empty)
+            }
+            O::PutBucketPolicy(input) => {
                 // S3 answers a stored bucket policy with 204 No Content.
                 let resp: AwsResult<HttpResponse> =
-                    typed!(s, ctx, req, a, "PutBucketPolicy", policy::put_bucket_policy, empty);
+                    typed!(s, ctx, req, input, "PutBucketPolicy", policy::put_bucket_policy, empty);
                 resp.map(|r| HttpResponse { status: 204, ..r })
             }
-            "GetBucketPolicy" => typed!(s, ctx, req, a, "GetBucketPolicy", policy::get_bucket_policy),
-            "DeleteBucketPolicy" => typed!(s, ctx, req, a, "DeleteBucketPolicy", policy::delete_bucket_policy, empty),
-            "GetBucketPolicyStatus" => {
-                typed!(s, ctx, req, a, "GetBucketPolicyStatus", policy::get_bucket_policy_status)
+            O::GetBucketPolicy(input) => typed!(s, ctx, req, input, "GetBucketPolicy", policy::get_bucket_policy),
+            O::DeleteBucketPolicy(input) => {
+                typed!(s, ctx, req, input, "DeleteBucketPolicy", policy::delete_bucket_policy, empty)
             }
-            "PutPublicAccessBlock" => {
-                typed!(s, ctx, req, a, "PutPublicAccessBlock", policy::put_public_access_block, empty)
+            O::GetBucketPolicyStatus(input) => {
+                typed!(s, ctx, req, input, "GetBucketPolicyStatus", policy::get_bucket_policy_status)
             }
-            "GetPublicAccessBlock" => typed!(s, ctx, req, a, "GetPublicAccessBlock", policy::get_public_access_block),
-            "DeletePublicAccessBlock" => {
-                typed!(s, ctx, req, a, "DeletePublicAccessBlock", policy::delete_public_access_block, empty)
+            O::PutPublicAccessBlock(input) => {
+                typed!(s, ctx, req, input, "PutPublicAccessBlock", policy::put_public_access_block, empty)
             }
-            "PutObjectLockConfiguration" => {
-                typed!(s, ctx, req, a, "PutObjectLockConfiguration", lock::put_configuration)
+            O::GetPublicAccessBlock(input) => {
+                typed!(s, ctx, req, input, "GetPublicAccessBlock", policy::get_public_access_block)
             }
-            "GetObjectLockConfiguration" => {
-                typed!(s, ctx, req, a, "GetObjectLockConfiguration", lock::get_configuration)
+            O::DeletePublicAccessBlock(input) => {
+                typed!(s, ctx, req, input, "DeletePublicAccessBlock", policy::delete_public_access_block, empty)
             }
-            "PutObjectRetention" => typed!(s, ctx, req, a, "PutObjectRetention", lock::put_retention),
-            "GetObjectRetention" => typed!(s, ctx, req, a, "GetObjectRetention", lock::get_retention),
-            "PutObjectLegalHold" => typed!(s, ctx, req, a, "PutObjectLegalHold", lock::put_legal_hold),
-            "GetObjectLegalHold" => typed!(s, ctx, req, a, "GetObjectLegalHold", lock::get_legal_hold),
-            other => Err(error::S3Error::NotImplemented(other.to_string()).into()),
+            O::PutObjectLockConfiguration(input) => {
+                typed!(s, ctx, req, input, "PutObjectLockConfiguration", lock::put_configuration)
+            }
+            O::GetObjectLockConfiguration(input) => {
+                typed!(s, ctx, req, input, "GetObjectLockConfiguration", lock::get_configuration)
+            }
+            O::PutObjectRetention(input) => typed!(s, ctx, req, input, "PutObjectRetention", lock::put_retention),
+            O::GetObjectRetention(input) => typed!(s, ctx, req, input, "GetObjectRetention", lock::get_retention),
+            O::PutObjectLegalHold(input) => typed!(s, ctx, req, input, "PutObjectLegalHold", lock::put_legal_hold),
+            O::GetObjectLegalHold(input) => typed!(s, ctx, req, input, "GetObjectLegalHold", lock::get_legal_hold),
+            O::CreateBucketMetadataConfiguration(_)
+            | O::CreateBucketMetadataTableConfiguration(_)
+            | O::CreateSession(_)
+            | O::DeleteBucketAnalyticsConfiguration(_)
+            | O::DeleteBucketIntelligentTieringConfiguration(_)
+            | O::DeleteBucketInventoryConfiguration(_)
+            | O::DeleteBucketMetadataConfiguration(_)
+            | O::DeleteBucketMetadataTableConfiguration(_)
+            | O::DeleteBucketMetricsConfiguration(_)
+            | O::DeleteBucketReplication(_)
+            | O::DeleteBucketWebsite(_)
+            | O::DeleteObjectAnnotation(_)
+            | O::GetBucketAbac(_)
+            | O::GetBucketAccelerateConfiguration(_)
+            | O::GetBucketAnalyticsConfiguration(_)
+            | O::GetBucketIntelligentTieringConfiguration(_)
+            | O::GetBucketInventoryConfiguration(_)
+            | O::GetBucketLifecycle(_)
+            | O::GetBucketLogging(_)
+            | O::GetBucketMetadataConfiguration(_)
+            | O::GetBucketMetadataTableConfiguration(_)
+            | O::GetBucketMetricsConfiguration(_)
+            | O::GetBucketNotification(_)
+            | O::GetBucketNotificationConfiguration(_)
+            | O::GetBucketReplication(_)
+            | O::GetBucketRequestPayment(_)
+            | O::GetBucketWebsite(_)
+            | O::GetObjectAnnotation(_)
+            | O::GetObjectTorrent(_)
+            | O::ListBucketAnalyticsConfigurations(_)
+            | O::ListBucketIntelligentTieringConfigurations(_)
+            | O::ListBucketInventoryConfigurations(_)
+            | O::ListBucketMetricsConfigurations(_)
+            | O::ListDirectoryBuckets(_)
+            | O::ListObjectAnnotations(_)
+            | O::PutBucketAbac(_)
+            | O::PutBucketAccelerateConfiguration(_)
+            | O::PutBucketAnalyticsConfiguration(_)
+            | O::PutBucketIntelligentTieringConfiguration(_)
+            | O::PutBucketInventoryConfiguration(_)
+            | O::PutBucketLifecycle(_)
+            | O::PutBucketLogging(_)
+            | O::PutBucketMetricsConfiguration(_)
+            | O::PutBucketNotification(_)
+            | O::PutBucketNotificationConfiguration(_)
+            | O::PutBucketReplication(_)
+            | O::PutBucketRequestPayment(_)
+            | O::PutBucketWebsite(_)
+            | O::PutObjectAnnotation(_)
+            | O::RenameObject(_)
+            | O::RestoreObject(_)
+            | O::SelectObjectContent(_)
+            | O::UpdateBucketMetadataAnnotationTableConfiguration(_)
+            | O::UpdateBucketMetadataInventoryTableConfiguration(_)
+            | O::UpdateBucketMetadataJournalTableConfiguration(_)
+            | O::UpdateObjectEncryption(_)
+            | O::WriteGetObjectResponse(_) => Err(error::S3Error::NotImplemented(name.to_string()).into()),
         }
     }
 
