@@ -561,3 +561,34 @@ def test_access_key_last_used_is_recorded(server):
     server.restart()
     kept = server.client("iam").get_access_key_last_used(AccessKeyId=key["AccessKeyId"])["AccessKeyLastUsed"]
     assert (kept["ServiceName"], kept["Region"]) == ("s3", "us-east-2")
+
+
+def test_evaluation_fixes_from_outside(server):
+    """s3:ListAllMyBuckets is on resource `*`; aws:TokenIssueTime exists for temporary
+    credentials only; the simulator finds a user whatever the case of its name."""
+    iam = server.client("iam")
+    iam.create_user(UserName="Lister")
+    key = iam.create_access_key(UserName="Lister")["AccessKey"]
+    lister = server.client("s3", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    iam.put_user_policy(UserName="Lister", PolicyName="scoped", PolicyDocument=doc({**allow("s3:ListAllMyBuckets"), "Resource": "arn:aws:s3:::*"}))
+    with pytest.raises(ClientError) as e:
+        lister.list_buckets()
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    iam.put_user_policy(UserName="Lister", PolicyName="scoped", PolicyDocument=doc({**allow("s3:ListAllMyBuckets"), "Resource": "*"}))
+    lister.list_buckets()
+
+    # A policy that needs aws:TokenIssueTime: long-term keys never have it, a session's do.
+    server.client("s3").create_bucket(Bucket="tokens")
+    iam.put_user_policy(UserName="Lister", PolicyName="scoped", PolicyDocument=doc(
+        {**allow("s3:ListBucket"), "Resource": "arn:aws:s3:::tokens", "Condition": {"DateGreaterThan": {"aws:TokenIssueTime": "2020-01-01T00:00:00Z"}}},
+        {**allow("sts:GetSessionToken"), "Resource": "*"},
+    ))
+    with pytest.raises(ClientError):
+        lister.list_objects_v2(Bucket="tokens")
+    creds = server.client("sts", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"]).get_session_token()["Credentials"]
+    session = server.client("s3", access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"])
+    assert session.list_objects_v2(Bucket="tokens")["KeyCount"] == 0
+
+    # The user is Lister; the simulator finds it as LISTER too.
+    out = iam.simulate_principal_policy(PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:user/LISTER", ActionNames=["sts:GetSessionToken"])
+    assert out["EvaluationResults"][0]["EvalDecision"] == "allowed"

@@ -39,6 +39,8 @@ pub struct PrincipalPolicies {
     pub tags: Vec<(String, String)>,
     /// The role's unique id (AROA...) for aws:userid of a session.
     pub role_id: Option<String>,
+    /// For temporary credentials: when they were issued, Unix seconds (aws:TokenIssueTime).
+    pub token_issued: Option<i64>,
 }
 
 /// Where the front door finds the policies of a principal: the IAM service.
@@ -113,6 +115,10 @@ fn global_context(ctx: &RequestContext, pp: &PrincipalPolicies, now: time::Offse
     }
     if p.session_key.is_some() {
         c.set("aws:MultiFactorAuthPresent", "false");
+        // Present only for temporary credentials, as the global condition keys page says.
+        if let Some(t) = pp.token_issued.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok()) {
+            c.set("aws:TokenIssueTime", t.format(&iso).unwrap_or_default());
+        }
     }
     for (k, v) in &pp.tags {
         c.set(&format!("aws:PrincipalTag/{k}"), v.clone());

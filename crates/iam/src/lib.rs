@@ -354,9 +354,12 @@ impl PolicyStore for Iam {
                 }
                 out.boundary = user.boundary.as_ref().and_then(|b| Some((b.clone(), self.managed(&st, b)?)));
                 out.tags = user.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
+                out.token_issued =
+                    p.session_key.as_deref().and_then(|k| self.session(k)).map(|s| s.issued).filter(|t| *t > 0);
             }
             PrincipalKind::AssumedRole => {
                 let Some(session) = p.session_key.as_deref().and_then(|k| self.session(k)) else { return out };
+                out.token_issued = Some(session.issued).filter(|t| *t > 0);
                 let Some(role) = session.role.as_ref().and_then(|(_, name)| st.roles.get(&ci(name))) else {
                     return out;
                 };

@@ -233,6 +233,10 @@ pub struct Session {
     pub policy_arns: Vec<String>,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// Unix seconds when the credentials were issued (`aws:TokenIssueTime`); 0 for sessions
+    /// recorded before it was kept.
+    #[serde(default)]
+    pub issued: i64,
 }
 
 impl Session {

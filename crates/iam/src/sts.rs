@@ -160,6 +160,7 @@ async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleReques
         parsed_policy: None,
         policy_arns,
         tags,
+        issued: now_secs(),
     };
     iam.put_session(session.clone()).await?;
     Ok(m::AssumeRoleResponse {
@@ -200,6 +201,7 @@ async fn get_session_token(
         parsed_policy: None,
         policy_arns: Vec::new(),
         tags: Vec::new(),
+        issued: now_secs(),
     };
     iam.put_session(session.clone()).await?;
     Ok(m::GetSessionTokenResponse { credentials: Some(credentials_out(&session)), ..Default::default() })

@@ -257,8 +257,11 @@ fn statement_applies(s: &Statement, req: &Request, action_lc: &str, variables: b
             match (p.negated, best) {
                 (false, PrincipalMatch::No) => return None,
                 (false, m) => m,
-                (true, PrincipalMatch::No) => PrincipalMatch::Direct,
-                (true, _) => return None,
+                // NotPrincipal exempts only the principals it names themselves: an account
+                // ARN exempts the account (its root), not every user of it (the NotPrincipal
+                // page's Deny example denies all but the one user named beside the account).
+                (true, PrincipalMatch::Direct) => return None,
+                (true, _) => PrincipalMatch::Direct,
             }
         }
     };

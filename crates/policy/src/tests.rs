@@ -403,6 +403,21 @@ fn not_principal_deny_everyone_else() {
     assert!(decide(admin, &ctx, "s3:DeleteObject", "arn:aws:s3:::lake/k", &[&all], Some(&bucket)).allowed());
 }
 
+/// The NotPrincipal page's example: a Deny naming one user and its account denies every
+/// other principal of that account; the account ARN exempts the account's root only.
+#[test]
+fn not_principal_with_the_account_exempts_only_those_named() {
+    let (mary, ctx) = user("mary");
+    let bucket = resource_policy(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::lake/*"},
+        {"Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::111122223333:user/admin","arn:aws:iam::111122223333:root"]},"Action":"s3:GetObject","Resource":"arn:aws:s3:::lake/*"}]}"#,
+    );
+    let all = policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#);
+    let get = |arn: &str| decide(arn, &ctx, "s3:GetObject", "arn:aws:s3:::lake/k", &[&all], Some(&bucket));
+    assert_eq!(get(&mary).decision, Decision::ExplicitDeny);
+    assert!(get("arn:aws:iam::111122223333:user/admin").allowed());
+}
+
 /// The Redshift lab's data-scientist policy: Data API and GetClusterCredentials for one user.
 #[test]
 fn data_scientist_policy() {

@@ -466,7 +466,9 @@ impl S3Service {
         let resource = match (&route.target, &a.bucket, &a.key) {
             (Target::Object, Some(b), Some(k)) => format!("arn:aws:s3:::{b}/{k}"),
             (_, Some(b), _) => format!("arn:aws:s3:::{b}"),
-            _ => "arn:aws:s3:::*".to_string(),
+            // s3:ListAllMyBuckets acts on no bucket: its resource is `*`, so a policy scoped to
+            // `arn:aws:s3:::*` does not grant it.
+            _ => "*".to_string(),
         };
         let bucket = a.bucket.as_deref().and_then(|b| self.store.read().ok()?.get::<Bucket>(BUCKETS, b).ok().flatten());
         let owner_acts = bucket.as_ref().is_some_and(|b| ctx.account_id() == Some(b.owner.account_id.as_str()));

@@ -170,9 +170,10 @@ pub(crate) async fn principal(
     let acct = iam.identities.account(account).ok_or_else(|| invalid_input(format!("Invalid ARN: {source}")))?;
     let pp = match kind {
         "user" => {
+            // IAM names are found regardless of case (and kept as written).
             let user = st
                 .users
-                .get(name)
+                .get(&ci(name))
                 .ok_or_else(|| no_such_entity(format!("The user with name {name} cannot be found.")))?;
             iam.principal_policies(&crate::user_principal(&acct, user))
         }
