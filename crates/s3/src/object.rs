@@ -5,7 +5,7 @@ use crate::checksum;
 use crate::error::{S3Error, S3Result};
 use crate::meta::{object_key, Bucket, Checksum, ObjectEntry, Owner, Version, BUCKETS, OBJECTS};
 use crate::S3Service;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use nuage_core::{AwsError, AwsResult, RequestContext};
 use nuage_front::ServiceRequest;
 use nuage_protocol::{s3 as m, Timestamp};
@@ -355,21 +355,9 @@ pub fn open_range(svc: &S3Service, v: &Version, start: u64, end: u64) -> AwsResu
     Ok(nuage_protocol::Streamed(pieces))
 }
 
+/// Bytes `start..=end` of a version, in memory (a copy's source).
 pub async fn read_range(svc: &S3Service, v: &Version, start: u64, end: u64) -> AwsResult<Bytes> {
-    let mut out = BytesMut::with_capacity((end + 1 - start) as usize);
-    let mut offset = 0u64;
-    for seg in &v.segments {
-        let (seg_start, seg_end) = (offset, offset + seg.len);
-        offset = seg_end;
-        if seg_end <= start || seg_start > end {
-            continue;
-        }
-        let data = svc.store.read_blob(seg).await?;
-        let from = start.saturating_sub(seg_start) as usize;
-        let to = ((end + 1).min(seg_end) - seg_start) as usize;
-        out.extend_from_slice(&data[from..to]);
-    }
-    Ok(out.freeze())
+    open_range(svc, v, start, end)?.read_all().await.map_err(AwsError::internal)
 }
 
 pub async fn read_all(svc: &S3Service, v: &Version) -> AwsResult<Bytes> {

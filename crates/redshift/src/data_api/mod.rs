@@ -455,8 +455,8 @@ impl RedshiftDataService {
         }
     }
 
-    /// The statement the caller already submitted with this idempotency token, if any.
-    fn submitted_with(&self, ctx: &RequestContext, token: &str) -> AwsResult<Option<Statement>> {
+    /// The caller's statements still kept (24 hours), in the caller's region.
+    fn own_statements(&self, ctx: &RequestContext) -> AwsResult<Vec<Statement>> {
         let acct = ctx.account_id().unwrap_or_default();
         let me = owner(ctx);
         let now = crate::now_ms();
@@ -467,7 +467,13 @@ impl RedshiftDataService {
             .scan::<Statement>(STATEMENTS, &format!("{acct}/{}/", ctx.region))?
             .into_iter()
             .map(|(_, s)| s)
-            .find(|s| s.owner == me && s.client_token.as_deref() == Some(token) && now - s.created_ms < RETENTION_MS))
+            .filter(|s| s.owner == me && now - s.created_ms < RETENTION_MS)
+            .collect())
+    }
+
+    /// The statement the caller already submitted with this idempotency token, if any.
+    fn submitted_with(&self, ctx: &RequestContext, token: &str) -> AwsResult<Option<Statement>> {
+        Ok(self.own_statements(ctx)?.into_iter().find(|s| s.client_token.as_deref() == Some(token)))
     }
 
     async fn execute(&self, ctx: &RequestContext, sqls: Vec<String>, i: Submitted) -> AwsResult<Statement> {
@@ -752,21 +758,13 @@ impl RedshiftDataService {
     }
 
     fn list(&self, ctx: &RequestContext, i: m::ListStatementsRequest) -> AwsResult<m::ListStatementsResponse> {
-        let acct = ctx.account_id().unwrap_or_default();
-        let me = owner(ctx);
         let caller = ctx.principal.as_ref().map(|p| p.arn.clone()).unwrap_or_default();
         if i.workgroup_name.is_some() {
             return Err(validation("WorkgroupName names a Redshift Serverless workgroup, which nuage does not serve."));
         }
-        let now = crate::now_ms();
         let mut all: Vec<Statement> = self
-            .rs
-            .store
-            .read()?
-            .scan::<Statement>(STATEMENTS, &format!("{acct}/{}/", ctx.region))?
+            .own_statements(ctx)?
             .into_iter()
-            .map(|(_, s)| s)
-            .filter(|s| s.owner == me && now - s.created_ms < RETENTION_MS)
             // RoleLevel false: only this role session's own statements.
             .filter(|s| i.role_level != Some(false) || s.caller == caller)
             .filter(|s| i.cluster_identifier.as_deref().is_none_or(|c| c.eq_ignore_ascii_case(&s.cluster)))
