@@ -7,11 +7,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// mimalloc in place of glibc's malloc: a request allocates many small strings and buffers,
-/// and glibc's arenas (with their consolidations) were a tenth of a small GET's cost.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "nuage",
