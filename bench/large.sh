@@ -15,6 +15,7 @@ if [ ! -x bench/.venv/bin/python ]; then
 fi
 bench/.venv/bin/pip install -q boto3
 cargo build --release --quiet -p nuage
-out=$(bench/.venv/bin/python bench/large_bench.py --nuage target/release/nuage --size-gib "${1:-1}" --multipart-gib "${2:-5}")
+bin=${CARGO_TARGET_DIR:-target}/release/nuage
+out=$(bench/.venv/bin/python bench/large_bench.py --nuage "$bin" --size-gib "${1:-1}" --multipart-gib "${2:-5}")
 echo "$out"
 { echo "# bench/large.sh, $(date -u +%F), commit $(git rev-parse --short HEAD)"; echo "$out"; } >bench/large/last-run.txt

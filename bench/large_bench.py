@@ -67,6 +67,8 @@ def main():
     ap.add_argument("--multipart-gib", type=float, default=5.0)
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="nuage-large-", dir=os.environ.get("BENCH_DIR", "/work"))
+    # nginx's workers read the file as their own user.
+    os.chmod(work, 0o755)
     size = int(args.size_gib * GIB)
     src = os.path.join(work, "object.bin")
     with open(src, "wb") as f:
@@ -76,6 +78,7 @@ def main():
             n = min(left, len(chunk))
             f.write(chunk[:n])
             left -= n
+    os.chmod(src, 0o644)
     port, nginx_port = free_port(), free_port()
     proc = subprocess.Popen(
         [args.nuage, "--port", str(port), "--data-dir", os.path.join(work, "state"), "--no-samples", "--log", "warn"],
