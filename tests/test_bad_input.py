@@ -190,3 +190,18 @@ def test_model_constraints_enforced_before_handlers(server):
     err = e.value.response["Error"]
     assert err["Code"] == "ValidationException"
     assert err["Message"] == "1 validation error detected: Value null at 'secretId' failed to satisfy constraint: Member must not be null"
+
+
+def test_object_body_without_content_length_refused(server, s3, bucket):
+    """S3 refuses an object's body whose length is not announced (411 MissingContentLength)."""
+    url = f"{server.endpoint}/{bucket}/streamed"
+
+    def body():
+        yield b"abc"
+        yield b"def"
+
+    req = AWSRequest(method="PUT", url=url, headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    SigV4Auth(Credentials("test", "test"), "s3", "us-east-1").add_auth(req)
+    r = requests.put(url, data=body(), headers=dict(req.headers))  # sent chunked, no Content-Length
+    assert r.status_code == 411 and b"<Code>MissingContentLength</Code>" in r.content
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
