@@ -193,15 +193,26 @@ def test_model_constraints_enforced_before_handlers(server):
 
 
 def test_object_body_without_content_length_refused(server, s3, bucket):
-    """S3 refuses an object's body whose length is not announced (411 MissingContentLength)."""
-    url = f"{server.endpoint}/{bucket}/streamed"
+    """An object PUT that announces neither a length nor chunked transfer: 411
+    MissingContentLength. Sent chunked, it is taken."""
+    import http.client
+
+    url = f"{server.endpoint}/{bucket}/obj"
+    req = AWSRequest(method="PUT", url=url, headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    SigV4Auth(Credentials("test", "test"), "s3", "us-east-1").add_auth(req)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.putrequest("PUT", f"/{bucket}/obj", skip_accept_encoding=True)
+    for k, v in req.headers.items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    r = conn.getresponse()
+    assert r.status == 411 and b"<Code>MissingContentLength</Code>" in r.read()
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
     def body():
         yield b"abc"
         yield b"def"
 
-    req = AWSRequest(method="PUT", url=url, headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
-    SigV4Auth(Credentials("test", "test"), "s3", "us-east-1").add_auth(req)
-    r = requests.put(url, data=body(), headers=dict(req.headers))  # sent chunked, no Content-Length
-    assert r.status_code == 411 and b"<Code>MissingContentLength</Code>" in r.content
-    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+    r = requests.put(url, data=body(), headers=dict(req.headers))  # Transfer-Encoding: chunked
+    assert r.status_code == 200
+    assert s3.get_object(Bucket=bucket, Key="obj")["Body"].read() == b"abcdef"

@@ -79,8 +79,8 @@ pub async fn stage(store: &Store, req: &ServiceRequest, body: Bytes) -> AwsResul
 
 /// The checks on a received size that PutObject and UploadPart share.
 pub fn check_size(received: &Received, req: &ServiceRequest) -> S3Result<()> {
-    // S3 takes an object's body only with its length announced.
-    if req.header("content-length").is_none() {
+    // S3 takes an object's body only with its length announced, or chunked.
+    if req.header("content-length").is_none() && req.header("transfer-encoding").is_none() {
         return Err(AwsError::new("MissingContentLength", 411, "You must provide the Content-Length HTTP header."));
     }
     if received.len > crate::object::MAX_OBJECT_SIZE {
