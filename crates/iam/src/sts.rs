@@ -285,13 +285,7 @@ impl StsService {
             .flatten()
             .map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default()))
             .collect();
-        let keys: Vec<String> = tags.iter().map(|(k, _)| k.clone()).collect();
-        for (k, v) in tags {
-            c.set(&format!("aws:RequestTag/{k}"), v);
-        }
-        if !keys.is_empty() {
-            c.set_all("aws:TagKeys", keys);
-        }
+        c.set_request_tags(tags, Vec::new());
         a.context = c;
         a
     }

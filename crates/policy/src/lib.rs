@@ -44,6 +44,19 @@ impl Context {
         }
     }
 
+    /// The tag keys of a request that tags (`aws:RequestTag/<key>` for each, `aws:TagKeys`
+    /// for all) plus the keys it untags (also in `aws:TagKeys`).
+    pub fn set_request_tags(&mut self, tags: Vec<(String, String)>, untagged: Vec<String>) {
+        let mut keys: Vec<String> = tags.iter().map(|(k, _)| k.clone()).collect();
+        for (k, v) in tags {
+            self.set(&format!("aws:RequestTag/{k}"), v);
+        }
+        keys.extend(untagged);
+        if !keys.is_empty() {
+            self.set_all("aws:TagKeys", keys);
+        }
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_slice()))
     }

@@ -504,12 +504,7 @@ impl TypedService for SecretsManagerService {
                     .flatten()
                     .map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default()))
                     .collect();
-                for (k, v) in &tags {
-                    a.context.set(&format!("aws:RequestTag/{k}"), v.clone());
-                }
-                if !tags.is_empty() {
-                    a.context.set_all("aws:TagKeys", tags.into_iter().map(|(k, _)| k).collect());
-                }
+                a.context.set_request_tags(tags, Vec::new());
                 Row::authorized(a, self.create(ctx, i))
             }
             O::GetSecretValue(i) => {

@@ -24,23 +24,11 @@ impl Members {
 /// `aws:RequestTag/<key>` and `aws:TagKeys` from a request's `Tags` (or the keys of `TagKeys`
 /// when untagging).
 fn request_tags(i: &Members, c: &mut Context) {
-    let mut keys = Vec::new();
-    for t in i.0.get("Tags").and_then(|v| v.as_array()).into_iter().flatten() {
-        let k = t.get("Key").and_then(|v| v.as_str()).unwrap_or_default();
-        let v = t.get("Value").and_then(|v| v.as_str()).unwrap_or_default();
-        c.set(&format!("aws:RequestTag/{k}"), v);
-        keys.push(k.to_string());
-    }
-    keys.extend(
-        i.0.get("TagKeys")
-            .and_then(|v| v.as_array())
-            .into_iter()
-            .flatten()
-            .filter_map(|k| k.as_str().map(String::from)),
-    );
-    if !keys.is_empty() {
-        c.set_all("aws:TagKeys", keys);
-    }
+    let text = |v: &Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or_default().to_string();
+    let list = |name: &str| i.0.get(name).and_then(|v| v.as_array()).cloned().unwrap_or_default();
+    let tags = list("Tags").iter().map(|t| (text(t, "Key"), text(t, "Value"))).collect();
+    let untagged = list("TagKeys").iter().filter_map(|k| k.as_str().map(String::from)).collect();
+    c.set_request_tags(tags, untagged);
 }
 
 /// IAM's condition keys of a request: tags asked for, tags of the user or role acted on, the
