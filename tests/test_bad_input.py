@@ -1,4 +1,5 @@
 """Bad input gets an AWS-style error and changes nothing."""
+import pytest
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -216,3 +217,26 @@ def test_object_body_without_content_length_refused(server, s3, bucket):
     r = requests.put(url, data=body(), headers=dict(req.headers))  # Transfer-Encoding: chunked
     assert r.status_code == 200
     assert s3.get_object(Bucket=bucket, Key="obj")["Body"].read() == b"abcdef"
+
+
+def test_authentication_failures_in_each_services_words(server):
+    """An unknown key or a wrong secret is refused by every service, each with the code its
+    SDK users match on: S3's InvalidAccessKeyId, STS's InvalidClientTokenId, the JSON
+    services' UnrecognizedClientException, EC2's AuthFailure."""
+    from botocore.exceptions import ClientError
+
+    def refusal(service, call, **keys):
+        with pytest.raises(ClientError) as e:
+            call(server.client(service, **keys))
+        return e.value.response["Error"]["Code"], e.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+    unknown = dict(access_key="AKIAUNKNOWNKEY000000", secret_key="x")
+    assert refusal("s3", lambda c: c.list_buckets(), **unknown) == ("InvalidAccessKeyId", 403)
+    assert refusal("sts", lambda c: c.get_caller_identity(), **unknown) == ("InvalidClientTokenId", 403)
+    assert refusal("iam", lambda c: c.list_users(), **unknown) == ("InvalidClientTokenId", 403)
+    assert refusal("secretsmanager", lambda c: c.list_secrets(), **unknown) == ("UnrecognizedClientException", 400)
+    assert refusal("ec2", lambda c: c.describe_security_groups(), **unknown) == ("AuthFailure", 401)
+    wrong = dict(access_key="test", secret_key="not-the-secret")
+    assert refusal("sts", lambda c: c.get_caller_identity(), **wrong) == ("SignatureDoesNotMatch", 403)
+    assert refusal("secretsmanager", lambda c: c.list_secrets(), **wrong) == ("InvalidSignatureException", 400)
+    assert refusal("redshift", lambda c: c.describe_clusters(), **wrong) == ("SignatureDoesNotMatch", 403)

@@ -23,6 +23,7 @@ fn main() {
             .unwrap();
         let mut code = generate_shapes(&model);
         code.push_str(&generate_operations(&model));
+        code.push_str(&generate_errors(&model));
         std::fs::write(Path::new(&out_dir).join(format!("{svc}_shapes.rs")), code).unwrap();
     }
 }
@@ -229,6 +230,45 @@ fn generate_operations(model: &Value) -> String {
             "impl crate::client::Request for {i} {{\n    const SERVICE: &'static str = \"{service}\";\n    const OPERATION: &'static str = \"{n}\";\n    type Output = {o};\n    fn model() -> &'static crate::Model {{ model() }}\n}}"
         );
     }
+    out
+}
+
+/// The `errors` module: one variant per error shape of the model, with the code and HTTP status
+/// AWS answers it with, so a handler names an error and cannot misspell its code or status.
+fn generate_errors(model: &Value) -> String {
+    let shapes = model["shapes"].as_object().unwrap();
+    let mut errors: Vec<(String, String, u64)> = shapes
+        .iter()
+        .filter(|(_, s)| s.get("exception").is_some())
+        .map(|(name, s)| {
+            let code = s["error"]["code"].as_str().unwrap_or(name).to_string();
+            let fault = s.get("fault").is_some();
+            let status = s["error"]["httpStatusCode"].as_u64().unwrap_or(if fault { 500 } else { 400 });
+            (type_name(name), code, status)
+        })
+        .collect();
+    errors.sort();
+    let mut out = String::from(
+        "/// The model's error shapes.\npub mod errors {\n/// Every error shape of the model.\n#[derive(Debug, Clone, Copy, PartialEq, Eq)]\npub enum Error {\n",
+    );
+    for (v, _, _) in &errors {
+        let _ = writeln!(out, "    {v},");
+    }
+    out.push_str(
+        "}\nimpl Error {\n    /// Every variant, for tests that walk them.\n    pub const ALL: &'static [Error] = &[",
+    );
+    for (v, _, _) in &errors {
+        let _ = write!(out, "Error::{v}, ");
+    }
+    out.push_str("];\n    /// The code AWS answers (the `Code` element or `__type`).\n    #[allow(unreachable_code, clippy::match_single_binding)]\n    pub const fn code(self) -> &'static str {\n        match self {\n");
+    for (v, code, _) in &errors {
+        let _ = writeln!(out, "            Error::{v} => \"{code}\",");
+    }
+    out.push_str("        }\n    }\n    /// The HTTP status AWS answers it with.\n    #[allow(unreachable_code, clippy::match_single_binding)]\n    pub const fn status(self) -> u16 {\n        match self {\n");
+    for (v, _, status) in &errors {
+        let _ = writeln!(out, "            Error::{v} => {status},");
+    }
+    out.push_str("        }\n    }\n    /// This error with its message.\n    pub fn msg(self, message: impl ::std::convert::Into<::std::string::String>) -> ::nuage_core::AwsError {\n        ::nuage_core::AwsError::new(self.code(), self.status(), message)\n    }\n}\n}\n");
     out
 }
 

@@ -14,7 +14,7 @@ impl Ec2Service {
         let id = default_vpc(&acct, &region);
         for v in i.vpc_ids.iter().flatten() {
             if *v != id {
-                return Err(error("InvalidVpcID.NotFound", format!("The vpc ID '{v}' does not exist")));
+                return Err(Ec2Error::InvalidVpcIdNotFound.msg(format!("The vpc ID '{v}' does not exist")));
             }
         }
         let vpc = m::Vpc {
@@ -87,7 +87,7 @@ impl Ec2Service {
         let ids = i.subnet_ids.unwrap_or_default();
         for id in &ids {
             if !all.iter().any(|s| s.subnet_id.as_deref() == Some(id.as_str())) {
-                return Err(error("InvalidSubnetID.NotFound", format!("The subnet ID '{id}' does not exist")));
+                return Err(Ec2Error::InvalidSubnetIdNotFound.msg(format!("The subnet ID '{id}' does not exist")));
             }
         }
         let subnets = all
@@ -151,27 +151,25 @@ impl Ec2Service {
         let region = ctx.region.clone();
         let name = i
             .group_name
-            .ok_or_else(|| error("MissingParameter", "The request must contain the parameter groupName"))?;
+            .ok_or_else(|| Ec2Error::MissingParameter.msg("The request must contain the parameter groupName"))?;
         let description = i
             .description
-            .ok_or_else(|| error("MissingParameter", "The request must contain the parameter groupDescription"))?;
+            .ok_or_else(|| Ec2Error::MissingParameter.msg("The request must contain the parameter groupDescription"))?;
         if name.eq_ignore_ascii_case("default") {
-            return Err(error("InvalidParameterValue", "Cannot use reserved security group name: default"));
+            return Err(Ec2Error::InvalidParameterValue.msg("Cannot use reserved security group name: default"));
         }
         if name.is_empty() || name.len() > 255 || name.starts_with("sg-") {
-            return Err(error("InvalidParameterValue", format!("Invalid value '{name}' for groupName.")));
+            return Err(Ec2Error::InvalidParameterValue.msg(format!("Invalid value '{name}' for groupName.")));
         }
         let vpc = default_vpc(&acct, &region);
         if let Some(v) = &i.vpc_id {
             if *v != vpc {
-                return Err(error("InvalidVpcID.NotFound", format!("The vpc ID '{v}' does not exist")));
+                return Err(Ec2Error::InvalidVpcIdNotFound.msg(format!("The vpc ID '{v}' does not exist")));
             }
         }
         if self.groups(&acct, &region)?.iter().any(|g| g.name == name) {
-            return Err(error(
-                "InvalidGroup.Duplicate",
-                format!("The security group '{name}' already exists for VPC '{vpc}'"),
-            ));
+            return Err(Ec2Error::InvalidGroupDuplicate
+                .msg(format!("The security group '{name}' already exists for VPC '{vpc}'")));
         }
         let tags: Vec<(String, String)> = i
             .tag_specifications
@@ -257,15 +255,15 @@ impl Ec2Service {
         let names = i.group_names.unwrap_or_default();
         for id in &ids {
             if !all.iter().any(|g| &g.id == id) {
-                return Err(error("InvalidGroup.NotFound", format!("The security group '{id}' does not exist")));
+                return Err(Ec2Error::InvalidGroupNotFound.msg(format!("The security group '{id}' does not exist")));
             }
         }
         for n in &names {
             if !all.iter().any(|g| &g.name == n) {
-                return Err(error(
-                    "InvalidGroup.NotFound",
-                    format!("The security group '{n}' does not exist in default VPC '{}'", default_vpc(&acct, &region)),
-                ));
+                return Err(Ec2Error::InvalidGroupNotFound.msg(format!(
+                    "The security group '{n}' does not exist in default VPC '{}'",
+                    default_vpc(&acct, &region)
+                )));
             }
         }
         let groups = all
@@ -290,10 +288,8 @@ impl Ec2Service {
     ) -> AwsResult<m::DeleteSecurityGroupResult> {
         let g = self.group(ctx, i.group_id.as_deref(), i.group_name.as_deref())?;
         if g.name == "default" {
-            return Err(error(
-                "CannotDelete",
-                format!("the specified group: \"{}\" name: \"default\" cannot be deleted by a user", g.id),
-            ));
+            return Err(Ec2Error::CannotDelete
+                .msg(format!("the specified group: \"{}\" name: \"default\" cannot be deleted by a user", g.id)));
         }
         let k = g.key();
         self.store.write(move |w| w.delete(GROUPS, &k)).await?;

@@ -2,7 +2,8 @@
 //! with one default subnet per availability zone and a `default` security group; security
 //! groups are created, described, deleted, and their ingress and egress rules authorised and
 //! revoked. Redshift asks here whether a cluster's groups let a connection in.
-use nuage_core::{AwsError, AwsResult, RequestContext};
+use errors::Ec2Error;
+use nuage_core::{AwsResult, RequestContext};
 use nuage_protocol::ec2 as m;
 use nuage_storage::redb::TableDefinition;
 use nuage_storage::{JsonTable, Store};
@@ -88,10 +89,6 @@ fn rule(egress: bool, protocol: &str, from: i32, to: i32, cidr: Option<&str>, gr
     }
 }
 
-fn error(code: &'static str, msg: impl Into<String>) -> AwsError {
-    AwsError::new(code, 400, msg)
-}
-
 /// `tcp`/`6`, `udp`/`17`, `icmp`/`1`, `-1`/`all`, as EC2 stores them.
 fn protocol_of(p: Option<&str>) -> AwsResult<String> {
     Ok(match p.unwrap_or("-1").to_ascii_lowercase().as_str() {
@@ -100,16 +97,14 @@ fn protocol_of(p: Option<&str>) -> AwsResult<String> {
         "icmp" | "1" => "icmp".into(),
         "-1" | "all" => "-1".into(),
         other => {
-            return Err(error(
-                "InvalidParameterValue",
-                format!("Invalid value '{other}' for IP protocol. Unknown protocol."),
-            ))
+            return Err(Ec2Error::InvalidParameterValue
+                .msg(format!("Invalid value '{other}' for IP protocol. Unknown protocol.")))
         }
     })
 }
 
 fn parse_cidr(c: &str) -> AwsResult<(Ipv4Addr, u32)> {
-    let bad = || error("InvalidParameterValue", format!("CIDR block {c} is malformed"));
+    let bad = || Ec2Error::InvalidParameterValue.msg(format!("CIDR block {c} is malformed"));
     let (ip, bits) = c.split_once('/').ok_or_else(bad)?;
     let ip: Ipv4Addr = ip.parse().map_err(|_| bad())?;
     let bits: u32 = bits.parse().map_err(|_| bad())?;
@@ -170,18 +165,15 @@ impl Ec2Service {
             (Some(id), _) => groups
                 .into_iter()
                 .find(|g| g.id == id)
-                .ok_or_else(|| error("InvalidGroup.NotFound", format!("The security group '{id}' does not exist"))),
+                .ok_or_else(|| Ec2Error::InvalidGroupNotFound.msg(format!("The security group '{id}' does not exist"))),
             (None, Some(n)) => groups.into_iter().find(|g| g.name == n).ok_or_else(|| {
-                error(
-                    "InvalidGroup.NotFound",
-                    format!(
-                        "The security group '{n}' does not exist in default VPC '{}'",
-                        default_vpc(acct, &ctx.region)
-                    ),
-                )
+                Ec2Error::InvalidGroupNotFound.msg(format!(
+                    "The security group '{n}' does not exist in default VPC '{}'",
+                    default_vpc(acct, &ctx.region)
+                ))
             }),
             (None, None) => {
-                Err(error("MissingParameter", "The request must contain the parameter groupName or groupId"))
+                Err(Ec2Error::MissingParameter.msg("The request must contain the parameter groupName or groupId"))
             }
         }
     }
@@ -233,11 +225,11 @@ impl Ec2Service {
             out.push(rule(egress, &protocol, from, to, cidr.as_deref(), source_group.as_deref()));
         }
         if out.is_empty() {
-            return Err(error("MissingParameter", "No IP permissions were given"));
+            return Err(Ec2Error::MissingParameter.msg("No IP permissions were given"));
         }
         for r in &out {
             if r.protocol != "-1" && r.protocol != "icmp" && (r.from < 0 || r.to < r.from || r.to > 65535) {
-                return Err(error("InvalidParameterValue", format!("Invalid port range {}-{}", r.from, r.to)));
+                return Err(Ec2Error::InvalidParameterValue.msg(format!("Invalid port range {}-{}", r.from, r.to)));
             }
         }
         Ok(out)
@@ -351,10 +343,10 @@ impl Ec2Service {
             if group.rules.iter().any(|x| Self::same(x, r)) {
                 let peer = r.cidr.clone().or(r.cidr_v6.clone()).or(r.group.clone()).unwrap_or_default();
                 let proto = if r.protocol == "-1" { "ALL".to_string() } else { r.protocol.to_uppercase() };
-                return Err(error(
-                    "InvalidPermission.Duplicate",
-                    format!("the specified rule \"peer: {peer}, {proto}, from port: {}, to port: {}, ALLOW\" already exists", r.from, r.to),
-                ));
+                return Err(Ec2Error::InvalidPermissionDuplicate.msg(format!(
+                    "the specified rule \"peer: {peer}, {proto}, from port: {}, to port: {}, ALLOW\" already exists",
+                    r.from, r.to
+                )));
             }
         }
         group.rules.extend(rules.iter().cloned());
@@ -375,18 +367,15 @@ impl Ec2Service {
         let before = group.rules.len();
         for id in &ids {
             if !group.rules.iter().any(|r| &r.id == id && r.egress == egress) {
-                return Err(error(
-                    "InvalidSecurityGroupRuleId.NotFound",
-                    format!("The security group rule ID '{id}' does not exist"),
-                ));
+                return Err(Ec2Error::InvalidSecurityGroupRuleIdNotFound
+                    .msg(format!("The security group rule ID '{id}' does not exist")));
             }
         }
         group.rules.retain(|r| !ids.contains(&r.id) && !rules.iter().any(|x| Self::same(x, r)));
         if group.rules.len() == before {
-            return Err(error(
-                "InvalidPermission.NotFound",
-                "The specified rule does not exist in this security group.",
-            ));
+            return Err(
+                Ec2Error::InvalidPermissionNotFound.msg("The specified rule does not exist in this security group.")
+            );
         }
         self.put(&group).await
     }
@@ -400,7 +389,7 @@ fn known_filters(filters: &[m::Filter], known: &[&str]) -> AwsResult<()> {
     for f in filters {
         let n = f.name.as_deref().unwrap_or_default();
         if !known.contains(&n) {
-            return Err(error("InvalidParameterValue", format!("The filter '{n}' is invalid")));
+            return Err(Ec2Error::InvalidParameterValue.msg(format!("The filter '{n}' is invalid")));
         }
     }
     Ok(())
@@ -421,5 +410,6 @@ macro_rules! requested {
     };
 }
 
+mod errors;
 mod handlers;
 mod routes;

@@ -2,6 +2,7 @@
 //! request to its service, has the operation authorised before any handler runs, and renders
 //! errors and the common response headers.
 
+mod auth_errors;
 pub mod authz;
 pub mod sigv2;
 pub mod sigv4;
@@ -313,7 +314,7 @@ impl Frontend {
         };
         let verified = match verified {
             Ok(v) => v,
-            Err(e) => return ("-".into(), "-", None, error(e)),
+            Err(e) => return ("-".into(), "-", None, error(auth_errors::for_protocol(protocol, e))),
         };
         let presigned = verified.as_ref().is_some_and(|v| v.presigned);
         let (principal, region, body, check) = match verified {
@@ -336,7 +337,7 @@ impl Frontend {
         let principal = match (principal, service.embedded_credentials(&sreq)) {
             (None, Ok(Some(embedded))) => match sigv4::verify_embedded(&self.identities, embedded, now_secs()) {
                 Ok(p) => Some(p),
-                Err(e) => return ("-".into(), "-", None, error(e)),
+                Err(e) => return ("-".into(), "-", None, error(auth_errors::for_protocol(protocol, e))),
             },
             (_, Err(e)) => return ("-".into(), "-", None, error(e)),
             (p, _) => p,

@@ -285,7 +285,7 @@ fn verify_header(ids: &Identities, req: &SignedRequest, p: &Parsed) -> Result<Ve
             "The difference between the request time and the current time is too large.",
         )
         .with("RequestTime", amz_date)
-        .with("ServerTime", req.now.to_string())
+        .with("ServerTime", nuage_protocol::time_fmt::iso8601(nuage_protocol::Timestamp(req.now * 1000)))
         .with("MaxAllowedSkewMilliseconds", "900000"));
     }
     check_headers_signed(req, &p.signed_headers)?;

@@ -6,6 +6,7 @@
 //! handler runs on.
 use crate::{query_params, Authorization, BoxFuture, Routed, Service, ServiceRequest};
 use nuage_core::{AwsError, AwsResult, RequestContext};
+use nuage_protocol::common::Common;
 use nuage_protocol::json::JsonDecoder;
 use nuage_protocol::query::{QueryDecoder, QueryParams};
 use nuage_protocol::{json, query, HttpResponse, Model, Operation, Protocol, Shape};
@@ -95,19 +96,12 @@ impl<S: TypedService> Typed<S> {
         let model = self.0.model();
         let why = if served_elsewhere { "nuage does not serve it yet" } else { "no such operation" };
         match self.0.protocol() {
-            Protocol::Json => {
-                AwsError::new("UnknownOperationException", 400, format!("Unknown operation {name} ({why})"))
+            Protocol::Json => Common::UnknownOperationException.msg(format!("Unknown operation {name} ({why})")),
+            Protocol::Ec2 => {
+                Common::InvalidAction.msg(format!("The action {name} is not valid for this web service ({why})."))
             }
-            Protocol::Ec2 => AwsError::new(
-                "InvalidAction",
-                400,
-                format!("The action {name} is not valid for this web service ({why})."),
-            ),
-            _ => AwsError::new(
-                "InvalidAction",
-                400,
-                format!("Could not find operation {name} for version {} ({why})", model.metadata.api_version),
-            ),
+            _ => Common::InvalidAction
+                .msg(format!("Could not find operation {name} for version {} ({why})", model.metadata.api_version)),
         }
     }
 

@@ -46,8 +46,7 @@ impl IamService {
 }
 
 fn caller_account(ctx: &RequestContext) -> AwsResult<&str> {
-    ctx.account_id()
-        .ok_or_else(|| AwsError::new("MissingAuthenticationToken", 403, "Request is missing Authentication Token"))
+    ctx.account_id().ok_or_else(nuage_protocol::common::Common::missing_token)
 }
 
 /// The caller's own user name (operations on "yourself" omit UserName).

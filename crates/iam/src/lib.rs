@@ -10,6 +10,7 @@ use nuage_core::identity::{Credential, Identities};
 use nuage_core::{AwsError, AwsResult, Principal, PrincipalKind};
 use nuage_front::{PolicyStore, PrincipalPolicies};
 use nuage_policy::Policy;
+use nuage_protocol::iam::errors::Error as E;
 use nuage_storage::redb::TableDefinition;
 use nuage_storage::{JsonTable, Store};
 use state::{AccessKey, AccountState, Session, User};
@@ -393,29 +394,29 @@ pub(crate) fn ci(name: &str) -> String {
 
 /// IAM's error codes.
 pub(crate) fn no_such_entity(msg: impl Into<String>) -> AwsError {
-    AwsError::new("NoSuchEntity", 404, msg)
+    E::NoSuchEntityException.msg(msg)
 }
 
 pub(crate) fn already_exists(msg: impl Into<String>) -> AwsError {
-    AwsError::new("EntityAlreadyExists", 409, msg)
+    E::EntityAlreadyExistsException.msg(msg)
 }
 
 pub(crate) fn delete_conflict(msg: impl Into<String>) -> AwsError {
-    AwsError::new("DeleteConflict", 409, msg)
+    E::DeleteConflictException.msg(msg)
 }
 
 pub(crate) fn limit_exceeded(msg: impl Into<String>) -> AwsError {
-    AwsError::new("LimitExceeded", 409, msg)
+    E::LimitExceededException.msg(msg)
 }
 
 pub(crate) fn invalid_input(msg: impl Into<String>) -> AwsError {
-    AwsError::new("InvalidInput", 400, msg)
+    E::InvalidInputException.msg(msg)
 }
 
 pub(crate) fn validation(msg: impl Into<String>) -> AwsError {
-    AwsError::new("ValidationError", 400, msg)
+    nuage_protocol::common::Common::ValidationError.msg(msg)
 }
 
 pub(crate) fn malformed_policy(e: nuage_policy::PolicyError) -> AwsError {
-    AwsError::new("MalformedPolicyDocument", 400, e.0)
+    E::MalformedPolicyDocumentException.msg(e.0)
 }

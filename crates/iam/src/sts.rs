@@ -5,6 +5,8 @@ use crate::{ci, malformed_policy, validation, Iam};
 use nuage_core::{AwsError, AwsResult, Principal, PrincipalKind, RequestContext};
 use nuage_front::{Authorization, Row, TypedService};
 use nuage_policy::{Context, Policy, PolicyKind};
+use nuage_protocol::common::Common;
+use nuage_protocol::sts::errors::Error as E;
 use nuage_protocol::sts::ops::Operation as O;
 use nuage_protocol::{sts as m, Protocol, Timestamp};
 use rand::Rng;
@@ -21,9 +23,7 @@ impl StsService {
 }
 
 fn signed(ctx: &RequestContext) -> AwsResult<&Principal> {
-    ctx.principal
-        .as_ref()
-        .ok_or_else(|| AwsError::new("MissingAuthenticationToken", 403, "Request is missing Authentication Token"))
+    ctx.principal.as_ref().ok_or_else(Common::missing_token)
 }
 
 fn session_token() -> String {
@@ -97,11 +97,8 @@ async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleReques
     let (account, role_name) = role_of(role_arn).ok_or_else(|| validation(format!("{role_arn} is invalid")))?;
     let st = iam.account(&account);
     let role = st.roles.get(&ci(&role_name)).ok_or_else(|| {
-        AwsError::new(
-            "AccessDenied",
-            403,
-            format!("User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}", caller.arn),
-        )
+        Common::AccessDenied
+            .msg(format!("User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}", caller.arn))
     })?;
     let duration = input.duration_seconds.unwrap_or(3600);
     if caller.kind == PrincipalKind::AssumedRole && duration > 3600 {
@@ -115,18 +112,15 @@ async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleReques
     duration_bounds(duration, 43200)?;
     if let Some(doc) = &input.policy {
         if nuage_policy::policy_size(doc) > 2048 {
-            return Err(AwsError::new(
-                "PackedPolicyTooLarge",
-                400,
-                "Packed policy consumes more than 100 percent of the allotted size for session policies.",
-            ));
+            return Err(E::PackedPolicyTooLargeException
+                .msg("Packed policy consumes more than 100 percent of the allotted size for session policies."));
         }
         Policy::parse(doc, PolicyKind::Identity).map_err(malformed_policy)?;
     }
     let policy_arns: Vec<String> = input.policy_arns.unwrap_or_default().into_iter().filter_map(|p| p.arn).collect();
     for arn in &policy_arns {
         if iam.managed(&st, arn).is_none() {
-            return Err(AwsError::new("InvalidParameterValue", 400, format!("Invalid policy ARN: {arn}")));
+            return Err(Common::InvalidParameterValue.msg(format!("Invalid policy ARN: {arn}")));
         }
     }
     let tags: Vec<Tag> = input
@@ -179,7 +173,7 @@ async fn get_session_token(
 ) -> AwsResult<m::GetSessionTokenResponse> {
     let caller = signed(ctx)?;
     if caller.session_key.is_some() {
-        return Err(AwsError::new("AccessDenied", 403, "Cannot call GetSessionToken with session credentials"));
+        return Err(Common::AccessDenied.msg("Cannot call GetSessionToken with session credentials"));
     }
     let max = if caller.kind == PrincipalKind::Root { 3600 } else { 129_600 };
     let duration = input.duration_seconds.unwrap_or(if caller.kind == PrincipalKind::Root { 3600 } else { 43_200 });

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Number, Value};
 
 fn serialization(msg: impl std::fmt::Display) -> AwsError {
-    AwsError::new("SerializationException", 400, msg.to_string())
+    crate::common::Common::SerializationException.msg(msg.to_string())
 }
 
 fn wrong_type(path: &str, expected: &str) -> AwsError {
@@ -144,11 +144,11 @@ fn check_required(shape: &ShapeDef, obj: &Map<String, Value>, path: &str) -> Res
         return Ok(());
     }
     let s = if missing.len() == 1 { "" } else { "s" };
-    Err(AwsError::new(
-        "ValidationException",
-        400,
-        format!("{} validation error{s} detected: {}", missing.len(), missing.join("; ")),
-    ))
+    Err(crate::common::Common::ValidationException.msg(format!(
+        "{} validation error{s} detected: {}",
+        missing.len(),
+        missing.join("; ")
+    )))
 }
 
 /// Converts the generic representation of `shape_name` to its JSON form on the wire.

@@ -114,7 +114,8 @@ pub fn parse_value(model: &Model, shape_name: &str, q: &QueryParams) -> Result<V
 /// Reads the typed input shape `T` from query parameters.
 pub fn parse_request<T: Shape + DeserializeOwned>(model: &Model, q: &QueryParams) -> Result<T, AwsError> {
     let value = parse_value(model, T::NAME, q)?;
-    serde_json::from_value(value).map_err(|e| AwsError::new("ValidationError", 400, format!("Invalid parameters: {e}")))
+    serde_json::from_value(value)
+        .map_err(|e| crate::common::Common::ValidationError.msg(format!("Invalid parameters: {e}")))
 }
 
 /// Renders `output` as the answer to `operation`.
@@ -184,7 +185,7 @@ impl crate::Decode for QueryDecoder<'_> {
         let value = parse_value(self.model, T::NAME, &self.params)?;
         crate::validate::note(self.model, T::NAME, &value, self.violations.as_ref());
         serde_json::from_value(value)
-            .map_err(|e| AwsError::new("ValidationError", 400, format!("Invalid parameters: {e}")))
+            .map_err(|e| crate::common::Common::ValidationError.msg(format!("Invalid parameters: {e}")))
     }
 }
 

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 fn serialization(msg: impl std::fmt::Display) -> AwsError {
-    AwsError::new("SerializationException", 400, msg.to_string())
+    crate::common::Common::SerializationException.msg(msg.to_string())
 }
 
 fn json_body(body: &[u8]) -> Result<Option<Value>, AwsError> {

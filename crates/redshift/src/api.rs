@@ -2,6 +2,8 @@
 //! its validation and AWS's errors.
 use crate::{key, now_ms, ClusterRecord, Redshift, SnapshotRecord, CLUSTERS, SNAPSHOTS};
 use nuage_core::{AwsError, AwsResult, RequestContext};
+use nuage_protocol::common::Common;
+use nuage_protocol::redshift::errors::Error as E;
 use nuage_protocol::{redshift as m, Timestamp};
 
 const NODE_TYPES: &[&str] = &[
@@ -16,40 +18,36 @@ const NODE_TYPES: &[&str] = &[
 ];
 
 fn invalid(msg: impl Into<String>) -> AwsError {
-    AwsError::new("InvalidParameterValue", 400, msg)
+    Common::InvalidParameterValue.msg(msg)
 }
 
 fn combination(msg: impl Into<String>) -> AwsError {
-    AwsError::new("InvalidParameterCombination", 400, msg)
+    Common::InvalidParameterCombination.msg(msg)
 }
 
-fn missing(name: &str) -> AwsError {
-    AwsError::new("MissingParameter", 400, format!("The request must contain the parameter {name}"))
+pub(crate) fn missing(name: &str) -> AwsError {
+    Common::MissingParameter.msg(format!("The request must contain the parameter {name}"))
 }
 
 fn not_found(id: &str) -> AwsError {
-    AwsError::new("ClusterNotFound", 404, format!("Cluster {id} not found."))
+    E::ClusterNotFoundFault.msg(format!("Cluster {id} not found."))
 }
 
 fn snapshot_not_found(id: &str) -> AwsError {
-    AwsError::new("ClusterSnapshotNotFound", 404, format!("Snapshot {id} not found."))
+    E::ClusterSnapshotNotFoundFault.msg(format!("Snapshot {id} not found."))
 }
 
 fn bad_state(c: &ClusterRecord) -> AwsError {
-    AwsError::new(
-        "InvalidClusterState",
-        400,
-        format!(
+    E::InvalidClusterStateFault
+        .msg(format!(
             "There is an operation running on the Cluster {}. Please try to {} later.",
             c.identifier, "run this operation"
-        ),
-    )
-    .with("Status", c.status.clone())
+        ))
+        .with("Status", c.status.clone())
 }
 
 fn account(ctx: &RequestContext) -> AwsResult<&str> {
-    ctx.account_id()
-        .ok_or_else(|| AwsError::new("MissingAuthenticationToken", 403, "Request is missing Authentication Token"))
+    ctx.account_id().ok_or_else(Common::missing_token)
 }
 
 /// Cluster and snapshot identifiers: 1–63 lower-case letters, digits and hyphens, starting
@@ -310,11 +308,8 @@ impl Redshift {
         check_username(&user)?;
         let user = user.to_ascii_lowercase();
         if i.manage_master_password == Some(true) {
-            return Err(AwsError::new(
-                "UnsupportedOperation",
-                400,
-                "ManageMasterPassword is not supported here; give MasterUserPassword.",
-            ));
+            return Err(E::UnsupportedOperationFault
+                .msg("ManageMasterPassword is not supported here; give MasterUserPassword."));
         }
         let password = i.master_user_password.ok_or_else(|| missing("MasterUserPassword"))?;
         check_password(&password)?;
@@ -336,11 +331,8 @@ impl Redshift {
                     ));
                 }
                 if n > 128 {
-                    return Err(AwsError::new(
-                        "NumberOfNodesPerClusterLimitExceeded",
-                        400,
-                        "The operation would exceed the number of nodes allowed for a cluster.",
-                    ));
+                    return Err(E::NumberOfNodesPerClusterLimitExceededFault
+                        .msg("The operation would exceed the number of nodes allowed for a cluster."));
                 }
                 n
             }
@@ -368,7 +360,7 @@ impl Redshift {
         }
         let _one = self.writes.lock().await;
         if self.get(&acct, &ctx.region, &id)?.is_some() {
-            return Err(AwsError::new("ClusterAlreadyExists", 400, "Cluster already exists"));
+            return Err(E::ClusterAlreadyExistsFault.msg("Cluster already exists"));
         }
         let mut c = ClusterRecord {
             account: acct,
@@ -456,7 +448,7 @@ impl Redshift {
         if let Some(n) = &i.new_cluster_identifier {
             let n = check_identifier(n, "Cluster")?;
             if self.get(&c.account, &c.region, &n)?.is_some() {
-                return Err(AwsError::new("ClusterAlreadyExists", 400, "Cluster already exists"));
+                return Err(E::ClusterAlreadyExistsFault.msg("Cluster already exists"));
             }
             new_id = Some(n);
         }
@@ -530,11 +522,7 @@ impl Redshift {
             c.default_iam_role = Some(d);
         }
         if c.iam_roles.len() > 50 {
-            return Err(AwsError::new(
-                "ClusterIamRoleLimitExceeded",
-                400,
-                "You can associate at most 50 IAM roles with a cluster.",
-            ));
+            return Err(Common::InvalidParameterValue.msg("You can associate at most 50 IAM roles with a cluster."));
         }
         self.put(&c).await?;
         Ok(m::ModifyClusterIamRolesResult { cluster: Some(cluster_out(&c, None)) })
@@ -550,11 +538,9 @@ impl Redshift {
     ) -> AwsResult<SnapshotRecord> {
         let k = key(&c.account, &c.region, id);
         if self.store.read()?.get::<SnapshotRecord>(SNAPSHOTS, &k)?.is_some() {
-            return Err(AwsError::new(
-                "ClusterSnapshotAlreadyExists",
-                400,
-                format!("Cannot create the snapshot because a snapshot with the identifier {id} already exists."),
-            ));
+            return Err(E::ClusterSnapshotAlreadyExistsFault.msg(format!(
+                "Cannot create the snapshot because a snapshot with the identifier {id} already exists."
+            )));
         }
         let to = self.snapshot_dir(&c.account, &c.region, id);
         match self.warehouse(c) {
@@ -718,7 +704,7 @@ impl Redshift {
             .get(SNAPSHOTS, &key(&acct, &ctx.region, &sid))?
             .ok_or_else(|| snapshot_not_found(&sid))?;
         if self.get(&acct, &ctx.region, &id)?.is_some() {
-            return Err(AwsError::new("ClusterAlreadyExists", 400, "Cluster already exists"));
+            return Err(E::ClusterAlreadyExistsFault.msg("Cluster already exists"));
         }
         let roles = i.iam_roles.unwrap_or_default();
         for r in &roles {
@@ -811,9 +797,7 @@ impl Redshift {
         ctx: &RequestContext,
         i: m::GetClusterCredentialsWithIAMMessage,
     ) -> AwsResult<m::ClusterExtendedCredentials> {
-        let p = ctx.principal.as_ref().ok_or_else(|| {
-            AwsError::new("MissingAuthenticationToken", 403, "Request is missing Authentication Token")
-        })?;
+        let p = ctx.principal.as_ref().ok_or_else(|| Common::missing_token())?;
         let c = self.cluster(ctx, i.cluster_identifier.as_deref())?;
         let duration = i.duration_seconds.unwrap_or(900);
         if !(900..=3600).contains(&duration) {
@@ -843,7 +827,7 @@ impl Redshift {
     /// The cluster or snapshot an ARN names, for tagging.
     fn tagged(&self, ctx: &RequestContext, arn: &str) -> AwsResult<(Option<ClusterRecord>, Option<SnapshotRecord>)> {
         let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
-        let nf = || AwsError::new("ResourceNotFound", 404, format!("The resource {arn} could not be found."));
+        let nf = || E::ResourceNotFoundFault.msg(format!("The resource {arn} could not be found."));
         if let Some(id) = resource.strip_prefix("cluster:") {
             return Ok((Some(self.get(account(ctx)?, &ctx.region, id)?.ok_or_else(nf)?), None));
         }
@@ -853,7 +837,7 @@ impl Redshift {
                 self.store.read()?.get(SNAPSHOTS, &key(account(ctx)?, &ctx.region, sid))?.ok_or_else(nf)?;
             return Ok((None, Some(s)));
         }
-        Err(AwsError::new("InvalidTag", 400, format!("Tagging is not supported for {arn}")))
+        Err(E::InvalidTagFault.msg(format!("Tagging is not supported for {arn}")))
     }
 
     pub(crate) async fn tag(
@@ -872,7 +856,7 @@ impl Redshift {
         if let Some(mut c) = c {
             edit(&mut c.tags);
             if c.tags.len() > 50 {
-                return Err(AwsError::new("TagLimitExceeded", 400, "You have exceeded the number of tags allowed."));
+                return Err(E::TagLimitExceededFault.msg("You have exceeded the number of tags allowed."));
             }
             self.put(&c).await?;
         }

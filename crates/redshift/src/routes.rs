@@ -1,8 +1,8 @@
 //! Redshift's table of operations: one row per operation of the model, with its IAM action
 //! and the resource computed from the typed input; the handlers are in `api`.
-use crate::api::tags_in;
+use crate::api::{missing, tags_in};
 use crate::Redshift;
-use nuage_core::{AwsError, AwsResult, RequestContext};
+use nuage_core::{AwsResult, RequestContext};
 use nuage_front::{Authorization, NoOutput, Row, TypedService};
 use nuage_protocol::redshift as m;
 use nuage_protocol::redshift::ops::Operation as O;
@@ -17,10 +17,6 @@ impl RedshiftService {
     pub fn new(rs: Arc<Redshift>) -> RedshiftService {
         RedshiftService { rs }
     }
-}
-
-fn missing(name: &str) -> AwsError {
-    AwsError::new("MissingParameter", 400, format!("The request must contain the parameter {name}"))
 }
 
 /// The ARNs of Redshift's resources in the caller's account and region.

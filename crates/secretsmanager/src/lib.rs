@@ -2,7 +2,9 @@
 //! (AWSCURRENT, AWSPREVIOUS), scheduled deletion and restore, kept in the store.
 use nuage_core::{AwsError, AwsResult, RequestContext};
 use nuage_front::{Authorization, Row, TypedService};
+use nuage_protocol::common::Common;
 use nuage_protocol::secretsmanager as m;
+use nuage_protocol::secretsmanager::errors::Error as E;
 use nuage_protocol::{Blob, Protocol, Timestamp};
 use nuage_storage::redb::TableDefinition;
 use nuage_storage::{JsonTable, Store};
@@ -60,19 +62,15 @@ fn ts(ms: i64) -> Timestamp {
 }
 
 fn not_found() -> AwsError {
-    AwsError::new("ResourceNotFoundException", 400, "Secrets Manager can't find the specified secret.")
+    E::ResourceNotFoundException.msg("Secrets Manager can't find the specified secret.")
 }
 
 fn invalid_parameter(msg: impl Into<String>) -> AwsError {
-    AwsError::new("InvalidParameterException", 400, msg)
+    E::InvalidParameterException.msg(msg)
 }
 
 fn marked_for_deletion() -> AwsError {
-    AwsError::new(
-        "InvalidRequestException",
-        400,
-        "You can't perform this operation on the secret because it was marked for deletion.",
-    )
+    E::InvalidRequestException.msg("You can't perform this operation on the secret because it was marked for deletion.")
 }
 
 /// A secret's name from a SecretId: its name, or its full ARN.
@@ -102,9 +100,7 @@ fn check_name(name: &str) -> AwsResult<()> {
         && name.len() <= 512
         && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c));
     if !ok {
-        return Err(AwsError::new(
-            "ValidationException",
-            400,
+        return Err(Common::ValidationException.msg(
             "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!",
         ));
     }
@@ -154,17 +150,11 @@ impl SecretsManagerService {
         if let Some(existing) = self.store.read()?.get::<Secret>(SECRETS, &key)? {
             if existing.purge_ms.is_none_or(|p| p > now_ms()) {
                 if existing.deleted_ms.is_some() {
-                    return Err(AwsError::new(
-                        "InvalidRequestException",
-                        400,
-                        "You can't create this secret because a secret with this name is already scheduled for deletion.",
+                    return Err(E::InvalidRequestException.msg("You can't create this secret because a secret with this name is already scheduled for deletion.",
                     ));
                 }
-                return Err(AwsError::new(
-                    "ResourceExistsException",
-                    400,
-                    format!("The operation failed because the secret {name} already exists."),
-                ));
+                return Err(E::ResourceExistsException
+                    .msg(format!("The operation failed because the secret {name} already exists.")));
             }
         }
         let now = now_ms();
@@ -219,18 +209,12 @@ impl SecretsManagerService {
         let stage = i.version_stage.clone().unwrap_or_else(|| CURRENT.into());
         let v = match &i.version_id {
             Some(id) => s.versions.iter().find(|v| &v.id == id).ok_or_else(|| {
-                AwsError::new(
-                    "ResourceNotFoundException",
-                    400,
-                    format!("Secrets Manager can't find the specified secret value for VersionId: {id}"),
-                )
+                E::ResourceNotFoundException
+                    .msg(format!("Secrets Manager can't find the specified secret value for VersionId: {id}"))
             })?,
             None => s.versions.iter().find(|v| v.stages.contains(&stage)).ok_or_else(|| {
-                AwsError::new(
-                    "ResourceNotFoundException",
-                    400,
-                    format!("Secrets Manager can't find the specified secret value for staging label: {stage}"),
-                )
+                E::ResourceNotFoundException
+                    .msg(format!("Secrets Manager can't find the specified secret value for staging label: {stage}"))
             })?,
         }
         .clone();
@@ -280,11 +264,8 @@ impl SecretsManagerService {
                     version_stages: Some(v.stages.clone()),
                 });
             }
-            return Err(AwsError::new(
-                "ResourceExistsException",
-                400,
-                "You can't modify an existing version, you can only create a new version.",
-            ));
+            return Err(E::ResourceExistsException
+                .msg("You can't modify an existing version, you can only create a new version."));
         }
         let stages = i.version_stages.unwrap_or_else(|| vec![CURRENT.into()]);
         if stages.iter().any(|st| st == CURRENT) {
@@ -376,9 +357,7 @@ impl SecretsManagerService {
         }
         let max = i.max_results.unwrap_or(100).clamp(1, 100) as usize;
         let start: usize = match i.next_token.as_deref() {
-            Some(t) => t
-                .parse()
-                .map_err(|_| AwsError::new("InvalidNextTokenException", 400, "The NextToken value is invalid."))?,
+            Some(t) => t.parse().map_err(|_| E::InvalidNextTokenException.msg("The NextToken value is invalid."))?,
             None => 0,
         };
         let page = all

@@ -254,7 +254,8 @@ pub(super) async fn get_access_key_last_used(
 ) -> AwsResult<m::GetAccessKeyLastUsedResponse> {
     let st = iam.account(caller_account(ctx)?);
     let id = required(&input.access_key_id, "AccessKeyId")?;
-    let key = st.access_keys.get(id).ok_or_else(|| AwsError::new("AccessDenied", 403, "Access Denied"))?;
+    let key =
+        st.access_keys.get(id).ok_or_else(|| nuage_protocol::common::Common::AccessDenied.msg("Access Denied"))?;
     let used = iam.key_last_used(id);
     Ok(m::GetAccessKeyLastUsedResponse {
         user_name: Some(key.user.clone()),

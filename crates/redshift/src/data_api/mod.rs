@@ -5,6 +5,7 @@
 use crate::Redshift;
 use nuage_core::{AwsError, AwsResult, RequestContext};
 use nuage_protocol::redshift_data as m;
+use nuage_protocol::redshift_data::errors::Error as E;
 use nuage_protocol::Timestamp;
 use nuage_storage::redb::TableDefinition;
 use nuage_storage::JsonTable;
@@ -185,11 +186,11 @@ fn key(account: &str, region: &str, id: &str) -> String {
 }
 
 fn validation(msg: impl Into<String>) -> AwsError {
-    AwsError::new("ValidationException", 400, msg)
+    E::ValidationException.msg(msg)
 }
 
 fn not_found(msg: impl Into<String>) -> AwsError {
-    AwsError::new("ResourceNotFoundException", 400, msg)
+    E::ResourceNotFoundException.msg(msg)
 }
 
 fn ts(ms: i64) -> Timestamp {
@@ -399,28 +400,19 @@ impl RedshiftDataService {
             .filter(|_| c.status == "available")
             .ok_or_else(|| validation(format!("Cluster {cluster} is not available.")))?;
         if database != c.db_name {
-            return Err(AwsError::new(
-                "DatabaseConnectionException",
-                500,
-                format!("Database connection failed: database \"{database}\" does not exist"),
-            ));
+            return Err(E::DatabaseConnectionException
+                .msg(format!("Database connection failed: database \"{database}\" does not exist")));
         }
         let user = nuage_warehouse::engine::database_user(db_user);
         if !wh.committed().catalog.users.contains_key(&user) {
-            return Err(AwsError::new(
-                "DatabaseConnectionException",
-                500,
-                format!("Database connection failed: user \"{user}\" does not exist"),
-            ));
+            return Err(E::DatabaseConnectionException
+                .msg(format!("Database connection failed: user \"{user}\" does not exist")));
         }
         // A secret's password must be the user's, as a connection would check it.
         if let Some((login, password)) = &from_secret {
             if wh.login_hash(login) != Some(nuage_warehouse::password_md5(login, password)) {
-                return Err(AwsError::new(
-                    "DatabaseConnectionException",
-                    500,
-                    format!("Database connection failed: password authentication failed for user \"{login}\""),
-                ));
+                return Err(E::DatabaseConnectionException
+                    .msg(format!("Database connection failed: password authentication failed for user \"{login}\"")));
             }
         }
         Ok((c, wh, database.to_string(), user))
@@ -436,12 +428,14 @@ impl RedshiftDataService {
             ..Default::default()
         };
         let out = f.call(principal, &ctx.region, input).await.map_err(|e| {
-            let code: &'static str = match e.code.as_ref() {
-                "AccessDeniedException" => "AccessDeniedException",
-                "ResourceNotFoundException" => "ResourceNotFoundException",
-                _ => "ValidationException",
+            // Secrets Manager's refusal and absence keep their codes; anything else is the
+            // Data API's validation error, as AWS reports an unusable secret.
+            let kind = match e.code.as_ref() {
+                "AccessDeniedException" => return nuage_protocol::common::Common::AccessDeniedException.msg(e.message),
+                "ResourceNotFoundException" => E::ResourceNotFoundException,
+                _ => E::ValidationException,
             };
-            AwsError::new(code, e.status, e.message)
+            kind.msg(e.message)
         })?;
         let secret: serde_json::Value = out
             .secret_string
