@@ -59,9 +59,25 @@ struct ServeArgs {
     /// at start-up.
     #[arg(long, env = "NUAGE_NO_SAMPLES")]
     no_samples: bool,
+    /// Memory each Redshift cluster's queries may hold at once, in MiB; joins, aggregations
+    /// and sorts beyond it spill to disk. By default a quarter of the machine's memory.
+    #[arg(long, env = "NUAGE_WAREHOUSE_MEMORY")]
+    warehouse_memory: Option<u64>,
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `nuage=debug`.
     #[arg(long, env = "NUAGE_LOG", default_value = "info")]
     log: String,
+}
+
+/// The machine's memory (`MemTotal`), or 8 GiB where it cannot be read.
+fn machine_memory() -> usize {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+            line.split_whitespace().nth(1)?.parse::<usize>().ok()
+        })
+        .map(|kib| kib << 10)
+        .unwrap_or(8 << 30)
 }
 
 fn load_bootstrap(path: &std::path::Path) -> Result<Bootstrap, String> {
@@ -153,7 +169,11 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     let s3 = Arc::new(nuage_s3::S3Service::new(store.clone(), identities.clone(), iam.clone()));
     tokio::spawn(s3.clone().run_lifecycle(std::time::Duration::from_secs(args.lifecycle_interval.max(1))));
     let internal = Arc::new(nuage_front::Internal::default());
-    let redshift = nuage_redshift::Redshift::open(store.clone(), data_dir.clone(), internal.clone())
+    let warehouse_memory = match args.warehouse_memory {
+        Some(mib) => (mib as usize) << 20,
+        None => machine_memory() / 4,
+    };
+    let redshift = nuage_redshift::Redshift::open(store.clone(), data_dir.clone(), internal.clone(), warehouse_memory)
         .await
         .map_err(|e| e.to_string())?;
     let services: Vec<Arc<dyn Service>> = vec![

@@ -797,7 +797,7 @@ impl Redshift {
         ctx: &RequestContext,
         i: m::GetClusterCredentialsWithIAMMessage,
     ) -> AwsResult<m::ClusterExtendedCredentials> {
-        let p = ctx.principal.as_ref().ok_or_else(|| Common::missing_token())?;
+        let p = ctx.principal.as_ref().ok_or_else(Common::missing_token)?;
         let c = self.cluster(ctx, i.cluster_identifier.as_deref())?;
         let duration = i.duration_seconds.unwrap_or(900);
         if !(900..=3600).contains(&duration) {

@@ -90,6 +90,8 @@ pub struct Redshift {
     running: Mutex<HashMap<String, Running>>,
     /// Control-plane writes are rare; one at a time keeps read-modify-write simple.
     writes: tokio::sync::Mutex<()>,
+    /// Each cluster's query memory budget, in bytes.
+    warehouse_memory: usize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -110,8 +112,10 @@ impl Redshift {
         store: Store,
         data_dir: PathBuf,
         internal: Arc<nuage_front::Internal>,
+        warehouse_memory: usize,
     ) -> AwsResult<Arc<Redshift>> {
         let rs = Arc::new_cyclic(|me| Redshift {
+            warehouse_memory,
             store,
             internal,
             me: me.clone(),
@@ -184,7 +188,8 @@ impl Redshift {
         let dir = self.cluster_dir(&c.account, &c.region, &c.identifier);
         let (db, user) = (c.db_name.clone(), c.master_username.clone());
         let password = password.unwrap_or("").to_string();
-        let wh = tokio::task::spawn_blocking(move || Warehouse::open(&dir, &db, &user, &password))
+        let memory = self.warehouse_memory;
+        let wh = tokio::task::spawn_blocking(move || Warehouse::open(&dir, &db, &user, &password, memory))
             .await
             .map_err(AwsError::internal)?
             .map_err(sql_err)?;

@@ -7,6 +7,9 @@ use crate::system;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::catalog::{CatalogProvider, MemTable, SchemaProvider, TableProvider};
 use datafusion::common::DataFusionError;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
@@ -113,14 +116,36 @@ pub struct Warehouse {
     load_commits: Mutex<VecDeque<LoadCommit>>,
     external: std::sync::OnceLock<Arc<dyn External>>,
     admission: std::sync::OnceLock<Arc<dyn Admission>>,
+    /// Shared by the cluster's sessions: its memory budget, spill directory, and the caches
+    /// of its segment files' metadata and statistics.
+    pub(crate) runtime: Arc<RuntimeEnv>,
 }
 
 const QUERY_LOG_LIMIT: usize = 10_000;
 
 impl Warehouse {
     /// Opens the database kept in `dir`, creating it with its master user when it is new.
-    pub fn open(dir: &Path, database: &str, master_user: &str, master_password: &str) -> SqlResult<Arc<Warehouse>> {
+    /// `memory` bounds what its queries hold at once: joins, aggregations and sorts past it
+    /// spill to `<dir>/spill`, and what cannot spill fails with 53200, as Redshift does.
+    pub fn open(
+        dir: &Path,
+        database: &str,
+        master_user: &str,
+        master_password: &str,
+        memory: usize,
+    ) -> SqlResult<Arc<Warehouse>> {
         std::fs::create_dir_all(dir).map_err(SqlError::internal)?;
+        let spill = dir.join("spill");
+        // Spill files of a previous run are never read again.
+        let _ = std::fs::remove_dir_all(&spill);
+        std::fs::create_dir_all(&spill).map_err(SqlError::internal)?;
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(FairSpillPool::new(memory)))
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Directories(vec![spill])),
+            )
+            .build_arc()
+            .map_err(SqlError::internal)?;
         let disk = Disk { dir: dir.to_path_buf() };
         let state = if disk.exists() {
             let st = disk.load()?;
@@ -146,11 +171,12 @@ impl Warehouse {
                 },
             );
             catalog.next_id = 100_000;
-            let mut st = DbState { catalog, ..Default::default() };
+            let mut st = DbState { catalog, data_dir: disk.data_dir(), ..Default::default() };
             disk.persist(&mut st)?;
             st
         };
         Ok(Arc::new(Warehouse {
+            runtime,
             disk,
             committed: RwLock::new(Arc::new(state)),
             commit_lock: tokio::sync::Mutex::new(()),
@@ -488,8 +514,7 @@ impl SchemaProvider for DatabaseSchema {
     async fn table(&self, name: &str) -> datafusion::common::Result<Option<Arc<dyn TableProvider>>> {
         let st = self.view.get();
         if let Some(t) = st.table(&self.name, name) {
-            let mem = MemTable::try_new(t.arrow_schema(), partitioned(st.batches(t.id), 4))?;
-            return Ok(Some(Arc::new(mem)));
+            return Ok(Some(Arc::new(st.provider(t))));
         }
         // Redshift's system views resolve from any schema on the search path.
         if let Some(batch) = self.system.table(name, &st).map_err(|e| DataFusionError::External(Box::new(e)))? {

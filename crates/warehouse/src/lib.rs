@@ -11,6 +11,7 @@ pub mod privileges;
 pub mod session;
 pub mod show;
 pub mod state;
+pub mod stored;
 pub mod super_type;
 pub mod system;
 pub mod text;

@@ -154,7 +154,7 @@ impl Session {
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(true)
             .with_target_partitions(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2));
-        let ctx = SessionContext::new_with_config(config);
+        let ctx = SessionContext::new_with_config_rt(config, wh.runtime.clone());
         let system = Arc::new(SystemTables { warehouse: Arc::downgrade(&wh) });
         ctx.register_catalog(&db, Arc::new(DatabaseCatalog::new(view.clone(), system)));
         datafusion_pg_catalog::pg_catalog::setup_pg_catalog(

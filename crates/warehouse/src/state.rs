@@ -8,6 +8,8 @@ use datafusion::arrow::compute::{concat_batches, lexsort_to_indices, take_record
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::file::metadata::ParquetMetaDataReader;
+use datafusion::parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
@@ -142,11 +144,12 @@ impl Catalog {
     }
 }
 
-/// Rows of one table, in immutable pieces; a piece without a file is not yet committed.
+/// Rows of one table, in immutable pieces. A committed piece is a Parquet file, read when a
+/// query needs it; a piece not yet committed (or of a temporary table) is held in memory.
 #[derive(Clone, Debug)]
 pub struct Segment {
     pub file: Option<String>,
-    pub batches: Arc<Vec<RecordBatch>>,
+    pub batches: Option<Arc<Vec<RecordBatch>>>,
     pub rows: usize,
 }
 
@@ -158,6 +161,8 @@ pub struct DbState {
     /// Table id → the commit that last changed it (serialisable commits compare these).
     pub table_versions: HashMap<u64, u64>,
     pub version: u64,
+    /// Where the segment files are (`<database>/data`).
+    pub data_dir: PathBuf,
 }
 
 impl DbState {
@@ -169,8 +174,49 @@ impl DbState {
         self.catalog.schemas.get_mut(schema)?.tables.get_mut(name)
     }
 
-    pub fn batches(&self, id: u64) -> Vec<RecordBatch> {
-        self.data.get(&id).map(|segs| segs.iter().flat_map(|s| s.batches.iter().cloned()).collect()).unwrap_or_default()
+    /// Every row of a table, read from its files where they are not in memory. For the
+    /// statements that rewrite a table (UPDATE, DELETE, ALTER); queries scan lazily instead.
+    pub fn batches(&self, meta: &TableMeta) -> SqlResult<Vec<RecordBatch>> {
+        let mut out = Vec::new();
+        for seg in self.data.get(&meta.id).iter().flat_map(|s| s.iter()) {
+            out.extend(self.segment_batches(meta, seg)?);
+        }
+        Ok(out)
+    }
+
+    fn segment_batches(&self, meta: &TableMeta, seg: &Segment) -> SqlResult<Vec<RecordBatch>> {
+        match (&seg.batches, &seg.file) {
+            (Some(b), _) => Ok(b.to_vec()),
+            (None, Some(f)) => read_parquet(&self.data_dir.join(f), &meta.arrow_schema()),
+            (None, None) => Ok(Vec::new()),
+        }
+    }
+
+    /// The bytes a table's rows take: its files on disk and its rows in memory.
+    pub fn table_bytes(&self, id: u64) -> usize {
+        let mut total = 0;
+        for seg in self.data.get(&id).iter().flat_map(|s| s.iter()) {
+            total += match (&seg.batches, &seg.file) {
+                (Some(b), _) => b.iter().map(|b| b.get_array_memory_size()).sum(),
+                (None, Some(f)) => std::fs::metadata(self.data_dir.join(f)).map(|m| m.len() as usize).unwrap_or(0),
+                (None, None) => 0,
+            };
+        }
+        total
+    }
+
+    /// What DataFusion scans for a table: its files, and its rows still in memory.
+    pub fn provider(&self, meta: &TableMeta) -> crate::stored::StoredTable {
+        let mut files = Vec::new();
+        let mut memory = Vec::new();
+        for seg in self.data.get(&meta.id).iter().flat_map(|s| s.iter()) {
+            match (&seg.batches, &seg.file) {
+                (Some(b), _) => memory.extend(b.iter().cloned()),
+                (None, Some(f)) => files.push(self.data_dir.join(f)),
+                (None, None) => {}
+            }
+        }
+        crate::stored::StoredTable { schema: meta.arrow_schema(), files, memory }
     }
 
     pub fn rows(&self, id: u64) -> usize {
@@ -183,7 +229,7 @@ impl DbState {
             return;
         }
         let segs = self.data.entry(id).or_default();
-        Arc::make_mut(segs).push(Segment { file: None, batches: Arc::new(batches), rows });
+        Arc::make_mut(segs).push(Segment { file: None, batches: Some(Arc::new(batches)), rows });
     }
 
     pub fn replace(&mut self, id: u64, batches: Vec<RecordBatch>) {
@@ -202,7 +248,7 @@ pub struct Disk {
 }
 
 impl Disk {
-    fn data_dir(&self) -> PathBuf {
+    pub fn data_dir(&self) -> PathBuf {
         self.dir.join("data")
     }
 
@@ -210,31 +256,25 @@ impl Disk {
         self.dir.join("catalog.json").exists()
     }
 
-    /// Reads the catalog and every segment it names.
+    /// Reads the catalog, and of each segment it names only the row count in its footer:
+    /// rows are read when a query needs them.
     pub fn load(&self) -> SqlResult<DbState> {
         let text = std::fs::read(self.dir.join("catalog.json")).map_err(io_err)?;
         let catalog: Catalog = serde_json::from_slice(&text).map_err(io_err)?;
         let mut data = HashMap::new();
         for schema in catalog.schemas.values() {
             for t in schema.tables.values() {
-                let table_schema = t.arrow_schema();
                 let mut segs = Vec::new();
                 for f in &t.segments {
                     let file = std::fs::File::open(self.data_dir().join(f)).map_err(io_err)?;
-                    let reader =
-                        ParquetRecordBatchReaderBuilder::try_new(file).map_err(io_err)?.build().map_err(io_err)?;
-                    let mut batches = Vec::new();
-                    for b in reader {
-                        let b = b.map_err(io_err)?;
-                        batches.push(RecordBatch::try_new(table_schema.clone(), b.columns().to_vec()).map_err(io_err)?);
-                    }
-                    let rows = batches.iter().map(|b| b.num_rows()).sum();
-                    segs.push(Segment { file: Some(f.clone()), batches: Arc::new(batches), rows });
+                    let meta = ParquetMetaDataReader::new().parse_and_finish(&file).map_err(io_err)?;
+                    let rows = meta.file_metadata().num_rows() as usize;
+                    segs.push(Segment { file: Some(f.clone()), batches: None, rows });
                 }
                 data.insert(t.id, Arc::new(segs));
             }
         }
-        Ok(DbState { catalog, data, table_versions: HashMap::new(), version: 0 })
+        Ok(DbState { catalog, data, table_versions: HashMap::new(), version: 0, data_dir: self.data_dir() })
     }
 
     /// Makes `state` durable: new segments become Parquet files (sorted by the table's sort
@@ -253,13 +293,14 @@ impl Disk {
                     continue;
                 };
                 let segs = Arc::make_mut(segs);
-                compact(segs);
+                compact(segs, t, &self.data_dir())?;
                 for seg in segs.iter_mut().filter(|s| s.file.is_none()) {
-                    let sorted = sort_segment(t, &seg.batches)?;
+                    let sorted = sort_segment(t, seg.batches.as_deref().map(|b| &b[..]).unwrap_or_default())?;
                     let name = format!("t{}_{:016x}.parquet", t.id, rand::random::<u64>());
                     write_parquet(&self.data_dir().join(&name), &sorted)?;
                     seg.file = Some(name);
-                    seg.batches = Arc::new(sorted);
+                    // Committed rows live in their file from now on.
+                    seg.batches = None;
                 }
                 names.push((sname.clone(), tname.clone(), segs.iter().filter_map(|s| s.file.clone()).collect()));
             }
@@ -305,18 +346,31 @@ impl Disk {
 const MAX_SEGMENTS: usize = 16;
 /// Rows per batch of a merged segment.
 const BATCH_ROWS: usize = 65_536;
+/// Rows per row group of a segment file.
+const ROW_GROUP_ROWS: usize = 2 * BATCH_ROWS;
+/// Committed segments below this many rows are merged when a table has too many.
+const SMALL_SEGMENT_ROWS: usize = 1 << 20;
 
 /// Merges the uncommitted segments into one (a load of many small INSERTs becomes one file),
-/// and every segment into one when there are too many; merged rows are re-cut into batches
-/// of `BATCH_ROWS`.
-fn compact(segs: &mut Vec<Segment>) {
+/// and, when a table has too many, its small committed segments with them; merged rows are
+/// re-cut into batches of `BATCH_ROWS`. Large segments are left alone, so that compaction
+/// never reads more than `SMALL_SEGMENT_ROWS` rows per segment it merges.
+fn compact(segs: &mut Vec<Segment>, t: &TableMeta, data_dir: &Path) -> SqlResult<()> {
     let new = segs.iter().filter(|s| s.file.is_none()).count();
-    let merge_all = segs.len() > MAX_SEGMENTS;
-    if new <= 1 && !merge_all {
-        return;
+    let merge_small = segs.len() > MAX_SEGMENTS;
+    if new <= 1 && !merge_small {
+        return Ok(());
     }
-    let (merge, keep): (Vec<Segment>, Vec<Segment>) = segs.drain(..).partition(|s| merge_all || s.file.is_none());
-    let batches: Vec<RecordBatch> = merge.iter().flat_map(|s| s.batches.iter().cloned()).collect();
+    let (merge, keep): (Vec<Segment>, Vec<Segment>) =
+        segs.drain(..).partition(|s| s.file.is_none() || (merge_small && s.rows < SMALL_SEGMENT_ROWS));
+    let mut batches: Vec<RecordBatch> = Vec::new();
+    for s in &merge {
+        match (&s.batches, &s.file) {
+            (Some(b), _) => batches.extend(b.iter().cloned()),
+            (None, Some(f)) => batches.extend(read_parquet(&data_dir.join(f), &t.arrow_schema())?),
+            (None, None) => {}
+        }
+    }
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     let rechunked = match batches.first() {
         Some(first) => match concat_batches(&first.schema(), &batches) {
@@ -329,7 +383,21 @@ fn compact(segs: &mut Vec<Segment>) {
         None => batches,
     };
     *segs = keep;
-    segs.push(Segment { file: None, batches: Arc::new(rechunked), rows });
+    segs.push(Segment { file: None, batches: Some(Arc::new(rechunked)), rows });
+    Ok(())
+}
+
+/// A segment file's rows, under the table's schema (field metadata and nullability as the
+/// catalog declares them).
+fn read_parquet(path: &Path, schema: &SchemaRef) -> SqlResult<Vec<RecordBatch>> {
+    let file = std::fs::File::open(path).map_err(io_err)?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(io_err)?.build().map_err(io_err)?;
+    let mut batches = Vec::new();
+    for b in reader {
+        let b = b.map_err(io_err)?;
+        batches.push(RecordBatch::try_new(schema.clone(), b.columns().to_vec()).map_err(io_err)?);
+    }
+    Ok(batches)
 }
 
 fn sync_dir(dir: &Path) -> SqlResult<()> {
@@ -339,7 +407,10 @@ fn sync_dir(dir: &Path) -> SqlResult<()> {
 fn write_parquet(path: &Path, batches: &[RecordBatch]) -> SqlResult<()> {
     let Some(first) = batches.first() else { return Ok(()) };
     let file = std::fs::File::create(path).map_err(io_err)?;
-    let mut w = ArrowWriter::try_new(file, first.schema(), None).map_err(io_err)?;
+    // Row groups of a few batches: the unit a scan skips on its min/max statistics (Redshift's
+    // zone maps), small enough that a range on the sort key reads little of a large table.
+    let props = WriterProperties::builder().set_max_row_group_row_count(Some(ROW_GROUP_ROWS)).build();
+    let mut w = ArrowWriter::try_new(file, first.schema(), Some(props)).map_err(io_err)?;
     for b in batches {
         w.write(b).map_err(io_err)?;
     }

@@ -155,11 +155,7 @@ impl SystemTables {
                         .filter_map(|c| if let RsType::Varchar(n) = c.ty { Some(n as i64) } else { None })
                         .max()
                         .unwrap_or(0);
-                    let bytes: usize = st
-                        .data
-                        .get(&t.id)
-                        .map(|segs| segs.iter().flat_map(|s| s.batches.iter()).map(|b| b.get_array_memory_size()).sum())
-                        .unwrap_or(0);
+                    let bytes = st.table_bytes(t.id);
                     let sortkey1 = match (&t.sortkey_kind, t.sortkey.first()) {
                         (Some(k), Some(_)) if k == "INTERLEAVED" => format!("INTERLEAVED({})", t.sortkey[0]),
                         (_, Some(c)) => c.clone(),

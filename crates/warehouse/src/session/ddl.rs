@@ -301,7 +301,7 @@ impl Session {
                     });
                     let schema_ref = new_meta.arrow_schema();
                     let mut batches = Vec::new();
-                    for b in st.batches(meta.id) {
+                    for b in st.batches(&meta)? {
                         let mut cols = b.columns().to_vec();
                         let a = match &fill {
                             Some(v) if !v.is_null() => cast_with_options(
@@ -345,7 +345,7 @@ impl Session {
                         let schema_ref = new_meta.arrow_schema();
                         let keep: Vec<usize> = (0..meta.columns.len()).filter(|i| *i != idx).collect();
                         let batches = st
-                            .batches(meta.id)
+                            .batches(&meta)?
                             .into_iter()
                             .map(|b| {
                                 let cols = keep.iter().map(|i| b.column(*i).clone()).collect();
@@ -380,7 +380,7 @@ impl Session {
                     }
                     let schema_ref = new_meta.arrow_schema();
                     let batches = st
-                        .batches(meta.id)
+                        .batches(&meta)?
                         .into_iter()
                         .map(|b| {
                             RecordBatch::try_new(schema_ref.clone(), b.columns().to_vec()).map_err(SqlError::internal)

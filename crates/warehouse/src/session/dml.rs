@@ -395,7 +395,7 @@ impl Session {
     ) -> SqlResult<usize> {
         const ROW_ID: &str = "__nuage_row";
         let meta = st.table(schema, table).cloned().expect("resolved");
-        let target = concat_batches(&meta.arrow_schema(), &st.batches(meta.id)).map_err(SqlError::internal)?;
+        let target = concat_batches(&meta.arrow_schema(), &st.batches(&meta)?).map_err(SqlError::internal)?;
         let rows = target.num_rows();
 
         let mut numbered = meta.clone();

@@ -1,0 +1,73 @@
+//! A table as DataFusion sees it: its committed Parquet segments, read lazily through
+//! DataFusion's Parquet scan (projection, row-group and page pruning on min/max statistics,
+//! file statistics for join planning), plus the rows not yet committed, still in memory.
+use crate::engine::partitioned;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{MemTable, Session, TableProvider};
+use datafusion::common::Result;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::physical_plan::union::UnionExec;
+use datafusion::physical_plan::ExecutionPlan;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug)]
+pub struct StoredTable {
+    pub schema: SchemaRef,
+    /// Committed segments, as absolute paths of their Parquet files.
+    pub files: Vec<PathBuf>,
+    /// Rows held in memory: not yet committed, or of a temporary table.
+    pub memory: Vec<RecordBatch>,
+}
+
+impl StoredTable {
+    fn listing(&self, state: &dyn Session) -> Result<ListingTable> {
+        let urls =
+            self.files.iter().map(|p| ListingTableUrl::parse(p.to_string_lossy())).collect::<Result<Vec<_>>>()?;
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let config = ListingTableConfig::new_with_multi_paths(urls)
+            .with_listing_options(options)
+            .with_schema(self.schema.clone());
+        // Segment files never change once written (a rewrite is a new file), so their
+        // statistics are cached for the life of the runtime.
+        Ok(ListingTable::try_new(config)?.with_cache(state.runtime_env().cache_manager.get_file_statistic_cache()))
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for StoredTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    /// Filters reach the Parquet scan, which prunes row groups and pages with them; they are
+    /// applied again above it, since pruning is by ranges, not rows.
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let mut plans = Vec::with_capacity(2);
+        if !self.files.is_empty() {
+            plans.push(self.listing(state)?.scan(state, projection, filters, limit).await?);
+        }
+        if !self.memory.is_empty() || plans.is_empty() {
+            let mem = MemTable::try_new(self.schema.clone(), partitioned(self.memory.clone(), 4))?;
+            plans.push(mem.scan(state, projection, filters, limit).await?);
+        }
+        UnionExec::try_new(plans)
+    }
+}
