@@ -344,3 +344,34 @@ def test_unload_cleanpath_removes_what_the_path_held(server):
     err = fails(c, f"unload ('select * from v') to 's3://clean/out/v_' iam_role '{no_delete}' parallel off cleanpath")
     assert "Status 403,Error AccessDenied" in err
     assert s3.get_object(Bucket="clean", Key="out/v_000")["Body"].read()
+
+
+def test_copy_streams_files_larger_than_a_chunk(server):
+    """Files past COPY's 16 MiB read chunk: CSV records with quoted newlines and escaped
+    text lines cut nowhere but at record ends, line numbers of bad rows counted across
+    chunks, and gzip decompressed as it streams."""
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="big")
+    rows = 180_000
+    pad = "x" * 110
+    csv = "id,note\n" + "".join(
+        f'{i},"{pad}\nline two of {i}"\n' if i % 997 == 0 else f"{i},{pad}\n" for i in range(rows)
+    )
+    # One bad row near the end: its line number counts the embedded newlines before it.
+    csv += "oops,bad\n"
+    body = csv.encode()
+    assert len(body) > 17 << 20
+    s3.put_object(Bucket="big", Key="big.csv.gz", Body=gzip.compress(body, compresslevel=1))
+    escaped = "".join(f"{i}|a\\\nb{i}\n" if i % 1001 == 0 else f"{i}|{pad}\n" for i in range(rows))
+    s3.put_object(Bucket="big", Key="esc.txt", Body=escaped.encode())
+    c = create_cluster(server, "big")
+    psql(c, "create table big (id int, note varchar(200))")
+    keys = "access_key_id 'test' secret_access_key 'test'"
+    out = psql(c, f"copy big from 's3://big/big.csv.gz' {keys} csv gzip ignoreheader 1 maxerror 1").stdout.strip()
+    assert out == f"COPY {rows}"
+    expected_line = 1 + rows + len(range(0, rows, 997)) + 1
+    assert psql(c, "select line_number from stl_load_errors where filename = 's3://big/big.csv.gz'").stdout.strip() == str(expected_line)
+    assert psql(c, "select count(*), count(distinct id), sum(case when note like '%line two of%' then 1 else 0 end) from big").stdout.strip() == f"{rows}|{rows}|{len(range(0, rows, 997))}"
+    psql(c, "create table esc (id int, note varchar(200))")
+    assert psql(c, f"copy esc from 's3://big/esc.txt' {keys} escape").stdout.strip() == f"COPY {rows}"
+    assert psql(c, "select note from esc where id = 1001").stdout == "a\nb1001\n"

@@ -412,10 +412,6 @@ impl Frontend {
         let (op, statement, result) = self.route_and_run(&*service, &ctx, &req).await;
         let mut resp = result.unwrap_or_else(|e| render_error(service.protocol(), &e, &rid, req.method == "HEAD"));
         service.finish_response(&req, &mut resp);
-        // Callers inside nuage read bodies whole (COPY reads one object at a time).
-        if let Some(s) = resp.stream.take() {
-            resp.body = s.read_all().await.map_err(AwsError::internal)?;
-        }
         tracing::info!(
             service = %service_name,
             operation = op,
@@ -440,6 +436,22 @@ impl Frontend {
         region: &str,
         input: R,
     ) -> AwsResult<R::Output> {
+        let (mut out, stream) = self.call_streaming(principal, region, input).await?;
+        // The caller wants the body whole: read it into the output's payload.
+        if let Some(s) = stream {
+            nuage_protocol::Shape::set_body(&mut out, s.read_all().await.map_err(AwsError::internal)?);
+        }
+        Ok(out)
+    }
+
+    /// `call`, with a body that streams from files (an object's) left unread: the caller
+    /// reads it as it processes it, so its memory does not grow with the body.
+    pub async fn call_streaming<R: nuage_protocol::client::Request>(
+        &self,
+        principal: Principal,
+        region: &str,
+        input: R,
+    ) -> AwsResult<(R::Output, Option<nuage_protocol::Streamed>)> {
         let c = nuage_protocol::client::encode(input);
         let req = ServiceRequest {
             method: c.method,
@@ -450,8 +462,13 @@ impl Frontend {
             body: c.body,
             spooled: None,
         };
-        let resp = self.call_as(principal, R::SERVICE, region, req).await?;
-        nuage_protocol::client::decode::<R>(resp)
+        let mut resp = self.call_as(principal, R::SERVICE, region, req).await?;
+        let stream = if resp.status < 300 { resp.stream.take() } else { None };
+        if let Some(s) = resp.stream.take() {
+            // An error's body is small; the decoder reads it.
+            resp.body = s.read_all().await.map_err(AwsError::internal)?;
+        }
+        Ok((nuage_protocol::client::decode::<R>(resp)?, stream))
     }
 
     /// The principal behind a pair of keys (and session token, for temporary ones), checked

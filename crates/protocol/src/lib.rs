@@ -171,6 +171,43 @@ impl Streamed {
     }
 }
 
+impl Streamed {
+    /// The body as a blocking reader, piece after piece: for consumers that process it as it
+    /// is read (COPY), on a blocking thread, never holding more than their own buffer.
+    pub fn into_reader(self) -> StreamedReader {
+        StreamedReader { pieces: self.0.into(), current: None }
+    }
+}
+
+/// A [`Streamed`] body read in order with `std::io::Read`.
+pub struct StreamedReader {
+    pieces: std::collections::VecDeque<Piece>,
+    current: Option<Box<dyn std::io::Read + Send>>,
+}
+
+impl std::io::Read for StreamedReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::io::{Seek, SeekFrom};
+        loop {
+            if let Some(r) = &mut self.current {
+                let n = r.read(buf)?;
+                if n > 0 || buf.is_empty() {
+                    return Ok(n);
+                }
+                self.current = None;
+            }
+            match self.pieces.pop_front() {
+                None => return Ok(0),
+                Some(Piece::Bytes(b)) => self.current = Some(Box::new(std::io::Cursor::new(b))),
+                Some(Piece::File { mut file, offset, len }) => {
+                    file.seek(SeekFrom::Start(offset))?;
+                    self.current = Some(Box::new(std::io::Read::take(file, len)));
+                }
+            }
+        }
+    }
+}
+
 impl HttpResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())

@@ -211,6 +211,21 @@ impl ObjectStore for S3As {
         Ok(out.body.map(|b| b.to_vec()).unwrap_or_default())
     }
 
+    async fn open(&self, bucket: &str, key: &str) -> SqlResult<Box<dyn std::io::Read + Send>> {
+        self.check_region(bucket).await?;
+        let input =
+            s3::GetObjectRequest { bucket: Some(bucket.to_string()), key: Some(key.to_string()), ..Default::default() };
+        let (out, stream) = self
+            .frontend()?
+            .call_streaming(self.principal.clone(), &self.region, input)
+            .await
+            .map_err(|e| self.s3_error(e, &format!("S3 key being read : s3://{bucket}/{key}")))?;
+        Ok(match stream {
+            Some(s) => Box::new(s.into_reader()),
+            None => Box::new(std::io::Cursor::new(out.body.unwrap_or_default())),
+        })
+    }
+
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> SqlResult<()> {
         self.check_region(bucket).await?;
         let input = s3::PutObjectRequest {

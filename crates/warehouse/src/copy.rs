@@ -18,6 +18,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 mod convert;
+mod stream;
 use convert::*;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -556,7 +557,7 @@ impl Fields {
 }
 
 /// What a piece of a file gave: its rows, its rejected rows, how many lines it held.
-type Piece = (Option<RecordBatch>, Vec<RowError>, i64);
+pub type Piece = (Option<RecordBatch>, Vec<RowError>, i64);
 
 /// Fields of the records read so far, column by column, and where each record came from.
 struct Fields {

@@ -146,7 +146,7 @@ impl Warehouse {
             )
             .build_arc()
             .map_err(SqlError::internal)?;
-        let disk = Disk { dir: dir.to_path_buf() };
+        let disk = Disk { dir: dir.to_path_buf(), pending: Default::default() };
         let state = if disk.exists() {
             let st = disk.load()?;
             disk.collect_garbage(&st.catalog);
@@ -189,6 +189,10 @@ impl Warehouse {
             external: std::sync::OnceLock::new(),
             admission: std::sync::OnceLock::new(),
         }))
+    }
+
+    pub(crate) fn disk(&self) -> &Disk {
+        &self.disk
     }
 
     /// Gives COPY and UNLOAD their way to S3 (set once, by whoever runs the warehouse).
@@ -270,13 +274,10 @@ impl Warehouse {
         for id in dirty {
             new.table_versions.insert(*id, version);
         }
-        let dir = self.disk.dir.clone();
-        let new = tokio::task::spawn_blocking(move || {
-            let disk = Disk { dir };
-            disk.persist(&mut new).map(|_| new)
-        })
-        .await
-        .map_err(SqlError::internal)??;
+        let disk = self.disk.clone();
+        let new = tokio::task::spawn_blocking(move || disk.persist(&mut new).map(|_| new))
+            .await
+            .map_err(SqlError::internal)??;
         *write(&self.committed) = Arc::new(new);
         Ok(())
     }

@@ -31,6 +31,9 @@ pub trait ObjectStore: Send + Sync {
     /// Every object whose key starts with `prefix`, in key order.
     async fn list(&self, bucket: &str, prefix: &str) -> SqlResult<Vec<ObjectInfo>>;
     async fn get(&self, bucket: &str, key: &str) -> SqlResult<Vec<u8>>;
+    /// An object's body as a blocking reader, for a caller that processes it as it reads
+    /// (on a blocking thread), so that memory does not grow with the object.
+    async fn open(&self, bucket: &str, key: &str) -> SqlResult<Box<dyn std::io::Read + Send>>;
     async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> SqlResult<()>;
     async fn delete(&self, bucket: &str, key: &str) -> SqlResult<()>;
 }

@@ -45,6 +45,8 @@ struct Transaction {
     base_version: u64,
     base_versions: std::collections::HashMap<u64, u64>,
     failed: bool,
+    /// Segment files its COPYs wrote, kept from garbage collection until it ends.
+    staged: Vec<crate::state::StagedFiles>,
 }
 
 pub struct Session {
@@ -276,6 +278,7 @@ impl Session {
                 base_version: st.version,
                 base_versions: st.table_versions.clone(),
                 failed: false,
+                staged: Vec::new(),
             });
             self.view.set(st);
         }

@@ -232,6 +232,14 @@ impl DbState {
         Arc::make_mut(segs).push(Segment { file: None, batches: Some(Arc::new(batches)), rows });
     }
 
+    /// Adds segments already written to files (by a load), not yet named by the catalog.
+    pub fn append_files(&mut self, id: u64, files: Vec<(String, usize)>) {
+        let segs = Arc::make_mut(self.data.entry(id).or_default());
+        for (file, rows) in files {
+            segs.push(Segment { file: Some(file), batches: None, rows });
+        }
+    }
+
     pub fn replace(&mut self, id: u64, batches: Vec<RecordBatch>) {
         self.data.insert(id, Arc::new(Vec::new()));
         self.append(id, batches);
@@ -243,8 +251,109 @@ fn io_err(e: impl std::fmt::Display) -> SqlError {
 }
 
 /// Files of one database on disk: `catalog.json` and `data/*.parquet`.
+#[derive(Clone)]
 pub struct Disk {
     pub dir: PathBuf,
+    /// Segment files written by statements still running (a COPY), not yet named by the
+    /// catalog: garbage collection leaves them alone.
+    pub pending: PendingFiles,
+}
+
+/// The names of segment files written but not yet committed.
+#[derive(Clone, Default, Debug)]
+pub struct PendingFiles(Arc<std::sync::Mutex<BTreeSet<String>>>);
+
+impl PendingFiles {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    fn contains(&self, name: &str) -> bool {
+        self.lock().contains(name)
+    }
+}
+
+/// Files a statement wrote, protected from garbage collection until it is dropped (after the
+/// commit that names them, or when the statement failed and they are garbage).
+#[derive(Debug, Default)]
+pub struct StagedFiles {
+    pending: PendingFiles,
+    names: Vec<String>,
+}
+
+impl Drop for StagedFiles {
+    fn drop(&mut self) {
+        let mut p = self.pending.lock();
+        for n in &self.names {
+            p.remove(n);
+        }
+    }
+}
+
+/// Writes rows arriving in batches (a COPY) into segment files of at most `SEGMENT_ROWS`
+/// rows, each sorted on the table's sort key, so that memory holds one segment at a time.
+pub struct SegmentWriter {
+    meta: TableMeta,
+    data_dir: PathBuf,
+    buffer: Vec<RecordBatch>,
+    buffered: usize,
+    staged: StagedFiles,
+    /// The files written, with their row counts.
+    pub files: Vec<(String, usize)>,
+}
+
+/// Rows of a segment written by a load.
+pub const SEGMENT_ROWS: usize = 8 * BATCH_ROWS;
+
+impl SegmentWriter {
+    pub fn new(meta: TableMeta, disk: &Disk) -> SegmentWriter {
+        SegmentWriter {
+            meta,
+            data_dir: disk.data_dir(),
+            buffer: Vec::new(),
+            buffered: 0,
+            staged: StagedFiles { pending: disk.pending.clone(), names: Vec::new() },
+            files: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, batch: RecordBatch) -> SqlResult<()> {
+        let mut batch = batch;
+        while self.buffered + batch.num_rows() >= SEGMENT_ROWS {
+            let take = SEGMENT_ROWS - self.buffered;
+            self.buffer.push(batch.slice(0, take));
+            self.buffered += take;
+            self.flush()?;
+            batch = batch.slice(take, batch.num_rows() - take);
+        }
+        if batch.num_rows() > 0 {
+            self.buffered += batch.num_rows();
+            self.buffer.push(batch);
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> SqlResult<()> {
+        if self.buffered == 0 {
+            return Ok(());
+        }
+        let batches = std::mem::take(&mut self.buffer);
+        let sorted = sort_segment(&self.meta, &batches)?;
+        drop(batches);
+        let name = format!("t{}_{:016x}.parquet", self.meta.id, rand::random::<u64>());
+        self.staged.pending.lock().insert(name.clone());
+        self.staged.names.push(name.clone());
+        std::fs::create_dir_all(&self.data_dir).map_err(io_err)?;
+        write_parquet(&self.data_dir.join(&name), &sorted)?;
+        self.files.push((name, self.buffered));
+        self.buffered = 0;
+        Ok(())
+    }
+
+    /// Writes what is left; the files, and the guard keeping them until they are committed.
+    pub fn finish(mut self) -> SqlResult<(Vec<(String, usize)>, StagedFiles)> {
+        self.flush()?;
+        Ok((std::mem::take(&mut self.files), std::mem::take(&mut self.staged)))
+    }
 }
 
 impl Disk {
@@ -335,7 +444,7 @@ impl Disk {
         let Ok(entries) = std::fs::read_dir(self.data_dir()) else { return };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().to_string();
-            if name.ends_with(".parquet") && !live.contains(&name) {
+            if name.ends_with(".parquet") && !live.contains(&name) && !self.pending.contains(&name) {
                 let _ = std::fs::remove_file(e.path());
             }
         }

@@ -502,7 +502,20 @@ impl Session {
         batches: Vec<RecordBatch>,
     ) -> SqlResult<Vec<RecordBatch>> {
         let meta = st.table(schema, table).cloned().expect("resolved");
-        let table_schema = meta.arrow_schema();
+        let mut c = self.conformer(meta, targets).await?;
+        let mut out = Vec::with_capacity(batches.len());
+        for b in batches {
+            out.extend(c.conform(b)?);
+        }
+        if let Some(m) = st.table_mut(schema, table) {
+            m.identity_next = c.identity_next;
+        }
+        Ok(out)
+    }
+
+    /// What rows bound for `meta`'s `targets` need to become its rows: the defaults of the
+    /// other columns, evaluated once.
+    pub(super) async fn conformer(&self, meta: TableMeta, targets: &[usize]) -> SqlResult<Conformer> {
         let mut defaults: BTreeMap<usize, ScalarValue> = BTreeMap::new();
         for (i, c) in meta.columns.iter().enumerate() {
             if targets.contains(&i) || c.identity.is_some() {
@@ -519,64 +532,76 @@ impl Session {
                 defaults.insert(i, v);
             }
         }
+        let identity_next = meta.identity_next.clone();
+        Ok(Conformer { meta, targets: targets.to_vec(), defaults, identity_next })
+    }
+}
+
+/// Turns batches of a statement's target columns into rows of its table: casts to the
+/// columns' types, defaults and IDENTITY values for the columns not given, and the checks
+/// (lengths, NOT NULL) the table declares.
+pub(crate) struct Conformer {
+    meta: TableMeta,
+    targets: Vec<usize>,
+    defaults: BTreeMap<usize, ScalarValue>,
+    /// IDENTITY counters after the rows conformed so far.
+    pub(crate) identity_next: BTreeMap<String, i64>,
+}
+
+impl Conformer {
+    pub(crate) fn conform(&mut self, b: RecordBatch) -> SqlResult<Option<RecordBatch>> {
+        let meta = &self.meta;
+        let targets = &self.targets;
         let opts = CastOptions { safe: false, ..Default::default() };
-        let mut out = Vec::with_capacity(batches.len());
-        let mut identity_next = meta.identity_next.clone();
-        for b in batches {
-            let n = b.num_rows();
-            if n == 0 {
-                continue;
-            }
-            let mut arrays: Vec<ArrayRef> = Vec::with_capacity(meta.columns.len());
-            for (i, c) in meta.columns.iter().enumerate() {
-                let ty = c.ty.arrow();
-                let mut array = match targets.iter().position(|t| *t == i) {
-                    Some(pos) => {
-                        let source = match ty {
-                            DataType::Timestamp(..) => crate::types::lenient_timestamp_text(b.column(pos)),
-                            _ => b.column(pos).clone(),
-                        };
-                        cast_with_options(&source, &ty, &opts).map_err(|e| cast_error(&c.name, &c.ty, e))?
-                    }
-                    None => match defaults.get(&i) {
-                        Some(v) if !v.is_null() => {
-                            let a = v.to_array_of_size(n)?;
-                            cast_with_options(&a, &ty, &opts).map_err(|e| cast_error(&c.name, &c.ty, e))?
-                        }
-                        _ => new_null_array(&ty, n),
-                    },
-                };
-                if let Some((seed, step)) = c.identity {
-                    if array.null_count() > 0 {
-                        let next = identity_next.entry(c.name.clone()).or_insert(seed);
-                        let mut values = Vec::with_capacity(n);
-                        let given = cast_with_options(&array, &datafusion::arrow::datatypes::DataType::Int64, &opts)
-                            .map_err(SqlError::internal)?;
-                        let given = given.as_any().downcast_ref::<Int64Array>().expect("cast to Int64");
-                        for r in 0..n {
-                            if given.is_null(r) {
-                                values.push(*next);
-                                *next += step;
-                            } else {
-                                values.push(given.value(r));
-                            }
-                        }
-                        array = cast_with_options(&(Arc::new(Int64Array::from(values)) as ArrayRef), &ty, &opts)
-                            .map_err(|e| cast_error(&c.name, &c.ty, e))?;
-                    }
-                }
-                array = c.ty.check_column(&c.name, array)?;
-                if !c.nullable && array.null_count() > 0 {
-                    return Err(SqlError::new("23502", format!("Cannot insert a NULL value into column {}", c.name)));
-                }
-                arrays.push(array);
-            }
-            out.push(RecordBatch::try_new(table_schema.clone(), arrays).map_err(SqlError::internal)?);
+        let n = b.num_rows();
+        if n == 0 {
+            return Ok(None);
         }
-        if let Some(m) = st.table_mut(schema, table) {
-            m.identity_next = identity_next;
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(meta.columns.len());
+        for (i, c) in meta.columns.iter().enumerate() {
+            let ty = c.ty.arrow();
+            let mut array = match targets.iter().position(|t| *t == i) {
+                Some(pos) => {
+                    let source = match ty {
+                        DataType::Timestamp(..) => crate::types::lenient_timestamp_text(b.column(pos)),
+                        _ => b.column(pos).clone(),
+                    };
+                    cast_with_options(&source, &ty, &opts).map_err(|e| cast_error(&c.name, &c.ty, e))?
+                }
+                None => match self.defaults.get(&i) {
+                    Some(v) if !v.is_null() => {
+                        let a = v.to_array_of_size(n)?;
+                        cast_with_options(&a, &ty, &opts).map_err(|e| cast_error(&c.name, &c.ty, e))?
+                    }
+                    _ => new_null_array(&ty, n),
+                },
+            };
+            if let Some((seed, step)) = c.identity {
+                if array.null_count() > 0 {
+                    let next = self.identity_next.entry(c.name.clone()).or_insert(seed);
+                    let mut values = Vec::with_capacity(n);
+                    let given = cast_with_options(&array, &datafusion::arrow::datatypes::DataType::Int64, &opts)
+                        .map_err(SqlError::internal)?;
+                    let given = given.as_any().downcast_ref::<Int64Array>().expect("cast to Int64");
+                    for r in 0..n {
+                        if given.is_null(r) {
+                            values.push(*next);
+                            *next += step;
+                        } else {
+                            values.push(given.value(r));
+                        }
+                    }
+                    array = cast_with_options(&(Arc::new(Int64Array::from(values)) as ArrayRef), &ty, &opts)
+                        .map_err(|e| cast_error(&c.name, &c.ty, e))?;
+                }
+            }
+            array = c.ty.check_column(&c.name, array)?;
+            if !c.nullable && array.null_count() > 0 {
+                return Err(SqlError::new("23502", format!("Cannot insert a NULL value into column {}", c.name)));
+            }
+            arrays.push(array);
         }
-        Ok(out)
+        Ok(Some(RecordBatch::try_new(meta.arrow_schema(), arrays).map_err(SqlError::internal)?))
     }
 }
 

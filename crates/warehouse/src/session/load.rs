@@ -1,5 +1,6 @@
 //! COPY and UNLOAD as statements of a session: logged in STL_QUERY, COPY's rows appended like an INSERT's.
 use super::*;
+use crate::state::SegmentWriter;
 
 impl Session {
     /// UNLOAD: the query runs as any query of this session (its privileges checked), and its
@@ -107,24 +108,63 @@ impl Session {
             _ => None,
         };
         let spec_arc = Arc::new(spec.clone());
-        let mut tasks = Vec::with_capacity(files.len());
+        let mut conformer = Some(self.conformer(meta.clone(), &targets).await?);
+        let mut writer = (!spec.no_load).then(|| SegmentWriter::new(meta.clone(), self.wh.disk()));
+        let mut results: Vec<FileSummary> = Vec::with_capacity(files.len());
+        let mut error_count = 0usize;
         for (bucket, key) in files {
-            let body = store.get(&bucket, &key).await?;
-            let (spec, columns, paths) = (spec_arc.clone(), columns.clone(), json_paths.clone());
             let file = format!("s3://{bucket}/{key}");
-            tasks.push(tokio::task::spawn_blocking(move || {
-                copy::Reader {
+            let probe = copy::Reader { spec, columns: &columns, file: &file, json_paths: None };
+            // Text formats stream from the object; the others are read whole.
+            let body = if probe.streamable() {
+                Body::Stream(store.open(&bucket, &key).await?)
+            } else {
+                Body::Whole(store.get(&bucket, &key).await?)
+            };
+            let (spec_in, columns, paths) = (spec_arc.clone(), columns.clone(), json_paths.clone());
+            let mut w = writer.take();
+            let mut c = conformer.take().expect("conformer");
+            let errors_before = error_count;
+            let (w, c, summary) = tokio::task::spawn_blocking(move || -> SqlResult<_> {
+                let spec = spec_in;
+                let reader = copy::Reader {
                     spec: &spec,
                     columns: &columns,
                     file: &file,
                     json_paths: paths.as_deref().map(|p| &p[..]),
-                }
-                .read_file(body)
-            }));
-        }
-        let mut results = Vec::with_capacity(tasks.len());
-        for t in tasks {
-            results.push(t.await.map_err(SqlError::internal)??);
+                };
+                let mut summary = FileSummary { file: file.clone(), lines: 0, errors: Vec::new(), error_count: 0 };
+                let mut emit = |(batch, errors, _): copy::Piece| -> SqlResult<bool> {
+                    summary.error_count += errors.len();
+                    // Redshift reports the errors up to MAXERROR + 1, where it stops.
+                    let room = (spec.max_error + 1).saturating_sub(summary.errors.len());
+                    summary.errors.extend(errors.into_iter().take(room));
+                    if let (Some(b), Some(w)) = (batch, w.as_mut()) {
+                        if let Some(b) = c.conform(b)? {
+                            w.push(b)?;
+                        }
+                    }
+                    Ok(errors_before + summary.error_count <= spec.max_error)
+                };
+                summary.lines = match body {
+                    Body::Stream(input) => reader.read_stream(input, &mut emit)?,
+                    Body::Whole(bytes) => {
+                        let r = reader.read_file(bytes)?;
+                        emit((r.batch, r.errors, r.lines))?;
+                        r.lines
+                    }
+                };
+                Ok((w, c, summary))
+            })
+            .await
+            .map_err(SqlError::internal)??;
+            writer = w;
+            conformer = Some(c);
+            error_count += summary.error_count;
+            results.push(summary);
+            if error_count > spec.max_error {
+                break;
+            }
         }
         let now = chrono::Utc::now().timestamp_micros();
         // Redshift stops at the first error past MAXERROR: that many are reported.
@@ -159,7 +199,7 @@ impl Session {
                     user: self.user.clone(),
                     filename: r.file.clone(),
                     lines_scanned: r.lines,
-                    errors: r.errors.len() as i64,
+                    errors: r.error_count as i64,
                     time_us: now,
                     committed,
                 })
@@ -182,16 +222,24 @@ impl Session {
             self.wh.log_load(errors, commits(false));
             return Ok(0);
         }
-        let batches: Vec<RecordBatch> = results.iter().filter_map(|r| r.batch.clone()).collect();
+        let (written, staged) = match writer {
+            Some(w) => tokio::task::spawn_blocking(move || w.finish()).await.map_err(SqlError::internal)??,
+            None => (Vec::new(), Default::default()),
+        };
+        let identity_next = conformer.map(|c| c.identity_next).unwrap_or_default();
+        let rows: usize = written.iter().map(|(_, n)| n).sum();
         let table = spec.table.clone();
-        let rows = if let Some(tx) = &self.tx {
-            let mut work = tx.state.clone();
-            let rows = self.append(&mut work, &schema, &table, &targets, batches).await?;
-            let tx = self.tx.as_mut().expect("in a transaction");
-            tx.state = work;
+        let add = |work: &mut DbState| {
+            work.append_files(meta.id, written);
+            if let Some(m) = work.table_mut(&schema, &table) {
+                m.identity_next = identity_next;
+            }
+        };
+        if let Some(tx) = self.tx.as_mut() {
+            add(&mut tx.state);
             tx.dirty.insert(meta.id);
+            tx.staged.push(staged);
             self.view.set(Arc::new(tx.state.clone()));
-            rows
         } else {
             let wh = self.wh.clone();
             let _one = wh.commit_lock.lock().await;
@@ -199,12 +247,27 @@ impl Session {
             if work.table(&schema, &table).map(|t| t.id) != Some(meta.id) {
                 return Err(SqlError::relation_missing(&table));
             }
-            let rows = self.append(&mut work, &schema, &table, &targets, batches).await?;
+            add(&mut work);
             wh.commit(work, &HashSet::from([meta.id])).await?;
+            drop(staged);
             self.view.set(wh.committed());
-            rows
-        };
+        }
         self.wh.log_load(errors, commits(true));
         Ok(rows)
     }
+}
+
+/// An object's body for COPY: streamed where the format allows, else whole.
+enum Body {
+    Stream(Box<dyn std::io::Read + Send>),
+    Whole(Vec<u8>),
+}
+
+/// What COPY read of one file: for STL_LOAD_COMMITS and STL_LOAD_ERRORS.
+struct FileSummary {
+    file: String,
+    lines: i64,
+    /// The first errors (up to MAXERROR + 1).
+    errors: Vec<copy::RowError>,
+    error_count: usize,
 }

@@ -1,0 +1,158 @@
+//! COPY reading a file as it arrives: the object's body is decompressed and cut into chunks
+//! that end on a record boundary, each chunk converted (in parallel pieces where records
+//! never span lines) and handed on before the next is read, so that memory holds a chunk,
+//! not the file.
+use super::{pieces, Compression, Encoding, Format, Piece, Reader};
+use crate::error::{SqlError, SqlResult};
+use std::io::Read;
+
+/// Text read per chunk.
+const CHUNK: usize = 16 << 20;
+
+impl Reader<'_> {
+    /// Whether this COPY's files can be read as a stream of chunks (delimited, fixed-width
+    /// and CSV text in UTF-8); the others are read whole.
+    pub fn streamable(&self) -> bool {
+        matches!(self.spec.format, Format::Text { .. } | Format::FixedWidth(_) | Format::Csv { .. })
+            && !self.spec.remove_quotes
+            && self.spec.encoding == Encoding::Utf8
+    }
+
+    /// Reads a file from `input`, giving each converted piece to `emit` in order; `emit`
+    /// answers false to stop reading (too many errors). The number of lines read.
+    pub fn read_stream(
+        &self,
+        input: Box<dyn Read + Send>,
+        mut emit: impl FnMut(Piece) -> SqlResult<bool>,
+    ) -> SqlResult<i64> {
+        let bad = |e: std::io::Error| SqlError::new("XX000", format!("Failed to read {}: {e}", self.file));
+        let mut input: Box<dyn Read + Send> = match self.spec.compression {
+            Compression::None => input,
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(input))),
+            Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(std::io::BufReader::new(input))),
+            Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(input).map_err(bad)?),
+        };
+        let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + (1 << 20));
+        let mut headers_left = self.spec.ignore_header;
+        let mut line = 1i64;
+        let mut eof = false;
+        while !eof {
+            // Fill the buffer up to a chunk (after what the last chunk left over).
+            let start = buf.len();
+            buf.resize(start.max(CHUNK), 0);
+            let mut filled = start;
+            while filled < buf.len() {
+                let n = input.read(&mut buf[filled..]).map_err(bad)?;
+                if n == 0 {
+                    eof = true;
+                    break;
+                }
+                filled += n;
+            }
+            buf.truncate(filled);
+            // Header lines are dropped before any record is read.
+            while headers_left > 0 {
+                match buf.iter().position(|b| *b == b'\n') {
+                    Some(p) => {
+                        buf.drain(..=p);
+                        headers_left -= 1;
+                        line += 1;
+                    }
+                    None if eof => {
+                        buf.clear();
+                        headers_left = 0;
+                    }
+                    None => break,
+                }
+            }
+            if headers_left > 0 {
+                continue;
+            }
+            let cut = if eof { buf.len() } else { self.record_end(&buf).unwrap_or(0) };
+            if cut == 0 && !eof {
+                if buf.len() > 4 * CHUNK {
+                    return Err(SqlError::new(
+                        "XX000",
+                        format!("Load into table failed: a record of {} is longer than {} bytes", self.file, 4 * CHUNK),
+                    ));
+                }
+                // One record longer than a chunk: read on until it ends.
+                buf.reserve(CHUNK);
+                continue;
+            }
+            let rest = buf.split_off(cut);
+            let text = self.valid_utf8(std::mem::replace(&mut buf, rest))?;
+            let (lines, go_on) = self.read_chunk(&text, line, &mut emit)?;
+            line += lines;
+            if !go_on {
+                break;
+            }
+        }
+        Ok(line - 1)
+    }
+
+    /// Converts one chunk of whole records starting on line `first_line`: the lines it held,
+    /// and whether to read on.
+    fn read_chunk(
+        &self,
+        text: &[u8],
+        first_line: i64,
+        emit: &mut impl FnMut(Piece) -> SqlResult<bool>,
+    ) -> SqlResult<(i64, bool)> {
+        let splittable = matches!(self.spec.format, Format::Text { .. } | Format::FixedWidth(_)) && !self.spec.escape;
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let parts =
+            if splittable { pieces(text, text.len().div_ceil(threads).max(1)) } else { vec![(0, text.len(), 1)] };
+        let results: Vec<SqlResult<Piece>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = parts
+                .iter()
+                .map(|(s, e, l)| scope.spawn(move || self.read_piece(&text[*s..*e], first_line + l - 1)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(SqlError::internal("COPY reader failed"))))
+                .collect()
+        });
+        let mut lines = 0;
+        for r in results {
+            let piece = r?;
+            lines += piece.2;
+            if !emit(piece)? {
+                return Ok((lines, false));
+            }
+        }
+        Ok((lines, true))
+    }
+
+    /// Where the last whole record of `buf` ends (after its newline): a newline that is not
+    /// inside a quoted CSV field, nor escaped by a backslash under ESCAPE.
+    fn record_end(&self, buf: &[u8]) -> Option<usize> {
+        match &self.spec.format {
+            Format::Csv { quote, .. } => {
+                let q = *quote as u8;
+                let mut quoted = false;
+                let mut end = None;
+                for (i, b) in buf.iter().enumerate() {
+                    if *b == q {
+                        quoted = !quoted;
+                    } else if *b == b'\n' && !quoted {
+                        end = Some(i + 1);
+                    }
+                }
+                end
+            }
+            _ if self.spec.escape => {
+                let mut i = buf.len();
+                while let Some(p) = buf[..i].iter().rposition(|b| *b == b'\n') {
+                    let backslashes = buf[..p].iter().rev().take_while(|b| **b == b'\\').count();
+                    if backslashes % 2 == 0 {
+                        return Some(p + 1);
+                    }
+                    i = p;
+                }
+                None
+            }
+            _ => buf.iter().rposition(|b| *b == b'\n').map(|p| p + 1),
+        }
+    }
+}
