@@ -35,7 +35,7 @@ def test_sort_key_ranges_skip_row_groups_and_survive_restart(server):
 
 
 def test_sorts_past_the_memory_budget_spill(tmp_path):
-    n = Nuage(str(tmp_path), ["--warehouse-memory", "24"]).start()
+    n = Nuage(str(tmp_path), ["--warehouse-memory", "32"]).start()
     try:
         c = create_cluster(n)
         psql(c, "create table wide (k int, v varchar(64))")

@@ -119,6 +119,7 @@ pub struct Warehouse {
     /// Shared by the cluster's sessions: its memory budget, spill directory, and the caches
     /// of its segment files' metadata and statistics.
     pub(crate) runtime: Arc<RuntimeEnv>,
+    memory: usize,
 }
 
 const QUERY_LOG_LIMIT: usize = 10_000;
@@ -177,6 +178,7 @@ impl Warehouse {
         };
         Ok(Arc::new(Warehouse {
             runtime,
+            memory,
             disk,
             committed: RwLock::new(Arc::new(state)),
             commit_lock: tokio::sync::Mutex::new(()),
@@ -189,6 +191,11 @@ impl Warehouse {
             external: std::sync::OnceLock::new(),
             admission: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// What the cluster's queries may hold at once, in bytes.
+    pub(crate) fn memory_budget(&self) -> usize {
+        self.memory
     }
 
     pub(crate) fn disk(&self) -> &Disk {

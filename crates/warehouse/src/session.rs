@@ -151,11 +151,16 @@ impl Session {
         let mut config = SessionConfig::new();
         // TIMESTAMPTZ values are UTC, the session time zone Redshift starts with.
         config.options_mut().execution.time_zone = Some("UTC".into());
+        let partitions = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2);
+        // What each partition's sort keeps for merging its spilled runs: a small share of the
+        // cluster's budget, so that a small budget still leaves room to spill.
+        config.options_mut().execution.sort_spill_reservation_bytes =
+            (wh.memory_budget() / (8 * partitions)).clamp(256 << 10, 10 << 20);
         let config = config
             .with_default_catalog_and_schema(&db, "public")
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(true)
-            .with_target_partitions(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2));
+            .with_target_partitions(partitions);
         let ctx = SessionContext::new_with_config_rt(config, wh.runtime.clone());
         let system = Arc::new(SystemTables { warehouse: Arc::downgrade(&wh) });
         ctx.register_catalog(&db, Arc::new(DatabaseCatalog::new(view.clone(), system)));
