@@ -592,3 +592,38 @@ def test_evaluation_fixes_from_outside(server):
     # The user is Lister; the simulator finds it as LISTER too.
     out = iam.simulate_principal_policy(PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:user/LISTER", ActionNames=["sts:GetSessionToken"])
     assert out["EvaluationResults"][0]["EvalDecision"] == "allowed"
+
+
+def test_resource_policy_naming_the_role_is_capped_naming_the_session_is_not(server):
+    """The permissions-boundaries and session-policies pages: a bucket policy naming a role
+    grants its sessions what the role's own policies would, still capped by the role's
+    boundary and the session policy; one naming the session's ARN is not capped."""
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="lake")
+    s3.put_object(Bucket="lake", Key="k", Body=b"data")
+    iam = server.client("iam")
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "sts:AssumeRole"})
+    list_only = doc(allow("s3:ListBucket"))
+    bound = iam.create_policy(PolicyName="ListOnly", PolicyDocument=list_only)["Policy"]["Arn"]
+    role_arn = iam.create_role(RoleName="Reader", AssumeRolePolicyDocument=trust, PermissionsBoundary=bound)["Role"]["Arn"]
+    plain_arn = iam.create_role(RoleName="Plain", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+
+    def bucket_policy(*principals):
+        s3.put_bucket_policy(Bucket="lake", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": list(principals)}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lake/*"}]}))
+
+    def session(arn, name, **extra):
+        c = server.client("sts").assume_role(RoleArn=arn, RoleSessionName=name, **extra)["Credentials"]
+        return server.client("s3", access_key=c["AccessKeyId"], secret_key=c["SecretAccessKey"], session_token=c["SessionToken"])
+
+    bucket_policy(role_arn, plain_arn)
+    err, status = error_of(session(role_arn, "b1").get_object, Bucket="lake", Key="k")
+    assert status == 403 and "because no permissions boundary allows the s3:GetObject action" in err["Message"]
+    err, _ = error_of(session(plain_arn, "p1", Policy=list_only).get_object, Bucket="lake", Key="k")
+    assert "because no session policy allows the s3:GetObject action" in err["Message"]
+    # Without a cap, naming the role is enough: no identity policy of the role is needed.
+    assert session(plain_arn, "p2").get_object(Bucket="lake", Key="k")["Body"].read() == b"data"
+    # Naming the session itself escapes both caps.
+    bucket_policy(f"arn:aws:sts::{ACCOUNT}:assumed-role/Reader/b2", f"arn:aws:sts::{ACCOUNT}:assumed-role/Plain/p3")
+    assert session(role_arn, "b2").get_object(Bucket="lake", Key="k")["Body"].read() == b"data"
+    assert session(plain_arn, "p3", Policy=list_only).get_object(Bucket="lake", Key="k")["Body"].read() == b"data"

@@ -216,6 +216,10 @@ enum PrincipalMatch {
     /// Through the caller's account (`arn:aws:iam::<id>:root`, a canonical user id): the
     /// account delegates to its own IAM policies.
     Account,
+    /// Through the role whose session the caller is: the grant is the role's, so the session's
+    /// permissions boundary and session policies still cap it (the permissions-boundaries and
+    /// session-policies pages); only the session's own ARN escapes them.
+    Role,
     /// The caller itself, its role, a service, or everyone.
     Direct,
 }
@@ -226,8 +230,10 @@ fn principal_match(id: &PrincipalId, caller: &Caller) -> PrincipalMatch {
         PrincipalId::Aws(arn) => {
             if caller.kind == CallerKind::Anonymous || caller.kind == CallerKind::Service {
                 PrincipalMatch::No
-            } else if arn == caller.arn || caller.role_arn == Some(arn.as_str()) {
+            } else if arn == caller.arn {
                 PrincipalMatch::Direct
+            } else if caller.role_arn == Some(arn.as_str()) {
+                PrincipalMatch::Role
             } else if arn.strip_prefix("arn:aws:iam::").and_then(|r| r.strip_suffix(":root")) == Some(caller.account) {
                 if caller.kind == CallerKind::Root {
                     PrincipalMatch::Direct
@@ -262,7 +268,13 @@ fn resource_matches(patterns: &[String], resource: &str, ctx: &Context, variable
 
 /// Whether the statement applies to the request; for resource policies, how the Principal
 /// element names the caller.
-fn statement_applies(s: &Statement, req: &Request, action_lc: &str, variables: bool) -> Option<PrincipalMatch> {
+fn statement_applies(
+    s: &Statement,
+    req: &Request,
+    action_lc: &str,
+    variables: bool,
+    bounded: bool,
+) -> Option<PrincipalMatch> {
     let principal = match &s.principal {
         None => PrincipalMatch::Direct,
         Some(p) => {
@@ -270,10 +282,13 @@ fn statement_applies(s: &Statement, req: &Request, action_lc: &str, variables: b
             match (p.negated, best) {
                 (false, PrincipalMatch::No) => return None,
                 (false, m) => m,
+                // A Deny with NotPrincipal always denies a principal that has a permissions
+                // boundary, whatever it names (the NotPrincipal page).
+                (true, _) if bounded && s.effect == Effect::Deny => PrincipalMatch::Direct,
                 // NotPrincipal exempts only the principals it names themselves: an account
                 // ARN exempts the account (its root), not every user of it (the NotPrincipal
                 // page's Deny example denies all but the one user named beside the account).
-                (true, PrincipalMatch::Direct) => return None,
+                (true, PrincipalMatch::Direct | PrincipalMatch::Role) => return None,
                 (true, _) => PrincipalMatch::Direct,
             }
         }
@@ -302,11 +317,18 @@ struct Verdict {
     allow_principal: Option<PrincipalMatch>,
 }
 
-fn judge(source: &Source, kind: PolicyType, req: &Request, action_lc: &str, matched: &mut Vec<Matched>) -> Verdict {
+fn judge(
+    source: &Source,
+    kind: PolicyType,
+    req: &Request,
+    action_lc: &str,
+    bounded: bool,
+    matched: &mut Vec<Matched>,
+) -> Verdict {
     let variables = source.policy.version == Version::V2012;
     let mut v = Verdict::default();
     for (index, s) in source.policy.statements.iter().enumerate() {
-        let Some(pm) = statement_applies(s, req, action_lc, variables) else { continue };
+        let Some(pm) = statement_applies(s, req, action_lc, variables, bounded) else { continue };
         matched.push(Matched {
             policy: source.name.to_string(),
             policy_type: kind,
@@ -343,8 +365,9 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Evaluation {
 fn decide(req: &Request, set: &PolicySet, matched: &mut Vec<Matched>) -> (Decision, Option<DenyReason>) {
     let action_lc = req.action.to_ascii_lowercase();
     let mut explicit = None;
+    let bounded = set.boundary.is_some();
     let mut verdict = |source: &Source, kind: PolicyType, matched: &mut Vec<Matched>| {
-        let v = judge(source, kind, req, &action_lc, matched);
+        let v = judge(source, kind, req, &action_lc, bounded, matched);
         if v.deny && explicit.is_none() {
             explicit = Some(kind);
         }
@@ -376,6 +399,17 @@ fn decide(req: &Request, set: &PolicySet, matched: &mut Vec<Matched>) -> (Decisi
         };
     }
     if same_account && resource_principal == Some(PrincipalMatch::Direct) {
+        return (Decision::Allow, None);
+    }
+    // A same-account resource policy naming the session's role grants as the role's own
+    // policies would: the boundary and the session policies cap it; no identity policy is needed.
+    if same_account && resource_principal == Some(PrincipalMatch::Role) {
+        if boundary.as_ref().is_some_and(|v| !v.allow) {
+            return implicit(DenyReason::NoBoundaryAllow);
+        }
+        if !session.is_empty() && !session.iter().any(|v| v.allow) {
+            return implicit(DenyReason::NoSessionAllow);
+        }
         return (Decision::Allow, None);
     }
     if same_account && caller == CallerKind::Root && !set.resource_required {

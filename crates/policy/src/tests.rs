@@ -418,6 +418,78 @@ fn not_principal_with_the_account_exempts_only_those_named() {
     assert!(get("arn:aws:iam::111122223333:user/admin").allowed());
 }
 
+/// The permissions-boundaries and session-policies pages: a same-account resource policy
+/// naming the *role* grants what the role's policies would, so the session's boundary and
+/// session policy still cap it; one naming the *session* ARN is not capped.
+#[test]
+fn resource_policy_naming_the_role_is_capped_by_boundary_and_session_policy() {
+    let role = "arn:aws:iam::111122223333:role/Reader";
+    let session_arn = "arn:aws:sts::111122223333:assumed-role/Reader/s1";
+    let ctx = Context::default();
+    let naming = |who: &str| {
+        resource_policy(&format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{who}"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::lake/*"}}]}}"#
+        ))
+    };
+    let (by_role, by_session) = (naming(role), naming(session_arn));
+    let narrow =
+        policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#);
+    let c = Caller {
+        kind: CallerKind::AssumedRole,
+        arn: session_arn,
+        account: ACCOUNT,
+        role_arn: Some(role),
+        canonical_id: None,
+    };
+    let req = Request {
+        caller: c,
+        action: "s3:GetObject",
+        resource: "arn:aws:s3:::lake/k",
+        resource_account: None,
+        context: &ctx,
+    };
+    fn with<'a>(resource: &'a Policy, narrow: &'a Policy, boundary: bool, session: bool) -> PolicySet<'a> {
+        PolicySet {
+            resource: Some(Source { name: "bucket", policy: resource }),
+            boundary: boundary.then_some(Source { name: "boundary", policy: narrow }),
+            session: if session { vec![Source { name: "session", policy: narrow }] } else { Vec::new() },
+            ..Default::default()
+        }
+    }
+    // No identity policy is needed: the resource policy grants.
+    assert!(evaluate(&req, &with(&by_role, &narrow, false, false)).allowed());
+    assert_eq!(evaluate(&req, &with(&by_role, &narrow, true, false)).reason, Some(DenyReason::NoBoundaryAllow));
+    assert_eq!(evaluate(&req, &with(&by_role, &narrow, false, true)).reason, Some(DenyReason::NoSessionAllow));
+    assert!(evaluate(&req, &with(&by_session, &narrow, true, true)).allowed());
+}
+
+/// The NotPrincipal page: a Deny with NotPrincipal always denies a principal that has a
+/// permissions boundary, even one it names.
+#[test]
+fn deny_not_principal_always_denies_a_bounded_principal() {
+    let admin = "arn:aws:iam::111122223333:user/admin";
+    let ctx = Context::default();
+    let bucket = resource_policy(&format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","NotPrincipal":{{"AWS":"{admin}"}},"Action":"s3:*","Resource":"arn:aws:s3:::lake/*"}}]}}"#
+    ));
+    let all = policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#);
+    let set = |bounded: bool| PolicySet {
+        identity: vec![Source { name: "all", policy: &all }],
+        resource: Some(Source { name: "bucket", policy: &bucket }),
+        boundary: bounded.then_some(Source { name: "boundary", policy: &all }),
+        ..Default::default()
+    };
+    let req = Request {
+        caller: caller(admin),
+        action: "s3:GetObject",
+        resource: "arn:aws:s3:::lake/k",
+        resource_account: None,
+        context: &ctx,
+    };
+    assert!(evaluate(&req, &set(false)).allowed());
+    assert_eq!(evaluate(&req, &set(true)).decision, Decision::ExplicitDeny);
+}
+
 /// The Redshift lab's data-scientist policy: Data API and GetClusterCredentials for one user.
 #[test]
 fn data_scientist_policy() {
