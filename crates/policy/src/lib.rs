@@ -181,7 +181,18 @@ impl Evaluation {
     /// <resource> because no identity-based policy allows the <action> action`, and the other
     /// variants.
     pub fn deny_message(&self, caller_arn: &str, action: &str, resource: &str) -> String {
+        // A role's trust policy is the resource policy of the actions that assume it; AWS
+        // names it as such.
+        let trust = action.to_ascii_lowercase().starts_with("sts:assumerole")
+            || action.eq_ignore_ascii_case("sts:TagSession")
+            || action.eq_ignore_ascii_case("sts:SetSourceIdentity");
         let why = match self.reason {
+            Some(DenyReason::Explicit(PolicyType::Resource)) if trust => {
+                "with an explicit deny in a role trust policy".into()
+            }
+            Some(DenyReason::NoResourceAllow) if trust => {
+                format!("because no role trust policy allows the {action} action")
+            }
             Some(DenyReason::Explicit(PolicyType::Identity)) => {
                 "with an explicit deny in an identity-based policy".into()
             }
