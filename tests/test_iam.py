@@ -627,3 +627,34 @@ def test_resource_policy_naming_the_role_is_capped_naming_the_session_is_not(ser
     bucket_policy(f"arn:aws:sts::{ACCOUNT}:assumed-role/Reader/b2", f"arn:aws:sts::{ACCOUNT}:assumed-role/Plain/p3")
     assert session(role_arn, "b2").get_object(Bucket="lake", Key="k")["Body"].read() == b"data"
     assert session(plain_arn, "p3", Policy=list_only).get_object(Bucket="lake", Key="k")["Body"].read() == b"data"
+
+
+def test_simulator_applies_boundaries_and_cross_account_like_the_enforcer(server):
+    iam = server.client("iam")
+    admin = doc(allow("*"))
+    list_only = doc(allow("s3:ListBucket"))
+    # A boundary given to SimulateCustomPolicy caps the identity policies.
+    r = iam.simulate_custom_policy(PolicyInputList=[admin], PermissionsBoundaryPolicyInputList=[list_only],
+                                   ActionNames=["s3:GetObject", "s3:ListBucket"])["EvaluationResults"]
+    by_action = {x["EvalActionName"]: x for x in r}
+    assert by_action["s3:GetObject"]["EvalDecision"] == "implicitDeny"
+    assert by_action["s3:GetObject"]["PermissionsBoundaryDecisionDetail"] == {"AllowedByPermissionsBoundary": False}
+    assert by_action["s3:ListBucket"]["EvalDecision"] == "allowed"
+    # A caller of another account: its identity policy is not enough without the resource's.
+    other = "arn:aws:iam::111122223333:user/visitor"
+    bucket = "arn:aws:s3:::lake/k"
+    ask = dict(PolicyInputList=[admin], ActionNames=["s3:GetObject"], ResourceArns=[bucket], CallerArn=other,
+               ResourceOwner=f"arn:aws:iam::{ACCOUNT}:root")
+    grant = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": other}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lake/*"}]})
+    deny_everyone = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:user/someone"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lake/*"}]})
+    assert iam.simulate_custom_policy(ResourcePolicy=deny_everyone, **ask)["EvaluationResults"][0]["EvalDecision"] == "implicitDeny"
+    assert iam.simulate_custom_policy(ResourcePolicy=grant, **ask)["EvaluationResults"][0]["EvalDecision"] == "allowed"
+    # SimulatePrincipalPolicy uses the user's own boundary, as enforcement does.
+    bound = iam.create_policy(PolicyName="ListOnly", PolicyDocument=list_only)["Policy"]["Arn"]
+    user = iam.create_user(UserName="Capped", PermissionsBoundary=bound)["User"]
+    iam.put_user_policy(UserName="Capped", PolicyName="admin", PolicyDocument=admin)
+    r = iam.simulate_principal_policy(PolicySourceArn=user["Arn"], ActionNames=["s3:GetObject"])["EvaluationResults"][0]
+    assert r["EvalDecision"] == "implicitDeny"
+    assert r["PermissionsBoundaryDecisionDetail"]["AllowedByPermissionsBoundary"] is False
