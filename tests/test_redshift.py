@@ -540,3 +540,26 @@ def test_super_navigation(server):
     assert psql(c, "select i, o.o_orderstatus from customer_orders as c, c.c_orders as o at i order by i").stdout.split() == ['0|"F"', '1|"O"']
     bad = psql(c, "select json_parse('{oops')", check=False)
     assert bad.returncode != 0 and "JSON parsing error" in bad.stderr
+
+
+def test_cluster_tags_decide_tag_conditions(server):
+    """aws:ResourceTag/... of a cluster reaches the evaluator, so tag-based (ABAC) policies
+    decide actions on clusters."""
+    iam = server.client("iam")
+    iam.create_user(UserName="dev")
+    iam.put_user_policy(UserName="dev", PolicyName="dev-clusters", PolicyDocument=__import__("json").dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "redshift:DescribeClusters", "Resource": "*"},
+            {"Effect": "Allow", "Action": "redshift:PauseCluster", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:ResourceTag/env": "dev"}}},
+        ],
+    }))
+    key = iam.create_access_key(UserName="dev")["AccessKey"]
+    create_cluster(server, "devbox", Tags=[{"Key": "env", "Value": "dev"}])
+    create_cluster(server, "prodbox", Tags=[{"Key": "env", "Value": "prod"}])
+    rs = server.client("redshift", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    with pytest.raises(ClientError) as e:
+        rs.pause_cluster(ClusterIdentifier="prodbox")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    assert rs.pause_cluster(ClusterIdentifier="devbox")["Cluster"]["ClusterIdentifier"] == "devbox"

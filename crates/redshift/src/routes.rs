@@ -30,6 +30,19 @@ impl Arns<'_> {
     fn cluster(&self, id: &Option<String>) -> String {
         self.of("cluster", &id.as_deref().unwrap_or("*").to_ascii_lowercase())
     }
+    /// An action on a cluster: its ARN, and its tags as `aws:ResourceTag/...` when it exists.
+    fn on_cluster(&self, rs: &Redshift, action: &'static str, id: &Option<String>) -> Authorization {
+        let mut a = Authorization { action, resource: self.cluster(id), ..Default::default() };
+        let ctx = self.0;
+        if let (Some(acct), Some(id)) = (ctx.account_id(), id) {
+            if let Ok(Some(c)) = rs.get(acct, &ctx.region, &id.to_ascii_lowercase()) {
+                for (k, v) in &c.tags {
+                    a.context.set(&format!("aws:ResourceTag/{k}"), v.clone());
+                }
+            }
+        }
+        a
+    }
     fn snapshot(&self, cluster: &Option<String>, snapshot: &Option<String>) -> String {
         let c = cluster.as_deref().unwrap_or("*").to_ascii_lowercase();
         self.of("snapshot", &format!("{c}/{}", snapshot.as_deref().unwrap_or("*").to_ascii_lowercase()))
@@ -91,35 +104,39 @@ impl TypedService for RedshiftService {
         let rs = &*self.rs;
         let arn = Arns(ctx);
         match op {
-            O::CreateCluster(i) => {
-                Row::serve("redshift:CreateCluster", arn.cluster(&i.cluster_identifier), rs.create_cluster(ctx, i))
-            }
+            O::CreateCluster(i) => Row::authorized(
+                arn.on_cluster(rs, "redshift:CreateCluster", &i.cluster_identifier),
+                rs.create_cluster(ctx, i),
+            ),
             O::DescribeClusters(i) => {
                 Row::serve("redshift:DescribeClusters", "*", async move { rs.describe_clusters(ctx, i) })
             }
-            O::ModifyCluster(i) => {
-                Row::serve("redshift:ModifyCluster", arn.cluster(&i.cluster_identifier), rs.modify_cluster(ctx, i))
-            }
-            O::ModifyClusterIamRoles(i) => Row::serve(
-                "redshift:ModifyClusterIamRoles",
-                arn.cluster(&i.cluster_identifier),
+            O::ModifyCluster(i) => Row::authorized(
+                arn.on_cluster(rs, "redshift:ModifyCluster", &i.cluster_identifier),
+                rs.modify_cluster(ctx, i),
+            ),
+            O::ModifyClusterIamRoles(i) => Row::authorized(
+                arn.on_cluster(rs, "redshift:ModifyClusterIamRoles", &i.cluster_identifier),
                 rs.modify_iam_roles(ctx, i),
             ),
-            O::DeleteCluster(i) => {
-                Row::serve("redshift:DeleteCluster", arn.cluster(&i.cluster_identifier), rs.delete_cluster(ctx, i))
+            O::DeleteCluster(i) => Row::authorized(
+                arn.on_cluster(rs, "redshift:DeleteCluster", &i.cluster_identifier),
+                rs.delete_cluster(ctx, i),
+            ),
+            O::PauseCluster(i) => {
+                Row::authorized(arn.on_cluster(rs, "redshift:PauseCluster", &i.cluster_identifier), async move {
+                    let cluster = rs.pause_resume_reboot(ctx, "PauseCluster", i.cluster_identifier).await?;
+                    Ok(m::PauseClusterResult { cluster: Some(cluster) })
+                })
             }
-            O::PauseCluster(i) => Row::serve("redshift:PauseCluster", arn.cluster(&i.cluster_identifier), async move {
-                let cluster = rs.pause_resume_reboot(ctx, "PauseCluster", i.cluster_identifier).await?;
-                Ok(m::PauseClusterResult { cluster: Some(cluster) })
-            }),
             O::ResumeCluster(i) => {
-                Row::serve("redshift:ResumeCluster", arn.cluster(&i.cluster_identifier), async move {
+                Row::authorized(arn.on_cluster(rs, "redshift:ResumeCluster", &i.cluster_identifier), async move {
                     let cluster = rs.pause_resume_reboot(ctx, "ResumeCluster", i.cluster_identifier).await?;
                     Ok(m::ResumeClusterResult { cluster: Some(cluster) })
                 })
             }
             O::RebootCluster(i) => {
-                Row::serve("redshift:RebootCluster", arn.cluster(&i.cluster_identifier), async move {
+                Row::authorized(arn.on_cluster(rs, "redshift:RebootCluster", &i.cluster_identifier), async move {
                     let cluster = rs.pause_resume_reboot(ctx, "RebootCluster", i.cluster_identifier).await?;
                     Ok(m::RebootClusterResult { cluster: Some(cluster) })
                 })
@@ -132,9 +149,8 @@ impl TypedService for RedshiftService {
             O::DescribeClusterSnapshots(i) => {
                 Row::serve("redshift:DescribeClusterSnapshots", "*", async move { rs.describe_snapshots(ctx, i) })
             }
-            O::RestoreFromClusterSnapshot(i) => Row::serve(
-                "redshift:RestoreFromClusterSnapshot",
-                arn.cluster(&i.cluster_identifier),
+            O::RestoreFromClusterSnapshot(i) => Row::authorized(
+                arn.on_cluster(rs, "redshift:RestoreFromClusterSnapshot", &i.cluster_identifier),
                 rs.restore(ctx, i),
             ),
             O::DeleteClusterSnapshot(i) => Row::serve(
