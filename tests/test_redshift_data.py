@@ -256,3 +256,33 @@ def test_data_api_sessions_and_submission_options(server):
     with pytest.raises(ClientError) as e:
         data.execute_statement(ClusterIdentifier="sess", Database="dev", DbUser="awsuser", Sql="select 1", WithEvent=True)
     assert e.value.response["Error"]["Code"] == "ValidationException" and "EventBridge" in e.value.response["Error"]["Message"]
+
+
+def test_secret_read_by_the_data_api_is_a_forward_access_session(server):
+    """The Data API reads a secret with its caller's identity, as a forward access session:
+    aws:CalledVia names redshift-data.amazonaws.com and aws:ViaAWSService is true, so a policy
+    can allow the secret only through the Data API (the global condition keys page)."""
+    c = create_cluster(server, "fas")
+    psql(c, "create user bob password 'Bob123456'")
+    sm = server.client("secretsmanager")
+    arn = sm.create_secret(Name="fas/bob", SecretString=json.dumps({"username": "bob", "password": "Bob123456"}))["ARN"]
+    iam = server.client("iam")
+    iam.create_user(UserName="analyst")
+    iam.put_user_policy(UserName="analyst", PolicyName="via-data-api", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": ["redshift-data:*"], "Resource": "*"},
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arn,
+             "Condition": {"ForAnyValue:StringEquals": {"aws:CalledVia": "redshift-data.amazonaws.com"},
+                           "Bool": {"aws:ViaAWSService": "true"}}},
+        ],
+    }))
+    key = iam.create_access_key(UserName="analyst")["AccessKey"]
+    keys = dict(access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    with pytest.raises(ClientError) as e:
+        server.client("secretsmanager", **keys).get_secret_value(SecretId=arn)
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+    data = server.client("redshift-data", **keys)
+    out = data.execute_statement(ClusterIdentifier="fas", Database="dev", SecretArn=arn, Sql="select current_user")
+    assert wait(data, out["Id"])["Status"] == "FINISHED"
+    assert data.get_statement_result(Id=out["Id"])["Records"] == [[{"stringValue": "bob"}]]

@@ -113,6 +113,10 @@ pub struct RequestContext {
     pub secure_transport: bool,
     /// How the request was authenticated, for s3:authType: `REST-HEADER`, `REST-QUERY-STRING`, `POST`.
     pub auth_type: &'static str,
+    /// The services a request passed through on the principal's behalf (a forward access
+    /// session: the Data API reading a secret as its caller), first to last; empty for a
+    /// request the principal made itself.
+    pub called_via: Vec<String>,
 }
 
 impl RequestContext {

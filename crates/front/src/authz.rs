@@ -92,6 +92,14 @@ fn global_context(ctx: &RequestContext, pp: &PrincipalPolicies, now: time::Offse
         c.set("aws:PrincipalType", "Anonymous");
         return c;
     };
+    // Present in every signed request, true or false (the global condition keys page).
+    c.set("aws:PrincipalIsAWSService", (p.kind == PrincipalKind::Service).to_string());
+    c.set("aws:ViaAWSService", (!ctx.called_via.is_empty()).to_string());
+    if let (Some(first), Some(last)) = (ctx.called_via.first(), ctx.called_via.last()) {
+        c.set_all("aws:CalledVia", ctx.called_via.clone());
+        c.set("aws:CalledViaFirst", first.clone());
+        c.set("aws:CalledViaLast", last.clone());
+    }
     c.set("aws:PrincipalAccount", p.account_id.clone());
     c.set("aws:PrincipalArn", p.role_arn.clone().unwrap_or_else(|| p.arn.clone()));
     match p.kind {

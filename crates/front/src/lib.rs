@@ -350,6 +350,7 @@ impl Frontend {
             source_ip: remote.ip(),
             secure_transport: false,
             auth_type: if presigned { "REST-QUERY-STRING" } else { "REST-HEADER" },
+            called_via: Vec::new(),
         };
         let (op, statement, result) = self.route_and_run(service, &ctx, &sreq).await;
         let mut resp = result.unwrap_or_else(error);
@@ -385,11 +386,15 @@ impl Frontend {
     /// reading S3 as the cluster's role): routed and authorised like any request, without a
     /// signature, since the caller established the principal itself. The response is what a
     /// client would receive, errors rendered in the service's protocol.
+    /// `via` names the calling service when it acts with the principal's own identity (a
+    /// forward access session: aws:ViaAWSService, aws:CalledVia); `None` when the principal is
+    /// the service's own (a role it assumed).
     pub async fn call_as(
         &self,
         principal: Principal,
         service_name: &str,
         region: &str,
+        via: Option<&str>,
         mut req: ServiceRequest,
     ) -> AwsResult<HttpResponse> {
         let started = Instant::now();
@@ -408,6 +413,7 @@ impl Frontend {
             source_ip: std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             secure_transport: true,
             auth_type: "REST-HEADER",
+            called_via: via.map(|v| v.to_string()).into_iter().collect(),
         };
         let (op, statement, result) = self.route_and_run(&*service, &ctx, &req).await;
         let mut resp = result.unwrap_or_else(|e| render_error(service.protocol(), &e, &rid, req.method == "HEAD"));
@@ -436,7 +442,19 @@ impl Frontend {
         region: &str,
         input: R,
     ) -> AwsResult<R::Output> {
-        let (mut out, stream) = self.call_streaming(principal, region, input).await?;
+        self.call_via(principal, region, None, input).await
+    }
+
+    /// `call` made by the service `via` (`redshift-data.amazonaws.com`) with the caller's own
+    /// identity: a forward access session, as the request's condition keys show.
+    pub async fn call_via<R: nuage_protocol::client::Request>(
+        &self,
+        principal: Principal,
+        region: &str,
+        via: Option<&str>,
+        input: R,
+    ) -> AwsResult<R::Output> {
+        let (mut out, stream) = self.call_request(principal, region, via, input).await?;
         // The caller wants the body whole: read it into the output's payload.
         if let Some(s) = stream {
             nuage_protocol::Shape::set_body(&mut out, s.read_all().await.map_err(AwsError::internal)?);
@@ -452,6 +470,16 @@ impl Frontend {
         region: &str,
         input: R,
     ) -> AwsResult<(R::Output, Option<nuage_protocol::Streamed>)> {
+        self.call_request(principal, region, None, input).await
+    }
+
+    async fn call_request<R: nuage_protocol::client::Request>(
+        &self,
+        principal: Principal,
+        region: &str,
+        via: Option<&str>,
+        input: R,
+    ) -> AwsResult<(R::Output, Option<nuage_protocol::Streamed>)> {
         let c = nuage_protocol::client::encode(input);
         let req = ServiceRequest {
             method: c.method,
@@ -462,7 +490,7 @@ impl Frontend {
             body: c.body,
             spooled: None,
         };
-        let mut resp = self.call_as(principal, R::SERVICE, region, req).await?;
+        let mut resp = self.call_as(principal, R::SERVICE, region, via, req).await?;
         let stream = if resp.status < 300 { resp.stream.take() } else { None };
         if let Some(s) = resp.stream.take() {
             // An error's body is small; the decoder reads it.

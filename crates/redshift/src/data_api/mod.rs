@@ -427,16 +427,20 @@ impl RedshiftDataService {
             secret_id: Some(arn.to_string()),
             ..Default::default()
         };
-        let out = f.call(principal, &ctx.region, input).await.map_err(|e| {
-            // Secrets Manager's refusal and absence keep their codes; anything else is the
-            // Data API's validation error, as AWS reports an unusable secret.
-            let kind = match e.code.as_ref() {
-                "AccessDeniedException" => return nuage_protocol::common::Common::AccessDeniedException.msg(e.message),
-                "ResourceNotFoundException" => E::ResourceNotFoundException,
-                _ => E::ValidationException,
-            };
-            kind.msg(e.message)
-        })?;
+        // The Data API reads the secret with its caller's identity: a forward access session.
+        let out =
+            f.call_via(principal, &ctx.region, Some("redshift-data.amazonaws.com"), input).await.map_err(|e| {
+                // Secrets Manager's refusal and absence keep their codes; anything else is the
+                // Data API's validation error, as AWS reports an unusable secret.
+                let kind = match e.code.as_ref() {
+                    "AccessDeniedException" => {
+                        return nuage_protocol::common::Common::AccessDeniedException.msg(e.message)
+                    }
+                    "ResourceNotFoundException" => E::ResourceNotFoundException,
+                    _ => E::ValidationException,
+                };
+                kind.msg(e.message)
+            })?;
         let secret: serde_json::Value = out
             .secret_string
             .as_deref()
