@@ -30,6 +30,17 @@ fn caller(arn: &str) -> Caller<'_> {
     Caller { kind: CallerKind::User, arn, account: ACCOUNT, role_arn: None, canonical_id: None }
 }
 
+/// A session of `role` in ACCOUNT.
+fn session_of<'a>(role: &'a str, session_arn: &'a str) -> Caller<'a> {
+    Caller {
+        kind: CallerKind::AssumedRole,
+        arn: session_arn,
+        account: ACCOUNT,
+        role_arn: Some(role),
+        canonical_id: None,
+    }
+}
+
 fn decide(
     arn: &str,
     ctx: &Context,
@@ -228,13 +239,7 @@ fn session_policy_intersects() {
         session: vec![Source { name: "session", policy: &session }],
         ..Default::default()
     };
-    let c = Caller {
-        kind: CallerKind::AssumedRole,
-        arn: session_arn,
-        account: ACCOUNT,
-        role_arn: Some(role),
-        canonical_id: None,
-    };
+    let c = session_of(role, session_arn);
     let req =
         |action| Request { caller: c, action, resource: "arn:aws:s3:::lake/k", resource_account: None, context: &ctx };
     assert!(evaluate(&req("s3:GetObject"), &set).allowed());
@@ -434,13 +439,7 @@ fn resource_policy_naming_the_role_is_capped_by_boundary_and_session_policy() {
     let (by_role, by_session) = (naming(role), naming(session_arn));
     let narrow =
         policy(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#);
-    let c = Caller {
-        kind: CallerKind::AssumedRole,
-        arn: session_arn,
-        account: ACCOUNT,
-        role_arn: Some(role),
-        canonical_id: None,
-    };
+    let c = session_of(role, session_arn);
     let req = Request {
         caller: c,
         action: "s3:GetObject",

@@ -596,20 +596,7 @@ impl Reader<'_> {
         }
         let body = &text[body_start..];
         let pieces = if splittable { pieces(body, 8 << 20) } else { vec![(0, body.len(), 1)] };
-        let results: Vec<SqlResult<Piece>> = if pieces.len() > 1 {
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = pieces
-                    .iter()
-                    .map(|(s, e, l)| scope.spawn(move || self.read_piece(&body[*s..*e], first_line + l - 1)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|_| Err(SqlError::internal("COPY reader failed"))))
-                    .collect()
-            })
-        } else {
-            pieces.iter().map(|(s, e, l)| self.read_piece(&body[*s..*e], first_line + l - 1)).collect()
-        };
+        let results = self.read_pieces(body, &pieces, first_line);
         let mut batches = Vec::new();
         let mut errors = Vec::new();
         let mut lines = first_line - 1;
@@ -628,6 +615,24 @@ impl Reader<'_> {
             ),
         };
         Ok(FileResult { file: self.file.to_string(), batch, lines, errors })
+    }
+
+    /// Reads the pieces `(start, end, first line relative to `first_line`)` of `text`, each
+    /// on its own thread when there are several.
+    fn read_pieces(&self, text: &[u8], pieces: &[(usize, usize, i64)], first_line: i64) -> Vec<SqlResult<Piece>> {
+        if pieces.len() <= 1 {
+            return pieces.iter().map(|(s, e, l)| self.read_piece(&text[*s..*e], first_line + l - 1)).collect();
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = pieces
+                .iter()
+                .map(|(s, e, l)| scope.spawn(move || self.read_piece(&text[*s..*e], first_line + l - 1)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(SqlError::internal("COPY reader failed"))))
+                .collect()
+        })
     }
 
     /// Invalid UTF-8 is replaced with ACCEPTINVCHARS's character, or fails the file's rows.

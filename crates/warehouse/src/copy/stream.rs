@@ -103,16 +103,7 @@ impl Reader<'_> {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let parts =
             if splittable { pieces(text, text.len().div_ceil(threads).max(1)) } else { vec![(0, text.len(), 1)] };
-        let results: Vec<SqlResult<Piece>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = parts
-                .iter()
-                .map(|(s, e, l)| scope.spawn(move || self.read_piece(&text[*s..*e], first_line + l - 1)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(SqlError::internal("COPY reader failed"))))
-                .collect()
-        });
+        let results = self.read_pieces(text, &parts, first_line);
         let mut lines = 0;
         for r in results {
             let piece = r?;
