@@ -49,3 +49,28 @@ def test_sorts_past_the_memory_budget_spill(tmp_path):
         assert spilled and max(spilled) > 0, plan
     finally:
         n.kill()
+
+
+def test_vacuum_sorts_segments_into_one_run(server):
+    c = create_cluster(server)
+    psql(c, "create table runs (k int, v varchar(20)) compound sortkey(k)")
+    # Three loads, each over the whole key range: three overlapping segments.
+    for part in range(3):
+        psql(c, f"insert into runs select (value * 3 + {part})::int, 'r' from generate_series(0, 99999)")
+
+    def matched():
+        plan = psql(c, "explain analyze select count(*) from runs where k between 150000 and 150010").stdout
+        m = re.search(r"row_groups_pruned_statistics=(\d+) total → (\d+) matched", plan)
+        assert m, plan
+        return int(m.group(2))
+
+    assert matched() >= 3
+    assert psql(c, "vacuum runs").stdout.strip() == "VACUUM"
+    assert matched() == 1
+    assert psql(c, "select count(*), count(distinct k) from runs where k between 150000 and 150010").stdout.strip() == "11|11"
+    assert psql(c, "select count(*) from runs").stdout.strip() == "300000"
+    # Not inside a transaction, as on Redshift; ANALYZE needs an existing table.
+    err = psql(c, "begin; vacuum runs;", check=False).stderr
+    assert "VACUUM cannot run inside a transaction block" in err
+    assert "does not exist" in psql(c, "analyze nothing_here", check=False).stderr
+    assert psql(c, "analyze runs").stdout.strip() == "ANALYZE"

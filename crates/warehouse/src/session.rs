@@ -100,6 +100,8 @@ pub struct Outcome {
 struct Effects {
     dirty: HashSet<u64>,
     ddl: bool,
+    /// Segment files the statement wrote, kept from garbage collection until its commit.
+    staged: Vec<crate::state::StagedFiles>,
 }
 
 fn q(id: &str) -> String {
@@ -527,3 +529,4 @@ mod ddl;
 mod dml;
 mod load;
 mod query;
+mod vacuum;

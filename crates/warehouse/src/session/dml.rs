@@ -254,8 +254,8 @@ impl Session {
             | Statement::CreateUser(_)
             | Statement::AlterUser(_)
             | Statement::CreateRole(_) => Err(SqlError::unsupported("this form of the statement is not supported")),
-            Statement::Analyze(_) => Ok(Output::Command("ANALYZE".into(), None)),
-            Statement::Vacuum(_) => Ok(Output::Command("VACUUM".into(), None)),
+            Statement::Analyze(a) => self.analyze(st, &a),
+            Statement::Vacuum(v) => self.vacuum(st, v, fx).await,
             other => {
                 let first = other.to_string().split_whitespace().next().unwrap_or("").to_string();
                 Err(SqlError::unsupported(format!("{first} is not supported")))
