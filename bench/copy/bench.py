@@ -54,6 +54,14 @@ def wait_port(port, seconds=60):
     raise RuntimeError(f"port {port} did not open")
 
 
+def status_kib(pid, field):
+    """A field of /proc/<pid>/status, in KiB (VmRSS: resident now; VmHWM: the peak)."""
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
 def duck_columns(spec):
     return "{" + ", ".join(f"'{c.split()[0]}': '{' '.join(c.split()[1:])}'" for c in spec.split(", ")) + "}"
 
@@ -123,9 +131,15 @@ def main():
     s3.create_bucket(Bucket="bench")
     s3.upload_file(str(big), "bench", "lineitem/lineitem.csv")
     cur.execute(f"create table lineitem ({schema.TABLES['lineitem']}) {schema.REDSHIFT_KEYS['lineitem']}")
+    # The server's memory around the COPY: resident before it, and its peak during it
+    # (the kernel's high-water mark, reset first).
+    idle_rss = status_kib(proc.pid, "VmRSS")
+    with open(f"/proc/{proc.pid}/clear_refs", "w") as f:
+        f.write("5")
     t = time.perf_counter()
     cur.execute("copy lineitem from 's3://bench/lineitem/' access_key_id 'test' secret_access_key 'test' delimiter '|'")
     nuage_big = time.perf_counter() - t
+    peak_rss = status_kib(proc.pid, "VmHWM")
     big_rows = cur.rowcount
     cols = ", ".join(f"'{c.split()[0]}': '{c.split()[1].replace('integer', 'INT')}'" for c in schema.TABLES["lineitem"].split(", "))
     t = time.perf_counter()
@@ -149,6 +163,8 @@ def main():
           f"{tickit_bytes / mb / nuage_tickit:.1f} MB/s), DuckDB {duck_tickit:.2f}s, nuage/DuckDB {nuage_tickit / duck_tickit:.2f}")
     print(f"lineitem, {big_rows} rows, {size / mb:.0f} MB: nuage {nuage_big:.2f}s ({big_rows / nuage_big:,.0f} rows/s, "
           f"{size / mb / nuage_big:.1f} MB/s), DuckDB {duck_big:.2f}s, nuage/DuckDB {nuage_big / duck_big:.2f}")
+    print(f"  nuage's RSS: {idle_rss / 1024:.0f} MiB before the COPY, peak {peak_rss / 1024:.0f} MiB during it "
+          f"(+{(peak_rss - idle_rss) / 1024:.0f} MiB; aim: within 256 MiB)")
     print(f"Data API round trip (execute, describe until FINISHED, get result) for 'select 1', 20 runs: "
           f"median {statistics.median(trips) * 1000:.1f} ms, best {min(trips) * 1000:.1f} ms")
     proc.kill()

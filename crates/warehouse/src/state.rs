@@ -457,21 +457,51 @@ const MAX_SEGMENTS: usize = 16;
 const BATCH_ROWS: usize = 65_536;
 /// Rows per row group of a segment file.
 const ROW_GROUP_ROWS: usize = 2 * BATCH_ROWS;
-/// Committed segments below this many rows are merged when a table has too many.
-const SMALL_SEGMENT_ROWS: usize = 1 << 20;
+/// Committed segments below this many rows are merged when a table has too many; a merge
+/// never reads more than `SEGMENT_ROWS` committed rows, so compaction's memory is bounded
+/// whatever the table's size.
+const SMALL_SEGMENT_ROWS: usize = SEGMENT_ROWS / 4;
 
 /// Merges the uncommitted segments into one (a load of many small INSERTs becomes one file),
-/// and, when a table has too many, its small committed segments with them; merged rows are
-/// re-cut into batches of `BATCH_ROWS`. Large segments are left alone, so that compaction
-/// never reads more than `SMALL_SEGMENT_ROWS` rows per segment it merges.
+/// and, when a table has too many, its smallest committed segments with them, up to
+/// `SEGMENT_ROWS` rows; merged rows are re-cut into batches of `BATCH_ROWS`. Large segments
+/// (a load's, a VACUUM's) are left alone.
 fn compact(segs: &mut Vec<Segment>, t: &TableMeta, data_dir: &Path) -> SqlResult<()> {
     let new = segs.iter().filter(|s| s.file.is_none()).count();
     let merge_small = segs.len() > MAX_SEGMENTS;
     if new <= 1 && !merge_small {
         return Ok(());
     }
-    let (merge, keep): (Vec<Segment>, Vec<Segment>) =
-        segs.drain(..).partition(|s| s.file.is_none() || (merge_small && s.rows < SMALL_SEGMENT_ROWS));
+    // The small committed segments to merge: smallest first, within the budget.
+    let mut chosen: BTreeSet<usize> = BTreeSet::new();
+    if merge_small {
+        let mut small: Vec<(usize, usize)> = segs
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.file.is_some() && s.rows < SMALL_SEGMENT_ROWS)
+            .map(|(i, s)| (s.rows, i))
+            .collect();
+        small.sort();
+        let mut budget = SEGMENT_ROWS;
+        for (rows, i) in small {
+            if rows > budget {
+                break;
+            }
+            budget -= rows;
+            chosen.insert(i);
+        }
+    }
+    if new <= 1 && chosen.len() <= 1 {
+        return Ok(());
+    }
+    let (mut merge, mut keep) = (Vec::new(), Vec::new());
+    for (i, s) in segs.drain(..).enumerate() {
+        if s.file.is_none() || chosen.contains(&i) {
+            merge.push(s);
+        } else {
+            keep.push(s);
+        }
+    }
     let mut batches: Vec<RecordBatch> = Vec::new();
     for s in &merge {
         match (&s.batches, &s.file) {
@@ -545,4 +575,72 @@ fn sort_segment(t: &TableMeta, batches: &[RecordBatch]) -> SqlResult<Vec<RecordB
     let idx = lexsort_to_indices(&columns, None).map_err(SqlError::internal)?;
     let sorted = take_record_batch(&batch, &idx).map_err(SqlError::internal)?;
     Ok((0..n).step_by(BATCH_ROWS).map(|o| sorted.slice(o, BATCH_ROWS.min(n - o))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> TableMeta {
+        TableMeta {
+            id: 1,
+            columns: vec![ColumnMeta {
+                name: "k".into(),
+                ty: RsType::Integer,
+                nullable: true,
+                default: None,
+                identity: None,
+                encode: None,
+            }],
+            diststyle: "AUTO".into(),
+            distkey: None,
+            sortkey: Vec::new(),
+            sortkey_kind: None,
+            owner: "u".into(),
+            primary_key: Vec::new(),
+            identity_next: BTreeMap::new(),
+            segments: Vec::new(),
+            grants: BTreeMap::new(),
+            temporary: false,
+        }
+    }
+
+    fn committed(rows: usize, name: &str) -> Segment {
+        Segment { file: Some(name.into()), batches: None, rows }
+    }
+
+    /// A large load leaves many full segments: compaction must not read them back (it would
+    /// hold the whole table in memory); the files named here do not exist, so reading fails.
+    #[test]
+    fn compaction_leaves_full_segments_alone() {
+        let mut segs: Vec<Segment> = (0..20).map(|i| committed(SEGMENT_ROWS, &format!("missing{i}"))).collect();
+        compact(&mut segs, &table(), Path::new("/nonexistent")).expect("nothing read");
+        assert_eq!(segs.len(), 20);
+        assert!(segs.iter().all(|s| s.batches.is_none()));
+    }
+
+    /// Too many small segments: the smallest are merged, never more than a segment's worth.
+    #[test]
+    fn compaction_merges_small_segments_within_a_segment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let t = table();
+        let mut segs = Vec::new();
+        for i in 0..20 {
+            let rows = 1000 * (i + 1);
+            let batch = RecordBatch::try_new(
+                t.arrow_schema(),
+                vec![Arc::new(datafusion::arrow::array::Int32Array::from_iter_values(0..rows as i32))],
+            )
+            .expect("batch");
+            let name = format!("s{i}.parquet");
+            write_parquet(&dir.path().join(&name), &[batch]).expect("write");
+            segs.push(committed(rows, &name));
+        }
+        segs.push(committed(SEGMENT_ROWS, "big-untouched"));
+        compact(&mut segs, &t, dir.path()).expect("compacted");
+        let merged: Vec<&Segment> = segs.iter().filter(|s| s.file.is_none()).collect();
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].rows, (1..=20).map(|i| 1000 * i).sum::<usize>());
+        assert!(segs.iter().any(|s| s.file.as_deref() == Some("big-untouched")));
+    }
 }
