@@ -35,12 +35,12 @@ def test_sort_key_ranges_skip_row_groups_and_survive_restart(server):
 
 
 def test_sorts_past_the_memory_budget_spill(tmp_path):
-    n = Nuage(str(tmp_path), ["--warehouse-memory", "32"]).start()
+    n = Nuage(str(tmp_path), ["--warehouse-memory", "64"]).start()
     try:
         c = create_cluster(n)
         psql(c, "create table wide (k int, v varchar(64))")
-        psql(c, "insert into wide select value::int, md5(value::varchar) from generate_series(1, 600000)")
-        out = psql(c, "select k from (select k, v from wide order by v desc) s limit 1 offset 599999").stdout.strip()
+        psql(c, "insert into wide select value::int, md5(value::varchar) from generate_series(1, 1500000)")
+        out = psql(c, "select k from (select k, v from wide order by v desc) s limit 1 offset 1499999").stdout.strip()
         assert out.isdigit()
         first = psql(c, "select v from wide order by v limit 1").stdout.strip()
         assert len(first) == 32
