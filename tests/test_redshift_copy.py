@@ -347,7 +347,7 @@ def test_unload_cleanpath_removes_what_the_path_held(server):
 
 
 def test_copy_streams_files_larger_than_a_chunk(server):
-    """Files past COPY's 16 MiB read chunk: CSV records with quoted newlines and escaped
+    """Files past COPY's 8 MiB read chunk: CSV records with quoted newlines and escaped
     text lines cut nowhere but at record ends, line numbers of bad rows counted across
     chunks, and gzip decompressed as it streams."""
     s3 = server.client("s3")

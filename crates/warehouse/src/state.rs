@@ -4,7 +4,7 @@
 use crate::error::{SqlError, SqlResult};
 use crate::types::RsType;
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::compute::{concat_batches, lexsort_to_indices, take_record_batch, SortColumn};
+use datafusion::arrow::compute::{concat, concat_batches, interleave_record_batch, lexsort_to_indices, SortColumn};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -302,7 +302,7 @@ pub struct SegmentWriter {
 }
 
 /// Rows of a segment written by a load.
-pub const SEGMENT_ROWS: usize = 8 * BATCH_ROWS;
+pub const SEGMENT_ROWS: usize = 4 * BATCH_ROWS;
 
 impl SegmentWriter {
     pub fn new(meta: TableMeta, disk: &Disk) -> SegmentWriter {
@@ -337,13 +337,11 @@ impl SegmentWriter {
             return Ok(());
         }
         let batches = std::mem::take(&mut self.buffer);
-        let sorted = sort_segment(&self.meta, &batches)?;
-        drop(batches);
         let name = format!("t{}_{:016x}.parquet", self.meta.id, rand::random::<u64>());
         self.staged.pending.lock().insert(name.clone());
         self.staged.names.push(name.clone());
         std::fs::create_dir_all(&self.data_dir).map_err(io_err)?;
-        write_parquet(&self.data_dir.join(&name), &sorted)?;
+        write_segment(&self.data_dir.join(&name), &self.meta, &batches)?;
         self.files.push((name, self.buffered));
         self.buffered = 0;
         Ok(())
@@ -404,9 +402,9 @@ impl Disk {
                 let segs = Arc::make_mut(segs);
                 compact(segs, t, &self.data_dir())?;
                 for seg in segs.iter_mut().filter(|s| s.file.is_none()) {
-                    let sorted = sort_segment(t, seg.batches.as_deref().map(|b| &b[..]).unwrap_or_default())?;
                     let name = format!("t{}_{:016x}.parquet", t.id, rand::random::<u64>());
-                    write_parquet(&self.data_dir().join(&name), &sorted)?;
+                    let batches = seg.batches.as_deref().map(|b| &b[..]).unwrap_or_default();
+                    write_segment(&self.data_dir().join(&name), t, batches)?;
                     seg.file = Some(name);
                     // Committed rows live in their file from now on.
                     seg.batches = None;
@@ -545,36 +543,65 @@ fn sync_dir(dir: &Path) -> SqlResult<()> {
 
 fn write_parquet(path: &Path, batches: &[RecordBatch]) -> SqlResult<()> {
     let Some(first) = batches.first() else { return Ok(()) };
+    let mut w = parquet_writer(path, first.schema())?;
+    for b in batches {
+        w.write(b).map_err(io_err)?;
+    }
+    finish_parquet(w)
+}
+
+fn parquet_writer(path: &Path, schema: SchemaRef) -> SqlResult<ArrowWriter<std::fs::File>> {
     let file = std::fs::File::create(path).map_err(io_err)?;
     // Row groups of a few batches: the unit a scan skips on its min/max statistics (Redshift's
     // zone maps), small enough that a range on the sort key reads little of a large table.
     let props = WriterProperties::builder().set_max_row_group_row_count(Some(ROW_GROUP_ROWS)).build();
-    let mut w = ArrowWriter::try_new(file, first.schema(), Some(props)).map_err(io_err)?;
-    for b in batches {
-        w.write(b).map_err(io_err)?;
-    }
+    ArrowWriter::try_new(file, schema, Some(props)).map_err(io_err)
+}
+
+fn finish_parquet(w: ArrowWriter<std::fs::File>) -> SqlResult<()> {
     let file = w.into_inner().map_err(io_err)?;
     file.sync_all().map_err(io_err)
 }
 
-/// A segment's rows in sort-key order (one batch), or as they are without a sort key.
-fn sort_segment(t: &TableMeta, batches: &[RecordBatch]) -> SqlResult<Vec<RecordBatch>> {
-    if t.sortkey.is_empty() || batches.is_empty() {
-        return Ok(batches.to_vec());
+/// Writes a segment's rows to `path` in the table's sort-key order (as they are without a
+/// sort key). Only the sort-key columns are gathered to order the rows; the rows themselves
+/// are taken from their batches a chunk at a time as the file is written, so the segment is
+/// never copied whole.
+fn write_segment(path: &Path, t: &TableMeta, batches: &[RecordBatch]) -> SqlResult<()> {
+    let Some(first) = batches.first() else { return Ok(()) };
+    let keys: Vec<usize> = t.sortkey.iter().filter_map(|k| t.column(k).map(|(i, _)| i)).collect();
+    if keys.is_empty() {
+        return write_parquet(path, batches);
     }
-    let batch = concat_batches(&batches[0].schema(), batches).map_err(SqlError::internal)?;
-    let n = batch.num_rows();
-    let columns: Vec<SortColumn> = t
-        .sortkey
+    let columns = keys
         .iter()
-        .filter_map(|k| t.column(k).map(|(i, _)| SortColumn { values: batch.column(i).clone(), options: None }))
-        .collect();
-    if columns.is_empty() {
-        return Ok(vec![batch]);
+        .map(|i| {
+            let parts: Vec<&dyn datafusion::arrow::array::Array> =
+                batches.iter().map(|b| b.column(*i).as_ref()).collect();
+            Ok(SortColumn { values: concat(&parts).map_err(SqlError::internal)?, options: None })
+        })
+        .collect::<SqlResult<Vec<_>>>()?;
+    let order = lexsort_to_indices(&columns, None).map_err(SqlError::internal)?;
+    drop(columns);
+    // Row number in the segment -> (batch, row in batch).
+    let mut starts = Vec::with_capacity(batches.len());
+    let mut total = 0usize;
+    for b in batches {
+        starts.push(total);
+        total += b.num_rows();
     }
-    let idx = lexsort_to_indices(&columns, None).map_err(SqlError::internal)?;
-    let sorted = take_record_batch(&batch, &idx).map_err(SqlError::internal)?;
-    Ok((0..n).step_by(BATCH_ROWS).map(|o| sorted.slice(o, BATCH_ROWS.min(n - o))).collect())
+    let locate = |n: usize| {
+        let batch = starts.partition_point(|s| *s <= n) - 1;
+        (batch, n - starts[batch])
+    };
+    let sources: Vec<&RecordBatch> = batches.iter().collect();
+    let mut w = parquet_writer(path, first.schema())?;
+    for chunk in order.values().chunks(BATCH_ROWS) {
+        let picks: Vec<(usize, usize)> = chunk.iter().map(|n| locate(*n as usize)).collect();
+        let sorted = interleave_record_batch(&sources, &picks).map_err(SqlError::internal)?;
+        w.write(&sorted).map_err(io_err)?;
+    }
+    finish_parquet(w)
 }
 
 #[cfg(test)]

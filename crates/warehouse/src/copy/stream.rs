@@ -7,7 +7,7 @@ use crate::error::{SqlError, SqlResult};
 use std::io::Read;
 
 /// Text read per chunk.
-const CHUNK: usize = 16 << 20;
+const CHUNK: usize = 8 << 20;
 
 impl Reader<'_> {
     /// Whether this COPY's files can be read as a stream of chunks (delimited, fixed-width
