@@ -153,6 +153,17 @@ pub struct Segment {
     pub rows: usize,
 }
 
+impl Segment {
+    /// Its rows: from memory, or read from its file under `data_dir`.
+    fn read(&self, data_dir: &Path, schema: &SchemaRef) -> SqlResult<Vec<RecordBatch>> {
+        match (&self.batches, &self.file) {
+            (Some(b), _) => Ok(b.to_vec()),
+            (None, Some(f)) => read_parquet(&data_dir.join(f), schema),
+            (None, None) => Ok(Vec::new()),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct DbState {
     pub catalog: Catalog,
@@ -185,11 +196,7 @@ impl DbState {
     }
 
     fn segment_batches(&self, meta: &TableMeta, seg: &Segment) -> SqlResult<Vec<RecordBatch>> {
-        match (&seg.batches, &seg.file) {
-            (Some(b), _) => Ok(b.to_vec()),
-            (None, Some(f)) => read_parquet(&self.data_dir.join(f), &meta.arrow_schema()),
-            (None, None) => Ok(Vec::new()),
-        }
+        seg.read(&self.data_dir, &meta.arrow_schema())
     }
 
     /// The bytes a table's rows take: its files on disk and its rows in memory.
@@ -500,13 +507,10 @@ fn compact(segs: &mut Vec<Segment>, t: &TableMeta, data_dir: &Path) -> SqlResult
             keep.push(s);
         }
     }
+    let schema = t.arrow_schema();
     let mut batches: Vec<RecordBatch> = Vec::new();
     for s in &merge {
-        match (&s.batches, &s.file) {
-            (Some(b), _) => batches.extend(b.iter().cloned()),
-            (None, Some(f)) => batches.extend(read_parquet(&data_dir.join(f), &t.arrow_schema())?),
-            (None, None) => {}
-        }
+        batches.extend(s.read(data_dir, &schema)?);
     }
     let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
     let rechunked = match batches.first() {

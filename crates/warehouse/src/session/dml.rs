@@ -533,7 +533,8 @@ impl Session {
             }
         }
         let identity_next = meta.identity_next.clone();
-        Ok(Conformer { meta, targets: targets.to_vec(), defaults, identity_next })
+        let schema = meta.arrow_schema();
+        Ok(Conformer { meta, schema, targets: targets.to_vec(), defaults, identity_next })
     }
 }
 
@@ -542,6 +543,8 @@ impl Session {
 /// (lengths, NOT NULL) the table declares.
 pub(crate) struct Conformer {
     meta: TableMeta,
+    /// The table's Arrow schema, derived once.
+    schema: datafusion::arrow::datatypes::SchemaRef,
     targets: Vec<usize>,
     defaults: BTreeMap<usize, ScalarValue>,
     /// IDENTITY counters after the rows conformed so far.
@@ -601,7 +604,7 @@ impl Conformer {
             }
             arrays.push(array);
         }
-        Ok(Some(RecordBatch::try_new(meta.arrow_schema(), arrays).map_err(SqlError::internal)?))
+        Ok(Some(RecordBatch::try_new(self.schema.clone(), arrays).map_err(SqlError::internal)?))
     }
 }
 
