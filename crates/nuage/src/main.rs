@@ -63,6 +63,13 @@ struct ServeArgs {
     /// and sorts beyond it spill to disk. By default a quarter of the machine's memory.
     #[arg(long, env = "NUAGE_WAREHOUSE_MEMORY")]
     warehouse_memory: Option<u64>,
+    /// Serve every DynamoDB request whatever its table's provisioned capacity (for bulk
+    /// loading); consumed capacity is still computed and reported.
+    #[arg(long, env = "NUAGE_NO_DYNAMODB_THROTTLING")]
+    no_dynamodb_throttling: bool,
+    /// Seconds between two DynamoDB TTL passes, which delete expired items.
+    #[arg(long, env = "NUAGE_TTL_INTERVAL", default_value_t = 30)]
+    ttl_interval: u64,
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `nuage=debug`.
     #[arg(long, env = "NUAGE_LOG", default_value = "info")]
     log: String,
@@ -176,6 +183,8 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     let redshift = nuage_redshift::Redshift::open(store.clone(), data_dir.clone(), internal.clone(), warehouse_memory)
         .await
         .map_err(|e| e.to_string())?;
+    let dynamodb = nuage_dynamodb::DynamoDb::new(store.clone(), !args.no_dynamodb_throttling);
+    tokio::spawn(dynamodb.clone().run_ttl(std::time::Duration::from_secs(args.ttl_interval.max(1))));
     let services: Vec<Arc<dyn Service>> = vec![
         s3,
         Arc::new(nuage_front::Typed(nuage_iam::IamService::new(iam.clone()))),
@@ -184,6 +193,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         Arc::new(nuage_front::Typed(nuage_redshift::RedshiftDataService::new(redshift))),
         Arc::new(nuage_front::Typed(nuage_secretsmanager::SecretsManagerService::new(store.clone()))),
         Arc::new(nuage_front::Typed(nuage_ec2::Ec2Service::new(store.clone()))),
+        Arc::new(nuage_front::Typed(nuage_dynamodb::DynamoDbService(dynamodb))),
     ];
     let reset_store = store.clone();
     let publish_samples = !args.no_samples;

@@ -370,7 +370,17 @@ pub fn render_error(protocol: Protocol, err: &nuage_core::AwsError, request_id: 
             let content_type =
                 if protocol == Protocol::Json { "application/x-amz-json-1.1" } else { "application/json" };
             headers.push(("content-type".into(), content_type.into()));
-            serde_json::json!({"__type": err.code, "message": err.message}).to_string().into_bytes()
+            let mut doc = serde_json::json!({"__type": err.code, "message": err.message});
+            // Members an error shape carries besides its message (DynamoDB's
+            // `CancellationReasons`, `Item`): JSON documents are embedded as such.
+            for (name, value) in &err.fields {
+                let v = match value.as_bytes().first() {
+                    Some(b'[' | b'{') => serde_json::from_str(value).unwrap_or_else(|_| value.clone().into()),
+                    _ => serde_json::Value::String(value.clone()),
+                };
+                doc[*name] = v;
+            }
+            doc.to_string().into_bytes()
         }
     };
     HttpResponse { status: err.status, headers, body: if head { Body::new() } else { Body::from(body) }, stream: None }

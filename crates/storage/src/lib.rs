@@ -48,8 +48,21 @@ type Completion = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// which files to delete after commit, and how to report the commit's outcome.
 type Job = Box<dyn FnOnce(&WriteTransaction, &Path) -> (bool, Vec<PathBuf>, Completion) + Send>;
 
+/// A table of raw values keyed by bytes, in byte order: for state whose keys are encoded to
+/// sort as the service orders them (DynamoDB's items by partition and sort key).
+pub type BytesTable = TableDefinition<'static, &'static [u8], &'static [u8]>;
+
+type BytesEntry<'a> = (redb::AccessGuard<'a, &'static [u8]>, redb::AccessGuard<'a, &'static [u8]>);
+
+/// A key of either kind of table; the overlay keeps both apart.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Str(String),
+    Bytes(Vec<u8>),
+}
+
 /// Pending writes of one job: (table, key) to the new value, or `None` for a deletion.
-type Overlay = std::collections::BTreeMap<(String, String), Option<Vec<u8>>>;
+type Overlay = std::collections::BTreeMap<(String, Key), Option<Vec<u8>>>;
 
 /// The handle a write closure gets. Its writes go to an overlay that reads see and that is
 /// applied to the shared transaction only if the closure succeeds, so a failed write changes
@@ -67,7 +80,7 @@ fn db_err(e: impl std::fmt::Display) -> AwsError {
 
 impl WriteCtx<'_> {
     fn raw_get(&self, table: JsonTable, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
-        if let Some(v) = self.overlay.borrow().get(&(table.name().to_string(), key.to_string())) {
+        if let Some(v) = self.overlay.borrow().get(&(table.name().to_string(), Key::Str(key.to_string()))) {
             return Ok(v.clone());
         }
         let t = self.txn.open_table(table).map_err(db_err)?;
@@ -75,7 +88,44 @@ impl WriteCtx<'_> {
         Ok(v.map(|g| g.value().to_vec()))
     }
     fn raw_put(&self, table: JsonTable, key: &str, value: Option<Vec<u8>>) {
-        self.overlay.borrow_mut().insert((table.name().to_string(), key.to_string()), value);
+        self.overlay.borrow_mut().insert((table.name().to_string(), Key::Str(key.to_string())), value);
+    }
+    /// The value under `key` in a bytes table, as this write sees it.
+    pub fn get_bytes(&self, table: BytesTable, key: &[u8]) -> Result<Option<Vec<u8>>, AwsError> {
+        if let Some(v) = self.overlay.borrow().get(&(table.name().to_string(), Key::Bytes(key.to_vec()))) {
+            return Ok(v.clone());
+        }
+        let t = self.txn.open_table(table).map_err(db_err)?;
+        let v = t.get(key).map_err(db_err)?;
+        Ok(v.map(|g| g.value().to_vec()))
+    }
+    pub fn put_bytes(&self, table: BytesTable, key: &[u8], value: Vec<u8>) {
+        self.overlay.borrow_mut().insert((table.name().to_string(), Key::Bytes(key.to_vec())), Some(value));
+    }
+    pub fn delete_bytes(&self, table: BytesTable, key: &[u8]) {
+        self.overlay.borrow_mut().insert((table.name().to_string(), Key::Bytes(key.to_vec())), None);
+    }
+    /// The keys of a bytes table starting with `prefix`, in order, as this write sees them.
+    pub fn keys_with_prefix(&self, table: BytesTable, prefix: &[u8]) -> Result<Vec<Vec<u8>>, AwsError> {
+        let mut merged = std::collections::BTreeMap::new();
+        {
+            let t = self.txn.open_table(table).map_err(db_err)?;
+            for item in t.range(prefix..).map_err(db_err)? {
+                let (k, _) = item.map_err(db_err)?;
+                if !k.value().starts_with(prefix) {
+                    break;
+                }
+                merged.insert(k.value().to_vec(), true);
+            }
+        }
+        for ((tname, k), v) in self.overlay.borrow().iter() {
+            if let Key::Bytes(k) = k {
+                if tname == table.name() && k.starts_with(prefix) {
+                    merged.insert(k.clone(), v.is_some());
+                }
+            }
+        }
+        Ok(merged.into_iter().filter(|(_, live)| *live).map(|(k, _)| k).collect())
     }
     pub fn get<T: DeserializeOwned>(&self, table: JsonTable, key: &str) -> Result<Option<T>, AwsError> {
         self.raw_get(table, key)?.map(|v| serde_json::from_slice(&v).map_err(db_err)).transpose()
@@ -102,8 +152,10 @@ impl WriteCtx<'_> {
             }
         }
         for ((tname, k), v) in self.overlay.borrow().iter() {
-            if tname == table.name() && k.starts_with(prefix) {
-                merged.insert(k.clone(), v.clone());
+            if let Key::Str(k) = k {
+                if tname == table.name() && k.starts_with(prefix) {
+                    merged.insert(k.clone(), v.clone());
+                }
             }
         }
         merged
@@ -149,13 +201,26 @@ impl WriteCtx<'_> {
     /// Writes the overlay into the shared transaction.
     fn apply(self) -> Result<Vec<PathBuf>, String> {
         for ((tname, key), value) in self.overlay.into_inner() {
-            let def: TableDefinition<&str, &[u8]> = TableDefinition::new(&tname);
-            let mut t = self.txn.open_table(def).map_err(|e| e.to_string())?;
-            match value {
-                Some(v) => t.insert(key.as_str(), v.as_slice()).map(|_| ()),
-                None => t.remove(key.as_str()).map(|_| ()),
+            match key {
+                Key::Str(key) => {
+                    let def: TableDefinition<&str, &[u8]> = TableDefinition::new(&tname);
+                    let mut t = self.txn.open_table(def).map_err(|e| e.to_string())?;
+                    match value {
+                        Some(v) => t.insert(key.as_str(), v.as_slice()).map(|_| ()),
+                        None => t.remove(key.as_str()).map(|_| ()),
+                    }
+                    .map_err(|e| e.to_string())?;
+                }
+                Key::Bytes(key) => {
+                    let def: TableDefinition<&[u8], &[u8]> = TableDefinition::new(&tname);
+                    let mut t = self.txn.open_table(def).map_err(|e| e.to_string())?;
+                    match value {
+                        Some(v) => t.insert(key.as_slice(), v.as_slice()).map(|_| ()),
+                        None => t.remove(key.as_slice()).map(|_| ()),
+                    }
+                    .map_err(|e| e.to_string())?;
+                }
             }
-            .map_err(|e| e.to_string())?;
         }
         Ok(self.deletions.into_inner())
     }
@@ -203,6 +268,50 @@ impl Snapshot {
     }
     pub fn scan<T: DeserializeOwned>(&self, table: JsonTable, prefix: &str) -> Result<Vec<(String, T)>, AwsError> {
         self.scan_from(table, prefix, prefix, usize::MAX)
+    }
+    /// The value under `key` in a bytes table.
+    pub fn get_bytes(&self, table: BytesTable, key: &[u8]) -> Result<Option<Vec<u8>>, AwsError> {
+        let t = match self.txn.open_table(table) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(db_err(e)),
+        };
+        Ok(t.get(key).map_err(db_err)?.map(|g| g.value().to_vec()))
+    }
+    /// Visits the entries of a bytes table between `lower` and `upper`, forward or backward,
+    /// until `visit` answers false.
+    pub fn range_bytes(
+        &self,
+        table: BytesTable,
+        lower: std::ops::Bound<&[u8]>,
+        upper: std::ops::Bound<&[u8]>,
+        forward: bool,
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<bool, AwsError>,
+    ) -> Result<(), AwsError> {
+        let t = match self.txn.open_table(table) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+            Err(e) => return Err(db_err(e)),
+        };
+        let range = t.range::<&[u8]>((lower, upper)).map_err(db_err)?;
+        let mut step = |item: Result<BytesEntry, redb::StorageError>| {
+            let (k, v) = item.map_err(db_err)?;
+            visit(k.value(), v.value())
+        };
+        if forward {
+            for item in range {
+                if !step(item)? {
+                    break;
+                }
+            }
+        } else {
+            for item in range.rev() {
+                if !step(item)? {
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
     fn inline_blob(&self, id: &str) -> Result<Option<Bytes>, AwsError> {
         let t = match self.txn.open_table(INLINE_BLOBS) {

@@ -1,0 +1,585 @@
+"""DynamoDB with boto3 and the aws CLI: tables and indexes, items and expressions, queries and
+scans, batches and transactions, capacity computed as the developer guide documents it,
+throttling, TTL, durability and IAM."""
+import decimal
+import math
+import time
+
+import pytest
+from boto3.dynamodb.types import TypeSerializer
+from botocore.exceptions import ClientError
+
+from conftest import Nuage
+
+
+def code(e):
+    return e.value.response["Error"]["Code"]
+
+
+def message(e):
+    return e.value.response["Error"]["Message"]
+
+
+# ---- The documented size and capacity rules, written independently of the server ----------
+
+def number_size(text):
+    """1 byte per two significant digits (leading and trailing zeros trimmed), plus 1."""
+    d = decimal.Decimal(text)
+    if d == 0:
+        return 1
+    digits = "".join(map(str, d.normalize().as_tuple().digits)).strip("0")
+    return math.ceil(len(digits) / 2) + 1
+
+
+def value_size(v):
+    (t, x), = v.items()
+    if t == "S":
+        return len(x.encode())
+    if t == "N":
+        return number_size(x)
+    if t == "B":
+        return len(x)
+    if t in ("BOOL", "NULL"):
+        return 1
+    if t == "SS":
+        return sum(len(s.encode()) for s in x)
+    if t == "NS":
+        return sum(number_size(n) for n in x)
+    if t == "BS":
+        return sum(len(b) for b in x)
+    if t == "L":
+        return 3 + sum(value_size(e) + 1 for e in x)
+    if t == "M":
+        return 3 + sum(len(k.encode()) + value_size(e) + 1 for k, e in x.items())
+    raise AssertionError(t)
+
+
+def item_size(item):
+    return sum(len(k.encode()) + value_size(v) for k, v in item.items())
+
+
+def rcu(size, strong=False, transactional=False):
+    units = max(1, math.ceil(size / 4096))
+    return units * 2 if transactional else units if strong else units / 2
+
+
+def wcu(size, transactional=False):
+    units = max(1, math.ceil(size / 1024))
+    return units * 2 if transactional else units
+
+
+def make_table(d, name, hash_type="S", range_type=None, rcu_=5, wcu_=5, **extra):
+    keys = [{"AttributeName": "pk", "KeyType": "HASH"}]
+    attrs = [{"AttributeName": "pk", "AttributeType": hash_type}]
+    if range_type:
+        keys.append({"AttributeName": "sk", "KeyType": "RANGE"})
+        attrs.append({"AttributeName": "sk", "AttributeType": range_type})
+    attrs += extra.pop("more_attrs", [])
+    if rcu_ is None:
+        extra["BillingMode"] = "PAY_PER_REQUEST"
+    else:
+        extra["ProvisionedThroughput"] = {"ReadCapacityUnits": rcu_, "WriteCapacityUnits": wcu_}
+    return d.create_table(TableName=name, KeySchema=keys, AttributeDefinitions=attrs, **extra)
+
+
+@pytest.fixture
+def ddb(server):
+    return server.client("dynamodb")
+
+
+def test_table_lifecycle_and_errors(ddb):
+    out = make_table(ddb, "orders", range_type="N", Tags=[{"Key": "team", "Value": "data"}], DeletionProtectionEnabled=True)
+    desc = out["TableDescription"]
+    assert desc["TableStatus"] == "CREATING"
+    assert desc["TableArn"] == "arn:aws:dynamodb:us-east-1:000000000000:table/orders"
+    ddb.get_waiter("table_exists").wait(TableName="orders", WaiterConfig={"Delay": 1})
+    d = ddb.describe_table(TableName="orders")["Table"]
+    assert d["TableStatus"] == "ACTIVE" and d["ItemCount"] == 0
+    assert d["ProvisionedThroughput"]["ReadCapacityUnits"] == 5 and d["BillingModeSummary"]["BillingMode"] == "PROVISIONED"
+    assert d["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+
+    with pytest.raises(ClientError) as e:
+        make_table(ddb, "orders")
+    assert code(e) == "ResourceInUseException"
+    with pytest.raises(ClientError) as e:
+        ddb.describe_table(TableName="nothere")
+    assert code(e) == "ResourceNotFoundException"
+    with pytest.raises(ClientError) as e:
+        ddb.create_table(TableName="bad", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "other", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST")
+    assert code(e) == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        make_table(ddb, "x")
+    assert code(e) == "ValidationException" and "length greater than or equal to 3" in message(e)
+
+    for n in ["a01", "a02", "a03"]:
+        make_table(ddb, n, rcu_=None)
+    page = ddb.list_tables(Limit=2)
+    assert page["TableNames"] == ["a01", "a02"] and page["LastEvaluatedTableName"] == "a02"
+    assert ddb.list_tables(ExclusiveStartTableName="a02")["TableNames"] == ["a03", "orders"]
+
+    up = ddb.update_table(TableName="orders", ProvisionedThroughput={"ReadCapacityUnits": 10, "WriteCapacityUnits": 2})
+    assert up["TableDescription"]["ProvisionedThroughput"]["ReadCapacityUnits"] == 10
+    with pytest.raises(ClientError) as e:
+        ddb.update_table(TableName="orders", ProvisionedThroughput={"ReadCapacityUnits": 10, "WriteCapacityUnits": 2})
+    assert code(e) == "ValidationException" and "will not change" in message(e)
+
+    assert ddb.list_tags_of_resource(ResourceArn=desc["TableArn"])["Tags"] == [{"Key": "team", "Value": "data"}]
+    with pytest.raises(ClientError) as e:
+        ddb.delete_table(TableName="orders")
+    assert code(e) == "ValidationException" and "protected against deletion" in message(e)
+    ddb.update_table(TableName="orders", DeletionProtectionEnabled=False)
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "a"}, "sk": {"N": "1"}})
+    assert ddb.delete_table(TableName="orders")["TableDescription"]["TableStatus"] == "DELETING"
+    with pytest.raises(ClientError) as e:
+        ddb.get_item(TableName="orders", Key={"pk": {"S": "a"}, "sk": {"N": "1"}})
+    assert code(e) == "ResourceNotFoundException"
+    # A table made again under the same name starts empty.
+    make_table(ddb, "orders", range_type="N")
+    assert ddb.scan(TableName="orders")["Count"] == 0
+
+
+def test_items_expressions_and_validation(ddb):
+    make_table(ddb, "users", rcu_=None)
+    ddb.put_item(TableName="users", Item={"pk": {"S": "u1"}, "name": {"S": "Ada"}, "visits": {"N": "01.50"},
+                                          "tags": {"SS": ["a", "b"]}, "prev": {"SS": ["a", "x"]}, "profile": {"M": {"city": {"S": "Paris"}, "langs": {"L": [{"S": "fr"}]}}}})
+    item = ddb.get_item(TableName="users", Key={"pk": {"S": "u1"}})["Item"]
+    assert item["visits"] == {"N": "1.5"}  # numbers come back canonical
+    assert ddb.get_item(TableName="users", Key={"pk": {"S": "u1"}}, ProjectionExpression="profile.city, #n",
+                        ExpressionAttributeNames={"#n": "name"})["Item"] == {"profile": {"M": {"city": {"S": "Paris"}}}, "name": {"S": "Ada"}}
+
+    out = ddb.update_item(
+        TableName="users", Key={"pk": {"S": "u1"}},
+        UpdateExpression="SET visits = visits + :one, profile.langs = list_append(profile.langs, :en), #s = if_not_exists(#s, :new) "
+                         "REMOVE #n ADD tags :c DELETE prev :a",
+        ExpressionAttributeNames={"#s": "status", "#n": "name"},
+        ExpressionAttributeValues={":one": {"N": "1"}, ":en": {"L": [{"S": "en"}]}, ":new": {"S": "new"},
+                                   ":c": {"SS": ["c"]}, ":a": {"SS": ["a"]}},
+        ReturnValues="ALL_NEW")["Attributes"]
+    assert out["visits"] == {"N": "2.5"} and out["status"] == {"S": "new"} and "name" not in out
+    assert out["profile"]["M"]["langs"] == {"L": [{"S": "fr"}, {"S": "en"}]}
+    assert sorted(out["tags"]["SS"]) == ["a", "b", "c"] and out["prev"] == {"SS": ["x"]}
+    upd = ddb.update_item(TableName="users", Key={"pk": {"S": "u1"}}, UpdateExpression="SET visits = :v",
+                          ExpressionAttributeValues={":v": {"N": "7"}}, ReturnValues="UPDATED_OLD")
+    assert upd["Attributes"] == {"visits": {"N": "2.5"}}
+
+    # Conditions: a failed one changes nothing, and can return the item.
+    with pytest.raises(ClientError) as e:
+        ddb.put_item(TableName="users", Item={"pk": {"S": "u1"}}, ConditionExpression="attribute_not_exists(pk)",
+                     ReturnValuesOnConditionCheckFailure="ALL_OLD")
+    assert code(e) == "ConditionalCheckFailedException" and e.value.response["Item"]["visits"] == {"N": "7"}
+    ddb.delete_item(TableName="users", Key={"pk": {"S": "u1"}}, ConditionExpression="visits BETWEEN :lo AND :hi AND size(tags) = :two",
+                    ExpressionAttributeValues={":lo": {"N": "5"}, ":hi": {"N": "10"}, ":two": {"N": "3"}})
+    assert "Item" not in ddb.get_item(TableName="users", Key={"pk": {"S": "u1"}})
+
+    def refused(fn, fragment, **kw):
+        with pytest.raises(ClientError) as e:
+            fn(TableName="users", **kw)
+        assert code(e) == "ValidationException", message(e)
+        assert fragment in message(e), message(e)
+
+    refused(ddb.update_item, "reserved keyword: status", Key={"pk": {"S": "u"}}, UpdateExpression="SET status = :v",
+            ExpressionAttributeValues={":v": {"S": "x"}})
+    refused(ddb.update_item, "unused in expressions: keys: {:w}", Key={"pk": {"S": "u"}}, UpdateExpression="SET a = :v",
+            ExpressionAttributeValues={":v": {"S": "x"}, ":w": {"S": "y"}})
+    refused(ddb.update_item, "attribute value: :nope", Key={"pk": {"S": "u"}}, UpdateExpression="SET a = :nope",
+            ExpressionAttributeValues={":v": {"S": "x"}})
+    refused(ddb.update_item, "Syntax error", Key={"pk": {"S": "u"}}, UpdateExpression="SET a =",
+            ExpressionAttributeValues={":v": {"S": "x"}})
+    refused(ddb.update_item, "Two document paths overlap", Key={"pk": {"S": "u"}}, UpdateExpression="SET a = :v REMOVE a.b",
+            ExpressionAttributeValues={":v": {"S": "x"}})
+    refused(ddb.update_item, "part of the key", Key={"pk": {"S": "u"}}, UpdateExpression="SET pk = :v",
+            ExpressionAttributeValues={":v": {"S": "x"}})
+    refused(ddb.update_item, "incorrect data type", Key={"pk": {"S": "u"}}, UpdateExpression="SET a = :v + :v",
+            ExpressionAttributeValues={":v": {"S": "x"}})
+    refused(ddb.put_item, "Missing the key pk", Item={"other": {"S": "x"}})
+    refused(ddb.put_item, "Type mismatch for key pk", Item={"pk": {"N": "1"}})
+    refused(ddb.put_item, "empty string value", Item={"pk": {"S": ""}})
+    refused(ddb.get_item, "does not match the schema", Key={"pk": {"S": "u"}, "extra": {"S": "x"}})
+    refused(ddb.put_item, "more than 38 significant digits", Item={"pk": {"S": "n"}, "n": {"N": "1" * 39}})
+    refused(ddb.put_item, "cannot be converted", Item={"pk": {"S": "n"}, "n": {"N": "twelve"}})
+    refused(ddb.put_item, "contains duplicates", Item={"pk": {"S": "n"}, "s": {"SS": ["a", "a"]}})
+    refused(ddb.put_item, "maximum allowed size", Item={"pk": {"S": "big"}, "v": {"S": "x" * (400 * 1024)}})
+    refused(ddb.put_item, "can only be specified when using expressions", Item={"pk": {"S": "n"}},
+            ExpressionAttributeValues={":v": {"S": "x"}})
+    # A 38-digit number and DynamoDB's range limits are kept exactly.
+    ddb.put_item(TableName="users", Item={"pk": {"S": "n"}, "n": {"N": "9" * 38}, "tiny": {"N": "1E-130"}})
+    got = ddb.get_item(TableName="users", Key={"pk": {"S": "n"}})["Item"]
+    assert got["n"] == {"N": "9" * 38} and decimal.Decimal(got["tiny"]["N"]) == decimal.Decimal("1E-130")
+    # Arithmetic is exact decimal arithmetic.
+    ddb.update_item(TableName="users", Key={"pk": {"S": "n"}}, UpdateExpression="SET m = :a + :b",
+                    ExpressionAttributeValues={":a": {"N": "0.1"}, ":b": {"N": "0.2"}})
+    assert ddb.get_item(TableName="users", Key={"pk": {"S": "n"}})["Item"]["m"] == {"N": "0.3"}
+
+
+def test_query_orders_and_pages(ddb):
+    make_table(ddb, "events", range_type="N", rcu_=None)
+    values = ["-1e10", "-12.5", "-2", "0", "0.001", "1", "2", "10", "100", "1e20"]
+    with_batch = [{"PutRequest": {"Item": {"pk": {"S": "p"}, "sk": {"N": v}, "kind": {"S": "even" if i % 2 == 0 else "odd"}}}}
+                  for i, v in enumerate(values)]
+    assert ddb.batch_write_item(RequestItems={"events": with_batch})["UnprocessedItems"] == {}
+    ddb.put_item(TableName="events", Item={"pk": {"S": "other"}, "sk": {"N": "5"}})
+
+    q = ddb.query(TableName="events", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}})
+    assert [decimal.Decimal(i["sk"]["N"]) for i in q["Items"]] == sorted(decimal.Decimal(v) for v in values)
+    back = ddb.query(TableName="events", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}},
+                     ScanIndexForward=False)
+    assert back["Items"] == list(reversed(q["Items"]))
+    between = ddb.query(TableName="events", KeyConditionExpression="pk = :p AND sk BETWEEN :a AND :b",
+                        ExpressionAttributeValues={":p": {"S": "p"}, ":a": {"N": "-2"}, ":b": {"N": "10"}})
+    assert [i["sk"]["N"] for i in between["Items"]] == ["-2", "0", "0.001", "1", "2", "10"]
+    # The filter runs after the read: ScannedCount counts what was read.
+    f = ddb.query(TableName="events", KeyConditionExpression="pk = :p AND sk > :z", FilterExpression="kind = :k",
+                  ExpressionAttributeValues={":p": {"S": "p"}, ":z": {"N": "0"}, ":k": {"S": "odd"}})
+    assert f["ScannedCount"] == 6 and [i["sk"]["N"] for i in f["Items"]] == ["1", "10", "1" + "0" * 20]
+    assert ddb.query(TableName="events", KeyConditionExpression="pk = :p", Select="COUNT",
+                     ExpressionAttributeValues={":p": {"S": "p"}})["Count"] == 10
+
+    # Pages of Limit items chain through LastEvaluatedKey.
+    pages = list(ddb.get_paginator("query").paginate(TableName="events", KeyConditionExpression="pk = :p",
+                                                     ExpressionAttributeValues={":p": {"S": "p"}}, Limit=3))
+    assert [len(p["Items"]) for p in pages] == [3, 3, 3, 1]
+    assert [i for p in pages for i in p["Items"]] == q["Items"]
+
+    def refused(fragment, **kw):
+        with pytest.raises(ClientError) as e:
+            ddb.query(TableName="events", **kw)
+        assert code(e) == "ValidationException" and fragment in message(e), message(e)
+
+    refused("missed key schema element: pk", KeyConditionExpression="sk = :v", ExpressionAttributeValues={":v": {"N": "1"}})
+    refused("Filter Expression can only contain non-primary key attributes", KeyConditionExpression="pk = :p",
+            FilterExpression="sk > :v", ExpressionAttributeValues={":p": {"S": "p"}, ":v": {"N": "1"}})
+    refused("KeyConditionExpression", KeyConditionExpression="pk = :p OR sk = :v",
+            ExpressionAttributeValues={":p": {"S": "p"}, ":v": {"N": "1"}})
+
+    # Strings sort by UTF-8 bytes; begins_with selects a contiguous range.
+    make_table(ddb, "words", range_type="S", rcu_=None)
+    words = ["b", "a", "ab", "B", "é", "abc", "a\u0000"]
+    for w in words:
+        ddb.put_item(TableName="words", Item={"pk": {"S": "w"}, "sk": {"S": w}})
+    got = [i["sk"]["S"] for i in ddb.query(TableName="words", KeyConditionExpression="pk = :p",
+                                           ExpressionAttributeValues={":p": {"S": "w"}})["Items"]]
+    assert got == sorted(words, key=lambda s: s.encode())
+    pre = ddb.query(TableName="words", KeyConditionExpression="pk = :p AND begins_with(sk, :b)",
+                    ExpressionAttributeValues={":p": {"S": "w"}, ":b": {"S": "ab"}})
+    assert [i["sk"]["S"] for i in pre["Items"]] == ["ab", "abc"]
+
+
+def test_scan_segments_and_the_one_megabyte_page(ddb):
+    make_table(ddb, "blobs", rcu_=None)
+    big = "x" * 100_000
+    for i in range(25):
+        ddb.put_item(TableName="blobs", Item={"pk": {"S": f"k{i:02}"}, "v": {"S": big}})
+    first = ddb.scan(TableName="blobs")
+    # A page stops once 1 MB has been read: 11 items of ~100 KB.
+    assert first["Count"] == 11 and "LastEvaluatedKey" in first
+    allitems = [i for p in ddb.get_paginator("scan").paginate(TableName="blobs") for i in p["Items"]]
+    assert len(allitems) == 25
+    seg = []
+    for s in range(4):
+        for p in ddb.get_paginator("scan").paginate(TableName="blobs", Segment=s, TotalSegments=4, ProjectionExpression="pk"):
+            seg += [i["pk"]["S"] for i in p["Items"]]
+    assert sorted(seg) == sorted(i["pk"]["S"] for i in allitems)
+    with pytest.raises(ClientError) as e:
+        ddb.scan(TableName="blobs", Segment=4, TotalSegments=4)
+    assert code(e) == "ValidationException"
+
+
+def test_secondary_indexes(ddb, server):
+    ddb.create_table(
+        TableName="games",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"},
+                              {"AttributeName": "score", "AttributeType": "N"}, {"AttributeName": "title", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        GlobalSecondaryIndexes=[{"IndexName": "by_title", "KeySchema": [{"AttributeName": "title", "KeyType": "HASH"},
+                                                                        {"AttributeName": "score", "KeyType": "RANGE"}],
+                                 "Projection": {"ProjectionType": "KEYS_ONLY"}}],
+        LocalSecondaryIndexes=[{"IndexName": "by_score", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                                                       {"AttributeName": "score", "KeyType": "RANGE"}],
+                                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["level"]}}],
+    )
+    rows = [("alice", "g1", "chess", 30, 2), ("bob", "g2", "chess", 10, 1), ("carol", "g3", "go", 20, 5), ("dan", "g4", None, 5, 3)]
+    for pk, sk, title, score, level in rows:
+        item = {"pk": {"S": pk}, "sk": {"S": sk}, "score": {"N": str(score)}, "level": {"N": str(level)}, "note": {"S": "n"}}
+        if title:
+            item["title"] = {"S": title}
+        ddb.put_item(TableName="games", Item=item)
+    chess = ddb.query(TableName="games", IndexName="by_title", KeyConditionExpression="title = :t",
+                      ExpressionAttributeValues={":t": {"S": "chess"}})
+    # KEYS_ONLY: the index and table keys, in index order.
+    assert chess["Items"] == [{"title": {"S": "chess"}, "score": {"N": "10"}, "pk": {"S": "bob"}, "sk": {"S": "g2"}},
+                              {"title": {"S": "chess"}, "score": {"N": "30"}, "pk": {"S": "alice"}, "sk": {"S": "g1"}}]
+    # Sparse: an item without the index key is not in the index.
+    assert ddb.scan(TableName="games", IndexName="by_title")["Count"] == 3
+    with pytest.raises(ClientError) as e:
+        ddb.query(TableName="games", IndexName="by_title", KeyConditionExpression="title = :t", Select="ALL_ATTRIBUTES",
+                  ExpressionAttributeValues={":t": {"S": "chess"}})
+    assert code(e) == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        ddb.query(TableName="games", IndexName="by_title", KeyConditionExpression="title = :t", ConsistentRead=True,
+                  ExpressionAttributeValues={":t": {"S": "chess"}})
+    assert code(e) == "ValidationException"
+    # Changing the index key moves the entry.
+    ddb.update_item(TableName="games", Key={"pk": {"S": "bob"}, "sk": {"S": "g2"}}, UpdateExpression="SET title = :g",
+                    ExpressionAttributeValues={":g": {"S": "go"}})
+    go = ddb.query(TableName="games", IndexName="by_title", KeyConditionExpression="title = :t",
+                   ExpressionAttributeValues={":t": {"S": "go"}})
+    assert [i["pk"]["S"] for i in go["Items"]] == ["bob", "carol"]
+    # The LSI projects `level`, and fetches everything else when asked for all attributes.
+    lsi = ddb.query(TableName="games", IndexName="by_score", KeyConditionExpression="pk = :p",
+                    ExpressionAttributeValues={":p": {"S": "alice"}})
+    assert lsi["Items"] == [{"pk": {"S": "alice"}, "sk": {"S": "g1"}, "score": {"N": "30"}, "level": {"N": "2"}}]
+    full = ddb.query(TableName="games", IndexName="by_score", KeyConditionExpression="pk = :p", Select="ALL_ATTRIBUTES",
+                     ExpressionAttributeValues={":p": {"S": "alice"}})
+    assert full["Items"][0]["note"] == {"S": "n"}
+
+    # A GSI added later is backfilled while it is CREATING, then ACTIVE.
+    ddb.update_table(TableName="games", AttributeDefinitions=[{"AttributeName": "level", "AttributeType": "N"}],
+                     GlobalSecondaryIndexUpdates=[{"Create": {"IndexName": "by_level", "KeySchema": [
+                         {"AttributeName": "level", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}}])
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        gsis = {g["IndexName"]: g for g in ddb.describe_table(TableName="games")["Table"]["GlobalSecondaryIndexes"]}
+        if gsis["by_level"]["IndexStatus"] == "ACTIVE":
+            break
+        time.sleep(0.1)
+    assert gsis["by_level"]["IndexStatus"] == "ACTIVE" and gsis["by_level"]["ItemCount"] == 4
+    five = ddb.query(TableName="games", IndexName="by_level", KeyConditionExpression="#l = :l",
+                     ExpressionAttributeNames={"#l": "level"}, ExpressionAttributeValues={":l": {"N": "5"}})
+    assert [i["pk"]["S"] for i in five["Items"]] == ["carol"]
+    ddb.update_table(TableName="games", GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by_level"}}])
+    with pytest.raises(ClientError) as e:
+        ddb.query(TableName="games", IndexName="by_level", KeyConditionExpression="#l = :l",
+                  ExpressionAttributeNames={"#l": "level"}, ExpressionAttributeValues={":l": {"N": "5"}})
+    assert code(e) == "ValidationException"
+
+
+def test_capacity_at_the_rounding_boundaries(ddb):
+    make_table(ddb, "cap", rcu_=1000, wcu_=1000, more_attrs=[{"AttributeName": "g", "AttributeType": "S"}],
+               GlobalSecondaryIndexes=[{"IndexName": "gidx", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                        "Projection": {"ProjectionType": "ALL"},
+                                        "ProvisionedThroughput": {"ReadCapacityUnits": 1000, "WriteCapacityUnits": 1000}}])
+
+    def put(item, **kw):
+        return ddb.put_item(TableName="cap", Item=item, ReturnConsumedCapacity="INDEXES", **kw)["ConsumedCapacity"]
+
+    def padded(key, size, **more):
+        """An item of exactly `size` bytes by the documented rules."""
+        item = {"pk": {"S": key}, **more}
+        item["v"] = {"S": ""}
+        item["v"] = {"S": "x" * (size - item_size(item))}
+        assert item_size(item) == size
+        return item
+
+    cases = [1024, 1025, 4096, 4097, 10_000]
+    for size in cases:
+        c = put(padded(f"w{size}", size))
+        assert c["CapacityUnits"] == wcu(size) and c["Table"]["CapacityUnits"] == wcu(size), (size, c)
+        assert "GlobalSecondaryIndexes" not in c  # no `g`: not in the sparse index
+        for strong in (True, False):
+            g = ddb.get_item(TableName="cap", Key={"pk": {"S": f"w{size}"}}, ConsistentRead=strong, ReturnConsumedCapacity="TOTAL")
+            assert g["ConsumedCapacity"]["CapacityUnits"] == rcu(size, strong=strong), (size, strong)
+    # A missing item still costs a read; a delete costs the deleted item's size.
+    miss = ddb.get_item(TableName="cap", Key={"pk": {"S": "none"}}, ReturnConsumedCapacity="TOTAL")
+    assert miss["ConsumedCapacity"]["CapacityUnits"] == 0.5
+    d = ddb.delete_item(TableName="cap", Key={"pk": {"S": "w4097"}}, ReturnConsumedCapacity="TOTAL")
+    assert d["ConsumedCapacity"]["CapacityUnits"] == wcu(4097)
+    # An overwrite costs the larger of the old and new item.
+    assert put(padded("w10000", 100))["CapacityUnits"] == wcu(10_000)
+    # Numbers by significant digits, nested maps and lists by their overheads.
+    nested = {"pk": {"S": "n"}, "num": {"N": "123456789012345678901234567890.123"}, "zeros": {"N": "1000000"},
+              "m": {"M": {"a": {"L": [{"N": "1"}, {"BOOL": True}, {"NULL": True}]}, "bb": {"M": {}}}},
+              "ns": {"NS": ["1", "22", "333"]}, "b": {"B": b"\x00\x01\x02"}}
+    size = item_size(nested)
+    assert put(nested)["CapacityUnits"] == wcu(size)
+    g = ddb.get_item(TableName="cap", Key={"pk": {"S": "n"}}, ReturnConsumedCapacity="TOTAL", ConsistentRead=True)
+    assert g["ConsumedCapacity"]["CapacityUnits"] == rcu(size, strong=True)
+
+    # GSI writes: entry added (1 write), key changed (2), removed (1); unchanged projection (0).
+    c = put(padded("gsi", 2000, g={"S": "one"}))
+    assert c["GlobalSecondaryIndexes"]["gidx"]["CapacityUnits"] == wcu(2000) and c["CapacityUnits"] == 2 * wcu(2000)
+    c = ddb.update_item(TableName="cap", Key={"pk": {"S": "gsi"}}, UpdateExpression="SET g = :t",
+                        ExpressionAttributeValues={":t": {"S": "two"}}, ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    assert c["GlobalSecondaryIndexes"]["gidx"]["CapacityUnits"] == 2 * wcu(2000)
+    c = ddb.update_item(TableName="cap", Key={"pk": {"S": "gsi"}}, UpdateExpression="REMOVE g",
+                        ReturnConsumedCapacity="INDEXES")["ConsumedCapacity"]
+    assert c["GlobalSecondaryIndexes"]["gidx"]["CapacityUnits"] == wcu(2000)
+
+    # A refused conditional write is still charged.
+    with pytest.raises(ClientError) as e:
+        ddb.put_item(TableName="cap", Item={"pk": {"S": "w1024"}}, ConditionExpression="attribute_not_exists(pk)",
+                     ReturnConsumedCapacity="TOTAL")
+    assert code(e) == "ConditionalCheckFailedException"
+
+    # Batches round each item on its own; a query rounds the sum of what it read.
+    b = ddb.batch_get_item(RequestItems={"cap": {"Keys": [{"pk": {"S": "w1025"}}, {"pk": {"S": "w4096"}}], "ConsistentRead": True}},
+                           ReturnConsumedCapacity="TOTAL")
+    assert b["ConsumedCapacity"] == [{"TableName": "cap", "CapacityUnits": rcu(1025, True) + rcu(4096, True),
+                                      "ReadCapacityUnits": rcu(1025, True) + rcu(4096, True)}]
+    make_table(ddb, "capq", range_type="N", rcu_=None)
+    sizes = []
+    for i in range(5):
+        item = {"pk": {"S": "p"}, "sk": {"N": str(i)}, "v": {"S": "y" * 1500}}
+        sizes.append(item_size(item))
+        ddb.put_item(TableName="capq", Item=item)
+    q = ddb.query(TableName="capq", KeyConditionExpression="pk = :p", FilterExpression="v = :none",
+                  ExpressionAttributeValues={":p": {"S": "p"}, ":none": {"S": "z"}}, ReturnConsumedCapacity="TOTAL", ConsistentRead=True)
+    assert q["Count"] == 0 and q["ScannedCount"] == 5
+    assert q["ConsumedCapacity"]["CapacityUnits"] == rcu(sum(sizes), strong=True)
+
+    # Transactions cost double.
+    t = ddb.transact_write_items(TransactItems=[{"Put": {"TableName": "capq", "Item": {"pk": {"S": "t"}, "sk": {"N": "1"}, "v": {"S": "z" * 1100}}}}],
+                                 ReturnConsumedCapacity="TOTAL")
+    size = item_size({"pk": {"S": "t"}, "sk": {"N": "1"}, "v": {"S": "z" * 1100}})
+    assert t["ConsumedCapacity"][0]["CapacityUnits"] == wcu(size, transactional=True)
+    tg = ddb.transact_get_items(TransactItems=[{"Get": {"TableName": "capq", "Key": {"pk": {"S": "t"}, "sk": {"N": "1"}}}}],
+                                ReturnConsumedCapacity="TOTAL")
+    assert tg["ConsumedCapacity"][0]["CapacityUnits"] == rcu(size, transactional=True)
+
+
+def test_provisioned_throughput_is_enforced(ddb):
+    make_table(ddb, "tiny", rcu_=1, wcu_=1)
+    item = {"pk": {"S": "k"}, "v": {"S": "x" * 900}}
+    throttled_at = None
+    # A new table's burst capacity (300 seconds of 1 WCU), then throttling.
+    for n in range(400):
+        try:
+            ddb.put_item(TableName="tiny", Item=item)
+        except ClientError as e:
+            assert e.response["Error"]["Code"] == "ProvisionedThroughputExceededException"
+            assert e.response["ThrottlingReasons"][0]["reason"] == "TableWriteProvisionedThroughputExceeded"
+            throttled_at = n
+            break
+    assert throttled_at is not None and 250 <= throttled_at <= 310, throttled_at
+    # Reads have their own capacity.
+    ddb.get_item(TableName="tiny", Key={"pk": {"S": "k"}})
+    time.sleep(2.2)
+    ddb.put_item(TableName="tiny", Item=item)
+
+
+def test_batches_and_transactions(ddb):
+    make_table(ddb, "acct", rcu_=None)
+    with pytest.raises(ClientError) as e:
+        ddb.batch_write_item(RequestItems={"acct": [{"PutRequest": {"Item": {"pk": {"S": str(i)}}}} for i in range(26)]})
+    assert code(e) == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        ddb.batch_write_item(RequestItems={"acct": [{"PutRequest": {"Item": {"pk": {"S": "a"}}}},
+                                                    {"DeleteRequest": {"Key": {"pk": {"S": "a"}}}}]})
+    assert code(e) == "ValidationException" and "duplicates" in message(e)
+    ddb.batch_write_item(RequestItems={"acct": [{"PutRequest": {"Item": {"pk": {"S": n}, "bal": {"N": "100"}}}} for n in ("a", "b")]})
+    got = ddb.batch_get_item(RequestItems={"acct": {"Keys": [{"pk": {"S": "a"}}, {"pk": {"S": "b"}}, {"pk": {"S": "zz"}}]}})
+    assert sorted(i["pk"]["S"] for i in got["Responses"]["acct"]) == ["a", "b"] and got["UnprocessedKeys"] == {}
+
+    transfer = [
+        {"Update": {"TableName": "acct", "Key": {"pk": {"S": "a"}}, "UpdateExpression": "SET bal = bal - :x",
+                    "ConditionExpression": "bal >= :x", "ExpressionAttributeValues": {":x": {"N": "150"}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+        {"Update": {"TableName": "acct", "Key": {"pk": {"S": "b"}}, "UpdateExpression": "SET bal = bal + :x",
+                    "ExpressionAttributeValues": {":x": {"N": "150"}}}},
+    ]
+    with pytest.raises(ClientError) as e:
+        ddb.transact_write_items(TransactItems=transfer)
+    assert code(e) == "TransactionCanceledException"
+    reasons = e.value.response["CancellationReasons"]
+    assert reasons[0]["Code"] == "ConditionalCheckFailed" and reasons[0]["Item"]["bal"] == {"N": "100"}
+    assert reasons[1]["Code"] == "None"
+    # Nothing of a cancelled transaction was kept.
+    assert ddb.get_item(TableName="acct", Key={"pk": {"S": "b"}})["Item"]["bal"] == {"N": "100"}
+
+    transfer[0]["Update"]["ExpressionAttributeValues"] = {":x": {"N": "60"}}
+    transfer[1]["Update"]["ExpressionAttributeValues"] = {":x": {"N": "60"}}
+    ddb.transact_write_items(TransactItems=transfer, ClientRequestToken="tok-1")
+    # The same token with the same request is not applied twice.
+    ddb.transact_write_items(TransactItems=transfer, ClientRequestToken="tok-1")
+    res = ddb.transact_get_items(TransactItems=[{"Get": {"TableName": "acct", "Key": {"pk": {"S": n}}}} for n in ("a", "b")])
+    assert [r["Item"]["bal"]["N"] for r in res["Responses"]] == ["40", "160"]
+    transfer[0]["Update"]["ExpressionAttributeValues"] = {":x": {"N": "1"}}
+    with pytest.raises(ClientError) as e:
+        ddb.transact_write_items(TransactItems=transfer, ClientRequestToken="tok-1")
+    assert code(e) == "IdempotentParameterMismatchException"
+    with pytest.raises(ClientError) as e:
+        ddb.transact_write_items(TransactItems=[transfer[1], transfer[1]])
+    assert code(e) == "ValidationException" and "multiple operations on one item" in message(e)
+
+
+def test_ttl_durability_and_the_cli(tmp_path):
+    n = Nuage(str(tmp_path), ["--ttl-interval", "1"]).start()
+    try:
+        ddb = n.client("dynamodb")
+        make_table(ddb, "sessions", rcu_=None)
+        ddb.update_time_to_live(TableName="sessions", TimeToLiveSpecification={"Enabled": True, "AttributeName": "exp"})
+        assert ddb.describe_time_to_live(TableName="sessions")["TimeToLiveDescription"]["TimeToLiveStatus"] == "ENABLED"
+        now = int(time.time())
+        ddb.put_item(TableName="sessions", Item={"pk": {"S": "old"}, "exp": {"N": str(now - 10)}})
+        ddb.put_item(TableName="sessions", Item={"pk": {"S": "new"}, "exp": {"N": str(now + 3600)}})
+        deadline = time.time() + 10
+        while time.time() < deadline and "Item" in ddb.get_item(TableName="sessions", Key={"pk": {"S": "old"}}):
+            time.sleep(0.2)
+        assert "Item" not in ddb.get_item(TableName="sessions", Key={"pk": {"S": "old"}})
+        assert "Item" in ddb.get_item(TableName="sessions", Key={"pk": {"S": "new"}})
+
+        # An acknowledged write survives kill -9.
+        ddb.put_item(TableName="sessions", Item={"pk": {"S": "durable"}, "v": {"N": "1"}})
+        n.kill()
+        n.start()
+        ddb = n.client("dynamodb")
+        assert ddb.get_item(TableName="sessions", Key={"pk": {"S": "durable"}})["Item"]["v"] == {"N": "1"}
+        assert ddb.describe_table(TableName="sessions")["Table"]["ItemCount"] == 2
+
+        r = n.cli("dynamodb", "put-item", "--table-name", "sessions", "--item", '{"pk": {"S": "cli"}, "n": {"N": "5"}}')
+        assert r.returncode == 0, r.stderr
+        r = n.cli("dynamodb", "get-item", "--table-name", "sessions", "--key", '{"pk": {"S": "cli"}}', "--output", "json")
+        assert '"N": "5"' in r.stdout
+    finally:
+        n.kill()
+
+
+def test_iam_fine_grained_access(server):
+    iam = server.client("iam")
+    ddb = server.client("dynamodb")
+    make_table(ddb, "notes", range_type="S", rcu_=None)
+    ddb.put_item(TableName="notes", Item={"pk": {"S": "ana"}, "sk": {"S": "1"}})
+    ddb.put_item(TableName="notes", Item={"pk": {"S": "ben"}, "sk": {"S": "1"}})
+    iam.create_user(UserName="ana")
+    key = iam.create_access_key(UserName="ana")["AccessKey"]
+    iam.put_user_policy(UserName="ana", PolicyName="own", PolicyDocument="""{
+      "Version": "2012-10-17",
+      "Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"],
+                     "Resource": "arn:aws:dynamodb:*:*:table/notes",
+                     "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["ana"]}}}]}""")
+    ana = server.client("dynamodb", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    assert ana.get_item(TableName="notes", Key={"pk": {"S": "ana"}, "sk": {"S": "1"}})["Item"]
+    assert ana.query(TableName="notes", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "ana"}})["Count"] == 1
+    for call in (lambda: ana.get_item(TableName="notes", Key={"pk": {"S": "ben"}, "sk": {"S": "1"}}),
+                 lambda: ana.query(TableName="notes", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "ben"}}),
+                 lambda: ana.put_item(TableName="notes", Item={"pk": {"S": "ben"}, "sk": {"S": "2"}}),
+                 lambda: ana.scan(TableName="notes")):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert code(e) == "AccessDeniedException"
+    assert "Item" not in ddb.get_item(TableName="notes", Key={"pk": {"S": "ben"}, "sk": {"S": "2"}})
+
+
+def test_high_level_resource_api(server):
+    """boto3's Table resource (Python types, Decimal numbers, batch writer, conditions)."""
+    import boto3
+    from boto3.dynamodb.conditions import Attr, Key
+
+    dyn = boto3.resource("dynamodb", endpoint_url=server.endpoint, aws_access_key_id="test", aws_secret_access_key="test",
+                         region_name="us-east-1")
+    table = dyn.create_table(TableName="movies", KeySchema=[{"AttributeName": "year", "KeyType": "HASH"},
+                                                            {"AttributeName": "title", "KeyType": "RANGE"}],
+                             AttributeDefinitions=[{"AttributeName": "year", "AttributeType": "N"},
+                                                   {"AttributeName": "title", "AttributeType": "S"}],
+                             BillingMode="PAY_PER_REQUEST")
+    table.wait_until_exists()
+    with table.batch_writer() as w:
+        for i in range(60):
+            w.put_item(Item={"year": 2000 + i % 3, "title": f"film {i:02}", "rating": decimal.Decimal(i) / 10, "info": {"genres": ["drama"]}})
+    r = table.query(KeyConditionExpression=Key("year").eq(2001) & Key("title").begins_with("film 1"),
+                    FilterExpression=Attr("rating").gt(decimal.Decimal("1.5")))
+    assert [i["title"] for i in r["Items"]] == ["film 16", "film 19"]
+    assert r["Items"][0]["info"] == {"genres": ["drama"]} and r["Items"][0]["rating"] == decimal.Decimal("1.6")
+    assert TypeSerializer().serialize(decimal.Decimal("1.6")) == {"N": "1.6"}
