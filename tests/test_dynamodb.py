@@ -583,3 +583,35 @@ def test_high_level_resource_api(server):
     assert [i["title"] for i in r["Items"]] == ["film 16", "film 19"]
     assert r["Items"][0]["info"] == {"genres": ["drama"]} and r["Items"][0]["rating"] == decimal.Decimal("1.6")
     assert TypeSerializer().serialize(decimal.Decimal("1.6")) == {"N": "1.6"}
+
+
+def test_legacy_parameters(ddb):
+    """Pre-expression parameters still used by older code: Expected, AttributeUpdates,
+    KeyConditions, QueryFilter, ScanFilter, AttributesToGet."""
+    make_table(ddb, "legacy", range_type="N", rcu_=None)
+    for i in range(4):
+        ddb.put_item(TableName="legacy", Item={"pk": {"S": "p"}, "sk": {"N": str(i)}, "n": {"N": str(i * 10)}, "l": {"L": []}})
+    ddb.put_item(TableName="legacy", Item={"pk": {"S": "p"}, "sk": {"N": "0"}, "n": {"N": "5"}},
+                 Expected={"n": {"Value": {"N": "0"}}})
+    with pytest.raises(ClientError) as e:
+        ddb.put_item(TableName="legacy", Item={"pk": {"S": "p"}, "sk": {"N": "0"}}, Expected={"n": {"Exists": False}})
+    assert code(e) == "ConditionalCheckFailedException"
+    ddb.update_item(TableName="legacy", Key={"pk": {"S": "p"}, "sk": {"N": "1"}},
+                    AttributeUpdates={"n": {"Action": "ADD", "Value": {"N": "1"}}, "l": {"Action": "ADD", "Value": {"L": [{"S": "x"}]}},
+                                      "gone": {"Action": "DELETE"}},
+                    Expected={"n": {"ComparisonOperator": "BETWEEN", "AttributeValueList": [{"N": "5"}, {"N": "15"}]}})
+    one = ddb.get_item(TableName="legacy", Key={"pk": {"S": "p"}, "sk": {"N": "1"}}, AttributesToGet=["n", "l"])["Item"]
+    assert one == {"n": {"N": "11"}, "l": {"L": [{"S": "x"}]}}
+    q = ddb.query(TableName="legacy", KeyConditions={
+        "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]},
+        "sk": {"ComparisonOperator": "GE", "AttributeValueList": [{"N": "1"}]}},
+        QueryFilter={"n": {"ComparisonOperator": "GT", "AttributeValueList": [{"N": "15"}]}})
+    assert [i["sk"]["N"] for i in q["Items"]] == ["2", "3"] and q["ScannedCount"] == 3
+    s = ddb.scan(TableName="legacy", ScanFilter={"n": {"ComparisonOperator": "LT", "AttributeValueList": [{"N": "6"}]},
+                                                 "sk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"N": "3"}]}},
+                 ConditionalOperator="OR")
+    assert sorted(i["sk"]["N"] for i in s["Items"]) == ["0", "3"]
+    with pytest.raises(ClientError) as e:
+        ddb.query(TableName="legacy", KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]}},
+                  FilterExpression="n > :v", ExpressionAttributeValues={":v": {"N": "1"}})
+    assert code(e) == "ValidationException" and "Can not use both expression and non-expression parameters" in message(e)

@@ -4,6 +4,7 @@
 use crate::capacity::{self, Consumed, ReadKind};
 use crate::eval;
 use crate::expr::{self, Cond, Path, Placeholders, Update};
+use crate::legacy;
 use crate::table::{Counts, Table};
 use crate::value::{item_from_wire, item_size, item_to_wire, validation, Item};
 use crate::DynamoDb;
@@ -68,18 +69,6 @@ impl Substitutions {
     pub fn placeholders(&self) -> Placeholders<'_> {
         Placeholders::new(&self.names, &self.values)
     }
-}
-
-/// Refuses the pre-expression ("legacy") parameters nuage does not serve.
-pub fn no_legacy(params: &[(&str, bool)]) -> AwsResult<()> {
-    for (name, present) in params {
-        if *present {
-            return Err(validation(format!(
-                "nuage does not serve the legacy parameter {name}; use its expression equivalent"
-            )));
-        }
-    }
-    Ok(())
 }
 
 pub fn conditional_failed(old: Option<&Item>, return_old: bool) -> AwsError {
@@ -287,7 +276,10 @@ impl DynamoDb {
     }
 
     pub async fn put_item(&self, ctx: &RequestContext, i: m::PutItemInput) -> AwsResult<m::PutItemOutput> {
-        no_legacy(&[("Expected", i.expected.is_some()), ("ConditionalOperator", i.conditional_operator.is_some())])?;
+        legacy::not_both(
+            &[("Expected", i.expected.is_some())],
+            &[("ConditionExpression", i.condition_expression.is_some())],
+        )?;
         capacity::check_mode(i.return_consumed_capacity.as_deref())?;
         let t = self.table(ctx, i.table_name.as_deref())?;
         let item = item_from_wire(i.item.unwrap_or_default())?;
@@ -304,7 +296,10 @@ impl DynamoDb {
             &[i.condition_expression.as_ref()],
         )?;
         let ph = subs.placeholders();
-        let cond = condition(i.condition_expression.as_ref(), &ph)?;
+        let cond = match i.expected {
+            Some(e) => legacy::expected(e, i.conditional_operator.as_deref())?,
+            None => condition(i.condition_expression.as_ref(), &ph)?,
+        };
         ph.check_unused()?;
         self.admit_write(&t)?;
         let key = t.key.key_of(&item).unwrap_or_default();
@@ -343,7 +338,10 @@ impl DynamoDb {
     }
 
     pub async fn delete_item(&self, ctx: &RequestContext, i: m::DeleteItemInput) -> AwsResult<m::DeleteItemOutput> {
-        no_legacy(&[("Expected", i.expected.is_some()), ("ConditionalOperator", i.conditional_operator.is_some())])?;
+        legacy::not_both(
+            &[("Expected", i.expected.is_some())],
+            &[("ConditionExpression", i.condition_expression.is_some())],
+        )?;
         capacity::check_mode(i.return_consumed_capacity.as_deref())?;
         let t = self.table(ctx, i.table_name.as_deref())?;
         let key = item_from_wire(i.key.unwrap_or_default())?;
@@ -360,7 +358,10 @@ impl DynamoDb {
             &[i.condition_expression.as_ref()],
         )?;
         let ph = subs.placeholders();
-        let cond = condition(i.condition_expression.as_ref(), &ph)?;
+        let cond = match i.expected {
+            Some(e) => legacy::expected(e, i.conditional_operator.as_deref())?,
+            None => condition(i.condition_expression.as_ref(), &ph)?,
+        };
         ph.check_unused()?;
         self.admit_write(&t)?;
         let written = self
@@ -377,11 +378,13 @@ impl DynamoDb {
     }
 
     pub async fn update_item(&self, ctx: &RequestContext, i: m::UpdateItemInput) -> AwsResult<m::UpdateItemOutput> {
-        no_legacy(&[
-            ("AttributeUpdates", i.attribute_updates.is_some()),
-            ("Expected", i.expected.is_some()),
-            ("ConditionalOperator", i.conditional_operator.is_some()),
-        ])?;
+        legacy::not_both(
+            &[("AttributeUpdates", i.attribute_updates.is_some()), ("Expected", i.expected.is_some())],
+            &[
+                ("UpdateExpression", i.update_expression.is_some()),
+                ("ConditionExpression", i.condition_expression.is_some()),
+            ],
+        )?;
         capacity::check_mode(i.return_consumed_capacity.as_deref())?;
         let t = self.table(ctx, i.table_name.as_deref())?;
         let key = item_from_wire(i.key.unwrap_or_default())?;
@@ -397,11 +400,15 @@ impl DynamoDb {
             &[i.condition_expression.as_ref(), i.update_expression.as_ref()],
         )?;
         let ph = subs.placeholders();
-        let update: Update = match i.update_expression.as_ref() {
-            Some(u) => expr::update(u, &ph)?,
-            None => Update::default(),
+        let update: Update = match (i.update_expression.as_ref(), i.attribute_updates) {
+            (Some(u), _) => expr::update(u, &ph)?,
+            (None, Some(a)) => legacy::attribute_updates(a)?,
+            (None, None) => Update::default(),
         };
-        let cond = condition(i.condition_expression.as_ref(), &ph)?;
+        let cond = match i.expected {
+            Some(e) => legacy::expected(e, i.conditional_operator.as_deref())?,
+            None => condition(i.condition_expression.as_ref(), &ph)?,
+        };
         ph.check_unused()?;
         self.admit_write(&t)?;
         let touched: Vec<Path> = update

@@ -6,6 +6,7 @@ mod capacity;
 mod eval;
 mod expr;
 mod items;
+mod legacy;
 mod number;
 mod query;
 mod reserved;

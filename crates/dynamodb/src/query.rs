@@ -4,7 +4,8 @@
 use crate::capacity::{self, Consumed, ReadKind};
 use crate::eval;
 use crate::expr::{self, Cmp, Cond, Operand, Path, Step};
-use crate::items::{decode, no_legacy, wire, Substitutions};
+use crate::items::{decode, wire, Substitutions};
+use crate::legacy;
 use crate::table::{Index, Table};
 use crate::value::{item_from_wire, item_size, validation, Av, Item};
 use crate::DynamoDb;
@@ -332,33 +333,43 @@ impl DynamoDb {
     }
 
     pub fn query(&self, ctx: &RequestContext, i: m::QueryInput) -> AwsResult<m::QueryOutput> {
-        no_legacy(&[
-            ("KeyConditions", i.key_conditions.is_some()),
-            ("QueryFilter", i.query_filter.is_some()),
-            ("ConditionalOperator", i.conditional_operator.is_some()),
-        ])?;
+        legacy::not_both(
+            &[
+                ("KeyConditions", i.key_conditions.is_some()),
+                ("QueryFilter", i.query_filter.is_some()),
+                ("AttributesToGet", i.attributes_to_get.is_some()),
+            ],
+            &[
+                ("KeyConditionExpression", i.key_condition_expression.is_some()),
+                ("FilterExpression", i.filter_expression.is_some()),
+                ("ProjectionExpression", i.projection_expression.is_some()),
+            ],
+        )?;
         capacity::check_mode(i.return_consumed_capacity.as_deref())?;
         let t = self.table(ctx, i.table_name.as_deref())?;
         let index = i.index_name.as_deref().map(|n| t.index(n)).transpose()?;
         if index.is_some_and(|ix| ix.global) && i.consistent_read == Some(true) {
             return Err(validation("Consistent reads are not supported on global secondary indexes"));
         }
-        let Some(kce) = i.key_condition_expression.as_ref() else {
-            return Err(validation(
-                "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.",
-            ));
+        let missing = || {
+            validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
         };
-        if i.attributes_to_get.is_some() && i.projection_expression.is_some() {
-            return Err(validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}"));
-        }
         let subs = Substitutions::new(
             i.expression_attribute_names,
             i.expression_attribute_values,
-            &[Some(kce), i.filter_expression.as_ref(), i.projection_expression.as_ref()],
+            &[i.key_condition_expression.as_ref(), i.filter_expression.as_ref(), i.projection_expression.as_ref()],
         )?;
         let ph = subs.placeholders();
-        let kc = expr::condition("KeyConditionExpression", kce, &ph)?;
-        let filter = i.filter_expression.as_ref().map(|f| expr::condition("FilterExpression", f, &ph)).transpose()?;
+        let kc = match (i.key_condition_expression.as_ref(), i.key_conditions) {
+            (Some(kce), _) => expr::condition("KeyConditionExpression", kce, &ph)?,
+            (None, Some(kc)) => legacy::conditions(kc, None)?.ok_or_else(missing)?,
+            (None, None) => return Err(missing()),
+        };
+        let filter = match (i.filter_expression.as_ref(), i.query_filter) {
+            (Some(f), _) => Some(expr::condition("FilterExpression", f, &ph)?),
+            (None, Some(q)) => legacy::conditions(q, i.conditional_operator.as_deref())?,
+            (None, None) => None,
+        };
         let projection = match (&i.projection_expression, i.attributes_to_get) {
             (Some(p), _) => Some(expr::projection(p, &ph)?),
             (None, Some(a)) => Some(a.into_iter().map(|n| vec![Step::Attr(n)]).collect()),
@@ -443,10 +454,13 @@ impl DynamoDb {
     }
 
     pub fn scan(&self, ctx: &RequestContext, i: m::ScanInput) -> AwsResult<m::ScanOutput> {
-        no_legacy(&[
-            ("ScanFilter", i.scan_filter.is_some()),
-            ("ConditionalOperator", i.conditional_operator.is_some()),
-        ])?;
+        legacy::not_both(
+            &[("ScanFilter", i.scan_filter.is_some()), ("AttributesToGet", i.attributes_to_get.is_some())],
+            &[
+                ("FilterExpression", i.filter_expression.is_some()),
+                ("ProjectionExpression", i.projection_expression.is_some()),
+            ],
+        )?;
         capacity::check_mode(i.return_consumed_capacity.as_deref())?;
         let t = self.table(ctx, i.table_name.as_deref())?;
         let index = i.index_name.as_deref().map(|n| t.index(n)).transpose()?;
@@ -469,16 +483,17 @@ impl DynamoDb {
             (Some(_), None) => return Err(validation("The TotalSegments parameter is required but was not present in the request when Segment parameter is present")),
             (None, Some(_)) => return Err(validation("The Segment parameter is required but was not present in the request when parameter TotalSegments is present")),
         };
-        if i.attributes_to_get.is_some() && i.projection_expression.is_some() {
-            return Err(validation("Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {AttributesToGet} Expression parameters: {ProjectionExpression}"));
-        }
         let subs = Substitutions::new(
             i.expression_attribute_names,
             i.expression_attribute_values,
             &[i.filter_expression.as_ref(), i.projection_expression.as_ref()],
         )?;
         let ph = subs.placeholders();
-        let filter = i.filter_expression.as_ref().map(|f| expr::condition("FilterExpression", f, &ph)).transpose()?;
+        let filter = match (i.filter_expression.as_ref(), i.scan_filter) {
+            (Some(f), _) => Some(expr::condition("FilterExpression", f, &ph)?),
+            (None, Some(q)) => legacy::conditions(q, i.conditional_operator.as_deref())?,
+            (None, None) => None,
+        };
         let projection = match (&i.projection_expression, i.attributes_to_get) {
             (Some(p), _) => Some(expr::projection(p, &ph)?),
             (None, Some(a)) => Some(a.into_iter().map(|n| vec![Step::Attr(n)]).collect()),
