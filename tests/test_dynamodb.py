@@ -615,3 +615,16 @@ def test_legacy_parameters(ddb):
         ddb.query(TableName="legacy", KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]}},
                   FilterExpression="n > :v", ExpressionAttributeValues={":v": {"N": "1"}})
     assert code(e) == "ValidationException" and "Can not use both expression and non-expression parameters" in message(e)
+
+
+def test_reset_forgets_tables(ddb, server):
+    import urllib.request
+    make_table(ddb, "gone", rcu_=None)
+    ddb.put_item(TableName="gone", Item={"pk": {"S": "a"}})
+    assert ddb.describe_table(TableName="gone")["Table"]["ItemCount"] == 1
+    urllib.request.urlopen(urllib.request.Request(server.endpoint + "/_nuage/reset", method="POST"))
+    with pytest.raises(ClientError) as e:
+        ddb.get_item(TableName="gone", Key={"pk": {"S": "a"}})
+    assert code(e) == "ResourceNotFoundException"
+    make_table(ddb, "gone", rcu_=None)
+    assert ddb.scan(TableName="gone")["Count"] == 0

@@ -14,7 +14,7 @@ use nuage_protocol::dynamodb::errors::Error as E;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A table and the writes to make in it: keys with the new item, or none for a delete.
-type TableWrites = (Table, Vec<(Item, Option<Item>)>);
+type TableWrites = (std::sync::Arc<Table>, Vec<(Item, Option<Item>)>);
 
 fn duplicates() -> AwsError {
     validation("Provided list of item keys contains duplicates")
@@ -35,7 +35,7 @@ enum Action {
 }
 
 struct Planned {
-    table: Table,
+    table: std::sync::Arc<Table>,
     key: Item,
     action: Action,
     return_old: bool,
@@ -502,6 +502,12 @@ impl Tokens {
             Some(_) => Err(E::IdempotentParameterMismatchException
                 .msg("The request uses the same client token as a previous, but non-identical request.")),
             None => Ok(false),
+        }
+    }
+
+    pub fn clear(&self) {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.clear();
         }
     }
 

@@ -151,6 +151,12 @@ impl Throttle {
         Throttle { enforce, buckets: Mutex::new(HashMap::new()) }
     }
 
+    pub fn clear(&self) {
+        if let Ok(mut b) = self.buckets.lock() {
+            b.clear();
+        }
+    }
+
     /// Forgets a resource's buckets (its capacity changed, or it is gone).
     pub fn forget(&self, arn: &str) {
         if let Ok(mut b) = self.buckets.lock() {

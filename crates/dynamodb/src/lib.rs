@@ -41,13 +41,19 @@ pub struct DynamoDb {
     store: Store,
     capacity: capacity::Throttle,
     tokens: batch::Tokens,
+    tables: Arc<table::TableCache>,
 }
 
 impl DynamoDb {
     /// `enforce_throughput` off serves every request whatever the tables' capacity (bulk
     /// loading); consumption is still computed and reported.
     pub fn new(store: Store, enforce_throughput: bool) -> Arc<DynamoDb> {
-        Arc::new(DynamoDb { store, capacity: capacity::Throttle::new(enforce_throughput), tokens: Default::default() })
+        Arc::new(DynamoDb {
+            store,
+            capacity: capacity::Throttle::new(enforce_throughput),
+            tokens: Default::default(),
+            tables: Default::default(),
+        })
     }
 
     /// Deletes items whose TTL attribute (epoch seconds) has passed, every `interval`, as
@@ -210,6 +216,13 @@ impl TypedService for DynamoDbService {
         Some("ValidationException")
     }
 
+    /// The store was emptied: what is kept in memory about its tables goes too.
+    fn reset(&self) {
+        self.0.tables.forget();
+        self.0.capacity.clear();
+        self.0.tokens.clear();
+    }
+
     #[deny(clippy::wildcard_enum_match_arm)]
     fn row<'a>(&'a self, ctx: &'a RequestContext, op: m::ops::Operation) -> Row<'a> {
         use m::ops::Operation as O;
@@ -288,7 +301,12 @@ impl TypedService for DynamoDbService {
                         return Err(table::not_found());
                     }
                     Ok(m::ListTagsOfResourceOutput {
-                        tags: Some(t.tags.into_iter().map(|(k, v)| m::Tag { key: Some(k), value: Some(v) }).collect()),
+                        tags: Some(
+                            t.tags
+                                .iter()
+                                .map(|(k, v)| m::Tag { key: Some(k.clone()), value: Some(v.clone()) })
+                                .collect(),
+                        ),
                         next_token: None,
                     })
                 })

@@ -448,12 +448,46 @@ fn new_id() -> [u8; 16] {
     *uuid::Uuid::new_v4().as_bytes()
 }
 
+/// Table descriptions in memory, read on every request: each entry is the stored one, and
+/// any change to a table empties the cache after its commit. An epoch makes sure a read that
+/// raced with a change never caches what it read.
+#[derive(Default)]
+pub struct TableCache {
+    epoch: std::sync::atomic::AtomicU64,
+    map: std::sync::RwLock<std::collections::HashMap<String, std::sync::Arc<Table>>>,
+}
+
+impl TableCache {
+    fn get(&self, store: &nuage_storage::Store, key: &str) -> AwsResult<Option<std::sync::Arc<Table>>> {
+        if let Some(t) = self.map.read().ok().and_then(|m| m.get(key).cloned()) {
+            return Ok(Some(t));
+        }
+        let epoch = self.epoch.load(std::sync::atomic::Ordering::SeqCst);
+        let Some(t) = store.read()?.get::<Table>(crate::TABLES, key)? else { return Ok(None) };
+        let t = std::sync::Arc::new(t);
+        if let Ok(mut m) = self.map.write() {
+            if self.epoch.load(std::sync::atomic::Ordering::SeqCst) == epoch {
+                m.insert(key.to_string(), t.clone());
+            }
+        }
+        Ok(Some(t))
+    }
+
+    /// Called after every committed change to a table.
+    pub fn forget(&self) {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut m) = self.map.write() {
+            m.clear();
+        }
+    }
+}
+
 impl DynamoDb {
-    pub fn table(&self, ctx: &RequestContext, name: Option<&str>) -> AwsResult<Table> {
+    pub fn table(&self, ctx: &RequestContext, name: Option<&str>) -> AwsResult<std::sync::Arc<Table>> {
         let name = name.unwrap_or_default();
         let name = name.rsplit(":table/").next().unwrap_or(name);
         let key = format!("{}/{}/{name}", ctx.account_id().unwrap_or_default(), ctx.region);
-        self.store.read()?.get(crate::TABLES, &key)?.ok_or_else(not_found)
+        self.tables.get(&self.store, &key)?.ok_or_else(not_found)
     }
 
     pub fn counts(&self, t: &Table) -> AwsResult<Counts> {
@@ -597,6 +631,7 @@ impl DynamoDb {
                 w.put(crate::TABLES, &t.store_key(), &t)
             })
             .await?;
+        self.tables.forget();
         // Tables are created at once: the answer says CREATING, as AWS's first answer does,
         // and the next DescribeTable says ACTIVE.
         Ok(m::CreateTableOutput { table_description: Some(table.describe(&Counts::default(), "CREATING")) })
@@ -654,12 +689,13 @@ impl DynamoDb {
                 w.delete(crate::TABLES, &t2.store_key())
             })
             .await?;
+        self.tables.forget();
         self.capacity.forget(&t.arn);
         Ok(m::DeleteTableOutput { table_description: Some(desc) })
     }
 
     pub async fn update_table(&self, ctx: &RequestContext, i: m::UpdateTableInput) -> AwsResult<m::UpdateTableOutput> {
-        let mut t = self.table(ctx, i.table_name.as_deref())?;
+        let mut t = (*self.table(ctx, i.table_name.as_deref())?).clone();
         if i.stream_specification.as_ref().is_some_and(|s| s.stream_enabled == Some(true)) {
             return Err(validation("nuage does not serve DynamoDB Streams yet: StreamEnabled must be false"));
         }
@@ -796,6 +832,7 @@ impl DynamoDb {
         }
         let t2 = t.clone();
         self.store.write(move |w| w.put(crate::TABLES, &t2.store_key(), &t2)).await?;
+        self.tables.forget();
         self.capacity.forget(&t.arn);
         let counts = self.counts(&t)?;
         let desc = t.describe(&counts, "UPDATING");
@@ -808,9 +845,10 @@ impl DynamoDb {
     /// Fills a new GSI from the table's items, then marks it ACTIVE, as AWS does in the
     /// background while the index reports CREATING.
     fn spawn_backfill(&self, table: Table, index: String) {
-        let store = self.store.clone();
+        let (store, tables) = (self.store.clone(), self.tables.clone());
         tokio::spawn(async move {
             let result = crate::items::backfill(&store, &table, &index).await;
+            tables.forget();
             if let Err(e) = result {
                 tracing::error!(table = %table.name, index, error = %e.message, "GSI backfill failed");
             }
@@ -824,7 +862,7 @@ impl DynamoDb {
         add: Vec<(String, String)>,
         remove: Vec<String>,
     ) -> AwsResult<()> {
-        let mut t = self.table(ctx, arn)?;
+        let mut t = (*self.table(ctx, arn)?).clone();
         if arn.is_some_and(|a| a != t.arn) {
             return Err(not_found());
         }
@@ -836,7 +874,9 @@ impl DynamoDb {
         if t.tags.len() > 50 {
             return Err(E::LimitExceededException.msg("The number of tags exceeds the limit of 50"));
         }
-        self.store.write(move |w| w.put(crate::TABLES, &t.store_key(), &t)).await
+        self.store.write(move |w| w.put(crate::TABLES, &t.store_key(), &t)).await?;
+        self.tables.forget();
+        Ok(())
     }
 
     pub async fn update_ttl(
@@ -844,7 +884,7 @@ impl DynamoDb {
         ctx: &RequestContext,
         i: m::UpdateTimeToLiveInput,
     ) -> AwsResult<m::UpdateTimeToLiveOutput> {
-        let mut t = self.table(ctx, i.table_name.as_deref())?;
+        let mut t = (*self.table(ctx, i.table_name.as_deref())?).clone();
         let spec = i.time_to_live_specification.unwrap_or_default();
         let enabled = spec.enabled.unwrap_or(false);
         let attr = spec.attribute_name.clone().unwrap_or_default();
@@ -860,6 +900,7 @@ impl DynamoDb {
         }
         t.ttl_attribute = enabled.then_some(attr);
         self.store.write(move |w| w.put(crate::TABLES, &t.store_key(), &t)).await?;
+        self.tables.forget();
         Ok(m::UpdateTimeToLiveOutput { time_to_live_specification: Some(spec) })
     }
 
@@ -872,7 +913,7 @@ impl DynamoDb {
         Ok(m::DescribeTimeToLiveOutput {
             time_to_live_description: Some(m::TimeToLiveDescription {
                 time_to_live_status: Some(if t.ttl_attribute.is_some() { "ENABLED" } else { "DISABLED" }.into()),
-                attribute_name: t.ttl_attribute,
+                attribute_name: t.ttl_attribute.clone(),
             }),
         })
     }
