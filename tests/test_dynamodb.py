@@ -628,3 +628,80 @@ def test_reset_forgets_tables(ddb, server):
     assert code(e) == "ResourceNotFoundException"
     make_table(ddb, "gone", rcu_=None)
     assert ddb.scan(TableName="gone")["Count"] == 0
+
+
+def test_partiql(ddb):
+    make_table(ddb, "music", range_type="S", rcu_=None)
+    ddb.execute_statement(Statement="INSERT INTO music VALUE {'pk': 'Acme', 'sk': 'Hits', 'year': 2020, 'tags': <<'pop', 'rock'>>}")
+    ddb.execute_statement(Statement="INSERT INTO \"music\" VALUE {'pk': ?, 'sk': ?, 'year': ?}",
+                          Parameters=[{"S": "Acme"}, {"S": "Live"}, {"N": "2021"}])
+    with pytest.raises(ClientError) as e:
+        ddb.execute_statement(Statement="INSERT INTO music VALUE {'pk': 'Acme', 'sk': 'Hits'}")
+    assert code(e) == "DuplicateItemException"
+    got = ddb.execute_statement(Statement="SELECT sk, \"year\" FROM music WHERE pk = 'Acme' AND \"year\" >= 2021")
+    assert got["Items"] == [{"sk": {"S": "Live"}, "year": {"N": "2021"}}]
+    desc = ddb.execute_statement(Statement="SELECT sk FROM music WHERE pk = ? ORDER BY sk DESC", Parameters=[{"S": "Acme"}])
+    assert [i["sk"]["S"] for i in desc["Items"]] == ["Live", "Hits"]
+    # A SELECT without the partition key scans; Limit pages with NextToken.
+    first = ddb.execute_statement(Statement="SELECT * FROM music WHERE tags IS MISSING OR contains(tags, 'pop')", Limit=1)
+    assert len(first["Items"]) == 1 and "NextToken" in first
+    rest = ddb.execute_statement(Statement="SELECT * FROM music WHERE tags IS MISSING OR contains(tags, 'pop')",
+                                 NextToken=first["NextToken"])
+    assert len(rest["Items"]) == 1
+
+    up = ddb.execute_statement(Statement="UPDATE music SET \"year\" = \"year\" + 1 SET tags = set_add(tags, <<'jazz'>>) "
+                                         "WHERE pk = 'Acme' AND sk = 'Hits' RETURNING ALL NEW *")
+    assert up["Items"][0]["year"] == {"N": "2021"} and sorted(up["Items"][0]["tags"]["SS"]) == ["jazz", "pop", "rock"]
+    with pytest.raises(ClientError) as e:
+        ddb.execute_statement(Statement="UPDATE music SET x = 1 WHERE pk = 'Nobody' AND sk = 'x'")
+    assert code(e) == "ConditionalCheckFailedException"
+    with pytest.raises(ClientError) as e:
+        ddb.execute_statement(Statement="UPDATE music SET x = 1 WHERE pk = 'Acme'")
+    assert code(e) == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        ddb.execute_statement(Statement="SELEC * FROM music")
+    assert code(e) == "ValidationException" and "wasn't well formed" in message(e)
+    with pytest.raises(ClientError) as e:
+        ddb.execute_statement(Statement="SELECT * FROM music WHERE pk = ?")
+    assert code(e) == "ValidationException"
+
+    batch = ddb.batch_execute_statement(Statements=[
+        {"Statement": "SELECT * FROM music WHERE pk = 'Acme' AND sk = 'Live'"},
+        {"Statement": "INSERT INTO music VALUE {'pk': 'Acme', 'sk': 'Live'}"},
+        {"Statement": "DELETE FROM music WHERE pk = 'Acme' AND sk = 'Hits'"},
+    ])["Responses"]
+    assert batch[0]["Item"]["year"] == {"N": "2021"}
+    assert batch[1]["Error"]["Code"] == "DuplicateItem"
+    assert "Error" not in batch[2]
+    assert "Item" not in ddb.get_item(TableName="music", Key={"pk": {"S": "Acme"}, "sk": {"S": "Hits"}})
+
+
+def test_partiql_transactions(ddb):
+    make_table(ddb, "ledger", rcu_=None)
+    ddb.execute_transaction(TransactStatements=[
+        {"Statement": "INSERT INTO ledger VALUE {'pk': 'a', 'bal': 10}"},
+        {"Statement": "INSERT INTO ledger VALUE {'pk': 'b', 'bal': 0}"},
+    ], ClientRequestToken="open")
+    with pytest.raises(ClientError) as e:
+        ddb.execute_transaction(TransactStatements=[
+            {"Statement": "UPDATE ledger SET bal = bal - 20 WHERE pk = 'a' AND bal >= 20"},
+            {"Statement": "UPDATE ledger SET bal = bal + 20 WHERE pk = 'b'"},
+        ])
+    assert code(e) == "TransactionCanceledException"
+    assert [r["Code"] for r in e.value.response["CancellationReasons"]] == ["ConditionalCheckFailed", "None"]
+    with pytest.raises(ClientError) as e:
+        ddb.execute_transaction(TransactStatements=[{"Statement": "INSERT INTO ledger VALUE {'pk': 'a'}"}])
+    assert [r["Code"] for r in e.value.response["CancellationReasons"]] == ["DuplicateItem"]
+    ddb.execute_transaction(TransactStatements=[
+        {"Statement": "UPDATE ledger SET bal = bal - 5 WHERE pk = 'a' AND bal >= 5"},
+        {"Statement": "UPDATE ledger SET bal = bal + 5 WHERE pk = 'b'"},
+    ])
+    read = ddb.execute_transaction(TransactStatements=[
+        {"Statement": "SELECT bal FROM ledger WHERE pk = 'a'"},
+        {"Statement": "SELECT bal FROM ledger WHERE pk = ?", "Parameters": [{"S": "b"}]},
+    ])
+    assert [r["Item"]["bal"]["N"] for r in read["Responses"]] == ["5", "5"]
+    with pytest.raises(ClientError) as e:
+        ddb.execute_transaction(TransactStatements=[{"Statement": "SELECT * FROM ledger WHERE pk = 'a'"},
+                                                    {"Statement": "DELETE FROM ledger WHERE pk = 'a'"}])
+    assert code(e) == "ValidationException"

@@ -27,24 +27,33 @@ fn render_all(consumed: &BTreeMap<String, Consumed>, mode: Option<&str>) -> Opti
 }
 
 /// One action of a write transaction, checked before anything runs.
-enum Action {
+pub(crate) enum Action {
     Check(Option<Cond>),
+    /// PartiQL's INSERT: a put refused when the item exists.
+    Insert(Item),
     Put(Item, Option<Cond>),
     Delete(Option<Cond>),
     Update(Update, Option<Cond>),
 }
 
-struct Planned {
-    table: std::sync::Arc<Table>,
-    key: Item,
-    action: Action,
-    return_old: bool,
+pub(crate) struct Planned {
+    pub table: std::sync::Arc<Table>,
+    pub key: Item,
+    pub action: Action,
+    pub return_old: bool,
 }
 
 /// The change a transaction's Put, Delete or Update makes; `None` for a ConditionCheck.
 fn change_of(action: &Action, table: &Table, key: &Item, ret: bool) -> Option<Change<'static>> {
     Some(match action {
         Action::Check(_) => return None,
+        Action::Insert(item) => {
+            let item = item.clone();
+            Box::new(move |old| match old {
+                Some(_) => Err(E::DuplicateItemException.msg("Duplicate primary key exists in table")),
+                None => Ok(Some(item)),
+            })
+        }
         Action::Put(item, cond) => {
             let (item, cond) = (item.clone(), cond.clone());
             Box::new(move |old| {
@@ -389,6 +398,20 @@ impl DynamoDb {
             self.admit_write(&table)?;
             plans.push(Planned { table, key, action, return_old: ret });
         }
+        let per_table = self.run_transaction(plans).await?;
+        if let Some(token) = &i.client_request_token {
+            self.tokens.remember(token, &format!("{:?}", i.transact_items));
+        }
+        Ok(m::TransactWriteItemsOutput {
+            consumed_capacity: render_all(&per_table, i.return_consumed_capacity.as_deref()),
+            item_collection_metrics: None,
+        })
+    }
+
+    /// Runs a write transaction: every action's condition checked and its write made in one
+    /// store transaction, or none of them (TransactionCanceledException with a reason per
+    /// action). Capacity is charged either way; the answer is what each table consumed.
+    pub(crate) async fn run_transaction(&self, plans: Vec<Planned>) -> AwsResult<BTreeMap<String, Consumed>> {
         let plans = std::sync::Arc::new(plans);
         let run = plans.clone();
         // What each action consumed, kept even when the transaction is cancelled.
@@ -427,10 +450,10 @@ impl DynamoDb {
                         Err(refused) => {
                             let (e, c) = (refused.error, refused.consumed);
                             failed = true;
-                            let code = if e.code == "ConditionalCheckFailedException" {
-                                "ConditionalCheckFailed"
-                            } else {
-                                "ValidationError"
+                            let code = match e.code.as_ref() {
+                                "ConditionalCheckFailedException" => "ConditionalCheckFailed",
+                                "DuplicateItemException" => "DuplicateItem",
+                                _ => "ValidationError",
                             };
                             let mut r = serde_json::json!({"Code": code, "Message": e.message});
                             if let Some((_, item)) = e.fields.iter().find(|(n, _)| *n == "Item") {
@@ -468,18 +491,12 @@ impl DynamoDb {
                 return Err(e);
             }
         };
-        if let Some(token) = &i.client_request_token {
-            self.tokens.remember(token, &format!("{:?}", i.transact_items));
-        }
         let mut per_table: BTreeMap<String, Consumed> = BTreeMap::new();
         for (p, c) in plans.iter().zip(&consumed) {
             self.charge(&p.table, c, None);
             per_table.entry(p.table.name.clone()).or_default().add(c);
         }
-        Ok(m::TransactWriteItemsOutput {
-            consumed_capacity: render_all(&per_table, i.return_consumed_capacity.as_deref()),
-            item_collection_metrics: None,
-        })
+        Ok(per_table)
     }
 }
 
@@ -494,7 +511,7 @@ pub struct Tokens {
 const TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Tokens {
-    fn seen(&self, token: &str, fingerprint: &str) -> AwsResult<bool> {
+    pub(crate) fn seen(&self, token: &str, fingerprint: &str) -> AwsResult<bool> {
         let mut seen = self.seen.lock().map_err(|_| AwsError::internal("token table poisoned"))?;
         seen.retain(|_, (_, at)| at.elapsed() < TOKEN_LIFETIME);
         match seen.get(token) {
@@ -511,7 +528,7 @@ impl Tokens {
         }
     }
 
-    fn remember(&self, token: &str, fingerprint: &str) {
+    pub(crate) fn remember(&self, token: &str, fingerprint: &str) {
         if let Ok(mut seen) = self.seen.lock() {
             seen.insert(token.to_string(), (fingerprint.to_string(), std::time::Instant::now()));
         }

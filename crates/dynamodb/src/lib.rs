@@ -8,6 +8,7 @@ mod expr;
 mod items;
 mod legacy;
 mod number;
+mod partiql;
 mod query;
 mod reserved;
 mod table;
@@ -180,6 +181,27 @@ impl DynamoDbService {
             .filter_map(|k| k.get(&t.key.hash.name))
             .filter_map(|v| v.s.clone().or_else(|| v.n.clone()))
             .collect()
+    }
+
+    /// PartiQL statements: each needs its own action (`dynamodb:PartiQLSelect`, ...) on its
+    /// table or index. One that does not parse is left to the handler, which refuses it.
+    fn on_statements<'s>(
+        &self,
+        ctx: &RequestContext,
+        statements: impl Iterator<Item = (Option<&'s str>, Option<Vec<m::AttributeValue>>)>,
+    ) -> Authorization {
+        let mut a: Option<Authorization> = None;
+        for (text, params) in statements {
+            let Some((action, table, index)) = partiql::authorization_facts(text.unwrap_or_default(), params) else {
+                continue;
+            };
+            let this = self.on_table(ctx, action, Some(&table), index.as_deref(), Facts::default());
+            match &mut a {
+                None => a = Some(this),
+                Some(first) => first.also.push(this),
+            }
+        }
+        a.unwrap_or_else(|| self.on_table(ctx, "dynamodb:PartiQLSelect", None, None, Facts::default()))
     }
 
     /// Further permissions a batch needs: the same action on every other table it names.
@@ -449,8 +471,20 @@ impl TypedService for DynamoDbService {
                 let a = a.unwrap_or_else(|| self.on_table(ctx, "dynamodb:PutItem", None, None, Facts::default()));
                 Row::authorized(a, d.transact_write(ctx, i))
             }
-            O::BatchExecuteStatement(_)
-            | O::CancelBulkOperation(_)
+            O::ExecuteStatement(i) => {
+                let statements = std::iter::once((i.statement.as_deref(), i.parameters.clone()));
+                Row::authorized(self.on_statements(ctx, statements), d.execute_statement(ctx, i))
+            }
+            O::BatchExecuteStatement(i) => {
+                let statements = i.statements.iter().flatten().map(|s| (s.statement.as_deref(), s.parameters.clone()));
+                Row::authorized(self.on_statements(ctx, statements), d.batch_execute_statement(ctx, i))
+            }
+            O::ExecuteTransaction(i) => {
+                let statements =
+                    i.transact_statements.iter().flatten().map(|s| (s.statement.as_deref(), s.parameters.clone()));
+                Row::authorized(self.on_statements(ctx, statements), d.execute_transaction(ctx, i))
+            }
+            O::CancelBulkOperation(_)
             | O::CreateBackup(_)
             | O::CreateGlobalTable(_)
             | O::DeleteBackup(_)
@@ -467,8 +501,6 @@ impl TypedService for DynamoDbService {
             | O::DescribeTableReplicaAutoScaling(_)
             | O::DisableKinesisStreamingDestination(_)
             | O::EnableKinesisStreamingDestination(_)
-            | O::ExecuteStatement(_)
-            | O::ExecuteTransaction(_)
             | O::ExportTableToPointInTime(_)
             | O::GetResourcePolicy(_)
             | O::ImportTable(_)

@@ -17,7 +17,7 @@ use std::ops::Bound;
 /// DynamoDB stops a page once it has read this much.
 const PAGE_BYTES: usize = 1024 * 1024;
 
-fn as_slice(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+pub(crate) fn as_slice(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
     match b {
         Bound::Included(v) => Bound::Included(v.as_slice()),
         Bound::Excluded(v) => Bound::Excluded(v.as_slice()),
@@ -167,40 +167,40 @@ fn key_condition(cond: Cond, hash: &str, range: Option<&str>) -> AwsResult<(Av, 
 }
 
 /// What a Query or Scan reads: the table, or one of its indexes.
-struct Source<'t> {
-    table: &'t Table,
-    index: Option<&'t Index>,
+pub(crate) struct Source<'t> {
+    pub table: &'t Table,
+    pub index: Option<&'t Index>,
 }
 
 impl Source<'_> {
-    fn key(&self) -> &crate::table::KeySchema {
+    pub fn key(&self) -> &crate::table::KeySchema {
         self.index.map(|i| &i.key).unwrap_or(&self.table.key)
     }
-    fn store(&self) -> nuage_storage::BytesTable {
+    pub fn store(&self) -> nuage_storage::BytesTable {
         if self.index.is_some() {
             crate::INDEX_ENTRIES
         } else {
             crate::ITEMS
         }
     }
-    fn prefix(&self) -> Vec<u8> {
+    pub fn prefix(&self) -> Vec<u8> {
         self.index.map(|i| i.id.to_vec()).unwrap_or_else(|| self.table.id.to_vec())
     }
-    fn stored_key(&self, item: &Item) -> Option<Vec<u8>> {
+    pub fn stored_key(&self, item: &Item) -> Option<Vec<u8>> {
         match self.index {
             Some(ix) => ix.entry_key(&self.table.key, item),
             None => Some(self.table.item_key(item)),
         }
     }
     /// The key attributes of an item as LastEvaluatedKey gives them.
-    fn last_key(&self, item: &Item) -> Item {
+    pub fn last_key(&self, item: &Item) -> Item {
         let mut names = self.table.key.names();
         if let Some(ix) = self.index {
             names.extend(ix.key.names());
         }
         item.iter().filter(|(k, _)| names.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect()
     }
-    fn check_start(&self, start: &Item) -> AwsResult<()> {
+    pub fn check_start(&self, start: &Item) -> AwsResult<()> {
         let bad =
             || validation("The provided starting key is invalid: The provided key element does not match the schema");
         self.table.key.key_of(start).ok_or_else(bad)?;
@@ -212,20 +212,20 @@ impl Source<'_> {
 }
 
 /// One page's parameters, shared by Query and Scan.
-struct Page {
-    limit: Option<usize>,
-    filter: Option<Cond>,
-    projection: Option<Vec<Path>>,
-    count_only: bool,
+pub(crate) struct Page {
+    pub limit: Option<usize>,
+    pub filter: Option<Cond>,
+    pub projection: Option<Vec<Path>>,
+    pub count_only: bool,
     /// Read the full item from the table (LSI queries asking for all attributes).
-    fetch: bool,
+    pub fetch: bool,
 }
 
-struct PageResult {
-    items: Vec<Item>,
-    scanned: usize,
-    bytes: usize,
-    last: Option<Item>,
+pub(crate) struct PageResult {
+    pub items: Vec<Item>,
+    pub scanned: usize,
+    pub bytes: usize,
+    pub last: Option<Item>,
 }
 
 fn select(select: Option<&str>, projection: &Option<Vec<Path>>, index: Option<&Index>) -> AwsResult<(bool, bool)> {
@@ -276,7 +276,7 @@ impl DynamoDb {
     /// Runs a page over `lower..upper` of the source, `accept` deciding per item whether it
     /// is read (`Some(true)`), skipped unread (`Some(false)`), or ends the range (`None`).
     #[allow(clippy::too_many_arguments)]
-    fn page(
+    pub(crate) fn page(
         &self,
         src: &Source,
         lower: Bound<Vec<u8>>,
@@ -546,7 +546,7 @@ fn segment_of(hash: &Av, total: u64) -> u64 {
     h % total
 }
 
-fn read_consumed(t: &Table, index: Option<&Index>, bytes: usize, kind: ReadKind) -> Consumed {
+pub(crate) fn read_consumed(t: &Table, index: Option<&Index>, bytes: usize, kind: ReadKind) -> Consumed {
     let units = capacity::read_units(bytes, kind);
     let mut c = Consumed::default();
     match index {
