@@ -705,3 +705,47 @@ def test_partiql_transactions(ddb):
         ddb.execute_transaction(TransactStatements=[{"Statement": "SELECT * FROM ledger WHERE pk = 'a'"},
                                                     {"Statement": "DELETE FROM ledger WHERE pk = 'a'"}])
     assert code(e) == "ValidationException"
+
+
+def test_streams(server, ddb):
+    out = make_table(ddb, "orders2", rcu_=None, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    arn = out["TableDescription"]["LatestStreamArn"]
+    assert arn.startswith("arn:aws:dynamodb:us-east-1:000000000000:table/orders2/stream/")
+    assert ddb.describe_table(TableName="orders2")["Table"]["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    ddb.put_item(TableName="orders2", Item={"pk": {"S": "o1"}, "n": {"N": "1"}})
+    ddb.update_item(TableName="orders2", Key={"pk": {"S": "o1"}}, UpdateExpression="SET n = :two", ExpressionAttributeValues={":two": {"N": "2"}})
+    ddb.delete_item(TableName="orders2", Key={"pk": {"S": "o1"}})
+    # A refused write leaves no record.
+    with pytest.raises(ClientError):
+        ddb.put_item(TableName="orders2", Item={"pk": {"S": "o2"}}, ConditionExpression="attribute_exists(pk)")
+
+    streams = server.client("dynamodbstreams")
+    assert streams.list_streams(TableName="orders2")["Streams"][0]["StreamArn"] == arn
+    desc = streams.describe_stream(StreamArn=arn)["StreamDescription"]
+    assert desc["StreamStatus"] == "ENABLED" and desc["StreamViewType"] == "NEW_AND_OLD_IMAGES" and len(desc["Shards"]) == 1
+    shard = desc["Shards"][0]["ShardId"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    got = streams.get_records(ShardIterator=it)
+    recs = got["Records"]
+    assert [r["eventName"] for r in recs] == ["INSERT", "MODIFY", "REMOVE"]
+    assert recs[0]["dynamodb"]["NewImage"] == {"pk": {"S": "o1"}, "n": {"N": "1"}} and "OldImage" not in recs[0]["dynamodb"]
+    assert recs[1]["dynamodb"]["OldImage"]["n"] == {"N": "1"} and recs[1]["dynamodb"]["NewImage"]["n"] == {"N": "2"}
+    assert recs[2]["dynamodb"]["Keys"] == {"pk": {"S": "o1"}} and "NewImage" not in recs[2]["dynamodb"]
+    seqs = [r["dynamodb"]["SequenceNumber"] for r in recs]
+    assert seqs == sorted(seqs) and recs[0]["eventSource"] == "aws:dynamodb"
+    # LATEST sees only what follows; AFTER_SEQUENCE_NUMBER resumes.
+    latest = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    ddb.put_item(TableName="orders2", Item={"pk": {"S": "o3"}})
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in streams.get_records(ShardIterator=latest)["Records"]] == ["o3"]
+    after = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                                       SequenceNumber=seqs[1])["ShardIterator"]
+    assert [r["eventName"] for r in streams.get_records(ShardIterator=after, Limit=2)["Records"]] == ["REMOVE", "INSERT"]
+    # Disabled: the stream is readable, its shard closed.
+    ddb.update_table(TableName="orders2", StreamSpecification={"StreamEnabled": False})
+    assert streams.describe_stream(StreamArn=arn)["StreamDescription"]["StreamStatus"] == "DISABLED"
+    ddb.put_item(TableName="orders2", Item={"pk": {"S": "o4"}})
+    end = streams.get_records(ShardIterator=streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"])
+    assert len(end["Records"]) == 4 and "NextShardIterator" not in end
+    with pytest.raises(ClientError) as e:
+        streams.describe_stream(StreamArn=arn + "x")
+    assert code(e) == "ResourceNotFoundException"

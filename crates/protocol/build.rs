@@ -7,8 +7,19 @@ use std::fmt::Write as _;
 use std::io::Read;
 use std::path::Path;
 
-const SERVICES: &[&str] =
-    &["s3", "s3control", "sts", "iam", "secretsmanager", "redshift-data", "dynamodb", "lambda", "redshift", "ec2"];
+const SERVICES: &[&str] = &[
+    "s3",
+    "s3control",
+    "sts",
+    "iam",
+    "secretsmanager",
+    "redshift-data",
+    "dynamodb",
+    "dynamodbstreams",
+    "lambda",
+    "redshift",
+    "ec2",
+];
 
 fn main() {
     let out_dir = std::env::var("OUT_DIR").unwrap();

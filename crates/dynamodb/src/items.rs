@@ -119,6 +119,18 @@ pub fn write_item(
     transactional: bool,
     change: Change,
 ) -> Result<Written, Box<Refused>> {
+    write_item_as(w, table, key, transactional, false, change)
+}
+
+/// `write_item`, saying whether the write is the TTL process's (its stream records say so).
+pub fn write_item_as(
+    w: &WriteCtx,
+    table: &Table,
+    key: &Item,
+    transactional: bool,
+    by_ttl: bool,
+    change: Change,
+) -> Result<Written, Box<Refused>> {
     let stored_key = table.item_key(key);
     let old = read_item(w, table, &stored_key).map_err(|e| Refused::new(e, Consumed::default()))?;
     let old_size = old.as_ref().map(item_size).unwrap_or(0);
@@ -188,6 +200,7 @@ pub fn write_item(
         }
     }
     w.put(crate::COUNTS, &table.table_id, &counts).map_err(fail)?;
+    crate::streams::record(w, table, old.as_ref(), new.as_ref(), by_ttl).map_err(fail)?;
     Ok(Written { old, new, consumed })
 }
 

@@ -11,6 +11,7 @@ mod number;
 mod partiql;
 mod query;
 mod reserved;
+mod streams;
 mod table;
 mod value;
 
@@ -21,6 +22,7 @@ use nuage_protocol::Protocol;
 use nuage_storage::redb::TableDefinition;
 use nuage_storage::{BytesTable, JsonTable, Store};
 use std::sync::Arc;
+pub use streams::DynamoDbStreamsService;
 use table::Table;
 use value::{Av, Item};
 
@@ -71,6 +73,8 @@ impl DynamoDb {
 
     async fn expire(&self) -> AwsResult<usize> {
         let tables: Vec<(String, Table)> = self.store.read()?.scan(TABLES, "")?;
+        let all: Vec<Table> = tables.iter().map(|(_, t)| t.clone()).collect();
+        streams::trim(&self.store, &all).await?;
         let now = now_ms() / 1000;
         let mut removed = 0;
         for (_, t) in tables {
@@ -102,7 +106,7 @@ impl DynamoDb {
                 let table = t.clone();
                 let done = self
                     .store
-                    .write(move |w| Ok(items::write_item(w, &table, &key, false, Box::new(still)).is_ok()))
+                    .write(move |w| Ok(items::write_item_as(w, &table, &key, false, true, Box::new(still)).is_ok()))
                     .await?;
                 removed += done as usize;
             }

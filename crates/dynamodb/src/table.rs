@@ -128,6 +128,9 @@ pub struct Table {
     pub deletion_protection: bool,
     pub tags: Vec<(String, String)>,
     pub ttl_attribute: Option<String>,
+    /// The table's stream, enabled or (for 24 hours of reading) disabled.
+    #[serde(default)]
+    pub stream: Option<crate::streams::StreamInfo>,
     pub last_increase_ms: Option<i64>,
     pub last_decrease_ms: Option<i64>,
     pub decreases_today: i64,
@@ -310,6 +313,13 @@ impl Table {
             }),
             deletion_protection_enabled: Some(self.deletion_protection),
             on_demand_throughput: on_demand(self.max_read, self.max_write),
+            stream_specification: self
+                .stream
+                .as_ref()
+                .filter(|s| s.enabled)
+                .map(|s| m::StreamSpecification { stream_enabled: Some(true), stream_view_type: Some(s.view.clone()) }),
+            latest_stream_label: self.stream.as_ref().map(|s| s.label.clone()),
+            latest_stream_arn: self.stream.as_ref().map(|s| s.arn(&self.arn)),
             ..Default::default()
         }
     }
@@ -497,9 +507,6 @@ impl DynamoDb {
     pub async fn create_table(&self, ctx: &RequestContext, i: m::CreateTableInput) -> AwsResult<m::CreateTableOutput> {
         let name = i.table_name.unwrap_or_default();
         check_name("tableName", &name)?;
-        if i.stream_specification.as_ref().is_some_and(|s| s.stream_enabled == Some(true)) {
-            return Err(validation("nuage does not serve DynamoDB Streams yet: StreamEnabled must be false"));
-        }
         if i.global_table_source_arn.is_some() || i.vector_indexes.is_some() || i.resource_policy.is_some() {
             return Err(validation(
                 "nuage does not serve global tables, vector indexes or resource policies on DynamoDB tables yet",
@@ -618,6 +625,7 @@ impl DynamoDb {
                 .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
                 .collect(),
             ttl_attribute: None,
+            stream: crate::streams::StreamInfo::from_spec(i.stream_specification.as_ref(), None)?,
             last_increase_ms: None,
             last_decrease_ms: None,
             decreases_today: 0,
@@ -696,13 +704,14 @@ impl DynamoDb {
 
     pub async fn update_table(&self, ctx: &RequestContext, i: m::UpdateTableInput) -> AwsResult<m::UpdateTableOutput> {
         let mut t = (*self.table(ctx, i.table_name.as_deref())?).clone();
-        if i.stream_specification.as_ref().is_some_and(|s| s.stream_enabled == Some(true)) {
-            return Err(validation("nuage does not serve DynamoDB Streams yet: StreamEnabled must be false"));
-        }
         if i.replica_updates.is_some() || i.vector_index_updates.is_some() || i.global_table_witness_updates.is_some() {
             return Err(validation("nuage does not serve global tables or vector indexes yet"));
         }
         let mut changed = false;
+        if let Some(spec) = i.stream_specification.as_ref() {
+            t.stream = crate::streams::StreamInfo::from_spec(Some(spec), t.stream.as_ref())?;
+            changed = true;
+        }
         if let Some(mode) = i.billing_mode.as_deref() {
             let on_demand = match mode {
                 "PAY_PER_REQUEST" => true,

@@ -128,6 +128,11 @@ pub trait Service: Send + Sync + 'static {
     fn protocol(&self) -> Protocol;
     /// Maps a request to its operation. Nothing runs until the front door has authorised it.
     fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>>;
+    /// The `X-Amz-Target` prefix of a json-protocol service: told apart by it from another
+    /// service signing with the same name (DynamoDB Streams signs as `dynamodb`).
+    fn target_prefix(&self) -> Option<&'static str> {
+        None
+    }
     /// Forgets in-memory state after the store was emptied.
     fn reset(&self) {}
     /// Last touch on every routed response, success or error (S3 adds CORS headers here).
@@ -206,6 +211,17 @@ impl Frontend {
         self.services.iter().find(|s| s.signing_name() == name)
     }
 
+    /// The service a request is for: by signing name, then, among services sharing one, by
+    /// the request's `X-Amz-Target` prefix.
+    fn service_for(&self, name: &str, headers: &[(String, String)]) -> Option<&Arc<dyn Service>> {
+        let target = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+            .and_then(|(_, v)| v.split_once('.').map(|(prefix, _)| prefix));
+        let named = || self.services.iter().filter(|s| s.signing_name() == name);
+        named().find(|s| target.is_some() && s.target_prefix() == target).or_else(|| named().next())
+    }
+
     pub async fn handle(&self, req: hyper::Request<Incoming>, remote: SocketAddr) -> hyper::Response<ResponseBody> {
         let started = Instant::now();
         let rid = request_id();
@@ -227,7 +243,7 @@ impl Frontend {
             .unwrap_or_default();
         let service_name = service_of(&method, &path, &headers, &raw_query);
         let head = method == "HEAD";
-        let Some(service) = self.service(&service_name).cloned() else {
+        let Some(service) = self.service_for(&service_name, &headers).cloned() else {
             let err = AwsError::new("UnknownService", 400, format!("nuage does not serve '{service_name}' yet"));
             return finish(render_error(client_protocol(&headers), &err, &rid, head), &rid, true);
         };

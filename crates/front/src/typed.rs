@@ -142,6 +142,13 @@ impl<S: TypedService> Service for Typed<S> {
         self.0.reset()
     }
 
+    fn target_prefix(&self) -> Option<&'static str> {
+        match self.0.protocol() {
+            Protocol::Json => self.0.model().metadata.target_prefix.as_deref(),
+            _ => None,
+        }
+    }
+
     fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>> {
         let (op, violations) = self.decode(req)?;
         let name = op.name();

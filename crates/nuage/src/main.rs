@@ -193,7 +193,8 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         Arc::new(nuage_front::Typed(nuage_redshift::RedshiftDataService::new(redshift))),
         Arc::new(nuage_front::Typed(nuage_secretsmanager::SecretsManagerService::new(store.clone()))),
         Arc::new(nuage_front::Typed(nuage_ec2::Ec2Service::new(store.clone()))),
-        Arc::new(nuage_front::Typed(nuage_dynamodb::DynamoDbService(dynamodb))),
+        Arc::new(nuage_front::Typed(nuage_dynamodb::DynamoDbService(dynamodb.clone()))),
+        Arc::new(nuage_front::Typed(nuage_dynamodb::DynamoDbStreamsService(dynamodb))),
     ];
     let reset_store = store.clone();
     let publish_samples = !args.no_samples;

@@ -305,6 +305,7 @@ service_model!(iam, "iam");
 service_model!(secretsmanager, "secretsmanager");
 service_model!(redshift_data, "redshift-data");
 service_model!(dynamodb, "dynamodb");
+service_model!(dynamodbstreams, "dynamodbstreams");
 service_model!(lambda, "lambda");
 service_model!(redshift, "redshift");
 service_model!(ec2, "ec2");
