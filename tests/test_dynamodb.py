@@ -749,3 +749,55 @@ def test_streams(server, ddb):
     with pytest.raises(ClientError) as e:
         streams.describe_stream(StreamArn=arn + "x")
     assert code(e) == "ResourceNotFoundException"
+
+
+def test_backups_and_point_in_time_recovery(ddb):
+    make_table(ddb, "src", rcu_=None, more_attrs=[{"AttributeName": "g", "AttributeType": "S"}],
+               GlobalSecondaryIndexes=[{"IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                                        "Projection": {"ProjectionType": "ALL"}}])
+    for i in range(5):
+        ddb.put_item(TableName="src", Item={"pk": {"S": f"k{i}"}, "g": {"S": "x"}, "v": {"N": str(i)}})
+    b = ddb.create_backup(TableName="src", BackupName="nightly")["BackupDetails"]
+    assert b["BackupStatus"] == "AVAILABLE" and b["BackupArn"].startswith("arn:aws:dynamodb:us-east-1:000000000000:table/src/backup/")
+    ddb.delete_item(TableName="src", Key={"pk": {"S": "k0"}})
+    desc = ddb.describe_backup(BackupArn=b["BackupArn"])["BackupDescription"]
+    assert desc["SourceTableDetails"]["ItemCount"] == 5 and desc["SourceTableFeatureDetails"]["GlobalSecondaryIndexes"][0]["IndexName"] == "by_g"
+    assert [s["BackupName"] for s in ddb.list_backups(TableName="src")["BackupSummaries"]] == ["nightly"]
+    r = ddb.restore_table_from_backup(TargetTableName="restored", BackupArn=b["BackupArn"])["TableDescription"]
+    assert r["RestoreSummary"]["SourceBackupArn"] == b["BackupArn"] and r["ItemCount"] == 5
+    assert ddb.query(TableName="restored", IndexName="by_g", KeyConditionExpression="g = :g",
+                     ExpressionAttributeValues={":g": {"S": "x"}})["Count"] == 5
+    with pytest.raises(ClientError) as e:
+        ddb.restore_table_from_backup(TargetTableName="restored", BackupArn=b["BackupArn"])
+    assert code(e) == "TableAlreadyExistsException"
+    ddb.delete_backup(BackupArn=b["BackupArn"])
+    with pytest.raises(ClientError) as e:
+        ddb.describe_backup(BackupArn=b["BackupArn"])
+    assert code(e) == "BackupNotFoundException"
+
+    # Point in time: restore needs it enabled, then reaches any moment since.
+    with pytest.raises(ClientError) as e:
+        ddb.restore_table_to_point_in_time(SourceTableName="src", TargetTableName="pitr1", UseLatestRestorableTime=True)
+    assert code(e) == "PointInTimeRecoveryUnavailableException"
+    c = ddb.update_continuous_backups(TableName="src", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    assert c["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    time.sleep(0.05)
+    ddb.put_item(TableName="src", Item={"pk": {"S": "new"}, "g": {"S": "y"}})
+    time.sleep(0.05)
+    moment = ddb.describe_continuous_backups(TableName="src")["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]["LatestRestorableDateTime"]
+    time.sleep(0.05)
+    ddb.delete_item(TableName="src", Key={"pk": {"S": "k1"}})
+    ddb.update_item(TableName="src", Key={"pk": {"S": "k2"}}, UpdateExpression="SET v = :v", ExpressionAttributeValues={":v": {"N": "99"}})
+    then = ddb.restore_table_to_point_in_time(SourceTableName="src", TargetTableName="pitr1", RestoreDateTime=moment)["TableDescription"]
+    keys = sorted(i["pk"]["S"] for i in ddb.scan(TableName="pitr1")["Items"])
+    assert keys == ["k1", "k2", "k3", "k4", "new"], keys
+    assert ddb.get_item(TableName="pitr1", Key={"pk": {"S": "k2"}})["Item"]["v"] == {"N": "2"}
+    assert then["RestoreSummary"]["SourceTableArn"].endswith("table/src")
+    latest = ddb.restore_table_to_point_in_time(SourceTableName="src", TargetTableName="pitr2", UseLatestRestorableTime=True,
+                                                BillingModeOverride="PROVISIONED",
+                                                ProvisionedThroughputOverride={"ReadCapacityUnits": 3, "WriteCapacityUnits": 3})
+    assert latest["TableDescription"]["ProvisionedThroughput"]["ReadCapacityUnits"] == 3
+    assert ddb.get_item(TableName="pitr2", Key={"pk": {"S": "k2"}})["Item"]["v"] == {"N": "99"}
+    with pytest.raises(ClientError) as e:
+        ddb.restore_table_to_point_in_time(SourceTableName="src", TargetTableName="pitr3", RestoreDateTime=0)
+    assert code(e) == "InvalidRestoreTimeException"

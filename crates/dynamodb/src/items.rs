@@ -201,6 +201,9 @@ pub fn write_item_as(
     }
     w.put(crate::COUNTS, &table.table_id, &counts).map_err(fail)?;
     crate::streams::record(w, table, old.as_ref(), new.as_ref(), by_ttl).map_err(fail)?;
+    if old.is_some() || new.is_some() {
+        crate::backup::log_change(w, table, &stored_key, new.as_ref()).map_err(fail)?;
+    }
     Ok(Written { old, new, consumed })
 }
 

@@ -1,6 +1,7 @@
 //! Amazon DynamoDB on the json-1.0 protocol: tables and indexes, items with DynamoDB's
 //! expressions, queries and scans, batches and transactions, capacity computed and enforced
 //! as AWS does, TTL, all kept in the store.
+mod backup;
 mod batch;
 mod capacity;
 mod eval;
@@ -75,6 +76,7 @@ impl DynamoDb {
         let tables: Vec<(String, Table)> = self.store.read()?.scan(TABLES, "")?;
         let all: Vec<Table> = tables.iter().map(|(_, t)| t.clone()).collect();
         streams::trim(&self.store, &all).await?;
+        self.roll_recovery_forward(&all).await?;
         let now = now_ms() / 1000;
         let mut removed = 0;
         for (_, t) in tables {
@@ -488,14 +490,80 @@ impl TypedService for DynamoDbService {
                     i.transact_statements.iter().flatten().map(|s| (s.statement.as_deref(), s.parameters.clone()));
                 Row::authorized(self.on_statements(ctx, statements), d.execute_transaction(ctx, i))
             }
+            O::CreateBackup(i) => {
+                let a = self.on_table(ctx, "dynamodb:CreateBackup", i.table_name.as_deref(), None, Facts::default());
+                Row::authorized(a, d.create_backup(ctx, i))
+            }
+            O::DescribeBackup(i) => {
+                let a = Authorization {
+                    action: "dynamodb:DescribeBackup",
+                    resource: i.backup_arn.clone().unwrap_or_default(),
+                    ..Default::default()
+                };
+                Row::authorized(a, async move { d.describe_backup(ctx, i) })
+            }
+            O::DeleteBackup(i) => {
+                let a = Authorization {
+                    action: "dynamodb:DeleteBackup",
+                    resource: i.backup_arn.clone().unwrap_or_default(),
+                    ..Default::default()
+                };
+                Row::authorized(a, d.delete_backup(ctx, i))
+            }
+            O::ListBackups(i) => Row::serve("dynamodb:ListBackups", "*", async move { d.list_backups(ctx, i) }),
+            O::RestoreTableFromBackup(i) => {
+                // AWS checks the restore on the target table, and the read of the backup.
+                let mut a = self.on_table(
+                    ctx,
+                    "dynamodb:RestoreTableFromBackup",
+                    i.target_table_name.as_deref(),
+                    None,
+                    Facts::default(),
+                );
+                a.also.push(Authorization {
+                    action: "dynamodb:RestoreTableFromBackup",
+                    resource: i.backup_arn.clone().unwrap_or_default(),
+                    ..Default::default()
+                });
+                Row::authorized(a, d.restore_from_backup(ctx, i))
+            }
+            O::UpdateContinuousBackups(i) => {
+                let a = self.on_table(
+                    ctx,
+                    "dynamodb:UpdateContinuousBackups",
+                    i.table_name.as_deref(),
+                    None,
+                    Facts::default(),
+                );
+                Row::authorized(a, d.update_continuous_backups(ctx, i))
+            }
+            O::DescribeContinuousBackups(i) => {
+                let a = self.on_table(
+                    ctx,
+                    "dynamodb:DescribeContinuousBackups",
+                    i.table_name.as_deref(),
+                    None,
+                    Facts::default(),
+                );
+                Row::authorized(a, async move { d.describe_continuous_backups(ctx, i) })
+            }
+            O::RestoreTableToPointInTime(i) => {
+                let source = i.source_table_arn.clone().or(i.source_table_name.clone());
+                let mut a =
+                    self.on_table(ctx, "dynamodb:RestoreTableToPointInTime", source.as_deref(), None, Facts::default());
+                a.also.push(self.on_table(
+                    ctx,
+                    "dynamodb:RestoreTableToPointInTime",
+                    i.target_table_name.as_deref(),
+                    None,
+                    Facts::default(),
+                ));
+                Row::authorized(a, d.restore_to_point_in_time(ctx, i))
+            }
             O::CancelBulkOperation(_)
-            | O::CreateBackup(_)
             | O::CreateGlobalTable(_)
-            | O::DeleteBackup(_)
             | O::DeleteResourcePolicy(_)
-            | O::DescribeBackup(_)
             | O::DescribeBulkOperation(_)
-            | O::DescribeContinuousBackups(_)
             | O::DescribeContributorInsights(_)
             | O::DescribeExport(_)
             | O::DescribeGlobalTable(_)
@@ -508,18 +576,14 @@ impl TypedService for DynamoDbService {
             | O::ExportTableToPointInTime(_)
             | O::GetResourcePolicy(_)
             | O::ImportTable(_)
-            | O::ListBackups(_)
             | O::ListBulkOperations(_)
             | O::ListContributorInsights(_)
             | O::ListExports(_)
             | O::ListGlobalTables(_)
             | O::ListImports(_)
             | O::PutResourcePolicy(_)
-            | O::RestoreTableFromBackup(_)
-            | O::RestoreTableToPointInTime(_)
             | O::SearchVectors(_)
             | O::StartBulkPutItems(_)
-            | O::UpdateContinuousBackups(_)
             | O::UpdateContributorInsights(_)
             | O::UpdateGlobalTable(_)
             | O::UpdateGlobalTableSettings(_)

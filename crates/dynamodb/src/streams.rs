@@ -20,7 +20,7 @@ use std::sync::Arc;
 /// Records, by stream id and sequence number.
 const RECORDS: BytesTable = TableDefinition::new("dynamodb_stream_records");
 /// Each stream's last sequence number.
-const SEQUENCES: JsonTable = TableDefinition::new("dynamodb_stream_sequences");
+pub(crate) const SEQUENCES: JsonTable = TableDefinition::new("dynamodb_stream_sequences");
 
 const RETENTION_MS: i64 = 24 * 3600 * 1000;
 const ITERATOR_LIFETIME_MS: i64 = 15 * 60 * 1000;

@@ -131,6 +131,9 @@ pub struct Table {
     /// The table's stream, enabled or (for 24 hours of reading) disabled.
     #[serde(default)]
     pub stream: Option<crate::streams::StreamInfo>,
+    /// Point-in-time recovery, when enabled.
+    #[serde(default)]
+    pub pitr: Option<crate::backup::Pitr>,
     pub last_increase_ms: Option<i64>,
     pub last_decrease_ms: Option<i64>,
     pub decreases_today: i64,
@@ -626,6 +629,7 @@ impl DynamoDb {
                 .collect(),
             ttl_attribute: None,
             stream: crate::streams::StreamInfo::from_spec(i.stream_specification.as_ref(), None)?,
+            pitr: None,
             last_increase_ms: None,
             last_decrease_ms: None,
             decreases_today: 0,
