@@ -801,3 +801,64 @@ def test_backups_and_point_in_time_recovery(ddb):
     with pytest.raises(ClientError) as e:
         ddb.restore_table_to_point_in_time(SourceTableName="src", TargetTableName="pitr3", RestoreDateTime=0)
     assert code(e) == "InvalidRestoreTimeException"
+
+
+def wait_status(fn, key, field, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        d = fn()[key]
+        if d[field] != "IN_PROGRESS":
+            return d
+        time.sleep(0.1)
+    raise AssertionError("still in progress")
+
+
+def test_export_to_and_import_from_s3(server, ddb):
+    import gzip
+    import json as jsonlib
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="lake")
+    arn = make_table(ddb, "exp", rcu_=None)["TableDescription"]["TableArn"]
+    items = [{"pk": {"S": f"k{i}"}, "n": {"N": str(i)}, "b": {"B": b"\x00\x01"}, "m": {"M": {"x": {"L": [{"BOOL": True}]}}}} for i in range(30)]
+    with pytest.raises(ClientError) as e:
+        ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket="lake")
+    assert code(e) == "PointInTimeRecoveryUnavailableException"
+    ddb.update_continuous_backups(TableName="exp", PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+    for it in items:
+        ddb.put_item(TableName="exp", Item=it)
+    out = ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket="lake", S3Prefix="exports/exp")["ExportDescription"]
+    assert out["ExportStatus"] == "IN_PROGRESS"
+    done = wait_status(lambda: ddb.describe_export(ExportArn=out["ExportArn"]), "ExportDescription", "ExportStatus")
+    assert done["ExportStatus"] == "COMPLETED", done
+    assert done["ItemCount"] == 30 and done["ExportManifest"].startswith("exports/exp/AWSDynamoDB/")
+    summary = jsonlib.loads(s3.get_object(Bucket="lake", Key=done["ExportManifest"])["Body"].read())
+    assert summary["itemCount"] == 30 and summary["outputFormat"] == "DYNAMODB_JSON"
+    files = [jsonlib.loads(l) for l in s3.get_object(Bucket="lake", Key=summary["manifestFilesS3Key"])["Body"].read().splitlines()]
+    exported = []
+    for f in files:
+        body = s3.get_object(Bucket="lake", Key=f["dataFileS3Key"])["Body"].read()
+        exported += [jsonlib.loads(l)["Item"] for l in gzip.decompress(body).splitlines()]
+    assert sorted(exported, key=lambda i: i["pk"]["S"]) == sorted(
+        [{**i, "b": {"B": "AAE="}} for i in items], key=lambda i: i["pk"]["S"])
+    assert [e["ExportArn"] for e in ddb.list_exports(TableArn=arn)["ExportSummaries"]] == [out["ExportArn"]]
+
+    # The export's data files import into a new table.
+    data_prefix = files[0]["dataFileS3Key"].rsplit("/", 1)[0] + "/"
+    imp = ddb.import_table(S3BucketSource={"S3Bucket": "lake", "S3KeyPrefix": data_prefix}, InputFormat="DYNAMODB_JSON",
+                           InputCompressionType="GZIP",
+                           TableCreationParameters={"TableName": "imp", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                                                    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                                                    "BillingMode": "PAY_PER_REQUEST"})["ImportTableDescription"]
+    done = wait_status(lambda: ddb.describe_import(ImportArn=imp["ImportArn"]), "ImportTableDescription", "ImportStatus")
+    assert done["ImportStatus"] == "COMPLETED" and done["ImportedItemCount"] == 30 and done["ErrorCount"] == 0
+    assert ddb.get_item(TableName="imp", Key={"pk": {"S": "k7"}})["Item"] == items[7]
+
+    # CSV: key attributes typed from the definitions, everything else a string; bad rows counted.
+    s3.put_object(Bucket="lake", Key="csv/part1.csv", Body=b"id,name,age\n1,ada,36\n2,alan,41\n,nobody,0\n")
+    imp = ddb.import_table(S3BucketSource={"S3Bucket": "lake", "S3KeyPrefix": "csv/"}, InputFormat="CSV",
+                           TableCreationParameters={"TableName": "people", "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                                                    "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "N"}],
+                                                    "BillingMode": "PAY_PER_REQUEST"})["ImportTableDescription"]
+    done = wait_status(lambda: ddb.describe_import(ImportArn=imp["ImportArn"]), "ImportTableDescription", "ImportStatus")
+    assert done["ImportedItemCount"] == 2 and done["ErrorCount"] == 1
+    assert ddb.get_item(TableName="people", Key={"id": {"N": "2"}})["Item"] == {"id": {"N": "2"}, "name": {"S": "alan"}, "age": {"S": "41"}}

@@ -14,6 +14,7 @@ mod query;
 mod reserved;
 mod streams;
 mod table;
+mod transfer;
 mod value;
 
 use nuage_core::{AwsResult, RequestContext};
@@ -46,17 +47,20 @@ pub struct DynamoDb {
     capacity: capacity::Throttle,
     tokens: batch::Tokens,
     tables: Arc<table::TableCache>,
+    /// The front door, for S3 (exports and imports).
+    internal: Arc<nuage_front::Internal>,
 }
 
 impl DynamoDb {
     /// `enforce_throughput` off serves every request whatever the tables' capacity (bulk
     /// loading); consumption is still computed and reported.
-    pub fn new(store: Store, enforce_throughput: bool) -> Arc<DynamoDb> {
+    pub fn new(store: Store, enforce_throughput: bool, internal: Arc<nuage_front::Internal>) -> Arc<DynamoDb> {
         Arc::new(DynamoDb {
             store,
             capacity: capacity::Throttle::new(enforce_throughput),
             tokens: Default::default(),
             tables: Default::default(),
+            internal,
         })
     }
 
@@ -560,27 +564,54 @@ impl TypedService for DynamoDbService {
                 ));
                 Row::authorized(a, d.restore_to_point_in_time(ctx, i))
             }
+            O::ExportTableToPointInTime(i) => {
+                let a = self.on_table(
+                    ctx,
+                    "dynamodb:ExportTableToPointInTime",
+                    i.table_arn.as_deref(),
+                    None,
+                    Facts::default(),
+                );
+                Row::authorized(a, async move { d.export_table(ctx, i).await })
+            }
+            O::DescribeExport(i) => {
+                let a = Authorization {
+                    action: "dynamodb:DescribeExport",
+                    resource: i.export_arn.clone().unwrap_or_default(),
+                    ..Default::default()
+                };
+                Row::authorized(a, async move { d.describe_export(i) })
+            }
+            O::ListExports(i) => Row::serve("dynamodb:ListExports", "*", async move { d.list_exports(ctx, i) }),
+            O::ImportTable(i) => {
+                let name = i.table_creation_parameters.as_ref().and_then(|p| p.table_name.clone());
+                let a = self.on_table(ctx, "dynamodb:ImportTable", name.as_deref(), None, Facts::default());
+                Row::authorized(a, async move { d.import_table(ctx, i).await })
+            }
+            O::DescribeImport(i) => {
+                let a = Authorization {
+                    action: "dynamodb:DescribeImport",
+                    resource: i.import_arn.clone().unwrap_or_default(),
+                    ..Default::default()
+                };
+                Row::authorized(a, async move { d.describe_import(i) })
+            }
+            O::ListImports(i) => Row::serve("dynamodb:ListImports", "*", async move { d.list_imports(ctx, i) }),
             O::CancelBulkOperation(_)
             | O::CreateGlobalTable(_)
             | O::DeleteResourcePolicy(_)
             | O::DescribeBulkOperation(_)
             | O::DescribeContributorInsights(_)
-            | O::DescribeExport(_)
             | O::DescribeGlobalTable(_)
             | O::DescribeGlobalTableSettings(_)
-            | O::DescribeImport(_)
             | O::DescribeKinesisStreamingDestination(_)
             | O::DescribeTableReplicaAutoScaling(_)
             | O::DisableKinesisStreamingDestination(_)
             | O::EnableKinesisStreamingDestination(_)
-            | O::ExportTableToPointInTime(_)
             | O::GetResourcePolicy(_)
-            | O::ImportTable(_)
             | O::ListBulkOperations(_)
             | O::ListContributorInsights(_)
-            | O::ListExports(_)
             | O::ListGlobalTables(_)
-            | O::ListImports(_)
             | O::PutResourcePolicy(_)
             | O::SearchVectors(_)
             | O::StartBulkPutItems(_)

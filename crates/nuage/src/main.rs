@@ -183,7 +183,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     let redshift = nuage_redshift::Redshift::open(store.clone(), data_dir.clone(), internal.clone(), warehouse_memory)
         .await
         .map_err(|e| e.to_string())?;
-    let dynamodb = nuage_dynamodb::DynamoDb::new(store.clone(), !args.no_dynamodb_throttling);
+    let dynamodb = nuage_dynamodb::DynamoDb::new(store.clone(), !args.no_dynamodb_throttling, internal.clone());
     tokio::spawn(dynamodb.clone().run_ttl(std::time::Duration::from_secs(args.ttl_interval.max(1))));
     let services: Vec<Arc<dyn Service>> = vec![
         s3,
