@@ -160,6 +160,12 @@ impl DynamoDbService {
             for (k, v) in &t.tags {
                 a.context.set(&format!("aws:ResourceTag/{k}"), v.clone());
             }
+            a.owner_account = Some(t.account.clone());
+            a.resource_policy = t
+                .policy
+                .as_ref()
+                .and_then(|(doc, _)| nuage_policy::Policy::parse(doc, nuage_policy::PolicyKind::Resource).ok())
+                .map(Arc::new);
         }
         if !facts.leading_keys.is_empty() {
             a.context.set_all("dynamodb:LeadingKeys", facts.leading_keys);
@@ -597,9 +603,28 @@ impl TypedService for DynamoDbService {
                 Row::authorized(a, async move { d.describe_import(i) })
             }
             O::ListImports(i) => Row::serve("dynamodb:ListImports", "*", async move { d.list_imports(ctx, i) }),
+            O::PutResourcePolicy(i) => {
+                let a =
+                    self.on_table(ctx, "dynamodb:PutResourcePolicy", i.resource_arn.as_deref(), None, Facts::default());
+                Row::authorized(a, d.put_policy(ctx, i))
+            }
+            O::GetResourcePolicy(i) => {
+                let a =
+                    self.on_table(ctx, "dynamodb:GetResourcePolicy", i.resource_arn.as_deref(), None, Facts::default());
+                Row::authorized(a, async move { d.get_policy(ctx, i) })
+            }
+            O::DeleteResourcePolicy(i) => {
+                let a = self.on_table(
+                    ctx,
+                    "dynamodb:DeleteResourcePolicy",
+                    i.resource_arn.as_deref(),
+                    None,
+                    Facts::default(),
+                );
+                Row::authorized(a, d.delete_policy(ctx, i))
+            }
             O::CancelBulkOperation(_)
             | O::CreateGlobalTable(_)
-            | O::DeleteResourcePolicy(_)
             | O::DescribeBulkOperation(_)
             | O::DescribeContributorInsights(_)
             | O::DescribeGlobalTable(_)
@@ -608,11 +633,9 @@ impl TypedService for DynamoDbService {
             | O::DescribeTableReplicaAutoScaling(_)
             | O::DisableKinesisStreamingDestination(_)
             | O::EnableKinesisStreamingDestination(_)
-            | O::GetResourcePolicy(_)
             | O::ListBulkOperations(_)
             | O::ListContributorInsights(_)
             | O::ListGlobalTables(_)
-            | O::PutResourcePolicy(_)
             | O::SearchVectors(_)
             | O::StartBulkPutItems(_)
             | O::UpdateContributorInsights(_)

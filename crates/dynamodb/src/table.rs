@@ -134,6 +134,9 @@ pub struct Table {
     /// Point-in-time recovery, when enabled.
     #[serde(default)]
     pub pitr: Option<crate::backup::Pitr>,
+    /// The resource-based policy: its document and revision.
+    #[serde(default)]
+    pub policy: Option<(String, String)>,
     pub last_increase_ms: Option<i64>,
     pub last_decrease_ms: Option<i64>,
     pub decreases_today: i64,
@@ -371,6 +374,16 @@ fn check_name(what: &str, name: &str) -> AwsResult<()> {
     )))
 }
 
+/// A resource policy document, checked as IAM checks resource policies (20 KB at most).
+pub fn check_policy(doc: &str) -> AwsResult<String> {
+    if doc.len() > 20 * 1024 {
+        return Err(validation("Resource-based policy document exceeds the maximum size of 20 KB"));
+    }
+    nuage_policy::Policy::parse(doc, nuage_policy::PolicyKind::Resource)
+        .map_err(|e| validation(format!("Invalid policy document: {e}")))?;
+    Ok(doc.to_string())
+}
+
 pub fn not_found() -> AwsError {
     E::ResourceNotFoundException.msg("Requested resource not found")
 }
@@ -496,10 +509,20 @@ impl TableCache {
 }
 
 impl DynamoDb {
+    /// A table by name (in the caller's account and region) or by ARN (any account: access
+    /// across accounts is then for its resource policy to allow).
     pub fn table(&self, ctx: &RequestContext, name: Option<&str>) -> AwsResult<std::sync::Arc<Table>> {
         let name = name.unwrap_or_default();
-        let name = name.rsplit(":table/").next().unwrap_or(name);
-        let key = format!("{}/{}/{name}", ctx.account_id().unwrap_or_default(), ctx.region);
+        let key = match name.strip_prefix("arn:") {
+            Some(rest) => {
+                // aws:dynamodb:<region>:<account>:table/<name>[/...]
+                let parts: Vec<&str> = rest.splitn(5, ':').collect();
+                let table = parts.get(4).and_then(|r| r.strip_prefix("table/")).ok_or_else(not_found)?;
+                let table = table.split('/').next().unwrap_or(table);
+                format!("{}/{}/{table}", parts.get(3).unwrap_or(&""), parts.get(2).unwrap_or(&""))
+            }
+            None => format!("{}/{}/{name}", ctx.account_id().unwrap_or_default(), ctx.region),
+        };
         self.tables.get(&self.store, &key)?.ok_or_else(not_found)
     }
 
@@ -510,10 +533,8 @@ impl DynamoDb {
     pub async fn create_table(&self, ctx: &RequestContext, i: m::CreateTableInput) -> AwsResult<m::CreateTableOutput> {
         let name = i.table_name.unwrap_or_default();
         check_name("tableName", &name)?;
-        if i.global_table_source_arn.is_some() || i.vector_indexes.is_some() || i.resource_policy.is_some() {
-            return Err(validation(
-                "nuage does not serve global tables, vector indexes or resource policies on DynamoDB tables yet",
-            ));
+        if i.global_table_source_arn.is_some() || i.vector_indexes.is_some() {
+            return Err(validation("nuage does not serve global tables or vector indexes on DynamoDB tables yet"));
         }
         let attributes: Vec<KeyAttr> = i
             .attribute_definitions
@@ -630,6 +651,10 @@ impl DynamoDb {
             ttl_attribute: None,
             stream: crate::streams::StreamInfo::from_spec(i.stream_specification.as_ref(), None)?,
             pitr: None,
+            policy: match i.resource_policy {
+                Some(doc) => Some((check_policy(&doc)?, now_ms().to_string())),
+                None => None,
+            },
             last_increase_ms: None,
             last_decrease_ms: None,
             decreases_today: 0,
@@ -890,6 +915,83 @@ impl DynamoDb {
         self.store.write(move |w| w.put(crate::TABLES, &t.store_key(), &t)).await?;
         self.tables.forget();
         Ok(())
+    }
+
+    pub async fn put_policy(
+        &self,
+        ctx: &RequestContext,
+        i: m::PutResourcePolicyInput,
+    ) -> AwsResult<m::PutResourcePolicyOutput> {
+        let mut t = self.policy_table(ctx, i.resource_arn.as_deref())?;
+        let doc = check_policy(i.policy.as_deref().unwrap_or_default())?;
+        if let Some(expected) = &i.expected_revision_id {
+            if t.policy.as_ref().map(|(_, r)| r) != Some(expected) {
+                return Err(E::PolicyNotFoundException.msg(format!(
+                    "Resource-based policy not found for the provided ResourceArn: Requested update for policy with revision id {expected}, but the policy associated to target table {} has revision id {}.",
+                    t.name,
+                    t.policy.as_ref().map(|(_, r)| r.as_str()).unwrap_or("none")
+                )));
+            }
+        }
+        let revision = now_ms().to_string();
+        t.policy = Some((doc, revision.clone()));
+        self.store.write(move |w| w.put(crate::TABLES, &t.store_key(), &t)).await?;
+        self.tables.forget();
+        Ok(m::PutResourcePolicyOutput { revision_id: Some(revision) })
+    }
+
+    pub fn get_policy(
+        &self,
+        ctx: &RequestContext,
+        i: m::GetResourcePolicyInput,
+    ) -> AwsResult<m::GetResourcePolicyOutput> {
+        let t = self.policy_table(ctx, i.resource_arn.as_deref())?;
+        let (doc, revision) = t.policy.ok_or_else(|| {
+            E::PolicyNotFoundException.msg(format!(
+                "Resource-based policy not found for the provided ResourceArn: {}",
+                i.resource_arn.unwrap_or_default()
+            ))
+        })?;
+        Ok(m::GetResourcePolicyOutput { policy: Some(doc), revision_id: Some(revision) })
+    }
+
+    pub async fn delete_policy(
+        &self,
+        ctx: &RequestContext,
+        i: m::DeleteResourcePolicyInput,
+    ) -> AwsResult<m::DeleteResourcePolicyOutput> {
+        let mut t = self.policy_table(ctx, i.resource_arn.as_deref())?;
+        let Some((_, revision)) = t.policy.clone() else {
+            return Err(E::PolicyNotFoundException.msg(format!(
+                "Resource-based policy not found for the provided ResourceArn: {}",
+                i.resource_arn.unwrap_or_default()
+            )));
+        };
+        if i.expected_revision_id.as_ref().is_some_and(|e| *e != revision) {
+            return Err(E::PolicyNotFoundException.msg(format!(
+                "Resource-based policy not found for the provided ResourceArn: the policy has revision id {revision}"
+            )));
+        }
+        t.policy = None;
+        self.store.write(move |w| w.put(crate::TABLES, &t.store_key(), &t)).await?;
+        self.tables.forget();
+        Ok(m::DeleteResourcePolicyOutput { revision_id: Some(revision) })
+    }
+
+    /// The table a resource-policy operation names by ARN (tables only: streams' policies are
+    /// not kept yet).
+    fn policy_table(&self, ctx: &RequestContext, arn: Option<&str>) -> AwsResult<Table> {
+        let arn = arn.unwrap_or_default();
+        if arn.contains("/stream/") {
+            return Err(validation(
+                "nuage keeps resource-based policies on tables; stream policies are not served yet",
+            ));
+        }
+        let t = self.table(ctx, Some(arn))?;
+        if t.arn != arn {
+            return Err(not_found());
+        }
+        Ok((*t).clone())
     }
 
     pub async fn update_ttl(
