@@ -334,6 +334,13 @@ def test_secondary_indexes(ddb, server):
     full = ddb.query(TableName="games", IndexName="by_score", KeyConditionExpression="pk = :p", Select="ALL_ATTRIBUTES",
                      ExpressionAttributeValues={":p": {"S": "alice"}})
     assert full["Items"][0]["note"] == {"S": "n"}
+    # A table with an LSI has item collections: their size comes back when asked for.
+    m = ddb.put_item(TableName="games", Item={"pk": {"S": "alice"}, "sk": {"S": "g9"}, "score": {"N": "1"}},
+                     ReturnItemCollectionMetrics="SIZE")["ItemCollectionMetrics"]
+    assert m == {"ItemCollectionKey": {"pk": {"S": "alice"}}, "SizeEstimateRangeGB": [0.0, 1.0]}
+    b = ddb.batch_write_item(RequestItems={"games": [{"DeleteRequest": {"Key": {"pk": {"S": "alice"}, "sk": {"S": "g9"}}}}]},
+                             ReturnItemCollectionMetrics="SIZE")
+    assert b["ItemCollectionMetrics"]["games"][0]["ItemCollectionKey"] == {"pk": {"S": "alice"}}
 
     # A GSI added later is backfilled while it is CREATING, then ACTIVE.
     ddb.update_table(TableName="games", AttributeDefinitions=[{"AttributeName": "level", "AttributeType": "N"}],

@@ -167,9 +167,7 @@ impl DynamoDb {
         i: m::BatchWriteItemInput,
     ) -> AwsResult<m::BatchWriteItemOutput> {
         capacity::check_mode(i.return_consumed_capacity.as_deref())?;
-        if i.return_item_collection_metrics.as_deref().is_some_and(|v| v != "NONE") {
-            return Err(validation("nuage does not serve ReturnItemCollectionMetrics yet"));
-        }
+        crate::items::check_metrics_mode(i.return_item_collection_metrics.as_deref())?;
         let requests = i.request_items.unwrap_or_default();
         let total: usize = requests.values().map(|r| r.len()).sum();
         if total > 25 {
@@ -242,9 +240,10 @@ impl DynamoDb {
             self.charge(t, &c, None);
             consumed.insert(name.clone(), c);
         }
+        let written = runs.iter().flat_map(|(_, t, a)| a.iter().map(move |(k, _)| (&**t, k)));
         Ok(m::BatchWriteItemOutput {
             unprocessed_items: Some(unprocessed),
-            item_collection_metrics: None,
+            item_collection_metrics: self.metrics_for(written, i.return_item_collection_metrics.as_deref())?,
             consumed_capacity: render_all(&consumed, i.return_consumed_capacity.as_deref()),
         })
     }
@@ -297,9 +296,7 @@ impl DynamoDb {
         i: m::TransactWriteItemsInput,
     ) -> AwsResult<m::TransactWriteItemsOutput> {
         capacity::check_mode(i.return_consumed_capacity.as_deref())?;
-        if i.return_item_collection_metrics.as_deref().is_some_and(|v| v != "NONE") {
-            return Err(validation("nuage does not serve ReturnItemCollectionMetrics yet"));
-        }
+        crate::items::check_metrics_mode(i.return_item_collection_metrics.as_deref())?;
         let items = i.transact_items.clone().unwrap_or_default();
         if items.is_empty() || items.len() > 100 {
             return Err(validation(format!("1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100 and greater than or equal to 1 (it has {})", items.len())));
@@ -398,14 +395,41 @@ impl DynamoDb {
             self.admit_write(&table)?;
             plans.push(Planned { table, key, action, return_old: ret });
         }
+        let keys: Vec<(std::sync::Arc<Table>, Item)> = plans.iter().map(|p| (p.table.clone(), p.key.clone())).collect();
         let per_table = self.run_transaction(plans).await?;
         if let Some(token) = &i.client_request_token {
             self.tokens.remember(token, &format!("{:?}", i.transact_items));
         }
         Ok(m::TransactWriteItemsOutput {
             consumed_capacity: render_all(&per_table, i.return_consumed_capacity.as_deref()),
-            item_collection_metrics: None,
+            item_collection_metrics: self
+                .metrics_for(keys.iter().map(|(t, k)| (&**t, k)), i.return_item_collection_metrics.as_deref())?,
         })
+    }
+
+    /// ItemCollectionMetrics of many writes: one per table and partition written.
+    fn metrics_for<'w>(
+        &self,
+        writes: impl Iterator<Item = (&'w Table, &'w Item)>,
+        mode: Option<&str>,
+    ) -> AwsResult<Option<BTreeMap<String, Vec<m::ItemCollectionMetrics>>>> {
+        if mode != Some("SIZE") {
+            return Ok(None);
+        }
+        let mut out: BTreeMap<String, Vec<m::ItemCollectionMetrics>> = BTreeMap::new();
+        let mut seen = BTreeSet::new();
+        for (t, key) in writes {
+            let Some(hash) = key.get(&t.key.hash.name) else { continue };
+            let mut partition = t.id.to_vec();
+            crate::value::encode_key_part(hash, &mut partition, true);
+            if !seen.insert(partition) {
+                continue;
+            }
+            if let Some(metrics) = self.collection_metrics(t, key, mode)? {
+                out.entry(t.name.clone()).or_default().push(metrics);
+            }
+        }
+        Ok(Some(out))
     }
 
     /// Runs a write transaction: every action's condition checked and its write made in one

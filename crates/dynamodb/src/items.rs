@@ -232,6 +232,16 @@ fn return_old_on_failure(v: Option<&str>) -> AwsResult<bool> {
     }
 }
 
+/// Checks `ReturnItemCollectionMetrics` before anything is written.
+pub fn check_metrics_mode(mode: Option<&str>) -> AwsResult<()> {
+    match mode {
+        None | Some("NONE" | "SIZE") => Ok(()),
+        Some(other) => Err(validation(format!(
+            "1 validation error detected: Value '{other}' at 'returnItemCollectionMetrics' failed to satisfy constraint: Member must satisfy enum value set: [SIZE, NONE]"
+        ))),
+    }
+}
+
 /// Projects `item` for GetItem and friends.
 pub fn projected(item: Item, projection: &Option<Vec<Path>>) -> Item {
     match projection {
@@ -291,6 +301,49 @@ impl DynamoDb {
         }
     }
 
+    /// `ItemCollectionMetrics` for a write to `key`'s partition, when asked for (`SIZE`) and
+    /// the table has local secondary indexes (the only tables with item collections): the
+    /// size of the partition's items and their LSI entries, as a range in GB.
+    pub fn collection_metrics(
+        &self,
+        t: &Table,
+        key: &Item,
+        mode: Option<&str>,
+    ) -> AwsResult<Option<m::ItemCollectionMetrics>> {
+        check_metrics_mode(mode)?;
+        if mode != Some("SIZE") || t.indexes.iter().all(|ix| ix.global) {
+            return Ok(None);
+        }
+        let Some(hash) = key.get(&t.key.hash.name) else { return Ok(None) };
+        let snap = self.store.read()?;
+        let mut bytes = 0usize;
+        let mut sum = |table, prefix: Vec<u8>| {
+            snap.range_bytes(
+                table,
+                std::ops::Bound::Included(&prefix[..]),
+                std::ops::Bound::Excluded(&crate::query::successor(&prefix)[..]),
+                true,
+                |_, v| {
+                    bytes += item_size(&decode(v)?);
+                    Ok(true)
+                },
+            )
+        };
+        let mut prefix = t.id.to_vec();
+        crate::value::encode_key_part(hash, &mut prefix, true);
+        sum(crate::ITEMS, prefix)?;
+        for ix in t.indexes.iter().filter(|ix| !ix.global) {
+            let mut prefix = ix.id.to_vec();
+            crate::value::encode_key_part(hash, &mut prefix, true);
+            sum(crate::INDEX_ENTRIES, prefix)?;
+        }
+        let gb = (bytes as f64 / (1u64 << 30) as f64).floor();
+        Ok(Some(m::ItemCollectionMetrics {
+            item_collection_key: Some(wire(&[(t.key.hash.name.clone(), hash.clone())].into())),
+            size_estimate_range_gb: Some(vec![gb, gb + 1.0]),
+        }))
+    }
+
     pub async fn put_item(&self, ctx: &RequestContext, i: m::PutItemInput) -> AwsResult<m::PutItemOutput> {
         legacy::not_both(
             &[("Expected", i.expected.is_some())],
@@ -319,8 +372,10 @@ impl DynamoDb {
         ph.check_unused()?;
         self.admit_write(&t)?;
         let key = t.key.key_of(&item).unwrap_or_default();
+        let metrics_mode = i.return_item_collection_metrics.clone();
+        check_metrics_mode(metrics_mode.as_deref())?;
         let written = self
-            .write_one(&t, key, move |old| {
+            .write_one(&t, key.clone(), move |old| {
                 check_condition(&cond, old, fail_old)?;
                 Ok(Some(item))
             })
@@ -328,7 +383,7 @@ impl DynamoDb {
         Ok(m::PutItemOutput {
             attributes: if return_old { written.old.as_ref().map(wire) } else { None },
             consumed_capacity: written.consumed.render(&t.name, i.return_consumed_capacity.as_deref()),
-            item_collection_metrics: None,
+            item_collection_metrics: self.collection_metrics(&t, &key, metrics_mode.as_deref())?,
         })
     }
 
@@ -379,9 +434,10 @@ impl DynamoDb {
             None => condition(i.condition_expression.as_ref(), &ph)?,
         };
         ph.check_unused()?;
+        check_metrics_mode(i.return_item_collection_metrics.as_deref())?;
         self.admit_write(&t)?;
         let written = self
-            .write_one(&t, key, move |old| {
+            .write_one(&t, key.clone(), move |old| {
                 check_condition(&cond, old, fail_old)?;
                 Ok(None)
             })
@@ -389,7 +445,7 @@ impl DynamoDb {
         Ok(m::DeleteItemOutput {
             attributes: if return_old { written.old.as_ref().map(wire) } else { None },
             consumed_capacity: written.consumed.render(&t.name, i.return_consumed_capacity.as_deref()),
-            item_collection_metrics: None,
+            item_collection_metrics: self.collection_metrics(&t, &key, i.return_item_collection_metrics.as_deref())?,
         })
     }
 
@@ -426,6 +482,7 @@ impl DynamoDb {
             None => condition(i.condition_expression.as_ref(), &ph)?,
         };
         ph.check_unused()?;
+        check_metrics_mode(i.return_item_collection_metrics.as_deref())?;
         self.admit_write(&t)?;
         let touched: Vec<Path> = update
             .set
@@ -438,7 +495,7 @@ impl DynamoDb {
         let table = t.clone();
         let key2 = key.clone();
         let written = self
-            .write_one(&t, key, move |old| {
+            .write_one(&t, key.clone(), move |old| {
                 check_condition(&cond, old, fail_old)?;
                 let mut item = old.cloned().unwrap_or(key2);
                 let names = table.key.names();
@@ -458,7 +515,7 @@ impl DynamoDb {
         Ok(m::UpdateItemOutput {
             attributes: attributes.as_ref().map(wire),
             consumed_capacity: written.consumed.render(&t.name, i.return_consumed_capacity.as_deref()),
-            item_collection_metrics: None,
+            item_collection_metrics: self.collection_metrics(&t, &key, i.return_item_collection_metrics.as_deref())?,
         })
     }
 
