@@ -907,3 +907,31 @@ def test_resource_policies(server, ddb):
     assert code(e) == "PolicyNotFoundException"
     ddb.delete_resource_policy(ResourceArn=arn, ExpectedRevisionId=rev)
     ddb.delete_item(TableName="shared", Key={"pk": {"S": "a"}})
+
+
+def test_iam_attribute_level_access(server, ddb):
+    """The developer guide's pattern: a policy limiting reads to some attributes."""
+    iam = server.client("iam")
+    make_table(ddb, "staff", rcu_=None)
+    ddb.put_item(TableName="staff", Item={"pk": {"S": "e1"}, "title": {"S": "engineer"}, "salary": {"N": "100"}})
+    iam.create_user(UserName="hr")
+    key = iam.create_access_key(UserName="hr")["AccessKey"]
+    iam.put_user_policy(UserName="hr", PolicyName="cols", PolicyDocument="""{
+      "Version": "2012-10-17",
+      "Statement": [{"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+                     "Resource": "arn:aws:dynamodb:*:*:table/staff",
+                     "Condition": {"ForAllValues:StringEquals": {"dynamodb:Attributes": ["pk", "title"]},
+                                   "StringEqualsIfExists": {"dynamodb:Select": "SPECIFIC_ATTRIBUTES"}}}]}""")
+    hr = server.client("dynamodb", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    assert hr.get_item(TableName="staff", Key={"pk": {"S": "e1"}}, ProjectionExpression="pk, title")["Item"] == {
+        "pk": {"S": "e1"}, "title": {"S": "engineer"}}
+    hr.update_item(TableName="staff", Key={"pk": {"S": "e1"}}, UpdateExpression="SET title = :t",
+                   ExpressionAttributeValues={":t": {"S": "lead"}})
+    for call in (lambda: hr.get_item(TableName="staff", Key={"pk": {"S": "e1"}}),
+                 lambda: hr.get_item(TableName="staff", Key={"pk": {"S": "e1"}}, ProjectionExpression="salary"),
+                 lambda: hr.query(TableName="staff", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "e1"}}),
+                 lambda: hr.update_item(TableName="staff", Key={"pk": {"S": "e1"}}, UpdateExpression="SET salary = :s",
+                                        ExpressionAttributeValues={":s": {"N": "1"}})):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert code(e) == "AccessDeniedException"

@@ -231,6 +231,64 @@ impl DynamoDbService {
     }
 }
 
+/// The top-level attributes a read asks for (`dynamodb:Attributes`): AttributesToGet, or
+/// those its ProjectionExpression names; none when it asks for all.
+fn requested(
+    to_get: Option<&Vec<String>>,
+    projection: Option<&str>,
+    names: Option<&std::collections::BTreeMap<String, String>>,
+) -> Option<Vec<String>> {
+    if let Some(a) = to_get {
+        return Some(a.clone());
+    }
+    let empty = std::collections::BTreeMap::new();
+    let names = names.unwrap_or(&empty);
+    let no_values = Item::new();
+    let paths = expr::projection(projection?, &expr::Placeholders::new(names, &no_values)).ok()?;
+    Some(top_level(&paths))
+}
+
+/// The Select a read makes, stated or implied, as `dynamodb:Select` gives it to policies: a
+/// read without a projection asks for every attribute.
+fn effective_select(stated: Option<&str>, projection: bool, index: bool) -> String {
+    match stated {
+        Some(s) => s.to_string(),
+        None if projection => "SPECIFIC_ATTRIBUTES".into(),
+        None if index => "ALL_PROJECTED_ATTRIBUTES".into(),
+        None => "ALL_ATTRIBUTES".into(),
+    }
+}
+
+fn top_level(paths: &[expr::Path]) -> Vec<String> {
+    let mut out: Vec<String> = paths
+        .iter()
+        .filter_map(|p| match p.first() {
+            Some(expr::Step::Attr(a)) => Some(a.clone()),
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The top-level attributes an UpdateExpression writes, with the item's key.
+fn updated(i: &m::UpdateItemInput) -> Option<Vec<String>> {
+    let names = i.expression_attribute_names.clone().unwrap_or_default();
+    let values = i.expression_attribute_values.clone().map(value::item_from_wire).transpose().ok()?.unwrap_or_default();
+    let u = expr::update(i.update_expression.as_deref()?, &expr::Placeholders::new(&names, &values)).ok()?;
+    let paths: Vec<expr::Path> = u
+        .set
+        .iter()
+        .map(|(p, _)| p.clone())
+        .chain(u.remove.iter().cloned())
+        .chain(u.add.iter().map(|(p, _)| p.clone()))
+        .chain(u.delete.iter().map(|(p, _)| p.clone()))
+        .chain(i.key.iter().flatten().map(|(k, _)| vec![expr::Step::Attr(k.clone())]))
+        .collect();
+    Some(top_level(&paths))
+}
+
 fn names_of(item: Option<&std::collections::BTreeMap<String, m::AttributeValue>>) -> Option<Vec<String>> {
     item.map(|i| i.keys().cloned().collect())
 }
@@ -379,7 +437,16 @@ impl TypedService for DynamoDbService {
             O::GetItem(i) => {
                 let facts = Facts {
                     leading_keys: self.leading(ctx, i.table_name.as_deref(), &i.key.iter().collect::<Vec<_>>()),
-                    attributes: i.attributes_to_get.clone(),
+                    attributes: requested(
+                        i.attributes_to_get.as_ref(),
+                        i.projection_expression.as_deref(),
+                        i.expression_attribute_names.as_ref(),
+                    ),
+                    select: Some(effective_select(
+                        None,
+                        i.projection_expression.is_some() || i.attributes_to_get.is_some(),
+                        false,
+                    )),
                     return_consumed_capacity: i.return_consumed_capacity.clone(),
                     ..Default::default()
                 };
@@ -389,6 +456,7 @@ impl TypedService for DynamoDbService {
             O::UpdateItem(i) => {
                 let facts = Facts {
                     leading_keys: self.leading(ctx, i.table_name.as_deref(), &i.key.iter().collect::<Vec<_>>()),
+                    attributes: updated(&i),
                     return_values: i.return_values.clone(),
                     return_consumed_capacity: i.return_consumed_capacity.clone(),
                     ..Default::default()
@@ -432,8 +500,16 @@ impl TypedService for DynamoDbService {
                     .collect();
                 let facts = Facts {
                     leading_keys: leading,
-                    attributes: i.attributes_to_get.clone(),
-                    select: i.select.clone(),
+                    attributes: requested(
+                        i.attributes_to_get.as_ref(),
+                        i.projection_expression.as_deref(),
+                        i.expression_attribute_names.as_ref(),
+                    ),
+                    select: Some(effective_select(
+                        i.select.as_deref(),
+                        i.projection_expression.is_some() || i.attributes_to_get.is_some(),
+                        i.index_name.is_some(),
+                    )),
                     return_consumed_capacity: i.return_consumed_capacity.clone(),
                     ..Default::default()
                 };
@@ -442,8 +518,16 @@ impl TypedService for DynamoDbService {
             }
             O::Scan(i) => {
                 let facts = Facts {
-                    attributes: i.attributes_to_get.clone(),
-                    select: i.select.clone(),
+                    attributes: requested(
+                        i.attributes_to_get.as_ref(),
+                        i.projection_expression.as_deref(),
+                        i.expression_attribute_names.as_ref(),
+                    ),
+                    select: Some(effective_select(
+                        i.select.as_deref(),
+                        i.projection_expression.is_some() || i.attributes_to_get.is_some(),
+                        i.index_name.is_some(),
+                    )),
                     return_consumed_capacity: i.return_consumed_capacity.clone(),
                     ..Default::default()
                 };
