@@ -26,6 +26,15 @@ fn render_all(consumed: &BTreeMap<String, Consumed>, mode: Option<&str>) -> Opti
     (!v.is_empty()).then_some(v)
 }
 
+/// Per-table totals of a transaction, read and write units apart.
+pub(crate) fn render_split(
+    consumed: &BTreeMap<String, Consumed>,
+    mode: Option<&str>,
+) -> Option<Vec<m::ConsumedCapacity>> {
+    let v: Vec<m::ConsumedCapacity> = consumed.iter().filter_map(|(t, c)| c.render_split(t, mode)).collect();
+    (!v.is_empty()).then_some(v)
+}
+
 /// One action of a write transaction, checked before anything runs.
 pub(crate) enum Action {
     Check(Option<Cond>),
@@ -285,7 +294,7 @@ impl DynamoDb {
             responses.push(m::ItemResponse { item: item.map(|it| wire(&projected(it, &projection))) });
         }
         Ok(m::TransactGetItemsOutput {
-            consumed_capacity: render_all(&consumed, i.return_consumed_capacity.as_deref()),
+            consumed_capacity: render_split(&consumed, i.return_consumed_capacity.as_deref()),
             responses: Some(responses),
         })
     }
@@ -401,7 +410,7 @@ impl DynamoDb {
             self.tokens.remember(token, &format!("{:?}", i.transact_items));
         }
         Ok(m::TransactWriteItemsOutput {
-            consumed_capacity: render_all(&per_table, i.return_consumed_capacity.as_deref()),
+            consumed_capacity: render_split(&per_table, i.return_consumed_capacity.as_deref()),
             item_collection_metrics: self
                 .metrics_for(keys.iter().map(|(t, k)| (&**t, k)), i.return_item_collection_metrics.as_deref())?,
         })

@@ -72,38 +72,42 @@ impl Consumed {
         }
     }
 
-    /// The `ConsumedCapacity` DynamoDB answers for `mode` (`NONE`, `TOTAL`, `INDEXES`).
+    /// The `ConsumedCapacity` DynamoDB answers for `mode` (`NONE`, `TOTAL`, `INDEXES`): capacity
+    /// units only, as single-item operations, queries and batches report them.
     pub fn render(&self, table: &str, mode: Option<&str>) -> Option<m::ConsumedCapacity> {
+        self.rendered(table, mode, false)
+    }
+
+    /// As transactions report it: read and write units apart as well.
+    pub fn render_split(&self, table: &str, mode: Option<&str>) -> Option<m::ConsumedCapacity> {
+        self.rendered(table, mode, true)
+    }
+
+    fn rendered(&self, table: &str, mode: Option<&str>, split: bool) -> Option<m::ConsumedCapacity> {
         let cap = |r: f64, w: f64| m::Capacity {
             capacity_units: Some(r + w),
-            read_capacity_units: (r > 0.0).then_some(r),
-            write_capacity_units: (w > 0.0).then_some(w),
+            read_capacity_units: (split && r > 0.0).then_some(r),
+            write_capacity_units: (split && w > 0.0).then_some(w),
         };
-        let index_total: f64 = self.gsi.values().chain(self.lsi.values()).map(|(r, w)| r + w).sum();
         let (r_all, w_all) =
             self.gsi.values().chain(self.lsi.values()).fold((self.read, self.write), |a, (r, w)| (a.0 + r, a.1 + w));
+        let mut c = m::ConsumedCapacity {
+            table_name: Some(table.into()),
+            capacity_units: Some(r_all + w_all),
+            read_capacity_units: (split && r_all > 0.0).then_some(r_all),
+            write_capacity_units: (split && w_all > 0.0).then_some(w_all),
+            ..Default::default()
+        };
         match mode {
-            Some("TOTAL") => Some(m::ConsumedCapacity {
-                table_name: Some(table.into()),
-                capacity_units: Some(self.read + self.write + index_total),
-                read_capacity_units: (r_all > 0.0).then_some(r_all),
-                write_capacity_units: (w_all > 0.0).then_some(w_all),
-                ..Default::default()
-            }),
+            Some("TOTAL") => Some(c),
             Some("INDEXES") => {
                 let map = |ix: &BTreeMap<String, (f64, f64)>| {
                     (!ix.is_empty()).then(|| ix.iter().map(|(k, (r, w))| (k.clone(), cap(*r, *w))).collect())
                 };
-                Some(m::ConsumedCapacity {
-                    table_name: Some(table.into()),
-                    capacity_units: Some(self.read + self.write + index_total),
-                    read_capacity_units: (r_all > 0.0).then_some(r_all),
-                    write_capacity_units: (w_all > 0.0).then_some(w_all),
-                    table: Some(cap(self.read, self.write)),
-                    global_secondary_indexes: map(&self.gsi),
-                    local_secondary_indexes: map(&self.lsi),
-                    ..Default::default()
-                })
+                c.table = Some(cap(self.read, self.write));
+                c.global_secondary_indexes = map(&self.gsi);
+                c.local_secondary_indexes = map(&self.lsi);
+                Some(c)
             }
             _ => None,
         }

@@ -946,7 +946,7 @@ impl DynamoDb {
                 };
                 responses.push(m::ItemResponse { item: item.as_ref().map(wire) });
             }
-            let cc: Vec<m::ConsumedCapacity> = consumed.iter().filter_map(|(t, c)| c.render(t, mode)).collect();
+            let cc = crate::batch::render_split(&consumed, mode).unwrap_or_default();
             return Ok(m::ExecuteTransactionOutput {
                 responses: Some(responses),
                 consumed_capacity: (!cc.is_empty()).then_some(cc),
@@ -985,7 +985,7 @@ impl DynamoDb {
         if let Some(token) = &i.client_request_token {
             self.tokens.remember(token, &fingerprint);
         }
-        let cc: Vec<m::ConsumedCapacity> = per_table.iter().filter_map(|(t, c)| c.render(t, mode)).collect();
+        let cc = crate::batch::render_split(&per_table, mode).unwrap_or_default();
         Ok(m::ExecuteTransactionOutput { responses: None, consumed_capacity: (!cc.is_empty()).then_some(cc) })
     }
 }
