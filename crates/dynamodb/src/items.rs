@@ -232,6 +232,44 @@ fn return_old_on_failure(v: Option<&str>) -> AwsResult<bool> {
     }
 }
 
+/// What PutItem and DeleteItem share: their condition (ConditionExpression or the legacy
+/// Expected), and what they return (ALL_OLD, on success or on a failed condition).
+struct Guarded {
+    return_old: bool,
+    fail_old: bool,
+    cond: Option<Cond>,
+}
+
+type Legacy = (Option<BTreeMap<String, m::ExpectedAttributeValue>>, Option<String>);
+type Placeholder = (Option<BTreeMap<String, String>>, Option<BTreeMap<String, AttributeValue>>);
+
+impl Guarded {
+    fn new(
+        (expected, operator): Legacy,
+        expression: Option<String>,
+        (names, values): Placeholder,
+        (return_values, on_failure): (Option<String>, Option<String>),
+        consumed: Option<&str>,
+    ) -> AwsResult<Guarded> {
+        legacy::not_both(&[("Expected", expected.is_some())], &[("ConditionExpression", expression.is_some())])?;
+        capacity::check_mode(consumed)?;
+        let return_old = match return_values.as_deref() {
+            None | Some("NONE") => false,
+            Some("ALL_OLD") => true,
+            Some(_) => return Err(validation("Return values set to invalid value")),
+        };
+        let fail_old = return_old_on_failure(on_failure.as_deref())?;
+        let subs = Substitutions::new(names, values, &[expression.as_ref()])?;
+        let ph = subs.placeholders();
+        let cond = match expected {
+            Some(e) => legacy::expected(e, operator.as_deref())?,
+            None => condition(expression.as_ref(), &ph)?,
+        };
+        ph.check_unused()?;
+        Ok(Guarded { return_old, fail_old, cond })
+    }
+}
+
 /// Checks `ReturnItemCollectionMetrics` before anything is written.
 pub fn check_metrics_mode(mode: Option<&str>) -> AwsResult<()> {
     match mode {
@@ -345,31 +383,16 @@ impl DynamoDb {
     }
 
     pub async fn put_item(&self, ctx: &RequestContext, i: m::PutItemInput) -> AwsResult<m::PutItemOutput> {
-        legacy::not_both(
-            &[("Expected", i.expected.is_some())],
-            &[("ConditionExpression", i.condition_expression.is_some())],
-        )?;
-        capacity::check_mode(i.return_consumed_capacity.as_deref())?;
         let t = self.table(ctx, i.table_name.as_deref())?;
         let item = item_from_wire(i.item.unwrap_or_default())?;
         t.check_item(&item)?;
-        let return_old = match i.return_values.as_deref() {
-            None | Some("NONE") => false,
-            Some("ALL_OLD") => true,
-            Some(_) => return Err(validation("Return values set to invalid value")),
-        };
-        let fail_old = return_old_on_failure(i.return_values_on_condition_check_failure.as_deref())?;
-        let subs = Substitutions::new(
-            i.expression_attribute_names,
-            i.expression_attribute_values,
-            &[i.condition_expression.as_ref()],
+        let Guarded { return_old, fail_old, cond } = Guarded::new(
+            (i.expected, i.conditional_operator),
+            i.condition_expression,
+            (i.expression_attribute_names, i.expression_attribute_values),
+            (i.return_values, i.return_values_on_condition_check_failure),
+            i.return_consumed_capacity.as_deref(),
         )?;
-        let ph = subs.placeholders();
-        let cond = match i.expected {
-            Some(e) => legacy::expected(e, i.conditional_operator.as_deref())?,
-            None => condition(i.condition_expression.as_ref(), &ph)?,
-        };
-        ph.check_unused()?;
         self.admit_write(&t)?;
         let key = t.key.key_of(&item).unwrap_or_default();
         let metrics_mode = i.return_item_collection_metrics.clone();
@@ -409,31 +432,16 @@ impl DynamoDb {
     }
 
     pub async fn delete_item(&self, ctx: &RequestContext, i: m::DeleteItemInput) -> AwsResult<m::DeleteItemOutput> {
-        legacy::not_both(
-            &[("Expected", i.expected.is_some())],
-            &[("ConditionExpression", i.condition_expression.is_some())],
-        )?;
-        capacity::check_mode(i.return_consumed_capacity.as_deref())?;
         let t = self.table(ctx, i.table_name.as_deref())?;
         let key = item_from_wire(i.key.unwrap_or_default())?;
         t.check_key(&key)?;
-        let return_old = match i.return_values.as_deref() {
-            None | Some("NONE") => false,
-            Some("ALL_OLD") => true,
-            Some(_) => return Err(validation("Return values set to invalid value")),
-        };
-        let fail_old = return_old_on_failure(i.return_values_on_condition_check_failure.as_deref())?;
-        let subs = Substitutions::new(
-            i.expression_attribute_names,
-            i.expression_attribute_values,
-            &[i.condition_expression.as_ref()],
+        let Guarded { return_old, fail_old, cond } = Guarded::new(
+            (i.expected, i.conditional_operator),
+            i.condition_expression,
+            (i.expression_attribute_names, i.expression_attribute_values),
+            (i.return_values, i.return_values_on_condition_check_failure),
+            i.return_consumed_capacity.as_deref(),
         )?;
-        let ph = subs.placeholders();
-        let cond = match i.expected {
-            Some(e) => legacy::expected(e, i.conditional_operator.as_deref())?,
-            None => condition(i.condition_expression.as_ref(), &ph)?,
-        };
-        ph.check_unused()?;
         check_metrics_mode(i.return_item_collection_metrics.as_deref())?;
         self.admit_write(&t)?;
         let written = self

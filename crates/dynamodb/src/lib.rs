@@ -142,6 +142,25 @@ struct Facts {
     return_consumed_capacity: Option<String>,
 }
 
+impl Facts {
+    /// A read's facts: the attributes it asks for and its Select (`select` is the stated
+    /// one, and whether the read is of an index).
+    fn read(
+        to_get: Option<&Vec<String>>,
+        projection: Option<&str>,
+        names: Option<&std::collections::BTreeMap<String, String>>,
+        select: (Option<&str>, bool),
+        return_consumed_capacity: Option<String>,
+    ) -> Facts {
+        Facts {
+            attributes: requested(to_get, projection, names),
+            select: Some(effective_select(select.0, projection.is_some() || to_get.is_some(), select.1)),
+            return_consumed_capacity,
+            ..Default::default()
+        }
+    }
+}
+
 impl DynamoDbService {
     fn on_table(
         &self,
@@ -437,18 +456,13 @@ impl TypedService for DynamoDbService {
             O::GetItem(i) => {
                 let facts = Facts {
                     leading_keys: self.leading(ctx, i.table_name.as_deref(), &i.key.iter().collect::<Vec<_>>()),
-                    attributes: requested(
+                    ..Facts::read(
                         i.attributes_to_get.as_ref(),
                         i.projection_expression.as_deref(),
                         i.expression_attribute_names.as_ref(),
-                    ),
-                    select: Some(effective_select(
-                        None,
-                        i.projection_expression.is_some() || i.attributes_to_get.is_some(),
-                        false,
-                    )),
-                    return_consumed_capacity: i.return_consumed_capacity.clone(),
-                    ..Default::default()
+                        (None, false),
+                        i.return_consumed_capacity.clone(),
+                    )
                 };
                 let a = self.on_table(ctx, "dynamodb:GetItem", i.table_name.as_deref(), None, facts);
                 Row::authorized(a, async move { d.get_item(ctx, i) })
@@ -500,37 +514,25 @@ impl TypedService for DynamoDbService {
                     .collect();
                 let facts = Facts {
                     leading_keys: leading,
-                    attributes: requested(
+                    ..Facts::read(
                         i.attributes_to_get.as_ref(),
                         i.projection_expression.as_deref(),
                         i.expression_attribute_names.as_ref(),
-                    ),
-                    select: Some(effective_select(
-                        i.select.as_deref(),
-                        i.projection_expression.is_some() || i.attributes_to_get.is_some(),
-                        i.index_name.is_some(),
-                    )),
-                    return_consumed_capacity: i.return_consumed_capacity.clone(),
-                    ..Default::default()
+                        (i.select.as_deref(), i.index_name.is_some()),
+                        i.return_consumed_capacity.clone(),
+                    )
                 };
                 let a = self.on_table(ctx, "dynamodb:Query", i.table_name.as_deref(), i.index_name.as_deref(), facts);
                 Row::authorized(a, async move { d.query(ctx, i) })
             }
             O::Scan(i) => {
-                let facts = Facts {
-                    attributes: requested(
-                        i.attributes_to_get.as_ref(),
-                        i.projection_expression.as_deref(),
-                        i.expression_attribute_names.as_ref(),
-                    ),
-                    select: Some(effective_select(
-                        i.select.as_deref(),
-                        i.projection_expression.is_some() || i.attributes_to_get.is_some(),
-                        i.index_name.is_some(),
-                    )),
-                    return_consumed_capacity: i.return_consumed_capacity.clone(),
-                    ..Default::default()
-                };
+                let facts = Facts::read(
+                    i.attributes_to_get.as_ref(),
+                    i.projection_expression.as_deref(),
+                    i.expression_attribute_names.as_ref(),
+                    (i.select.as_deref(), i.index_name.is_some()),
+                    i.return_consumed_capacity.clone(),
+                );
                 let a = self.on_table(ctx, "dynamodb:Scan", i.table_name.as_deref(), i.index_name.as_deref(), facts);
                 Row::authorized(a, async move { d.scan(ctx, i) })
             }

@@ -263,6 +263,31 @@ fn select(select: Option<&str>, projection: &Option<Vec<Path>>, index: Option<&I
     }
 }
 
+/// A read's filter (FilterExpression, or the legacy QueryFilter/ScanFilter joined by
+/// ConditionalOperator) and projection (ProjectionExpression or AttributesToGet); the
+/// placeholders are then all used, or refused.
+fn filter_and_projection(
+    ph: &expr::Placeholders,
+    filter: Option<&String>,
+    legacy_filter: Option<std::collections::BTreeMap<String, m::Condition>>,
+    operator: Option<&str>,
+    projection: Option<&String>,
+    attributes_to_get: Option<Vec<String>>,
+) -> AwsResult<(Option<Cond>, Option<Vec<Path>>)> {
+    let filter = match (filter, legacy_filter) {
+        (Some(f), _) => Some(expr::condition("FilterExpression", f, ph)?),
+        (None, Some(q)) => legacy::conditions(q, operator)?,
+        (None, None) => None,
+    };
+    let projection = match (projection, attributes_to_get) {
+        (Some(p), _) => Some(expr::projection(p, ph)?),
+        (None, Some(a)) => Some(a.into_iter().map(|n| vec![Step::Attr(n)]).collect()),
+        _ => None,
+    };
+    ph.check_unused()?;
+    Ok((filter, projection))
+}
+
 fn check_limit(limit: Option<i32>) -> AwsResult<Option<usize>> {
     match limit {
         Some(l) if l < 1 => Err(validation(format!(
@@ -365,17 +390,14 @@ impl DynamoDb {
             (None, Some(kc)) => legacy::conditions(kc, None)?.ok_or_else(missing)?,
             (None, None) => return Err(missing()),
         };
-        let filter = match (i.filter_expression.as_ref(), i.query_filter) {
-            (Some(f), _) => Some(expr::condition("FilterExpression", f, &ph)?),
-            (None, Some(q)) => legacy::conditions(q, i.conditional_operator.as_deref())?,
-            (None, None) => None,
-        };
-        let projection = match (&i.projection_expression, i.attributes_to_get) {
-            (Some(p), _) => Some(expr::projection(p, &ph)?),
-            (None, Some(a)) => Some(a.into_iter().map(|n| vec![Step::Attr(n)]).collect()),
-            _ => None,
-        };
-        ph.check_unused()?;
+        let (filter, projection) = filter_and_projection(
+            &ph,
+            i.filter_expression.as_ref(),
+            i.query_filter,
+            i.conditional_operator.as_deref(),
+            i.projection_expression.as_ref(),
+            i.attributes_to_get,
+        )?;
         let src = Source { table: &t, index };
         let key = src.key();
         let (hash, sort) = key_condition(kc, &key.hash.name, key.range.as_ref().map(|r| r.name.as_str()))?;
@@ -489,17 +511,14 @@ impl DynamoDb {
             &[i.filter_expression.as_ref(), i.projection_expression.as_ref()],
         )?;
         let ph = subs.placeholders();
-        let filter = match (i.filter_expression.as_ref(), i.scan_filter) {
-            (Some(f), _) => Some(expr::condition("FilterExpression", f, &ph)?),
-            (None, Some(q)) => legacy::conditions(q, i.conditional_operator.as_deref())?,
-            (None, None) => None,
-        };
-        let projection = match (&i.projection_expression, i.attributes_to_get) {
-            (Some(p), _) => Some(expr::projection(p, &ph)?),
-            (None, Some(a)) => Some(a.into_iter().map(|n| vec![Step::Attr(n)]).collect()),
-            _ => None,
-        };
-        ph.check_unused()?;
+        let (filter, projection) = filter_and_projection(
+            &ph,
+            i.filter_expression.as_ref(),
+            i.scan_filter,
+            i.conditional_operator.as_deref(),
+            i.projection_expression.as_ref(),
+            i.attributes_to_get,
+        )?;
         let (count_only, fetch) = select(i.select.as_deref(), &projection, index)?;
         let limit = check_limit(i.limit)?;
         let kind = ReadKind::of(i.consistent_read);
