@@ -252,6 +252,10 @@ def test_query_orders_and_pages(ddb):
             FilterExpression="sk > :v", ExpressionAttributeValues={":p": {"S": "p"}, ":v": {"N": "1"}})
     refused("KeyConditionExpression", KeyConditionExpression="pk = :p OR sk = :v",
             ExpressionAttributeValues={":p": {"S": "p"}, ":v": {"N": "1"}})
+    refused("operator or function: begins_with", KeyConditionExpression="pk = :p AND begins_with(sk, :v)",
+            ExpressionAttributeValues={":p": {"S": "p"}, ":v": {"N": "1"}})
+    refused("does not match schema type", KeyConditionExpression="pk = :p AND sk > :v",
+            ExpressionAttributeValues={":p": {"S": "p"}, ":v": {"S": "1"}})
 
     # Strings sort by UTF-8 bytes; begins_with selects a contiguous range.
     make_table(ddb, "words", range_type="S", rcu_=None)

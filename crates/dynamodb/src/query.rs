@@ -406,6 +406,14 @@ impl DynamoDb {
                 "One or more parameter values were invalid: Condition parameter type does not match schema type",
             ));
         }
+        if let (Some(SortCond::BeginsWith(v)), Some(r)) = (&sort, &key.range) {
+            if !matches!(v, Av::S(_) | Av::B(_)) || r.kind == "N" {
+                return Err(key_condition_error(format!(
+                    "Incorrect operand type for operator or function; operator or function: begins_with, operand type: {}",
+                    if r.kind == "N" { "N" } else { v.type_name() }
+                )));
+            }
+        }
         if let Some(Some(v)) = sort.as_ref().map(|s| s.lower()) {
             if Some(v.type_name()) != key.range.as_ref().map(|r| r.kind.as_str()) {
                 return Err(validation(
