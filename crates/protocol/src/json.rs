@@ -47,51 +47,81 @@ pub fn content_type(model: &Model) -> String {
     format!("application/x-amz-json-{}", model.metadata.json_version.as_deref().unwrap_or("1.0"))
 }
 
+/// Where a value sits in a request, rendered only when an error names it (building the path
+/// of every member of every request would cost more than the conversion itself).
+#[derive(Clone, Copy)]
+enum At<'a> {
+    Root(&'a str),
+    Member(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+    Key(&'a At<'a>, &'a str),
+}
+
+impl At<'_> {
+    fn render(&self) -> String {
+        match self {
+            At::Root(p) => p.to_string(),
+            At::Member(parent, name) => join(&parent.render(), name),
+            At::Index(parent, i) => format!("{}.{}.member", parent.render(), i + 1),
+            At::Key(parent, k) => format!("{}.{k}", parent.render()),
+        }
+    }
+}
+
 /// Converts a JSON value from the wire into the generic representation of `shape_name`,
 /// checking types and required members; `path` names the value in error messages.
 pub fn from_wire(model: &Model, shape_name: &str, wire: &Value, path: &str) -> Result<Value, AwsError> {
+    from_wire_owned(model, shape_name, wire.clone(), &At::Root(path))
+}
+
+/// `from_wire`, taking the value: strings and arrays move into the result instead of being
+/// copied.
+fn from_wire_owned(model: &Model, shape_name: &str, wire: Value, at: &At) -> Result<Value, AwsError> {
     let shape = model.shape(shape_name);
+    let wrong = |expected: &str| wrong_type(&at.render(), expected);
     match shape.kind.as_str() {
         "structure" | "union" => {
-            let Value::Object(fields) = wire else { return Err(wrong_type(path, "an object")) };
+            let Value::Object(mut fields) = wire else { return Err(wrong("an object")) };
             let mut obj = Map::new();
             for (mname, mref) in &shape.members {
                 if mref.location.is_some() {
                     continue;
                 }
                 let key = mref.location_name.as_deref().unwrap_or(mname);
-                match fields.get(key) {
+                match fields.remove(key) {
                     None | Some(Value::Null) => {}
                     Some(v) => {
                         let target = model.shape(&mref.shape);
+                        let here = At::Member(at, mname);
                         let v = match (target.kind.as_str(), mref.timestamp_format.as_deref()) {
-                            ("timestamp", Some(_)) => timestamp_from_wire(v, &join(path, mname))?,
-                            _ => from_wire(model, &mref.shape, v, &join(path, mname))?,
+                            ("timestamp", Some(_)) => timestamp_from_wire(&v, &here.render())?,
+                            _ => from_wire_owned(model, &mref.shape, v, &here)?,
                         };
                         obj.insert(mname.clone(), v);
                     }
                 }
             }
-            check_required(shape, &obj, path)?;
+            check_required(shape, &obj, at)?;
             Ok(Value::Object(obj))
         }
         "list" => {
-            let Value::Array(items) = wire else { return Err(wrong_type(path, "a list")) };
+            let Value::Array(items) = wire else { return Err(wrong("a list")) };
             let item = &shape.member.as_ref().expect("list member").shape;
             let items = items
-                .iter()
+                .into_iter()
                 .enumerate()
                 .filter(|(_, v)| !v.is_null())
-                .map(|(i, v)| from_wire(model, item, v, &format!("{path}.{}.member", i + 1)))
+                .map(|(i, v)| from_wire_owned(model, item, v, &At::Index(at, i)))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(Value::Array(items))
         }
         "map" => {
-            let Value::Object(entries) = wire else { return Err(wrong_type(path, "a map")) };
+            let Value::Object(entries) = wire else { return Err(wrong("a map")) };
             let value_shape = &shape.value.as_ref().expect("map value").shape;
             let mut obj = Map::new();
-            for (k, v) in entries.iter().filter(|(_, v)| !v.is_null()) {
-                obj.insert(k.clone(), from_wire(model, value_shape, v, &format!("{path}.{k}"))?);
+            for (k, v) in entries.into_iter().filter(|(_, v)| !v.is_null()) {
+                let v = from_wire_owned(model, value_shape, v, &At::Key(at, &k))?;
+                obj.insert(k, v);
             }
             Ok(Value::Object(obj))
         }
@@ -101,23 +131,23 @@ pub fn from_wire(model: &Model, shape_name: &str, wire: &Value, path: &str) -> R
                 let s = wire.as_str().unwrap_or_default();
                 base64::engine::general_purpose::STANDARD
                     .decode(s)
-                    .map_err(|_| serialization(format!("Base64 encoded value for '{path}' is not valid")))?;
+                    .map_err(|_| serialization(format!("Base64 encoded value for '{}' is not valid", at.render())))?;
             }
-            Ok(wire.clone())
+            Ok(wire)
         }
-        "string" | "blob" => Err(wrong_type(path, "a string")),
-        "boolean" if wire.is_boolean() => Ok(wire.clone()),
-        "boolean" => Err(wrong_type(path, "a boolean")),
+        "string" | "blob" => Err(wrong("a string")),
+        "boolean" if wire.is_boolean() => Ok(wire),
+        "boolean" => Err(wrong("a boolean")),
         "integer" | "long" => match wire.as_i64() {
             Some(n) => Ok(Value::Number(n.into())),
-            None => Err(wrong_type(path, "an integer")),
+            None => Err(wrong("an integer")),
         },
         "float" | "double" => match wire {
-            Value::Number(_) => Ok(wire.clone()),
-            _ => Err(wrong_type(path, "a number")),
+            Value::Number(_) => Ok(wire),
+            _ => Err(wrong("a number")),
         },
-        "timestamp" => timestamp_from_wire(wire, path),
-        _ => Ok(wire.clone()),
+        "timestamp" => timestamp_from_wire(&wire, &at.render()),
+        _ => Ok(wire),
     }
 }
 
@@ -131,7 +161,12 @@ fn timestamp_from_wire(wire: &Value, path: &str) -> Result<Value, AwsError> {
 }
 
 /// AWS answers a missing required member with a ValidationException naming it.
-fn check_required(shape: &ShapeDef, obj: &Map<String, Value>, path: &str) -> Result<(), AwsError> {
+fn check_required(shape: &ShapeDef, obj: &Map<String, Value>, at: &At) -> Result<(), AwsError> {
+    if shape.required.iter().all(|m| obj.contains_key(m.as_str())) {
+        return Ok(());
+    }
+    let path = at.render();
+    let path = path.as_str();
     let missing: Vec<String> = shape
         .required
         .iter()
@@ -154,28 +189,33 @@ fn check_required(shape: &ShapeDef, obj: &Map<String, Value>, path: &str) -> Res
 /// Converts the generic representation of `shape_name` to its JSON form on the wire.
 /// `format` is a member's own timestamp format, which outranks the shape's.
 pub fn to_wire(model: &Model, shape_name: &str, v: &Value, format: Option<&str>) -> Value {
+    to_wire_owned(model, shape_name, v.clone(), format)
+}
+
+/// `to_wire`, taking the value: its strings and arrays move into the answer.
+fn to_wire_owned(model: &Model, shape_name: &str, v: Value, format: Option<&str>) -> Value {
     let shape = model.shape(shape_name);
     match (shape.kind.as_str(), v) {
-        ("structure" | "union", Value::Object(fields)) => {
+        ("structure" | "union", Value::Object(mut fields)) => {
             let mut out = Map::new();
             for (mname, mref) in &shape.members {
                 if mref.location.is_some() {
                     continue;
                 }
-                if let Some(val) = fields.get(mname).filter(|v| !v.is_null()) {
+                if let Some(val) = fields.remove(mname).filter(|v| !v.is_null()) {
                     let key = mref.location_name.clone().unwrap_or_else(|| mname.clone());
-                    out.insert(key, to_wire(model, &mref.shape, val, mref.timestamp_format.as_deref()));
+                    out.insert(key, to_wire_owned(model, &mref.shape, val, mref.timestamp_format.as_deref()));
                 }
             }
             Value::Object(out)
         }
         ("list", Value::Array(items)) => {
             let item = &shape.member.as_ref().expect("list member").shape;
-            Value::Array(items.iter().map(|i| to_wire(model, item, i, None)).collect())
+            Value::Array(items.into_iter().map(|i| to_wire_owned(model, item, i, None)).collect())
         }
         ("map", Value::Object(entries)) => {
             let value_shape = &shape.value.as_ref().expect("map value").shape;
-            Value::Object(entries.iter().map(|(k, v)| (k.clone(), to_wire(model, value_shape, v, None))).collect())
+            Value::Object(entries.into_iter().map(|(k, v)| (k, to_wire_owned(model, value_shape, v, None))).collect())
         }
         ("timestamp", Value::Number(n)) => {
             let t = Timestamp(n.as_i64().unwrap_or_default());
@@ -186,7 +226,7 @@ pub fn to_wire(model: &Model, shape_name: &str, v: &Value, format: Option<&str>)
                 _ => Number::from_f64(t.0 as f64 / 1000.0).map(Value::Number).unwrap_or(Value::Null),
             }
         }
-        _ => v.clone(),
+        (_, v) => v,
     }
 }
 
@@ -197,7 +237,7 @@ pub fn body_value(model: &Model, shape_name: &str, body: &[u8]) -> Result<Value,
     } else {
         serde_json::from_slice(body).map_err(|e| serialization(format!("Malformed JSON body: {e}")))?
     };
-    from_wire(model, shape_name, &wire, "")
+    from_wire_owned(model, shape_name, wire, &At::Root(""))
 }
 
 /// Reads a json-protocol request body into the typed input shape `T`.
@@ -223,7 +263,13 @@ pub fn render_value(model: &Model, shape_name: Option<&str>, value: &Value) -> H
 /// Renders a typed output as a json-protocol response.
 pub fn render_response<T: Shape + Serialize>(model: &Model, output: &T) -> HttpResponse {
     let value = serde_json::to_value(output).expect("shapes serialise");
-    render_value(model, Some(T::NAME), &value)
+    let wire = to_wire_owned(model, T::NAME, value, None);
+    HttpResponse {
+        status: 200,
+        headers: vec![("content-type".into(), content_type(model))],
+        body: Body::from(serde_json::to_vec(&wire).expect("JSON values serialise")),
+        stream: None,
+    }
 }
 
 /// Reads typed inputs from a json-protocol request body.

@@ -21,7 +21,7 @@ fn shown(v: &Value) -> String {
 /// The violations of `value` (generic form of shape `shape_name`), one message each.
 pub fn violations(model: &Model, shape_name: &str, value: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    check(model, shape_name, value, "", &mut out);
+    check(model, shape_name, value, &At::Root, &mut out);
     out
 }
 
@@ -38,48 +38,69 @@ pub fn message(violations: &[String]) -> String {
     format!("{n} validation error{} detected: {}", if n == 1 { "" } else { "s" }, violations.join("; "))
 }
 
-fn check(model: &Model, shape_name: &str, value: &Value, path: &str, out: &mut Vec<String>) {
+/// Where a value sits, rendered only when a violation names it.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    Root,
+    Member(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+}
+
+impl At<'_> {
+    fn render(&self) -> String {
+        match self {
+            At::Root => String::new(),
+            At::Member(parent, name) => join(&parent.render(), name),
+            At::Index(parent, i) => format!("{}.{}.member", parent.render(), i + 1),
+        }
+    }
+}
+
+fn check(model: &Model, shape_name: &str, value: &Value, at: &At, out: &mut Vec<String>) {
     let shape = model.shape(shape_name);
     match (shape.kind.as_str(), value) {
         ("structure", Value::Object(obj)) => {
             for req in &shape.required {
                 if obj.get(req).is_none_or(Value::is_null) {
-                    let p = join(path, req);
+                    let p = join(&at.render(), req);
                     out.push(format!("Value null at '{p}' failed to satisfy constraint: Member must not be null"));
                 }
             }
             for (name, mref) in &shape.members {
                 if let Some(v) = obj.get(name).filter(|v| !v.is_null()) {
-                    check(model, &mref.shape, v, &join(path, name), out);
+                    check(model, &mref.shape, v, &At::Member(at, name), out);
                 }
             }
         }
         ("list", Value::Array(items)) => {
-            bounds(shape.min, shape.max, items.len() as f64, &shown(value), path, "length", out);
+            bounds(shape.min, shape.max, items.len() as f64, || shown(value), at, "length", out);
             let member = &shape.member.as_ref().expect("list member").shape;
             for (i, v) in items.iter().enumerate() {
-                check(model, member, v, &format!("{path}.{}.member", i + 1), out);
+                check(model, member, v, &At::Index(at, i), out);
             }
         }
         ("map", Value::Object(obj)) => {
-            bounds(shape.min, shape.max, obj.len() as f64, &shown(value), path, "length", out);
+            bounds(shape.min, shape.max, obj.len() as f64, || shown(value), at, "length", out);
             let v_shape = &shape.value.as_ref().expect("map value").shape;
             for v in obj.values() {
-                check(model, v_shape, v, path, out);
+                check(model, v_shape, v, at, out);
             }
         }
         ("string", Value::String(s)) => {
             if !shape.enum_values.is_empty() && !shape.enum_values.contains(s) {
                 out.push(format!(
-                    "Value '{s}' at '{path}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                    "Value '{s}' at '{}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                    at.render(),
                     shape.enum_values.join(", ")
                 ));
             }
-            bounds(shape.min, shape.max, s.chars().count() as f64, s, path, "length", out);
+            if shape.min.is_some() || shape.max.is_some() {
+                bounds(shape.min, shape.max, s.chars().count() as f64, || s.clone(), at, "length", out);
+            }
         }
         ("integer" | "long" | "float" | "double", Value::Number(n)) => {
             let v = n.as_f64().unwrap_or_default();
-            bounds(shape.min, shape.max, v, &n.to_string(), path, "value", out);
+            bounds(shape.min, shape.max, v, || n.to_string(), at, "value", out);
         }
         _ => {}
     }
@@ -93,17 +114,29 @@ fn join(path: &str, name: &str) -> String {
     }
 }
 
-fn bounds(min: Option<f64>, max: Option<f64>, got: f64, shown: &str, path: &str, what: &str, out: &mut Vec<String>) {
+fn bounds(
+    min: Option<f64>,
+    max: Option<f64>,
+    got: f64,
+    shown: impl Fn() -> String,
+    at: &At,
+    what: &str,
+    out: &mut Vec<String>,
+) {
     let int = |x: f64| if x.fract() == 0.0 { format!("{}", x as i64) } else { x.to_string() };
     if let Some(m) = min.filter(|m| got < *m) {
         out.push(format!(
-            "Value '{shown}' at '{path}' failed to satisfy constraint: Member must have {what} greater than or equal to {}",
+            "Value '{}' at '{}' failed to satisfy constraint: Member must have {what} greater than or equal to {}",
+            shown(),
+            at.render(),
             int(m)
         ));
     }
     if let Some(m) = max.filter(|m| got > *m) {
         out.push(format!(
-            "Value '{shown}' at '{path}' failed to satisfy constraint: Member must have {what} less than or equal to {}",
+            "Value '{}' at '{}' failed to satisfy constraint: Member must have {what} less than or equal to {}",
+            shown(),
+            at.render(),
             int(m)
         ));
     }
