@@ -939,3 +939,34 @@ def test_iam_attribute_level_access(server, ddb):
         with pytest.raises(ClientError) as e:
             call()
         assert code(e) == "AccessDeniedException"
+
+
+def test_aws_cli(server):
+    """The aws CLI as a learner types it: a table, items, a query, a scan, capacity."""
+    import json as jsonlib
+
+    def cli(*args):
+        r = server.cli("dynamodb", *args, "--output", "json")
+        assert r.returncode == 0, r.stderr
+        return jsonlib.loads(r.stdout) if r.stdout.strip() else None
+
+    cli("create-table", "--table-name", "Music", "--attribute-definitions", "AttributeName=Artist,AttributeType=S",
+        "AttributeName=SongTitle,AttributeType=S", "--key-schema", "AttributeName=Artist,KeyType=HASH",
+        "AttributeName=SongTitle,KeyType=RANGE", "--provisioned-throughput", "ReadCapacityUnits=5,WriteCapacityUnits=5",
+        "--table-class", "STANDARD")
+    r = server.cli("dynamodb", "wait", "table-exists", "--table-name", "Music")
+    assert r.returncode == 0, r.stderr
+    for song, year in (("Call Me Today", "2020"), ("Howdy", "2021"), ("PartiQL Rocks", "2022")):
+        cli("put-item", "--table-name", "Music", "--item",
+            jsonlib.dumps({"Artist": {"S": "Acme Band"}, "SongTitle": {"S": song}, "Year": {"N": year}}))
+    out = cli("query", "--table-name", "Music", "--key-condition-expression", "Artist = :a AND begins_with(SongTitle, :t)",
+              "--expression-attribute-values", '{":a": {"S": "Acme Band"}, ":t": {"S": "Ho"}}',
+              "--return-consumed-capacity", "TOTAL")
+    assert [i["SongTitle"]["S"] for i in out["Items"]] == ["Howdy"] and out["ConsumedCapacity"]["CapacityUnits"] == 0.5
+    assert cli("scan", "--table-name", "Music", "--select", "COUNT")["Count"] == 3
+    out = cli("execute-statement", "--statement", "SELECT SongTitle FROM Music WHERE Artist = 'Acme Band' AND \"Year\" > 2020")
+    assert sorted(i["SongTitle"]["S"] for i in out["Items"]) == ["Howdy", "PartiQL Rocks"]
+    desc = cli("describe-table", "--table-name", "Music")["Table"]
+    assert desc["ItemCount"] == 3 and desc["TableClassSummary"]["TableClass"] == "STANDARD"
+    r = server.cli("dynamodb", "get-item", "--table-name", "Nope", "--key", '{"Artist": {"S": "x"}}', check=False)
+    assert r.returncode != 0 and "ResourceNotFoundException" in r.stderr
