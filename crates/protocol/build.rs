@@ -16,6 +16,7 @@ const SERVICES: &[&str] = &[
     "redshift-data",
     "dynamodb",
     "dynamodbstreams",
+    "logs",
     "lambda",
     "redshift",
     "ec2",

@@ -67,7 +67,8 @@ struct ServeArgs {
     /// loading); consumed capacity is still computed and reported.
     #[arg(long, env = "NUAGE_NO_DYNAMODB_THROTTLING")]
     no_dynamodb_throttling: bool,
-    /// Seconds between two DynamoDB TTL passes, which delete expired items.
+    /// Seconds between two background expiry passes: DynamoDB's TTL (expired items deleted)
+    /// and CloudWatch Logs' retention (events older than their group's retention deleted).
     #[arg(long, env = "NUAGE_TTL_INTERVAL", default_value_t = 30)]
     ttl_interval: u64,
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `nuage=debug`.
@@ -185,6 +186,8 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let dynamodb = nuage_dynamodb::DynamoDb::new(store.clone(), !args.no_dynamodb_throttling, internal.clone());
     tokio::spawn(dynamodb.clone().run_ttl(std::time::Duration::from_secs(args.ttl_interval.max(1))));
+    let logs = nuage_logs::Logs::new(store.clone());
+    tokio::spawn(logs.clone().run_retention(std::time::Duration::from_secs(args.ttl_interval.max(1))));
     let services: Vec<Arc<dyn Service>> = vec![
         s3,
         Arc::new(nuage_front::Typed(nuage_iam::IamService::new(iam.clone()))),
@@ -195,6 +198,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         Arc::new(nuage_front::Typed(nuage_ec2::Ec2Service::new(store.clone()))),
         Arc::new(nuage_front::Typed(nuage_dynamodb::DynamoDbService(dynamodb.clone()))),
         Arc::new(nuage_front::Typed(nuage_dynamodb::DynamoDbStreamsService(dynamodb))),
+        Arc::new(nuage_front::Typed(nuage_logs::LogsService(logs))),
     ];
     let reset_store = store.clone();
     let publish_samples = !args.no_samples;

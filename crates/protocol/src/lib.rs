@@ -306,6 +306,7 @@ service_model!(secretsmanager, "secretsmanager");
 service_model!(redshift_data, "redshift-data");
 service_model!(dynamodb, "dynamodb");
 service_model!(dynamodbstreams, "dynamodbstreams");
+service_model!(logs, "logs");
 service_model!(lambda, "lambda");
 service_model!(redshift, "redshift");
 service_model!(ec2, "ec2");

@@ -1,0 +1,321 @@
+//! Log events: PutLogEvents with every documented rule (batch size and count, 26 bytes per
+//! event, chronological order, the 24-hour span, too-old, expired and too-new events reported
+//! in `rejectedLogEventsInfo`), GetLogEvents with forward and backward tokens, FilterLogEvents
+//! across streams with a filter pattern.
+use crate::{invalid, now_ms, stream_key, Group, Logs, Stream, EVENTS, STREAMS};
+use base64::Engine;
+use nuage_core::{AwsError, AwsResult, RequestContext};
+use nuage_protocol::logs as m;
+use nuage_storage::Store;
+use serde::{Deserialize, Serialize};
+use std::ops::Bound;
+
+/// AWS counts 26 bytes of overhead per event in a batch.
+const EVENT_OVERHEAD: usize = 26;
+const MAX_BATCH_BYTES: usize = 1_048_576;
+const MAX_BATCH_EVENTS: usize = 10_000;
+const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Event {
+    t: i64,
+    m: String,
+    i: i64,
+}
+
+/// A timestamp as key bytes that sort as the (signed) timestamps do.
+fn ts_bytes(ts: i64) -> [u8; 8] {
+    ((ts as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn event_key(stream: &[u8; 16], ts: i64, seq: u64) -> Vec<u8> {
+    let mut k = stream.to_vec();
+    k.extend_from_slice(&ts_bytes(ts));
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn seq_of(key: &[u8]) -> u64 {
+    key.get(24..32).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0)
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+impl Logs {
+    pub(crate) async fn put_events(
+        &self,
+        ctx: &RequestContext,
+        i: m::PutLogEventsRequest,
+    ) -> AwsResult<m::PutLogEventsResponse> {
+        let g = self.group(ctx, i.log_group_name.as_deref())?;
+        let s = self.stream(&g, i.log_stream_name.as_deref())?;
+        let events = i.log_events.unwrap_or_default();
+        if events.is_empty() {
+            return Err(invalid("1 validation error detected: Value '[]' at 'logEvents' failed to satisfy constraint: Member must have length greater than or equal to 1"));
+        }
+        if events.len() > MAX_BATCH_EVENTS {
+            return Err(invalid(format!(
+                "1 validation error detected: Value at 'logEvents' failed to satisfy constraint: Member must have length less than or equal to {MAX_BATCH_EVENTS}"
+            )));
+        }
+        let size: usize = events.iter().map(|e| e.message.as_deref().unwrap_or_default().len() + EVENT_OVERHEAD).sum();
+        if size > MAX_BATCH_BYTES {
+            return Err(invalid(format!("Upload too large: {size} bytes exceeds limit of {MAX_BATCH_BYTES}")));
+        }
+        let stamps: Vec<i64> = events.iter().map(|e| e.timestamp.unwrap_or_default()).collect();
+        if stamps.windows(2).any(|w| w[1] < w[0]) {
+            return Err(invalid("Log events in a single PutLogEvents request must be in chronological order."));
+        }
+        if stamps.last().unwrap_or(&0) - stamps.first().unwrap_or(&0) > 24 * HOUR_MS {
+            return Err(invalid(
+                "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.",
+            ));
+        }
+        let now = now_ms();
+        // Events more than 2 hours ahead are too new; more than 14 days behind too old; older
+        // than the group's retention expired. Sorted, so each is a prefix or a suffix.
+        let too_new_start = stamps.iter().position(|t| *t > now + 2 * HOUR_MS);
+        let too_old_end = stamps.iter().rposition(|t| *t < now - 14 * DAY_MS);
+        let expired_end = g.retention_days.and_then(|d| stamps.iter().rposition(|t| *t < now - d as i64 * DAY_MS));
+        let first = too_old_end.max(expired_end).map(|e| e + 1).unwrap_or(0);
+        let last = too_new_start.unwrap_or(events.len());
+        let accepted: Vec<Event> = events[first.min(last)..last]
+            .iter()
+            .map(|e| Event { t: e.timestamp.unwrap_or_default(), m: e.message.clone().unwrap_or_default(), i: now })
+            .collect();
+        if !accepted.is_empty() {
+            let seqs: Vec<u64> =
+                accepted.iter().map(|_| self.sequence.fetch_add(1, std::sync::atomic::Ordering::Relaxed)).collect();
+            let key = stream_key(&g, &s.name);
+            self.store
+                .write(move |w| {
+                    let mut s: Stream = w.get(STREAMS, &key)?.ok_or_else(crate::stream_missing)?;
+                    for (e, seq) in accepted.iter().zip(seqs) {
+                        w.put_bytes(
+                            EVENTS,
+                            &event_key(&s.id, e.t, seq),
+                            serde_json::to_vec(e).map_err(AwsError::internal)?,
+                        );
+                        s.first_event = Some(s.first_event.map_or(e.t, |f| f.min(e.t)));
+                        s.last_event = Some(s.last_event.map_or(e.t, |l| l.max(e.t)));
+                        s.stored_bytes += e.m.len() as i64;
+                    }
+                    s.last_ingestion = Some(now);
+                    w.put(STREAMS, &key, &s)
+                })
+                .await?;
+        }
+        let rejected = (too_new_start.is_some() || too_old_end.is_some() || expired_end.is_some()).then(|| {
+            m::RejectedLogEventsInfo {
+                too_new_log_event_start_index: too_new_start.map(|i| i as i32),
+                too_old_log_event_end_index: too_old_end.map(|i| i as i32),
+                expired_log_event_end_index: expired_end.map(|i| i as i32),
+            }
+        });
+        Ok(m::PutLogEventsResponse {
+            next_sequence_token: None,
+            rejected_log_events_info: rejected,
+            rejected_entity_info: None,
+        })
+    }
+
+    pub(crate) fn get_events(
+        &self,
+        ctx: &RequestContext,
+        i: m::GetLogEventsRequest,
+    ) -> AwsResult<m::GetLogEventsResponse> {
+        let g = self.group_by(ctx, i.log_group_name.as_deref(), i.log_group_identifier.as_deref())?;
+        let s = self.stream(&g, i.log_stream_name.as_deref())?;
+        let limit = i.limit.unwrap_or(10_000).clamp(1, 10_000) as usize;
+        let mut lower = s.id.to_vec();
+        lower.extend_from_slice(&ts_bytes(i.start_time.unwrap_or(i64::MIN)));
+        let mut upper = s.id.to_vec();
+        match i.end_time {
+            Some(end) => upper.extend_from_slice(&ts_bytes(end)),
+            None => upper = successor(&s.id),
+        }
+        // Without a token, reading starts at the oldest event (startFromHead) or ends at the
+        // newest; a token names a position and a direction.
+        let (forward, pos) = match i.next_token.as_deref() {
+            Some(t) => {
+                let bad = || invalid("The specified nextToken is invalid.");
+                let (dir, rest) = t.split_once('/').ok_or_else(bad)?;
+                let pos = unhex(rest).filter(|p| p.starts_with(&s.id)).ok_or_else(bad)?;
+                match dir {
+                    "f" => (true, pos),
+                    "b" => (false, pos),
+                    _ => return Err(bad()),
+                }
+            }
+            None if i.start_from_head == Some(true) => (true, lower.clone()),
+            None => (false, upper.clone()),
+        };
+        let snap = self.store.read()?;
+        let mut keys_events: Vec<(Vec<u8>, Event)> = Vec::new();
+        let (lo, hi) = if forward { (pos.clone().max(lower), upper) } else { (lower, pos.clone().min(upper)) };
+        if lo < hi {
+            snap.range_bytes(EVENTS, Bound::Included(&lo[..]), Bound::Excluded(&hi[..]), forward, |k, v| {
+                keys_events.push((k.to_vec(), serde_json::from_slice(v).map_err(AwsError::internal)?));
+                Ok(keys_events.len() < limit)
+            })?;
+        }
+        if !forward {
+            keys_events.reverse();
+        }
+        let next_forward = match keys_events.last() {
+            Some((k, _)) => [k.as_slice(), &[0]].concat(),
+            None => pos.clone(),
+        };
+        let next_backward = match keys_events.first() {
+            Some((k, _)) => k.clone(),
+            None => pos,
+        };
+        Ok(m::GetLogEventsResponse {
+            events: Some(
+                keys_events
+                    .into_iter()
+                    .map(|(_, e)| m::OutputLogEvent {
+                        timestamp: Some(e.t),
+                        message: Some(e.m),
+                        ingestion_time: Some(e.i),
+                    })
+                    .collect(),
+            ),
+            next_forward_token: Some(format!("f/{}", hex(&next_forward))),
+            next_backward_token: Some(format!("b/{}", hex(&next_backward))),
+        })
+    }
+
+    pub(crate) fn filter_events(
+        &self,
+        ctx: &RequestContext,
+        i: m::FilterLogEventsRequest,
+    ) -> AwsResult<m::FilterLogEventsResponse> {
+        let g: Group = self.group_by(ctx, i.log_group_name.as_deref(), i.log_group_identifier.as_deref())?;
+        if i.log_stream_names.is_some() && i.log_stream_name_prefix.is_some() {
+            return Err(invalid("logStreamNames and logStreamNamePrefix are mutually exclusive parameters."));
+        }
+        let pattern = crate::pattern::parse(i.filter_pattern.as_deref().unwrap_or_default()).map_err(invalid)?;
+        let limit = i.limit.unwrap_or(10_000).clamp(1, 10_000) as usize;
+        let (start, end) = (i.start_time.unwrap_or(i64::MIN), i.end_time.unwrap_or(i64::MAX));
+        let prefix = format!("{}\u{0}{}", g.key(), i.log_stream_name_prefix.clone().unwrap_or_default());
+        let snap = self.store.read()?;
+        let streams: Vec<Stream> = snap
+            .scan::<Stream>(STREAMS, &prefix)?
+            .into_iter()
+            .map(|(_, s)| s)
+            .filter(|s| i.log_stream_names.as_ref().is_none_or(|n| n.contains(&s.name)))
+            .collect();
+        // Where the previous page ended: (timestamp, sequence).
+        let after: Option<(i64, u64)> = match &i.next_token {
+            Some(t) => {
+                let bad = || invalid("The specified nextToken is invalid.");
+                let raw = base64::engine::general_purpose::STANDARD.decode(t).map_err(|_| bad())?;
+                Some(serde_json::from_slice(&raw).map_err(|_| bad())?)
+            }
+            None => None,
+        };
+        let mut found: Vec<(i64, u64, String, Event)> = Vec::new();
+        for s in &streams {
+            let mut lo = s.id.to_vec();
+            lo.extend_from_slice(&ts_bytes(start));
+            let hi = match end {
+                i64::MAX => successor(&s.id),
+                e => [s.id.as_slice(), &ts_bytes(e)].concat(),
+            };
+            snap.range_bytes(EVENTS, Bound::Included(&lo[..]), Bound::Excluded(&hi[..]), true, |k, v| {
+                let e: Event = serde_json::from_slice(v).map_err(AwsError::internal)?;
+                let seq = seq_of(k);
+                if after.is_none_or(|a| (e.t, seq) > a) && pattern.matches(&e.m) {
+                    found.push((e.t, seq, s.name.clone(), e));
+                }
+                Ok(true)
+            })?;
+        }
+        found.sort_by_key(|a| (a.0, a.1));
+        let more = found.len() > limit;
+        found.truncate(limit);
+        let token = match (more, found.last()) {
+            (true, Some((t, seq, _, _))) => Some(
+                base64::engine::general_purpose::STANDARD
+                    .encode(serde_json::to_vec(&(t, seq)).map_err(AwsError::internal)?),
+            ),
+            _ => None,
+        };
+        Ok(m::FilterLogEventsResponse {
+            events: Some(
+                found
+                    .into_iter()
+                    .map(|(t, seq, stream, e)| m::FilteredLogEvent {
+                        log_stream_name: Some(stream),
+                        timestamp: Some(t),
+                        message: Some(e.m),
+                        ingestion_time: Some(e.i),
+                        event_id: Some(format!("{:020}{:020}", t.max(0), seq)),
+                    })
+                    .collect(),
+            ),
+            searched_log_streams: Some(
+                streams
+                    .iter()
+                    .map(|s| m::SearchedLogStream {
+                        log_stream_name: Some(s.name.clone()),
+                        searched_completely: Some(!more),
+                    })
+                    .collect(),
+            ),
+            next_token: token,
+        })
+    }
+}
+
+/// The smallest key greater than every key starting with `prefix`.
+fn successor(prefix: &[u8]) -> Vec<u8> {
+    let mut s = prefix.to_vec();
+    while let Some(last) = s.pop() {
+        if last < 0xff {
+            s.push(last + 1);
+            return s;
+        }
+    }
+    vec![0xff; prefix.len() + 1]
+}
+
+/// Deletes a stream's events older than `horizon`.
+pub(crate) async fn expire_stream(store: &Store, key: String, s: Stream, horizon: i64) -> AwsResult<()> {
+    let mut old = Vec::new();
+    let mut dropped = 0i64;
+    let hi = [s.id.as_slice(), &ts_bytes(horizon)].concat();
+    store.read()?.range_bytes(EVENTS, Bound::Included(&s.id[..]), Bound::Excluded(&hi[..]), true, |k, v| {
+        let e: Event = serde_json::from_slice(v).map_err(AwsError::internal)?;
+        dropped += e.m.len() as i64;
+        old.push(k.to_vec());
+        Ok(true)
+    })?;
+    if old.is_empty() {
+        return Ok(());
+    }
+    store
+        .write(move |w| {
+            for k in &old {
+                w.delete_bytes(EVENTS, k);
+            }
+            if let Some(mut s) = w.get::<Stream>(STREAMS, &key)? {
+                s.stored_bytes = (s.stored_bytes - dropped).max(0);
+                s.first_event = s.first_event.map(|f| f.max(horizon));
+                w.put(STREAMS, &key, &s)?;
+            }
+            Ok(())
+        })
+        .await
+}

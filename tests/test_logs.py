@@ -1,0 +1,232 @@
+"""CloudWatch Logs with boto3 and the aws CLI: log groups and streams, PutLogEvents and its
+rules, GetLogEvents tokens, FilterLogEvents with the filter-pattern language, retention, tags,
+IAM."""
+import json
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from conftest import Nuage
+
+
+def code(e):
+    return e.value.response["Error"]["Code"]
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+@pytest.fixture
+def logs(server):
+    return server.client("logs")
+
+
+def test_groups_and_streams(logs):
+    logs.create_log_group(logGroupName="/cafe/web", tags={"team": "cafe"}, logGroupClass="STANDARD")
+    logs.create_log_group(logGroupName="/cafe/errors")
+    logs.create_log_group(logGroupName="other")
+    with pytest.raises(ClientError) as e:
+        logs.create_log_group(logGroupName="/cafe/web")
+    assert code(e) == "ResourceAlreadyExistsException"
+    with pytest.raises(ClientError) as e:
+        logs.create_log_group(logGroupName="bad name!")
+    assert code(e) == "InvalidParameterException"
+    groups = logs.describe_log_groups(logGroupNamePrefix="/cafe")["logGroups"]
+    assert [g["logGroupName"] for g in groups] == ["/cafe/errors", "/cafe/web"]
+    web = groups[1]
+    assert web["arn"] == "arn:aws:logs:us-east-1:000000000000:log-group:/cafe/web:*"
+    assert web["logGroupArn"] == "arn:aws:logs:us-east-1:000000000000:log-group:/cafe/web"
+    assert web["logGroupClass"] == "STANDARD" and "retentionInDays" not in web
+    page = logs.describe_log_groups(limit=2)
+    assert len(page["logGroups"]) == 2 and "nextToken" in page
+    assert [g["logGroupName"] for g in logs.describe_log_groups(nextToken=page["nextToken"])["logGroups"]] == ["other"]
+    assert logs.list_tags_for_resource(resourceArn=web["logGroupArn"])["tags"] == {"team": "cafe"}
+    logs.tag_resource(resourceArn=web["logGroupArn"], tags={"env": "dev"})
+    logs.untag_resource(resourceArn=web["logGroupArn"], tagKeys=["team"])
+    assert logs.list_tags_log_group(logGroupName="/cafe/web")["tags"] == {"env": "dev"}
+
+    logs.put_retention_policy(logGroupName="/cafe/web", retentionInDays=7)
+    assert logs.describe_log_groups(logGroupNamePrefix="/cafe/web")["logGroups"][0]["retentionInDays"] == 7
+    with pytest.raises(ClientError) as e:
+        logs.put_retention_policy(logGroupName="/cafe/web", retentionInDays=8)
+    assert code(e) == "InvalidParameterException"
+    logs.delete_retention_policy(logGroupName="/cafe/web")
+
+    for s in ("i-002", "i-001"):
+        logs.create_log_stream(logGroupName="/cafe/web", logStreamName=s)
+    with pytest.raises(ClientError) as e:
+        logs.create_log_stream(logGroupName="/cafe/nope", logStreamName="x")
+    assert code(e) == "ResourceNotFoundException"
+    streams = logs.describe_log_streams(logGroupName="/cafe/web")["logStreams"]
+    assert [s["logStreamName"] for s in streams] == ["i-001", "i-002"]
+    assert streams[0]["arn"] == "arn:aws:logs:us-east-1:000000000000:log-group:/cafe/web:log-stream:i-001"
+    logs.delete_log_stream(logGroupName="/cafe/web", logStreamName="i-002")
+    logs.delete_log_group(logGroupName="/cafe/errors")
+    assert [g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]] == ["/cafe/web", "other"]
+
+
+def test_put_log_events_rules(logs):
+    logs.create_log_group(logGroupName="app")
+    logs.create_log_stream(logGroupName="app", logStreamName="s")
+    t = now_ms()
+    with pytest.raises(ClientError) as e:
+        logs.put_log_events(logGroupName="app", logStreamName="s",
+                            logEvents=[{"timestamp": t, "message": "b"}, {"timestamp": t - 1, "message": "a"}])
+    assert code(e) == "InvalidParameterException" and "chronological" in e.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as e:
+        logs.put_log_events(logGroupName="app", logStreamName="s",
+                            logEvents=[{"timestamp": t - 25 * 3600_000, "message": "a"}, {"timestamp": t, "message": "b"}])
+    assert "24 hours" in e.value.response["Error"]["Message"]
+    # 1,048,576 bytes with 26 bytes per event: 40 events of 26188 bytes fit exactly, one more byte does not.
+    big = "x" * (1_048_576 // 40 - 26)
+    logs.put_log_events(logGroupName="app", logStreamName="s", logEvents=[{"timestamp": t, "message": big}] * 40)
+    with pytest.raises(ClientError) as e:
+        logs.put_log_events(logGroupName="app", logStreamName="s",
+                            logEvents=[{"timestamp": t, "message": big}] * 39 + [{"timestamp": t, "message": big + "x" * 17}])
+    assert code(e) == "InvalidParameterException"
+    out = logs.put_log_events(logGroupName="app", logStreamName="s", logEvents=[
+        {"timestamp": t - 14 * 86400_000 - 3600_000, "message": "ancient"},
+        {"timestamp": t - 13 * 86400_000 - 23 * 3600_000, "message": "old but kept"},
+    ])
+    assert out["rejectedLogEventsInfo"] == {"tooOldLogEventEndIndex": 0}
+    out = logs.put_log_events(logGroupName="app", logStreamName="s", logEvents=[
+        {"timestamp": t, "message": "now"},
+        {"timestamp": t + 3 * 3600_000, "message": "future"},
+    ])
+    assert out["rejectedLogEventsInfo"] == {"tooNewLogEventStartIndex": 1}
+    messages = [e["message"] for e in logs.get_log_events(logGroupName="app", logStreamName="s", startFromHead=True)["events"]]
+    assert "now" in messages and "old but kept" in messages and "ancient" not in messages and "future" not in messages
+    with pytest.raises(ClientError) as e:
+        logs.put_log_events(logGroupName="app", logStreamName="nope", logEvents=[{"timestamp": t, "message": "x"}])
+    assert code(e) == "ResourceNotFoundException"
+    # Retention: events older than it are reported as expired.
+    logs.put_retention_policy(logGroupName="app", retentionInDays=1)
+    out = logs.put_log_events(logGroupName="app", logStreamName="s", logEvents=[
+        {"timestamp": t - 86400_000 - 3600_000, "message": "old"}, {"timestamp": t - 86400_000 + 3600_000, "message": "fresh"}])
+    assert out["rejectedLogEventsInfo"] == {"expiredLogEventEndIndex": 0}
+
+
+def test_get_log_events_tokens(logs):
+    logs.create_log_group(logGroupName="g")
+    logs.create_log_stream(logGroupName="g", logStreamName="s")
+    t = now_ms() - 100_000
+    logs.put_log_events(logGroupName="g", logStreamName="s",
+                        logEvents=[{"timestamp": t + i, "message": f"m{i}"} for i in range(25)])
+    first = logs.get_log_events(logGroupName="g", logStreamName="s", startFromHead=True, limit=10)
+    assert [e["message"] for e in first["events"]] == [f"m{i}" for i in range(10)]
+    second = logs.get_log_events(logGroupName="g", logStreamName="s", nextToken=first["nextForwardToken"], limit=10)
+    assert [e["message"] for e in second["events"]] == [f"m{i}" for i in range(10, 20)]
+    back = logs.get_log_events(logGroupName="g", logStreamName="s", nextToken=second["nextBackwardToken"], limit=5)
+    assert [e["message"] for e in back["events"]] == [f"m{i}" for i in range(5, 10)]
+    # Without a token and startFromHead, the newest events; at the end the token repeats.
+    latest = logs.get_log_events(logGroupName="g", logStreamName="s", limit=3)
+    assert [e["message"] for e in latest["events"]] == ["m22", "m23", "m24"]
+    end = logs.get_log_events(logGroupName="g", logStreamName="s", nextToken=latest["nextForwardToken"])
+    assert end["events"] == [] and end["nextForwardToken"] == latest["nextForwardToken"]
+    window = logs.get_log_events(logGroupName="g", logStreamName="s", startTime=t + 5, endTime=t + 8, startFromHead=True)
+    assert [e["message"] for e in window["events"]] == ["m5", "m6", "m7"]
+    # Reading forward page by page until the token repeats, as the CLI and SDK helpers do.
+    seen, token = [], None
+    while True:
+        kw = {"nextToken": token} if token else {"startFromHead": True}
+        page = logs.get_log_events(logGroupName="g", logStreamName="s", limit=10, **kw)
+        seen += [e["message"] for e in page["events"]]
+        if page["nextForwardToken"] == token:
+            break
+        token = page["nextForwardToken"]
+    assert seen == [f"m{i}" for i in range(25)]
+
+
+def test_filter_log_events_patterns(logs):
+    logs.create_log_group(logGroupName="cafe")
+    for s in ("web-1", "web-2", "errors"):
+        logs.create_log_stream(logGroupName="cafe", logStreamName=s)
+    t = now_ms() - 60_000
+    access = [
+        {"ip": "10.0.0.1", "path": "/menu", "status": 200, "bytes": 512},
+        {"ip": "10.0.0.2", "path": "/menu/coffee", "status": 200, "bytes": 2048},
+        {"ip": "10.0.0.1", "path": "/buy", "status": 302, "bytes": 10},
+        {"ip": "10.0.0.3", "path": "/missing", "status": 404, "bytes": 0},
+    ]
+    logs.put_log_events(logGroupName="cafe", logStreamName="web-1",
+                        logEvents=[{"timestamp": t + i * 2, "message": json.dumps(a)} for i, a in enumerate(access[:2])])
+    logs.put_log_events(logGroupName="cafe", logStreamName="web-2",
+                        logEvents=[{"timestamp": t + i * 2 + 1, "message": json.dumps(a)} for i, a in enumerate(access[2:])])
+    logs.put_log_events(logGroupName="cafe", logStreamName="errors", logEvents=[
+        {"timestamp": t + 10, "message": "[error] AH00128: File does not exist: /var/www/missing"},
+        {"timestamp": t + 11, "message": "[warn] slow request"},
+        {"timestamp": t + 12, "message": '127.0.0.1 - frank [10/Oct/2026:13:55:36 +0000] "GET /menu HTTP/1.1" 500 2326'},
+    ])
+
+    def messages(pattern, **kw):
+        return [e["message"] for e in logs.filter_log_events(logGroupName="cafe", filterPattern=pattern, **kw)["events"]]
+
+    everything = logs.filter_log_events(logGroupName="cafe")["events"]
+    assert len(everything) == 7 and [e["timestamp"] for e in everything] == sorted(e["timestamp"] for e in everything)
+    assert {e["logStreamName"] for e in everything} == {"web-1", "web-2", "errors"}
+    assert len(messages('{ $.path = "/menu*" }')) == 2
+    assert len(messages("{ $.status >= 300 && $.bytes < 100 }")) == 2
+    assert messages("{ $.status = 404 || $.ip = 10.0.0.2 }") == [json.dumps(access[1]), json.dumps(access[3])]
+    assert messages("error") == ["[error] AH00128: File does not exist: /var/www/missing"]
+    assert len(messages("?error ?warn")) == 2
+    assert messages("\"File does not exist\" -warn") == ["[error] AH00128: File does not exist: /var/www/missing"]
+    assert messages("[ip, id, user, timestamp, request, status = 5*, bytes > 1000]") == [
+        '127.0.0.1 - frank [10/Oct/2026:13:55:36 +0000] "GET /menu HTTP/1.1" 500 2326']
+    assert len(messages("", logStreamNamePrefix="web")) == 4
+    assert len(messages("", logStreamNames=["web-2"], startTime=t + 2, endTime=t + 4)) == 1
+    # Pages of `limit` events chain through nextToken.
+    first = logs.filter_log_events(logGroupName="cafe", limit=4)
+    rest = logs.filter_log_events(logGroupName="cafe", limit=4, nextToken=first["nextToken"])
+    assert len(first["events"]) == 4 and len(rest["events"]) == 3 and "nextToken" not in rest
+    with pytest.raises(ClientError) as e:
+        logs.filter_log_events(logGroupName="cafe", filterPattern="{ $.status = }")
+    assert code(e) == "InvalidParameterException"
+
+
+def test_retention_pass_durability_cli_and_iam(tmp_path):
+    n = Nuage(str(tmp_path), ["--ttl-interval", "1"]).start()
+    try:
+        logs = n.client("logs")
+        logs.create_log_group(logGroupName="short")
+        logs.create_log_stream(logGroupName="short", logStreamName="s")
+        t = now_ms()
+        logs.put_log_events(logGroupName="short", logStreamName="s", logEvents=[
+            {"timestamp": t - 86400_000 - 3600_000, "message": "two days old"}, {"timestamp": t - 86400_000 + 3600_000, "message": "new"}])
+        logs.put_retention_policy(logGroupName="short", retentionInDays=1)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            msgs = [e["message"] for e in logs.get_log_events(logGroupName="short", logStreamName="s", startFromHead=True)["events"]]
+            if msgs == ["new"]:
+                break
+            time.sleep(0.2)
+        assert msgs == ["new"]
+        n.kill()
+        n.start()
+        logs = n.client("logs")
+        assert [e["message"] for e in logs.filter_log_events(logGroupName="short")["events"]] == ["new"]
+
+        r = n.cli("logs", "create-log-group", "--log-group-name", "cli-group")
+        assert r.returncode == 0, r.stderr
+        r = n.cli("logs", "describe-log-groups", "--log-group-name-prefix", "cli", "--output", "json")
+        assert json.loads(r.stdout)["logGroups"][0]["logGroupName"] == "cli-group"
+
+        iam = n.client("iam")
+        iam.create_user(UserName="shipper")
+        key = iam.create_access_key(UserName="shipper")["AccessKey"]
+        iam.put_user_policy(UserName="shipper", PolicyName="ship", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["logs:PutLogEvents", "logs:CreateLogStream"],
+                           "Resource": "arn:aws:logs:*:*:log-group:short:*"}]}))
+        shipper = n.client("logs", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+        shipper.create_log_stream(logGroupName="short", logStreamName="agent")
+        shipper.put_log_events(logGroupName="short", logStreamName="agent", logEvents=[{"timestamp": now_ms(), "message": "hi"}])
+        with pytest.raises(ClientError) as e:
+            shipper.get_log_events(logGroupName="short", logStreamName="agent")
+        assert code(e) == "AccessDeniedException"
+        with pytest.raises(ClientError) as e:
+            shipper.create_log_group(logGroupName="mine")
+        assert code(e) == "AccessDeniedException"
+    finally:
+        n.kill()
