@@ -230,3 +230,61 @@ def test_retention_pass_durability_cli_and_iam(tmp_path):
         assert code(e) == "AccessDeniedException"
     finally:
         n.kill()
+
+
+def run_query(logs, group, query, start, end):
+    qid = logs.start_query(logGroupName=group, startTime=start // 1000 - 1, endTime=end // 1000 + 1, queryString=query)["queryId"]
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        out = logs.get_query_results(queryId=qid)
+        if out["status"] in ("Complete", "Failed", "Cancelled"):
+            return out
+        time.sleep(0.1)
+    raise AssertionError("query did not complete")
+
+
+def rows(out, ptr=False):
+    """Result rows as dicts; every row of a query without stats also carries @ptr, as on AWS."""
+    return [{f["field"]: f["value"] for f in row if ptr or f["field"] != "@ptr"} for row in out["results"]]
+
+
+def test_logs_insights_cafe_questions(logs):
+    """The café project's questions, answered from its JSON access log."""
+    logs.create_log_group(logGroupName="/cafe/access")
+    logs.create_log_stream(logGroupName="/cafe/access", logStreamName="web")
+    t = now_ms() - 600_000
+    visits = [  # (visitor ip, page, country)
+        ("1.1.1.1", "/cafe/menu.php", "FR"), ("1.1.1.1", "/cafe/buy.php", "FR"),
+        ("2.2.2.2", "/cafe/menu.php", "US"), ("3.3.3.3", "/cafe/index.php", "US"),
+        ("4.4.4.4", "/cafe/menu.php", "DE"), ("4.4.4.4", "/cafe/buy.php", "DE"), ("5.5.5.5", "/cafe/menu.php", "US"),
+    ]
+    events = [{"timestamp": t + i * 1000, "message": json.dumps({"ip": ip, "request": f"GET {page} HTTP/1.1", "country": c,
+                                                                   "status": 200, "bytes": 100 * (i + 1)})}
+              for i, (ip, page, c) in enumerate(visits)]
+    logs.put_log_events(logGroupName="/cafe/access", logStreamName="web", logEvents=events)
+    end = t + len(visits) * 1000
+
+    menu = run_query(logs, "/cafe/access", 'filter request like "menu" | stats count_distinct(ip) as visitors', t, end)
+    assert rows(menu) == [{"visitors": "4"}] and menu["statistics"]["recordsScanned"] == 7
+    bought = run_query(logs, "/cafe/access", "filter request like /buy/ | stats count(*) as purchases", t, end)
+    assert rows(bought) == [{"purchases": "2"}]
+    by_country = run_query(logs, "/cafe/access",
+                           "stats count_distinct(ip) as visitors by country | sort visitors desc, country asc", t, end)
+    assert rows(by_country) == [{"country": "US", "visitors": "3"}, {"country": "DE", "visitors": "1"},
+                                {"country": "FR", "visitors": "1"}]
+    parsed = run_query(logs, "/cafe/access",
+                       "parse request '* * HTTP/1.1' as verb, page | filter page = '/cafe/index.php' | display ip, page", t, end)
+    assert rows(parsed) == [{"ip": "3.3.3.3", "page": "/cafe/index.php"}]
+    latest = run_query(logs, "/cafe/access", "fields @timestamp, ip | sort @timestamp desc | limit 2", t, end)
+    got = rows(latest, ptr=True)
+    assert [r["ip"] for r in got] == ["5.5.5.5", "4.4.4.4"] and "@ptr" in got[0]
+    record = logs.get_log_record(logRecordPointer=got[0]["@ptr"])["logRecord"]
+    assert record["ip"] == "5.5.5.5" and record["@logStream"] == "web"
+    agg = run_query(logs, "/cafe/access", "stats sum(bytes) as total, avg(bytes) as mean, max(bytes) as biggest, "
+                                          "pct(bytes, 50) as median", t, end)
+    assert rows(agg) == [{"total": "2800", "mean": "400", "biggest": "700", "median": "400"}]
+    assert len(rows(run_query(logs, "/cafe/access", "stats count(*) by bin(1h)", t, end))) >= 1
+    with pytest.raises(ClientError) as e:
+        logs.start_query(logGroupName="/cafe/access", startTime=0, endTime=1, queryString="stats nonsense(")
+    assert code(e) == "MalformedQueryException"
+    assert any(q["queryString"].startswith("filter request") for q in logs.describe_queries(logGroupName="/cafe/access")["queries"])

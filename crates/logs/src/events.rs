@@ -319,3 +319,214 @@ pub(crate) async fn expire_stream(store: &Store, key: String, s: Stream, horizon
         })
         .await
 }
+
+/// A Logs Insights query, kept (in memory, like the service's 7 days of results) for
+/// GetQueryResults and DescribeQueries.
+#[derive(Clone)]
+pub(crate) struct QueryRun {
+    pub account: String,
+    pub region: String,
+    pub id: String,
+    pub text: String,
+    pub group: String,
+    pub created_ms: i64,
+    pub status: String,
+    pub rows: Vec<Vec<(String, String)>>,
+    pub scanned: usize,
+    pub bytes: usize,
+    pub matched: usize,
+    pub duration_ms: i64,
+}
+
+impl Logs {
+    pub(crate) fn start_query(
+        &self,
+        ctx: &RequestContext,
+        i: m::StartQueryRequest,
+    ) -> AwsResult<m::StartQueryResponse> {
+        if i.query_language.as_deref().is_some_and(|l| l != "CWLI") {
+            return Err(invalid("nuage runs queries in the Logs Insights query language (CWLI) only"));
+        }
+        let mut names: Vec<String> = i.log_group_names.clone().unwrap_or_default();
+        names.extend(i.log_group_name.clone());
+        names.extend(i.log_group_identifiers.iter().flatten().map(|id| crate::group_name_of_arn(id).to_string()));
+        if names.is_empty() {
+            return Err(invalid("One of logGroupName, logGroupNames or logGroupIdentifiers must be specified"));
+        }
+        let groups = names.iter().map(|n| self.group(ctx, Some(n))).collect::<AwsResult<Vec<Group>>>()?;
+        let text = i.query_string.clone().unwrap_or_default();
+        let query = crate::insights::parse(&text).map_err(|e| {
+            nuage_protocol::logs::errors::Error::MalformedQueryException.msg(format!("Query is malformed: {e}"))
+        })?;
+        let (start, end) = (i.start_time.unwrap_or(0) * 1000, i.end_time.unwrap_or(0) * 1000);
+        if end < start {
+            return Err(invalid("endTime must be greater than or equal to startTime"));
+        }
+        let started = now_ms();
+        let snap = self.store.read()?;
+        let mut records = Vec::new();
+        let mut bytes = 0;
+        for g in &groups {
+            for (_, s) in snap.scan::<Stream>(STREAMS, &format!("{}\u{0}", g.key()))? {
+                let lo = [s.id.as_slice(), &ts_bytes(start)].concat();
+                // endTime is inclusive, to the second.
+                let hi = [s.id.as_slice(), &ts_bytes(end + 999)].concat();
+                snap.range_bytes(EVENTS, Bound::Included(&lo[..]), Bound::Included(&hi[..]), true, |k, v| {
+                    let e: Event = serde_json::from_slice(v).map_err(AwsError::internal)?;
+                    bytes += e.m.len();
+                    let ptr = hex(k);
+                    records.push(crate::insights::record(
+                        e.t,
+                        e.i,
+                        &e.m,
+                        &s.name,
+                        &format!("{}:{}", g.account, g.name),
+                        ptr,
+                    ));
+                    Ok(true)
+                })?;
+            }
+        }
+        records.sort_by(|a, b| {
+            let t = |r: &crate::insights::Record| {
+                r.get("@timestamp").map(|v| v.text()).unwrap_or_default().parse::<f64>().unwrap_or(0.0)
+            };
+            t(a).partial_cmp(&t(b)).unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let scanned = records.len();
+        let mut outcome = query.run(records);
+        if let Some(limit) = i.limit {
+            outcome.rows.truncate(limit.clamp(1, 10_000) as usize);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let run = QueryRun {
+            account: ctx.account_id().unwrap_or_default().to_string(),
+            region: ctx.region.clone(),
+            id: id.clone(),
+            text,
+            group: names.join(","),
+            created_ms: started,
+            status: "Complete".into(),
+            matched: outcome.matched,
+            rows: outcome.rows,
+            scanned,
+            bytes,
+            duration_ms: now_ms() - started,
+        };
+        if let Ok(mut q) = self.queries.lock() {
+            q.insert(id.clone(), run);
+        }
+        Ok(m::StartQueryResponse { query_id: Some(id) })
+    }
+
+    pub(crate) fn query_results(
+        &self,
+        ctx: &RequestContext,
+        i: m::GetQueryResultsRequest,
+    ) -> AwsResult<m::GetQueryResultsResponse> {
+        let id = i.query_id.unwrap_or_default();
+        let run = self.query(ctx, &id)?;
+        Ok(m::GetQueryResultsResponse {
+            query_language: Some("CWLI".into()),
+            results: Some(
+                run.rows
+                    .iter()
+                    .map(|row| {
+                        row.iter()
+                            .map(|(f, v)| m::ResultField { field: Some(f.clone()), value: Some(v.clone()) })
+                            .collect()
+                    })
+                    .collect(),
+            ),
+            statistics: Some(m::QueryStatistics {
+                records_matched: Some(run.matched as f64),
+                records_scanned: Some(run.scanned as f64),
+                bytes_scanned: Some(run.bytes as f64),
+                ..Default::default()
+            }),
+            status: Some(run.status),
+            encryption_key: None,
+            next_token: None,
+        })
+    }
+
+    fn query(&self, ctx: &RequestContext, id: &str) -> AwsResult<QueryRun> {
+        let queries = self.queries.lock().map_err(|_| AwsError::internal("query table poisoned"))?;
+        queries
+            .get(id)
+            .filter(|q| Some(q.account.as_str()) == ctx.account_id() && q.region == ctx.region)
+            .cloned()
+            .ok_or_else(|| {
+                nuage_protocol::logs::errors::Error::ResourceNotFoundException
+                    .msg(format!("Query does not exist: {id}"))
+            })
+    }
+
+    pub(crate) fn stop_query(&self, ctx: &RequestContext, i: m::StopQueryRequest) -> AwsResult<m::StopQueryResponse> {
+        let run = self.query(ctx, i.query_id.as_deref().unwrap_or_default())?;
+        // Queries here complete as they start: there is nothing left to stop.
+        Ok(m::StopQueryResponse { success: Some(run.status == "Running") })
+    }
+
+    pub(crate) fn describe_queries(
+        &self,
+        ctx: &RequestContext,
+        i: m::DescribeQueriesRequest,
+    ) -> AwsResult<m::DescribeQueriesResponse> {
+        let queries = self.queries.lock().map_err(|_| AwsError::internal("query table poisoned"))?;
+        let mut list: Vec<&QueryRun> = queries
+            .values()
+            .filter(|q| Some(q.account.as_str()) == ctx.account_id() && q.region == ctx.region)
+            .filter(|q| i.log_group_name.as_ref().is_none_or(|g| q.group.split(',').any(|x| x == g)))
+            .filter(|q| i.status.as_ref().is_none_or(|s| *s == q.status))
+            .collect();
+        list.sort_by_key(|q| std::cmp::Reverse(q.created_ms));
+        list.truncate(i.max_results.unwrap_or(1000).clamp(1, 1000) as usize);
+        Ok(m::DescribeQueriesResponse {
+            queries: Some(
+                list.into_iter()
+                    .map(|q| m::QueryInfo {
+                        query_language: Some("CWLI".into()),
+                        query_id: Some(q.id.clone()),
+                        query_string: Some(q.text.clone()),
+                        status: Some(q.status.clone()),
+                        create_time: Some(q.created_ms),
+                        log_group_name: Some(q.group.clone()),
+                        query_duration: Some(q.duration_ms),
+                        bytes_scanned: Some(q.bytes as f64),
+                        user_identity: None,
+                    })
+                    .collect(),
+            ),
+            next_token: None,
+        })
+    }
+
+    /// The fields of the event an `@ptr` points to.
+    pub(crate) fn log_record(
+        &self,
+        ctx: &RequestContext,
+        i: m::GetLogRecordRequest,
+    ) -> AwsResult<m::GetLogRecordResponse> {
+        let bad = || invalid("The specified logRecordPointer is invalid.");
+        let key =
+            unhex(i.log_record_pointer.as_deref().unwrap_or_default()).filter(|k| k.len() == 32).ok_or_else(bad)?;
+        let snap = self.store.read()?;
+        let raw = snap.get_bytes(EVENTS, &key)?.ok_or_else(bad)?;
+        let e: Event = serde_json::from_slice(&raw).map_err(AwsError::internal)?;
+        // The stream (and its group, which must be the caller's) the event belongs to.
+        let prefix = format!("{}/{}/", ctx.account_id().unwrap_or_default(), ctx.region);
+        let (stream_key, s) =
+            snap.scan::<Stream>(STREAMS, &prefix)?.into_iter().find(|(_, s)| s.id[..] == key[..16]).ok_or_else(bad)?;
+        let group = stream_key[prefix.len()..].split('\u{0}').next().unwrap_or_default().to_string();
+        let r = crate::insights::record(
+            e.t,
+            e.i,
+            &e.m,
+            &s.name,
+            &format!("{}:{group}", ctx.account_id().unwrap_or_default()),
+            hex(&key),
+        );
+        Ok(m::GetLogRecordResponse { log_record: Some(r.into_iter().map(|(k, v)| (k, v.text())).collect()) })
+    }
+}

@@ -2,6 +2,7 @@
 //! a background pass, tags, KMS key recorded), log streams, PutLogEvents with AWS's rules,
 //! GetLogEvents with its tokens, FilterLogEvents with the filter-pattern language.
 mod events;
+mod insights;
 mod pattern;
 
 use nuage_core::{AwsError, AwsResult, RequestContext};
@@ -104,6 +105,8 @@ pub struct Logs {
     store: Store,
     /// Orders events of the same stream and timestamp by arrival.
     sequence: std::sync::atomic::AtomicU64,
+    /// Logs Insights queries and their results, by query id.
+    queries: std::sync::Mutex<std::collections::HashMap<String, events::QueryRun>>,
 }
 
 impl Logs {
@@ -112,7 +115,7 @@ impl Logs {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
-        Arc::new(Logs { store, sequence: std::sync::atomic::AtomicU64::new(seed) })
+        Arc::new(Logs { store, sequence: std::sync::atomic::AtomicU64::new(seed), queries: Default::default() })
     }
 
     fn group(&self, ctx: &RequestContext, name: Option<&str>) -> AwsResult<Group> {
@@ -579,6 +582,20 @@ impl TypedService for LogsService {
                     Ok(m::ListTagsLogGroupResponse { tags: Some(g.tags) })
                 })
             }
+            O::StartQuery(i) => {
+                let group =
+                    i.log_group_name.clone().or_else(|| i.log_group_names.as_ref().and_then(|n| n.first().cloned()));
+                let mut a = self.on_group(ctx, "logs:StartQuery", group.as_deref());
+                for other in i.log_group_names.iter().flatten().skip(1).chain(i.log_group_identifiers.iter().flatten())
+                {
+                    a.also.push(self.on_group(ctx, "logs:StartQuery", Some(other)));
+                }
+                Row::authorized(a, async move { l.start_query(ctx, i) })
+            }
+            O::GetQueryResults(i) => Row::serve("logs:GetQueryResults", "*", async move { l.query_results(ctx, i) }),
+            O::StopQuery(i) => Row::serve("logs:StopQuery", "*", async move { l.stop_query(ctx, i) }),
+            O::DescribeQueries(i) => Row::serve("logs:DescribeQueries", "*", async move { l.describe_queries(ctx, i) }),
+            O::GetLogRecord(i) => Row::serve("logs:GetLogRecord", "*", async move { l.log_record(ctx, i) }),
             O::AssociateKmsKey(_)
             | O::AssociateSourceToS3TableIntegration(_)
             | O::CancelExportTask(_)
@@ -620,7 +637,6 @@ impl TypedService for LogsService {
             | O::DescribeIndexPolicies(_)
             | O::DescribeLookupTables(_)
             | O::DescribeMetricFilters(_)
-            | O::DescribeQueries(_)
             | O::DescribeQueryDefinitions(_)
             | O::DescribeResourcePolicies(_)
             | O::DescribeSubscriptionFilters(_)
@@ -636,9 +652,7 @@ impl TypedService for LogsService {
             | O::GetLogFields(_)
             | O::GetLogGroupFields(_)
             | O::GetLogObject(_)
-            | O::GetLogRecord(_)
             | O::GetLookupTable(_)
-            | O::GetQueryResults(_)
             | O::GetScheduledQuery(_)
             | O::GetScheduledQueryHistory(_)
             | O::GetStorageTierPolicy(_)
@@ -671,8 +685,6 @@ impl TypedService for LogsService {
             | O::PutSyslogConfiguration(_)
             | O::PutTransformer(_)
             | O::StartLiveTail(_)
-            | O::StartQuery(_)
-            | O::StopQuery(_)
             | O::TestMetricFilter(_)
             | O::TestTransformer(_)
             | O::UpdateAnomaly(_)

@@ -1,0 +1,978 @@
+//! CloudWatch Logs Insights: a query is commands joined by `|` (`fields`, `display`,
+//! `filter`, `parse`, `stats`, `sort`, `limit`, `dedup`) run over the events of the queried
+//! log groups in a time range. Events carry `@timestamp`, `@message`, `@logStream`, `@log`,
+//! `@ingestionTime`, and the fields of a JSON message (nested keys joined by dots), as Logs
+//! Insights discovers them.
+use regex::Regex;
+use std::collections::{BTreeMap, HashMap};
+
+pub type Record = BTreeMap<String, Val>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Str(String),
+    Num(f64),
+    Null,
+}
+
+impl Val {
+    pub fn text(&self) -> String {
+        match self {
+            Val::Str(s) => s.clone(),
+            Val::Num(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
+            Val::Num(n) => n.to_string(),
+            Val::Null => String::new(),
+        }
+    }
+    fn num(&self) -> Option<f64> {
+        match self {
+            Val::Num(n) => Some(*n),
+            Val::Str(s) => s.trim().parse().ok(),
+            Val::Null => None,
+        }
+    }
+    fn truthy(&self) -> bool {
+        match self {
+            Val::Num(n) => *n != 0.0,
+            Val::Str(s) => !s.is_empty() && s != "false",
+            Val::Null => false,
+        }
+    }
+    fn cmp(&self, other: &Val) -> Option<std::cmp::Ordering> {
+        match (self.num(), other.num()) {
+            (Some(a), Some(b)) if !matches!((self, other), (Val::Str(_), Val::Str(_))) => a.partial_cmp(&b),
+            _ => match (self, other) {
+                (Val::Null, _) | (_, Val::Null) => None,
+                _ => Some(self.text().cmp(&other.text())),
+            },
+        }
+    }
+}
+
+fn err(msg: impl std::fmt::Display) -> String {
+    msg.to_string()
+}
+
+#[derive(Debug, Clone)]
+enum Expr {
+    Field(String),
+    /// A period literal (`5m`): its milliseconds and its text, which names `bin(5m)`.
+    Period(f64, String),
+    Lit(Val),
+    Regex(Regex),
+    Call(String, Vec<Expr>),
+    Bin(String, Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    In(Box<Expr>, Vec<Expr>, bool),
+}
+
+#[derive(Debug, Clone)]
+enum Agg {
+    Count(Option<Expr>),
+    CountDistinct(Expr),
+    Sum(Expr),
+    Avg(Expr),
+    Min(Expr),
+    Max(Expr),
+    Pct(Expr, f64),
+    Stddev(Expr),
+    Earliest(Expr),
+    Latest(Expr),
+}
+
+#[derive(Debug, Clone)]
+enum Command {
+    Fields(Vec<(Expr, String)>),
+    Display(Vec<String>),
+    Filter(Expr),
+    Parse { source: Expr, pattern: Regex, names: Vec<String> },
+    Stats { aggs: Vec<(Agg, String)>, by: Vec<(Expr, String)> },
+    Sort(Vec<(Expr, bool)>),
+    Limit(usize),
+    Dedup(Vec<String>),
+}
+
+pub struct Query {
+    commands: Vec<Command>,
+}
+
+// ---- lexing ---------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Str(String),
+    Num(f64),
+    Regex(String),
+    Sym(&'static str),
+    Eof,
+}
+
+const SYMS: &[&str] =
+    &["<=", ">=", "!=", "=~", "==", "=", "<", ">", "(", ")", "[", "]", ",", "+", "-", "*", "/", "%", "|"];
+
+fn lex(text: &str) -> Result<Vec<Tok>, String> {
+    let cs: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    let mut out = Vec::new();
+    while i < cs.len() {
+        let c = cs[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '#' {
+            // A comment runs to the end of the line.
+            while i < cs.len() && cs[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '"' || c == '\'' {
+            let mut s = String::new();
+            i += 1;
+            while i < cs.len() && cs[i] != c {
+                if cs[i] == '\\' && i + 1 < cs.len() {
+                    i += 1;
+                }
+                s.push(cs[i]);
+                i += 1;
+            }
+            if i >= cs.len() {
+                return Err(err("unterminated string"));
+            }
+            i += 1;
+            out.push(Tok::Str(s));
+        } else if c == '/'
+            && matches!(out.last(), Some(Tok::Sym("=~" | "(" | ",")) | Some(Tok::Ident(_)))
+            && is_regex_start(&out)
+        {
+            let mut s = String::new();
+            i += 1;
+            while i < cs.len() && cs[i] != '/' {
+                if cs[i] == '\\' && i + 1 < cs.len() && cs[i + 1] == '/' {
+                    i += 1;
+                }
+                s.push(cs[i]);
+                i += 1;
+            }
+            if i >= cs.len() {
+                return Err(err("unterminated regular expression"));
+            }
+            i += 1;
+            out.push(Tok::Regex(s));
+        } else if c.is_ascii_digit() {
+            let start = i;
+            while i < cs.len() && (cs[i].is_ascii_digit() || cs[i] == '.') {
+                i += 1;
+            }
+            let n: String = cs[start..i].iter().collect();
+            out.push(Tok::Num(n.parse().map_err(|_| err(format!("bad number {n}")))?));
+            // A unit right after a number (`5m`) is part of a bin() period.
+            if i < cs.len() && cs[i].is_ascii_alphabetic() {
+                let ustart = i;
+                while i < cs.len() && cs[i].is_ascii_alphabetic() {
+                    i += 1;
+                }
+                out.push(Tok::Ident(format!("unit:{}", cs[ustart..i].iter().collect::<String>())));
+            }
+        } else if c.is_alphabetic() || c == '_' || c == '@' || c == '`' {
+            let start = i;
+            if c == '`' {
+                i += 1;
+                while i < cs.len() && cs[i] != '`' {
+                    i += 1;
+                }
+                out.push(Tok::Ident(cs[start + 1..i].iter().collect()));
+                i += 1;
+                continue;
+            }
+            while i < cs.len() && (cs[i].is_alphanumeric() || "_@.$".contains(cs[i])) {
+                i += 1;
+            }
+            out.push(Tok::Ident(cs[start..i].iter().collect()));
+        } else {
+            let rest: String = cs[i..cs.len().min(i + 2)].iter().collect();
+            let sym = SYMS
+                .iter()
+                .find(|s| rest.starts_with(**s))
+                .ok_or_else(|| err(format!("unexpected character '{c}'")))?;
+            out.push(Tok::Sym(sym));
+            i += sym.len();
+        }
+    }
+    out.push(Tok::Eof);
+    Ok(out)
+}
+
+/// A `/` starts a regular expression after `=~`, `like`, or as a function's argument.
+fn is_regex_start(out: &[Tok]) -> bool {
+    match out.last() {
+        Some(Tok::Sym("=~" | "(" | ",")) => true,
+        Some(Tok::Ident(w)) => w.eq_ignore_ascii_case("like") || w.eq_ignore_ascii_case("parse") || w.starts_with('@'),
+        _ => false,
+    }
+}
+
+// ---- parsing --------------------------------------------------------------------------------
+
+struct P {
+    t: Vec<Tok>,
+    i: usize,
+}
+
+impl P {
+    fn peek(&self) -> &Tok {
+        &self.t[self.i]
+    }
+    fn next(&mut self) -> Tok {
+        let t = self.t[self.i].clone();
+        if self.i + 1 < self.t.len() {
+            self.i += 1;
+        }
+        t
+    }
+    fn is_word(&self, w: &str) -> bool {
+        matches!(self.peek(), Tok::Ident(x) if x.eq_ignore_ascii_case(w))
+    }
+    fn at(&self, s: &str) -> bool {
+        matches!(self.peek(), Tok::Sym(x) if *x == s)
+    }
+    fn expect(&mut self, s: &str) -> Result<(), String> {
+        if self.at(s) {
+            self.next();
+            Ok(())
+        } else {
+            Err(err(format!("expected '{s}', found {:?}", self.peek())))
+        }
+    }
+    fn end_of_command(&self) -> bool {
+        matches!(self.peek(), Tok::Eof | Tok::Sym("|"))
+    }
+
+    fn expr(&mut self) -> Result<Expr, String> {
+        self.or()
+    }
+    fn or(&mut self) -> Result<Expr, String> {
+        let mut l = self.and()?;
+        while self.is_word("or") {
+            self.next();
+            l = Expr::Bin("or".into(), Box::new(l), Box::new(self.and()?));
+        }
+        Ok(l)
+    }
+    fn and(&mut self) -> Result<Expr, String> {
+        let mut l = self.not()?;
+        while self.is_word("and") {
+            self.next();
+            l = Expr::Bin("and".into(), Box::new(l), Box::new(self.not()?));
+        }
+        Ok(l)
+    }
+    fn not(&mut self) -> Result<Expr, String> {
+        if self.is_word("not") {
+            self.next();
+            return Ok(Expr::Not(Box::new(self.not()?)));
+        }
+        self.comparison()
+    }
+    fn comparison(&mut self) -> Result<Expr, String> {
+        let l = self.additive()?;
+        let negated_in = self.is_word("not")
+            && matches!(self.t.get(self.i + 1), Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("in"));
+        if negated_in {
+            self.next();
+        }
+        if self.is_word("in") {
+            self.next();
+            self.expect("[")?;
+            let mut list = vec![self.additive()?];
+            while self.at(",") {
+                self.next();
+                list.push(self.additive()?);
+            }
+            self.expect("]")?;
+            return Ok(Expr::In(Box::new(l), list, negated_in));
+        }
+        if self.is_word("like") {
+            self.next();
+            return Ok(Expr::Bin("=~".into(), Box::new(l), Box::new(self.additive()?)));
+        }
+        let op = match self.peek() {
+            Tok::Sym(s @ ("=" | "==" | "!=" | "<" | "<=" | ">" | ">=" | "=~")) => *s,
+            _ => return Ok(l),
+        };
+        self.next();
+        let op = if op == "==" { "=" } else { op };
+        Ok(Expr::Bin(op.into(), Box::new(l), Box::new(self.additive()?)))
+    }
+    fn additive(&mut self) -> Result<Expr, String> {
+        let mut l = self.term()?;
+        while self.at("+") || self.at("-") {
+            let op = if self.at("+") { "+" } else { "-" };
+            self.next();
+            l = Expr::Bin(op.into(), Box::new(l), Box::new(self.term()?));
+        }
+        Ok(l)
+    }
+    fn term(&mut self) -> Result<Expr, String> {
+        let mut l = self.primary()?;
+        while self.at("*") || self.at("/") || self.at("%") {
+            let op = match self.next() {
+                Tok::Sym(s) => s,
+                _ => "*",
+            };
+            l = Expr::Bin(op.into(), Box::new(l), Box::new(self.primary()?));
+        }
+        Ok(l)
+    }
+    fn primary(&mut self) -> Result<Expr, String> {
+        match self.next() {
+            Tok::Str(s) => Ok(Expr::Lit(Val::Str(s))),
+            Tok::Num(n) => {
+                if let Tok::Ident(u) = self.peek().clone() {
+                    if let Some(unit) = u.strip_prefix("unit:") {
+                        self.next();
+                        return Ok(Expr::Period(n * unit_ms(unit)?, format!("{}{unit}", Val::Num(n).text())));
+                    }
+                }
+                Ok(Expr::Lit(Val::Num(n)))
+            }
+            Tok::Regex(r) => {
+                Ok(Expr::Regex(Regex::new(&r).map_err(|e| err(format!("invalid regular expression: {e}")))?))
+            }
+            Tok::Sym("-") => Ok(Expr::Bin("-".into(), Box::new(Expr::Lit(Val::Num(0.0))), Box::new(self.primary()?))),
+            Tok::Sym("(") => {
+                let e = self.expr()?;
+                self.expect(")")?;
+                Ok(e)
+            }
+            Tok::Ident(name) if self.at("(") => {
+                self.next();
+                let mut args = Vec::new();
+                if !self.at(")") {
+                    if self.at("*") {
+                        self.next();
+                    } else {
+                        args.push(self.expr()?);
+                    }
+                    while self.at(",") {
+                        self.next();
+                        args.push(self.expr()?);
+                    }
+                }
+                self.expect(")")?;
+                Ok(Expr::Call(name.to_ascii_lowercase(), args))
+            }
+            Tok::Ident(name) => Ok(Expr::Field(name)),
+            other => Err(err(format!("unexpected {other:?}"))),
+        }
+    }
+
+    fn alias(&mut self, e: &Expr) -> Result<String, String> {
+        if self.is_word("as") {
+            self.next();
+            match self.next() {
+                Tok::Ident(n) => Ok(n),
+                other => Err(err(format!("expected a name after as, found {other:?}"))),
+            }
+        } else {
+            Ok(name_of(e))
+        }
+    }
+
+    fn command(&mut self) -> Result<Command, String> {
+        let Tok::Ident(word) = self.next() else { return Err(err("expected a command")) };
+        let c = match word.to_ascii_lowercase().as_str() {
+            "fields" | "display" => {
+                let mut list = Vec::new();
+                loop {
+                    let e = self.expr()?;
+                    let alias = self.alias(&e)?;
+                    list.push((e, alias));
+                    if !self.at(",") {
+                        break;
+                    }
+                    self.next();
+                }
+                if word.eq_ignore_ascii_case("display") {
+                    Command::Display(list.into_iter().map(|(_, a)| a).collect())
+                } else {
+                    Command::Fields(list)
+                }
+            }
+            "filter" => Command::Filter(self.expr()?),
+            "parse" => {
+                let source = self.primary()?;
+                match self.next() {
+                    Tok::Str(glob) => {
+                        self.expect_word("as")?;
+                        let mut names = Vec::new();
+                        loop {
+                            match self.next() {
+                                Tok::Ident(n) => names.push(n),
+                                other => return Err(err(format!("expected a field name, found {other:?}"))),
+                            }
+                            if !self.at(",") {
+                                break;
+                            }
+                            self.next();
+                        }
+                        let pattern = glob_regex(&glob)?;
+                        if pattern.captures_len() - 1 != names.len() {
+                            return Err(err("parse: the number of * and of names differ"));
+                        }
+                        Command::Parse { source, pattern, names }
+                    }
+                    Tok::Regex(r) => {
+                        let pattern = Regex::new(&r).map_err(|e| err(format!("invalid regular expression: {e}")))?;
+                        let names = pattern.capture_names().flatten().map(String::from).collect();
+                        Command::Parse { source, pattern, names }
+                    }
+                    other => return Err(err(format!("parse needs a pattern, found {other:?}"))),
+                }
+            }
+            "stats" => {
+                let mut aggs = Vec::new();
+                loop {
+                    let e = self.primary()?;
+                    let agg = aggregate(&e)?;
+                    let alias = self.alias(&e)?;
+                    aggs.push((agg, alias));
+                    if !self.at(",") {
+                        break;
+                    }
+                    self.next();
+                }
+                let mut by = Vec::new();
+                if self.is_word("by") {
+                    self.next();
+                    loop {
+                        let e = self.expr()?;
+                        let alias = self.alias(&e)?;
+                        by.push((e, alias));
+                        if !self.at(",") {
+                            break;
+                        }
+                        self.next();
+                    }
+                }
+                Command::Stats { aggs, by }
+            }
+            "sort" => {
+                let mut keys = Vec::new();
+                loop {
+                    let e = self.additive()?;
+                    let desc = if self.is_word("desc") {
+                        self.next();
+                        true
+                    } else {
+                        if self.is_word("asc") {
+                            self.next();
+                        }
+                        false
+                    };
+                    keys.push((e, desc));
+                    if !self.at(",") {
+                        break;
+                    }
+                    self.next();
+                }
+                Command::Sort(keys)
+            }
+            "limit" => match self.next() {
+                Tok::Num(n) if n >= 1.0 => Command::Limit(n as usize),
+                other => return Err(err(format!("limit needs a positive number, found {other:?}"))),
+            },
+            "dedup" => {
+                let mut names = Vec::new();
+                loop {
+                    match self.next() {
+                        Tok::Ident(n) => names.push(n),
+                        other => return Err(err(format!("expected a field name, found {other:?}"))),
+                    }
+                    if !self.at(",") {
+                        break;
+                    }
+                    self.next();
+                }
+                Command::Dedup(names)
+            }
+            other => return Err(err(format!("unsupported command: {other}"))),
+        };
+        if !self.end_of_command() {
+            return Err(err(format!("unexpected {:?} after {word}", self.peek())));
+        }
+        Ok(c)
+    }
+
+    fn expect_word(&mut self, w: &str) -> Result<(), String> {
+        if self.is_word(w) {
+            self.next();
+            Ok(())
+        } else {
+            Err(err(format!("expected {w}")))
+        }
+    }
+}
+
+fn unit_ms(unit: &str) -> Result<f64, String> {
+    Ok(match unit {
+        "ms" => 1.0,
+        "s" | "sec" | "second" | "seconds" => 1000.0,
+        "m" | "min" | "minute" | "minutes" => 60_000.0,
+        "h" | "hr" | "hour" | "hours" => 3_600_000.0,
+        "d" | "day" | "days" => 86_400_000.0,
+        "w" | "week" | "weeks" => 604_800_000.0,
+        other => return Err(err(format!("unknown time unit: {other}"))),
+    })
+}
+
+/// `"GET * HTTP/1.1 *"` as a regular expression with one capture per `*`.
+fn glob_regex(glob: &str) -> Result<Regex, String> {
+    let parts: Vec<String> = glob.split('*').map(regex::escape).collect();
+    let mut re = parts.join("(.*?)");
+    // A trailing `*` takes the rest of the text.
+    if glob.ends_with('*') {
+        re.truncate(re.len() - "(.*?)".len());
+        re.push_str("(.*)");
+    }
+    Regex::new(&re).map_err(|e| err(format!("invalid parse pattern: {e}")))
+}
+
+fn name_of(e: &Expr) -> String {
+    match e {
+        Expr::Field(f) => f.clone(),
+        Expr::Call(name, args) => {
+            let inner: Vec<String> = args.iter().map(name_of).collect();
+            if inner.is_empty() && name == "count" {
+                "count(*)".into()
+            } else {
+                format!("{name}({})", inner.join(","))
+            }
+        }
+        Expr::Lit(v) => v.text(),
+        Expr::Period(_, text) => text.clone(),
+        _ => "expr".into(),
+    }
+}
+
+fn aggregate(e: &Expr) -> Result<Agg, String> {
+    let Expr::Call(name, args) = e else { return Err(err("stats needs an aggregate function")) };
+    let one = || args.first().cloned().ok_or_else(|| err(format!("{name} needs an argument")));
+    Ok(match name.as_str() {
+        "count" => Agg::Count(args.first().cloned()),
+        "count_distinct" => Agg::CountDistinct(one()?),
+        "sum" => Agg::Sum(one()?),
+        "avg" => Agg::Avg(one()?),
+        "min" => Agg::Min(one()?),
+        "max" => Agg::Max(one()?),
+        "stddev" => Agg::Stddev(one()?),
+        "earliest" => Agg::Earliest(one()?),
+        "latest" => Agg::Latest(one()?),
+        "pct" | "percentile" => match args.get(1) {
+            Some(Expr::Lit(Val::Num(p))) => Agg::Pct(one()?, *p),
+            _ => return Err(err("pct needs a field and a percentile")),
+        },
+        other => return Err(err(format!("unsupported aggregate function: {other}"))),
+    })
+}
+
+pub fn parse(text: &str) -> Result<Query, String> {
+    let mut p = P { t: lex(text)?, i: 0 };
+    let mut commands = Vec::new();
+    while !matches!(p.peek(), Tok::Eof) {
+        commands.push(p.command()?);
+        if p.at("|") {
+            p.next();
+        }
+    }
+    Ok(Query { commands })
+}
+
+// ---- evaluation -----------------------------------------------------------------------------
+
+fn eval(e: &Expr, r: &Record) -> Val {
+    match e {
+        Expr::Field(f) => r.get(f).cloned().unwrap_or(Val::Null),
+        Expr::Lit(v) => v.clone(),
+        Expr::Period(ms, _) => Val::Num(*ms),
+        Expr::Regex(re) => Val::Str(re.as_str().to_string()),
+        Expr::Not(a) => Val::Num(if eval(a, r).truthy() { 0.0 } else { 1.0 }),
+        Expr::In(a, list, negated) => {
+            let v = eval(a, r);
+            let found = list.iter().any(|x| eval(x, r).cmp(&v) == Some(std::cmp::Ordering::Equal));
+            Val::Num(if found != *negated { 1.0 } else { 0.0 })
+        }
+        Expr::Bin(op, a, b) => {
+            if op == "=~" {
+                let text = eval(a, r).text();
+                let m = match b.as_ref() {
+                    Expr::Regex(re) => re.is_match(&text),
+                    other => text.contains(&eval(other, r).text()),
+                };
+                return Val::Num(if m { 1.0 } else { 0.0 });
+            }
+            let (x, y) = (eval(a, r), eval(b, r));
+            let bool_val = |c: bool| Val::Num(if c { 1.0 } else { 0.0 });
+            match op.as_str() {
+                "and" => bool_val(x.truthy() && y.truthy()),
+                "or" => bool_val(x.truthy() || y.truthy()),
+                "=" => bool_val(x.cmp(&y) == Some(std::cmp::Ordering::Equal)),
+                "!=" => bool_val(x.cmp(&y) != Some(std::cmp::Ordering::Equal)),
+                "<" => bool_val(x.cmp(&y) == Some(std::cmp::Ordering::Less)),
+                "<=" => bool_val(matches!(x.cmp(&y), Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal))),
+                ">" => bool_val(x.cmp(&y) == Some(std::cmp::Ordering::Greater)),
+                ">=" => bool_val(matches!(x.cmp(&y), Some(std::cmp::Ordering::Greater | std::cmp::Ordering::Equal))),
+                _ => match (x.num(), y.num()) {
+                    (Some(a), Some(b)) => Val::Num(match op.as_str() {
+                        "+" => a + b,
+                        "-" => a - b,
+                        "*" => a * b,
+                        "/" => a / b,
+                        _ => a % b,
+                    }),
+                    _ => Val::Null,
+                },
+            }
+        }
+        Expr::Call(name, args) => call(name, args, r),
+    }
+}
+
+fn call(name: &str, args: &[Expr], r: &Record) -> Val {
+    let arg = |i: usize| args.get(i).map(|a| eval(a, r)).unwrap_or(Val::Null);
+    let s = |i: usize| arg(i).text();
+    match name {
+        "ispresent" => {
+            Val::Num(if matches!(args.first(), Some(Expr::Field(f)) if r.contains_key(f)) { 1.0 } else { 0.0 })
+        }
+        "isempty" => Val::Num(if s(0).is_empty() { 1.0 } else { 0.0 }),
+        "coalesce" => args.iter().map(|a| eval(a, r)).find(|v| *v != Val::Null).unwrap_or(Val::Null),
+        "tolower" => Val::Str(s(0).to_lowercase()),
+        "toupper" => Val::Str(s(0).to_uppercase()),
+        "strlen" => Val::Num(s(0).chars().count() as f64),
+        "trim" => Val::Str(s(0).trim().to_string()),
+        "concat" => Val::Str(args.iter().map(|a| eval(a, r).text()).collect()),
+        "substr" => {
+            let text: Vec<char> = s(0).chars().collect();
+            let start = arg(1).num().unwrap_or(0.0).max(0.0) as usize;
+            let len = arg(2).num().map(|l| l.max(0.0) as usize).unwrap_or(text.len());
+            Val::Str(text.iter().skip(start).take(len).collect())
+        }
+        "replace" => Val::Str(s(0).replace(&s(1), &s(2))),
+        "strcontains" => Val::Num(if s(0).contains(&s(1)) { 1.0 } else { 0.0 }),
+        "abs" => arg(0).num().map(|n| Val::Num(n.abs())).unwrap_or(Val::Null),
+        "ceil" => arg(0).num().map(|n| Val::Num(n.ceil())).unwrap_or(Val::Null),
+        "floor" => arg(0).num().map(|n| Val::Num(n.floor())).unwrap_or(Val::Null),
+        "sqrt" => arg(0).num().map(|n| Val::Num(n.sqrt())).unwrap_or(Val::Null),
+        "greatest" => args.iter().filter_map(|a| eval(a, r).num()).reduce(f64::max).map(Val::Num).unwrap_or(Val::Null),
+        "least" => args.iter().filter_map(|a| eval(a, r).num()).reduce(f64::min).map(Val::Num).unwrap_or(Val::Null),
+        // bin(period): the timestamp rounded down to the period.
+        "bin" => match (r.get("@timestamp").and_then(Val::num), arg(0).num()) {
+            (Some(t), Some(p)) if p > 0.0 => Val::Num((t / p).floor() * p),
+            _ => Val::Null,
+        },
+        "datefloor" => match (arg(0).num(), arg(1).num()) {
+            (Some(t), Some(p)) if p > 0.0 => Val::Num((t / p).floor() * p),
+            _ => Val::Null,
+        },
+        "fromMillis" | "frommillis" => arg(0),
+        "tomillis" => arg(0),
+        "isvalidip" | "isvalidipv4" => Val::Num(if s(0).parse::<std::net::Ipv4Addr>().is_ok() { 1.0 } else { 0.0 }),
+        _ => Val::Null,
+    }
+}
+
+fn percentile(mut v: Vec<f64>, p: f64) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    Some(v[rank.clamp(1, v.len()) - 1])
+}
+
+fn finish(agg: &Agg, rows: &[&Record]) -> Val {
+    let nums = |e: &Expr| rows.iter().filter_map(|r| eval(e, r).num()).collect::<Vec<f64>>();
+    match agg {
+        Agg::Count(None) => Val::Num(rows.len() as f64),
+        Agg::Count(Some(e)) => Val::Num(rows.iter().filter(|r| eval(e, r) != Val::Null).count() as f64),
+        Agg::CountDistinct(e) => {
+            let set: std::collections::BTreeSet<String> =
+                rows.iter().map(|r| eval(e, r)).filter(|v| *v != Val::Null).map(|v| v.text()).collect();
+            Val::Num(set.len() as f64)
+        }
+        Agg::Sum(e) => Val::Num(nums(e).iter().sum()),
+        Agg::Avg(e) => {
+            let n = nums(e);
+            if n.is_empty() {
+                Val::Null
+            } else {
+                Val::Num(n.iter().sum::<f64>() / n.len() as f64)
+            }
+        }
+        Agg::Min(e) => nums(e).into_iter().reduce(f64::min).map(Val::Num).unwrap_or(Val::Null),
+        Agg::Max(e) => nums(e).into_iter().reduce(f64::max).map(Val::Num).unwrap_or(Val::Null),
+        Agg::Pct(e, p) => percentile(nums(e), *p).map(Val::Num).unwrap_or(Val::Null),
+        Agg::Stddev(e) => {
+            let n = nums(e);
+            if n.len() < 2 {
+                return Val::Null;
+            }
+            let mean = n.iter().sum::<f64>() / n.len() as f64;
+            Val::Num((n.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n.len() - 1) as f64).sqrt())
+        }
+        Agg::Earliest(e) => rows.first().map(|r| eval(e, r)).unwrap_or(Val::Null),
+        Agg::Latest(e) => rows.last().map(|r| eval(e, r)).unwrap_or(Val::Null),
+    }
+}
+
+/// The result of a query: rows of (field, value), in display order.
+pub struct Outcome {
+    pub rows: Vec<Vec<(String, String)>>,
+    pub matched: usize,
+}
+
+impl Query {
+    /// Runs the query over `records` (in time order). Without `stats`, each record shows its
+    /// `fields`/`display` fields (by default `@timestamp` and `@message`), newest first, at most
+    /// 10,000 of them.
+    pub fn run(&self, mut records: Vec<Record>) -> Outcome {
+        let mut shown: Option<Vec<String>> = None;
+        let mut sorted = false;
+        let mut limit: Option<usize> = None;
+        for c in &self.commands {
+            match c {
+                Command::Fields(list) => {
+                    for r in &mut records {
+                        for (e, alias) in list {
+                            let v = eval(e, r);
+                            r.insert(alias.clone(), v);
+                        }
+                    }
+                    let mut names = shown.unwrap_or_default();
+                    names.extend(list.iter().map(|(_, a)| a.clone()).filter(|a| !a.is_empty()));
+                    names.dedup();
+                    shown = Some(names);
+                }
+                Command::Display(names) => shown = Some(names.clone()),
+                Command::Filter(e) => records.retain(|r| eval(e, r).truthy()),
+                Command::Parse { source, pattern, names } => {
+                    for r in &mut records {
+                        let text = eval(source, r).text();
+                        if let Some(caps) = pattern.captures(&text) {
+                            for (n, name) in names.iter().enumerate() {
+                                let v = if pattern.capture_names().flatten().any(|c| c == name) {
+                                    caps.name(name)
+                                } else {
+                                    caps.get(n + 1)
+                                };
+                                if let Some(v) = v {
+                                    r.insert(name.clone(), Val::Str(v.as_str().to_string()));
+                                }
+                            }
+                        }
+                    }
+                }
+                Command::Stats { aggs, by } => {
+                    let mut groups: HashMap<Vec<String>, (Vec<Val>, Vec<usize>)> = HashMap::new();
+                    let mut order = Vec::new();
+                    for (i, r) in records.iter().enumerate() {
+                        let keys: Vec<Val> = by.iter().map(|(e, _)| eval(e, r)).collect();
+                        let id: Vec<String> = keys.iter().map(Val::text).collect();
+                        let entry = groups.entry(id.clone()).or_insert_with(|| {
+                            order.push(id.clone());
+                            (keys, Vec::new())
+                        });
+                        entry.1.push(i);
+                    }
+                    let mut out = Vec::new();
+                    for id in order {
+                        let (keys, idx) = &groups[&id];
+                        let rows: Vec<&Record> = idx.iter().map(|i| &records[*i]).collect();
+                        let mut rec = Record::new();
+                        for ((e, alias), v) in by.iter().zip(keys) {
+                            let v = match e {
+                                Expr::Call(n, _) if n == "bin" => {
+                                    Val::Str(timestamp_text(v.num().unwrap_or(0.0) as i64))
+                                }
+                                _ => v.clone(),
+                            };
+                            rec.insert(alias.clone(), v);
+                        }
+                        for (agg, alias) in aggs {
+                            rec.insert(alias.clone(), finish(agg, &rows));
+                        }
+                        out.push(rec);
+                    }
+                    records = out;
+                    let mut names: Vec<String> = by.iter().map(|(_, a)| a.clone()).collect();
+                    names.extend(aggs.iter().map(|(_, a)| a.clone()));
+                    shown = Some(names);
+                }
+                Command::Sort(keys) => {
+                    records.sort_by(|a, b| {
+                        for (e, desc) in keys {
+                            let o = eval(e, a).cmp(&eval(e, b)).unwrap_or(std::cmp::Ordering::Equal);
+                            let o = if *desc { o.reverse() } else { o };
+                            if o != std::cmp::Ordering::Equal {
+                                return o;
+                            }
+                        }
+                        std::cmp::Ordering::Equal
+                    });
+                    sorted = true;
+                }
+                Command::Limit(n) => {
+                    limit = Some(*n);
+                    records.truncate(*n);
+                }
+                Command::Dedup(names) => {
+                    let mut seen = std::collections::HashSet::new();
+                    records.retain(|r| {
+                        seen.insert(
+                            names.iter().map(|n| r.get(n).map(Val::text).unwrap_or_default()).collect::<Vec<_>>(),
+                        )
+                    });
+                }
+            }
+        }
+        let has_stats = self.commands.iter().any(|c| matches!(c, Command::Stats { .. }));
+        if !sorted && !has_stats {
+            // Without a sort, Logs Insights shows the newest events first.
+            records.reverse();
+        }
+        records.truncate(limit.unwrap_or(10_000));
+        let names = shown.unwrap_or_else(|| vec!["@timestamp".into(), "@message".into()]);
+        let matched = records.len();
+        let rows = records
+            .iter()
+            .map(|r| {
+                let mut row: Vec<(String, String)> = names
+                    .iter()
+                    .filter_map(|n| {
+                        r.get(n).filter(|v| **v != Val::Null).map(|v| {
+                            let text = if n == "@timestamp" {
+                                timestamp_text(v.num().unwrap_or(0.0) as i64)
+                            } else {
+                                v.text()
+                            };
+                            (n.clone(), text)
+                        })
+                    })
+                    .collect();
+                if !has_stats {
+                    if let Some(p) = r.get("@ptr") {
+                        row.push(("@ptr".into(), p.text()));
+                    }
+                }
+                row
+            })
+            .collect();
+        Outcome { rows, matched }
+    }
+}
+
+/// Timestamps as Logs Insights shows them: `2026-12-06 23:05:00.123`.
+fn timestamp_text(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{:03}", rem / 3600, rem % 3600 / 60, rem % 60, ms.rem_euclid(1000))
+}
+
+/// The fields Logs Insights discovers in an event: its system fields, and a JSON message's
+/// keys (nested ones joined by dots).
+pub fn record(timestamp: i64, ingestion: i64, message: &str, stream: &str, group: &str, ptr: String) -> Record {
+    let mut r = Record::new();
+    r.insert("@timestamp".into(), Val::Num(timestamp as f64));
+    r.insert("@ingestionTime".into(), Val::Num(ingestion as f64));
+    r.insert("@message".into(), Val::Str(message.to_string()));
+    r.insert("@logStream".into(), Val::Str(stream.to_string()));
+    r.insert("@log".into(), Val::Str(group.to_string()));
+    r.insert("@ptr".into(), Val::Str(ptr));
+    if let Ok(serde_json::Value::Object(doc)) = serde_json::from_str::<serde_json::Value>(message.trim()) {
+        flatten("", &serde_json::Value::Object(doc), &mut r);
+    }
+    r
+}
+
+fn flatten(prefix: &str, v: &serde_json::Value, r: &mut Record) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&key, v, r);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                flatten(&format!("{prefix}.{i}"), v, r);
+            }
+        }
+        serde_json::Value::Number(n) => {
+            r.insert(prefix.to_string(), n.as_f64().map(Val::Num).unwrap_or(Val::Null));
+        }
+        serde_json::Value::String(s) => {
+            r.insert(prefix.to_string(), Val::Str(s.clone()));
+        }
+        serde_json::Value::Bool(b) => {
+            r.insert(prefix.to_string(), Val::Str(b.to_string()));
+        }
+        serde_json::Value::Null => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records() -> Vec<Record> {
+        let lines = [
+            r#"{"ip": "1.1.1.1", "path": "/menu", "status": 200}"#,
+            r#"{"ip": "2.2.2.2", "path": "/menu", "status": 200}"#,
+            r#"{"ip": "1.1.1.1", "path": "/buy", "status": 302}"#,
+            r#"{"ip": "3.3.3.3", "path": "/x", "status": 404}"#,
+        ];
+        lines.iter().enumerate().map(|(i, l)| record(1_000 * i as i64, 0, l, "s", "g", i.to_string())).collect()
+    }
+
+    #[test]
+    fn stats_filter_sort_limit() {
+        let q = parse("filter path = '/menu' | stats count(*) as visits, count_distinct(ip) as visitors").unwrap();
+        let out = q.run(records());
+        assert_eq!(out.rows, vec![vec![("visits".into(), "2".into()), ("visitors".into(), "2".into())]]);
+        let q = parse("stats count(*) by path | sort `count(*)` desc | limit 1").unwrap();
+        assert_eq!(
+            q.run(records()).rows[0],
+            vec![("path".to_string(), "/menu".to_string()), ("count(*)".into(), "2".into())]
+        );
+        let q = parse("fields ip, status | filter status >= 300 and ip like /^3/").unwrap();
+        assert_eq!(
+            q.run(records()).rows,
+            vec![vec![
+                ("ip".to_string(), "3.3.3.3".to_string()),
+                ("status".into(), "404".into()),
+                ("@ptr".into(), "3".into())
+            ]]
+        );
+    }
+
+    #[test]
+    fn parse_glob_and_bins() {
+        let r = vec![record(60_000, 0, "GET /menu HTTP/1.1 200", "s", "g", "p".into())];
+        let q = parse("parse @message '* * HTTP/1.1 *' as verb, path, code | display verb, path, code").unwrap();
+        assert_eq!(
+            q.run(r.clone()).rows[0][..3],
+            [("verb".into(), "GET".into()), ("path".into(), "/menu".into()), ("code".into(), "200".into())]
+        );
+        let q = parse("stats count(*) by bin(1m)").unwrap();
+        assert_eq!(q.run(r).rows[0][0], ("bin(1m)".to_string(), "1970-01-01 00:01:00.000".to_string()));
+    }
+}
