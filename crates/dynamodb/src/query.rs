@@ -25,17 +25,7 @@ pub(crate) fn as_slice(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
     }
 }
 
-/// The smallest key greater than every key starting with `prefix`.
-pub fn successor(prefix: &[u8]) -> Vec<u8> {
-    let mut s = prefix.to_vec();
-    while let Some(last) = s.pop() {
-        if last < 0xff {
-            s.push(last + 1);
-            return s;
-        }
-    }
-    vec![0xff; prefix.len() + 1]
-}
+pub use nuage_storage::prefix_end as successor;
 
 /// A key condition's sort-key part.
 enum SortCond {

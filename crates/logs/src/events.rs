@@ -6,7 +6,7 @@ use crate::{invalid, now_ms, stream_key, Group, Logs, Stream, EVENTS, STREAMS};
 use base64::Engine;
 use nuage_core::{AwsError, AwsResult, RequestContext};
 use nuage_protocol::logs as m;
-use nuage_storage::Store;
+use nuage_storage::{prefix_end as successor, Store};
 use serde::{Deserialize, Serialize};
 use std::ops::Bound;
 
@@ -277,18 +277,6 @@ impl Logs {
             next_token: token,
         })
     }
-}
-
-/// The smallest key greater than every key starting with `prefix`.
-fn successor(prefix: &[u8]) -> Vec<u8> {
-    let mut s = prefix.to_vec();
-    while let Some(last) = s.pop() {
-        if last < 0xff {
-            s.push(last + 1);
-            return s;
-        }
-    }
-    vec![0xff; prefix.len() + 1]
 }
 
 /// Deletes a stream's events older than `horizon`.

@@ -54,6 +54,19 @@ pub type BytesTable = TableDefinition<'static, &'static [u8], &'static [u8]>;
 
 type BytesEntry<'a> = (redb::AccessGuard<'a, &'static [u8]>, redb::AccessGuard<'a, &'static [u8]>);
 
+/// The smallest key greater than every key starting with `prefix`: the exclusive end of a
+/// prefix range in a `BytesTable`.
+pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut s = prefix.to_vec();
+    while let Some(last) = s.pop() {
+        if last < 0xff {
+            s.push(last + 1);
+            return s;
+        }
+    }
+    vec![0xff; prefix.len() + 1]
+}
+
 /// A key of either kind of table; the overlay keeps both apart.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Key {
