@@ -288,3 +288,21 @@ def test_logs_insights_cafe_questions(logs):
         logs.start_query(logGroupName="/cafe/access", startTime=0, endTime=1, queryString="stats nonsense(")
     assert code(e) == "MalformedQueryException"
     assert any(q["queryString"].startswith("filter request") for q in logs.describe_queries(logGroupName="/cafe/access")["queries"])
+
+
+def test_query_definitions_and_test_metric_filter(logs):
+    qid = logs.put_query_definition(name="cafe/visitors", queryString="stats count_distinct(ip)",
+                                    logGroupNames=["/cafe/access"])["queryDefinitionId"]
+    logs.put_query_definition(name="cafe/visitors", queryDefinitionId=qid, queryString="stats count_distinct(ip) as v")
+    logs.put_query_definition(name="other", queryString="fields @message")
+    defs = logs.describe_query_definitions(queryDefinitionNamePrefix="cafe/")["queryDefinitions"]
+    assert [(d["name"], d["queryString"]) for d in defs] == [("cafe/visitors", "stats count_distinct(ip) as v")]
+    assert logs.delete_query_definition(queryDefinitionId=qid)["success"] is True
+    with pytest.raises(ClientError) as e:
+        logs.delete_query_definition(queryDefinitionId=qid)
+    assert code(e) == "ResourceNotFoundException"
+
+    out = logs.test_metric_filter(filterPattern="[ip, id, user, ts, request, status = 404, bytes]", logEventMessages=[
+        '1.1.1.1 - - [x] "GET /a HTTP/1.1" 200 10', '2.2.2.2 - - [x] "GET /b HTTP/1.1" 404 20'])
+    assert [m["eventNumber"] for m in out["matches"]] == [2]
+    assert out["matches"][0]["extractedValues"]["$ip"] == "2.2.2.2" and out["matches"][0]["extractedValues"]["$status"] == "404"

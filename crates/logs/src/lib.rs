@@ -20,6 +20,8 @@ use std::sync::Arc;
 const GROUPS: JsonTable = TableDefinition::new("logs_groups");
 /// Log streams, by `account/region/group` NUL `stream`.
 const STREAMS: JsonTable = TableDefinition::new("logs_streams");
+/// Saved Logs Insights queries, by `account/region/id`.
+const QUERY_DEFINITIONS: JsonTable = TableDefinition::new("logs_query_definitions");
 /// Events, by stream id, timestamp and ingestion sequence.
 const EVENTS: BytesTable = TableDefinition::new("logs_events");
 
@@ -379,6 +381,89 @@ impl Logs {
         self.store.write(move |w| w.put(GROUPS, &g.key(), &g)).await
     }
 
+    async fn put_query_definition(
+        &self,
+        ctx: &RequestContext,
+        i: m::PutQueryDefinitionRequest,
+    ) -> AwsResult<m::PutQueryDefinitionResponse> {
+        if i.query_language.as_deref().is_some_and(|l| l != "CWLI") {
+            return Err(invalid("nuage keeps query definitions in the Logs Insights query language (CWLI) only"));
+        }
+        let prefix = format!("{}/{}/", ctx.account_id().unwrap_or_default(), ctx.region);
+        let id = match &i.query_definition_id {
+            Some(id) => {
+                if self.store.read()?.get::<m::QueryDefinition>(QUERY_DEFINITIONS, &format!("{prefix}{id}"))?.is_none()
+                {
+                    return Err(E::ResourceNotFoundException.msg(format!("Query definition {id} does not exist")));
+                }
+                id.clone()
+            }
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        let def = m::QueryDefinition {
+            query_language: Some("CWLI".into()),
+            query_definition_id: Some(id.clone()),
+            name: i.name,
+            query_string: i.query_string,
+            last_modified: Some(now_ms()),
+            log_group_names: i.log_group_names,
+            parameters: i.parameters,
+        };
+        let key = format!("{prefix}{id}");
+        self.store.write(move |w| w.put(QUERY_DEFINITIONS, &key, &def)).await?;
+        Ok(m::PutQueryDefinitionResponse { query_definition_id: Some(id) })
+    }
+
+    fn describe_query_definitions(
+        &self,
+        ctx: &RequestContext,
+        i: m::DescribeQueryDefinitionsRequest,
+    ) -> AwsResult<m::DescribeQueryDefinitionsResponse> {
+        let prefix = format!("{}/{}/", ctx.account_id().unwrap_or_default(), ctx.region);
+        let mut defs: Vec<m::QueryDefinition> = self
+            .store
+            .read()?
+            .scan::<m::QueryDefinition>(QUERY_DEFINITIONS, &prefix)?
+            .into_iter()
+            .map(|(_, d)| d)
+            .filter(|d| {
+                i.query_definition_name_prefix
+                    .as_ref()
+                    .is_none_or(|p| d.name.as_deref().unwrap_or_default().starts_with(p.as_str()))
+            })
+            .collect();
+        defs.sort_by(|a, b| a.name.cmp(&b.name));
+        let start = match &i.next_token {
+            Some(t) => t.parse::<usize>().map_err(|_| invalid("The specified nextToken is invalid."))?,
+            None => 0,
+        };
+        let max = i.max_results.unwrap_or(1000).clamp(1, 1000) as usize;
+        let more = defs.len() > start + max;
+        let page: Vec<m::QueryDefinition> = defs.into_iter().skip(start).take(max).collect();
+        Ok(m::DescribeQueryDefinitionsResponse {
+            next_token: more.then(|| (start + max).to_string()),
+            query_definitions: Some(page),
+        })
+    }
+
+    async fn delete_query_definition(
+        &self,
+        ctx: &RequestContext,
+        i: m::DeleteQueryDefinitionRequest,
+    ) -> AwsResult<m::DeleteQueryDefinitionResponse> {
+        let id = i.query_definition_id.unwrap_or_default();
+        let key = format!("{}/{}/{id}", ctx.account_id().unwrap_or_default(), ctx.region);
+        self.store
+            .write(move |w| {
+                if w.get::<m::QueryDefinition>(QUERY_DEFINITIONS, &key)?.is_none() {
+                    return Err(E::ResourceNotFoundException.msg(format!("Query definition {id} does not exist")));
+                }
+                w.delete(QUERY_DEFINITIONS, &key)
+            })
+            .await?;
+        Ok(m::DeleteQueryDefinitionResponse { success: Some(true) })
+    }
+
     /// Deletes events older than each group's retention, as the service does in the
     /// background.
     pub async fn run_retention(self: Arc<Self>, interval: std::time::Duration) {
@@ -596,6 +681,29 @@ impl TypedService for LogsService {
             O::StopQuery(i) => Row::serve("logs:StopQuery", "*", async move { l.stop_query(ctx, i) }),
             O::DescribeQueries(i) => Row::serve("logs:DescribeQueries", "*", async move { l.describe_queries(ctx, i) }),
             O::GetLogRecord(i) => Row::serve("logs:GetLogRecord", "*", async move { l.log_record(ctx, i) }),
+            O::PutQueryDefinition(i) => Row::serve("logs:PutQueryDefinition", "*", l.put_query_definition(ctx, i)),
+            O::DescribeQueryDefinitions(i) => {
+                Row::serve("logs:DescribeQueryDefinitions", "*", async move { l.describe_query_definitions(ctx, i) })
+            }
+            O::DeleteQueryDefinition(i) => {
+                Row::serve("logs:DeleteQueryDefinition", "*", l.delete_query_definition(ctx, i))
+            }
+            O::TestMetricFilter(i) => Row::serve("logs:TestMetricFilter", "*", async move {
+                let p = pattern::parse(i.filter_pattern.as_deref().unwrap_or_default()).map_err(invalid)?;
+                let matches = i
+                    .log_event_messages
+                    .unwrap_or_default()
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(_, msg)| p.matches(msg))
+                    .map(|(n, msg)| m::MetricFilterMatchRecord {
+                        event_number: Some(n as i64 + 1),
+                        extracted_values: Some(p.extracted(&msg)),
+                        event_message: Some(msg),
+                    })
+                    .collect();
+                Ok(m::TestMetricFilterResponse { matches: Some(matches) })
+            }),
             O::AssociateKmsKey(_)
             | O::AssociateSourceToS3TableIntegration(_)
             | O::CancelExportTask(_)
@@ -618,7 +726,6 @@ impl TypedService for LogsService {
             | O::DeleteLogAnomalyDetector(_)
             | O::DeleteLookupTable(_)
             | O::DeleteMetricFilter(_)
-            | O::DeleteQueryDefinition(_)
             | O::DeleteResourcePolicy(_)
             | O::DeleteScheduledQuery(_)
             | O::DeleteSubscriptionFilter(_)
@@ -637,7 +744,6 @@ impl TypedService for LogsService {
             | O::DescribeIndexPolicies(_)
             | O::DescribeLookupTables(_)
             | O::DescribeMetricFilters(_)
-            | O::DescribeQueryDefinitions(_)
             | O::DescribeResourcePolicies(_)
             | O::DescribeSubscriptionFilters(_)
             | O::DisassociateKmsKey(_)
@@ -678,14 +784,12 @@ impl TypedService for LogsService {
             | O::PutIntegration(_)
             | O::PutLogGroupDeletionProtection(_)
             | O::PutMetricFilter(_)
-            | O::PutQueryDefinition(_)
             | O::PutResourcePolicy(_)
             | O::PutStorageTierPolicy(_)
             | O::PutSubscriptionFilter(_)
             | O::PutSyslogConfiguration(_)
             | O::PutTransformer(_)
             | O::StartLiveTail(_)
-            | O::TestMetricFilter(_)
             | O::TestTransformer(_)
             | O::UpdateAnomaly(_)
             | O::UpdateDeliveryConfiguration(_)

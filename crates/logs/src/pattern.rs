@@ -228,6 +228,22 @@ fn words(line: &str) -> Vec<String> {
 }
 
 impl Pattern {
+    /// The fields a space-delimited pattern extracts from a matching event, as `$name`.
+    pub fn extracted(&self, message: &str) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        if let Pattern::Spaced { fields, .. } = self {
+            let ws = words(message);
+            let split = fields.iter().position(|f| f.ellipsis).unwrap_or(fields.len());
+            for (f, w) in fields[..split].iter().zip(&ws) {
+                out.insert(format!("${}", f.name), w.clone());
+            }
+            for (f, w) in fields[split..].iter().skip(1).rev().zip(ws.iter().rev()) {
+                out.insert(format!("${}", f.name), w.clone());
+            }
+        }
+        out
+    }
+
     pub fn matches(&self, message: &str) -> bool {
         match self {
             Pattern::All => true,
