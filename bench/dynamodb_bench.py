@@ -10,7 +10,6 @@ All traffic stays on 127.0.0.1."""
 import argparse
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -25,6 +24,8 @@ import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+from s3_bench import parse_wrk
 
 CONNECTIONS = 16
 THREADS = 2
@@ -83,24 +84,10 @@ def wrk(endpoint, requests_, seconds):
             f.write(f'reqs[#reqs + 1] = wrk.format("POST", "/", {{{hs}}}, {lua_string(body)})\n')
         f.write("local i = 0\n")
         f.write("request = function()\n  i = i + 1\n  if i > #reqs then i = 1 end\n  return reqs[i]\nend\n")
-        f.write("""
-local non200 = 0
-response = function(status, headers, body)
-  if status ~= 200 then non200 = non200 + 1 end
-end
-""")
     args = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", script, endpoint + "/"]
     out = subprocess.run(args, capture_output=True, text=True, timeout=seconds + 60).stdout
     os.unlink(script)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    err = int(non2xx.group(1)) if non2xx else 0
-    if errors:
-        err += sum(int(x) for x in errors.groups())
-    return {"rps": rps, "p99_ms": float(p99.group(1)) * scale, "errors": err}
+    return parse_wrk(out)
 
 
 def client(endpoint, service, key="test", secret="test"):

@@ -61,6 +61,12 @@ def wrk(url, seconds, method="GET", body=None):
     out = subprocess.run(args + [url], capture_output=True, text=True, timeout=seconds + 60).stdout
     if script:
         os.unlink(script)
+    return parse_wrk(out)
+
+
+def parse_wrk(out):
+    """Requests per second, p99 latency (ms) and errors (non-2xx/3xx answers and socket
+    errors) from wrk's report."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]

@@ -174,6 +174,17 @@ struct Overrides {
     lsis: Option<Vec<m::LocalSecondaryIndex>>,
 }
 
+impl Overrides {
+    fn new(
+        billing_mode: Option<String>,
+        throughput: Option<m::ProvisionedThroughput>,
+        gsis: Option<Vec<m::GlobalSecondaryIndex>>,
+        lsis: Option<Vec<m::LocalSecondaryIndex>>,
+    ) -> Overrides {
+        Overrides { billing_mode, throughput, gsis, lsis }
+    }
+}
+
 impl DynamoDb {
     fn backup(&self, ctx: &RequestContext, arn: Option<&str>) -> AwsResult<Backup> {
         let arn = arn.unwrap_or_default();
@@ -287,12 +298,12 @@ impl DynamoDb {
         i: m::RestoreTableFromBackupInput,
     ) -> AwsResult<m::RestoreTableFromBackupOutput> {
         let b = self.backup(ctx, i.backup_arn.as_deref())?;
-        let overrides = Overrides {
-            billing_mode: i.billing_mode_override,
-            throughput: i.provisioned_throughput_override,
-            gsis: i.global_secondary_index_override,
-            lsis: i.local_secondary_index_override,
-        };
+        let overrides = Overrides::new(
+            i.billing_mode_override,
+            i.provisioned_throughput_override,
+            i.global_secondary_index_override,
+            i.local_secondary_index_override,
+        );
         let target = i.target_table_name.unwrap_or_default();
         let summary = m::RestoreSummary {
             source_backup_arn: Some(b.arn.clone()),
@@ -470,12 +481,12 @@ impl DynamoDb {
             return Err(E::InvalidRestoreTimeException
                 .msg(format!("Restore time is not within the restorable range; earliest: {earliest}, latest: {now}")));
         }
-        let overrides = Overrides {
-            billing_mode: i.billing_mode_override,
-            throughput: i.provisioned_throughput_override,
-            gsis: i.global_secondary_index_override,
-            lsis: i.local_secondary_index_override,
-        };
+        let overrides = Overrides::new(
+            i.billing_mode_override,
+            i.provisioned_throughput_override,
+            i.global_secondary_index_override,
+            i.local_secondary_index_override,
+        );
         let target = i.target_table_name.unwrap_or_default();
         let summary = m::RestoreSummary {
             source_backup_arn: None,

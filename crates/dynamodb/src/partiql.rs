@@ -696,10 +696,7 @@ impl DynamoDb {
         match statement {
             Statement::Select { table, index, projection, filter, descending } => {
                 let t = self.table(ctx, Some(&table))?;
-                let ix = index.as_deref().map(|n| t.index(n)).transpose()?;
-                if ix.is_some_and(|i| i.global) && consistent == Some(true) {
-                    return Err(validation("Consistent reads are not supported on global secondary indexes"));
-                }
+                let ix = crate::query::read_index(&t, index.as_deref(), consistent)?;
                 let src = Source { table: &t, index: ix };
                 let mut parts = Vec::new();
                 if let Some(f) = &filter {
@@ -730,7 +727,7 @@ impl DynamoDb {
                 };
                 let page = Page { limit, filter, projection, count_only: false, fetch: false };
                 let result = self.page(&src, lower, upper, forward, &page, |_| Some(true))?;
-                let consumed = crate::query::read_consumed(&t, ix, result.bytes, kind);
+                let consumed = crate::query::read_consumed(ix, result.bytes, kind);
                 self.charge(&t, &consumed, index.as_deref());
                 Ok(Outcome { table, items: result.items, last: result.last, consumed })
             }

@@ -362,10 +362,7 @@ impl DynamoDb {
         )?;
         capacity::check_mode(i.return_consumed_capacity.as_deref())?;
         let t = self.table(ctx, i.table_name.as_deref())?;
-        let index = i.index_name.as_deref().map(|n| t.index(n)).transpose()?;
-        if index.is_some_and(|ix| ix.global) && i.consistent_read == Some(true) {
-            return Err(validation("Consistent reads are not supported on global secondary indexes"));
-        }
+        let index = read_index(&t, i.index_name.as_deref(), i.consistent_read)?;
         let missing = || {
             validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
         };
@@ -462,7 +459,7 @@ impl DynamoDb {
                 _ => None,
             }
         })?;
-        let consumed = read_consumed(&t, index, result.bytes, kind);
+        let consumed = read_consumed(index, result.bytes, kind);
         self.charge(&t, &consumed, i.index_name.as_deref());
         Ok(m::QueryOutput {
             count: Some(result.items.len() as i32),
@@ -483,10 +480,7 @@ impl DynamoDb {
         )?;
         capacity::check_mode(i.return_consumed_capacity.as_deref())?;
         let t = self.table(ctx, i.table_name.as_deref())?;
-        let index = i.index_name.as_deref().map(|n| t.index(n)).transpose()?;
-        if index.is_some_and(|ix| ix.global) && i.consistent_read == Some(true) {
-            return Err(validation("Consistent reads are not supported on global secondary indexes"));
-        }
+        let index = read_index(&t, i.index_name.as_deref(), i.consistent_read)?;
         let segments = match (i.segment, i.total_segments) {
             (None, None) => None,
             (Some(s), Some(n)) => {
@@ -538,7 +532,7 @@ impl DynamoDb {
             let Some((segment, total)) = segments else { return Some(true) };
             Some(item.get(&hash_name).map(|h| segment_of(h, total)) == Some(segment))
         })?;
-        let consumed = read_consumed(&t, index, result.bytes, kind);
+        let consumed = read_consumed(index, result.bytes, kind);
         self.charge(&t, &consumed, i.index_name.as_deref());
         Ok(m::ScanOutput {
             count: Some(result.items.len() as i32),
@@ -563,7 +557,20 @@ fn segment_of(hash: &Av, total: u64) -> u64 {
     h % total
 }
 
-pub(crate) fn read_consumed(t: &Table, index: Option<&Index>, bytes: usize, kind: ReadKind) -> Consumed {
+/// The index a read names, if any: strongly consistent reads are refused on a GSI.
+pub(crate) fn read_index<'t>(
+    t: &'t Table,
+    name: Option<&str>,
+    consistent: Option<bool>,
+) -> AwsResult<Option<&'t Index>> {
+    let index = name.map(|n| t.index(n)).transpose()?;
+    if index.is_some_and(|ix| ix.global) && consistent == Some(true) {
+        return Err(validation("Consistent reads are not supported on global secondary indexes"));
+    }
+    Ok(index)
+}
+
+pub(crate) fn read_consumed(index: Option<&Index>, bytes: usize, kind: ReadKind) -> Consumed {
     let units = capacity::read_units(bytes, kind);
     let mut c = Consumed::default();
     match index {
@@ -575,7 +582,6 @@ pub(crate) fn read_consumed(t: &Table, index: Option<&Index>, bytes: usize, kind
         }
         None => c.read = units,
     }
-    let _ = t;
     c
 }
 
