@@ -49,6 +49,8 @@ pub struct DynamoDb {
     tables: Arc<table::TableCache>,
     /// The front door, for S3 (exports and imports).
     internal: Arc<nuage_front::Internal>,
+    /// Tables' resource policies, parsed once per revision.
+    policies: std::sync::Mutex<std::collections::HashMap<String, (String, Arc<nuage_policy::Policy>)>>,
 }
 
 impl DynamoDb {
@@ -61,7 +63,21 @@ impl DynamoDb {
             tokens: Default::default(),
             tables: Default::default(),
             internal,
+            policies: Default::default(),
         })
+    }
+
+    /// A table's resource policy, parsed (its documents were checked when they were put).
+    fn parsed_policy(&self, arn: &str, doc: &str, revision: &str) -> Option<Arc<nuage_policy::Policy>> {
+        let mut cache = self.policies.lock().ok()?;
+        if let Some((r, p)) = cache.get(arn) {
+            if r == revision {
+                return Some(p.clone());
+            }
+        }
+        let p = Arc::new(nuage_policy::Policy::parse(doc, nuage_policy::PolicyKind::Resource).ok()?);
+        cache.insert(arn.to_string(), (revision.to_string(), p.clone()));
+        Some(p)
     }
 
     /// Deletes items whose TTL attribute (epoch seconds) has passed, every `interval`, as
@@ -180,11 +196,8 @@ impl DynamoDbService {
                 a.context.set(&format!("aws:ResourceTag/{k}"), v.clone());
             }
             a.owner_account = Some(t.account.clone());
-            a.resource_policy = t
-                .policy
-                .as_ref()
-                .and_then(|(doc, _)| nuage_policy::Policy::parse(doc, nuage_policy::PolicyKind::Resource).ok())
-                .map(Arc::new);
+            a.resource_policy =
+                t.policy.as_ref().and_then(|(doc, revision)| self.0.parsed_policy(&t.arn, doc, revision));
         }
         if !facts.leading_keys.is_empty() {
             a.context.set_all("dynamodb:LeadingKeys", facts.leading_keys);
@@ -336,6 +349,9 @@ impl TypedService for DynamoDbService {
         self.0.tables.forget();
         self.0.capacity.clear();
         self.0.tokens.clear();
+        if let Ok(mut p) = self.0.policies.lock() {
+            p.clear();
+        }
     }
 
     #[deny(clippy::wildcard_enum_match_arm)]
