@@ -339,12 +339,34 @@ impl DynamoDb {
             }
             Ok(true)
         })?;
+        // Only a page cut short (by Limit or the 1 MB) says where to go on, even when nothing
+        // follows, as DynamoDB does.
         if !stop_at_limit {
             out.last = None;
-        } else if page.limit.is_some_and(|l| out.scanned >= l) || out.bytes >= PAGE_BYTES {
-            // A page cut short says where to go on, even when nothing follows.
         }
         Ok(out)
+    }
+
+    /// What Query and Scan answer for a page: its items and counts, where to go on, and the
+    /// read capacity it consumed (charged here).
+    fn answer(
+        &self,
+        t: &Table,
+        index: Option<&Index>,
+        result: PageResult,
+        kind: ReadKind,
+        count_only: bool,
+        mode: Option<&str>,
+    ) -> m::QueryOutput {
+        let consumed = read_consumed(index, result.bytes, kind);
+        self.charge(t, &consumed, index.map(|ix| ix.name.as_str()));
+        m::QueryOutput {
+            count: Some(result.items.len() as i32),
+            scanned_count: Some(result.scanned as i32),
+            items: (!count_only).then(|| result.items.iter().map(wire).collect()),
+            last_evaluated_key: result.last.as_ref().map(wire),
+            consumed_capacity: consumed.render(&t.name, mode),
+        }
     }
 
     pub fn query(&self, ctx: &RequestContext, i: m::QueryInput) -> AwsResult<m::QueryOutput> {
@@ -459,14 +481,13 @@ impl DynamoDb {
                 _ => None,
             }
         })?;
-        let consumed = read_consumed(index, result.bytes, kind);
-        self.charge(&t, &consumed, i.index_name.as_deref());
+        let o = self.answer(&t, index, result, kind, count_only, i.return_consumed_capacity.as_deref());
         Ok(m::QueryOutput {
-            count: Some(result.items.len() as i32),
-            scanned_count: Some(result.scanned as i32),
-            items: (!count_only).then(|| result.items.iter().map(wire).collect()),
-            last_evaluated_key: result.last.as_ref().map(wire),
-            consumed_capacity: consumed.render(&t.name, i.return_consumed_capacity.as_deref()),
+            count: o.count,
+            scanned_count: o.scanned_count,
+            items: o.items,
+            last_evaluated_key: o.last_evaluated_key,
+            consumed_capacity: o.consumed_capacity,
         })
     }
 
@@ -532,14 +553,13 @@ impl DynamoDb {
             let Some((segment, total)) = segments else { return Some(true) };
             Some(item.get(&hash_name).map(|h| segment_of(h, total)) == Some(segment))
         })?;
-        let consumed = read_consumed(index, result.bytes, kind);
-        self.charge(&t, &consumed, i.index_name.as_deref());
+        let o = self.answer(&t, index, result, kind, count_only, i.return_consumed_capacity.as_deref());
         Ok(m::ScanOutput {
-            count: Some(result.items.len() as i32),
-            scanned_count: Some(result.scanned as i32),
-            items: (!count_only).then(|| result.items.iter().map(wire).collect()),
-            last_evaluated_key: result.last.as_ref().map(wire),
-            consumed_capacity: consumed.render(&t.name, i.return_consumed_capacity.as_deref()),
+            count: o.count,
+            scanned_count: o.scanned_count,
+            items: o.items,
+            last_evaluated_key: o.last_evaluated_key,
+            consumed_capacity: o.consumed_capacity,
         })
     }
 }
