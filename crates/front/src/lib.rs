@@ -60,6 +60,14 @@ fn streamed(body: nuage_protocol::Streamed) -> ResponseBody {
                 None => return Ok(None),
                 Some(Piece::Bytes(b)) if b.is_empty() => continue,
                 Some(Piece::Bytes(b)) => return Ok(Some((hyper::body::Frame::data(b), (pieces, None)))),
+                Some(Piece::Produced(mut rx)) => match rx.recv().await {
+                    Some(b) => {
+                        let b = b?;
+                        pieces.push_front(Piece::Produced(rx));
+                        return Ok(Some((hyper::body::Frame::data(b), (pieces, None))));
+                    }
+                    None => continue,
+                },
                 Some(Piece::File { file, offset, len }) => {
                     let mut file = tokio::fs::File::from_std(file);
                     file.seek(std::io::SeekFrom::Start(offset)).await?;
@@ -747,7 +755,8 @@ fn finish(resp: HttpResponse, rid: &str, s3: bool) -> hyper::Response<ResponseBo
             b = b.header(name, val);
         }
     }
-    if !has_len {
+    // A produced body's length is unknown: hyper sends it chunked.
+    if !has_len && resp.stream.as_ref().is_none_or(|s| s.sized()) {
         b = b.header("content-length", resp.stream.as_ref().map(|s| s.len()).unwrap_or(resp.body.len() as u64));
     }
     b = b.header("x-amz-request-id", rid).header("date", httpdate_now());

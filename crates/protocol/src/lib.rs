@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod common;
+pub mod eventstream;
 pub mod json;
 pub mod model;
 pub mod query;
@@ -126,6 +127,10 @@ pub enum Piece {
         offset: u64,
         len: u64,
     },
+    /// Bytes produced as the answer is computed (S3 Select's events), of no length known in
+    /// advance: the response is sent chunked. The producer blocks when the client reads
+    /// slowly, so memory stays bounded by the channel.
+    Produced(tokio::sync::mpsc::Receiver<std::io::Result<Body>>),
 }
 
 /// A body made of pieces, sent one after the other.
@@ -139,8 +144,14 @@ impl Streamed {
             .map(|p| match p {
                 Piece::Bytes(b) => b.len() as u64,
                 Piece::File { len, .. } => *len,
+                Piece::Produced(_) => 0,
             })
             .sum()
+    }
+
+    /// Whether the length is known before sending (no produced piece).
+    pub fn sized(&self) -> bool {
+        !self.0.iter().any(|p| matches!(p, Piece::Produced(_)))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -161,6 +172,11 @@ impl Streamed {
                         let start = out.len();
                         out.resize(start + len as usize, 0);
                         file.read_exact(&mut out[start..])?;
+                    }
+                    Piece::Produced(mut rx) => {
+                        while let Some(b) = rx.blocking_recv() {
+                            out.extend_from_slice(&b?);
+                        }
                     }
                 }
             }
@@ -203,6 +219,13 @@ impl std::io::Read for StreamedReader {
                     file.seek(SeekFrom::Start(offset))?;
                     self.current = Some(Box::new(std::io::Read::take(file, len)));
                 }
+                Some(Piece::Produced(mut rx)) => match rx.blocking_recv() {
+                    Some(b) => {
+                        self.pieces.push_front(Piece::Produced(rx));
+                        self.current = Some(Box::new(std::io::Cursor::new(b?)));
+                    }
+                    None => continue,
+                },
             }
         }
     }

@@ -16,6 +16,7 @@ mod payload;
 mod policy;
 mod post;
 mod routes;
+mod select;
 mod sse;
 
 use error::S3Result;
@@ -299,6 +300,7 @@ impl S3Service {
                 resp.stream = Some(body);
                 Ok(resp)
             }
+            O::SelectObjectContent(input) => select::select_object_content(s, ctx, input, req).await,
             O::HeadObject(input) => {
                 let out = object::head_object(s, ctx, input, req).await?;
                 let partial = out.content_range.is_some();
@@ -422,7 +424,6 @@ impl S3Service {
             | O::PutObjectAnnotation(_)
             | O::RenameObject(_)
             | O::RestoreObject(_)
-            | O::SelectObjectContent(_)
             | O::UpdateBucketMetadataAnnotationTableConfiguration(_)
             | O::UpdateBucketMetadataInventoryTableConfiguration(_)
             | O::UpdateBucketMetadataJournalTableConfiguration(_)

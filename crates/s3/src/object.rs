@@ -387,13 +387,19 @@ fn part_range(v: &Version, n: i32) -> S3Result<(u64, u64, i32)> {
     Ok((start, start + len.saturating_sub(1), count))
 }
 
-struct Located {
-    bucket: Bucket,
-    key: String,
-    version: Version,
+pub(crate) struct Located {
+    pub bucket: Bucket,
+    pub key: String,
+    pub version: Version,
 }
 
-fn locate(svc: &S3Service, bucket: &str, key: &str, version_id: Option<&str>, read: bool) -> AwsResult<Located> {
+pub(crate) fn locate(
+    svc: &S3Service,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    read: bool,
+) -> AwsResult<Located> {
     let b = svc.bucket(bucket)?;
     let entry: ObjectEntry =
         svc.store.read()?.get(OBJECTS, &object_key(bucket, key))?.ok_or_else(|| S3Error::NoSuchKey(key.to_string()))?;

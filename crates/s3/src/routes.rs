@@ -77,6 +77,7 @@ pub static ROUTES: &[Route] = &[
     r("PutObject", "s3:PutObject", None, Object, WRITE_BUCKET, ""),
     r("CopyObject", "s3:PutObject", None, Object, WRITE_BUCKET, ""),
     r("GetObject", "s3:GetObject", Some("s3:GetObjectVersion"), Object, READ_OBJECT, ""),
+    r("SelectObjectContent", "s3:GetObject", None, Object, READ_OBJECT, ""),
     r("HeadObject", "s3:GetObject", Some("s3:GetObjectVersion"), Object, READ_OBJECT, ""),
     r("DeleteObject", "s3:DeleteObject", Some("s3:DeleteObjectVersion"), Object, WRITE_BUCKET, ""),
     r(
