@@ -2,6 +2,7 @@
 //! event, chronological order, the 24-hour span, too-old, expired and too-new events reported
 //! in `rejectedLogEventsInfo`), GetLogEvents with forward and backward tokens, FilterLogEvents
 //! across streams with a filter pattern.
+use crate::insights_scan::Source;
 use crate::{invalid, now_ms, stream_key, Group, Logs, Stream, EVENTS, STREAMS};
 use base64::Engine;
 use nuage_core::{AwsError, AwsResult, RequestContext};
@@ -9,6 +10,8 @@ use nuage_protocol::logs as m;
 use nuage_storage::{prefix_end as successor, Store};
 use serde::{Deserialize, Serialize};
 use std::ops::Bound;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// AWS counts 26 bytes of overhead per event in a batch.
 const EVENT_OVERHEAD: usize = 26;
@@ -25,7 +28,7 @@ struct Event {
 }
 
 /// A timestamp as key bytes that sort as the (signed) timestamps do.
-fn ts_bytes(ts: i64) -> [u8; 8] {
+pub(crate) fn ts_bytes(ts: i64) -> [u8; 8] {
     ((ts as u64) ^ (1 << 63)).to_be_bytes()
 }
 
@@ -40,7 +43,7 @@ fn seq_of(key: &[u8]) -> u64 {
     key.get(24..32).and_then(|b| b.try_into().ok()).map(u64::from_be_bytes).unwrap_or(0)
 }
 
-fn hex(b: &[u8]) -> String {
+pub(crate) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
@@ -324,6 +327,8 @@ pub(crate) struct QueryRun {
     pub bytes: usize,
     pub matched: usize,
     pub duration_ms: i64,
+    /// Raised by StopQuery: the scan stops at its next check.
+    pub cancel: Arc<AtomicBool>,
 }
 
 impl Logs {
@@ -352,41 +357,20 @@ impl Logs {
         }
         let started = now_ms();
         let snap = self.store.read()?;
-        let mut records = Vec::new();
-        let mut bytes = 0;
+        let mut sources = Vec::new();
         for g in &groups {
-            for (_, s) in snap.scan::<Stream>(STREAMS, &format!("{}\u{0}", g.key()))? {
-                let lo = [s.id.as_slice(), &ts_bytes(start)].concat();
-                // endTime is inclusive, to the second.
-                let hi = [s.id.as_slice(), &ts_bytes(end + 999)].concat();
-                snap.range_bytes(EVENTS, Bound::Included(&lo[..]), Bound::Included(&hi[..]), true, |k, v| {
-                    let e: Event = serde_json::from_slice(v).map_err(AwsError::internal)?;
-                    bytes += e.m.len();
-                    let ptr = hex(k);
-                    records.push(crate::insights::record(
-                        e.t,
-                        e.i,
-                        &e.m,
-                        &s.name,
-                        &format!("{}:{}", g.account, g.name),
-                        ptr,
-                    ));
-                    Ok(true)
-                })?;
+            for (_, st) in snap.scan::<Stream>(STREAMS, &format!("{}\u{0}", g.key()))? {
+                // A stream whose events all lie outside the range is not read.
+                let overlaps =
+                    st.first_event.is_none_or(|f| f <= end + 999) && st.last_event.is_none_or(|l| l >= start);
+                if overlaps {
+                    sources.push(Source { id: st.id, stream: st.name, group: format!("{}:{}", g.account, g.name) });
+                }
             }
         }
-        records.sort_by(|a, b| {
-            let t = |r: &crate::insights::Record| {
-                r.get("@timestamp").map(|v| v.text()).unwrap_or_default().parse::<f64>().unwrap_or(0.0)
-            };
-            t(a).partial_cmp(&t(b)).unwrap_or(std::cmp::Ordering::Equal)
-        });
-        let scanned = records.len();
-        let mut outcome = query.run(records);
-        if let Some(limit) = i.limit {
-            outcome.rows.truncate(limit.clamp(1, 10_000) as usize);
-        }
+        drop(snap);
         let id = uuid::Uuid::new_v4().to_string();
+        let cancel = Arc::new(AtomicBool::new(false));
         let run = QueryRun {
             account: ctx.account_id().unwrap_or_default().to_string(),
             region: ctx.region.clone(),
@@ -394,16 +378,53 @@ impl Logs {
             text,
             group: names.join(","),
             created_ms: started,
-            status: "Complete".into(),
-            matched: outcome.matched,
-            rows: outcome.rows,
-            scanned,
-            bytes,
-            duration_ms: now_ms() - started,
+            status: "Scheduled".into(),
+            matched: 0,
+            rows: Vec::new(),
+            scanned: 0,
+            bytes: 0,
+            duration_ms: 0,
+            cancel: cancel.clone(),
         };
-        if let Ok(mut q) = self.queries.lock() {
-            q.insert(id.clone(), run);
-        }
+        self.queries.lock().map_err(|_| AwsError::internal("query table poisoned"))?.insert(id.clone(), run);
+        // The query runs on its own: GetQueryResults reports Scheduled, Running, then Complete.
+        let (store, queries, limit, qid) = (self.store.clone(), self.queries.clone(), i.limit, id.clone());
+        let set = move |f: &dyn Fn(&mut QueryRun)| {
+            if let Some(q) = queries.lock().ok().as_mut().and_then(|q| q.get_mut(&qid)) {
+                f(q)
+            }
+        };
+        tokio::task::spawn_blocking(move || {
+            set(&|q| {
+                if q.status == "Scheduled" {
+                    q.status = "Running".into()
+                }
+            });
+            let result = crate::insights_scan::execute(&store, &query, &sources, start, end + 999, &cancel);
+            let elapsed = now_ms() - started;
+            set(&move |q| {
+                q.duration_ms = elapsed;
+                match &result {
+                    _ if q.status == "Cancelled" => {}
+                    Ok(Some(done)) => {
+                        let mut rows = done.outcome.rows.clone();
+                        if let Some(limit) = limit {
+                            rows.truncate(limit.clamp(1, 10_000) as usize);
+                        }
+                        q.rows = rows;
+                        q.matched = done.outcome.matched;
+                        q.scanned = done.scanned;
+                        q.bytes = done.bytes;
+                        q.status = "Complete".into();
+                    }
+                    Ok(None) => q.status = "Cancelled".into(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "Logs Insights query failed");
+                        q.status = "Failed".into();
+                    }
+                }
+            });
+        });
         Ok(m::StartQueryResponse { query_id: Some(id) })
     }
 
@@ -451,9 +472,16 @@ impl Logs {
     }
 
     pub(crate) fn stop_query(&self, ctx: &RequestContext, i: m::StopQueryRequest) -> AwsResult<m::StopQueryResponse> {
-        let run = self.query(ctx, i.query_id.as_deref().unwrap_or_default())?;
-        // Queries here complete as they start: there is nothing left to stop.
-        Ok(m::StopQueryResponse { success: Some(run.status == "Running") })
+        let id = i.query_id.unwrap_or_default();
+        self.query(ctx, &id)?;
+        let mut queries = self.queries.lock().map_err(|_| AwsError::internal("query table poisoned"))?;
+        let Some(q) = queries.get_mut(&id) else { return Ok(m::StopQueryResponse { success: Some(false) }) };
+        let running = matches!(q.status.as_str(), "Scheduled" | "Running");
+        if running {
+            q.cancel.store(true, Ordering::Relaxed);
+            q.status = "Cancelled".into();
+        }
+        Ok(m::StopQueryResponse { success: Some(running) })
     }
 
     pub(crate) fn describe_queries(

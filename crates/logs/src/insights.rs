@@ -24,14 +24,14 @@ impl Val {
             Val::Null => String::new(),
         }
     }
-    fn num(&self) -> Option<f64> {
+    pub(crate) fn num(&self) -> Option<f64> {
         match self {
             Val::Num(n) => Some(*n),
             Val::Str(s) => s.trim().parse().ok(),
             Val::Null => None,
         }
     }
-    fn truthy(&self) -> bool {
+    pub(crate) fn truthy(&self) -> bool {
         match self {
             Val::Num(n) => *n != 0.0,
             Val::Str(s) => !s.is_empty() && s != "false",
@@ -54,7 +54,7 @@ fn err(msg: impl std::fmt::Display) -> String {
 }
 
 #[derive(Debug, Clone)]
-enum Expr {
+pub(crate) enum Expr {
     Field(String),
     /// A period literal (`5m`): its milliseconds and its text, which names `bin(5m)`.
     Period(f64, String),
@@ -67,7 +67,7 @@ enum Expr {
 }
 
 #[derive(Debug, Clone)]
-enum Agg {
+pub(crate) enum Agg {
     Count(Option<Expr>),
     CountDistinct(Expr),
     Sum(Expr),
@@ -81,7 +81,7 @@ enum Agg {
 }
 
 #[derive(Debug, Clone)]
-enum Command {
+pub(crate) enum Command {
     Fields(Vec<(Expr, String)>),
     Display(Vec<String>),
     Filter(Expr),
@@ -93,7 +93,7 @@ enum Command {
 }
 
 pub struct Query {
-    commands: Vec<Command>,
+    pub(crate) commands: Vec<Command>,
 }
 
 // ---- lexing ---------------------------------------------------------------------------------
@@ -588,7 +588,7 @@ pub fn parse(text: &str) -> Result<Query, String> {
 
 // ---- evaluation -----------------------------------------------------------------------------
 
-fn eval(e: &Expr, r: &Record) -> Val {
+pub(crate) fn eval(e: &Expr, r: &Record) -> Val {
     match e {
         Expr::Field(f) => r.get(f).cloned().unwrap_or(Val::Null),
         Expr::Lit(v) => v.clone(),
@@ -689,38 +689,215 @@ fn percentile(mut v: Vec<f64>, p: f64) -> Option<f64> {
     Some(v[rank.clamp(1, v.len()) - 1])
 }
 
-fn finish(agg: &Agg, rows: &[&Record]) -> Val {
-    let nums = |e: &Expr| rows.iter().filter_map(|r| eval(e, r).num()).collect::<Vec<f64>>();
-    match agg {
-        Agg::Count(None) => Val::Num(rows.len() as f64),
-        Agg::Count(Some(e)) => Val::Num(rows.iter().filter(|r| eval(e, r) != Val::Null).count() as f64),
-        Agg::CountDistinct(e) => {
-            let set: std::collections::BTreeSet<String> =
-                rows.iter().map(|r| eval(e, r)).filter(|v| *v != Val::Null).map(|v| v.text()).collect();
-            Val::Num(set.len() as f64)
+/// The running state of one aggregate over a group's records; states of the same aggregate
+/// over different records merge (queries scan in parallel).
+#[derive(Debug, Clone)]
+pub(crate) enum AggState {
+    Count(u64),
+    Distinct(std::collections::HashSet<String>),
+    Sum(f64),
+    Avg(f64, u64),
+    Min(Option<f64>),
+    Max(Option<f64>),
+    Values(Vec<f64>),
+    /// Welford's running count, mean and sum of squared deviations.
+    Stddev(u64, f64, f64),
+    /// (timestamp, value) of the earliest or latest record.
+    At(Option<(f64, Val)>),
+}
+
+fn timestamp_of(r: &Record) -> f64 {
+    r.get("@timestamp").and_then(Val::num).unwrap_or(0.0)
+}
+
+impl AggState {
+    fn new(agg: &Agg) -> AggState {
+        match agg {
+            Agg::Count(_) => AggState::Count(0),
+            Agg::CountDistinct(_) => AggState::Distinct(Default::default()),
+            Agg::Sum(_) => AggState::Sum(0.0),
+            Agg::Avg(_) => AggState::Avg(0.0, 0),
+            Agg::Min(_) => AggState::Min(None),
+            Agg::Max(_) => AggState::Max(None),
+            Agg::Pct(..) => AggState::Values(Vec::new()),
+            Agg::Stddev(_) => AggState::Stddev(0, 0.0, 0.0),
+            Agg::Earliest(_) | Agg::Latest(_) => AggState::At(None),
         }
-        Agg::Sum(e) => Val::Num(nums(e).iter().sum()),
-        Agg::Avg(e) => {
-            let n = nums(e);
-            if n.is_empty() {
-                Val::Null
-            } else {
-                Val::Num(n.iter().sum::<f64>() / n.len() as f64)
+    }
+
+    fn add(&mut self, agg: &Agg, r: &Record) {
+        let arg = match agg {
+            Agg::Count(None) => None,
+            Agg::Count(Some(e))
+            | Agg::CountDistinct(e)
+            | Agg::Sum(e)
+            | Agg::Avg(e)
+            | Agg::Min(e)
+            | Agg::Max(e)
+            | Agg::Pct(e, _)
+            | Agg::Stddev(e)
+            | Agg::Earliest(e)
+            | Agg::Latest(e) => Some(eval(e, r)),
+        };
+        match (self, arg) {
+            (AggState::Count(n), None) => *n += 1,
+            (AggState::Count(n), Some(v)) => *n += (v != Val::Null) as u64,
+            (_, None | Some(Val::Null)) => {}
+            (AggState::Distinct(set), Some(v)) => {
+                set.insert(v.text());
+            }
+            (AggState::At(best), Some(v)) => {
+                let t = timestamp_of(r);
+                let later = matches!(agg, Agg::Latest(_));
+                if best.as_ref().is_none_or(|(bt, _)| if later { t >= *bt } else { t < *bt }) {
+                    *best = Some((t, v));
+                }
+            }
+            (state, Some(v)) => {
+                let Some(x) = v.num() else { return };
+                match state {
+                    AggState::Sum(s) => *s += x,
+                    AggState::Avg(s, n) => {
+                        *s += x;
+                        *n += 1;
+                    }
+                    AggState::Min(m) => *m = Some(m.map_or(x, |m| m.min(x))),
+                    AggState::Max(m) => *m = Some(m.map_or(x, |m| m.max(x))),
+                    AggState::Values(v) => v.push(x),
+                    AggState::Stddev(n, mean, m2) => {
+                        *n += 1;
+                        let d = x - *mean;
+                        *mean += d / *n as f64;
+                        *m2 += d * (x - *mean);
+                    }
+                    _ => {}
+                }
             }
         }
-        Agg::Min(e) => nums(e).into_iter().reduce(f64::min).map(Val::Num).unwrap_or(Val::Null),
-        Agg::Max(e) => nums(e).into_iter().reduce(f64::max).map(Val::Num).unwrap_or(Val::Null),
-        Agg::Pct(e, p) => percentile(nums(e), *p).map(Val::Num).unwrap_or(Val::Null),
-        Agg::Stddev(e) => {
-            let n = nums(e);
-            if n.len() < 2 {
-                return Val::Null;
+    }
+
+    fn merge(&mut self, other: AggState, later: bool) {
+        match (self, other) {
+            (AggState::Count(a), AggState::Count(b)) => *a += b,
+            (AggState::Distinct(a), AggState::Distinct(b)) => a.extend(b),
+            (AggState::Sum(a), AggState::Sum(b)) => *a += b,
+            (AggState::Avg(s, n), AggState::Avg(t, m)) => {
+                *s += t;
+                *n += m;
             }
-            let mean = n.iter().sum::<f64>() / n.len() as f64;
-            Val::Num((n.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n.len() - 1) as f64).sqrt())
+            (AggState::Min(a), AggState::Min(b)) => *a = (*a).into_iter().chain(b).reduce(f64::min),
+            (AggState::Max(a), AggState::Max(b)) => *a = (*a).into_iter().chain(b).reduce(f64::max),
+            (AggState::Values(a), AggState::Values(b)) => a.extend(b),
+            // Chan et al.'s pairwise combination.
+            (AggState::Stddev(n, mean, m2), AggState::Stddev(k, mean2, m22)) if k > 0 => {
+                let total = *n + k;
+                let d = mean2 - *mean;
+                *mean += d * k as f64 / total as f64;
+                *m2 += m22 + d * d * (*n as f64) * (k as f64) / total as f64;
+                *n = total;
+            }
+            (AggState::At(a), AggState::At(Some((t, v))))
+                if a.as_ref().is_none_or(|(at, _)| if later { t >= *at } else { t < *at }) =>
+            {
+                *a = Some((t, v));
+            }
+            _ => {}
         }
-        Agg::Earliest(e) => rows.first().map(|r| eval(e, r)).unwrap_or(Val::Null),
-        Agg::Latest(e) => rows.last().map(|r| eval(e, r)).unwrap_or(Val::Null),
+    }
+
+    fn finish(self, agg: &Agg) -> Val {
+        match self {
+            AggState::Count(n) => Val::Num(n as f64),
+            AggState::Distinct(set) => Val::Num(set.len() as f64),
+            AggState::Sum(s) => Val::Num(s),
+            AggState::Avg(_, 0) => Val::Null,
+            AggState::Avg(s, n) => Val::Num(s / n as f64),
+            AggState::Min(m) | AggState::Max(m) => m.map(Val::Num).unwrap_or(Val::Null),
+            AggState::Values(v) => match agg {
+                Agg::Pct(_, p) => percentile(v, *p).map(Val::Num).unwrap_or(Val::Null),
+                _ => Val::Null,
+            },
+            AggState::Stddev(n, _, m2) if n >= 2 => Val::Num((m2 / (n - 1) as f64).sqrt()),
+            AggState::Stddev(..) => Val::Null,
+            AggState::At(v) => v.map(|(_, v)| v).unwrap_or(Val::Null),
+        }
+    }
+}
+
+/// The groups of a `stats` command as records are folded in: each group's key values, its
+/// aggregate states, and the earliest timestamp it was seen at (groups are shown in the order
+/// of their first record).
+pub(crate) struct Groups {
+    index: HashMap<Vec<String>, usize>,
+    groups: Vec<(Vec<Val>, Vec<AggState>, f64)>,
+}
+
+impl Groups {
+    pub(crate) fn new() -> Groups {
+        Groups { index: HashMap::new(), groups: Vec::new() }
+    }
+
+    pub(crate) fn fold(&mut self, stats: &Command, r: &Record) {
+        let Command::Stats { aggs, by } = stats else { return };
+        let keys: Vec<Val> = by.iter().map(|(e, _)| eval(e, r)).collect();
+        let id: Vec<String> = keys.iter().map(Val::text).collect();
+        let t = timestamp_of(r);
+        let i = match self.index.get(&id) {
+            Some(i) => *i,
+            None => {
+                self.groups.push((keys, aggs.iter().map(|(a, _)| AggState::new(a)).collect(), t));
+                self.index.insert(id, self.groups.len() - 1);
+                self.groups.len() - 1
+            }
+        };
+        let g = &mut self.groups[i];
+        g.2 = g.2.min(t);
+        for ((agg, _), state) in aggs.iter().zip(g.1.iter_mut()) {
+            state.add(agg, r);
+        }
+    }
+
+    pub(crate) fn merge(&mut self, stats: &Command, other: Groups) {
+        let Command::Stats { aggs, .. } = stats else { return };
+        for (keys, states, t) in other.groups {
+            let id: Vec<String> = keys.iter().map(Val::text).collect();
+            match self.index.get(&id) {
+                Some(i) => {
+                    let g = &mut self.groups[*i];
+                    g.2 = g.2.min(t);
+                    for ((agg, _), (a, b)) in aggs.iter().zip(g.1.iter_mut().zip(states)) {
+                        a.merge(b, matches!(agg, Agg::Latest(_)));
+                    }
+                }
+                None => {
+                    self.groups.push((keys, states, t));
+                    self.index.insert(id, self.groups.len() - 1);
+                }
+            }
+        }
+    }
+
+    /// One record per group: its `by` fields (bins shown as timestamps), then its aggregates.
+    pub(crate) fn records(mut self, stats: &Command) -> Vec<Record> {
+        let Command::Stats { aggs, by } = stats else { return Vec::new() };
+        self.groups.sort_by(|a, b| a.2.partial_cmp(&b.2).unwrap_or(std::cmp::Ordering::Equal));
+        self.groups
+            .into_iter()
+            .map(|(keys, states, _)| {
+                let mut rec = Record::new();
+                for ((e, alias), v) in by.iter().zip(keys) {
+                    let v = match e {
+                        Expr::Call(n, _) if n == "bin" => Val::Str(timestamp_text(v.num().unwrap_or(0.0) as i64)),
+                        _ => v,
+                    };
+                    rec.insert(alias.clone(), v);
+                }
+                for ((agg, alias), state) in aggs.iter().zip(states) {
+                    rec.insert(alias.clone(), state.finish(agg));
+                }
+                rec
+            })
+            .collect()
     }
 }
 
@@ -734,14 +911,22 @@ impl Query {
     /// Runs the query over `records` (in time order). Without `stats`, each record shows its
     /// `fields`/`display` fields (by default `@timestamp` and `@message`), newest first, at most
     /// 10,000 of them.
-    pub fn run(&self, mut records: Vec<Record>) -> Outcome {
+    #[cfg(test)]
+    pub fn run(&self, records: Vec<Record>) -> Outcome {
+        self.run_from(0, records)
+    }
+
+    /// Runs the commands from `start` on; those before it were applied as the records were
+    /// read, and only name the fields shown.
+    pub(crate) fn run_from(&self, start: usize, mut records: Vec<Record>) -> Outcome {
         let mut shown: Option<Vec<String>> = None;
         let mut sorted = false;
         let mut limit: Option<usize> = None;
-        for c in &self.commands {
+        for (i, c) in self.commands.iter().enumerate() {
+            let apply = i >= start;
             match c {
                 Command::Fields(list) => {
-                    for r in &mut records {
+                    for r in records.iter_mut().filter(|_| apply) {
                         for (e, alias) in list {
                             let v = eval(e, r);
                             r.insert(alias.clone(), v);
@@ -753,9 +938,10 @@ impl Query {
                     shown = Some(names);
                 }
                 Command::Display(names) => shown = Some(names.clone()),
-                Command::Filter(e) => records.retain(|r| eval(e, r).truthy()),
+                Command::Filter(e) if apply => records.retain(|r| eval(e, r).truthy()),
+                Command::Filter(_) => {}
                 Command::Parse { source, pattern, names } => {
-                    for r in &mut records {
+                    for r in records.iter_mut().filter(|_| apply) {
                         let text = eval(source, r).text();
                         if let Some(caps) = pattern.captures(&text) {
                             for (n, name) in names.iter().enumerate() {
@@ -772,37 +958,13 @@ impl Query {
                     }
                 }
                 Command::Stats { aggs, by } => {
-                    let mut groups: HashMap<Vec<String>, (Vec<Val>, Vec<usize>)> = HashMap::new();
-                    let mut order = Vec::new();
-                    for (i, r) in records.iter().enumerate() {
-                        let keys: Vec<Val> = by.iter().map(|(e, _)| eval(e, r)).collect();
-                        let id: Vec<String> = keys.iter().map(Val::text).collect();
-                        let entry = groups.entry(id.clone()).or_insert_with(|| {
-                            order.push(id.clone());
-                            (keys, Vec::new())
-                        });
-                        entry.1.push(i);
-                    }
-                    let mut out = Vec::new();
-                    for id in order {
-                        let (keys, idx) = &groups[&id];
-                        let rows: Vec<&Record> = idx.iter().map(|i| &records[*i]).collect();
-                        let mut rec = Record::new();
-                        for ((e, alias), v) in by.iter().zip(keys) {
-                            let v = match e {
-                                Expr::Call(n, _) if n == "bin" => {
-                                    Val::Str(timestamp_text(v.num().unwrap_or(0.0) as i64))
-                                }
-                                _ => v.clone(),
-                            };
-                            rec.insert(alias.clone(), v);
+                    if apply {
+                        let mut groups = Groups::new();
+                        for r in &records {
+                            groups.fold(c, r);
                         }
-                        for (agg, alias) in aggs {
-                            rec.insert(alias.clone(), finish(agg, &rows));
-                        }
-                        out.push(rec);
+                        records = groups.records(c);
                     }
-                    records = out;
                     let mut names: Vec<String> = by.iter().map(|(_, a)| a.clone()).collect();
                     names.extend(aggs.iter().map(|(_, a)| a.clone()));
                     shown = Some(names);

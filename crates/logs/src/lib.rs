@@ -3,6 +3,7 @@
 //! GetLogEvents with its tokens, FilterLogEvents with the filter-pattern language.
 mod events;
 mod insights;
+mod insights_scan;
 mod pattern;
 
 use nuage_core::{AwsError, AwsResult, RequestContext};
@@ -108,7 +109,7 @@ pub struct Logs {
     /// Orders events of the same stream and timestamp by arrival.
     sequence: std::sync::atomic::AtomicU64,
     /// Logs Insights queries and their results, by query id.
-    queries: std::sync::Mutex<std::collections::HashMap<String, events::QueryRun>>,
+    queries: Arc<std::sync::Mutex<std::collections::HashMap<String, events::QueryRun>>>,
 }
 
 impl Logs {
