@@ -306,3 +306,39 @@ def test_query_definitions_and_test_metric_filter(logs):
         '1.1.1.1 - - [x] "GET /a HTTP/1.1" 200 10', '2.2.2.2 - - [x] "GET /b HTTP/1.1" 404 20'])
     assert [m["eventNumber"] for m in out["matches"]] == [2]
     assert out["matches"][0]["extractedValues"]["$ip"] == "2.2.2.2" and out["matches"][0]["extractedValues"]["$status"] == "404"
+
+
+def test_insights_over_many_streams_matches_python(logs):
+    """Enough events over several streams that the query is scanned in parallel time slices:
+    grouped aggregates, percentiles and deviations, earliest/latest and the newest-first order
+    of plain results agree with what Python computes from the same events."""
+    import statistics
+
+    logs.create_log_group(logGroupName="/cafe/many")
+    base = now_ms() - 3_600_000
+    sent = []
+    for s in range(3):
+        logs.create_log_stream(logGroupName="/cafe/many", logStreamName=f"web-{s}")
+        batch = []
+        for i in range(4000):
+            ts = base + (i * 3 + s) * 250
+            doc = {"ip": f"10.0.{i % 13}.{s}", "status": [200, 404, 500][i % 3], "bytes": (i * 37 + s) % 1000, "user": {"tier": "gold" if i % 5 == 0 else "std"}}
+            batch.append({"timestamp": ts, "message": json.dumps(doc)})
+            sent.append((ts, doc, f"web-{s}"))
+        logs.put_log_events(logGroupName="/cafe/many", logStreamName=f"web-{s}", logEvents=batch)
+    end = base + 4000 * 3 * 250
+    out = run_query(logs, "/cafe/many", "filter user.tier = 'gold' | stats count(*) as n, count_distinct(ip) as ips, "
+                    "sum(bytes) as total, stddev(bytes) as sd, earliest(ip) as first, latest(ip) as last by status", base, end)
+    assert out["status"] == "Complete" and out["statistics"]["recordsScanned"] == len(sent)
+    got = {r["status"]: r for r in rows(out)}
+    for status in (200, 404, 500):
+        docs = sorted([(ts, d) for ts, d, _ in sent if d["user"]["tier"] == "gold" and d["status"] == status], key=lambda x: x[0])
+        r = got[str(status)]
+        assert int(r["n"]) == len(docs)
+        assert int(r["ips"]) == len({d["ip"] for _, d in docs})
+        assert int(float(r["total"])) == sum(d["bytes"] for _, d in docs)
+        assert abs(float(r["sd"]) - statistics.stdev([d["bytes"] for _, d in docs])) < 1e-6
+        assert r["first"] == docs[0][1]["ip"] and r["last"] == docs[-1][1]["ip"]
+    newest = run_query(logs, "/cafe/many", "fields ip, @logStream | filter bytes < 5 | limit 7", base, end)
+    want = sorted([(ts, d["ip"], s) for ts, d, s in sent if d["bytes"] < 5], reverse=True)[:7]
+    assert [(r["ip"], r["@logStream"]) for r in rows(newest)] == [(ip, s) for _, ip, s in want]

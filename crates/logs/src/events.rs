@@ -92,27 +92,29 @@ impl Logs {
         let expired_end = g.retention_days.and_then(|d| stamps.iter().rposition(|t| *t < now - d as i64 * DAY_MS));
         let first = too_old_end.max(expired_end).map(|e| e + 1).unwrap_or(0);
         let last = too_new_start.unwrap_or(events.len());
-        let accepted: Vec<Event> = events[first.min(last)..last]
-            .iter()
-            .map(|e| Event { t: e.timestamp.unwrap_or_default(), m: e.message.clone().unwrap_or_default(), i: now })
-            .collect();
-        if !accepted.is_empty() {
-            let seqs: Vec<u64> =
-                accepted.iter().map(|_| self.sequence.fetch_add(1, std::sync::atomic::Ordering::Relaxed)).collect();
+        let accepted = last.saturating_sub(first);
+        if accepted > 0 {
+            // Keys and values are built here, not in the store's single writer, which then only
+            // inserts them.
+            let id = s.id;
+            let (mut low, mut high, mut bytes) = (i64::MAX, i64::MIN, 0i64);
+            let mut rows = Vec::with_capacity(accepted);
+            for e in events.into_iter().skip(first).take(accepted) {
+                let e = Event { t: e.timestamp.unwrap_or_default(), m: e.message.unwrap_or_default(), i: now };
+                let seq = self.sequence.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                (low, high, bytes) = (low.min(e.t), high.max(e.t), bytes + e.m.len() as i64);
+                rows.push((event_key(&id, e.t, seq), serde_json::to_vec(&e).map_err(AwsError::internal)?));
+            }
             let key = stream_key(&g, &s.name);
             self.store
                 .write(move |w| {
                     let mut s: Stream = w.get(STREAMS, &key)?.ok_or_else(crate::stream_missing)?;
-                    for (e, seq) in accepted.iter().zip(seqs) {
-                        w.put_bytes(
-                            EVENTS,
-                            &event_key(&s.id, e.t, seq),
-                            serde_json::to_vec(e).map_err(AwsError::internal)?,
-                        );
-                        s.first_event = Some(s.first_event.map_or(e.t, |f| f.min(e.t)));
-                        s.last_event = Some(s.last_event.map_or(e.t, |l| l.max(e.t)));
-                        s.stored_bytes += e.m.len() as i64;
+                    for (k, v) in rows {
+                        w.put_bytes(EVENTS, &k, v);
                     }
+                    s.first_event = Some(s.first_event.map_or(low, |f| f.min(low)));
+                    s.last_event = Some(s.last_event.map_or(high, |l| l.max(high)));
+                    s.stored_bytes += bytes;
                     s.last_ingestion = Some(now);
                     w.put(STREAMS, &key, &s)
                 })

@@ -919,8 +919,12 @@ impl Query {
     /// Runs the commands from `start` on; those before it were applied as the records were
     /// read, and only name the fields shown.
     pub(crate) fn run_from(&self, start: usize, mut records: Vec<Record>) -> Outcome {
+        // Records come in time order; without a sort Logs Insights shows (and limits, and
+        // dedups) the newest first.
+        if !self.commands.iter().any(|c| matches!(c, Command::Stats { .. })) {
+            records.reverse();
+        }
         let mut shown: Option<Vec<String>> = None;
-        let mut sorted = false;
         let mut limit: Option<usize> = None;
         for (i, c) in self.commands.iter().enumerate() {
             let apply = i >= start;
@@ -980,7 +984,6 @@ impl Query {
                         }
                         std::cmp::Ordering::Equal
                     });
-                    sorted = true;
                 }
                 Command::Limit(n) => {
                     limit = Some(*n);
@@ -997,10 +1000,6 @@ impl Query {
             }
         }
         let has_stats = self.commands.iter().any(|c| matches!(c, Command::Stats { .. }));
-        if !sorted && !has_stats {
-            // Without a sort, Logs Insights shows the newest events first.
-            records.reverse();
-        }
         records.truncate(limit.unwrap_or(10_000));
         let names = shown.unwrap_or_else(|| vec!["@timestamp".into(), "@message".into()]);
         let matched = records.len();
