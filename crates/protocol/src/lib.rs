@@ -2,6 +2,7 @@
 //! turn HTTP requests into those shapes and shapes into HTTP responses, driven by the model.
 
 pub mod client;
+pub mod cbor;
 pub mod common;
 pub mod eventstream;
 pub mod json;
