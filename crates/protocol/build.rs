@@ -20,6 +20,7 @@ const SERVICES: &[&str] = &[
     "lambda",
     "redshift",
     "ec2",
+    "cloudwatch",
 ];
 
 fn main() {

@@ -11,7 +11,8 @@ use nuage_protocol::Protocol;
 pub(crate) fn for_protocol(protocol: Protocol, e: AwsError) -> AwsError {
     let family = match protocol {
         Protocol::RestXml => return e,
-        Protocol::Query => Family::Query,
+        // CloudWatch, the CBOR service, kept its query-protocol codes.
+        Protocol::Query | Protocol::Cbor => Family::Query,
         Protocol::Ec2 => Family::Ec2,
         Protocol::Json => Family::Json(400),
         Protocol::RestJson => Family::Json(403),

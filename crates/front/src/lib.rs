@@ -134,6 +134,10 @@ pub trait Service: Send + Sync + 'static {
     /// The SigV4 signing name (`s3`, `iam`, ...).
     fn signing_name(&self) -> &'static str;
     fn protocol(&self) -> Protocol;
+    /// The protocol a request speaks: the service's own unless it answers several.
+    fn protocol_for(&self, _headers: &[(String, String)]) -> Protocol {
+        self.protocol()
+    }
     /// Maps a request to its operation. Nothing runs until the front door has authorised it.
     fn route<'a>(&'a self, ctx: &'a RequestContext, req: &'a ServiceRequest) -> AwsResult<Routed<'a>>;
     /// The `X-Amz-Target` prefix of a json-protocol service: told apart by it from another
@@ -255,7 +259,7 @@ impl Frontend {
             let err = AwsError::new("UnknownService", 400, format!("nuage does not serve '{service_name}' yet"));
             return finish(render_error(client_protocol(&headers), &err, &rid, head), &rid, true);
         };
-        let protocol = service.protocol();
+        let protocol = service.protocol_for(&headers);
         let limit = body_limit(&service_name);
         if let Err(err) = check_announced_size(&headers, limit) {
             return finish(render_error(protocol, &err, &rid, head), &rid, service_name == "s3");
@@ -313,7 +317,7 @@ impl Frontend {
         (body, spooled): (Bytes, Option<spool::Received>),
         remote: SocketAddr,
     ) -> (String, &'static str, Option<String>, HttpResponse) {
-        let protocol = service.protocol();
+        let protocol = service.protocol_for(&headers);
         let head = method == "HEAD";
         let error = |e: AwsError| render_error(protocol, &e, rid, head);
         let verified = if service.is_unauthenticated(&method) {
@@ -440,7 +444,8 @@ impl Frontend {
             called_via: via.map(|v| v.to_string()).into_iter().collect(),
         };
         let (op, statement, result) = self.route_and_run(&*service, &ctx, &req).await;
-        let mut resp = result.unwrap_or_else(|e| render_error(service.protocol(), &e, &rid, req.method == "HEAD"));
+        let mut resp =
+            result.unwrap_or_else(|e| render_error(service.protocol_for(&req.headers), &e, &rid, req.method == "HEAD"));
         service.finish_response(&req, &mut resp);
         tracing::info!(
             service = %service_name,

@@ -9,7 +9,7 @@ use nuage_core::{AwsError, AwsResult, RequestContext};
 use nuage_protocol::common::Common;
 use nuage_protocol::json::JsonDecoder;
 use nuage_protocol::query::{QueryDecoder, QueryParams};
-use nuage_protocol::{json, query, HttpResponse, Model, Operation, Protocol, Shape};
+use nuage_protocol::{cbor, json, query, HttpResponse, Model, Operation, Protocol, Shape};
 use std::future::Future;
 
 /// What a service's table says of one operation.
@@ -51,6 +51,7 @@ impl<T: Shape + serde::Serialize + Send> Output for T {
     fn render(self: Box<Self>, model: &Model, protocol: Protocol, operation: &str, request_id: &str) -> HttpResponse {
         match protocol {
             Protocol::Json => json::render_response(model, &*self),
+            Protocol::Cbor => cbor::render(model, Some(T::NAME), json::output_wire(model, &*self)),
             _ => query::render_response(model, operation, Some(*self), request_id),
         }
     }
@@ -63,6 +64,7 @@ impl Output for NoOutput {
     fn render(self: Box<Self>, model: &Model, protocol: Protocol, operation: &str, request_id: &str) -> HttpResponse {
         match protocol {
             Protocol::Json => json::render_value(model, None, &serde_json::Value::Null),
+            Protocol::Cbor => cbor::render(model, None, serde_json::Value::Null),
             _ => query::render_value(model, operation, None, request_id),
         }
     }
@@ -91,12 +93,32 @@ pub trait TypedService: Send + Sync + 'static {
 /// A `TypedService` behind the front door.
 pub struct Typed<S>(pub S);
 
+/// The protocol a request to a service speaks: the service's own, or for services that answer
+/// several (CloudWatch: RPC v2 CBOR, JSON and query) the one its headers announce.
+fn wire_protocol(model: &Model, default: Protocol, headers: &[(String, String)]) -> Protocol {
+    let offers = |p: &str| model.metadata.protocols.iter().any(|x| x == p);
+    let header = |n: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.as_str());
+    if offers("smithy-rpc-v2-cbor") && header(cbor::PROTOCOL_HEADER) == Some(cbor::PROTOCOL) {
+        Protocol::Cbor
+    } else if offers("json") && header("x-amz-target").is_some() {
+        Protocol::Json
+    } else {
+        default
+    }
+}
+
 impl<S: TypedService> Typed<S> {
-    fn unknown(&self, name: &str, served_elsewhere: bool) -> AwsError {
+    fn protocol_of(&self, req: &ServiceRequest) -> Protocol {
+        wire_protocol(self.0.model(), self.0.protocol(), &req.headers)
+    }
+
+    fn unknown(&self, name: &str, served_elsewhere: bool, protocol: Protocol) -> AwsError {
         let model = self.0.model();
         let why = if served_elsewhere { "nuage does not serve it yet" } else { "no such operation" };
-        match self.0.protocol() {
-            Protocol::Json => Common::UnknownOperationException.msg(format!("Unknown operation {name} ({why})")),
+        match protocol {
+            Protocol::Json | Protocol::Cbor => {
+                Common::UnknownOperationException.msg(format!("Unknown operation {name} ({why})"))
+            }
             Protocol::Ec2 => {
                 Common::InvalidAction.msg(format!("The action {name} is not valid for this web service ({why})."))
             }
@@ -110,7 +132,15 @@ impl<S: TypedService> Typed<S> {
     fn decode(&self, req: &ServiceRequest) -> AwsResult<(S::Operation, Vec<String>)> {
         let model = self.0.model();
         let noted = || self.0.validation_error().map(|_| std::cell::RefCell::new(Vec::new()));
-        let (decoded, violations) = match self.0.protocol() {
+        let protocol = self.protocol_of(req);
+        let (decoded, violations) = match protocol {
+            Protocol::Cbor => {
+                let name = cbor::operation_from_path(model, &req.raw_path).unwrap_or(&req.raw_path);
+                let body = cbor::body_as_json(&req.body)?;
+                let d = JsonDecoder { model, body: &body, violations: noted() };
+                let decoded = S::Operation::decode(name, &d).ok_or_else(|| name.to_string());
+                (decoded, d.violations)
+            }
             Protocol::Json => {
                 let target = req.header("x-amz-target").unwrap_or_default();
                 let name = json::operation_from_target(model, target).unwrap_or(target);
@@ -124,7 +154,7 @@ impl<S: TypedService> Typed<S> {
                 (S::Operation::decode(&name, &d).ok_or(name), d.violations)
             }
         };
-        let op = decoded.map_err(|name| self.unknown(&name, false))??;
+        let op = decoded.map_err(|name| self.unknown(&name, false, protocol))??;
         Ok((op, violations.map(|v| v.into_inner()).unwrap_or_default()))
     }
 }
@@ -136,6 +166,10 @@ impl<S: TypedService> Service for Typed<S> {
 
     fn protocol(&self) -> Protocol {
         self.0.protocol()
+    }
+
+    fn protocol_for(&self, headers: &[(String, String)]) -> Protocol {
+        wire_protocol(self.0.model(), self.0.protocol(), headers)
     }
 
     fn reset(&self) {
@@ -153,7 +187,7 @@ impl<S: TypedService> Service for Typed<S> {
         let (op, violations) = self.decode(req)?;
         let name = op.name();
         match self.0.row(ctx, op) {
-            Row::NotServed => Err(self.unknown(name, true)),
+            Row::NotServed => Err(self.unknown(name, true, self.protocol_of(req))),
             // An operation served, with input its model forbids: refused before anything runs.
             Row::Served(..) if !violations.is_empty() => Err(AwsError::new(
                 self.0.validation_error().unwrap_or("ValidationException"),
@@ -165,7 +199,7 @@ impl<S: TypedService> Service for Typed<S> {
                 for also in &mut authorization.also {
                     also.operation = name;
                 }
-                let (protocol, model) = (self.0.protocol(), self.0.model());
+                let (protocol, model) = (self.protocol_of(req), self.0.model());
                 let run = Box::pin(async move {
                     let out = handler.await?;
                     Ok(out.render(model, protocol, name, &ctx.request_id))

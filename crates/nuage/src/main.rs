@@ -71,6 +71,10 @@ struct ServeArgs {
     /// and CloudWatch Logs' retention (events older than their group's retention deleted).
     #[arg(long, env = "NUAGE_TTL_INTERVAL", default_value_t = 30)]
     ttl_interval: u64,
+    /// Seconds between two evaluations of the CloudWatch alarms (AWS evaluates each alarm
+    /// about once a minute, high-resolution ones every 10 seconds).
+    #[arg(long, env = "NUAGE_ALARM_INTERVAL", default_value_t = 10)]
+    alarm_interval: u64,
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `nuage=debug`.
     #[arg(long, env = "NUAGE_LOG", default_value = "info")]
     log: String,
@@ -188,6 +192,8 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     tokio::spawn(dynamodb.clone().run_ttl(std::time::Duration::from_secs(args.ttl_interval.max(1))));
     let logs = nuage_logs::Logs::new(store.clone());
     tokio::spawn(logs.clone().run_retention(std::time::Duration::from_secs(args.ttl_interval.max(1))));
+    let cloudwatch = nuage_cloudwatch::CloudWatch::new(store.clone());
+    tokio::spawn(cloudwatch.clone().run_alarms(std::time::Duration::from_secs(args.alarm_interval.max(1))));
     let services: Vec<Arc<dyn Service>> = vec![
         s3,
         Arc::new(nuage_front::Typed(nuage_iam::IamService::new(iam.clone()))),
@@ -199,6 +205,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         Arc::new(nuage_front::Typed(nuage_dynamodb::DynamoDbService(dynamodb.clone()))),
         Arc::new(nuage_front::Typed(nuage_dynamodb::DynamoDbStreamsService(dynamodb))),
         Arc::new(nuage_front::Typed(nuage_logs::LogsService(logs))),
+        Arc::new(nuage_front::Typed(nuage_cloudwatch::CloudWatchService(cloudwatch))),
     ];
     let reset_store = store.clone();
     let publish_samples = !args.no_samples;

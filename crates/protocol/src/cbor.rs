@@ -138,7 +138,6 @@ pub fn render(model: &Model, shape: Option<&str>, wire: Value) -> HttpResponse {
 /// (`awsQueryCompatible`) the `x-amzn-query-error` header with that code.
 pub fn render_error(err: &AwsError, query_compatible: bool) -> HttpResponse {
     let mut h = headers();
-    h.extend(err.headers.iter().map(|(k, v)| (k.to_string(), v.clone())));
     if query_compatible {
         let fault = if err.status >= 500 { "Receiver" } else { "Sender" };
         h.push(("x-amzn-query-error".into(), format!("{};{fault}", err.code)));
@@ -167,7 +166,10 @@ mod tests {
             (Cbor::Text("Blob".into()), Cbor::Bytes(b"hi".to_vec())),
         ]);
         let json: Value = serde_json::from_slice(&body_as_json(&encode(&v)).unwrap()).unwrap();
-        assert_eq!(json, serde_json::json!({"Namespace": "Cafe", "Value": 1.5, "Count": 3, "At": 1700000000.5, "Blob": "aGk="}));
+        assert_eq!(
+            json,
+            serde_json::json!({"Namespace": "Cafe", "Value": 1.5, "Count": 3, "At": 1700000000.5, "Blob": "aGk="})
+        );
         assert!(body_as_json(b"\xff\x00").is_err());
         assert_eq!(body_as_json(b"").unwrap(), b"{}");
     }

@@ -260,10 +260,14 @@ pub fn render_value(model: &Model, shape_name: Option<&str>, value: &Value) -> H
     }
 }
 
+/// A typed output as the JSON protocol's wire value.
+pub fn output_wire<T: Shape + Serialize>(model: &Model, output: &T) -> Value {
+    to_wire_owned(model, T::NAME, serde_json::to_value(output).expect("shapes serialise"), None)
+}
+
 /// Renders a typed output as a json-protocol response.
 pub fn render_response<T: Shape + Serialize>(model: &Model, output: &T) -> HttpResponse {
-    let value = serde_json::to_value(output).expect("shapes serialise");
-    let wire = to_wire_owned(model, T::NAME, value, None);
+    let wire = output_wire(model, output);
     HttpResponse {
         status: 200,
         headers: vec![("content-type".into(), content_type(model))],

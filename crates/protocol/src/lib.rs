@@ -1,8 +1,8 @@
 //! The protocol layer: typed shapes generated from the botocore models and the codecs that
 //! turn HTTP requests into those shapes and shapes into HTTP responses, driven by the model.
 
-pub mod client;
 pub mod cbor;
+pub mod client;
 pub mod common;
 pub mod eventstream;
 pub mod json;
@@ -334,6 +334,7 @@ service_model!(logs, "logs");
 service_model!(lambda, "lambda");
 service_model!(redshift, "redshift");
 service_model!(ec2, "ec2");
+service_model!(cloudwatch, "cloudwatch");
 
 /// Which wire protocol renders an error body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -344,6 +345,8 @@ pub enum Protocol {
     Ec2,
     Json,
     RestJson,
+    /// Smithy RPC v2 CBOR.
+    Cbor,
 }
 
 /// Renders an error the way `protocol` does on AWS. `host_id` is S3's `x-amz-id-2`.
@@ -390,6 +393,16 @@ pub fn render_error(protocol: Protocol, err: &nuage_core::AwsError, request_id: 
             w.close("Response");
             headers.push(("content-type".into(), "text/xml;charset=UTF-8".into()));
             w.finish()
+        }
+        Protocol::Cbor => {
+            // CloudWatch, the one CBOR service, kept its query-protocol error codes
+            // (awsQueryCompatible): they are also sent in `x-amzn-query-error`.
+            let mut resp = cbor::render_error(err, true);
+            resp.headers.extend(headers);
+            if head {
+                resp.body = Body::new();
+            }
+            return resp;
         }
         Protocol::Json | Protocol::RestJson => {
             headers.push(("x-amzn-errortype".into(), err.code.to_string()));

@@ -14,6 +14,9 @@ pub struct Model {
 #[serde(rename_all = "camelCase")]
 pub struct Metadata {
     pub protocol: String,
+    /// Every protocol the service answers, in the SDKs' order of preference.
+    #[serde(default)]
+    pub protocols: Vec<String>,
     pub api_version: String,
     #[serde(default)]
     pub xml_namespace: Option<String>,
