@@ -314,3 +314,50 @@ def test_dashboards_iam_and_cli(server):
     assert math.isclose(cw.get_metric_statistics(Namespace="Cafe", MetricName="Beans", StartTime=now - datetime.timedelta(minutes=5),
                                                  EndTime=now + datetime.timedelta(minutes=1), Period=300,
                                                  Statistics=["Sum"])["Datapoints"][0]["Sum"], 7.0)
+
+
+def test_log_metric_filters_feed_metrics(server):
+    logs, cw = server.client("logs"), server.client("cloudwatch")
+    logs.create_log_group(logGroupName="/cafe/access")
+    logs.create_log_stream(logGroupName="/cafe/access", logStreamName="web")
+    logs.put_metric_filter(logGroupName="/cafe/access", filterName="not-found", filterPattern="{ $.status = 404 }",
+                           metricTransformations=[{"metricName": "NotFound", "metricNamespace": "Cafe/Web", "metricValue": "1", "defaultValue": 0}])
+    logs.put_metric_filter(logGroupName="/cafe/access", filterName="bytes", filterPattern="{ $.bytes > 0 }",
+                           metricTransformations=[{"metricName": "Bytes", "metricNamespace": "Cafe/Web", "metricValue": "$.bytes",
+                                                   "dimensions": {"Page": "$.path"}, "unit": "Bytes"}])
+    assert [f["filterName"] for f in logs.describe_metric_filters(logGroupName="/cafe/access")["metricFilters"]] == ["bytes", "not-found"]
+    assert [f["filterName"] for f in logs.describe_metric_filters(metricName="NotFound", metricNamespace="Cafe/Web")["metricFilters"]] == ["not-found"]
+    now = datetime.datetime.now(UTC)
+    t0 = int(minute(now).timestamp() * 1000) - 120_000
+    docs = [{"status": s, "path": p, "bytes": b} for s, p, b in
+            [(200, "/menu", 100), (404, "/nope", 0), (200, "/buy", 300), (404, "/menu", 20), (200, "/menu", 50)]]
+    logs.put_log_events(logGroupName="/cafe/access", logStreamName="web",
+                        logEvents=[{"timestamp": t0 + i * 1000, "message": json.dumps(d)} for i, d in enumerate(docs)])
+    start, end = now - datetime.timedelta(minutes=10), now + datetime.timedelta(minutes=1)
+
+    def stat(name, dims=()):
+        r = cw.get_metric_statistics(Namespace="Cafe/Web", MetricName=name, Dimensions=list(dims), StartTime=start, EndTime=end,
+                                     Period=600, Statistics=["Sum", "SampleCount"])
+        return [(d["Sum"], d["SampleCount"]) for d in r["Datapoints"]]
+
+    deadline = time.time() + 10
+    while time.time() < deadline and not stat("NotFound"):
+        time.sleep(0.2)
+    # Every event counts: 1 for the two 404s, the default 0 for the others.
+    assert stat("NotFound") == [(2.0, 5.0)]
+    assert stat("Bytes", [{"Name": "Page", "Value": "/menu"}]) == [(170.0, 3.0)]
+    assert stat("Bytes", [{"Name": "Page", "Value": "/buy"}]) == [(300.0, 1.0)]
+    assert stat("Bytes", [{"Name": "Page", "Value": "/nope"}]) == []
+    with pytest.raises(ClientError) as e:
+        logs.put_metric_filter(logGroupName="/cafe/access", filterName="bad", filterPattern="{ $.status = ",
+                               metricTransformations=[{"metricName": "X", "metricNamespace": "Cafe/Web", "metricValue": "1"}])
+    assert code(e) == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        logs.put_metric_filter(logGroupName="/cafe/access", filterName="bad", filterPattern="{ $.status = 500 }",
+                               metricTransformations=[{"metricName": "X", "metricNamespace": "Cafe/Web", "metricValue": "1",
+                                                       "defaultValue": 0, "dimensions": {"Page": "$.path"}}])
+    assert code(e) == "InvalidParameterException"
+    logs.delete_metric_filter(logGroupName="/cafe/access", filterName="bytes")
+    with pytest.raises(ClientError) as e:
+        logs.delete_metric_filter(logGroupName="/cafe/access", filterName="bytes")
+    assert code(e) == "ResourceNotFoundException"

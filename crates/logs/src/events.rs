@@ -97,12 +97,21 @@ impl Logs {
             // Keys and values are built here, not in the store's single writer, which then only
             // inserts them.
             let id = s.id;
+            let filtered = !self
+                .store
+                .read()?
+                .scan::<serde_json::Value>(crate::METRIC_FILTERS, &format!("{}\u{0}", g.key()))?
+                .is_empty();
+            let mut for_metrics = Vec::new();
             let (mut low, mut high, mut bytes) = (i64::MAX, i64::MIN, 0i64);
             let mut rows = Vec::with_capacity(accepted);
             for e in events.into_iter().skip(first).take(accepted) {
                 let e = Event { t: e.timestamp.unwrap_or_default(), m: e.message.unwrap_or_default(), i: now };
                 let seq = self.sequence.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 (low, high, bytes) = (low.min(e.t), high.max(e.t), bytes + e.m.len() as i64);
+                if filtered {
+                    for_metrics.push((e.t, e.m.clone()));
+                }
                 rows.push((event_key(&id, e.t, seq), serde_json::to_vec(&e).map_err(AwsError::internal)?));
             }
             let key = stream_key(&g, &s.name);
@@ -119,6 +128,9 @@ impl Logs {
                     w.put(STREAMS, &key, &s)
                 })
                 .await?;
+            if filtered {
+                self.publish_metrics(&g, &for_metrics)?;
+            }
         }
         let rejected = (too_new_start.is_some() || too_old_end.is_some() || expired_end.is_some()).then(|| {
             m::RejectedLogEventsInfo {

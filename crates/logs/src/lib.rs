@@ -4,6 +4,7 @@
 mod events;
 mod insights;
 mod insights_scan;
+mod metric_filters;
 mod pattern;
 
 use nuage_core::{AwsError, AwsResult, RequestContext};
@@ -25,6 +26,8 @@ const STREAMS: JsonTable = TableDefinition::new("logs_streams");
 const QUERY_DEFINITIONS: JsonTable = TableDefinition::new("logs_query_definitions");
 /// Events, by stream id, timestamp and ingestion sequence.
 const EVENTS: BytesTable = TableDefinition::new("logs_events");
+/// Metric filters, by `account/region/group` NUL `name`.
+const METRIC_FILTERS: JsonTable = TableDefinition::new("logs_metric_filters");
 
 /// The retention periods CloudWatch Logs accepts, in days.
 const RETENTION_DAYS: &[i32] =
@@ -110,15 +113,22 @@ pub struct Logs {
     sequence: std::sync::atomic::AtomicU64,
     /// Logs Insights queries and their results, by query id.
     queries: Arc<std::sync::Mutex<std::collections::HashMap<String, events::QueryRun>>>,
+    /// The front door, through which metric filters publish to CloudWatch.
+    internal: Arc<nuage_front::Internal>,
 }
 
 impl Logs {
-    pub fn new(store: Store) -> Arc<Logs> {
+    pub fn new(store: Store, internal: Arc<nuage_front::Internal>) -> Arc<Logs> {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
-        Arc::new(Logs { store, sequence: std::sync::atomic::AtomicU64::new(seed), queries: Default::default() })
+        Arc::new(Logs {
+            store,
+            sequence: std::sync::atomic::AtomicU64::new(seed),
+            queries: Default::default(),
+            internal,
+        })
     }
 
     fn group(&self, ctx: &RequestContext, name: Option<&str>) -> AwsResult<Group> {
@@ -689,6 +699,23 @@ impl TypedService for LogsService {
             O::DeleteQueryDefinition(i) => {
                 Row::serve("logs:DeleteQueryDefinition", "*", l.delete_query_definition(ctx, i))
             }
+            O::PutMetricFilter(i) => {
+                Row::authorized(self.on_group(ctx, "logs:PutMetricFilter", i.log_group_name.as_deref()), async move {
+                    l.put_metric_filter(ctx, i).await?;
+                    Ok(NoOutput)
+                })
+            }
+            O::DeleteMetricFilter(i) => Row::authorized(
+                self.on_group(ctx, "logs:DeleteMetricFilter", i.log_group_name.as_deref()),
+                async move {
+                    l.delete_metric_filter(ctx, i).await?;
+                    Ok(NoOutput)
+                },
+            ),
+            O::DescribeMetricFilters(i) => Row::authorized(
+                self.on_group(ctx, "logs:DescribeMetricFilters", i.log_group_name.as_deref()),
+                async move { l.describe_metric_filters(ctx, i) },
+            ),
             O::TestMetricFilter(i) => Row::serve("logs:TestMetricFilter", "*", async move {
                 let p = pattern::parse(i.filter_pattern.as_deref().unwrap_or_default()).map_err(invalid)?;
                 let matches = i
@@ -726,7 +753,6 @@ impl TypedService for LogsService {
             | O::DeleteIntegration(_)
             | O::DeleteLogAnomalyDetector(_)
             | O::DeleteLookupTable(_)
-            | O::DeleteMetricFilter(_)
             | O::DeleteResourcePolicy(_)
             | O::DeleteScheduledQuery(_)
             | O::DeleteSubscriptionFilter(_)
@@ -744,7 +770,6 @@ impl TypedService for LogsService {
             | O::DescribeImportTasks(_)
             | O::DescribeIndexPolicies(_)
             | O::DescribeLookupTables(_)
-            | O::DescribeMetricFilters(_)
             | O::DescribeResourcePolicies(_)
             | O::DescribeSubscriptionFilters(_)
             | O::DisassociateKmsKey(_)
@@ -784,7 +809,6 @@ impl TypedService for LogsService {
             | O::PutIndexPolicy(_)
             | O::PutIntegration(_)
             | O::PutLogGroupDeletionProtection(_)
-            | O::PutMetricFilter(_)
             | O::PutResourcePolicy(_)
             | O::PutStorageTierPolicy(_)
             | O::PutSubscriptionFilter(_)

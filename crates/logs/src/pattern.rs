@@ -229,6 +229,21 @@ fn words(line: &str) -> Vec<String> {
 
 impl Pattern {
     /// The fields a space-delimited pattern extracts from a matching event, as `$name`.
+    /// The text a metric filter's `$.field` (JSON) or `$name` (space-delimited) selector
+    /// takes from a message this pattern matched.
+    pub fn field_value(&self, message: &str, selector: &str) -> Option<String> {
+        if selector.starts_with("$.") || selector.starts_with("$[") {
+            let doc: Value = serde_json::from_str(message.trim()).ok()?;
+            return match select(&doc, selector)? {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                Value::Bool(b) => Some(b.to_string()),
+                _ => None,
+            };
+        }
+        self.extracted(message).remove(selector)
+    }
+
     pub fn extracted(&self, message: &str) -> std::collections::BTreeMap<String, String> {
         let mut out = std::collections::BTreeMap::new();
         if let Pattern::Spaced { fields, .. } = self {

@@ -190,7 +190,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let dynamodb = nuage_dynamodb::DynamoDb::new(store.clone(), !args.no_dynamodb_throttling, internal.clone());
     tokio::spawn(dynamodb.clone().run_ttl(std::time::Duration::from_secs(args.ttl_interval.max(1))));
-    let logs = nuage_logs::Logs::new(store.clone());
+    let logs = nuage_logs::Logs::new(store.clone(), internal.clone());
     tokio::spawn(logs.clone().run_retention(std::time::Duration::from_secs(args.ttl_interval.max(1))));
     let cloudwatch = nuage_cloudwatch::CloudWatch::new(store.clone());
     tokio::spawn(cloudwatch.clone().run_alarms(std::time::Duration::from_secs(args.alarm_interval.max(1))));

@@ -52,6 +52,17 @@ pub struct ClientRequest {
 const LABEL: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 const GREEDY_LABEL: &AsciiSet = &LABEL.remove(b'/');
 
+/// The protocol nuage's own calls speak to a model: its first, except that a service whose
+/// first is RPC v2 CBOR (CloudWatch) is called in JSON, which it also answers.
+fn wire_protocol(model: &Model) -> &str {
+    let p = model.metadata.protocol.as_str();
+    if p == "smithy-rpc-v2-cbor" && model.metadata.protocols.iter().any(|x| x == "json") {
+        "json"
+    } else {
+        p
+    }
+}
+
 /// The request `input` makes on the wire.
 pub fn encode<R: Request>(mut input: R) -> ClientRequest {
     let model = R::model();
@@ -59,7 +70,7 @@ pub fn encode<R: Request>(mut input: R) -> ClientRequest {
     let value = serde_json::to_value(&input).expect("shapes serialise");
     let obj = value.as_object().cloned().unwrap_or_default();
     let shape_name = model.operations[R::OPERATION].input.as_ref().map(|r| r.shape.as_str());
-    match model.metadata.protocol.as_str() {
+    match wire_protocol(model) {
         "json" => {
             let wire = shape_name.map(|s| json::to_wire(model, s, &value, None)).unwrap_or(Value::Object(Map::new()));
             let prefix = model.metadata.target_prefix.clone().unwrap_or_default();
@@ -225,7 +236,7 @@ pub fn decode<R: Request>(resp: HttpResponse) -> Result<R::Output, AwsError> {
     };
     let shape_name = out_ref.shape.as_str();
     let invalid = |e: serde_json::Error| AwsError::internal(format!("{} answered unreadably: {e}", R::OPERATION));
-    let (value, stream) = match model.metadata.protocol.as_str() {
+    let (value, stream) = match wire_protocol(model) {
         "json" => (json::body_value(model, shape_name, &resp.body)?, None),
         "query" | "ec2" => {
             let root = xml::parse(&resp.body).map_err(AwsError::internal)?;
@@ -251,7 +262,7 @@ pub fn decode<R: Request>(resp: HttpResponse) -> Result<R::Output, AwsError> {
 
 /// A service's error response as an `AwsError` (code, status, message, request id).
 fn error_of(model: &Model, resp: &HttpResponse) -> AwsError {
-    let (code, message) = if model.metadata.protocol == "json" {
+    let (code, message) = if wire_protocol(model) == "json" {
         let doc: Value = serde_json::from_slice(&resp.body).unwrap_or_default();
         let code = doc.get("__type").and_then(|t| t.as_str()).unwrap_or("InternalError");
         let code = code.rsplit('#').next().unwrap_or(code).to_string();
