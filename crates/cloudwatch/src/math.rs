@@ -2,7 +2,7 @@
 //! statistic per period; expressions combine the series by id with arithmetic (`+ - * / ^`),
 //! arrays `[a, b]`, `METRICS()`, and the functions SUM, AVG, MIN, MAX, STDDEV (an array into one
 //! series, a series into a scalar), ABS, CEIL, FLOOR, DIFF, RATE, RUNNING_SUM, FILL and PERIOD.
-use crate::metrics::{check_period, dimension_set, valid_statistic};
+use crate::metrics::{check_period, dimension_set, period_origin, valid_statistic};
 use crate::{invalid, CloudWatch, Scope, E};
 use nuage_core::{AwsError, AwsResult};
 use nuage_protocol::cloudwatch as m;
@@ -320,7 +320,7 @@ impl Eval<'_> {
                 let (start, end) = self.grid;
                 per_series(arg, &|s, p| {
                     let mut out = Series::new();
-                    let mut t = start.div_euclid(p) * p;
+                    let mut t = period_origin(start, p);
                     let mut last: Option<f64> = None;
                     while t < end {
                         let v = match (s.get(&t), &how) {
@@ -378,8 +378,7 @@ impl CloudWatch {
         let namespace = metric.namespace.unwrap_or_default();
         let name = metric.metric_name.unwrap_or_default();
         let Some(info) = self.metric(scope, &namespace, &name, &dims)? else { return Ok((Series::new(), period_ms)) };
-        let buckets =
-            self.buckets(&info, start.div_euclid(period_ms) * period_ms, end, period_ms, stat.unit.as_deref())?;
+        let buckets = self.buckets(&info, period_origin(start, period_ms), end, period_ms, stat.unit.as_deref())?;
         Ok((buckets.into_iter().filter_map(|(t, b)| b.statistic(&statistic).map(|v| (t, v))).collect(), period_ms))
     }
 
@@ -468,7 +467,7 @@ impl CloudWatch {
                     // A scalar answers at every period of the range.
                     let p = queries.iter().find_map(|q| q.metric_stat.as_ref()?.period).unwrap_or(60) as i64 * 1000;
                     let mut s = Series::new();
-                    let mut t = start.div_euclid(p) * p;
+                    let mut t = period_origin(start, p);
                     while t < end && x.is_finite() {
                         s.insert(t, x);
                         t += p;

@@ -329,8 +329,8 @@ impl CloudWatch {
         self.store.read()?.get(METRICS, &metric_key(scope, namespace, name, dims))
     }
 
-    /// The metric's statistics per period over `[start, end)`: period start → bucket. Only data
-    /// of `unit` counts when one is given.
+    /// The metric's statistics per period over `[start, end)`, periods counted from `start`:
+    /// period start → bucket. Only data of `unit` counts when one is given.
     pub(crate) fn buckets(
         &self,
         metric: &MetricInfo,
@@ -353,7 +353,7 @@ impl CloudWatch {
                 if unit.is_some_and(|u| p.unit.as_deref().unwrap_or("None") != u) {
                     return Ok(true);
                 }
-                out.entry(ts.div_euclid(period_ms) * period_ms).or_default().add(p);
+                out.entry(start + (ts - start).div_euclid(period_ms) * period_ms).or_default().add(p);
                 Ok(true)
             },
         )?;
@@ -391,7 +391,7 @@ impl CloudWatch {
             return Ok(out);
         };
         let period_ms = period * 1000;
-        let first = start.div_euclid(period_ms) * period_ms;
+        let first = period_origin(start, period_ms);
         for (at, b) in self.buckets(&metric, first, end, period_ms, i.unit.as_deref())? {
             let stat = |s: &str| if statistics.iter().any(|x| x == s) { b.statistic(s) } else { None };
             let ext: BTreeMap<String, f64> =
@@ -458,6 +458,13 @@ pub(crate) fn metric_shape(mi: &MetricInfo) -> m::Metric {
             mi.dimensions.iter().map(|(k, v)| m::Dimension { name: Some(k.clone()), value: Some(v.clone()) }).collect(),
         ),
     }
+}
+
+/// Where a query's periods start: its start time, rounded down to the minute for periods of a
+/// minute or more (to the second otherwise), as CloudWatch aligns datapoints.
+pub(crate) fn period_origin(start: i64, period_ms: i64) -> i64 {
+    let grain = if period_ms >= 60_000 { 60_000 } else { 1000 };
+    start.div_euclid(grain) * grain
 }
 
 /// A period in seconds: 1, 5, 10, 20 or 30 (high resolution), or a multiple of 60.
