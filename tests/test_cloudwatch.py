@@ -104,6 +104,8 @@ def test_metric_data_and_statistics(cw):
     paris = cw.list_metrics(Namespace="Cafe", Dimensions=[{"Name": "Shop", "Value": "Paris"}])["Metrics"]
     assert sorted(m["MetricName"] for m in paris) == ["Latency", "Orders"]
     assert len(cw.list_metrics(MetricName="Orders", RecentlyActive="PT3H")["Metrics"]) == 2
+    assert cw.list_metrics(Namespace="Cafe", OwningAccount="111122223333")["Metrics"] == []
+    assert cw.list_metrics(Namespace="Cafe", IncludeLinkedAccounts=True)["OwningAccounts"] == ["000000000000"] * 3
 
     def refused(**kw):
         with pytest.raises(ClientError) as e:
@@ -115,6 +117,9 @@ def test_metric_data_and_statistics(cw):
     assert refused(Namespace="Cafe", MetricData=[{"MetricName": "x", "Value": 1, "Values": [1]}]) == "InvalidParameterCombination"
     assert refused(Namespace="Cafe", MetricData=[{"MetricName": "x", "Values": [1, 2], "Counts": [1]}]) == "InvalidParameterCombination"
     assert refused(Namespace="Cafe", MetricData=[{"MetricName": "x", "Value": 1, "StorageResolution": 5}]) == "InvalidParameterValue"
+    entity = {"Entity": {"KeyAttributes": {"Type": "Service", "Name": "cafe"}}, "MetricData": [{"MetricName": "x", "Value": 1}]}
+    assert refused(Namespace="Cafe", EntityMetricData=[entity], StrictEntityValidation=True) == "InvalidParameterValue"
+    cw.put_metric_data(Namespace="Cafe", EntityMetricData=[entity], StrictEntityValidation=False)
     with pytest.raises(ClientError) as e:
         cw.get_metric_statistics(Namespace="Cafe", MetricName="Orders", StartTime=now - datetime.timedelta(days=5), EndTime=now,
                                  Period=60, Statistics=["Sum"])
@@ -155,6 +160,9 @@ def test_metric_math(cw):
     assert res["filled"]["Values"] == [b.get(k, 0.0) for k in range(6)]
     assert res["change"]["Values"] == [a[k] - a[k - 1] for k in range(1, 6)]
     assert res["mean"]["Values"] == [sum(a.values()) / 6] * 6
+    labelled = cw.get_metric_data(MetricDataQueries=[{**queries[1], "Label": "Buys (max ${MAX}, ${DATAPOINT_COUNT} points)"}],
+                                  StartTime=base, EndTime=base + datetime.timedelta(minutes=6))
+    assert labelled["MetricDataResults"][0]["Label"] == f"Buys (max {max(b.values()):g}, {len(b)} points)"
     assert [t.astimezone(UTC) for t in res["b"]["Timestamps"]] == [base + datetime.timedelta(minutes=k) for k in sorted(b)]
     # Newest first by default; MaxDatapoints pages with NextToken.
     first = cw.get_metric_data(MetricDataQueries=[queries[1]], StartTime=base, EndTime=end, MaxDatapoints=3)

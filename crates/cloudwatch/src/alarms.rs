@@ -242,6 +242,13 @@ impl CloudWatch {
                 (Some(statistic), Some(period))
             }
         };
+        match i.evaluate_low_sample_count_percentile.as_deref() {
+            None | Some("evaluate") => {}
+            Some("ignore") => {
+                return Err(invalid("EvaluateLowSampleCountPercentile ignore is not served by nuage: percentile alarms evaluate every period."))
+            }
+            Some(other) => return Err(invalid(format!("The value {other} for parameter EvaluateLowSampleCountPercentile is invalid."))),
+        }
         if let Some(t) = &i.treat_missing_data {
             if !["breaching", "notBreaching", "ignore", "missing"].contains(&t.as_str()) {
                 return Err(invalid(format!("The value {t} for parameter TreatMissingData is invalid.")));

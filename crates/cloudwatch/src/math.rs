@@ -353,6 +353,25 @@ impl Eval<'_> {
     }
 }
 
+/// A label's dynamic values (`${AVG}`, `${MAX}`, `${MIN}`, `${SUM}`, `${FIRST}`, `${LAST}`,
+/// `${DATAPOINT_COUNT}`) filled from the series it names, as CloudWatch fills them.
+fn dynamic_label(label: &str, s: &Series) -> String {
+    if !label.contains("${") {
+        return label.to_string();
+    }
+    let values: Vec<f64> = s.values().copied().collect();
+    let fmt = |v: Option<f64>| v.map(|x| format!("{x}")).unwrap_or_default();
+    let n = values.len();
+    label
+        .replace("${AVG}", &fmt((n > 0).then(|| values.iter().sum::<f64>() / n as f64)))
+        .replace("${MAX}", &fmt(values.iter().copied().reduce(f64::max)))
+        .replace("${MIN}", &fmt(values.iter().copied().reduce(f64::min)))
+        .replace("${SUM}", &fmt((n > 0).then(|| values.iter().sum())))
+        .replace("${FIRST}", &fmt(values.first().copied()))
+        .replace("${LAST}", &fmt(values.last().copied()))
+        .replace("${DATAPOINT_COUNT}", &n.to_string())
+}
+
 fn valid_id(id: &str) -> bool {
     id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
         && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -500,6 +519,7 @@ impl CloudWatch {
         let (mut offset, mut budget) = (0usize, max);
         let mut out = Vec::new();
         for (id, label, s) in results {
+            let label = dynamic_label(&label, &s);
             let mut points: Vec<(i64, f64)> = s.into_iter().collect();
             if descending {
                 points.reverse();

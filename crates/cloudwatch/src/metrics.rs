@@ -146,6 +146,21 @@ fn check_value(v: f64, at: &str) -> AwsResult<()> {
     Ok(())
 }
 
+/// An entity's key attributes as CloudWatch requires them: a Type of Service (with Name and
+/// Environment) or Resource (with ResourceType and Identifier).
+fn check_entity(e: Option<&m::Entity>, n: usize) -> AwsResult<()> {
+    let keys = e.and_then(|e| e.key_attributes.clone()).unwrap_or_default();
+    let needed: &[&str] = match keys.get("Type").map(String::as_str) {
+        Some("Service" | "AWS::Service") => &["Name", "Environment"],
+        Some("Resource" | "AWS::Resource") => &["ResourceType", "Identifier"],
+        _ => &["Type"],
+    };
+    match needed.iter().find(|k| !keys.contains_key(**k) || keys["Type"].is_empty()) {
+        Some(k) => Err(invalid(format!("EntityMetricData.member.{n}.Entity.KeyAttributes is invalid: it needs {k}."))),
+        None => Ok(()),
+    }
+}
+
 fn combination(msg: impl Into<String>) -> AwsError {
     E::InvalidParameterCombinationException.msg(msg)
 }
@@ -159,8 +174,12 @@ impl CloudWatch {
             )));
         }
         let mut data = i.metric_data.unwrap_or_default();
-        // Entity metric data: the same data, associated with an entity nuage does not track.
-        for e in i.entity_metric_data.unwrap_or_default() {
+        // Entity metric data: the same data, associated with an entity (which nuage checks
+        // when asked to, but does not keep: no API reads it back).
+        for (n, e) in i.entity_metric_data.unwrap_or_default().into_iter().enumerate() {
+            if i.strict_entity_validation == Some(true) {
+                check_entity(e.entity.as_ref(), n + 1)?;
+            }
             data.extend(e.metric_data.unwrap_or_default());
         }
         if data.is_empty() {
@@ -416,6 +435,10 @@ impl CloudWatch {
             Some("PT3H") => Some(now_ms() - 3 * HOUR_MS),
             Some(other) => return Err(invalid(format!("The value {other} for parameter RecentlyActive is invalid."))),
         };
+        // Metrics of linked accounts (cross-account observability): none are linked here.
+        if i.owning_account.as_ref().is_some_and(|a| *a != scope.account) {
+            return Ok(m::ListMetricsOutput { metrics: Some(Vec::new()), next_token: None, owning_accounts: None });
+        }
         let prefix = format!("{}/{}/", scope.account, scope.region);
         let filters = i.dimensions.clone().unwrap_or_default();
         let mut found: Vec<(String, MetricInfo)> = self
@@ -445,7 +468,7 @@ impl CloudWatch {
         Ok(m::ListMetricsOutput {
             metrics: Some(page.iter().map(|(_, mi)| metric_shape(mi)).collect()),
             next_token: next,
-            owning_accounts: None,
+            owning_accounts: (i.include_linked_accounts == Some(true)).then(|| vec![scope.account.clone(); page.len()]),
         })
     }
 }
