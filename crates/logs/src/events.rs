@@ -21,10 +21,50 @@ const DAY_MS: i64 = 86_400_000;
 const HOUR_MS: i64 = 3_600_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct Event {
-    t: i64,
-    m: String,
-    i: i64,
+pub(crate) struct Event {
+    pub t: i64,
+    pub m: String,
+    pub i: i64,
+}
+
+/// Marks an event stored as `timestamp, ingestion time, message` bytes; events written before
+/// this format are JSON documents, which start with `{`.
+const BINARY_EVENT: u8 = 1;
+
+impl Event {
+    /// The stored form: the two times big-endian, then the message as it came.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(17 + self.m.len());
+        v.push(BINARY_EVENT);
+        v.extend_from_slice(&self.t.to_be_bytes());
+        v.extend_from_slice(&self.i.to_be_bytes());
+        v.extend_from_slice(self.m.as_bytes());
+        v
+    }
+
+    /// A stored event, its message borrowed from the stored bytes.
+    pub(crate) fn view(v: &[u8]) -> AwsResult<EventView<'_>> {
+        if v.first() == Some(&BINARY_EVENT) && v.len() >= 17 {
+            let t = i64::from_be_bytes(v[1..9].try_into().expect("8 bytes"));
+            let i = i64::from_be_bytes(v[9..17].try_into().expect("8 bytes"));
+            let m = std::str::from_utf8(&v[17..]).map_err(AwsError::internal)?;
+            return Ok(EventView { t, i, m: std::borrow::Cow::Borrowed(m) });
+        }
+        let e = Event::decode(v)?;
+        Ok(EventView { t: e.t, i: e.i, m: std::borrow::Cow::Owned(e.m) })
+    }
+
+    pub(crate) fn decode(v: &[u8]) -> AwsResult<Event> {
+        let e = Event::view(v)?;
+        Ok(Event { t: e.t, i: e.i, m: e.m.into_owned() })
+    }
+}
+
+/// A stored event read in place.
+pub(crate) struct EventView<'a> {
+    pub t: i64,
+    pub i: i64,
+    pub m: std::borrow::Cow<'a, str>,
 }
 
 /// A timestamp as key bytes that sort as the (signed) timestamps do.
@@ -112,7 +152,7 @@ impl Logs {
                 if filtered {
                     for_metrics.push((e.t, e.m.clone()));
                 }
-                rows.push((event_key(&id, e.t, seq), serde_json::to_vec(&e).map_err(AwsError::internal)?));
+                rows.push((event_key(&id, e.t, seq), e.encode()));
             }
             let key = stream_key(&g, &s.name);
             self.store
@@ -182,7 +222,7 @@ impl Logs {
         let (lo, hi) = if forward { (pos.clone().max(lower), upper) } else { (lower, pos.clone().min(upper)) };
         if lo < hi {
             snap.range_bytes(EVENTS, Bound::Included(&lo[..]), Bound::Excluded(&hi[..]), forward, |k, v| {
-                keys_events.push((k.to_vec(), serde_json::from_slice(v).map_err(AwsError::internal)?));
+                keys_events.push((k.to_vec(), Event::decode(v)?));
                 Ok(keys_events.len() < limit)
             })?;
         }
@@ -251,7 +291,7 @@ impl Logs {
                 e => [s.id.as_slice(), &ts_bytes(e)].concat(),
             };
             snap.range_bytes(EVENTS, Bound::Included(&lo[..]), Bound::Excluded(&hi[..]), true, |k, v| {
-                let e: Event = serde_json::from_slice(v).map_err(AwsError::internal)?;
+                let e = Event::decode(v)?;
                 let seq = seq_of(k);
                 if after.is_none_or(|a| (e.t, seq) > a) && pattern.matches(&e.m) {
                     found.push((e.t, seq, s.name.clone(), e));
@@ -302,7 +342,7 @@ pub(crate) async fn expire_stream(store: &Store, key: String, s: Stream, horizon
     let mut dropped = 0i64;
     let hi = [s.id.as_slice(), &ts_bytes(horizon)].concat();
     store.read()?.range_bytes(EVENTS, Bound::Included(&s.id[..]), Bound::Excluded(&hi[..]), true, |k, v| {
-        let e: Event = serde_json::from_slice(v).map_err(AwsError::internal)?;
+        let e = Event::decode(v)?;
         dropped += e.m.len() as i64;
         old.push(k.to_vec());
         Ok(true)
@@ -543,7 +583,7 @@ impl Logs {
             unhex(i.log_record_pointer.as_deref().unwrap_or_default()).filter(|k| k.len() == 32).ok_or_else(bad)?;
         let snap = self.store.read()?;
         let raw = snap.get_bytes(EVENTS, &key)?.ok_or_else(bad)?;
-        let e: Event = serde_json::from_slice(&raw).map_err(AwsError::internal)?;
+        let e = Event::decode(&raw)?;
         // The stream (and its group, which must be the caller's) the event belongs to.
         let prefix = format!("{}/{}/", ctx.account_id().unwrap_or_default(), ctx.region);
         let (stream_key, s) =
@@ -558,5 +598,22 @@ impl Logs {
             hex(&key),
         );
         Ok(m::GetLogRecordResponse { log_record: Some(r.into_iter().map(|(k, v)| (k, v.text())).collect()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_read_in_both_stored_forms() {
+        let e = Event { t: -5, i: 7, m: "{\"a\": \"é\"}".into() };
+        let stored = e.encode();
+        let v = Event::view(&stored).unwrap();
+        assert_eq!((v.t, v.i, v.m.as_ref()), (-5, 7, "{\"a\": \"é\"}"));
+        // Events stored before the binary form: JSON documents.
+        let old = serde_json::to_vec(&e).unwrap();
+        let v = Event::view(&old).unwrap();
+        assert_eq!((v.t, v.i, v.m.as_ref()), (-5, 7, "{\"a\": \"é\"}"));
     }
 }

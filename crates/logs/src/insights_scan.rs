@@ -345,15 +345,6 @@ pub(crate) struct Scanned {
     pub bytes: usize,
 }
 
-/// An event as stored, its message borrowed from the stored bytes.
-#[derive(serde::Deserialize)]
-struct EventRef<'a> {
-    t: i64,
-    #[serde(borrow)]
-    m: std::borrow::Cow<'a, str>,
-    i: i64,
-}
-
 /// What one worker gathered: a stats query's groups, or the admitted records (with the
 /// event key that orders them).
 struct Partial {
@@ -411,7 +402,7 @@ pub(crate) fn execute(
                     if seen.is_multiple_of(8192) && cancel.load(Ordering::Relaxed) {
                         return Ok(false);
                     }
-                    let e: EventRef = serde_json::from_slice(v).map_err(nuage_core::AwsError::internal)?;
+                    let e = crate::events::Event::view(v)?;
                     p.scanned += 1;
                     p.bytes += e.m.len();
                     let mut r = plan.record(e.t, e.i, &e.m, &src.stream, &src.group, || crate::events::hex(k));
