@@ -50,7 +50,7 @@ impl Event {
             let m = std::str::from_utf8(&v[17..]).map_err(AwsError::internal)?;
             return Ok(EventView { t, i, m: std::borrow::Cow::Borrowed(m) });
         }
-        let e = Event::decode(v)?;
+        let e: Event = serde_json::from_slice(v).map_err(AwsError::internal)?;
         Ok(EventView { t: e.t, i: e.i, m: std::borrow::Cow::Owned(e.m) })
     }
 
