@@ -1,5 +1,5 @@
-"""CloudWatch Logs: PutLogEvents ingest (batches of 10,000 events from 4 client threads, one
-log stream each) and a Logs Insights query over what was ingested, in nuage and in moto's
+"""CloudWatch Logs: PutLogEvents ingest (batches of 10,000 events, signed ahead, sent by 4 client
+processes, one log stream each) and a Logs Insights query over what was ingested, in nuage and in moto's
 server in the same run. The query's answer is checked against counts computed here."""
 import argparse
 import collections
@@ -58,22 +58,49 @@ def client(port):
                         aws_secret_access_key="test", region_name="us-east-1")
 
 
+def signed_batches(port, stream, shard):
+    """The PutLogEvents requests of one stream, built and signed ahead (SigV4 over the body),
+    so that the timed part is the server's work, not boto3's."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    creds = Credentials("test", "test")
+    out = []
+    for i in range(0, len(shard), BATCH):
+        body = json.dumps({"logGroupName": "/cafe/access", "logStreamName": stream,
+                           "logEvents": [{"timestamp": t, "message": m} for t, m in shard[i:i + BATCH]]})
+        req = AWSRequest(method="POST", url=f"http://127.0.0.1:{port}/", data=body.encode(),
+                         headers={"X-Amz-Target": "Logs_20140328.PutLogEvents", "Content-Type": "application/x-amz-json-1.1"})
+        SigV4Auth(creds, "logs", "us-east-1").add_auth(req)
+        out.append((dict(req.headers.items()), req.body))
+    return out
+
+
+def send(args):
+    """One client process: its signed batches over one keep-alive connection."""
+    import http.client
+    port, batches = args
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    for headers, body in batches:
+        conn.request("POST", "/", body=body, headers=headers)
+        r = conn.getresponse()
+        data = r.read()
+        assert r.status == 200 and b"rejectedLogEventsInfo" not in data, (r.status, data[:300])
+
+
 def ingest(port, evs):
     logs = client(port)
     logs.create_log_group(logGroupName="/cafe/access")
     shards = [evs[i::THREADS] for i in range(THREADS)]
-
-    def put(k):
-        c = client(port)
-        c.create_log_stream(logGroupName="/cafe/access", logStreamName=f"web-{k}")
-        for i in range(0, len(shards[k]), BATCH):
-            batch = [{"timestamp": t, "message": m} for t, m in shards[k][i:i + BATCH]]
-            r = c.put_log_events(logGroupName="/cafe/access", logStreamName=f"web-{k}", logEvents=batch)
-            assert "rejectedLogEventsInfo" not in r, r
-    t = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(THREADS) as ex:
-        list(ex.map(put, range(THREADS)))
-    return time.perf_counter() - t
+    work = []
+    for k in range(THREADS):
+        logs.create_log_stream(logGroupName="/cafe/access", logStreamName=f"web-{k}")
+        work.append((port, signed_batches(port, f"web-{k}", shards[k])))
+    with concurrent.futures.ProcessPoolExecutor(THREADS) as ex:
+        list(ex.map(len, [[]] * THREADS))  # the processes started before the clock
+        t = time.perf_counter()
+        list(ex.map(send, work))
+        return time.perf_counter() - t
 
 
 def query(port, start_s, end_s):
@@ -102,6 +129,8 @@ def answer(r):
     got = {}
     for row in r["results"]:
         f = {c["field"]: c["value"] for c in row}
+        if "bin(5m)" not in f:
+            return None
         b = f["bin(5m)"]
         ms = int(time.mktime(time.strptime(b[:19], "%Y-%m-%d %H:%M:%S")) - time.timezone) * 1000
         got[(ms, f["status"])] = (int(float(f["count(*)"])), int(float(f["count_distinct(ip)"])))
@@ -132,7 +161,7 @@ def main():
     port = free_port()
     n = run("nuage", [a.nuage, "--port", str(port), "--ephemeral", "--log", "warn", "--no-samples"], port, evs, start_s, end_s)
     ok = answer(n["result"]) == expected(evs) and n["result"]["status"] == "Complete"
-    print(f"CloudWatch Logs, {a.events:,} events of ~{sum(len(m) for _, m in evs) // len(evs)} bytes, {THREADS} client threads, batches of {BATCH:,}")
+    print(f"CloudWatch Logs, {a.events:,} events of ~{sum(len(m) for _, m in evs) // len(evs)} bytes, {THREADS} client processes, batches of {BATCH:,}")
     print(f"  nuage: PutLogEvents {n['ingest']:,.0f} events/s (aim >= 200,000); Insights '{QUERY}' {n['query']:.2f}s "
           f"(aim <= 1 s), answer {'matches' if ok else 'DIFFERS from'} the counts computed here; peak RSS {n['rss']:.0f} MiB")
     moto_bin = shutil.which("moto_server", path=os.path.dirname(sys.executable))
