@@ -246,6 +246,7 @@ impl TypedService for CloudWatchService {
         use m::ops::Operation as O;
         let cw = &self.0;
         let scope = Scope::of(ctx);
+        let op_name = nuage_protocol::Operation::name(&op);
         match op {
             O::PutMetricData(i) => {
                 let mut a =
@@ -298,25 +299,19 @@ impl TypedService for CloudWatchService {
                     Ok(NoOutput)
                 })
             }
-            O::EnableAlarmActions(i) => {
-                let names = i.alarm_names.clone().unwrap_or_default();
-                Row::authorized(
-                    self.on_alarm(ctx, "cloudwatch:EnableAlarmActions", names.first().map(String::as_str)),
-                    async move {
-                        cw.set_actions_enabled(&scope, names, true).await?;
-                        Ok(NoOutput)
-                    },
-                )
-            }
-            O::DisableAlarmActions(i) => {
-                let names = i.alarm_names.clone().unwrap_or_default();
-                Row::authorized(
-                    self.on_alarm(ctx, "cloudwatch:DisableAlarmActions", names.first().map(String::as_str)),
-                    async move {
-                        cw.set_actions_enabled(&scope, names, false).await?;
-                        Ok(NoOutput)
-                    },
-                )
+            O::EnableAlarmActions(m::EnableAlarmActionsInput { alarm_names })
+            | O::DisableAlarmActions(m::DisableAlarmActionsInput { alarm_names }) => {
+                let enable = matches!(op_name, "EnableAlarmActions");
+                let names = alarm_names.unwrap_or_default();
+                let action = if enable { "cloudwatch:EnableAlarmActions" } else { "cloudwatch:DisableAlarmActions" };
+                let mut a = self.on_alarm(ctx, action, names.first().map(String::as_str));
+                for n in names.iter().skip(1) {
+                    a.also.push(self.on_alarm(ctx, action, Some(n)));
+                }
+                Row::authorized(a, async move {
+                    cw.set_actions_enabled(&scope, names, enable).await?;
+                    Ok(NoOutput)
+                })
             }
             O::SetAlarmState(i) => {
                 Row::authorized(self.on_alarm(ctx, "cloudwatch:SetAlarmState", i.alarm_name.as_deref()), async move {

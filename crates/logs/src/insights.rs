@@ -689,6 +689,46 @@ fn percentile(mut v: Vec<f64>, p: f64) -> Option<f64> {
     Some(v[rank.clamp(1, v.len()) - 1])
 }
 
+impl Agg {
+    /// The expression an aggregate folds (`None` for `count(*)`).
+    pub(crate) fn arg(&self) -> Option<&Expr> {
+        match self {
+            Agg::Count(e) => e.as_ref(),
+            Agg::CountDistinct(e)
+            | Agg::Sum(e)
+            | Agg::Avg(e)
+            | Agg::Min(e)
+            | Agg::Max(e)
+            | Agg::Pct(e, _)
+            | Agg::Stddev(e)
+            | Agg::Earliest(e)
+            | Agg::Latest(e) => Some(e),
+        }
+    }
+}
+
+/// `fields`: each expression's value set on the record under its name.
+pub(crate) fn apply_fields(list: &[(Expr, String)], r: &mut Record) {
+    for (e, alias) in list {
+        let v = eval(e, r);
+        r.insert(alias.clone(), v);
+    }
+}
+
+/// `parse`: the pattern's captures set on the record under their names.
+pub(crate) fn apply_parse(source: &Expr, pattern: &Regex, names: &[String], r: &mut Record) {
+    let text = eval(source, r).text();
+    if let Some(caps) = pattern.captures(&text) {
+        for (n, name) in names.iter().enumerate() {
+            let v =
+                if pattern.capture_names().flatten().any(|c| c == name) { caps.name(name) } else { caps.get(n + 1) };
+            if let Some(v) = v {
+                r.insert(name.clone(), Val::Str(v.as_str().to_string()));
+            }
+        }
+    }
+}
+
 /// The running state of one aggregate over a group's records; states of the same aggregate
 /// over different records merge (queries scan in parallel).
 #[derive(Debug, Clone)]
@@ -726,19 +766,7 @@ impl AggState {
     }
 
     fn add(&mut self, agg: &Agg, r: &Record) {
-        let arg = match agg {
-            Agg::Count(None) => None,
-            Agg::Count(Some(e))
-            | Agg::CountDistinct(e)
-            | Agg::Sum(e)
-            | Agg::Avg(e)
-            | Agg::Min(e)
-            | Agg::Max(e)
-            | Agg::Pct(e, _)
-            | Agg::Stddev(e)
-            | Agg::Earliest(e)
-            | Agg::Latest(e) => Some(eval(e, r)),
-        };
+        let arg = agg.arg().map(|e| eval(e, r));
         match (self, arg) {
             (AggState::Count(n), None) => *n += 1,
             (AggState::Count(n), Some(v)) => *n += (v != Val::Null) as u64,
@@ -931,10 +959,7 @@ impl Query {
             match c {
                 Command::Fields(list) => {
                     for r in records.iter_mut().filter(|_| apply) {
-                        for (e, alias) in list {
-                            let v = eval(e, r);
-                            r.insert(alias.clone(), v);
-                        }
+                        apply_fields(list, r);
                     }
                     let mut names = shown.unwrap_or_default();
                     names.extend(list.iter().map(|(_, a)| a.clone()).filter(|a| !a.is_empty()));
@@ -946,19 +971,7 @@ impl Query {
                 Command::Filter(_) => {}
                 Command::Parse { source, pattern, names } => {
                     for r in records.iter_mut().filter(|_| apply) {
-                        let text = eval(source, r).text();
-                        if let Some(caps) = pattern.captures(&text) {
-                            for (n, name) in names.iter().enumerate() {
-                                let v = if pattern.capture_names().flatten().any(|c| c == name) {
-                                    caps.name(name)
-                                } else {
-                                    caps.get(n + 1)
-                                };
-                                if let Some(v) = v {
-                                    r.insert(name.clone(), Val::Str(v.as_str().to_string()));
-                                }
-                            }
-                        }
+                        apply_parse(source, pattern, names, r);
                     }
                 }
                 Command::Stats { aggs, by } => {

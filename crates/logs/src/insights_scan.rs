@@ -3,7 +3,7 @@
 //! `stats`, `sort`, `limit` or `dedup` run as each event is read, a first `stats` folds them
 //! into its groups; the log streams are scanned in time slices by several threads, their
 //! partial answers merged.
-use crate::insights::{eval, Agg, Command, Expr, Groups, Outcome, Query, Record, Val};
+use crate::insights::{apply_fields, apply_parse, eval, Command, Expr, Groups, Outcome, Query, Record, Val};
 use std::collections::HashMap;
 
 /// The JSON fields a query names, as a tree of their dotted paths.
@@ -65,21 +65,6 @@ fn names_in(e: &Expr, out: &mut Vec<String>) {
     }
 }
 
-fn agg_arg(a: &Agg) -> Option<&Expr> {
-    match a {
-        Agg::Count(e) => e.as_ref(),
-        Agg::CountDistinct(e)
-        | Agg::Sum(e)
-        | Agg::Avg(e)
-        | Agg::Min(e)
-        | Agg::Max(e)
-        | Agg::Pct(e, _)
-        | Agg::Stddev(e)
-        | Agg::Earliest(e)
-        | Agg::Latest(e) => Some(e),
-    }
-}
-
 impl Query {
     pub(crate) fn plan(&self) -> Plan<'_> {
         let prefix = self
@@ -106,7 +91,7 @@ impl Query {
                 Command::Parse { source, .. } => names_in(source, &mut names),
                 Command::Stats { aggs, by } => {
                     shows = true;
-                    aggs.iter().filter_map(|(a, _)| agg_arg(a)).for_each(|e| names_in(e, &mut names));
+                    aggs.iter().filter_map(|(a, _)| a.arg()).for_each(|e| names_in(e, &mut names));
                     by.iter().for_each(|(e, _)| names_in(e, &mut names));
                     names.push("@timestamp".into());
                 }
@@ -147,28 +132,9 @@ impl Plan<'_> {
     pub(crate) fn admit(&self, r: &mut Record) -> bool {
         for c in &self.query.commands[..self.prefix] {
             match c {
-                Command::Fields(list) => {
-                    for (e, alias) in list {
-                        let v = eval(e, r);
-                        r.insert(alias.clone(), v);
-                    }
-                }
+                Command::Fields(list) => apply_fields(list, r),
                 Command::Filter(e) if !eval(e, r).truthy() => return false,
-                Command::Parse { source, pattern, names } => {
-                    let text = eval(source, r).text();
-                    if let Some(caps) = pattern.captures(&text) {
-                        for (n, name) in names.iter().enumerate() {
-                            let v = if pattern.capture_names().flatten().any(|c| c == name) {
-                                caps.name(name)
-                            } else {
-                                caps.get(n + 1)
-                            };
-                            if let Some(v) = v {
-                                r.insert(name.clone(), Val::Str(v.as_str().to_string()));
-                            }
-                        }
-                    }
-                }
+                Command::Parse { source, pattern, names } => apply_parse(source, pattern, names, r),
                 _ => {}
             }
         }
