@@ -369,3 +369,39 @@ def test_log_metric_filters_feed_metrics(server):
     with pytest.raises(ClientError) as e:
         logs.delete_metric_filter(logGroupName="/cafe/access", filterName="bytes")
     assert code(e) == "ResourceNotFoundException"
+
+
+def test_dynamodb_publishes_its_metrics(tmp_path):
+    n = Nuage(str(tmp_path), ["--metrics-interval", "1"]).start()
+    try:
+        ddb, cw = n.client("dynamodb"), n.client("cloudwatch")
+        ddb.create_table(TableName="orders", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                         ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 7})
+        written = read = 0.0
+        for i in range(6):
+            r = ddb.put_item(TableName="orders", Item={"id": {"S": f"o{i}"}, "pad": {"S": "x" * 1500 * i}},
+                             ReturnConsumedCapacity="TOTAL")
+            written += r["ConsumedCapacity"]["CapacityUnits"]
+            r = ddb.get_item(TableName="orders", Key={"id": {"S": f"o{i}"}}, ReturnConsumedCapacity="TOTAL")
+            read += r["ConsumedCapacity"]["CapacityUnits"]
+        now = datetime.datetime.now(UTC)
+        dims = [{"Name": "TableName", "Value": "orders"}]
+
+        def total(metric, stat="Sum"):
+            r = cw.get_metric_statistics(Namespace="AWS/DynamoDB", MetricName=metric, Dimensions=dims,
+                                         StartTime=now - datetime.timedelta(minutes=5), EndTime=now + datetime.timedelta(minutes=2),
+                                         Period=600, Statistics=[stat])
+            return sum(d[stat] for d in r["Datapoints"])
+
+        deadline = time.time() + 15
+        while time.time() < deadline and (total("ConsumedWriteCapacityUnits") < written or total("ConsumedReadCapacityUnits") < read):
+            time.sleep(0.3)
+        assert total("ConsumedWriteCapacityUnits") == written and total("ConsumedReadCapacityUnits") == read
+        assert total("ProvisionedWriteCapacityUnits", "Maximum") == 7.0
+        # A user cannot write into AWS's namespaces; the service did, through the front door.
+        with pytest.raises(ClientError) as e:
+            cw.put_metric_data(Namespace="AWS/DynamoDB", MetricData=[{"MetricName": "ConsumedReadCapacityUnits", "Value": 1}])
+        assert code(e) == "InvalidParameterValue"
+    finally:
+        n.kill()

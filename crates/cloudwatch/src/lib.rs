@@ -252,8 +252,10 @@ impl TypedService for CloudWatchService {
                 let mut a =
                     Authorization { action: "cloudwatch:PutMetricData", resource: "*".into(), ..Default::default() };
                 a.context.set("cloudwatch:namespace", i.namespace.clone().unwrap_or_default());
+                // AWS services publish their own metrics (`AWS/DynamoDB`) through the front door.
+                let by_service = !ctx.called_via.is_empty();
                 Row::authorized(a, async move {
-                    cw.put_metric_data(&scope, i).await?;
+                    cw.put_metric_data(&scope, i, by_service).await?;
                     Ok(NoOutput)
                 })
             }

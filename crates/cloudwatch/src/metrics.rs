@@ -166,9 +166,15 @@ fn combination(msg: impl Into<String>) -> AwsError {
 }
 
 impl CloudWatch {
-    pub(crate) async fn put_metric_data(&self, scope: &Scope, i: m::PutMetricDataInput) -> AwsResult<()> {
+    /// `by_service`: the data comes from an AWS service (its own `AWS/` namespace allowed).
+    pub(crate) async fn put_metric_data(
+        &self,
+        scope: &Scope,
+        i: m::PutMetricDataInput,
+        by_service: bool,
+    ) -> AwsResult<()> {
         let namespace = i.namespace.clone().unwrap_or_default();
-        if namespace.starts_with("AWS/") {
+        if namespace.starts_with("AWS/") && !by_service {
             return Err(invalid(format!(
                 "The value {namespace} for parameter Namespace is invalid. Namespaces beginning with AWS/ are reserved for AWS services."
             )));

@@ -297,12 +297,14 @@ impl DynamoDb {
     pub fn admit_write(&self, t: &Table) -> AwsResult<()> {
         let (rate, burst) = if t.on_demand { (t.max_write, false) } else { (Some(t.wcu), true) };
         if !self.capacity.admit(&t.arn, true, rate, 1.0, burst) {
+            self.metrics.record(t, None, "WriteThrottleEvents", 1.0, None);
             return Err(capacity::throttled(&t.arn, true, false, t.on_demand));
         }
         for ix in t.indexes.iter().filter(|i| i.global) {
             let arn = format!("{}/index/{}", t.arn, ix.name);
             let (rate, burst) = if t.on_demand { (ix.max_write, false) } else { (Some(ix.wcu), true) };
             if !self.capacity.admit(&arn, true, rate, 0.0, burst) {
+                self.metrics.record(t, Some(&ix.name), "WriteThrottleEvents", 1.0, None);
                 return Err(capacity::throttled(&arn, true, true, t.on_demand));
             }
         }
@@ -321,6 +323,7 @@ impl DynamoDb {
             None => (t.arn.clone(), if t.on_demand { t.max_read } else { Some(t.rcu) }, !t.on_demand),
         };
         if !self.capacity.admit(&arn, false, rate, minimum, burst) {
+            self.metrics.record(t, gsi.map(|ix| ix.name.as_str()), "ReadThrottleEvents", 1.0, None);
             return Err(capacity::throttled(&arn, false, gsi.is_some(), t.on_demand));
         }
         Ok(())
@@ -329,6 +332,16 @@ impl DynamoDb {
     /// Debits what a request consumed from the buckets it drew on.
     pub fn charge(&self, t: &Table, c: &Consumed, read_index: Option<&str>) {
         let lsi_total: (f64, f64) = c.lsi.values().fold((0.0, 0.0), |a, (r, w)| (a.0 + r, a.1 + w));
+        let gsi_read = read_index.filter(|n| t.indexes.iter().any(|i| i.name == *n && i.global));
+        if c.read + lsi_total.0 > 0.0 {
+            self.metrics.record(t, gsi_read, "ConsumedReadCapacityUnits", c.read + lsi_total.0, None);
+        }
+        if c.write + lsi_total.1 > 0.0 {
+            self.metrics.record(t, None, "ConsumedWriteCapacityUnits", c.write + lsi_total.1, None);
+        }
+        for (name, (_, w)) in c.gsi.iter().filter(|(_, (_, w))| *w > 0.0) {
+            self.metrics.record(t, Some(name), "ConsumedWriteCapacityUnits", *w, None);
+        }
         match read_index.and_then(|n| t.indexes.iter().find(|i| i.name == n && i.global)) {
             Some(ix) => self.capacity.consume(&format!("{}/index/{}", t.arn, ix.name), false, c.read),
             None => self.capacity.consume(&t.arn, false, c.read + lsi_total.0),

@@ -8,6 +8,7 @@ mod eval;
 mod expr;
 mod items;
 mod legacy;
+mod metrics;
 mod number;
 mod partiql;
 mod query;
@@ -51,6 +52,8 @@ pub struct DynamoDb {
     internal: Arc<nuage_front::Internal>,
     /// Tables' resource policies, parsed once per revision.
     policies: std::sync::Mutex<std::collections::HashMap<String, (String, Arc<nuage_policy::Policy>)>>,
+    /// Consumption and throttling, folded for CloudWatch.
+    metrics: metrics::Metrics,
 }
 
 impl DynamoDb {
@@ -63,6 +66,7 @@ impl DynamoDb {
             tokens: Default::default(),
             tables: Default::default(),
             internal,
+            metrics: Default::default(),
             policies: Default::default(),
         })
     }

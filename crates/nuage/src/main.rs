@@ -75,6 +75,10 @@ struct ServeArgs {
     /// about once a minute, high-resolution ones every 10 seconds).
     #[arg(long, env = "NUAGE_ALARM_INTERVAL", default_value_t = 10)]
     alarm_interval: u64,
+    /// Seconds between two publications of the services' own CloudWatch metrics
+    /// (`AWS/DynamoDB`), folded per minute in between.
+    #[arg(long, env = "NUAGE_METRICS_INTERVAL", default_value_t = 60)]
+    metrics_interval: u64,
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `nuage=debug`.
     #[arg(long, env = "NUAGE_LOG", default_value = "info")]
     log: String,
@@ -190,6 +194,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let dynamodb = nuage_dynamodb::DynamoDb::new(store.clone(), !args.no_dynamodb_throttling, internal.clone());
     tokio::spawn(dynamodb.clone().run_ttl(std::time::Duration::from_secs(args.ttl_interval.max(1))));
+    tokio::spawn(dynamodb.clone().run_metrics(std::time::Duration::from_secs(args.metrics_interval.max(1))));
     let logs = nuage_logs::Logs::new(store.clone(), internal.clone());
     tokio::spawn(logs.clone().run_retention(std::time::Duration::from_secs(args.ttl_interval.max(1))));
     let cloudwatch = nuage_cloudwatch::CloudWatch::new(store.clone());
