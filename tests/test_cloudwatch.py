@@ -187,15 +187,19 @@ def test_alarms_are_evaluated(cw):
     now = datetime.datetime.now(UTC)
     # High-resolution data over the last minute: 10-second periods.
     start = now.replace(microsecond=0) - datetime.timedelta(seconds=now.second % 10) - datetime.timedelta(seconds=60)
+    # Every 10-second period of the last minute above 5: whichever three complete periods the
+    # evaluation looks at (the window slides while the test runs), at least two hold data.
     cw.put_metric_data(Namespace="Cafe", MetricData=[
         {"MetricName": "Queue", "Timestamp": start + datetime.timedelta(seconds=10 * k + 1), "Value": v, "StorageResolution": 1}
-        for k, v in enumerate([1, 9, 8, 2, 9, 9])])
+        for k, v in enumerate([9, 8, 9, 7, 9, 9])])
     common = dict(Namespace="Cafe", MetricName="Queue", Statistic="Maximum", Period=10, Threshold=5,
                   ComparisonOperator="GreaterThanThreshold")
     cw.put_metric_alarm(AlarmName="queue-high", EvaluationPeriods=3, DatapointsToAlarm=2,
                         AlarmActions=["arn:aws:sns:us-east-1:000000000000:ops"], Tags=[{"Key": "team", "Value": "cafe"}], **common)
     cw.put_metric_alarm(AlarmName="queue-low", EvaluationPeriods=2, **{**common, "ComparisonOperator": "LessThanThreshold"})
     cw.put_metric_alarm(AlarmName="absent-breaching", EvaluationPeriods=2, TreatMissingData="breaching",
+                        **{**common, "MetricName": "Nothing"})
+    cw.put_metric_alarm(AlarmName="absent-not-breaching", EvaluationPeriods=2, TreatMissingData="notBreaching",
                         **{**common, "MetricName": "Nothing"})
     cw.put_metric_alarm(AlarmName="absent-missing", EvaluationPeriods=2, **{**common, "MetricName": "Nothing"})
     created = cw.describe_alarms(AlarmNames=["queue-high"])["MetricAlarms"][0]
@@ -205,23 +209,22 @@ def test_alarms_are_evaluated(cw):
     def states():
         return {a["AlarmName"]: a["StateValue"] for a in cw.describe_alarms()["MetricAlarms"]}
 
+    want = {"queue-high": "ALARM", "queue-low": "OK", "absent-breaching": "ALARM", "absent-not-breaching": "OK",
+            "absent-missing": "INSUFFICIENT_DATA"}
     deadline = time.time() + 20
-    while time.time() < deadline and states().get("absent-breaching") != "ALARM":
+    while time.time() < deadline and states() != want:
         time.sleep(0.3)
-    s = states()
-    # The last three complete periods end with [2, 9, 9] or later ones; at least two above 5.
-    assert s["queue-high"] in ("ALARM", "OK") and s["absent-breaching"] == "ALARM"
-    assert s["absent-missing"] == "INSUFFICIENT_DATA"
+    assert states() == want
     high = cw.describe_alarms(AlarmNames=["queue-high"])["MetricAlarms"][0]
-    if high["StateValue"] == "ALARM":
-        assert high["StateReason"].startswith("Threshold Crossed: ") and "(minimum 2 datapoints for OK -> ALARM transition)" in high["StateReason"]
-        reason = json.loads(high["StateReasonData"])
-        assert reason["threshold"] == 5.0 and reason["period"] == 10
-        history = cw.describe_alarm_history(AlarmName="queue-high")["AlarmHistoryItems"]
-        kinds = [h["HistoryItemType"] for h in history]
-        assert kinds[-1] == "ConfigurationUpdate" and "StateUpdate" in kinds and "Action" in kinds
-        action = next(h for h in history if h["HistoryItemType"] == "Action")
-        assert json.loads(action["HistoryData"])["actionState"] == "Failed"
+    assert high["StateReason"].startswith("Threshold Crossed: ") and "(minimum 2 datapoints for OK -> ALARM transition)" in high["StateReason"]
+    reason = json.loads(high["StateReasonData"])
+    assert reason["threshold"] == 5.0 and reason["period"] == 10 and all(v > 5 for v in reason["recentDatapoints"])
+    history = cw.describe_alarm_history(AlarmName="queue-high")["AlarmHistoryItems"]
+    assert [h["HistoryItemType"] for h in history] == ["Action", "StateUpdate", "ConfigurationUpdate"]
+    assert json.loads(history[0]["HistoryData"])["actionState"] == "Failed"
+    assert json.loads(history[1]["HistoryData"])["newState"]["stateValue"] == "ALARM"
+    low = cw.describe_alarms(AlarmNames=["queue-low"])["MetricAlarms"][0]
+    assert "were not less than the threshold (5.0)" in low["StateReason"]
 
     cw.set_alarm_state(AlarmName="queue-low", StateValue="ALARM", StateReason="testing", StateReasonData='{"by": "test"}')
     low = cw.describe_alarms(AlarmNames=["queue-low"])["MetricAlarms"][0]
@@ -229,7 +232,7 @@ def test_alarms_are_evaluated(cw):
     with pytest.raises(ClientError) as e:
         cw.set_alarm_state(AlarmName="queue-low", StateValue="OK", StateReason="x", StateReasonData="not json")
     assert code(e) == "InvalidFormat"
-    assert [a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix="absent")["MetricAlarms"]] == ["absent-breaching", "absent-missing"]
+    assert [a["AlarmName"] for a in cw.describe_alarms(AlarmNamePrefix="absent")["MetricAlarms"]] == ["absent-breaching", "absent-missing", "absent-not-breaching"]
     assert [a["AlarmName"] for a in cw.describe_alarms(ActionPrefix="arn:aws:sns")["MetricAlarms"]] == ["queue-high"]
     assert {a["AlarmName"] for a in cw.describe_alarms_for_metric(Namespace="Cafe", MetricName="Queue")["MetricAlarms"]} == {"queue-high", "queue-low"}
     arn = created["AlarmArn"]
@@ -250,7 +253,7 @@ def test_alarms_are_evaluated(cw):
     assert refused(Period=90) == "InvalidParameterValue"
     assert refused(ExtendedStatistic="p90") == "InvalidParameterCombination"
     assert refused(TreatMissingData="sometimes") == "InvalidParameterValue"
-    cw.delete_alarms(AlarmNames=["queue-low", "absent-missing"])
+    cw.delete_alarms(AlarmNames=["queue-low", "absent-missing", "absent-not-breaching"])
     assert "queue-low" not in states()
     with pytest.raises(ClientError) as e:
         cw.delete_alarms(AlarmNames=["queue-low"])
