@@ -467,7 +467,8 @@ impl CloudWatch {
             return Ok(());
         }
         let now = now_ms();
-        let (seq1, seq2) = (self.next_seq(), self.next_seq());
+        // One sequence number for the state update, one for each action it runs (at most 5).
+        let seqs: Vec<u64> = (0..6).map(|_| self.next_seq()).collect();
         let key = alarm_key(&alarm.scope(), &alarm.name);
         self.store
             .write(move |w| {
@@ -487,7 +488,7 @@ impl CloudWatch {
                 }
                 let data = serde_json::json!({"version": "1.0", "oldState": old, "newState": new_state});
                 let summary = format!("Alarm updated from {} to {}", old["stateValue"].as_str().unwrap_or_default(), v.state);
-                history(w, &a, now, seq1, "StateUpdate", summary, data)?;
+                history(w, &a, now, seqs[0], "StateUpdate", summary, data)?;
                 let actions = match v.state {
                     "OK" => &a.ok_actions,
                     "ALARM" => &a.alarm_actions,
@@ -498,7 +499,7 @@ impl CloudWatch {
                         let service = arn.split(':').nth(2).unwrap_or_default();
                         let data = serde_json::json!({"actionState": "Failed", "stateUpdateTimestamp": now, "notificationResource": arn,
                             "error": format!("nuage does not serve {service} yet: the action was not delivered")});
-                        history(w, &a, now, seq2 * 8 + k as u64, "Action", format!("Failed to execute action {arn}"), data)?;
+                        history(w, &a, now, seqs[1 + k], "Action", format!("Failed to execute action {arn}"), data)?;
                     }
                 }
                 w.put(ALARMS, &key, &a)
