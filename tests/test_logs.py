@@ -1,6 +1,7 @@
 """CloudWatch Logs with boto3 and the aws CLI: log groups and streams, PutLogEvents and its
 rules, GetLogEvents tokens, FilterLogEvents with the filter-pattern language, retention, tags,
 IAM."""
+import datetime
 import json
 import time
 
@@ -342,3 +343,26 @@ def test_insights_over_many_streams_matches_python(logs):
     newest = run_query(logs, "/cafe/many", "fields ip, @logStream | filter bytes < 5 | limit 7", base, end)
     want = sorted([(ts, d["ip"], s) for ts, d, s in sent if d["bytes"] < 5], reverse=True)[:7]
     assert [(r["ip"], r["@logStream"]) for r in rows(newest)] == [(ip, s) for _, ip, s in want]
+
+
+def test_insights_functions(logs):
+    logs.create_log_group(logGroupName="/cafe/fn")
+    logs.create_log_stream(logGroupName="/cafe/fn", logStreamName="s")
+    t = (now_ms() - 600_000) // 60_000 * 60_000 + 12_345
+    docs = [{"ip": "10.1.2.3", "name": "  latte..", "ms": t}, {"ip": "192.168.0.9", "name": "mocha", "ms": t + 1},
+            {"ip": "2001:db8::1", "name": "   ", "ms": t + 2}]
+    logs.put_log_events(logGroupName="/cafe/fn", logStreamName="s",
+                        logEvents=[{"timestamp": t + i, "message": json.dumps(d)} for i, d in enumerate(docs)])
+    out = run_query(logs, "/cafe/fn", "fields isIpv4InSubnet(ip, '10.0.0.0/8') as private, isIpInSubnet(ip, '2001:db8::/32') as doc, "
+                    "isValidIpV6(ip) as v6, rtrim(ltrim(name), '.') as drink, isBlank(name) as blank, "
+                    "fromMillis(ms) as at, dateceil(@timestamp, 1m) as up, toMillis(@timestamp) as millis | sort millis asc", t, t + 10)
+    got = rows(out)
+    assert [(r["private"], r["doc"], r["v6"], r["blank"]) for r in got] == [("1", "0", "0", "0"), ("0", "0", "0", "0"), ("0", "1", "1", "1")]
+    assert [r.get("drink") for r in got] == ["latte", "mocha", ""] or [r.get("drink") for r in got] == ["latte", "mocha", None]
+    first = datetime.datetime.fromtimestamp(t / 1000, datetime.timezone.utc)
+    assert got[0]["at"] == first.strftime("%Y-%m-%d %H:%M:%S.") + f"{t % 1000:03d}"
+    assert got[0]["up"] == (first.replace(second=0, microsecond=0) + datetime.timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S.000")
+    assert got[0]["millis"] == str(t)
+    with pytest.raises(ClientError) as e:
+        logs.start_query(logGroupName="/cafe/fn", startTime=0, endTime=1, queryString="fields frobnicate(ip)")
+    assert code(e) == "MalformedQueryException"

@@ -12,6 +12,8 @@ pub type Record = BTreeMap<String, Val>;
 pub enum Val {
     Str(String),
     Num(f64),
+    /// A timestamp (milliseconds since the epoch), shown as Logs Insights shows times.
+    Time(f64),
     Null,
 }
 
@@ -21,19 +23,20 @@ impl Val {
             Val::Str(s) => s.clone(),
             Val::Num(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
             Val::Num(n) => n.to_string(),
+            Val::Time(t) => timestamp_text(*t as i64),
             Val::Null => String::new(),
         }
     }
     pub(crate) fn num(&self) -> Option<f64> {
         match self {
-            Val::Num(n) => Some(*n),
+            Val::Num(n) | Val::Time(n) => Some(*n),
             Val::Str(s) => s.trim().parse().ok(),
             Val::Null => None,
         }
     }
     pub(crate) fn truthy(&self) -> bool {
         match self {
-            Val::Num(n) => *n != 0.0,
+            Val::Num(n) | Val::Time(n) => *n != 0.0,
             Val::Str(s) => !s.is_empty() && s != "false",
             Val::Null => false,
         }
@@ -358,7 +361,11 @@ impl P {
                     }
                 }
                 self.expect(")")?;
-                Ok(Expr::Call(name.to_ascii_lowercase(), args))
+                let lower = name.to_ascii_lowercase();
+                if !FUNCTIONS.contains(&lower.as_str()) {
+                    return Err(err(format!("unrecognized function: {name}")));
+                }
+                Ok(Expr::Call(lower, args))
             }
             Tok::Ident(name) => Ok(Expr::Field(name)),
             other => Err(err(format!("unexpected {other:?}"))),
@@ -636,6 +643,71 @@ pub(crate) fn eval(e: &Expr, r: &Record) -> Val {
     }
 }
 
+/// Every function the language has (aggregates, which `stats` takes, and the functions of
+/// expressions), lowercased: any other name is a malformed query.
+const FUNCTIONS: &[&str] = &[
+    "count",
+    "count_distinct",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "pct",
+    "percentile",
+    "stddev",
+    "earliest",
+    "latest",
+    "ispresent",
+    "isempty",
+    "isblank",
+    "coalesce",
+    "tolower",
+    "toupper",
+    "strlen",
+    "trim",
+    "ltrim",
+    "rtrim",
+    "concat",
+    "substr",
+    "replace",
+    "strcontains",
+    "abs",
+    "ceil",
+    "floor",
+    "sqrt",
+    "log",
+    "greatest",
+    "least",
+    "bin",
+    "datefloor",
+    "dateceil",
+    "frommillis",
+    "tomillis",
+    "isvalidip",
+    "isvalidipv4",
+    "isvalidipv6",
+    "isipinsubnet",
+    "isipv4insubnet",
+    "isipv6insubnet",
+];
+
+/// Whether `ip` lies in the CIDR block `cidr` (both IPv4 or both IPv6).
+fn in_subnet(ip: &str, cidr: &str) -> bool {
+    let Some((net, bits)) = cidr.split_once('/') else { return false };
+    let Ok(bits) = bits.parse::<u32>() else { return false };
+    match (ip.parse::<std::net::IpAddr>(), net.parse::<std::net::IpAddr>()) {
+        (Ok(std::net::IpAddr::V4(a)), Ok(std::net::IpAddr::V4(n))) if bits <= 32 => {
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (Ok(std::net::IpAddr::V6(a)), Ok(std::net::IpAddr::V6(n))) if bits <= 128 => {
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
 fn call(name: &str, args: &[Expr], r: &Record) -> Val {
     let arg = |i: usize| args.get(i).map(|a| eval(a, r)).unwrap_or(Val::Null);
     let s = |i: usize| arg(i).text();
@@ -648,7 +720,21 @@ fn call(name: &str, args: &[Expr], r: &Record) -> Val {
         "tolower" => Val::Str(s(0).to_lowercase()),
         "toupper" => Val::Str(s(0).to_uppercase()),
         "strlen" => Val::Num(s(0).chars().count() as f64),
-        "trim" => Val::Str(s(0).trim().to_string()),
+        "isblank" => Val::Num(if s(0).trim().is_empty() { 1.0 } else { 0.0 }),
+        // trim, ltrim, rtrim: white space, or the characters of their second argument.
+        "trim" | "ltrim" | "rtrim" => {
+            let text = s(0);
+            let set: Vec<char> = if args.len() > 1 { s(1).chars().collect() } else { Vec::new() };
+            let cut = |c: char| if set.is_empty() { c.is_whitespace() } else { set.contains(&c) };
+            Val::Str(
+                match name {
+                    "ltrim" => text.trim_start_matches(cut),
+                    "rtrim" => text.trim_end_matches(cut),
+                    _ => text.trim_matches(cut),
+                }
+                .to_string(),
+            )
+        }
         "concat" => Val::Str(args.iter().map(|a| eval(a, r).text()).collect()),
         "substr" => {
             let text: Vec<char> = s(0).chars().collect();
@@ -662,6 +748,7 @@ fn call(name: &str, args: &[Expr], r: &Record) -> Val {
         "ceil" => arg(0).num().map(|n| Val::Num(n.ceil())).unwrap_or(Val::Null),
         "floor" => arg(0).num().map(|n| Val::Num(n.floor())).unwrap_or(Val::Null),
         "sqrt" => arg(0).num().map(|n| Val::Num(n.sqrt())).unwrap_or(Val::Null),
+        "log" => arg(0).num().filter(|n| *n > 0.0).map(|n| Val::Num(n.ln())).unwrap_or(Val::Null),
         "greatest" => args.iter().filter_map(|a| eval(a, r).num()).reduce(f64::max).map(Val::Num).unwrap_or(Val::Null),
         "least" => args.iter().filter_map(|a| eval(a, r).num()).reduce(f64::min).map(Val::Num).unwrap_or(Val::Null),
         // bin(period): the timestamp rounded down to the period.
@@ -669,13 +756,27 @@ fn call(name: &str, args: &[Expr], r: &Record) -> Val {
             (Some(t), Some(p)) if p > 0.0 => Val::Num((t / p).floor() * p),
             _ => Val::Null,
         },
-        "datefloor" => match (arg(0).num(), arg(1).num()) {
-            (Some(t), Some(p)) if p > 0.0 => Val::Num((t / p).floor() * p),
+        // Datetime functions: timestamps are milliseconds; periods (`5m`) too.
+        "datefloor" | "dateceil" => match (arg(0).num(), arg(1).num()) {
+            (Some(t), Some(p)) if p > 0.0 => {
+                Val::Time(if name == "datefloor" { (t / p).floor() * p } else { (t / p).ceil() * p })
+            }
             _ => Val::Null,
         },
-        "fromMillis" | "frommillis" => arg(0),
-        "tomillis" => arg(0),
-        "isvalidip" | "isvalidipv4" => Val::Num(if s(0).parse::<std::net::Ipv4Addr>().is_ok() { 1.0 } else { 0.0 }),
+        "frommillis" => arg(0).num().map(Val::Time).unwrap_or(Val::Null),
+        "tomillis" => arg(0).num().map(Val::Num).unwrap_or(Val::Null),
+        "isvalidip" => Val::Num(if s(0).parse::<std::net::IpAddr>().is_ok() { 1.0 } else { 0.0 }),
+        "isvalidipv4" => Val::Num(if s(0).parse::<std::net::Ipv4Addr>().is_ok() { 1.0 } else { 0.0 }),
+        "isvalidipv6" => Val::Num(if s(0).parse::<std::net::Ipv6Addr>().is_ok() { 1.0 } else { 0.0 }),
+        "isipinsubnet" | "isipv4insubnet" | "isipv6insubnet" => {
+            let (ip, cidr) = (s(0), s(1));
+            let family = match name {
+                "isipv4insubnet" => ip.parse::<std::net::Ipv4Addr>().is_ok(),
+                "isipv6insubnet" => ip.parse::<std::net::Ipv6Addr>().is_ok(),
+                _ => true,
+            };
+            Val::Num(if family && in_subnet(&ip, &cidr) { 1.0 } else { 0.0 })
+        }
         _ => Val::Null,
     }
 }
