@@ -24,6 +24,30 @@ struct Cli {
 enum Command {
     /// Run the server (the default).
     Serve(ServeArgs),
+    /// Ship log files to CloudWatch Logs as the CloudWatch agent would, from its own
+    /// configuration file (`logs.logs_collected.files.collect_list`), following them as they
+    /// grow. Credentials and region come from the usual AWS environment variables (`test`,
+    /// `test` and us-east-1 by default).
+    Agent(AgentArgs),
+}
+
+#[derive(clap::Args, Clone)]
+struct AgentArgs {
+    /// The CloudWatch agent's configuration (amazon-cloudwatch-agent.json).
+    #[arg(long)]
+    config: PathBuf,
+    /// nuage's endpoint.
+    #[arg(long, env = "AWS_ENDPOINT_URL", default_value = "http://127.0.0.1:4566")]
+    endpoint: String,
+    /// The region (otherwise `agent.region` of the configuration, AWS_REGION, AWS_DEFAULT_REGION).
+    #[arg(long)]
+    region: Option<String>,
+    /// Where read positions are kept (default: the configuration's path with `.state`).
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Ship what the files hold now and stop, instead of following them.
+    #[arg(long)]
+    once: bool,
 }
 
 #[derive(clap::Args, Clone)]
@@ -130,10 +154,30 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+fn agent(a: AgentArgs) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("nuage agent: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let options =
+        nuage_agent::Options { config: a.config, endpoint: a.endpoint, region: a.region, state: a.state, once: a.once };
+    match runtime.block_on(nuage_agent::run(options)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nuage agent: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let args = match cli.command {
         Some(Command::Serve(a)) => a,
+        Some(Command::Agent(a)) => return agent(a),
         None => cli.serve,
     };
     tracing_subscriber::fmt()
