@@ -145,7 +145,8 @@ def run(name, cmd, port, evs, start_s, end_s):
         q, r = query(port, start_s, end_s)
         return {"ingest": len(evs) / secs, "query": q, "result": r, "rss": peak_rss_mib(proc.pid)}
     finally:
-        proc.kill()
+        # SIGTERM: nuage removes its ephemeral state as it stops.
+        proc.terminate()
         proc.wait()
 
 

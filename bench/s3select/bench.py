@@ -3,6 +3,7 @@ the same queries. Prints each engine's time, nuage's speed as a fraction of Duck
 is at least 0.5), and nuage's peak RSS; all measured in this run."""
 import argparse
 import pathlib
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -96,7 +97,10 @@ def main():
                   f"DuckDB {best_d:.2f}s, nuage speed / DuckDB speed {best_d / best_n:.2f}")
         print(f"  nuage's peak RSS: {before:.0f} MiB after the upload, {peak_rss_mib(proc.pid):.0f} MiB after the queries")
     finally:
-        proc.kill()
+        # SIGTERM: nuage removes its ephemeral state (a copy of the gigabyte) as it stops.
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ use std::sync::Arc;
 #[command(
     name = "nuage",
     version,
-    about = "A local AWS cloud for data work: S3, IAM/STS and Redshift on one endpoint."
+    about = "A local AWS cloud for data work: S3, IAM/STS, Redshift, DynamoDB, CloudWatch and more on one endpoint."
 )]
 struct Cli {
     #[command(subcommand)]
