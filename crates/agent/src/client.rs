@@ -1,6 +1,5 @@
 //! A small CloudWatch Logs client: JSON-protocol requests signed with SigV4.
 use bytes::Bytes;
-use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use sha2::{Digest, Sha256};
@@ -26,12 +25,6 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.code, self.message)
     }
-}
-
-fn hmac(key: &[u8], data: &str) -> Vec<u8> {
-    let mut m = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-    m.update(data.as_bytes());
-    m.finalize().into_bytes().to_vec()
 }
 
 impl Logs {
@@ -83,7 +76,7 @@ impl Logs {
         let to_sign =
             format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}", hex::encode(Sha256::digest(canonical.as_bytes())));
         let key = nuage_front::sigv4::signing_key(&self.secret_key, date, &self.region, "logs");
-        let signature = hex::encode(hmac(&key, &to_sign));
+        let signature = hex::encode(nuage_front::sigv4::hmac(&key, to_sign.as_bytes()));
         let auth = format!(
             "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={}, Signature={signature}",
             self.access_key,

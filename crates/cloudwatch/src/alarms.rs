@@ -255,12 +255,7 @@ impl CloudWatch {
             }
         }
         let now = now_ms();
-        let tags: BTreeMap<String, String> = i
-            .tags
-            .iter()
-            .flatten()
-            .map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default()))
-            .collect();
+        let tags: BTreeMap<String, String> = crate::tag_map(&i.tags);
         let alarm = Alarm {
             account: scope.account.clone(),
             region: scope.region.clone(),

@@ -117,12 +117,7 @@ impl CloudWatch {
                 messages.iter().filter_map(|m| m.message.clone()).collect::<Vec<_>>().join("; ")
             )));
         }
-        let tags = i
-            .tags
-            .iter()
-            .flatten()
-            .map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default()))
-            .collect();
+        let tags = tag_map(&i.tags);
         let key = format!("{}/{name}", ctx.account_id().unwrap_or_default());
         let d = Dashboard { name, body, modified_ms: now_ms(), tags };
         self.store.write(move |w| w.put(DASHBOARDS, &key, &d)).await?;
@@ -183,6 +178,11 @@ fn resource_key(scope: &Scope, arn: &str) -> AwsResult<(JsonTable, String)> {
         return Ok((DASHBOARDS, format!("{}/{name}", scope.account)));
     }
     Err(invalid(format!("The value {arn} for parameter ResourceARN is not an alarm or dashboard ARN.")))
+}
+
+/// A request's tags as a map (the key of a tag without one is empty, as AWS refuses it).
+fn tag_map(tags: &Option<Vec<m::Tag>>) -> BTreeMap<String, String> {
+    tags.iter().flatten().map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default())).collect()
 }
 
 fn tag_list(tags: BTreeMap<String, String>) -> Vec<m::Tag> {
@@ -268,13 +268,8 @@ impl TypedService for CloudWatchService {
             O::ListMetrics(i) => Row::serve("cloudwatch:ListMetrics", "*", async move { cw.list_metrics(&scope, i) }),
             O::PutMetricAlarm(i) => {
                 let mut a = self.on_alarm(ctx, "cloudwatch:PutMetricAlarm", i.alarm_name.as_deref());
-                let tags = i
-                    .tags
-                    .iter()
-                    .flatten()
-                    .map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default()))
-                    .collect();
-                a.context.set_request_tags(tags, Vec::new());
+                let tags = tag_map(&i.tags);
+                a.context.set_request_tags(tags.into_iter().collect(), Vec::new());
                 Row::authorized(a, async move {
                     cw.put_metric_alarm(&scope, i).await?;
                     Ok(NoOutput)
@@ -382,13 +377,8 @@ impl TypedService for CloudWatchService {
                 let arn = i.resource_arn.clone().unwrap_or_default();
                 let mut a =
                     Authorization { action: "cloudwatch:TagResource", resource: arn.clone(), ..Default::default() };
-                let tags = i
-                    .tags
-                    .iter()
-                    .flatten()
-                    .map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default()))
-                    .collect();
-                a.context.set_request_tags(tags, Vec::new());
+                let tags = tag_map(&i.tags);
+                a.context.set_request_tags(tags.into_iter().collect(), Vec::new());
                 Row::authorized(a, async move {
                     cw.retag(ctx, &arn, i.tags.unwrap_or_default(), Vec::new()).await?;
                     Ok(m::TagResourceOutput {})

@@ -56,21 +56,13 @@ impl Metrics {
         };
         let mut out: BTreeMap<(String, String), Vec<cw::MetricDatum>> = BTreeMap::new();
         for ((account, region, metric, dims, minute), (n, sum, min, max)) in folded {
-            out.entry((account, region)).or_default().push(cw::MetricDatum {
-                metric_name: Some(metric.to_string()),
-                dimensions: Some(
-                    dims.into_iter().map(|(k, v)| cw::Dimension { name: Some(k), value: Some(v) }).collect(),
-                ),
-                timestamp: Some(nuage_protocol::Timestamp(minute)),
-                statistic_values: Some(cw::StatisticSet {
-                    sample_count: Some(n),
-                    sum: Some(sum),
-                    minimum: Some(min),
-                    maximum: Some(max),
-                }),
-                unit: Some("Count".into()),
-                ..Default::default()
-            });
+            out.entry((account, region)).or_default().push(nuage_protocol::folded_datum(
+                metric.to_string(),
+                dims,
+                minute,
+                (n, sum, min, max),
+                Some("Count".into()),
+            ));
         }
         out
     }

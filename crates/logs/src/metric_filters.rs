@@ -197,21 +197,13 @@ impl Logs {
         }
         let mut by_namespace: BTreeMap<String, Vec<cw::MetricDatum>> = BTreeMap::new();
         for ((ns, name, dims, minute, unit), (n, sum, min, max)) in folded {
-            by_namespace.entry(ns).or_default().push(cw::MetricDatum {
-                metric_name: Some(name),
-                dimensions: Some(
-                    dims.into_iter().map(|(k, v)| cw::Dimension { name: Some(k), value: Some(v) }).collect(),
-                ),
-                timestamp: Some(nuage_protocol::Timestamp(minute)),
-                statistic_values: Some(cw::StatisticSet {
-                    sample_count: Some(n),
-                    sum: Some(sum),
-                    minimum: Some(min),
-                    maximum: Some(max),
-                }),
+            by_namespace.entry(ns).or_default().push(nuage_protocol::folded_datum(
+                name,
+                dims,
+                minute,
+                (n, sum, min, max),
                 unit,
-                ..Default::default()
-            });
+            ));
         }
         let internal = self.internal.clone();
         let (account, region) = (g.account.clone(), g.region.clone());

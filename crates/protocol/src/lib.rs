@@ -336,6 +336,32 @@ service_model!(redshift, "redshift");
 service_model!(ec2, "ec2");
 service_model!(cloudwatch, "cloudwatch");
 
+/// One minute of a metric folded into a CloudWatch statistic set (samples, sum, minimum,
+/// maximum): what services that publish metrics (DynamoDB's, Logs' metric filters) send.
+pub fn folded_datum(
+    name: String,
+    dimensions: Vec<(String, String)>,
+    minute_ms: i64,
+    (samples, sum, min, max): (f64, f64, f64, f64),
+    unit: Option<String>,
+) -> cloudwatch::MetricDatum {
+    cloudwatch::MetricDatum {
+        metric_name: Some(name),
+        dimensions: Some(
+            dimensions.into_iter().map(|(k, v)| cloudwatch::Dimension { name: Some(k), value: Some(v) }).collect(),
+        ),
+        timestamp: Some(Timestamp(minute_ms)),
+        statistic_values: Some(cloudwatch::StatisticSet {
+            sample_count: Some(samples),
+            sum: Some(sum),
+            minimum: Some(min),
+            maximum: Some(max),
+        }),
+        unit,
+        ..Default::default()
+    }
+}
+
 /// Which wire protocol renders an error body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
