@@ -434,7 +434,11 @@ def test_my_redshift_role_as_in_the_lab(server):
         ActionNames=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
         ResourceArns=["arn:aws:s3:::lake/tickit/allusers_pipe.txt", "arn:aws:s3:::other/x"],
     )["EvaluationResults"]
-    decisions = {(r["EvalActionName"], r["EvalResourceName"]): r["EvalDecision"] for r in results}
+    # One result per action; each resource's decision in ResourceSpecificResults.
+    assert [r["EvalActionName"] for r in results] == ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    decisions = {(r["EvalActionName"], x["EvalResourceName"]): x["EvalResourceDecision"]
+                 for r in results for x in r["ResourceSpecificResults"]}
+    assert {r["EvalActionName"]: r["EvalDecision"] for r in results}["s3:GetObject"] == "implicitDeny"
     assert decisions[("s3:GetObject", "arn:aws:s3:::lake/tickit/allusers_pipe.txt")] == "allowed"
     assert decisions[("s3:PutObject", "arn:aws:s3:::lake/tickit/allusers_pipe.txt")] == "allowed"
     assert decisions[("s3:DeleteObject", "arn:aws:s3:::lake/tickit/allusers_pipe.txt")] == "implicitDeny"
@@ -658,3 +662,83 @@ def test_simulator_applies_boundaries_and_cross_account_like_the_enforcer(server
     r = iam.simulate_principal_policy(PolicySourceArn=user["Arn"], ActionNames=["s3:GetObject"])["EvaluationResults"][0]
     assert r["EvalDecision"] == "implicitDeny"
     assert r["PermissionsBoundaryDecisionDetail"]["AllowedByPermissionsBoundary"] is False
+
+
+def test_simulator_reports_statements_missing_keys_and_pages(server):
+    iam = server.client("iam")
+    # The AWS CLI reference's example: where the statement lies, nothing missing.
+    policy = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"dynamodb:*","Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2018-08-16T12:00:00Z"}}}}'
+    r = iam.simulate_custom_policy(
+        PolicyInputList=[policy], ActionNames=["dynamodb:CreateBackup"],
+        ContextEntries=[{"ContextKeyName": "aws:CurrentTime", "ContextKeyValues": ["2019-04-25T11:00:00Z"], "ContextKeyType": "date"}],
+    )["EvaluationResults"][0]
+    assert r["EvalResourceName"] == "*" and r["EvalDecision"] == "allowed" and r["MissingContextValues"] == []
+    statement = r["MatchedStatements"][0]
+    assert statement["SourcePolicyId"] == "PolicyInputList.1"
+    assert statement["StartPosition"] == {"Line": 1, "Column": 38} and statement["EndPosition"] == {"Line": 1, "Column": 167}
+    # Without the key, the condition cannot hold, and the simulator says which key it lacked.
+    r = iam.simulate_custom_policy(PolicyInputList=[policy], ActionNames=["dynamodb:CreateBackup"])["EvaluationResults"][0]
+    assert r["EvalDecision"] == "implicitDeny" and r["MissingContextValues"] == ["aws:CurrentTime"] and r["MatchedStatements"] == []
+    # A value that is not of its declared type is refused.
+    with pytest.raises(ClientError) as e:
+        iam.simulate_custom_policy(PolicyInputList=[policy], ActionNames=["dynamodb:CreateBackup"], ContextEntries=[
+            {"ContextKeyName": "aws:CurrentTime", "ContextKeyValues": ["yesterday"], "ContextKeyType": "date"}])
+    assert e.value.response["Error"]["Code"] == "InvalidInput"
+    # One result per action, each resource's decision beside the aggregate (the most restrictive).
+    home = doc(allow("s3:GetObject", "arn:aws:s3:::lake/home/${aws:username}/*"))
+    r = iam.simulate_custom_policy(
+        PolicyInputList=[home], ActionNames=["s3:GetObject", "s3:PutObject"],
+        ResourceArns=["arn:aws:s3:::lake/home/mary/a", "arn:aws:s3:::lake/home/bob/b"],
+        ContextEntries=[{"ContextKeyName": "aws:username", "ContextKeyValues": ["mary"], "ContextKeyType": "string"}],
+    )["EvaluationResults"]
+    assert [x["EvalActionName"] for x in r] == ["s3:GetObject", "s3:PutObject"]
+    get = r[0]
+    assert get["EvalDecision"] == "implicitDeny"
+    assert [(x["EvalResourceName"], x["EvalResourceDecision"]) for x in get["ResourceSpecificResults"]] == [
+        ("arn:aws:s3:::lake/home/mary/a", "allowed"), ("arn:aws:s3:::lake/home/bob/b", "implicitDeny")]
+    # Pages of MaxItems results.
+    first = iam.simulate_custom_policy(PolicyInputList=[home], ActionNames=["s3:GetObject", "s3:PutObject", "s3:ListBucket"], MaxItems=2)
+    assert len(first["EvaluationResults"]) == 2 and first["IsTruncated"] is True
+    rest = iam.simulate_custom_policy(PolicyInputList=[home], ActionNames=["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+                                      MaxItems=2, Marker=first["Marker"])
+    assert [x["EvalActionName"] for x in rest["EvaluationResults"]] == ["s3:ListBucket"] and rest["IsTruncated"] is False
+    # The keys a simulation needs.
+    keys = iam.get_context_keys_for_custom_policy(PolicyInputList=[policy, home])["ContextKeyNames"]
+    assert keys == ["aws:CurrentTime", "aws:username"]
+
+
+def test_simulator_exclusions_and_service_control_policies(server):
+    iam = server.client("iam")
+    managed = iam.create_policy(PolicyName="ReadAll", PolicyDocument=doc(allow("s3:GetObject")))["Policy"]["Arn"]
+    iam.create_user(UserName="Dana")
+    iam.attach_user_policy(UserName="Dana", PolicyArn=managed)
+    iam.put_user_policy(UserName="Dana", PolicyName="ip", PolicyDocument=doc({**allow("s3:PutObject"), "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}))
+    user = f"arn:aws:iam::{ACCOUNT}:user/Dana"
+
+    def decision(action, **extra):
+        return iam.simulate_principal_policy(PolicySourceArn=user, ActionNames=[action], **extra)["EvaluationResults"][0]["EvalDecision"]
+
+    assert decision("s3:GetObject") == "allowed"
+    assert decision("s3:GetObject", PolicyExclusionList=[{"PolicyArn": managed}]) == "implicitDeny"
+    assert decision("s3:GetObject", PolicyExclusionList=[{"PolicyType": "user-managed"}]) == "implicitDeny"
+    assert decision("s3:GetObject", PolicyExclusionList=[{"PolicyType": "inline"}]) == "allowed"
+    assert decision("s3:GetObject", PolicyExclusionList=[{"PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/Read*"}]) == "implicitDeny"
+    ip = [{"ContextKeyName": "aws:SourceIp", "ContextKeyValues": ["10.1.2.3"], "ContextKeyType": "ip"}]
+    assert decision("s3:PutObject", ContextEntries=ip) == "allowed"
+    inline = {"InlinePolicyIdentifier": {"PolicyName": "ip", "AttachmentType": "user", "AttachmentName": "da*"}}
+    assert decision("s3:PutObject", ContextEntries=ip, PolicyExclusionList=[inline]) == "implicitDeny"
+    with pytest.raises(ClientError) as e:
+        decision("s3:GetObject", PolicyExclusionList=[{"PolicyArn": "arn:aws:iam::000000000000:policy/*a*"}])
+    assert e.value.response["Error"]["Code"] == "InvalidInput"
+    assert iam.get_context_keys_for_principal_policy(PolicySourceArn=user)["ContextKeyNames"] == ["aws:SourceIp"]
+    # Service control policies: every level of the organization must allow; a Deny denies.
+    admin = doc(allow("*"))
+    levels = [{"ServiceControlPolicyInputList": [doc(allow("*"))]},
+              {"ServiceControlPolicyInputList": [doc(allow("s3:*")), doc(allow("dynamodb:*"))]}]
+    r = iam.simulate_custom_policy(PolicyInputList=[admin], ActionNames=["s3:GetObject", "iam:CreateUser"],
+                                   OrderedOrganizationPolicyInputList=levels)["EvaluationResults"]
+    assert [(x["EvalDecision"], x["OrganizationsDecisionDetail"]["AllowedByOrganizations"]) for x in r] == [
+        ("allowed", True), ("implicitDeny", False)]
+    levels.append({"ServiceControlPolicyInputList": [doc(allow("*"), {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"})]})
+    r = iam.simulate_custom_policy(PolicyInputList=[admin], ActionNames=["s3:GetObject"], OrderedOrganizationPolicyInputList=levels)
+    assert r["EvaluationResults"][0]["EvalDecision"] == "explicitDeny"

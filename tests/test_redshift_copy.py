@@ -375,3 +375,26 @@ def test_copy_streams_files_larger_than_a_chunk(server):
     psql(c, "create table esc (id int, note varchar(200))")
     assert psql(c, f"copy esc from 's3://big/esc.txt' {keys} escape").stdout.strip() == f"COPY {rows}"
     assert psql(c, "select note from esc where id = 1001").stdout == "a\nb1001\n"
+
+
+def test_confused_deputy_conditions_in_the_role_trust_policy(server):
+    """Redshift assumes a role for one cluster: its request carries aws:SourceAccount and
+    aws:SourceArn, so a trust policy can admit one cluster and refuse the others."""
+    s3 = server.client("s3")
+    iam = server.client("iam")
+    s3.create_bucket(Bucket="deputy")
+    s3.put_object(Bucket="deputy", Key="rows.txt", Body=b"1\n2\n")
+
+    def trust(source_arn):
+        return {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "redshift.amazonaws.com"}, "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": "000000000000"}, "ArnLike": {"aws:SourceArn": source_arn}},
+        }]}
+
+    mine = role(iam, "OnlyDeputyRole", trust=trust("arn:aws:redshift:*:000000000000:cluster:deputy"), policy=s3_read_policy("deputy"))
+    others = role(iam, "OtherClusterRole", trust=trust("arn:aws:redshift:*:000000000000:cluster:elsewhere"), policy=s3_read_policy("deputy"))
+    c = create_cluster(server, "deputy", IamRoles=[mine, others])
+    psql(c, "create table t(x int)")
+    assert psql(c, f"copy t from 's3://deputy/rows.txt' iam_role '{mine}'").stdout.strip() == "COPY 2"
+    err = fails(c, f"copy t from 's3://deputy/rows.txt' iam_role '{others}'")
+    assert f"is not authorized to assume IAM Role {others}" in err

@@ -2,6 +2,7 @@
 import json
 
 import pytest
+from botocore.exceptions import ClientError
 
 from conftest import with_bootstrap
 
@@ -38,3 +39,89 @@ def test_cli_sts_and_wrong_secret(multi):
     assert out["Account"] == "000000000000"
     bad = multi.cli("sts", "get-caller-identity", check=False, secret_key="wrong")
     assert bad.returncode != 0 and "SignatureDoesNotMatch" in bad.stderr
+
+
+def _role_with(iam, name, trust_actions, identity=None):
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
+                                                    "Action": trust_actions}]}
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    if identity:
+        iam.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": identity}))
+    return arn
+
+
+def _list_buckets_when(key, value):
+    """An identity policy: ListBuckets when `key` is `value`, and the role-chaining permissions."""
+    return [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*", "Condition": {"StringEquals": {key: value}}},
+            {"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"], "Resource": "*"}]
+
+
+def _as(server, creds, service):
+    return server.client(service, access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"])
+
+
+def test_source_identity_is_kept_through_role_chains(server):
+    iam = server.client("iam")
+    needs_mary = _list_buckets_when("aws:SourceIdentity", "mary")
+    first = _role_with(iam, "First", ["sts:AssumeRole", "sts:SetSourceIdentity"], needs_mary)
+    second = _role_with(iam, "Second", ["sts:AssumeRole", "sts:SetSourceIdentity"], needs_mary)
+    no_set = _role_with(iam, "NoSet", ["sts:AssumeRole"], needs_mary)
+    sts = server.client("sts")
+    out = sts.assume_role(RoleArn=first, RoleSessionName="s1", SourceIdentity="mary")
+    assert out["SourceIdentity"] == "mary"
+    one = out["Credentials"]
+    # Requests of the session carry aws:SourceIdentity.
+    _as(server, one, "s3").list_buckets()
+    without = sts.assume_role(RoleArn=first, RoleSessionName="s0")["Credentials"]
+    with pytest.raises(ClientError) as e:
+        _as(server, without, "s3").list_buckets()
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    # Chained: the source identity passes on (SourceIdentity omitted), and cannot change.
+    two = _as(server, one, "sts").assume_role(RoleArn=second, RoleSessionName="s2")
+    assert two["SourceIdentity"] == "mary"
+    _as(server, two["Credentials"], "s3").list_buckets()
+    with pytest.raises(ClientError) as e:
+        _as(server, one, "sts").assume_role(RoleArn=second, RoleSessionName="s3", SourceIdentity="bob")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    # Every role of the chain must allow sts:SetSourceIdentity.
+    with pytest.raises(ClientError) as e:
+        _as(server, one, "sts").assume_role(RoleArn=no_set, RoleSessionName="s4")
+    assert "sts:SetSourceIdentity" in e.value.response["Error"]["Message"]
+    # Setting one at all needs that permission.
+    with pytest.raises(ClientError) as e:
+        sts.assume_role(RoleArn=no_set, RoleSessionName="s5", SourceIdentity="mary")
+    assert "because no role trust policy allows the sts:SetSourceIdentity action" in e.value.response["Error"]["Message"]
+
+
+def test_session_tags_and_transitive_tags(server):
+    iam = server.client("iam")
+    by_team = _list_buckets_when("aws:PrincipalTag/team", "blue")
+    first = _role_with(iam, "Tagged", ["sts:AssumeRole", "sts:TagSession"], by_team)
+    second = _role_with(iam, "Next", ["sts:AssumeRole", "sts:TagSession"], by_team)
+    untaggable = _role_with(iam, "Untaggable", ["sts:AssumeRole"], by_team)
+    sts = server.client("sts")
+    with pytest.raises(ClientError) as e:
+        sts.assume_role(RoleArn=untaggable, RoleSessionName="xx", Tags=[{"Key": "team", "Value": "blue"}])
+    assert "because no role trust policy allows the sts:TagSession action" in e.value.response["Error"]["Message"]
+    # A transitive key must be one of the tags passed.
+    with pytest.raises(ClientError) as e:
+        sts.assume_role(RoleArn=first, RoleSessionName="xx", Tags=[{"Key": "team", "Value": "blue"}], TransitiveTagKeys=["cost"])
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+    # Tag keys are case-insensitive: one key twice is refused.
+    with pytest.raises(ClientError) as e:
+        sts.assume_role(RoleArn=first, RoleSessionName="xx", Tags=[{"Key": "team", "Value": "a"}, {"Key": "Team", "Value": "b"}])
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+    plain = sts.assume_role(RoleArn=first, RoleSessionName="pp", Tags=[{"Key": "team", "Value": "blue"}])["Credentials"]
+    transitive = sts.assume_role(RoleArn=first, RoleSessionName="tt", Tags=[{"Key": "team", "Value": "blue"}],
+                                 TransitiveTagKeys=["team"])["Credentials"]
+    _as(server, plain, "s3").list_buckets()
+    # Chained: only the transitive tag reaches the next session.
+    chained_plain = _as(server, plain, "sts").assume_role(RoleArn=second, RoleSessionName="c1")["Credentials"]
+    with pytest.raises(ClientError):
+        _as(server, chained_plain, "s3").list_buckets()
+    chained = _as(server, transitive, "sts").assume_role(RoleArn=second, RoleSessionName="c2")["Credentials"]
+    _as(server, chained, "s3").list_buckets()
+    # An inherited transitive tag cannot be overridden.
+    with pytest.raises(ClientError) as e:
+        _as(server, transitive, "sts").assume_role(RoleArn=second, RoleSessionName="c3", Tags=[{"Key": "TEAM", "Value": "red"}])
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"

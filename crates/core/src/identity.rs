@@ -133,6 +133,7 @@ impl Identities {
             display_name: account.display_name,
             role_arn: None,
             session_key: None,
+            source_arn: None,
         })
     }
 
@@ -153,6 +154,7 @@ impl Identities {
             display_name: account.display_name.clone(),
             role_arn: None,
             session_key: None,
+            source_arn: None,
         };
         let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
         for k in &a.root_keys {
@@ -179,6 +181,7 @@ impl Identities {
                 display_name: account.display_name.clone(),
                 role_arn: None,
                 session_key: None,
+                source_arn: None,
             };
             for k in &u.keys {
                 keys.insert(

@@ -79,6 +79,11 @@ pub struct Principal {
     /// policies and tags are kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_key: Option<String>,
+    /// For a service acting for one of an account's resources (Redshift assuming a cluster's
+    /// role): that resource's ARN, which requests carry as `aws:SourceArn` and
+    /// `aws:SourceAccount` so that trust policies can refuse a confused deputy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_arn: Option<String>,
 }
 
 impl Principal {
@@ -98,7 +103,13 @@ impl Principal {
             display_name: name.to_string(),
             role_arn: None,
             session_key: None,
+            source_arn: None,
         }
+    }
+
+    /// A service principal acting for the resource `source_arn`.
+    pub fn service_for(name: &str, source_arn: &str) -> Principal {
+        Principal { source_arn: Some(source_arn.to_string()), ..Principal::service(name) }
     }
 }
 
@@ -117,6 +128,9 @@ pub struct RequestContext {
     /// session: the Data API reading a secret as its caller), first to last; empty for a
     /// request the principal made itself.
     pub called_via: Vec<String>,
+    /// The client's `User-Agent` and `Referer` headers (aws:UserAgent, aws:Referer).
+    pub user_agent: Option<String>,
+    pub referer: Option<String>,
 }
 
 impl RequestContext {

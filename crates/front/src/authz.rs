@@ -41,6 +41,8 @@ pub struct PrincipalPolicies {
     pub role_id: Option<String>,
     /// For temporary credentials: when they were issued, Unix seconds (aws:TokenIssueTime).
     pub token_issued: Option<i64>,
+    /// The source identity of a role session (aws:SourceIdentity), kept through role chains.
+    pub source_identity: Option<String>,
 }
 
 /// Where the front door finds the policies of a principal: the IAM service.
@@ -88,6 +90,13 @@ fn global_context(ctx: &RequestContext, pp: &PrincipalPolicies, now: time::Offse
     c.set("aws:SourceIp", ctx.source_ip.to_string());
     c.set("aws:SecureTransport", ctx.secure_transport.to_string());
     c.set("aws:RequestedRegion", ctx.region.clone());
+    // Present when the client sent them (the global condition keys page).
+    if let Some(ua) = &ctx.user_agent {
+        c.set("aws:UserAgent", ua.clone());
+    }
+    if let Some(referer) = &ctx.referer {
+        c.set("aws:Referer", referer.clone());
+    }
     let Some(p) = &ctx.principal else {
         c.set("aws:PrincipalType", "Anonymous");
         return c;
@@ -119,7 +128,18 @@ fn global_context(ctx: &RequestContext, pp: &PrincipalPolicies, now: time::Offse
         PrincipalKind::Service => {
             c.set("aws:PrincipalType", "Service");
             c.set("aws:PrincipalServiceName", p.name.clone());
+            c.set_all("aws:PrincipalServiceNamesList", vec![p.name.clone()]);
+            // A service acting for a resource names it (confused-deputy conditions).
+            if let Some(source) = &p.source_arn {
+                c.set("aws:SourceArn", source.clone());
+                if let Some(account) = source.split(':').nth(4).filter(|a| !a.is_empty()) {
+                    c.set("aws:SourceAccount", account);
+                }
+            }
         }
+    }
+    if let Some(s) = &pp.source_identity {
+        c.set("aws:SourceIdentity", s.clone());
     }
     if p.session_key.is_some() {
         c.set("aws:MultiFactorAuthPresent", "false");
@@ -172,6 +192,13 @@ fn decide_one(
     let mut context =
         if any_policy { global_context(ctx, pp, time::OffsetDateTime::now_utc()) } else { Context::default() };
     if any_policy {
+        // The account owning the resource: the service knows it, or the ARN names it.
+        let resource_account = a.owner_account.as_deref().or_else(|| {
+            a.resource.split(':').nth(4).filter(|acct| acct.len() == 12 && acct.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if let Some(acct) = resource_account {
+            context.set("aws:ResourceAccount", acct);
+        }
         for (k, v) in a.context.iter() {
             context.set_all(k, v.to_vec());
         }

@@ -379,6 +379,8 @@ impl Frontend {
             secure_transport: false,
             auth_type: if presigned { "REST-QUERY-STRING" } else { "REST-HEADER" },
             called_via: Vec::new(),
+            user_agent: sreq.header("user-agent").map(str::to_string),
+            referer: sreq.header("referer").map(str::to_string),
         };
         let (op, statement, result) = self.route_and_run(service, &ctx, &sreq).await;
         let mut resp = result.unwrap_or_else(error);
@@ -434,6 +436,10 @@ impl Frontend {
         }
         let rid = request_id();
         let principal_log = principal.arn.clone();
+        // A service's requests carry its name as their user agent, as AWS's do.
+        let user_agent = via
+            .map(str::to_string)
+            .or_else(|| (principal.kind == nuage_core::PrincipalKind::Service).then(|| principal.name.clone()));
         let ctx = RequestContext {
             request_id: rid.clone(),
             principal: Some(principal),
@@ -442,6 +448,8 @@ impl Frontend {
             secure_transport: true,
             auth_type: "REST-HEADER",
             called_via: via.map(|v| v.to_string()).into_iter().collect(),
+            user_agent,
+            referer: None,
         };
         let (op, statement, result) = self.route_and_run(&*service, &ctx, &req).await;
         let mut resp =

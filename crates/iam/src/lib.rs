@@ -253,6 +253,7 @@ fn root_principal(acct: &nuage_core::identity::Account) -> Principal {
         display_name: acct.display_name.clone(),
         role_arn: None,
         session_key: None,
+        source_arn: None,
     }
 }
 
@@ -267,6 +268,7 @@ pub(crate) fn user_principal(acct: &nuage_core::identity::Account, user: &User) 
         display_name: acct.display_name.clone(),
         role_arn: None,
         session_key: None,
+        source_arn: None,
     }
 }
 
@@ -361,6 +363,7 @@ impl PolicyStore for Iam {
             PrincipalKind::AssumedRole => {
                 let Some(session) = p.session_key.as_deref().and_then(|k| self.session(k)) else { return out };
                 out.token_issued = Some(session.issued).filter(|t| *t > 0);
+                out.source_identity = session.source_identity.clone();
                 let Some(role) = session.role.as_ref().and_then(|(_, name)| st.roles.get(&ci(name))) else {
                     return out;
                 };

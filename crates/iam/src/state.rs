@@ -237,6 +237,13 @@ pub struct Session {
     /// recorded before it was kept.
     #[serde(default)]
     pub issued: i64,
+    /// The source identity set when the role was assumed (or inherited through a role chain):
+    /// fixed for the session's life, present in its requests as `aws:SourceIdentity`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
+    /// The keys of `tags` that pass on to sessions this one assumes (role chaining).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transitive_tag_keys: Vec<String>,
 }
 
 impl Session {

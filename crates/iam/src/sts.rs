@@ -123,12 +123,10 @@ async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleReques
             return Err(Common::InvalidParameterValue.msg(format!("Invalid policy ARN: {arn}")));
         }
     }
-    let tags: Vec<Tag> = input
-        .tags
-        .unwrap_or_default()
-        .into_iter()
-        .map(|t| Tag { key: t.key.unwrap_or_default(), value: t.value.unwrap_or_default() })
-        .collect();
+    let chained = Chained::of(iam, caller);
+    let source_identity = chained.source_identity(input.source_identity.as_deref())?;
+    let (tags, transitive_tag_keys) =
+        chained.session_tags(input.tags.unwrap_or_default(), input.transitive_tag_keys.unwrap_or_default())?;
     let acct = iam.identities.account(&account).ok_or_else(|| AwsError::internal("role account unknown"))?;
     let access_key = new_id("ASIA");
     let arn = format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}");
@@ -148,6 +146,7 @@ async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleReques
             display_name: acct.display_name.clone(),
             role_arn: Some(role.arn.clone()),
             session_key: Some(access_key),
+            source_arn: None,
         },
         role: Some((account.clone(), role_name.clone())),
         policy: input.policy.clone(),
@@ -155,15 +154,82 @@ async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleReques
         policy_arns,
         tags,
         issued: now_secs(),
+        source_identity: source_identity.clone(),
+        transitive_tag_keys,
     };
     iam.put_session(session.clone()).await?;
     Ok(m::AssumeRoleResponse {
         credentials: Some(credentials_out(&session)),
         assumed_role_user: Some(m::AssumedRoleUser { assumed_role_id: Some(user_id), arn: Some(arn) }),
         packed_policy_size: input.policy.as_ref().map(|d| (nuage_policy::policy_size(d) * 100 / 2048) as i32),
-        source_identity: input.source_identity,
+        source_identity,
         ..Default::default()
     })
+}
+
+/// What a session assuming another role passes on (role chaining): its source identity, which
+/// cannot change, and its transitive session tags, which cannot be overridden.
+#[derive(Default)]
+struct Chained {
+    source_identity: Option<String>,
+    transitive: Vec<Tag>,
+}
+
+impl Chained {
+    fn of(iam: &Iam, caller: &Principal) -> Chained {
+        let Some(s) = caller.session_key.as_deref().and_then(|k| iam.session(k)) else { return Chained::default() };
+        let transitive = s
+            .tags
+            .iter()
+            .filter(|t| s.transitive_tag_keys.iter().any(|k| k.eq_ignore_ascii_case(&t.key)))
+            .cloned()
+            .collect();
+        Chained { source_identity: s.source_identity.clone(), transitive }
+    }
+
+    fn source_identity(&self, asked: Option<&str>) -> AwsResult<Option<String>> {
+        match (&self.source_identity, asked) {
+            (Some(kept), Some(asked)) if kept != asked => Err(Common::AccessDenied.msg(format!(
+                "The source identity of a role session cannot be changed: the calling session's is {kept}, not {asked}."
+            ))),
+            (Some(kept), _) => Ok(Some(kept.clone())),
+            (None, asked) => Ok(asked.map(str::to_string)),
+        }
+    }
+
+    /// The new session's tags and transitive keys: those asked for, plus the inherited ones.
+    fn session_tags(&self, asked: Vec<m::Tag>, transitive_keys: Vec<String>) -> AwsResult<(Vec<Tag>, Vec<String>)> {
+        let mut tags: Vec<Tag> = Vec::new();
+        for t in asked {
+            let tag = Tag { key: t.key.unwrap_or_default(), value: t.value.unwrap_or_default() };
+            // Tag keys are case-insensitive: one key may not be given twice.
+            if tags.iter().any(|x| x.key.eq_ignore_ascii_case(&tag.key)) {
+                return Err(Common::InvalidParameterValue.msg(format!(
+                    "Duplicate tag keys found. Please note that Tag keys are case insensitive: {}",
+                    tag.key
+                )));
+            }
+            if self.transitive.iter().any(|x| x.key.eq_ignore_ascii_case(&tag.key)) {
+                return Err(Common::InvalidParameterValue.msg(format!(
+                    "One or more of the specified session tags conflict with the transitive tags of the calling session: {}",
+                    tag.key
+                )));
+            }
+            tags.push(tag);
+        }
+        for k in &transitive_keys {
+            if !tags.iter().any(|t| t.key.eq_ignore_ascii_case(k)) {
+                return Err(Common::InvalidParameterValue
+                    .msg(format!("The specified transitive tag key must be included in the requested tags: {k}")));
+            }
+        }
+        let mut keys = transitive_keys;
+        for t in &self.transitive {
+            keys.push(t.key.clone());
+            tags.push(t.clone());
+        }
+        Ok((tags, keys))
+    }
 }
 
 async fn get_session_token(
@@ -196,6 +262,8 @@ async fn get_session_token(
         policy_arns: Vec::new(),
         tags: Vec::new(),
         issued: now_secs(),
+        source_identity: None,
+        transitive_tag_keys: Vec::new(),
     };
     iam.put_session(session.clone()).await?;
     Ok(m::GetSessionTokenResponse { credentials: Some(credentials_out(&session)), ..Default::default() })
@@ -231,7 +299,7 @@ impl TypedService for StsService {
                 Row::authorized(anyone("sts:GetCallerIdentity"), async move { get_caller_identity(ctx) })
             }
             O::GetSessionToken(i) => Row::authorized(anyone("sts:GetSessionToken"), get_session_token(iam, ctx, i)),
-            O::AssumeRole(i) => Row::authorized(self.assume_role_authorization(&i), assume_role(iam, ctx, i)),
+            O::AssumeRole(i) => Row::authorized(self.assume_role_authorization(ctx, &i), assume_role(iam, ctx, i)),
             O::AssumeRoleWithSAML(_)
             | O::AssumeRoleWithWebIdentity(_)
             | O::AssumeRoot(_)
@@ -247,7 +315,7 @@ impl TypedService for StsService {
 impl StsService {
     /// AssumeRole: the role's trust policy is the resource policy, and it must allow; the
     /// session's name, external id, source identity and tags are condition keys.
-    fn assume_role_authorization(&self, i: &m::AssumeRoleRequest) -> Authorization {
+    fn assume_role_authorization(&self, ctx: &RequestContext, i: &m::AssumeRoleRequest) -> Authorization {
         let role_arn = i.role_arn.clone().unwrap_or_default();
         let mut a = Authorization {
             action: "sts:AssumeRole",
@@ -264,10 +332,13 @@ impl StsService {
             }
             a.owner_account = Some(account);
         }
+        // A chained session keeps its source identity: the next role's trust policy sees it.
+        let chained = ctx.principal.as_ref().map(|p| Chained::of(&self.iam, p)).unwrap_or_default();
+        let source_identity = chained.source_identity.clone().or_else(|| i.source_identity.clone());
         for (key, v) in [
             ("sts:RoleSessionName", &i.role_session_name),
             ("sts:ExternalId", &i.external_id),
-            ("sts:SourceIdentity", &i.source_identity),
+            ("sts:SourceIdentity", &source_identity),
         ] {
             if let Some(v) = v {
                 c.set(key, v.clone());
@@ -279,8 +350,24 @@ impl StsService {
             .flatten()
             .map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default()))
             .collect();
+        let tagging = !tags.is_empty();
         c.set_request_tags(tags, Vec::new());
+        if let Some(keys) = i.transitive_tag_keys.as_ref().filter(|k| !k.is_empty()) {
+            c.set_all("sts:TransitiveTagKeys", keys.clone());
+        }
         a.context = c;
+        // Passing session tags and setting a source identity are permissions of their own,
+        // which the trust policy (and, unless it names the caller, an identity policy) must
+        // grant (the session-tags and source-identity pages).
+        let also = |action| Authorization { action, also: Vec::new(), ..a.clone() };
+        let mut further = Vec::new();
+        if tagging {
+            further.push(also("sts:TagSession"));
+        }
+        if source_identity.is_some() {
+            further.push(also("sts:SetSourceIdentity"));
+        }
+        a.also = further;
         a
     }
 }

@@ -1,6 +1,7 @@
 //! The Condition element: every operator, the `...IfExists` forms and the `ForAnyValue:` /
 //! `ForAllValues:` set qualifiers, with IAM's rules for missing keys.
 use crate::matching::{arn_like, glob, substitute};
+
 use crate::Context;
 use std::net::IpAddr;
 
@@ -142,6 +143,8 @@ pub struct Condition {
     pub operator: Operator,
     /// Lower-cased: condition keys are case-insensitive.
     pub key: String,
+    /// The key as the policy writes it (what the simulator reports).
+    pub written: String,
     pub values: Vec<String>,
 }
 
@@ -149,7 +152,12 @@ fn number(s: &str) -> Option<f64> {
     s.trim().parse::<f64>().ok()
 }
 
-/// A date as IAM accepts it: ISO 8601 (with or without time) or epoch seconds.
+/// A date as IAM accepts it (ISO 8601 with or without time, or epoch seconds), in
+/// milliseconds since the epoch.
+pub fn parse_date(s: &str) -> Option<i128> {
+    date(s)
+}
+
 fn date(s: &str) -> Option<i128> {
     use time::format_description::well_known::{Iso8601, Rfc3339};
     let s = s.trim();
@@ -163,6 +171,11 @@ fn date(s: &str) -> Option<i128> {
         return Some(d.midnight().assume_utc().unix_timestamp_nanos() / 1_000_000);
     }
     number(s).map(|secs| (secs * 1000.0) as i128)
+}
+
+/// Whether `s` is an IP address or a CIDR block.
+pub fn is_ip_or_cidr(s: &str) -> bool {
+    s.trim().parse::<IpAddr>().is_ok() || s.trim().parse::<ipnet::IpNet>().is_ok()
 }
 
 fn ip_in(value: &str, cidr: &str) -> bool {
@@ -214,7 +227,7 @@ fn matches_one(base: Base, request: &str, policy: &str) -> bool {
 
 impl Condition {
     pub fn new(operator: Operator, key: &str, values: Vec<String>) -> Condition {
-        Condition { operator, key: key.to_ascii_lowercase(), values }
+        Condition { operator, key: key.to_ascii_lowercase(), written: key.to_string(), values }
     }
 
     /// Evaluates the condition against the request context. `variables` is false for
@@ -226,8 +239,9 @@ impl Condition {
             let absent = request.is_none_or(|v| v.is_empty());
             return self.values.iter().any(|v| v.eq_ignore_ascii_case(if absent { "true" } else { "false" }));
         }
+        let pattern = matches!(op.base.positive(), Base::StringLike | Base::ArnEquals | Base::ArnLike);
         let policy_values: Vec<std::borrow::Cow<str>> = if variables && op.base.takes_variables() {
-            self.values.iter().filter_map(|v| substitute(v, ctx)).collect()
+            self.values.iter().filter_map(|v| substitute(v, ctx, pattern)).collect()
         } else {
             self.values.iter().map(|v| std::borrow::Cow::Borrowed(v.as_str())).collect()
         };

@@ -65,6 +65,8 @@ pub struct Policy {
     pub version: Version,
     pub id: Option<String>,
     pub statements: Vec<Statement>,
+    /// Where each statement lies in the document, for the simulator's MatchedStatements.
+    pub spans: Vec<crate::position::Span>,
 }
 
 /// A document IAM refuses; the message is IAM's.
@@ -322,7 +324,8 @@ impl Policy {
         if sids.windows(2).any(|w| w[0] == w[1]) {
             return err("Statement IDs (SID) in a single policy must be unique.");
         }
-        Ok(Policy { version, id, statements })
+        let spans = crate::position::statement_spans(doc);
+        Ok(Policy { version, id, statements, spans })
     }
 
     /// The principals named by Allow statements, for checks such as "does this principal

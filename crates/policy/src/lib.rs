@@ -5,7 +5,9 @@
 
 pub mod condition;
 pub mod document;
+pub mod keys;
 pub mod matching;
+pub mod position;
 
 pub use document::{policy_size, Effect, Policy, PolicyError, PolicyKind, PrincipalId, Statement, Version};
 
@@ -270,7 +272,7 @@ fn principal_match(id: &PrincipalId, caller: &Caller) -> PrincipalMatch {
 fn resource_matches(patterns: &[String], resource: &str, ctx: &Context, variables: bool) -> bool {
     patterns.iter().any(|p| {
         if variables {
-            substitute(p, ctx).is_some_and(|p| arn_like(&p, resource))
+            substitute(p, ctx, true).is_some_and(|p| arn_like(&p, resource))
         } else {
             arn_like(p, resource)
         }

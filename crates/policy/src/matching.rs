@@ -2,10 +2,26 @@
 use crate::Context;
 use std::borrow::Cow;
 
+/// In a pattern, a `*` or `?` that a policy variable (`${*}`, `${?}`) made literal.
+pub const LITERAL_STAR: u8 = 0x01;
+pub const LITERAL_QUESTION: u8 = 0x02;
+
 /// `*` matches any run of characters (including none), `?` any one character.
 pub fn glob(pattern: &str, text: &str, ignore_case: bool) -> bool {
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let eq = |a: u8, b: u8| if ignore_case { a.eq_ignore_ascii_case(&b) } else { a == b };
+    let literal = |a: u8| match a {
+        LITERAL_STAR => b'*',
+        LITERAL_QUESTION => b'?',
+        a => a,
+    };
+    let eq = |a: u8, b: u8| {
+        let a = literal(a);
+        if ignore_case {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
     let (mut pi, mut ti) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
@@ -48,10 +64,12 @@ pub fn arn_like(pattern: &str, arn: &str) -> bool {
     }
 }
 
-/// Replaces `${key}` / `${key, 'default'}` / `${*}` `${?}` `${$}` with their values.
+/// Replaces `${key}` / `${key, 'default'}` / `${*}` `${?}` `${$}` with their values. In a
+/// `pattern` (matched with wildcards), `${*}` and `${?}` stand for the characters themselves,
+/// not wildcards (the policy variables page).
 /// Returns `None` when a variable has no value and no default: the element then matches
 /// nothing. A multi-valued key cannot be a variable.
-pub fn substitute<'a>(text: &'a str, ctx: &Context) -> Option<Cow<'a, str>> {
+pub fn substitute<'a>(text: &'a str, ctx: &Context, pattern: bool) -> Option<Cow<'a, str>> {
     if !text.contains("${") {
         return Some(Cow::Borrowed(text));
     }
@@ -66,17 +84,29 @@ pub fn substitute<'a>(text: &'a str, ctx: &Context) -> Option<Cow<'a, str>> {
         };
         let inner = &after[..end];
         match inner {
-            "*" => out.push('*'),
-            "?" => out.push('?'),
+            "*" => out.push(if pattern { LITERAL_STAR as char } else { '*' }),
+            "?" => out.push(if pattern { LITERAL_QUESTION as char } else { '?' }),
             "$" => out.push('$'),
             _ => {
                 let (key, default) = match inner.split_once(',') {
                     Some((k, d)) => (k.trim(), Some(d.trim().trim_matches('\''))),
                     None => (inner.trim(), None),
                 };
+                // A value is text: in a pattern, its own `*` and `?` match only themselves.
+                let push = |out: &mut String, v: &str| {
+                    if pattern {
+                        out.extend(v.chars().map(|c| match c {
+                            '*' => LITERAL_STAR as char,
+                            '?' => LITERAL_QUESTION as char,
+                            c => c,
+                        }))
+                    } else {
+                        out.push_str(v)
+                    }
+                };
                 match (ctx.single(key), default) {
-                    (Some(v), _) => out.push_str(v),
-                    (None, Some(d)) => out.push_str(d),
+                    (Some(v), _) => push(&mut out, v),
+                    (None, Some(d)) => push(&mut out, d),
                     (None, None) => return None,
                 }
             }
@@ -85,6 +115,15 @@ pub fn substitute<'a>(text: &'a str, ctx: &Context) -> Option<Cow<'a, str>> {
     }
     out.push_str(rest);
     Some(Cow::Owned(out))
+}
+
+/// The context keys a text reads as policy variables (`${aws:username}`), as written.
+pub fn variables(text: &str) -> impl Iterator<Item = &str> {
+    text.split("${").skip(1).filter_map(|after| {
+        let inner = &after[..after.find('}')?];
+        let key = inner.split_once(',').map_or(inner, |(k, _)| k).trim();
+        (!matches!(key, "*" | "?" | "$") && !key.is_empty()).then_some(key)
+    })
 }
 
 #[cfg(test)]
@@ -119,9 +158,17 @@ mod tests {
     fn variables() {
         let mut ctx = Context::default();
         ctx.set("aws:username", "mary");
-        assert_eq!(substitute("arn:aws:s3:::b/home/${aws:username}/*", &ctx).unwrap(), "arn:aws:s3:::b/home/mary/*");
-        assert_eq!(substitute("${aws:userid, 'none'}-${*}", &ctx).unwrap(), "none-*");
-        assert_eq!(substitute("${aws:userid}", &ctx), None);
-        assert_eq!(substitute("${AWS:UserName}", &ctx).unwrap(), "mary");
+        assert_eq!(
+            substitute("arn:aws:s3:::b/home/${aws:username}/*", &ctx, true).unwrap(),
+            "arn:aws:s3:::b/home/mary/*"
+        );
+        assert_eq!(substitute("${aws:userid, 'none'}-${*}", &ctx, false).unwrap(), "none-*");
+        assert_eq!(substitute("${aws:userid}", &ctx, false), None);
+        assert_eq!(substitute("${AWS:UserName}", &ctx, false).unwrap(), "mary");
+        // In a pattern, ${*} is a star, not a wildcard.
+        let literal = substitute("arn:aws:s3:::b/${*}.txt", &ctx, true).unwrap();
+        assert!(arn_like(&literal, "arn:aws:s3:::b/*.txt"));
+        assert!(!arn_like(&literal, "arn:aws:s3:::b/any.txt"));
+        assert!(arn_like("arn:aws:s3:::b/*.txt", "arn:aws:s3:::b/any.txt"));
     }
 }

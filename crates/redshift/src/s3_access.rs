@@ -100,7 +100,7 @@ impl External for ClusterS3 {
                 if !c.iam_roles.contains(&chain[0]) {
                     return Err(not_authorized(&c, db_user, &chain[0]));
                 }
-                let mut by = Principal::service(REDSHIFT_SERVICE);
+                let mut by = Principal::service_for(REDSHIFT_SERVICE, &c.arn());
                 for role in &chain {
                     by = self.assume(&f, by, role).await?.ok_or_else(|| not_authorized(&c, db_user, role))?;
                 }

@@ -286,11 +286,6 @@ pub fn condition_keys(ctx: &RequestContext, req: &ServiceRequest, object_tags: O
             c.set(&format!("s3:{header}"), v);
         }
     }
-    for (key, header) in [("aws:Referer", "referer"), ("aws:UserAgent", "user-agent")] {
-        if let Some(v) = req.header(header) {
-            c.set(key, v);
-        }
-    }
     if let Some(tagging) = req.header("x-amz-tagging") {
         let tags: Vec<(String, String)> = form_urlencoded::parse(tagging.as_bytes()).into_owned().collect();
         for (k, v) in &tags {
