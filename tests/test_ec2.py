@@ -93,3 +93,51 @@ def test_cluster_port_follows_its_security_group(server):
     # A cluster without groups takes loopback connections.
     plain = create_cluster(server, "plain")
     assert psql(plain, "select 1").stdout.strip() == "1"
+
+
+def test_dry_run_and_tag_based_permissions(server):
+    iam = server.client("iam")
+    iam.create_user(UserName="netops")
+    iam.put_user_policy(UserName="netops", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["ec2:CreateSecurityGroup", "ec2:Describe*"], "Resource": "*"},
+        # Rules may change only on the team's groups, found by their tag.
+        {"Effect": "Allow", "Action": ["ec2:AuthorizeSecurityGroupIngress", "ec2:DeleteSecurityGroup"], "Resource": "*",
+         "Condition": {"StringEquals": {"aws:ResourceTag/team": "net"}}},
+        # Tagging on creation, only with the team's tag.
+        {"Effect": "Allow", "Action": "ec2:CreateTags", "Resource": "*",
+         "Condition": {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup", "aws:RequestTag/team": "net"}}},
+    ]}))
+    key = iam.create_access_key(UserName="netops")["AccessKey"]
+    ec2 = server.client("ec2", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    root = server.client("ec2")
+
+    def tagged(team):
+        return [{"ResourceType": "security-group", "Tags": [{"Key": "team", "Value": team}]}]
+
+    # DryRun: authorised, so "would have succeeded", and nothing is created.
+    with pytest.raises(ClientError) as e:
+        ec2.create_security_group(GroupName="web", Description="web", DryRun=True)
+    assert code(e) == "DryRunOperation" and e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    assert root.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["web"]}])["SecurityGroups"] == []
+    with pytest.raises(ClientError) as e:
+        ec2.delete_security_group(GroupName="default", DryRun=True)
+    assert code(e) == "UnauthorizedOperation"
+    # Tags on creation need ec2:CreateTags, here only for the team's tag.
+    with pytest.raises(ClientError) as e:
+        ec2.create_security_group(GroupName="web", Description="web", TagSpecifications=tagged("other"))
+    assert code(e) == "UnauthorizedOperation" and "ec2:CreateTags" in e.value.response["Error"]["Message"]
+    mine = ec2.create_security_group(GroupName="web", Description="web", TagSpecifications=tagged("net"))["GroupId"]
+    theirs = root.create_security_group(GroupName="db", Description="db", TagSpecifications=tagged("data"))["GroupId"]
+    # The group's tags decide what the user may change.
+    ec2.authorize_security_group_ingress(GroupId=mine, IpProtocol="tcp", FromPort=443, ToPort=443, CidrIp="10.0.0.0/8")
+    with pytest.raises(ClientError) as e:
+        ec2.authorize_security_group_ingress(GroupId=theirs, IpProtocol="tcp", FromPort=5432, ToPort=5432, CidrIp="10.0.0.0/8")
+    assert code(e) == "UnauthorizedOperation"
+    with pytest.raises(ClientError) as e:
+        ec2.delete_security_group(GroupName="db")
+    assert code(e) == "UnauthorizedOperation"
+    ec2.delete_security_group(GroupName="web")
+    # Only security groups can be tagged by CreateSecurityGroup.
+    with pytest.raises(ClientError) as e:
+        root.create_security_group(GroupName="x", Description="x", TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "a", "Value": "b"}]}])
+    assert code(e) == "InvalidParameterValue"

@@ -171,13 +171,13 @@ impl Ec2Service {
             return Err(Ec2Error::InvalidGroupDuplicate
                 .msg(format!("The security group '{name}' already exists for VPC '{vpc}'")));
         }
-        let tags: Vec<(String, String)> = i
-            .tag_specifications
-            .unwrap_or_default()
-            .into_iter()
-            .flat_map(|t| t.tags.unwrap_or_default())
-            .map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default()))
-            .collect();
+        for spec in i.tag_specifications.iter().flatten() {
+            if let Some(kind) = spec.resource_type.as_deref().filter(|k| *k != "security-group") {
+                return Err(Ec2Error::InvalidParameterValue
+                    .msg(format!("'{kind}' is not a valid taggable resource type for this operation.")));
+            }
+        }
+        let tags = crate::routes::requested_tags(&i.tag_specifications);
         let id = random_id("sg");
         let g = Group {
             account: acct.clone(),
