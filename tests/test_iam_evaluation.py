@@ -136,6 +136,10 @@ CASES = [
          identity=[allow("s3:GetObject", OBJ, **when("StringEquals", "s3:x-amz-acl", "private"))]),
     Case("negated-absent-key", "allowed",
          identity=[allow("s3:GetObject", OBJ, **when("StringNotEquals", "s3:x-amz-acl", "public-read"))]),
+    # BinaryEquals: no request of a served action carries a binary key; an absent key leaves
+    # the condition false, so the Deny does not apply.
+    Case("binary-equals-absent-key", "allowed",
+         identity=[allow("s3:GetObject", OBJ), deny("s3:GetObject", OBJ, **when("BinaryEquals", "aws:ExampleBinary", "QmluYXJ5VmFsdWU="))]),
     # Set operators, with empty sets.
     Case("for-all-values-no-tags", "allowed", action="CreateUser",
          identity=[allow("iam:CreateUser", "*", **when("ForAllValues:StringEquals", "aws:TagKeys", ["team"]))]),

@@ -132,8 +132,11 @@ fn load_bootstrap(path: &std::path::Path) -> Result<Bootstrap, String> {
 /// Publishes the sample buckets in the background: start-up does not wait for them.
 fn spawn_samples(frontend: Arc<Frontend>) {
     tokio::spawn(async move {
-        if let Err(e) = nuage_samples::publish_tickit(frontend).await {
+        if let Err(e) = nuage_samples::publish_tickit(frontend.clone()).await {
             tracing::warn!(error = %e, "the TICKIT sample bucket could not be published");
+        }
+        if let Err(e) = nuage_samples::publish_cafe(frontend).await {
+            tracing::warn!(error = %e, "the café logs sample could not be published");
         }
     });
 }
