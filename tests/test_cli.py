@@ -43,3 +43,36 @@ def test_cli_s3api_and_errors(server):
     assert versions.returncode == 0
     out = server.cli("s3api", "get-object", "--bucket", "api-bucket", "--key", "missing", "/dev/null", check=False)
     assert out.returncode != 0 and "NoSuchKey" in out.stderr
+
+
+def test_nuage_status_and_version(server):
+    import subprocess
+
+    from conftest import BINARY, free_port
+
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="status-b1")
+    s3.create_bucket(Bucket="status-b2")
+    s3.put_object(Bucket="status-b1", Key="k", Body=b"x" * 2048)
+    server.client("logs").create_log_group(logGroupName="app")
+    server.client("dynamodb").create_table(
+        TableName="status-t", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+
+    def status(*args, endpoint=server.endpoint):
+        return subprocess.run([BINARY, "status", "--endpoint", endpoint, *args], capture_output=True, text=True, timeout=30)
+
+    out = json.loads(status("--json").stdout)
+    assert out["services"]["s3"] == {"buckets": 2, "object versions": 1}
+    assert out["services"]["logs"]["log groups"] == 1 and out["services"]["dynamodb"]["tables"] == 1
+    assert out["data_bytes"] > 2048 and out["uptime_seconds"] >= 0
+    text = status().stdout
+    assert text.startswith(f"nuage {out['version']} at {server.endpoint}, up ")
+    assert "  s3              2 buckets, 1 object versions" in text
+    assert status("--quiet").returncode == 0
+    # Nothing listening: a clear message and a failing exit status.
+    dead = status(endpoint=f"http://127.0.0.1:{free_port()}")
+    assert dead.returncode == 1 and "no nuage answers at" in dead.stderr
+    assert status("--quiet", endpoint=f"http://127.0.0.1:{free_port()}").stdout == ""
+    version = subprocess.run([BINARY, "--version"], capture_output=True, text=True, check=True).stdout
+    assert version.strip() == f"nuage {out['version']}"

@@ -223,6 +223,11 @@ impl CloudWatchService {
 impl TypedService for CloudWatchService {
     type Operation = m::ops::Operation;
 
+    fn status(&self) -> Vec<(&'static str, u64)> {
+        let Ok(r) = self.0.store.read() else { return Vec::new() };
+        vec![("metrics", r.count(METRICS).unwrap_or(0)), ("alarms", r.count(ALARMS).unwrap_or(0))]
+    }
+
     fn signing_name(&self) -> &'static str {
         "monitoring"
     }

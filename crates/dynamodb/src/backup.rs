@@ -15,7 +15,7 @@ use nuage_storage::{BytesTable, JsonTable, WriteCtx};
 use serde::{Deserialize, Serialize};
 
 /// Backup records, by `account/region/backup id`.
-const BACKUPS: JsonTable = TableDefinition::new("dynamodb_backups");
+pub(crate) const BACKUPS: JsonTable = TableDefinition::new("dynamodb_backups");
 /// Backed-up items, by backup id and the item's key within its table.
 const BACKUP_ITEMS: BytesTable = TableDefinition::new("dynamodb_backup_items");
 /// Point-in-time recovery: the base copy, by table id and item key.

@@ -348,6 +348,11 @@ impl TypedService for DynamoDbService {
         Some("ValidationException")
     }
 
+    fn status(&self) -> Vec<(&'static str, u64)> {
+        let Ok(r) = self.0.store.read() else { return Vec::new() };
+        vec![("tables", r.count(TABLES).unwrap_or(0)), ("backups", r.count(backup::BACKUPS).unwrap_or(0))]
+    }
+
     /// The store was emptied: what is kept in memory about its tables goes too.
     fn reset(&self) {
         self.0.tables.forget();

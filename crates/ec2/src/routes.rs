@@ -85,6 +85,11 @@ impl Ec2Service {
 impl TypedService for Ec2Service {
     type Operation = O;
 
+    fn status(&self) -> Vec<(&'static str, u64)> {
+        let Ok(r) = self.store.read() else { return Vec::new() };
+        vec![("security groups", r.count(GROUPS).unwrap_or(0))]
+    }
+
     fn signing_name(&self) -> &'static str {
         "ec2"
     }

@@ -147,6 +147,10 @@ pub trait Service: Send + Sync + 'static {
     }
     /// Forgets in-memory state after the store was emptied.
     fn reset(&self) {}
+    /// What the service holds, for `nuage status`: (what, how many).
+    fn status(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
     /// Last touch on every routed response, success or error (S3 adds CORS headers here).
     fn finish_response(&self, _req: &ServiceRequest, _resp: &mut HttpResponse) {}
     /// Credentials carried inside the request body rather than its headers (S3's browser-form
@@ -181,6 +185,22 @@ pub struct Frontend {
     pub config: Config,
     /// Empties all state; wired by the binary.
     pub reset: Box<dyn Fn() -> BoxFuture<'static, AwsResult<()>> + Send + Sync>,
+    /// Where state is kept (its size is part of `/_nuage/status`).
+    pub data_dir: std::path::PathBuf,
+    pub started: Instant,
+}
+
+/// The bytes the files under `dir` hold.
+fn size_on_disk(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => size_on_disk(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
 }
 
 fn now_secs() -> i64 {
@@ -576,6 +596,29 @@ impl Frontend {
                 let services: serde_json::Map<String, serde_json::Value> =
                     self.services.iter().map(|s| (s.signing_name().to_string(), "running".into())).collect();
                 json(200, serde_json::json!({"version": env!("CARGO_PKG_VERSION"), "services": services}))
+            }
+            ("GET", "/_nuage/status") => {
+                let dir = self.data_dir.clone();
+                let bytes = tokio::task::spawn_blocking(move || size_on_disk(&dir)).await.unwrap_or(0);
+                let mut services = serde_json::Map::new();
+                for s in &self.services {
+                    let counts: serde_json::Map<String, serde_json::Value> =
+                        s.status().into_iter().map(|(what, n)| (what.to_string(), n.into())).collect();
+                    let entry = services.entry(s.signing_name()).or_insert_with(|| serde_json::json!({}));
+                    if let Some(m) = entry.as_object_mut() {
+                        m.extend(counts);
+                    }
+                }
+                json(
+                    200,
+                    serde_json::json!({
+                        "version": env!("CARGO_PKG_VERSION"),
+                        "uptime_seconds": self.started.elapsed().as_secs(),
+                        "data_dir": self.data_dir.display().to_string(),
+                        "data_bytes": bytes,
+                        "services": services,
+                    }),
+                )
             }
             ("POST", "/_nuage/reset") => match (self.reset)().await {
                 Ok(()) => {

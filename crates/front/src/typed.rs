@@ -88,6 +88,10 @@ pub trait TypedService: Send + Sync + 'static {
     /// The service's table: the row of `op`.
     fn row<'a>(&'a self, ctx: &'a RequestContext, op: Self::Operation) -> Row<'a>;
     fn reset(&self) {}
+    /// What the service holds, for `nuage status`: (what, how many).
+    fn status(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
 }
 
 /// A `TypedService` behind the front door.
@@ -174,6 +178,10 @@ impl<S: TypedService> Service for Typed<S> {
 
     fn reset(&self) {
         self.0.reset()
+    }
+
+    fn status(&self) -> Vec<(&'static str, u64)> {
+        self.0.status()
     }
 
     fn target_prefix(&self) -> Option<&'static str> {

@@ -539,6 +539,11 @@ impl LogsService {
 impl TypedService for LogsService {
     type Operation = m::ops::Operation;
 
+    fn status(&self) -> Vec<(&'static str, u64)> {
+        let Ok(r) = self.0.store.read() else { return Vec::new() };
+        vec![("log groups", r.count(GROUPS).unwrap_or(0)), ("log streams", r.count(STREAMS).unwrap_or(0))]
+    }
+
     fn signing_name(&self) -> &'static str {
         "logs"
     }

@@ -1,5 +1,7 @@
 //! The nuage binary: parses flags, opens the store and wires the services to the front door.
 
+mod status;
+
 use clap::{Parser, Subcommand};
 use nuage_core::identity::{Bootstrap, Identities};
 use nuage_front::{Config, Frontend, Service};
@@ -29,6 +31,9 @@ enum Command {
     /// grow. Credentials and region come from the usual AWS environment variables (`test`,
     /// `test` and us-east-1 by default).
     Agent(AgentArgs),
+    /// What a running nuage holds: services, buckets, clusters, tables, log groups, and the
+    /// size of its state.
+    Status(status::StatusArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -55,7 +60,8 @@ struct ServeArgs {
     /// Port of the one endpoint every API shares.
     #[arg(long, env = "NUAGE_PORT", default_value_t = 4566)]
     port: u16,
-    /// Address to bind. Loopback by default: nuage is a local tool.
+    /// Address to bind, for the endpoint and the clusters' SQL ports. Loopback by default:
+    /// nuage is a local tool (its container image listens on 0.0.0.0 inside the container).
     #[arg(long, env = "NUAGE_HOST", default_value = "127.0.0.1")]
     host: std::net::IpAddr,
     /// Where state is kept.
@@ -78,9 +84,10 @@ struct ServeArgs {
     /// midnight UTC, as on S3).
     #[arg(long, env = "NUAGE_LIFECYCLE_INTERVAL", default_value_t = 60)]
     lifecycle_interval: u64,
-    /// Leave out AWS's public sample buckets (the TICKIT data of Redshift's getting-started
-    /// lab, `s3://awssampledbuswest2/tickit/`), which are otherwise published in the background
-    /// at start-up.
+    /// Leave out the public sample buckets (the TICKIT data of Redshift's getting-started lab,
+    /// `s3://awssampledbuswest2/tickit/`, and the café's web logs of the CloudWatch Logs lab,
+    /// `s3://nuage-samples-cafe/logs/`), which are otherwise published in the background at
+    /// start-up.
     #[arg(long, env = "NUAGE_NO_SAMPLES")]
     no_samples: bool,
     /// Memory each Redshift cluster's queries may hold at once, in MiB; joins, aggregations
@@ -181,6 +188,7 @@ fn main() -> std::process::ExitCode {
     let args = match cli.command {
         Some(Command::Serve(a)) => a,
         Some(Command::Agent(a)) => return agent(a),
+        Some(Command::Status(a)) => return status::run(a),
         None => cli.serve,
     };
     tracing_subscriber::fmt()
@@ -236,9 +244,10 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         Some(mib) => (mib as usize) << 20,
         None => machine_memory() / 4,
     };
-    let redshift = nuage_redshift::Redshift::open(store.clone(), data_dir.clone(), internal.clone(), warehouse_memory)
-        .await
-        .map_err(|e| e.to_string())?;
+    let redshift =
+        nuage_redshift::Redshift::open(store.clone(), data_dir.clone(), internal.clone(), warehouse_memory, args.host)
+            .await
+            .map_err(|e| e.to_string())?;
     let dynamodb = nuage_dynamodb::DynamoDb::new(store.clone(), !args.no_dynamodb_throttling, internal.clone());
     tokio::spawn(dynamodb.clone().run_ttl(std::time::Duration::from_secs(args.ttl_interval.max(1))));
     tokio::spawn(dynamodb.clone().run_metrics(std::time::Duration::from_secs(args.metrics_interval.max(1))));
@@ -271,6 +280,8 @@ async fn run(args: ServeArgs) -> Result<(), String> {
             verify_signatures: !args.no_verify_signatures,
             enforce_policies: !args.no_enforce_policies,
         },
+        data_dir: data_dir.clone(),
+        started: std::time::Instant::now(),
         reset: Box::new(move || {
             let s = reset_store.clone();
             let republish = publish_samples.then(|| reset_internal.clone());

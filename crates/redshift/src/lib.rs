@@ -11,7 +11,7 @@ use nuage_storage::{JsonTable, Store};
 use nuage_warehouse::Warehouse;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -92,6 +92,8 @@ pub struct Redshift {
     writes: tokio::sync::Mutex<()>,
     /// Each cluster's query memory budget, in bytes.
     warehouse_memory: usize,
+    /// Where the clusters' SQL ports listen: nuage's own address (loopback by default).
+    sql_host: IpAddr,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -107,15 +109,28 @@ fn sql_err(e: nuage_warehouse::SqlError) -> AwsError {
 }
 
 impl Redshift {
+    /// What the control plane holds, for `nuage status`.
+    pub fn status(&self) -> Vec<(&'static str, u64)> {
+        let Ok(r) = self.store.read() else { return Vec::new() };
+        vec![("clusters", r.count(CLUSTERS).unwrap_or(0)), ("snapshots", r.count(SNAPSHOTS).unwrap_or(0))]
+    }
+
+    /// The address the clusters' SQL ports listen on.
+    pub fn sql_host(&self) -> IpAddr {
+        self.sql_host
+    }
+
     /// Opens the control plane and brings back every cluster that was available.
     pub async fn open(
         store: Store,
         data_dir: PathBuf,
         internal: Arc<nuage_front::Internal>,
         warehouse_memory: usize,
+        sql_host: IpAddr,
     ) -> AwsResult<Arc<Redshift>> {
         let rs = Arc::new_cyclic(|me| Redshift {
             warehouse_memory,
+            sql_host,
             store,
             internal,
             me: me.clone(),
@@ -205,14 +220,12 @@ impl Redshift {
             region: c.region.clone(),
             identifier: c.identifier.clone(),
         }));
-        let want = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), c.port as u16);
+        let want = SocketAddr::new(self.sql_host, c.port as u16);
         let listener = match tokio::net::TcpListener::bind(want).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::warn!(cluster = %c.identifier, port = c.port, error = %e, "port taken; the cluster listens on a free port instead");
-                tokio::net::TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0))
-                    .await
-                    .map_err(AwsError::internal)?
+                tokio::net::TcpListener::bind(SocketAddr::new(self.sql_host, 0)).await.map_err(AwsError::internal)?
             }
         };
         let port = listener.local_addr().map_err(AwsError::internal)?.port();

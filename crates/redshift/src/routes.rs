@@ -99,6 +99,10 @@ impl TypedService for RedshiftService {
         self.rs.reset();
     }
 
+    fn status(&self) -> Vec<(&'static str, u64)> {
+        self.rs.status()
+    }
+
     #[deny(clippy::wildcard_enum_match_arm)]
     fn row<'a>(&'a self, ctx: &'a RequestContext, op: O) -> Row<'a> {
         let rs = &*self.rs;

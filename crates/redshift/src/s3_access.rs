@@ -273,7 +273,10 @@ impl ClusterNetwork {
             .map_err(|e| e.message)?
             .ok_or("the cluster no longer exists")?;
         if c.vpc_security_group_ids.is_empty() {
-            return Ok(peer.ip().is_loopback());
+            // Without groups, a cluster takes connections from wherever nuage itself was
+            // told to listen: loopback by default; everyone when it listens beyond (in a
+            // container, `--host 0.0.0.0`).
+            return Ok(peer.ip().is_loopback() || !rs.sql_host().is_loopback());
         }
         let f = rs.internal.frontend().map_err(|e| e.message)?;
         let root = f.identities.root(&c.account).ok_or("the cluster's account is unknown")?;

@@ -563,6 +563,11 @@ impl Service for S3Service {
         self.policies.clear();
     }
 
+    fn status(&self) -> Vec<(&'static str, u64)> {
+        let Ok(r) = self.store.read() else { return Vec::new() };
+        vec![("buckets", r.count(meta::BUCKETS).unwrap_or(0)), ("object versions", r.count(meta::OBJECTS).unwrap_or(0))]
+    }
+
     fn is_unauthenticated(&self, method: &str) -> bool {
         method == "OPTIONS"
     }

@@ -449,6 +449,11 @@ impl SecretsManagerService {
 impl TypedService for SecretsManagerService {
     type Operation = m::ops::Operation;
 
+    fn status(&self) -> Vec<(&'static str, u64)> {
+        let Ok(r) = self.store.read() else { return Vec::new() };
+        vec![("secrets", r.count(SECRETS).unwrap_or(0))]
+    }
+
     fn signing_name(&self) -> &'static str {
         "secretsmanager"
     }

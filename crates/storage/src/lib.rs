@@ -282,6 +282,15 @@ impl Snapshot {
     pub fn scan<T: DeserializeOwned>(&self, table: JsonTable, prefix: &str) -> Result<Vec<(String, T)>, AwsError> {
         self.scan_from(table, prefix, prefix, usize::MAX)
     }
+    /// How many entries a table holds (none when it was never written).
+    pub fn count(&self, table: JsonTable) -> Result<u64, AwsError> {
+        use redb::ReadableTableMetadata;
+        match self.txn.open_table(table) {
+            Ok(t) => t.len().map_err(db_err),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+            Err(e) => Err(db_err(e)),
+        }
+    }
     /// The value under `key` in a bytes table.
     pub fn get_bytes(&self, table: BytesTable, key: &[u8]) -> Result<Option<Vec<u8>>, AwsError> {
         let t = match self.txn.open_table(table) {
