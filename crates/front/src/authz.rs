@@ -43,6 +43,8 @@ pub struct PrincipalPolicies {
     pub token_issued: Option<i64>,
     /// The source identity of a role session (aws:SourceIdentity), kept through role chains.
     pub source_identity: Option<String>,
+    /// When temporary credentials were obtained with an MFA code, Unix seconds.
+    pub mfa_authenticated: Option<i64>,
 }
 
 /// Where the front door finds the policies of a principal: the IAM service.
@@ -142,7 +144,15 @@ fn global_context(ctx: &RequestContext, pp: &PrincipalPolicies, now: time::Offse
         c.set("aws:SourceIdentity", s.clone());
     }
     if p.session_key.is_some() {
-        c.set("aws:MultiFactorAuthPresent", "false");
+        // Present for temporary credentials: true, with the age of the authentication, when
+        // they were obtained with an MFA code (the global condition keys page).
+        match pp.mfa_authenticated {
+            Some(at) => {
+                c.set("aws:MultiFactorAuthPresent", "true");
+                c.set("aws:MultiFactorAuthAge", (now.unix_timestamp() - at).max(0).to_string());
+            }
+            None => c.set("aws:MultiFactorAuthPresent", "false"),
+        }
         // Present only for temporary credentials, as the global condition keys page says.
         if let Some(t) = pp.token_issued.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok()) {
             c.set("aws:TokenIssueTime", t.format(&iso).unwrap_or_default());

@@ -32,6 +32,8 @@ enum On {
     PolicySource,
     /// `OpenIDConnectProviderArn`, or the `Url` of a provider being created.
     Oidc,
+    /// `SerialNumber`, or the `VirtualMFADeviceName` and `Path` of a device being created.
+    Mfa,
     Any,
 }
 
@@ -304,7 +306,9 @@ fn target_user(ctx: &RequestContext, name: &Option<String>) -> AwsResult<String>
 }
 
 mod account;
+mod credentials;
 mod groups;
+mod mfa;
 mod oidc;
 mod policies;
 mod roles;
@@ -313,4 +317,4 @@ mod simulate;
 mod tags;
 mod users;
 
-use self::{account::*, groups::*, oidc::*, policies::*, roles::*, tags::*, users::*};
+use self::{account::*, credentials::*, groups::*, mfa::*, oidc::*, policies::*, roles::*, tags::*, users::*};

@@ -3,6 +3,8 @@
 
 mod api;
 pub mod managed;
+pub mod mfa;
+pub mod passwords;
 pub mod state;
 mod sts;
 
@@ -357,13 +359,16 @@ impl PolicyStore for Iam {
                 }
                 out.boundary = user.boundary.as_ref().and_then(|b| Some((b.clone(), self.managed(&st, b)?)));
                 out.tags = user.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
-                out.token_issued =
-                    p.session_key.as_deref().and_then(|k| self.session(k)).map(|s| s.issued).filter(|t| *t > 0);
+                if let Some(s) = p.session_key.as_deref().and_then(|k| self.session(k)) {
+                    out.token_issued = Some(s.issued).filter(|t| *t > 0);
+                    out.mfa_authenticated = s.mfa_authenticated;
+                }
             }
             PrincipalKind::AssumedRole => {
                 let Some(session) = p.session_key.as_deref().and_then(|k| self.session(k)) else { return out };
                 out.token_issued = Some(session.issued).filter(|t| *t > 0);
                 out.source_identity = session.source_identity.clone();
+                out.mfa_authenticated = session.mfa_authenticated;
                 let Some(role) = session.role.as_ref().and_then(|(_, name)| st.roles.get(&ci(name))) else {
                     return out;
                 };

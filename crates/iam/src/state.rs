@@ -49,6 +49,16 @@ pub struct User {
 pub struct LoginProfile {
     pub created: i64,
     pub password_reset_required: bool,
+    /// The console password, salted and stretched (PBKDF2-HMAC-SHA256); `None` for profiles
+    /// recorded before passwords were kept.
+    #[serde(default)]
+    pub password: Option<crate::passwords::Hashed>,
+    /// Earlier passwords, newest first, for the policy's PasswordReusePrevention.
+    #[serde(default)]
+    pub previous: Vec<crate::passwords::Hashed>,
+    /// When the password was last set (ms), for expiry and the credential report.
+    #[serde(default)]
+    pub changed: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -160,6 +170,72 @@ pub struct AccountState {
     /// OpenID Connect identity providers by ARN.
     #[serde(default)]
     pub oidc_providers: BTreeMap<String, OidcProvider>,
+    #[serde(default)]
+    pub password_policy: Option<PasswordPolicy>,
+    /// The account's alias (IAM allows one).
+    #[serde(default)]
+    pub alias: Option<String>,
+    /// Virtual MFA devices by serial number (their ARN).
+    #[serde(default)]
+    pub mfa_devices: BTreeMap<String, MfaDevice>,
+    /// Service-specific credentials by id.
+    #[serde(default)]
+    pub service_credentials: BTreeMap<String, ServiceCredential>,
+    #[serde(default)]
+    pub credential_report: Option<CredentialReport>,
+}
+
+/// The credential report as GenerateCredentialReport made it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CredentialReport {
+    pub generated: i64,
+    pub content: String,
+}
+
+/// The account password policy, as UpdateAccountPasswordPolicy sets it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PasswordPolicy {
+    pub minimum_length: i32,
+    pub require_symbols: bool,
+    pub require_numbers: bool,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub allow_users_to_change: bool,
+    /// Days; 0 when passwords do not expire.
+    pub max_age: i32,
+    /// How many earlier passwords may not be used again; 0 for none.
+    pub reuse_prevention: i32,
+    pub hard_expiry: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MfaDevice {
+    pub serial: String,
+    pub path: String,
+    /// The TOTP secret, base32 as the device shows it.
+    pub seed: String,
+    /// The user it is enabled for, and since when (ms).
+    pub user: Option<String>,
+    pub enabled: Option<i64>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    /// The last time step whose code was used, so a code cannot be replayed.
+    #[serde(default)]
+    pub last_step: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceCredential {
+    pub id: String,
+    pub user: String,
+    pub service: String,
+    pub service_user_name: String,
+    pub password: String,
+    pub active: bool,
+    pub created: i64,
+    /// When it stops working (ms), if it was created with an age.
+    #[serde(default)]
+    pub expires: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -244,6 +320,10 @@ pub struct Session {
     /// The keys of `tags` that pass on to sessions this one assumes (role chaining).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub transitive_tag_keys: Vec<String>,
+    /// When the credentials were obtained with an MFA code (Unix seconds):
+    /// aws:MultiFactorAuthPresent and aws:MultiFactorAuthAge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_authenticated: Option<i64>,
 }
 
 impl Session {

@@ -123,6 +123,7 @@ async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleReques
             return Err(Common::InvalidParameterValue.msg(format!("Invalid policy ARN: {arn}")));
         }
     }
+    let mfa_authenticated = check_mfa(iam, caller, &input.serial_number, &input.token_code).await?;
     let chained = Chained::of(iam, caller);
     let source_identity = chained.source_identity(input.source_identity.as_deref())?;
     let (tags, transitive_tag_keys) =
@@ -156,6 +157,7 @@ async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleReques
         issued: now_secs(),
         source_identity: source_identity.clone(),
         transitive_tag_keys,
+        mfa_authenticated,
     };
     iam.put_session(session.clone()).await?;
     Ok(m::AssumeRoleResponse {
@@ -165,6 +167,46 @@ async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleReques
         source_identity,
         ..Default::default()
     })
+}
+
+/// An MFA code given with SerialNumber and TokenCode: checked against the calling user's
+/// device (and used up); when it is valid, the time the session authenticated with MFA.
+async fn check_mfa(
+    iam: &Iam,
+    caller: &Principal,
+    serial: &Option<String>,
+    code: &Option<String>,
+) -> AwsResult<Option<i64>> {
+    let failed = |why: &str| Common::AccessDenied.msg(format!("MultiFactorAuthentication failed{why}"));
+    let (serial, code) = match (serial, code) {
+        (None, None) => return Ok(None),
+        (Some(s), Some(c)) => (s.clone(), c.clone()),
+        _ => return Err(failed(", must provide both MFA serial number and one time pass code.")),
+    };
+    let unknown =
+        ", unable to validate MFA code. Please verify your MFA serial number is valid and associated with this user.";
+    if !matches!(caller.kind, PrincipalKind::User | PrincipalKind::UserSession) {
+        return Err(failed(unknown));
+    }
+    let user = caller.name.clone();
+    let now = now_secs();
+    let checked = iam
+        .update(&caller.account_id, move |st| {
+            let device = st
+                .mfa_devices
+                .get_mut(&serial)
+                .filter(|d| d.user.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(&user)));
+            let Some(device) = device else { return Ok(Err(unknown)) };
+            match crate::mfa::verify(&device.seed, &code, now, device.last_step) {
+                Some(step) => {
+                    device.last_step = step;
+                    Ok(Ok(()))
+                }
+                None => Ok(Err(" with invalid MFA one time pass code.")),
+            }
+        })
+        .await?;
+    checked.map(|()| Some(now)).map_err(failed)
 }
 
 /// What a session assuming another role passes on (role chaining): its source identity, which
@@ -241,6 +283,7 @@ async fn get_session_token(
     if caller.session_key.is_some() {
         return Err(Common::AccessDenied.msg("Cannot call GetSessionToken with session credentials"));
     }
+    let mfa_authenticated = check_mfa(iam, caller, &input.serial_number, &input.token_code).await?;
     let max = if caller.kind == PrincipalKind::Root { 3600 } else { 129_600 };
     let duration = input.duration_seconds.unwrap_or(if caller.kind == PrincipalKind::Root { 3600 } else { 43_200 });
     duration_bounds(duration, max)?;
@@ -264,6 +307,7 @@ async fn get_session_token(
         issued: now_secs(),
         source_identity: None,
         transitive_tag_keys: Vec::new(),
+        mfa_authenticated,
     };
     iam.put_session(session.clone()).await?;
     Ok(m::GetSessionTokenResponse { credentials: Some(credentials_out(&session)), ..Default::default() })
@@ -351,6 +395,12 @@ impl StsService {
             .map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default()))
             .collect();
         let tagging = !tags.is_empty();
+        // An MFA code given with the request makes it MFA-authenticated for the trust policy
+        // (`aws:MultiFactorAuthPresent`); the handler refuses it if the code is not valid.
+        if i.serial_number.is_some() && i.token_code.is_some() {
+            c.set("aws:MultiFactorAuthPresent", "true");
+            c.set("aws:MultiFactorAuthAge", "0");
+        }
         c.set_request_tags(tags, Vec::new());
         if let Some(keys) = i.transitive_tag_keys.as_ref().filter(|k| !k.is_empty()) {
             c.set_all("sts:TransitiveTagKeys", keys.clone());

@@ -92,6 +92,14 @@ fn resource_arn(st: &AccountState, ctx: &RequestContext, on: On, i: &Members) ->
             i.get("PolicyName").unwrap_or_default()
         ),
         On::PolicySource => i.get("PolicySourceArn").unwrap_or("*").to_string(),
+        On::Mfa => match i.get("SerialNumber") {
+            Some(serial) => serial.to_string(),
+            None => format!(
+                "arn:aws:iam::{account}:mfa{}{}",
+                i.get("Path").unwrap_or("/"),
+                i.get("VirtualMFADeviceName").unwrap_or_default()
+            ),
+        },
         On::Oidc => match i.get("OpenIDConnectProviderArn") {
             Some(arn) => arn.to_string(),
             None => oidc_arn(account, i.get("Url").unwrap_or_default()),
@@ -128,6 +136,27 @@ macro_rules! table {
      not_served { $($n:ident)* }) => {
         match $op {
             O::GetAccountSummary(_) => Row::serve("iam:GetAccountSummary", "*", get_account_summary(&$me.iam, $ctx)),
+            // Operations without input act on the account.
+            O::GetAccountPasswordPolicy(i) => {
+                Row::serve("iam:GetAccountPasswordPolicy", "*", get_account_password_policy(&$me.iam, $ctx, i))
+            }
+            O::DeleteAccountPasswordPolicy(i) => Row::serve(
+                "iam:DeleteAccountPasswordPolicy",
+                "*",
+                async move { delete_account_password_policy(&$me.iam, $ctx, i).await.map(|()| NoOutput) },
+            ),
+            O::GenerateCredentialReport(i) => {
+                Row::serve("iam:GenerateCredentialReport", "*", generate_credential_report(&$me.iam, $ctx, i))
+            }
+            O::GetCredentialReport(i) => {
+                Row::serve("iam:GetCredentialReport", "*", get_credential_report(&$me.iam, $ctx, i))
+            }
+            O::ChangePassword(i) => {
+                let mut a = $me.authorization($ctx, "iam:ChangePassword", On::User, &i);
+                // The account's policy may let every user change their own password.
+                a.always_allowed = users_may_change_passwords(&$me.iam, $ctx);
+                Row::authorized(a, async move { change_password(&$me.iam, $ctx, i).await.map(|()| NoOutput) })
+            }
             $(O::$o(i) => {
                 let a = $me.authorization($ctx, concat!("iam:", stringify!($o)), On::$on, &i);
                 Row::authorized(a, $h(&$me.iam, $ctx, i))
@@ -216,8 +245,28 @@ impl TypedService for IamService {
                 SimulateCustomPolicy: Any => crate::api::simulate::custom,
                 GetContextKeysForCustomPolicy: Any => crate::api::simulate::context_keys_custom,
                 GetContextKeysForPrincipalPolicy: PolicySource => crate::api::simulate::context_keys_principal,
+                ListAccountAliases: Any => list_account_aliases,
+                CreateServiceSpecificCredential: User => create_service_specific_credential,
+                ListServiceSpecificCredentials: User => list_service_specific_credentials,
+                ResetServiceSpecificCredential: User => reset_service_specific_credential,
+                CreateVirtualMFADevice: Mfa => create_virtual_mfa_device,
+                ListMFADevices: User => list_mfa_devices,
+                ListVirtualMFADevices: Any => list_virtual_mfa_devices,
+                GetMFADevice: Mfa => get_mfa_device,
+                ListMFADeviceTags: Mfa => list_mfa_device_tags,
             }
             unit {
+                UpdateAccountPasswordPolicy: Any => update_account_password_policy,
+                CreateAccountAlias: Any => create_account_alias,
+                DeleteAccountAlias: Any => delete_account_alias,
+                UpdateServiceSpecificCredential: User => update_service_specific_credential,
+                DeleteServiceSpecificCredential: User => delete_service_specific_credential,
+                EnableMFADevice: User => enable_mfa_device,
+                ResyncMFADevice: User => resync_mfa_device,
+                DeactivateMFADevice: User => deactivate_mfa_device,
+                DeleteVirtualMFADevice: Mfa => delete_virtual_mfa_device,
+                TagMFADevice: Mfa => tag_mfa_device,
+                UntagMFADevice: Mfa => untag_mfa_device,
                 UpdateUser: User => update_user,
                 DeleteUser: User => delete_user,
                 TagUser: User => tag_user,
@@ -264,7 +313,7 @@ impl TypedService for IamService {
                 UpdateOpenIDConnectProviderThumbprint: Oidc => update_thumbprints,
             }
             not_served {
-                AcceptDelegationRequest AcquireRole AssociateDelegationRequest ChangePassword CreateAccountAlias CreateDelegationRequest CreateSAMLProvider CreateServiceLinkedRole CreateServiceSpecificCredential CreateVirtualMFADevice DeactivateMFADevice DeleteAccountAlias DeleteAccountPasswordPolicy DeleteSAMLProvider DeleteSSHPublicKey DeleteServerCertificate DeleteServiceLinkedRole DeleteServiceSpecificCredential DeleteSigningCertificate DeleteVirtualMFADevice DisableOrganizationsRootCredentialsManagement DisableOrganizationsRootSessions DisableOutboundWebIdentityFederation EnableMFADevice EnableOrganizationsRootCredentialsManagement EnableOrganizationsRootSessions EnableOutboundWebIdentityFederation GenerateCredentialReport GenerateOrganizationsAccessReport GenerateServiceLastAccessedDetails GetAccountPasswordPolicy GetAccountProperties GetCredentialReport GetDelegationRequest GetHumanReadableSummary GetMFADevice GetOrganizationsAccessReport GetOutboundWebIdentityFederationInfo GetRoleTemplateVersion GetSAMLProvider GetSSHPublicKey GetServerCertificate GetServiceLastAccessedDetails GetServiceLastAccessedDetailsWithEntities GetServiceLinkedRoleDeletionStatus ListAccountAliases ListDelegationRequests ListInstanceProfileTags ListMFADeviceTags ListMFADevices ListOpenIDConnectProviderTags ListOrganizationsFeatures ListPoliciesGrantingServiceAccess ListSAMLProviderTags ListSAMLProviders ListSSHPublicKeys ListServerCertificateTags ListServerCertificates ListServiceSpecificCredentials ListSigningCertificates ListVirtualMFADevices PutAccountProperties RejectDelegationRequest ResetServiceSpecificCredential ResyncMFADevice SendDelegationToken SetSecurityTokenServicePreferences TagInstanceProfile TagMFADevice TagOpenIDConnectProvider TagSAMLProvider TagServerCertificate UntagInstanceProfile UntagMFADevice UntagOpenIDConnectProvider UntagSAMLProvider UntagServerCertificate UpdateAccountPasswordPolicy UpdateDelegationRequest UpdateSAMLProvider UpdateSSHPublicKey UpdateServerCertificate UpdateServiceSpecificCredential UpdateSigningCertificate UploadSSHPublicKey UploadServerCertificate UploadSigningCertificate
+                AcceptDelegationRequest AcquireRole AssociateDelegationRequest CreateDelegationRequest CreateSAMLProvider CreateServiceLinkedRole DeleteSAMLProvider DeleteSSHPublicKey DeleteServerCertificate DeleteServiceLinkedRole DeleteSigningCertificate DisableOrganizationsRootCredentialsManagement DisableOrganizationsRootSessions DisableOutboundWebIdentityFederation EnableOrganizationsRootCredentialsManagement EnableOrganizationsRootSessions EnableOutboundWebIdentityFederation GenerateOrganizationsAccessReport GenerateServiceLastAccessedDetails GetAccountProperties GetDelegationRequest GetHumanReadableSummary GetOrganizationsAccessReport GetOutboundWebIdentityFederationInfo GetRoleTemplateVersion GetSAMLProvider GetSSHPublicKey GetServerCertificate GetServiceLastAccessedDetails GetServiceLastAccessedDetailsWithEntities GetServiceLinkedRoleDeletionStatus ListDelegationRequests ListInstanceProfileTags ListOpenIDConnectProviderTags ListOrganizationsFeatures ListPoliciesGrantingServiceAccess ListSAMLProviderTags ListSAMLProviders ListSSHPublicKeys ListServerCertificateTags ListServerCertificates ListSigningCertificates PutAccountProperties RejectDelegationRequest SendDelegationToken SetSecurityTokenServicePreferences TagInstanceProfile TagOpenIDConnectProvider TagSAMLProvider TagServerCertificate UntagInstanceProfile UntagOpenIDConnectProvider UntagSAMLProvider UntagServerCertificate UpdateDelegationRequest UpdateSAMLProvider UpdateSSHPublicKey UpdateServerCertificate UpdateSigningCertificate UploadSSHPublicKey UploadServerCertificate UploadSigningCertificate
             }
         )
     }

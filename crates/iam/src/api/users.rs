@@ -135,6 +135,12 @@ pub(super) async fn delete_user(iam: &Iam, ctx: &RequestContext, input: m::Delet
         if st.groups.values().any(|g| g.members.iter().any(|m| m.eq_ignore_ascii_case(&name))) {
             return Err(delete_conflict("Cannot delete entity, must remove user from all groups first."));
         }
+        if st.mfa_devices.values().any(|d| d.user.as_deref().is_some_and(|u| u.eq_ignore_ascii_case(&name))) {
+            return Err(delete_conflict("Cannot delete entity, must delete MFA device first."));
+        }
+        if st.service_credentials.values().any(|c| c.user.eq_ignore_ascii_case(&name)) {
+            return Err(delete_conflict("Cannot delete entity, must delete service specific credentials first."));
+        }
         st.users.remove(&ci(&name));
         Ok(())
     })
@@ -283,13 +289,23 @@ pub(super) async fn create_login_profile(
     let account = caller_account(ctx)?.to_string();
     let name = target_user(ctx, &input.user_name)?;
     let reset = input.password_reset_required.unwrap_or(false);
+    let password = input.password.clone().ok_or_else(|| invalid_input("A password is required."))?;
+    let account_name = account_display_name(iam, &account);
     let profile = iam
         .update(&account, move |st| {
+            credentials::check_password(st, &password, &account_name)?;
             let user = user_mut(st, &name)?;
             if user.login_profile.is_some() {
                 return Err(already_exists(format!("Login Profile for user {name} already exists.")));
             }
-            let p = LoginProfile { created: now_ms(), password_reset_required: reset };
+            let now = now_ms();
+            let p = LoginProfile {
+                created: now,
+                password_reset_required: reset,
+                password: Some(crate::passwords::Hashed::new(&password)),
+                previous: Vec::new(),
+                changed: now,
+            };
             user.login_profile = Some(p.clone());
             Ok((name, p))
         })
@@ -327,12 +343,20 @@ pub(super) async fn update_login_profile(
 ) -> AwsResult<()> {
     let account = caller_account(ctx)?.to_string();
     let name = target_user(ctx, &input.user_name)?;
+    let account_name = account_display_name(iam, &account);
     iam.update(&account, move |st| {
+        if let Some(password) = &input.password {
+            credentials::check_password(st, password, &account_name)?;
+        }
         let user = user_mut(st, &name)?;
         let p = user
             .login_profile
             .as_mut()
             .ok_or_else(|| no_such_entity(format!("Login Profile for User {name} cannot be found.")))?;
+        if let Some(password) = &input.password {
+            // An administrator's reset is not held to PasswordReusePrevention, as on AWS.
+            credentials::set_password(p, password, 0);
+        }
         if let Some(r) = input.password_reset_required {
             p.password_reset_required = r;
         }
