@@ -80,3 +80,105 @@ def test_secret_versions_deletion_and_errors(server):
     with pytest.raises(ClientError) as e:
         reader.get_secret_value(SecretId="prod/db")
     assert code(e) == "AccessDeniedException" and "secretsmanager:GetSecretValue" in str(e.value)
+
+
+def test_update_stages_versions_tags_and_random_passwords(server):
+    sm = server.client("secretsmanager")
+    arn = sm.create_secret(Name="app/db", SecretString='{"password": "one"}')["ARN"]
+    v2 = sm.update_secret(SecretId="app/db", SecretString='{"password": "two"}', Description="the app's database")["VersionId"]
+    assert sm.get_secret_value(SecretId=arn)["SecretString"] == '{"password": "two"}'
+    assert sm.describe_secret(SecretId="app/db")["Description"] == "the app's database"
+    # Only a description: no new version.
+    assert "VersionId" not in sm.update_secret(SecretId="app/db", Description="changed")
+    versions = {v["VersionId"]: v["VersionStages"] for v in sm.list_secret_version_ids(SecretId="app/db")["Versions"]}
+    assert versions[v2] == ["AWSCURRENT"] and sorted(versions.values()) == [["AWSCURRENT"], ["AWSPREVIOUS"]]
+    v1 = next(k for k, s in versions.items() if s == ["AWSPREVIOUS"])
+    # Moving AWSCURRENT back is a rollback: the current version becomes AWSPREVIOUS.
+    with pytest.raises(ClientError) as e:
+        sm.update_secret_version_stage(SecretId="app/db", VersionStage="AWSCURRENT", MoveToVersionId=v1)
+    assert code(e) == "InvalidParameterException" and "RemoveFromVersionId" in e.value.response["Error"]["Message"]
+    sm.update_secret_version_stage(SecretId="app/db", VersionStage="AWSCURRENT", MoveToVersionId=v1, RemoveFromVersionId=v2)
+    assert sm.get_secret_value(SecretId="app/db")["SecretString"] == '{"password": "one"}'
+    assert sm.get_secret_value(SecretId="app/db", VersionStage="AWSPREVIOUS")["VersionId"] == v2
+    # A label of one's own.
+    sm.update_secret_version_stage(SecretId="app/db", VersionStage="TESTING", MoveToVersionId=v2)
+    assert sm.get_secret_value(SecretId="app/db", VersionStage="TESTING")["VersionId"] == v2
+    # Tags, as the evaluator sees them.
+    sm.tag_resource(SecretId="app/db", Tags=[{"Key": "team", "Value": "data"}, {"Key": "env", "Value": "dev"}])
+    sm.untag_resource(SecretId="app/db", TagKeys=["env"])
+    assert sm.describe_secret(SecretId="app/db")["Tags"] == [{"Key": "team", "Value": "data"}]
+    # Random passwords with the asked character classes.
+    p = sm.get_random_password(PasswordLength=40, ExcludePunctuation=True)["RandomPassword"]
+    assert len(p) == 40 and p.isalnum() and any(c.isupper() for c in p) and any(c.isdigit() for c in p)
+    p = sm.get_random_password(PasswordLength=8, ExcludeCharacters="abcdefghijklmnopqrstuvwxyz", ExcludeNumbers=True, ExcludePunctuation=True)["RandomPassword"]
+    assert p.isupper() and len(p) == 8
+    with pytest.raises(ClientError) as e:
+        sm.get_random_password(PasswordLength=2)
+    assert code(e) == "InvalidParameterException"
+    # Rotation runs a Lambda function: refused, not recorded and never run.
+    with pytest.raises(ClientError) as e:
+        sm.rotate_secret(SecretId="app/db", RotationLambdaARN="arn:aws:lambda:us-east-1:000000000000:function:rotate",
+                         RotationRules={"AutomaticallyAfterDays": 30})
+    assert code(e) == "InvalidRequestException" and "Lambda" in e.value.response["Error"]["Message"]
+    assert sm.describe_secret(SecretId="app/db")["RotationEnabled"] is False
+
+
+def test_resource_policy_shares_a_secret_across_accounts(tmp_path):
+    from conftest import with_bootstrap
+
+    server = with_bootstrap(tmp_path, """
+[[account]]
+id = "222233334444"
+display_name = "partner"
+root_keys = [{ access_key = "PARTNERROOT", secret_key = "partnersecret" }]
+""")
+    try:
+        sm = server.client("secretsmanager")
+        partner = server.client("secretsmanager", access_key="PARTNERROOT", secret_key="partnersecret")
+        shared = sm.create_secret(Name="shared", SecretString="s3cret", KmsKeyId="alias/shared-key")["ARN"]
+        default_key = sm.create_secret(Name="default-key", SecretString="x")["ARN"]
+        with pytest.raises(ClientError) as e:
+            partner.get_secret_value(SecretId=shared)
+        assert code(e) == "AccessDeniedException"
+        everyone = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]})
+        with pytest.raises(ClientError) as e:
+            sm.put_resource_policy(SecretId="shared", ResourcePolicy=everyone)
+        assert code(e) == "PublicPolicyException"
+        assert sm.validate_resource_policy(ResourcePolicy=everyone)["PolicyValidationPassed"] is False
+        grant = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]})
+        assert sm.validate_resource_policy(ResourcePolicy=grant)["PolicyValidationPassed"] is True
+        sm.put_resource_policy(SecretId="shared", ResourcePolicy=grant)
+        assert json.loads(sm.get_resource_policy(SecretId="shared")["ResourcePolicy"]) == json.loads(grant)
+        assert sm.list_resource_policies(SecretId="shared")["ResourcePolicies"] == [{"PolicyName": "default"}]
+        with pytest.raises(ClientError) as e:
+            sm.put_resource_policy(SecretId="shared", ResourcePolicy=grant, PolicyName="other")
+        assert code(e) == "InvalidParameterException"
+        # The partner's root reads it by ARN; by name it would look in its own account.
+        assert partner.get_secret_value(SecretId=shared)["SecretString"] == "s3cret"
+        with pytest.raises(ClientError) as e:
+            partner.get_secret_value(SecretId="shared")
+        assert code(e) == "ResourceNotFoundException"
+        # A secret under the AWS managed key cannot be read from another account.
+        sm.put_resource_policy(SecretId="default-key", ResourcePolicy=grant)
+        with pytest.raises(ClientError) as e:
+            partner.get_secret_value(SecretId=default_key)
+        assert code(e) == "AccessDeniedException"
+        # A Deny in the policy binds the owner's own users too.
+        iam = server.client("iam")
+        iam.create_user(UserName="reader")
+        iam.put_user_policy(UserName="reader", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+        key = iam.create_access_key(UserName="reader")["AccessKey"]
+        reader = server.client("secretsmanager", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+        assert reader.get_secret_value(SecretId="shared")["SecretString"] == "s3cret"
+        sm.put_resource_policy(SecretId="shared", ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::000000000000:user/reader"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+        with pytest.raises(ClientError) as e:
+            reader.get_secret_value(SecretId="shared")
+        assert code(e) == "AccessDeniedException" and "explicit deny in a resource-based policy" in e.value.response["Error"]["Message"]
+        sm.delete_resource_policy(SecretId="shared")
+        assert "ResourcePolicy" not in sm.get_resource_policy(SecretId="shared")
+    finally:
+        server.kill()

@@ -1,5 +1,8 @@
 //! AWS Secrets Manager on the json protocol: secrets with versions and staging labels
-//! (AWSCURRENT, AWSPREVIOUS), scheduled deletion and restore, kept in the store.
+//! (AWSCURRENT, AWSPREVIOUS), scheduled deletion and restore, tags and a resource policy,
+//! kept in the store.
+
+mod manage;
 use nuage_core::{AwsError, AwsResult, RequestContext};
 use nuage_front::{Authorization, Row, TypedService};
 use nuage_protocol::common::Common;
@@ -41,6 +44,9 @@ struct Secret {
     deleted_ms: Option<i64>,
     purge_ms: Option<i64>,
     versions: Vec<Version>,
+    /// The resource policy ("default", the only one Secrets Manager allows).
+    #[serde(default)]
+    policy: Option<String>,
 }
 
 impl Secret {
@@ -127,7 +133,13 @@ impl SecretsManagerService {
 
     fn get(&self, ctx: &RequestContext, secret_id: Option<&str>) -> AwsResult<Secret> {
         let id = secret_id.ok_or_else(|| invalid_parameter("SecretId is required"))?;
-        let key = format!("{}/{}/{}", ctx.account_id().unwrap_or_default(), ctx.region, name_of(id));
+        // An ARN names its own account and region: another account's secret is reached by it.
+        let mut parts = id.split(':');
+        let (region, account) = match (id.starts_with("arn:"), parts.nth(3), parts.next()) {
+            (true, Some(r), Some(a)) if !r.is_empty() && !a.is_empty() => (r.to_string(), a.to_string()),
+            _ => (ctx.region.clone(), ctx.account_id().unwrap_or_default().to_string()),
+        };
+        let key = format!("{account}/{region}/{}", name_of(id));
         let s: Secret = self.store.read()?.get(SECRETS, &key)?.ok_or_else(not_found)?;
         // A secret past its recovery window is gone; an ARN must be the secret's own.
         if s.purge_ms.is_some_and(|p| p <= now_ms()) || (id.starts_with("arn:") && id != s.arn) {
@@ -187,6 +199,7 @@ impl SecretsManagerService {
             deleted_ms: None,
             purge_ms: None,
             versions,
+            policy: None,
         };
         self.put(&s).await?;
         Ok(m::CreateSecretResponse {
@@ -205,6 +218,11 @@ impl SecretsManagerService {
         let mut s = self.get(ctx, i.secret_id.as_deref())?;
         if s.deleted_ms.is_some() {
             return Err(marked_for_deletion());
+        }
+        // The AWS managed key (aws/secretsmanager) cannot be used from another account: a
+        // secret shared across accounts needs a customer managed key.
+        if ctx.account_id() != Some(s.account.as_str()) && s.kms_key_id.is_none() {
+            return Err(Common::AccessDeniedException.msg("Access to KMS is not allowed"));
         }
         let stage = i.version_stage.clone().unwrap_or_else(|| CURRENT.into());
         let v = match &i.version_id {
@@ -268,31 +286,7 @@ impl SecretsManagerService {
                 .msg("You can't modify an existing version, you can only create a new version."));
         }
         let stages = i.version_stages.unwrap_or_else(|| vec![CURRENT.into()]);
-        if stages.iter().any(|st| st == CURRENT) {
-            // The old current version becomes the previous one.
-            for v in s.versions.iter_mut() {
-                v.stages.retain(|st| st != PREVIOUS);
-                if v.stages.iter().any(|st| st == CURRENT) {
-                    v.stages.retain(|st| st != CURRENT);
-                    v.stages.push(PREVIOUS.into());
-                }
-            }
-        }
-        for v in s.versions.iter_mut() {
-            v.stages.retain(|st| st == PREVIOUS || st == CURRENT || !stages.contains(st));
-        }
-        let now = now_ms();
-        s.versions.push(Version { id: id.clone(), string, binary, stages: stages.clone(), created_ms: now });
-        // Versions without a label are dropped beyond 100, oldest first.
-        while s.versions.len() > 100 {
-            match s.versions.iter().position(|v| v.stages.is_empty()) {
-                Some(p) => {
-                    s.versions.remove(p);
-                }
-                None => break,
-            }
-        }
-        s.changed_ms = now;
+        add_version(&mut s, id.clone(), string, binary, stages.clone());
         self.put(&s).await?;
         Ok(m::PutSecretValueResponse {
             arn: Some(s.arn),
@@ -425,6 +419,35 @@ impl SecretsManagerService {
     }
 }
 
+/// A new version carrying `stages`: AWSCURRENT moving to it makes the old current version
+/// AWSPREVIOUS; its other labels leave the versions that had them.
+fn add_version(s: &mut Secret, id: String, string: Option<String>, binary: Option<Vec<u8>>, stages: Vec<String>) {
+    if stages.iter().any(|st| st == CURRENT) {
+        for v in s.versions.iter_mut() {
+            v.stages.retain(|st| st != PREVIOUS);
+            if v.stages.iter().any(|st| st == CURRENT) {
+                v.stages.retain(|st| st != CURRENT);
+                v.stages.push(PREVIOUS.into());
+            }
+        }
+    }
+    for v in s.versions.iter_mut() {
+        v.stages.retain(|st| st == PREVIOUS || st == CURRENT || !stages.contains(st));
+    }
+    let now = now_ms();
+    s.versions.push(Version { id, string, binary, stages, created_ms: now });
+    // Versions without a label are dropped beyond 100, oldest first.
+    while s.versions.len() > 100 {
+        match s.versions.iter().position(|v| v.stages.is_empty()) {
+            Some(p) => {
+                s.versions.remove(p);
+            }
+            None => break,
+        }
+    }
+    s.changed_ms = now;
+}
+
 impl SecretsManagerService {
     /// What a request about `secret_id` is authorised on: the secret's ARN (the one it would
     /// have when it does not exist) and its tags, as `aws:ResourceTag/...`.
@@ -434,10 +457,18 @@ impl SecretsManagerService {
         if let Some(id) = secret_id {
             match self.get(ctx, Some(id)) {
                 Ok(s) => {
-                    a.resource = s.arn;
                     for (k, v) in &s.tags {
                         a.context.set(&format!("aws:ResourceTag/{k}"), v.clone());
                     }
+                    // The secret's resource policy decides with the caller's, across
+                    // accounts too.
+                    a.resource_policy = s
+                        .policy
+                        .as_deref()
+                        .and_then(|d| nuage_policy::Policy::parse(d, nuage_policy::PolicyKind::Resource).ok())
+                        .map(std::sync::Arc::new);
+                    a.owner_account = Some(s.account.clone());
+                    a.resource = s.arn;
                 }
                 Err(_) => a.resource = format!("arn:aws:secretsmanager:{}:{acct}:secret:{}", ctx.region, name_of(id)),
             }
@@ -512,25 +543,74 @@ impl TypedService for SecretsManagerService {
                 let a = self.on_secret(ctx, "secretsmanager:RestoreSecret", i.secret_id.as_deref());
                 Row::authorized(a, self.restore(ctx, i))
             }
+            O::UpdateSecret(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:UpdateSecret", i.secret_id.as_deref());
+                Row::authorized(a, self.update(ctx, i))
+            }
+            O::UpdateSecretVersionStage(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:UpdateSecretVersionStage", i.secret_id.as_deref());
+                Row::authorized(a, self.update_version_stage(ctx, i))
+            }
+            O::ListSecretVersionIds(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:ListSecretVersionIds", i.secret_id.as_deref());
+                Row::authorized(a, async move { self.list_version_ids(ctx, i) })
+            }
+            O::TagResource(i) => {
+                let mut a = self.on_secret(ctx, "secretsmanager:TagResource", i.secret_id.as_deref());
+                let tags = i.tags.iter().flatten();
+                let tags = tags.map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default()));
+                a.context.set_request_tags(tags.collect(), Vec::new());
+                Row::authorized(a, async move { self.tag(ctx, i).await.map(|()| nuage_front::NoOutput) })
+            }
+            O::UntagResource(i) => {
+                let mut a = self.on_secret(ctx, "secretsmanager:UntagResource", i.secret_id.as_deref());
+                a.context.set_request_tags(Vec::new(), i.tag_keys.clone().unwrap_or_default());
+                Row::authorized(a, async move { self.untag(ctx, i).await.map(|()| nuage_front::NoOutput) })
+            }
+            O::PutResourcePolicy(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:PutResourcePolicy", i.secret_id.as_deref());
+                Row::authorized(a, self.put_policy(ctx, i))
+            }
+            O::GetResourcePolicy(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:GetResourcePolicy", i.secret_id.as_deref());
+                Row::authorized(a, async move { self.get_policy(ctx, i) })
+            }
+            O::ListResourcePolicies(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:ListResourcePolicies", i.secret_id.as_deref());
+                Row::authorized(a, async move { self.list_policies(ctx, i) })
+            }
+            O::DeleteResourcePolicy(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:DeleteResourcePolicy", i.secret_id.as_deref());
+                Row::authorized(a, self.delete_policy(ctx, i))
+            }
+            O::ValidateResourcePolicy(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:ValidateResourcePolicy", i.secret_id.as_deref());
+                Row::authorized(a, async move { manage::validate_policy(i) })
+            }
+            O::GetRandomPassword(i) => {
+                Row::serve("secretsmanager:GetRandomPassword", "*", async move { manage::random_password(i) })
+            }
+            O::RotateSecret(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:RotateSecret", i.secret_id.as_deref());
+                let has_function = i.rotation_lambda_arn.is_some();
+                Row::authorized(a, async move {
+                    self.get(ctx, i.secret_id.as_deref())?;
+                    Err::<m::RotateSecretResponse, _>(manage::rotation_refused(has_function))
+                })
+            }
+            O::CancelRotateSecret(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:CancelRotateSecret", i.secret_id.as_deref());
+                Row::authorized(a, async move {
+                    self.get(ctx, i.secret_id.as_deref())?;
+                    Err::<m::CancelRotateSecretResponse, _>(manage::rotation_refused(false))
+                })
+            }
             O::AssociateCrossAccountReplica(_)
             | O::BatchGetSecretValue(_)
-            | O::CancelRotateSecret(_)
-            | O::DeleteResourcePolicy(_)
             | O::DisassociateCrossAccountReplica(_)
-            | O::GetRandomPassword(_)
-            | O::GetResourcePolicy(_)
-            | O::ListResourcePolicies(_)
-            | O::ListSecretVersionIds(_)
-            | O::PutResourcePolicy(_)
             | O::RemoveRegionsFromReplication(_)
             | O::ReplicateSecretToRegions(_)
-            | O::RotateSecret(_)
-            | O::StopReplicationToReplica(_)
-            | O::TagResource(_)
-            | O::UntagResource(_)
-            | O::UpdateSecret(_)
-            | O::UpdateSecretVersionStage(_)
-            | O::ValidateResourcePolicy(_) => Row::NotServed,
+            | O::StopReplicationToReplica(_) => Row::NotServed,
         }
     }
 }
