@@ -143,6 +143,9 @@ def test_virtual_mfa_and_mfa_protected_api_access(server):
     creds = sts.get_session_token(SerialNumber=serial, TokenCode=code)["Credentials"]
     session = server.client("s3", access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"])
     session.list_buckets()
+    # MFA-authenticated session credentials may call IAM (those without MFA may not).
+    mfa_iam = server.client("iam", access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"])
+    assert [d["SerialNumber"] for d in mfa_iam.list_mfa_devices()["MFADevices"]] == [serial]
     # A code is good once.
     assert error_of(sts.get_session_token, SerialNumber=serial, TokenCode=code)["Code"] == "AccessDenied"
     # A session without MFA is still denied.

@@ -125,3 +125,66 @@ def test_session_tags_and_transitive_tags(server):
     with pytest.raises(ClientError) as e:
         _as(server, transitive, "sts").assume_role(RoleArn=second, RoleSessionName="c3", Tags=[{"Key": "TEAM", "Value": "red"}])
     assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+
+
+def test_federation_tokens(server):
+    iam = server.client("iam")
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="reports")
+    s3.put_object(Bucket="reports", Key="q1.csv", Body=b"x")
+    iam.create_user(UserName="broker")
+    iam.put_user_policy(UserName="broker", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["sts:GetFederationToken", "s3:GetObject", "s3:ListBucket"], "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="broker")["AccessKey"]
+    broker = server.client("sts", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    read_only = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports/*"}]})
+    out = broker.get_federation_token(Name="ana", Policy=read_only, DurationSeconds=900, MinimumSessionTokenSize=2048)
+    assert out["FederatedUser"] == {"FederatedUserId": "000000000000:ana", "Arn": "arn:aws:sts::000000000000:federated-user/ana"}
+    assert out["SessionTokenSize"] >= 2048 and len(out["Credentials"]["SessionToken"]) == out["SessionTokenSize"]
+    assert out["SessionTokenUtilization"] == out["SessionTokenSize"] * 100 // 4096
+    c = out["Credentials"]
+    fed = dict(access_key=c["AccessKeyId"], secret_key=c["SecretAccessKey"], session_token=c["SessionToken"])
+    assert server.client("sts", **fed).get_caller_identity()["Arn"] == "arn:aws:sts::000000000000:federated-user/ana"
+    # The broker's permissions, capped by the session policy.
+    assert server.client("s3", **fed).get_object(Bucket="reports", Key="q1.csv")["Body"].read() == b"x"
+    with pytest.raises(ClientError) as e:
+        server.client("s3", **fed).list_objects_v2(Bucket="reports")
+    assert "because no session policy allows the s3:ListBucket action" in e.value.response["Error"]["Message"]
+    # Without a session policy, a federated user may do nothing.
+    bare = broker.get_federation_token(Name="bob")["Credentials"]
+    with pytest.raises(ClientError):
+        server.client("s3", access_key=bare["AccessKeyId"], secret_key=bare["SecretAccessKey"], session_token=bare["SessionToken"]).get_object(Bucket="reports", Key="q1.csv")
+    # Federated credentials call no IAM operation, and no STS one but GetCallerIdentity.
+    with pytest.raises(ClientError) as e:
+        server.client("iam", **fed).list_users()
+    assert e.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    with pytest.raises(ClientError) as e:
+        server.client("sts", **fed).get_federation_token(Name="again")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    # The action is a permission of its own.
+    iam.create_user(UserName="nobody")
+    nk = iam.create_access_key(UserName="nobody")["AccessKey"]
+    with pytest.raises(ClientError) as e:
+        server.client("sts", access_key=nk["AccessKeyId"], secret_key=nk["SecretAccessKey"]).get_federation_token(Name="x1")
+    assert "sts:GetFederationToken" in e.value.response["Error"]["Message"]
+    # GetAccessKeyInfo: the account of any key nuage issued, whatever its state.
+    sts = server.client("sts")
+    assert sts.get_access_key_info(AccessKeyId=key["AccessKeyId"])["Account"] == "000000000000"
+    assert sts.get_access_key_info(AccessKeyId=c["AccessKeyId"])["Account"] == "000000000000"
+    iam.update_access_key(UserName="nobody", AccessKeyId=nk["AccessKeyId"], Status="Inactive")
+    assert sts.get_access_key_info(AccessKeyId=nk["AccessKeyId"])["Account"] == "000000000000"
+
+
+def test_get_session_token_credentials_reach_iam_only_with_mfa(server):
+    iam = server.client("iam")
+    iam.create_user(UserName="ops")
+    iam.put_user_policy(UserName="ops", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["iam:ListUsers", "s3:ListAllMyBuckets"], "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="ops")["AccessKey"]
+    creds = server.client("sts", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"]).get_session_token()["Credentials"]
+    s = dict(access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"])
+    server.client("s3", **s).list_buckets()
+    with pytest.raises(ClientError) as e:
+        server.client("iam", **s).list_users()
+    assert e.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    server.client("iam", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"]).list_users()

@@ -54,6 +54,9 @@ pub enum PrincipalKind {
     AssumedRole,
     /// A user's own temporary credentials from GetSessionToken.
     UserSession,
+    /// A federated user from GetFederationToken: the calling user's permissions, capped by
+    /// the session policies passed with the call.
+    FederatedUser,
     /// An AWS service acting on its own behalf (`redshift.amazonaws.com` assuming a role for
     /// COPY); only resource policies (a role's trust policy) can allow it anything.
     Service,

@@ -77,7 +77,7 @@ pub struct Decided {
 fn caller_kind(p: &Principal) -> CallerKind {
     match p.kind {
         PrincipalKind::Root => CallerKind::Root,
-        PrincipalKind::User | PrincipalKind::UserSession => CallerKind::User,
+        PrincipalKind::User | PrincipalKind::UserSession | PrincipalKind::FederatedUser => CallerKind::User,
         PrincipalKind::AssumedRole => CallerKind::AssumedRole,
         PrincipalKind::Service => CallerKind::Service,
     }
@@ -125,6 +125,11 @@ fn global_context(ctx: &RequestContext, pp: &PrincipalPolicies, now: time::Offse
         }
         PrincipalKind::AssumedRole => {
             c.set("aws:PrincipalType", "AssumedRole");
+            c.set("aws:userid", p.user_id.clone());
+        }
+        // `account:name`, and no aws:username (the global condition keys page).
+        PrincipalKind::FederatedUser => {
+            c.set("aws:PrincipalType", "FederatedUser");
             c.set("aws:userid", p.user_id.clone());
         }
         PrincipalKind::Service => {

@@ -5,6 +5,7 @@ mod api;
 pub mod managed;
 pub mod mfa;
 pub mod passwords;
+mod policies;
 pub mod state;
 mod sts;
 
@@ -145,6 +146,11 @@ impl Iam {
     /// A snapshot of one account's entities.
     pub fn account(&self, id: &str) -> Arc<AccountState> {
         read_lock(&self.accounts).get(id).cloned().unwrap_or_default()
+    }
+
+    /// The account of an IAM user's access key, active or not.
+    pub fn key_owner(&self, key: &str) -> Option<String> {
+        read_lock(&self.accounts).iter().find(|(_, st)| st.access_keys.contains_key(key)).map(|(id, _)| id.clone())
     }
 
     pub fn session(&self, key: &str) -> Option<Arc<Session>> {
@@ -362,6 +368,37 @@ impl PolicyStore for Iam {
                 if let Some(s) = p.session_key.as_deref().and_then(|k| self.session(k)) {
                     out.token_issued = Some(s.issued).filter(|t| *t > 0);
                     out.mfa_authenticated = s.mfa_authenticated;
+                }
+            }
+            PrincipalKind::FederatedUser => {
+                let Some(session) = p.session_key.as_deref().and_then(|k| self.session(k)) else { return out };
+                out.token_issued = Some(session.issued).filter(|t| *t > 0);
+                // The calling user's permissions (a root's: everything), capped by the session
+                // policies; without one, the federated user may do nothing.
+                match session.federated_by.as_ref().and_then(|n| st.users.get(&ci(n))) {
+                    Some(user) => {
+                        attach(&mut out, &user.attached, &user.inline);
+                        for g in
+                            st.groups.values().filter(|g| g.members.iter().any(|m| m.eq_ignore_ascii_case(&user.name)))
+                        {
+                            attach(&mut out, &g.attached, &g.inline);
+                        }
+                        out.boundary = user.boundary.as_ref().and_then(|b| Some((b.clone(), self.managed(&st, b)?)));
+                    }
+                    None if session.federated_by.is_none() => out.identity.push(("root".into(), policies::allow_all())),
+                    None => {}
+                }
+                out.tags = session.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
+                if let Some(policy) = &session.parsed_policy {
+                    out.session.push(("session policy".into(), policy.clone()));
+                }
+                for arn in &session.policy_arns {
+                    if let Some(policy) = self.managed(&st, arn) {
+                        out.session.push((arn.clone(), policy));
+                    }
+                }
+                if out.session.is_empty() {
+                    out.session.push(("no session policy".into(), policies::allow_nothing()));
                 }
             }
             PrincipalKind::AssumedRole => {

@@ -324,6 +324,10 @@ pub struct Session {
     /// aws:MultiFactorAuthPresent and aws:MultiFactorAuthAge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa_authenticated: Option<i64>,
+    /// For a federated user: the IAM user whose GetFederationToken made it (`None` when the
+    /// account's root did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federated_by: Option<String>,
 }
 
 impl Session {

@@ -26,10 +26,24 @@ fn signed(ctx: &RequestContext) -> AwsResult<&Principal> {
     ctx.principal.as_ref().ok_or_else(Common::missing_token)
 }
 
-fn session_token() -> String {
+/// The largest session token STS issues, against which SessionTokenUtilization is counted.
+const MAX_TOKEN_SIZE: usize = 4096;
+
+/// A new session token, at least `minimum` bytes long (MinimumSessionTokenSize).
+fn session_token(minimum: Option<i32>) -> String {
     use base64::Engine as _;
-    let bytes: Vec<u8> = (0..240).map(|_| rand::thread_rng().gen()).collect();
+    let base = "FwoGZXIvYXdzE".len();
+    let want = (minimum.unwrap_or(0).max(0) as usize).saturating_sub(base);
+    // Four base64 characters carry three bytes.
+    let raw = 240.max(want.div_ceil(4) * 3);
+    let bytes: Vec<u8> = (0..raw).map(|_| rand::thread_rng().gen()).collect();
     format!("FwoGZXIvYXdzE{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// SessionTokenSize and SessionTokenUtilization of a response.
+fn token_size(s: &Session) -> (Option<i32>, Option<i32>) {
+    let size = s.token.len();
+    (Some(size as i32), Some((size * 100 / MAX_TOKEN_SIZE).min(100) as i32))
 }
 
 fn now_secs() -> i64 {
@@ -94,6 +108,12 @@ async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleReques
     if let Some(s) = &input.source_identity {
         check_session_name(s, "sourceIdentity")?;
     }
+    // Trusted context assertions come from providers (IAM Identity Center) nuage cannot
+    // verify offline: refused rather than ignored.
+    if input.provided_contexts.as_ref().is_some_and(|c| !c.is_empty()) {
+        return Err(Common::InvalidParameterValue
+            .msg("ProvidedContexts (trusted identity propagation) are not served by nuage."));
+    }
     let (account, role_name) = role_of(role_arn).ok_or_else(|| validation(format!("{role_arn} is invalid")))?;
     let st = iam.account(&account);
     let role = st.roles.get(&ci(&role_name)).ok_or_else(|| {
@@ -135,7 +155,7 @@ async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleReques
     let session = Session {
         access_key: access_key.clone(),
         secret: new_secret(),
-        token: session_token(),
+        token: session_token(input.minimum_session_token_size),
         expires: now_secs() + duration as i64,
         principal: Principal {
             account_id: account.clone(),
@@ -158,15 +178,105 @@ async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleReques
         source_identity: source_identity.clone(),
         transitive_tag_keys,
         mfa_authenticated,
+        federated_by: None,
     };
     iam.put_session(session.clone()).await?;
+    let (session_token_size, session_token_utilization) = token_size(&session);
     Ok(m::AssumeRoleResponse {
+        session_token_size,
+        session_token_utilization,
         credentials: Some(credentials_out(&session)),
         assumed_role_user: Some(m::AssumedRoleUser { assumed_role_id: Some(user_id), arn: Some(arn) }),
         packed_policy_size: input.policy.as_ref().map(|d| (nuage_policy::policy_size(d) * 100 / 2048) as i32),
         source_identity,
-        ..Default::default()
     })
+}
+
+/// GetFederationToken: a federated user with the calling user's permissions, capped by the
+/// session policies passed (none passed: no permission at all).
+async fn get_federation_token(
+    iam: &Iam,
+    ctx: &RequestContext,
+    input: m::GetFederationTokenRequest,
+) -> AwsResult<m::GetFederationTokenResponse> {
+    let caller = signed(ctx)?;
+    if caller.session_key.is_some() || !matches!(caller.kind, PrincipalKind::User | PrincipalKind::Root) {
+        return Err(Common::AccessDenied.msg("Cannot call GetFederationToken with session credentials"));
+    }
+    let name = input.name.as_deref().ok_or_else(|| validation("Name is required"))?;
+    check_session_name(name, "name")?;
+    let root = caller.kind == PrincipalKind::Root;
+    let duration = input.duration_seconds.unwrap_or(if root { 3600 } else { 43_200 });
+    duration_bounds(duration, if root { 3600 } else { 129_600 })?;
+    if let Some(doc) = &input.policy {
+        if nuage_policy::policy_size(doc) > 2048 {
+            return Err(E::PackedPolicyTooLargeException
+                .msg("Packed policy consumes more than 100 percent of the allotted size for session policies."));
+        }
+        Policy::parse(doc, PolicyKind::Identity).map_err(malformed_policy)?;
+    }
+    let st = iam.account(&caller.account_id);
+    let policy_arns: Vec<String> = input.policy_arns.unwrap_or_default().into_iter().filter_map(|p| p.arn).collect();
+    for arn in &policy_arns {
+        if iam.managed(&st, arn).is_none() {
+            return Err(Common::InvalidParameterValue.msg(format!("Invalid policy ARN: {arn}")));
+        }
+    }
+    let (tags, _) = Chained::default().session_tags(input.tags.unwrap_or_default(), Vec::new())?;
+    let account = caller.account_id.clone();
+    let access_key = new_id("ASIA");
+    let arn = format!("arn:aws:sts::{account}:federated-user/{name}");
+    let user_id = format!("{account}:{name}");
+    let session = Session {
+        access_key: access_key.clone(),
+        secret: new_secret(),
+        token: session_token(input.minimum_session_token_size),
+        expires: now_secs() + duration as i64,
+        principal: Principal {
+            account_id: account.clone(),
+            kind: PrincipalKind::FederatedUser,
+            name: name.to_string(),
+            arn: arn.clone(),
+            user_id: user_id.clone(),
+            canonical_id: caller.canonical_id.clone(),
+            display_name: caller.display_name.clone(),
+            role_arn: None,
+            session_key: Some(access_key),
+            source_arn: None,
+        },
+        role: None,
+        policy: input.policy.clone(),
+        parsed_policy: None,
+        policy_arns,
+        tags,
+        issued: now_secs(),
+        source_identity: None,
+        transitive_tag_keys: Vec::new(),
+        mfa_authenticated: None,
+        federated_by: (caller.kind == PrincipalKind::User).then(|| caller.name.clone()),
+    };
+    iam.put_session(session.clone()).await?;
+    let (session_token_size, session_token_utilization) = token_size(&session);
+    Ok(m::GetFederationTokenResponse {
+        credentials: Some(credentials_out(&session)),
+        federated_user: Some(m::FederatedUser { federated_user_id: Some(user_id), arn: Some(arn) }),
+        packed_policy_size: input.policy.as_ref().map(|d| (nuage_policy::policy_size(d) * 100 / 2048) as i32),
+        session_token_size,
+        session_token_utilization,
+    })
+}
+
+/// GetAccessKeyInfo: the account an access key belongs to, whatever its state.
+fn get_access_key_info(iam: &Iam, input: m::GetAccessKeyInfoRequest) -> AwsResult<m::GetAccessKeyInfoResponse> {
+    let key = input.access_key_id.as_deref().ok_or_else(|| validation("AccessKeyId is required"))?;
+    let account = iam
+        .identities
+        .credential(key)
+        .map(|c| c.principal.account_id)
+        .or_else(|| iam.session(key).map(|s| s.principal.account_id.clone()))
+        .or_else(|| iam.key_owner(key))
+        .ok_or_else(|| Common::InvalidParameterValue.msg(format!("The access key {key} is not one nuage issued.")))?;
+    Ok(m::GetAccessKeyInfoResponse { account: Some(account) })
 }
 
 /// An MFA code given with SerialNumber and TokenCode: checked against the calling user's
@@ -296,7 +406,7 @@ async fn get_session_token(
     let session = Session {
         access_key,
         secret: new_secret(),
-        token: session_token(),
+        token: session_token(input.minimum_session_token_size),
         expires: now_secs() + duration as i64,
         principal,
         role: None,
@@ -308,9 +418,15 @@ async fn get_session_token(
         source_identity: None,
         transitive_tag_keys: Vec::new(),
         mfa_authenticated,
+        federated_by: None,
     };
     iam.put_session(session.clone()).await?;
-    Ok(m::GetSessionTokenResponse { credentials: Some(credentials_out(&session)), ..Default::default() })
+    let (session_token_size, session_token_utilization) = token_size(&session);
+    Ok(m::GetSessionTokenResponse {
+        credentials: Some(credentials_out(&session)),
+        session_token_size,
+        session_token_utilization,
+    })
 }
 
 impl TypedService for StsService {
@@ -338,19 +454,50 @@ impl TypedService for StsService {
         // Anyone signed may ask who they are, or get a session of their own.
         let anyone =
             |action| Authorization { action, resource: "*".into(), always_allowed: true, ..Default::default() };
+        // Federated users' credentials call no STS operation but GetCallerIdentity.
+        let federated = ctx.principal.as_ref().is_some_and(|p| p.kind == PrincipalKind::FederatedUser);
+        if federated && !matches!(op, O::GetCallerIdentity(_)) {
+            let name = nuage_protocol::Operation::name(&op);
+            return Row::authorized(anyone("sts:*"), async move {
+                Err::<nuage_front::NoOutput, _>(
+                    Common::AccessDenied.msg(format!("Cannot call {name} with federated user credentials")),
+                )
+            });
+        }
         match op {
             O::GetCallerIdentity(_) => {
                 Row::authorized(anyone("sts:GetCallerIdentity"), async move { get_caller_identity(ctx) })
             }
             O::GetSessionToken(i) => Row::authorized(anyone("sts:GetSessionToken"), get_session_token(iam, ctx, i)),
             O::AssumeRole(i) => Row::authorized(self.assume_role_authorization(ctx, &i), assume_role(iam, ctx, i)),
+            O::GetFederationToken(i) => {
+                let account = ctx.account_id().unwrap_or_default();
+                let name = i.name.clone().unwrap_or_default();
+                let mut a = Authorization {
+                    action: "sts:GetFederationToken",
+                    resource: format!("arn:aws:sts::{account}:federated-user/{name}"),
+                    ..Default::default()
+                };
+                let tags: Vec<(String, String)> = i
+                    .tags
+                    .iter()
+                    .flatten()
+                    .map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default()))
+                    .collect();
+                if !tags.is_empty() {
+                    a.also.push(Authorization { action: "sts:TagSession", ..a.clone() });
+                }
+                a.context.set_request_tags(tags, Vec::new());
+                Row::authorized(a, get_federation_token(iam, ctx, i))
+            }
+            O::GetAccessKeyInfo(i) => {
+                Row::serve("sts:GetAccessKeyInfo", "*", async move { get_access_key_info(iam, i) })
+            }
             O::AssumeRoleWithSAML(_)
             | O::AssumeRoleWithWebIdentity(_)
             | O::AssumeRoot(_)
             | O::DecodeAuthorizationMessage(_)
-            | O::GetAccessKeyInfo(_)
             | O::GetDelegatedAccessToken(_)
-            | O::GetFederationToken(_)
             | O::GetWebIdentityToken(_) => Row::NotServed,
         }
     }

@@ -109,6 +109,20 @@ fn resource_arn(st: &AccountState, ctx: &RequestContext, on: On, i: &Members) ->
 }
 
 impl IamService {
+    /// Why IAM refuses a principal's credentials, if it does.
+    fn refused_credentials(&self, p: &nuage_core::Principal) -> Option<&'static str> {
+        use nuage_core::PrincipalKind as K;
+        match p.kind {
+            K::FederatedUser => Some("IAM operations cannot be called with federated user credentials."),
+            K::UserSession => {
+                let mfa = p.session_key.as_deref().and_then(|k| self.iam.session(k)).and_then(|s| s.mfa_authenticated);
+                mfa.is_none()
+                    .then_some("IAM operations cannot be called with GetSessionToken credentials obtained without MFA.")
+            }
+            K::Root | K::User | K::AssumedRole | K::Service => None,
+        }
+    }
+
     fn authorization<T: serde::Serialize>(
         &self,
         ctx: &RequestContext,
@@ -195,6 +209,21 @@ impl TypedService for IamService {
 
     #[deny(clippy::wildcard_enum_match_arm)]
     fn row<'a>(&'a self, ctx: &'a RequestContext, op: O) -> Row<'a> {
+        // Temporary credentials reach IAM only from a role session, or from GetSessionToken
+        // with an MFA code; a federated user's never (the temporary-credentials pages).
+        if let Some(why) = ctx.principal.as_ref().and_then(|p| self.refused_credentials(p)) {
+            let allowed =
+                Authorization { action: "iam:*", resource: "*".into(), always_allowed: true, ..Default::default() };
+            // IAM answers as it does on AWS: the token is not one it takes.
+            tracing::debug!(reason = why, "temporary credentials refused by IAM");
+            return Row::authorized(allowed, async move {
+                Err::<NoOutput, _>(AwsError::new(
+                    "InvalidClientTokenId",
+                    403,
+                    "The security token included in the request is invalid",
+                ))
+            });
+        }
         table!(self, ctx, op,
             out {
                 CreateUser: User => create_user,
