@@ -134,6 +134,7 @@ impl Identities {
             role_arn: None,
             session_key: None,
             source_arn: None,
+            source_account: None,
         })
     }
 
@@ -155,6 +156,7 @@ impl Identities {
             role_arn: None,
             session_key: None,
             source_arn: None,
+            source_account: None,
         };
         let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
         for k in &a.root_keys {
@@ -182,6 +184,7 @@ impl Identities {
                 role_arn: None,
                 session_key: None,
                 source_arn: None,
+                source_account: None,
             };
             for k in &u.keys {
                 keys.insert(

@@ -87,6 +87,9 @@ pub struct Principal {
     /// `aws:SourceAccount` so that trust policies can refuse a confused deputy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_arn: Option<String>,
+    /// The account of that resource, when its ARN does not name it (an S3 bucket's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_account: Option<String>,
 }
 
 impl Principal {
@@ -107,6 +110,7 @@ impl Principal {
             role_arn: None,
             session_key: None,
             source_arn: None,
+            source_account: None,
         }
     }
 

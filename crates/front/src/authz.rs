@@ -139,7 +139,9 @@ fn global_context(ctx: &RequestContext, pp: &PrincipalPolicies, now: time::Offse
             // A service acting for a resource names it (confused-deputy conditions).
             if let Some(source) = &p.source_arn {
                 c.set("aws:SourceArn", source.clone());
-                if let Some(account) = source.split(':').nth(4).filter(|a| !a.is_empty()) {
+                let account =
+                    p.source_account.as_deref().or_else(|| source.split(':').nth(4).filter(|a| !a.is_empty()));
+                if let Some(account) = account {
                     c.set("aws:SourceAccount", account);
                 }
             }

@@ -151,6 +151,16 @@ pub trait Service: Send + Sync + 'static {
     fn status(&self) -> Vec<(&'static str, u64)> {
         Vec::new()
     }
+    /// A routed request was answered (S3 records it in a logged bucket's access log).
+    fn completed(
+        &self,
+        _ctx: &RequestContext,
+        _req: &ServiceRequest,
+        _operation: &'static str,
+        _resp: &HttpResponse,
+        _elapsed: std::time::Duration,
+    ) {
+    }
     /// Last touch on every routed response, success or error (S3 adds CORS headers here).
     fn finish_response(&self, _req: &ServiceRequest, _resp: &mut HttpResponse) {}
     /// Credentials carried inside the request body rather than its headers (S3's browser-form
@@ -309,7 +319,18 @@ impl Frontend {
             }
         };
         let (principal_log, op, statement, resp) = self
-            .dispatch(&*service, &rid, method.clone(), path.clone(), raw_query, headers, host, (body, spooled), remote)
+            .dispatch(
+                &*service,
+                &rid,
+                method.clone(),
+                path.clone(),
+                raw_query,
+                headers,
+                host,
+                (body, spooled),
+                remote,
+                started,
+            )
             .await;
         tracing::info!(
             service = %service_name,
@@ -336,6 +357,7 @@ impl Frontend {
         host: String,
         (body, spooled): (Bytes, Option<spool::Received>),
         remote: SocketAddr,
+        started: Instant,
     ) -> (String, &'static str, Option<String>, HttpResponse) {
         let protocol = service.protocol_for(&headers);
         let head = method == "HEAD";
@@ -405,6 +427,9 @@ impl Frontend {
         let (op, statement, result) = self.route_and_run(service, &ctx, &sreq).await;
         let mut resp = result.unwrap_or_else(error);
         service.finish_response(&sreq, &mut resp);
+        if op != "-" {
+            service.completed(&ctx, &sreq, op, &resp, started.elapsed());
+        }
         (principal_log, op, statement, resp)
     }
 

@@ -262,6 +262,7 @@ fn root_principal(acct: &nuage_core::identity::Account) -> Principal {
         role_arn: None,
         session_key: None,
         source_arn: None,
+        source_account: None,
     }
 }
 
@@ -277,6 +278,7 @@ pub(crate) fn user_principal(acct: &nuage_core::identity::Account, user: &User) 
         role_arn: None,
         session_key: None,
         source_arn: None,
+        source_account: None,
     }
 }
 

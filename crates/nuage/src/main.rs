@@ -102,6 +102,10 @@ struct ServeArgs {
     /// and CloudWatch Logs' retention (events older than their group's retention deleted).
     #[arg(long, env = "NUAGE_TTL_INTERVAL", default_value_t = 30)]
     ttl_interval: u64,
+    /// Seconds between two deliveries of S3 server access logs to their target buckets (S3
+    /// delivers within hours, usually minutes).
+    #[arg(long, env = "NUAGE_ACCESS_LOG_INTERVAL", default_value_t = 60)]
+    access_log_interval: u64,
     /// Seconds between two evaluations of the CloudWatch alarms (AWS evaluates each alarm
     /// about once a minute, high-resolution ones every 10 seconds).
     #[arg(long, env = "NUAGE_ALARM_INTERVAL", default_value_t = 10)]
@@ -237,9 +241,10 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         })
         .collect();
     let iam = nuage_iam::Iam::open(store.clone(), identities.clone(), bootstrap_users).map_err(|e| e.to_string())?;
-    let s3 = Arc::new(nuage_s3::S3Service::new(store.clone(), identities.clone(), iam.clone()));
-    tokio::spawn(s3.clone().run_lifecycle(std::time::Duration::from_secs(args.lifecycle_interval.max(1))));
     let internal = Arc::new(nuage_front::Internal::default());
+    let s3 = Arc::new(nuage_s3::S3Service::new(store.clone(), identities.clone(), iam.clone(), internal.clone()));
+    tokio::spawn(s3.clone().run_lifecycle(std::time::Duration::from_secs(args.lifecycle_interval.max(1))));
+    tokio::spawn(s3.clone().run_access_log_delivery(std::time::Duration::from_secs(args.access_log_interval.max(1))));
     let warehouse_memory = match args.warehouse_memory {
         Some(mib) => (mib as usize) << 20,
         None => machine_memory() / 4,

@@ -200,6 +200,10 @@ pub fn grants_allow(grants: &[m::Grant], ctx: &RequestContext, permission: &str)
             Some("Group") => match grantee.uri.as_deref() {
                 Some(ALL_USERS) => true,
                 Some(AUTHENTICATED_USERS) => ctx.principal.is_some(),
+                // The log-delivery group is S3's logging service.
+                Some("http://acs.amazonaws.com/groups/s3/LogDelivery") => ctx.principal.as_ref().is_some_and(|p| {
+                    p.kind == nuage_core::PrincipalKind::Service && p.name == "logging.s3.amazonaws.com"
+                }),
                 _ => false,
             },
             Some("CanonicalUser") => {

@@ -1,5 +1,6 @@
 //! Amazon S3: buckets, objects, versions, multipart uploads, tagging, ACLs, on durable storage.
 
+mod access_log;
 mod acl;
 mod bucket;
 mod checksum;
@@ -40,6 +41,10 @@ pub struct S3Service {
     policies: policy::PolicyCache,
     /// Who exists, for bucket policies that name principals.
     principals: Arc<dyn PolicyStore>,
+    /// Server access logging: the logged buckets and their records awaiting delivery.
+    access_logs: access_log::AccessLogs,
+    /// The front door, through which access logs are delivered as the logging service.
+    internal: Arc<nuage_front::Internal>,
 }
 
 /// The bucket and key a request addresses, from the host (virtual-hosted style) or the path.
@@ -74,16 +79,36 @@ fn address(req: &ServiceRequest) -> Addressed {
 }
 
 impl S3Service {
-    pub fn new(store: Store, ids: Arc<Identities>, principals: Arc<dyn PolicyStore>) -> S3Service {
+    pub fn new(
+        store: Store,
+        ids: Arc<Identities>,
+        principals: Arc<dyn PolicyStore>,
+        internal: Arc<nuage_front::Internal>,
+    ) -> S3Service {
         let model = m::model();
-        S3Service {
+        let svc = S3Service {
             store,
             ids,
             model,
             router: routes::Router::new(model),
             policies: policy::PolicyCache::default(),
             principals,
-        }
+            access_logs: access_log::AccessLogs::default(),
+            internal,
+        };
+        svc.load_logged_buckets();
+        svc
+    }
+
+    fn load_logged_buckets(&self) {
+        let buckets = self.store.read().and_then(|r| r.scan::<Bucket>(BUCKETS, "")).unwrap_or_default();
+        self.access_logs.load(buckets.into_iter().map(|(_, b)| b));
+    }
+
+    /// The bucket and key a request addresses.
+    pub(crate) fn addressed(&self, req: &ServiceRequest) -> Option<(String, Option<String>)> {
+        let a = address(req);
+        Some((a.bucket?, a.key))
     }
 
     /// Runs the lifecycle rules every `interval` until the process ends.
@@ -235,6 +260,12 @@ impl S3Service {
             O::GetBucketTagging(input) => typed!(s, ctx, req, input, "GetBucketTagging", bucket::get_bucket_tagging),
             O::DeleteBucketTagging(input) => {
                 typed!(s, ctx, req, input, "DeleteBucketTagging", bucket::delete_bucket_tagging, empty)
+            }
+            O::PutBucketLogging(input) => {
+                typed!(s, ctx, req, input, "PutBucketLogging", access_log::put_bucket_logging, empty)
+            }
+            O::GetBucketLogging(input) => {
+                typed!(s, ctx, req, input, "GetBucketLogging", access_log::get_bucket_logging)
             }
             O::PutBucketCors(input) => typed!(s, ctx, req, input, "PutBucketCors", bucket::put_bucket_cors, empty),
             O::GetBucketCors(input) => typed!(s, ctx, req, input, "GetBucketCors", bucket::get_bucket_cors),
@@ -391,7 +422,6 @@ impl S3Service {
             | O::GetBucketIntelligentTieringConfiguration(_)
             | O::GetBucketInventoryConfiguration(_)
             | O::GetBucketLifecycle(_)
-            | O::GetBucketLogging(_)
             | O::GetBucketMetadataConfiguration(_)
             | O::GetBucketMetadataTableConfiguration(_)
             | O::GetBucketMetricsConfiguration(_)
@@ -414,7 +444,6 @@ impl S3Service {
             | O::PutBucketIntelligentTieringConfiguration(_)
             | O::PutBucketInventoryConfiguration(_)
             | O::PutBucketLifecycle(_)
-            | O::PutBucketLogging(_)
             | O::PutBucketMetricsConfiguration(_)
             | O::PutBucketNotification(_)
             | O::PutBucketNotificationConfiguration(_)
@@ -561,6 +590,18 @@ impl Service for S3Service {
 
     fn reset(&self) {
         self.policies.clear();
+        self.load_logged_buckets();
+    }
+
+    fn completed(
+        &self,
+        ctx: &RequestContext,
+        req: &ServiceRequest,
+        operation: &'static str,
+        resp: &HttpResponse,
+        elapsed: std::time::Duration,
+    ) {
+        self.record_access(ctx, req, operation, resp, elapsed);
     }
 
     fn status(&self) -> Vec<(&'static str, u64)> {

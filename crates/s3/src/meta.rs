@@ -75,6 +75,9 @@ pub struct Bucket {
     pub policy_binds_root: bool,
     #[serde(default)]
     pub public_access_block: Option<m::PublicAccessBlockConfiguration>,
+    /// Server access logging: where this bucket's access log goes.
+    #[serde(default)]
+    pub logging: Option<m::LoggingEnabled>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -56,6 +56,8 @@ pub static ROUTES: &[Route] = &[
     r("PutBucketTagging", "s3:PutBucketTagging", None, Bucket, None, ""),
     r("GetBucketTagging", "s3:GetBucketTagging", None, Bucket, None, "Tagging"),
     r("DeleteBucketTagging", "s3:PutBucketTagging", None, Bucket, None, ""),
+    r("PutBucketLogging", "s3:PutBucketLogging", None, Bucket, None, ""),
+    r("GetBucketLogging", "s3:GetBucketLogging", None, Bucket, None, "BucketLoggingStatus"),
     r("PutBucketCors", "s3:PutBucketCORS", None, Bucket, None, ""),
     r("GetBucketCors", "s3:GetBucketCORS", None, Bucket, None, "CORSConfiguration"),
     r("DeleteBucketCors", "s3:PutBucketCORS", None, Bucket, None, ""),
