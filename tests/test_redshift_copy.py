@@ -367,8 +367,28 @@ def test_copy_streams_files_larger_than_a_chunk(server):
     c = create_cluster(server, "big")
     psql(c, "create table big (id int, note varchar(200))")
     keys = "access_key_id 'test' secret_access_key 'test'"
-    out = psql(c, f"copy big from 's3://big/big.csv.gz' {keys} csv gzip ignoreheader 1 maxerror 1").stdout.strip()
-    assert out == f"COPY {rows}"
+    # While the COPY runs, STV_LOAD_STATE shows its progress; once done, nothing.
+    import threading
+    from test_redshift import connect
+    watcher = connect(c)
+    watcher.autocommit = True
+    cur = watcher.cursor()
+    seen = []
+    copying = threading.Thread(target=lambda: seen.append(psql(c, f"copy big from 's3://big/big.csv.gz' {keys} csv gzip ignoreheader 1 maxerror 1").stdout.strip()))
+    copying.start()
+    progress = []
+    while copying.is_alive():
+        cur.execute("select num_files, num_files_complete, current_file, bytes_to_load_compressed, bytes_loaded_compressed, bytes_loaded, lines, pct_complete from stv_load_state")
+        progress.extend(tuple(r) for r in cur.fetchall())
+    copying.join()
+    assert seen == [f"COPY {rows}"]
+    compressed = len(gzip.compress(body, compresslevel=1))
+    assert progress, "the COPY was never seen in STV_LOAD_STATE"
+    assert all(p[0] == 1 and p[2] == "s3://big/big.csv.gz" and p[3] == compressed and 0 <= p[4] <= compressed and 0 <= p[7] <= 100 for p in progress)
+    assert progress[-1][4] >= progress[0][4] and any(p[5] > 0 and p[6] > 0 for p in progress)
+    cur.execute("select count(*) from stv_load_state")
+    assert cur.fetchall()[0][0] == 0
+    watcher.close()
     expected_line = 1 + rows + len(range(0, rows, 997)) + 1
     assert psql(c, "select line_number from stl_load_errors where filename = 's3://big/big.csv.gz'").stdout.strip() == str(expected_line)
     assert psql(c, "select count(*), count(distinct id), sum(case when note like '%line two of%' then 1 else 0 end) from big").stdout.strip() == f"{rows}|{rows}|{len(range(0, rows, 997))}"

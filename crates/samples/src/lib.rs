@@ -107,9 +107,13 @@ pub async fn publish_tickit(f: Arc<Frontend>) -> AwsResult<()> {
         Err(e) => return Err(failed("ListObjectsV2", e)),
     }
     public_bucket(&f, &owner, TICKIT_BUCKET, TICKIT_REGION).await?;
+    tracing::info!(bucket = TICKIT_BUCKET, "generating the TICKIT sample");
     let files = tokio::task::spawn_blocking(tickit::files).await.map_err(AwsError::internal)?;
-    for (name, body) in files {
+    let total = files.len();
+    for (n, (name, body)) in files.into_iter().enumerate() {
+        let bytes = body.len();
         put(&f, &owner, (TICKIT_BUCKET, TICKIT_REGION), format!("{TICKIT_PREFIX}{name}"), body, None).await?;
+        tracing::info!(bucket = TICKIT_BUCKET, file = %name, bytes, "TICKIT sample: {}/{total} files published", n + 1);
     }
     tracing::info!(bucket = TICKIT_BUCKET, "TICKIT sample published");
     Ok(())

@@ -455,7 +455,8 @@ pub struct FileResult {
 }
 
 /// The files a COPY reads: every object under the prefix, or a manifest's entries.
-pub async fn files(spec: &CopySpec, store: &dyn ObjectStore) -> SqlResult<Vec<(String, String)>> {
+/// The files a COPY reads: bucket, key and size.
+pub async fn files(spec: &CopySpec, store: &dyn ObjectStore) -> SqlResult<Vec<(String, String, u64)>> {
     let (bucket, prefix) = spec.location()?;
     if spec.manifest {
         let body = store.get(&bucket, &prefix).await?;
@@ -469,9 +470,9 @@ pub async fn files(spec: &CopySpec, store: &dyn ObjectStore) -> SqlResult<Vec<(S
             let url = e.get("url").and_then(|u| u.as_str()).unwrap_or_default();
             let mandatory = e.get("mandatory").and_then(|m| m.as_bool()).unwrap_or(false);
             let (b, k) = s3_url(url)?;
-            let found = store.list(&b, &k).await?.into_iter().any(|o| o.key == k);
-            if found {
-                out.push((b, k));
+            let found = store.list(&b, &k).await?.into_iter().find(|o| o.key == k);
+            if let Some(o) = found {
+                out.push((b, k, o.size));
             } else if mandatory {
                 return Err(SqlError::new(
                     "XX000",
@@ -481,12 +482,12 @@ pub async fn files(spec: &CopySpec, store: &dyn ObjectStore) -> SqlResult<Vec<(S
         }
         return Ok(out);
     }
-    let objects: Vec<(String, String)> = store
+    let objects: Vec<(String, String, u64)> = store
         .list(&bucket, &prefix)
         .await?
         .into_iter()
         .filter(|o| !(o.key.ends_with('/') && o.size == 0))
-        .map(|o| (bucket.clone(), o.key))
+        .map(|o| (bucket.clone(), o.key, o.size))
         .collect();
     if objects.is_empty() {
         return Err(SqlError::new("XX000", format!("The specified S3 prefix '{prefix}' does not exist")).with_detail(
@@ -543,6 +544,24 @@ pub struct Reader<'a> {
     pub file: &'a str,
     /// JSONPaths expressions, one per column, for JSON with a paths file.
     pub json_paths: Option<&'a [Vec<PathStep>]>,
+    /// Where the bytes read are counted (STV_LOAD_STATE), if anywhere.
+    pub progress: Option<Arc<crate::engine::LoadState>>,
+}
+
+/// Counts the bytes that pass through a reader into a progress counter.
+pub struct Counted<R> {
+    pub inner: R,
+    pub counter: Arc<crate::engine::LoadState>,
+    pub compressed: bool,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let c = if self.compressed { &self.counter.bytes_loaded_compressed } else { &self.counter.bytes_loaded };
+        c.fetch_add(n as i64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 impl Fields {

@@ -96,6 +96,37 @@ pub struct LoadCommit {
     pub committed: bool,
 }
 
+/// A COPY under way, as STV_LOAD_STATE shows it: updated as its files are read.
+#[derive(Debug, Default)]
+pub struct LoadState {
+    pub query: i64,
+    pub pid: i32,
+    pub user: String,
+    pub num_files: i64,
+    /// What the files hold on S3: counted as compressed bytes when COPY decompresses them.
+    pub bytes_to_load: i64,
+    pub compressed: bool,
+    pub bytes_loaded: std::sync::atomic::AtomicI64,
+    pub bytes_loaded_compressed: std::sync::atomic::AtomicI64,
+    pub lines: std::sync::atomic::AtomicI64,
+    pub files_complete: std::sync::atomic::AtomicI64,
+    pub current_file: Mutex<String>,
+}
+
+/// Removes a COPY from STV_LOAD_STATE when it ends, however it ends.
+pub struct LoadGuard {
+    warehouse: std::sync::Weak<Warehouse>,
+    pub state: Arc<LoadState>,
+}
+
+impl Drop for LoadGuard {
+    fn drop(&mut self) {
+        if let Some(w) = self.warehouse.upgrade() {
+            lock(&w.loads).retain(|l| !Arc::ptr_eq(l, &self.state));
+        }
+    }
+}
+
 /// Temporary credentials from GetClusterCredentials: accepted until they expire.
 #[derive(Clone, Debug)]
 struct TemporaryCredential {
@@ -114,6 +145,8 @@ pub struct Warehouse {
     next_pid: AtomicI32,
     load_errors: Mutex<VecDeque<LoadError>>,
     load_commits: Mutex<VecDeque<LoadCommit>>,
+    /// The COPY commands running now (STV_LOAD_STATE).
+    loads: Mutex<Vec<Arc<LoadState>>>,
     external: std::sync::OnceLock<Arc<dyn External>>,
     admission: std::sync::OnceLock<Arc<dyn Admission>>,
     /// Shared by the cluster's sessions: its memory budget, spill directory, and the caches
@@ -188,6 +221,7 @@ impl Warehouse {
             next_pid: AtomicI32::new(1073741000),
             load_errors: Mutex::new(VecDeque::new()),
             load_commits: Mutex::new(VecDeque::new()),
+            loads: Mutex::new(Vec::new()),
             external: std::sync::OnceLock::new(),
             admission: std::sync::OnceLock::new(),
         }))
@@ -235,6 +269,17 @@ impl Warehouse {
 
     pub fn load_errors(&self) -> Vec<LoadError> {
         lock(&self.load_errors).iter().cloned().collect()
+    }
+
+    /// Registers a COPY that starts; it leaves STV_LOAD_STATE when the guard drops.
+    pub fn start_load(self: &Arc<Self>, state: LoadState) -> LoadGuard {
+        let state = Arc::new(state);
+        lock(&self.loads).push(state.clone());
+        LoadGuard { warehouse: Arc::downgrade(self), state }
+    }
+
+    pub fn loads(&self) -> Vec<Arc<LoadState>> {
+        lock(&self.loads).clone()
     }
 
     pub fn load_commits(&self) -> Vec<LoadCommit> {

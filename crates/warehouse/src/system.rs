@@ -1,6 +1,6 @@
 //! Redshift's system views, computed from the session's view of the catalog and the
 //! warehouse's query log: PG_TABLE_DEF, SVV_TABLE_INFO, SVV_TABLES, SVV_COLUMNS, STL_QUERY,
-//! SVL_QLOG, STL_LOAD_ERRORS, STL_LOAD_COMMITS, PG_USER.
+//! SVL_QLOG, STL_LOAD_ERRORS, STL_LOAD_COMMITS, STV_LOAD_STATE, PG_USER.
 use crate::engine::Warehouse;
 use crate::error::{SqlError, SqlResult};
 use crate::state::DbState;
@@ -19,6 +19,7 @@ const NAMES: &[&str] = &[
     "svl_qlog",
     "stl_load_errors",
     "stl_load_commits",
+    "stv_load_state",
     "pg_user",
 ];
 
@@ -412,6 +413,60 @@ impl SystemTables {
                         ("errors", DataType::Int64),
                         ("curtime", tsu),
                         ("status", DataType::Int32),
+                    ],
+                    rows,
+                )?
+            }
+            "stv_load_state" => {
+                use std::sync::atomic::Ordering::Relaxed;
+                let wh = self.warehouse.upgrade();
+                let loads = wh.as_ref().map(|w| w.loads()).unwrap_or_default();
+                let tsu = DataType::Timestamp(TimeUnit::Microsecond, None);
+                let now = chrono::Utc::now().timestamp_micros();
+                let rows = loads
+                    .iter()
+                    .map(|l| {
+                        // Compressed files count their compressed bytes, as Redshift does.
+                        let loaded = l.bytes_loaded.load(Relaxed);
+                        let loaded_compressed = l.bytes_loaded_compressed.load(Relaxed);
+                        let done = if l.compressed { loaded_compressed } else { loaded };
+                        let pct = if l.bytes_to_load > 0 { (done * 100 / l.bytes_to_load).min(100) } else { 0 };
+                        vec![
+                            i(st.catalog.users.get(&l.user).map(|u| u.id).unwrap_or(0)),
+                            i32v(l.pid),
+                            i(l.query),
+                            i32v(0),
+                            i32v(l.pid),
+                            ts(now),
+                            i(if l.compressed { 0 } else { l.bytes_to_load }),
+                            i(loaded),
+                            i(if l.compressed { l.bytes_to_load } else { 0 }),
+                            i(loaded_compressed),
+                            i(l.lines.load(Relaxed)),
+                            i(l.num_files),
+                            i(l.files_complete.load(Relaxed)),
+                            s(l.current_file.lock().map(|f| f.clone()).unwrap_or_default()),
+                            i32v(pct as i32),
+                        ]
+                    })
+                    .collect();
+                batch(
+                    &[
+                        ("userid", DataType::Int64),
+                        ("session", DataType::Int32),
+                        ("query", DataType::Int64),
+                        ("slice", DataType::Int32),
+                        ("pid", DataType::Int32),
+                        ("recordtime", tsu),
+                        ("bytes_to_load", DataType::Int64),
+                        ("bytes_loaded", DataType::Int64),
+                        ("bytes_to_load_compressed", DataType::Int64),
+                        ("bytes_loaded_compressed", DataType::Int64),
+                        ("lines", DataType::Int64),
+                        ("num_files", DataType::Int64),
+                        ("num_files_complete", DataType::Int64),
+                        ("current_file", DataType::Utf8),
+                        ("pct_complete", DataType::Int32),
                     ],
                     rows,
                 )?

@@ -32,6 +32,10 @@ impl Reader<'_> {
             Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(std::io::BufReader::new(input))),
             Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(input).map_err(bad)?),
         };
+        // Decompressed bytes count as loaded (the compressed ones were counted as they came).
+        if let (Some(p), false) = (&self.progress, self.spec.compression == Compression::None) {
+            input = Box::new(super::Counted { inner: input, counter: p.clone(), compressed: false });
+        }
         let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + (1 << 20));
         let mut headers_left = self.spec.ignore_header;
         let mut line = 1i64;

@@ -1,6 +1,8 @@
 //! COPY and UNLOAD as statements of a session: logged in STL_QUERY, COPY's rows appended like an INSERT's.
 use super::*;
+use crate::engine::LoadState;
 use crate::state::SegmentWriter;
+use std::sync::atomic::Ordering;
 
 impl Session {
     /// UNLOAD: the query runs as any query of this session (its privileges checked), and its
@@ -112,16 +114,34 @@ impl Session {
         let mut writer = (!spec.no_load).then(|| SegmentWriter::new(meta.clone(), self.wh.disk()));
         let mut results: Vec<FileSummary> = Vec::with_capacity(files.len());
         let mut error_count = 0usize;
-        for (bucket, key) in files {
+        // STV_LOAD_STATE shows this COPY until it ends.
+        let compressed = spec.compression != copy::Compression::None;
+        let load = self.wh.start_load(LoadState {
+            query,
+            pid: self.pid,
+            user: self.user.clone(),
+            num_files: files.len() as i64,
+            bytes_to_load: files.iter().map(|f| f.2 as i64).sum(),
+            compressed,
+            ..Default::default()
+        });
+        let progress = load.state.clone();
+        for (bucket, key, _) in files {
             let file = format!("s3://{bucket}/{key}");
-            let probe = copy::Reader { spec, columns: &columns, file: &file, json_paths: None };
+            *progress.current_file.lock().unwrap_or_else(|e| e.into_inner()) = file.clone();
+            let probe = copy::Reader { spec, columns: &columns, file: &file, json_paths: None, progress: None };
             // Text formats stream from the object; the others are read whole.
             let body = if probe.streamable() {
-                Body::Stream(store.open(&bucket, &key).await?)
+                let input = store.open(&bucket, &key).await?;
+                Body::Stream(Box::new(copy::Counted { inner: input, counter: progress.clone(), compressed }))
             } else {
-                Body::Whole(store.get(&bucket, &key).await?)
+                let bytes = store.get(&bucket, &key).await?;
+                let counter = if compressed { &progress.bytes_loaded_compressed } else { &progress.bytes_loaded };
+                counter.fetch_add(bytes.len() as i64, Ordering::Relaxed);
+                Body::Whole(bytes)
             };
             let (spec_in, columns, paths) = (spec_arc.clone(), columns.clone(), json_paths.clone());
+            let counter = progress.clone();
             let mut w = writer.take();
             let mut c = conformer.take().expect("conformer");
             let errors_before = error_count;
@@ -132,9 +152,11 @@ impl Session {
                     columns: &columns,
                     file: &file,
                     json_paths: paths.as_deref().map(|p| &p[..]),
+                    progress: Some(counter.clone()),
                 };
                 let mut summary = FileSummary { file: file.clone(), lines: 0, errors: Vec::new(), error_count: 0 };
-                let mut emit = |(batch, errors, _): copy::Piece| -> SqlResult<bool> {
+                let mut emit = |(batch, errors, lines): copy::Piece| -> SqlResult<bool> {
+                    counter.lines.fetch_add(lines, Ordering::Relaxed);
                     summary.error_count += errors.len();
                     // Redshift reports the errors up to MAXERROR + 1, where it stops.
                     let room = (spec.max_error + 1).saturating_sub(summary.errors.len());
@@ -160,6 +182,7 @@ impl Session {
             .map_err(SqlError::internal)??;
             writer = w;
             conformer = Some(c);
+            progress.files_complete.fetch_add(1, Ordering::Relaxed);
             error_count += summary.error_count;
             results.push(summary);
             if error_count > spec.max_error {
