@@ -182,3 +182,32 @@ root_keys = [{ access_key = "PARTNERROOT", secret_key = "partnersecret" }]
         assert "ResourcePolicy" not in sm.get_resource_policy(SecretId="shared")
     finally:
         server.kill()
+
+
+def test_batch_get_secret_value_answers_each_secret(server):
+    sm = server.client("secretsmanager")
+    for n in ["app/a", "app/b", "other/c"]:
+        sm.create_secret(Name=n, SecretString=f"value-{n}", Tags=[{"Key": "team", "Value": "app" if n.startswith("app") else "other"}])
+    out = sm.batch_get_secret_value(SecretIdList=["app/a", "app/b", "missing"])
+    assert sorted(v["SecretString"] for v in out["SecretValues"]) == ["value-app/a", "value-app/b"]
+    assert [(e["SecretId"], e["ErrorCode"]) for e in out["Errors"]] == [("missing", "ResourceNotFoundException")]
+    out = sm.batch_get_secret_value(Filters=[{"Key": "name", "Values": ["app/"]}], MaxResults=1)
+    assert len(out["SecretValues"]) == 1 and out["NextToken"]
+    with pytest.raises(ClientError) as e:
+        sm.batch_get_secret_value(SecretIdList=["app/a"], Filters=[{"Key": "name", "Values": ["app/"]}])
+    assert code(e) == "InvalidParameterException"
+    # Each secret is read only if the caller may read it: the others are errors, not failures.
+    iam = server.client("iam")
+    iam.create_user(UserName="app")
+    iam.put_user_policy(UserName="app", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:BatchGetSecretValue", "Resource": "*"},
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/team": "app"}}}]}))
+    key = iam.create_access_key(UserName="app")["AccessKey"]
+    app = server.client("secretsmanager", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    out = app.batch_get_secret_value(SecretIdList=["app/a", "other/c"])
+    assert [v["Name"] for v in out["SecretValues"]] == ["app/a"]
+    assert [(e["SecretId"], e["ErrorCode"]) for e in out["Errors"]] == [("other/c", "AccessDeniedException")]
+    # Filters need ListSecrets too.
+    with pytest.raises(ClientError) as e:
+        app.batch_get_secret_value(Filters=[{"Key": "name", "Values": ["app/"]}])
+    assert code(e) == "AccessDeniedException"

@@ -457,6 +457,16 @@ impl Frontend {
         }
     }
 
+    /// Whether the caller of a request also has the permission `a` (an operation that acts on
+    /// many resources and answers for each: BatchGetSecretValue), decided as the front door
+    /// decides requests; the denial is the json protocol's AccessDeniedException.
+    pub fn permits(&self, ctx: &RequestContext, a: &Authorization) -> AwsResult<()> {
+        authorize(ctx, a, &*self.policies, self.config.enforce_policies, |ctx, a, e| {
+            authz::default_access_denied("AccessDeniedException", ctx, a, e)
+        })
+        .map(|_| ())
+    }
+
     /// A request one service makes of another on behalf of `principal` (Redshift's COPY
     /// reading S3 as the cluster's role): routed and authorised like any request, without a
     /// signature, since the caller established the principal itself. The response is what a

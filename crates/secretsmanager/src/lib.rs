@@ -124,11 +124,13 @@ fn value_of(string: Option<String>, binary: Option<Blob>) -> AwsResult<(Option<S
 
 pub struct SecretsManagerService {
     store: Store,
+    /// The front door, which decides BatchGetSecretValue's permission on each secret.
+    internal: std::sync::Arc<nuage_front::Internal>,
 }
 
 impl SecretsManagerService {
-    pub fn new(store: Store) -> SecretsManagerService {
-        SecretsManagerService { store }
+    pub fn new(store: Store, internal: std::sync::Arc<nuage_front::Internal>) -> SecretsManagerService {
+        SecretsManagerService { store, internal }
     }
 
     fn get(&self, ctx: &RequestContext, secret_id: Option<&str>) -> AwsResult<Secret> {
@@ -605,8 +607,23 @@ impl TypedService for SecretsManagerService {
                     Err::<m::CancelRotateSecretResponse, _>(manage::rotation_refused(false))
                 })
             }
+            O::BatchGetSecretValue(i) => {
+                let mut a = Authorization {
+                    action: "secretsmanager:BatchGetSecretValue",
+                    resource: "*".into(),
+                    ..Default::default()
+                };
+                // Filters list the secrets first: that is ListSecrets' permission too.
+                if i.filters.is_some() {
+                    a.also.push(Authorization {
+                        action: "secretsmanager:ListSecrets",
+                        resource: "*".into(),
+                        ..Default::default()
+                    });
+                }
+                Row::authorized(a, self.batch_get(ctx, i))
+            }
             O::AssociateCrossAccountReplica(_)
-            | O::BatchGetSecretValue(_)
             | O::DisassociateCrossAccountReplica(_)
             | O::RemoveRegionsFromReplication(_)
             | O::ReplicateSecretToRegions(_)
