@@ -366,3 +366,33 @@ def test_insights_functions(logs):
     with pytest.raises(ClientError) as e:
         logs.start_query(logGroupName="/cafe/fn", startTime=0, endTime=1, queryString="fields frobnicate(ip)")
     assert code(e) == "MalformedQueryException"
+
+
+def test_insights_source_command_selects_log_groups(logs):
+    t = now_ms()
+    for g, n in [("/app/web", 3), ("/app/worker", 2), ("/audit/trail", 5)]:
+        logs.create_log_group(logGroupName=g)
+        logs.create_log_stream(logGroupName=g, logStreamName="s")
+        logs.put_log_events(logGroupName=g, logStreamName="s", logEvents=[{"timestamp": t + i, "message": f"{g} {i}"} for i in range(n)])
+    logs.create_log_group(logGroupName="/app/archive", logGroupClass="INFREQUENT_ACCESS")
+    logs.create_log_stream(logGroupName="/app/archive", logStreamName="s")
+    logs.put_log_events(logGroupName="/app/archive", logStreamName="s", logEvents=[{"timestamp": t, "message": "old"}])
+
+    def counted(query):
+        qid = logs.start_query(startTime=t // 1000 - 60, endTime=t // 1000 + 60, queryString=query)["queryId"]
+        while (out := logs.get_query_results(queryId=qid))["status"] in ("Scheduled", "Running"):
+            time.sleep(0.05)
+        return {r["field"]: r["value"] for r in out["results"][0]}["n"]
+
+    assert counted('SOURCE logGroups(namePrefix: ["/app/"]) | stats count(*) as n') == "6"
+    assert counted('SOURCE logGroups(namePrefix: ["/app/"], class: "STANDARD") | stats count(*) as n') == "5"
+    assert counted('SOURCE logGroups(namePrefix: ["/app/web", "/audit"]) | stats count(*) as n') == "8"
+    with pytest.raises(ClientError) as e:
+        logs.start_query(logGroupName="/app/web", startTime=0, endTime=1, queryString='SOURCE logGroups(namePrefix: ["/app/"]) | stats count(*)')
+    assert code(e) == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        logs.start_query(startTime=0, endTime=1, queryString='SOURCE logGroups(namePrefix: ["/nothing/"]) | stats count(*)')
+    assert code(e) == "InvalidParameterException"
+    with pytest.raises(ClientError) as e:
+        logs.start_query(startTime=0, endTime=1, queryString='SOURCE logGroups(prefix: ["/app/"]) | stats count(*)')
+    assert code(e) == "MalformedQueryException"

@@ -386,6 +386,23 @@ pub(crate) struct QueryRun {
 }
 
 impl Logs {
+    /// The caller's log groups a SOURCE command selects (by name prefix, and class when given).
+    pub(crate) fn source_groups(
+        &self,
+        ctx: &RequestContext,
+        spec: &crate::insights::SourceSpec,
+    ) -> AwsResult<Vec<String>> {
+        let prefix = format!("{}/{}/", ctx.account_id().unwrap_or_default(), ctx.region);
+        let groups = self.store.read()?.scan::<Group>(crate::GROUPS, &prefix)?;
+        Ok(groups
+            .into_iter()
+            .map(|(_, g)| g)
+            .filter(|g| spec.prefixes.iter().any(|p| g.name.starts_with(p.as_str())))
+            .filter(|g| spec.class.as_ref().is_none_or(|c| *c == g.class))
+            .map(|g| g.name)
+            .collect())
+    }
+
     pub(crate) fn start_query(
         &self,
         ctx: &RequestContext,
@@ -397,14 +414,26 @@ impl Logs {
         let mut names: Vec<String> = i.log_group_names.clone().unwrap_or_default();
         names.extend(i.log_group_name.clone());
         names.extend(i.log_group_identifiers.iter().flatten().map(|id| crate::group_name_of_arn(id).to_string()));
-        if names.is_empty() {
-            return Err(invalid("One of logGroupName, logGroupNames or logGroupIdentifiers must be specified"));
-        }
-        let groups = names.iter().map(|n| self.group(ctx, Some(n))).collect::<AwsResult<Vec<Group>>>()?;
         let text = i.query_string.clone().unwrap_or_default();
         let query = crate::insights::parse(&text).map_err(|e| {
             nuage_protocol::logs::errors::Error::MalformedQueryException.msg(format!("Query is malformed: {e}"))
         })?;
+        match (&query.source, names.is_empty()) {
+            (Some(_), false) => {
+                return Err(invalid("A query with the SOURCE command cannot also name log groups in the request."))
+            }
+            (Some(spec), true) => {
+                names = self.source_groups(ctx, spec)?;
+                if names.is_empty() {
+                    return Err(invalid("The SOURCE command of the query selects no log group."));
+                }
+            }
+            (None, true) => {
+                return Err(invalid("One of logGroupName, logGroupNames or logGroupIdentifiers must be specified"))
+            }
+            (None, false) => {}
+        }
+        let groups = names.iter().map(|n| self.group(ctx, Some(n))).collect::<AwsResult<Vec<Group>>>()?;
         let (start, end) = (i.start_time.unwrap_or(0) * 1000, i.end_time.unwrap_or(0) * 1000);
         if end < start {
             return Err(invalid("endTime must be greater than or equal to startTime"));

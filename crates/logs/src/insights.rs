@@ -97,6 +97,16 @@ pub(crate) enum Command {
 
 pub struct Query {
     pub(crate) commands: Vec<Command>,
+    /// `SOURCE logGroups(namePrefix: [...], class: ...)`: the log groups the query reads,
+    /// when the request names none.
+    pub(crate) source: Option<SourceSpec>,
+}
+
+/// Which log groups a SOURCE command selects.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SourceSpec {
+    pub prefixes: Vec<String>,
+    pub class: Option<String>,
 }
 
 // ---- lexing ---------------------------------------------------------------------------------
@@ -112,7 +122,7 @@ enum Tok {
 }
 
 const SYMS: &[&str] =
-    &["<=", ">=", "!=", "=~", "==", "=", "<", ">", "(", ")", "[", "]", ",", "+", "-", "*", "/", "%", "|"];
+    &["<=", ">=", "!=", "=~", "==", "=", "<", ">", "(", ")", "[", "]", ",", "+", "-", "*", "/", "%", "|", ":"];
 
 fn lex(text: &str) -> Result<Vec<Tok>, String> {
     let cs: Vec<char> = text.chars().collect();
@@ -509,6 +519,50 @@ impl P {
         Ok(c)
     }
 
+    /// `SOURCE logGroups(namePrefix: ["a", "b"], class: "STANDARD")`, the `SOURCE` read.
+    fn source(&mut self) -> Result<SourceSpec, String> {
+        self.expect_word("logGroups")?;
+        self.expect("(")?;
+        let mut spec = SourceSpec { prefixes: Vec::new(), class: None };
+        while !self.at(")") {
+            let Tok::Ident(name) = self.next() else { return Err(err("expected a logGroups parameter")) };
+            self.expect(":")?;
+            match name.as_str() {
+                "namePrefix" => {
+                    self.expect("[")?;
+                    while !self.at("]") {
+                        match self.next() {
+                            Tok::Str(s) => spec.prefixes.push(s),
+                            other => return Err(err(format!("namePrefix takes strings, not {other:?}"))),
+                        }
+                        if self.at(",") {
+                            self.next();
+                        }
+                    }
+                    self.expect("]")?;
+                    if spec.prefixes.is_empty() || spec.prefixes.len() > 5 {
+                        return Err(err("namePrefix takes one to five prefixes"));
+                    }
+                }
+                "class" => match self.next() {
+                    Tok::Str(c) | Tok::Ident(c) if c == "STANDARD" || c == "INFREQUENT_ACCESS" => spec.class = Some(c),
+                    other => return Err(err(format!("class is STANDARD or INFREQUENT_ACCESS, not {other:?}"))),
+                },
+                other => {
+                    return Err(err(format!("logGroups does not take {other} (nuage serves namePrefix and class)")))
+                }
+            }
+            if self.at(",") {
+                self.next();
+            }
+        }
+        self.expect(")")?;
+        if spec.prefixes.is_empty() {
+            return Err(err("logGroups needs namePrefix"));
+        }
+        Ok(spec)
+    }
+
     fn expect_word(&mut self, w: &str) -> Result<(), String> {
         if self.is_word(w) {
             self.next();
@@ -584,13 +638,21 @@ fn aggregate(e: &Expr) -> Result<Agg, String> {
 pub fn parse(text: &str) -> Result<Query, String> {
     let mut p = P { t: lex(text)?, i: 0 };
     let mut commands = Vec::new();
+    let mut source = None;
+    if p.is_word("SOURCE") {
+        p.next();
+        source = Some(p.source()?);
+        if !matches!(p.peek(), Tok::Eof) {
+            p.expect("|")?;
+        }
+    }
     while !matches!(p.peek(), Tok::Eof) {
         commands.push(p.command()?);
         if p.at("|") {
             p.next();
         }
     }
-    Ok(Query { commands })
+    Ok(Query { commands, source })
 }
 
 // ---- evaluation -----------------------------------------------------------------------------

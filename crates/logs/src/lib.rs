@@ -684,11 +684,24 @@ impl TypedService for LogsService {
                 })
             }
             O::StartQuery(i) => {
-                let group =
-                    i.log_group_name.clone().or_else(|| i.log_group_names.as_ref().and_then(|n| n.first().cloned()));
+                // The groups a SOURCE command selects are authorised like named ones.
+                let named = i.log_group_name.is_some()
+                    || i.log_group_names.as_ref().is_some_and(|n| !n.is_empty())
+                    || i.log_group_identifiers.as_ref().is_some_and(|n| !n.is_empty());
+                let selected: Vec<String> = match (named, i.query_string.as_deref().map(insights::parse)) {
+                    (false, Some(Ok(q))) => {
+                        q.source.map(|s| l.source_groups(ctx, &s).unwrap_or_default()).unwrap_or_default()
+                    }
+                    _ => Vec::new(),
+                };
+                let group = i
+                    .log_group_name
+                    .clone()
+                    .or_else(|| i.log_group_names.as_ref().and_then(|n| n.first().cloned()))
+                    .or_else(|| selected.first().cloned());
                 let mut a = self.on_group(ctx, "logs:StartQuery", group.as_deref());
-                for other in i.log_group_names.iter().flatten().skip(1).chain(i.log_group_identifiers.iter().flatten())
-                {
+                let others = i.log_group_names.iter().flatten().skip(1).chain(i.log_group_identifiers.iter().flatten());
+                for other in others.chain(selected.iter().skip(1)) {
                     a.also.push(self.on_group(ctx, "logs:StartQuery", Some(other)));
                 }
                 Row::authorized(a, async move { l.start_query(ctx, i) })
