@@ -1,6 +1,7 @@
 """Buckets and objects through boto3: the operations a data pipeline uses, with S3's errors."""
 import datetime
 import hashlib
+import time
 import urllib.parse
 
 import pytest
@@ -350,3 +351,49 @@ def test_large_chunk_signed_upload(server, s3, bucket):
     # The same in memory (a small body).
     r = _chunk_signed_put(f"{server.endpoint}/{bucket}/small", b"hello world" * 100, chunk=256)
     assert r.status_code == 200 and s3.get_object(Bucket=bucket, Key="small")["Body"].read() == b"hello world" * 100
+
+
+def test_archived_objects_are_read_after_a_restore(tmp_path):
+    from conftest import Nuage
+
+    # S3's hours become seconds: Standard (4 h) takes one.
+    n = Nuage(str(tmp_path), ["--restore-speedup", "14400"]).start()
+    try:
+        s3 = n.client("s3")
+        s3.create_bucket(Bucket="archive")
+        s3.put_object(Bucket="archive", Key="2019.csv", Body=b"old,data\n", StorageClass="GLACIER")
+        s3.put_object(Bucket="archive", Key="deep.csv", Body=b"deep", StorageClass="DEEP_ARCHIVE")
+        s3.put_object(Bucket="archive", Key="hot.csv", Body=b"hot")
+        with pytest.raises(ClientError) as e:
+            s3.get_object(Bucket="archive", Key="2019.csv")
+        assert e.value.response["Error"]["Code"] == "InvalidObjectState"
+        assert s3.head_object(Bucket="archive", Key="2019.csv")["StorageClass"] == "GLACIER"
+        with pytest.raises(ClientError) as e:
+            s3.copy_object(Bucket="archive", Key="copy.csv", CopySource="archive/2019.csv")
+        assert e.value.response["Error"]["Code"] == "InvalidObjectState"
+        with pytest.raises(ClientError) as e:
+            s3.restore_object(Bucket="archive", Key="hot.csv", RestoreRequest={"Days": 1})
+        assert e.value.response["Error"]["Code"] == "InvalidObjectState"
+        with pytest.raises(ClientError) as e:
+            s3.restore_object(Bucket="archive", Key="deep.csv", RestoreRequest={"Days": 1, "GlacierJobParameters": {"Tier": "Expedited"}})
+        assert e.value.response["Error"]["Code"] == "InvalidArgument"
+        r = s3.restore_object(Bucket="archive", Key="2019.csv", RestoreRequest={"Days": 2, "GlacierJobParameters": {"Tier": "Standard"}})
+        assert r["ResponseMetadata"]["HTTPStatusCode"] == 202
+        assert s3.head_object(Bucket="archive", Key="2019.csv")["Restore"] == 'ongoing-request="true"'
+        with pytest.raises(ClientError) as e:
+            s3.restore_object(Bucket="archive", Key="2019.csv", RestoreRequest={"Days": 2})
+        assert e.value.response["Error"]["Code"] == "RestoreAlreadyInProgress"
+        with pytest.raises(ClientError):
+            s3.get_object(Bucket="archive", Key="2019.csv")
+        time.sleep(1.5)
+        head = s3.head_object(Bucket="archive", Key="2019.csv")
+        assert head["Restore"].startswith('ongoing-request="false", expiry-date="') and head["StorageClass"] == "GLACIER"
+        got = s3.get_object(Bucket="archive", Key="2019.csv")
+        assert got["Body"].read() == b"old,data\n" and got["Restore"] == head["Restore"]
+        s3.copy_object(Bucket="archive", Key="copy.csv", CopySource="archive/2019.csv")
+        # Asked again, the restored copy's expiry moves: 200, not 202.
+        again = s3.restore_object(Bucket="archive", Key="2019.csv", RestoreRequest={"Days": 10})
+        assert again["ResponseMetadata"]["HTTPStatusCode"] == 200
+        assert s3.head_object(Bucket="archive", Key="2019.csv")["Restore"] != head["Restore"]
+    finally:
+        n.kill()

@@ -102,6 +102,10 @@ struct ServeArgs {
     /// and CloudWatch Logs' retention (events older than their group's retention deleted).
     #[arg(long, env = "NUAGE_TTL_INTERVAL", default_value_t = 30)]
     ttl_interval: u64,
+    /// How many times faster than S3 a restore of an archived object (Glacier Flexible
+    /// Retrieval, Deep Archive) completes: 60 makes S3's hours minutes.
+    #[arg(long, env = "NUAGE_RESTORE_SPEEDUP", default_value_t = 60.0)]
+    restore_speedup: f64,
     /// Seconds between two deliveries of S3 server access logs to their target buckets (S3
     /// delivers within hours, usually minutes).
     #[arg(long, env = "NUAGE_ACCESS_LOG_INTERVAL", default_value_t = 60)]
@@ -242,7 +246,10 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         .collect();
     let iam = nuage_iam::Iam::open(store.clone(), identities.clone(), bootstrap_users).map_err(|e| e.to_string())?;
     let internal = Arc::new(nuage_front::Internal::default());
-    let s3 = Arc::new(nuage_s3::S3Service::new(store.clone(), identities.clone(), iam.clone(), internal.clone()));
+    let s3 = Arc::new(
+        nuage_s3::S3Service::new(store.clone(), identities.clone(), iam.clone(), internal.clone())
+            .with_restore_speedup(args.restore_speedup),
+    );
     tokio::spawn(s3.clone().run_lifecycle(std::time::Duration::from_secs(args.lifecycle_interval.max(1))));
     tokio::spawn(s3.clone().run_access_log_delivery(std::time::Duration::from_secs(args.access_log_interval.max(1))));
     let warehouse_memory = match args.warehouse_memory {

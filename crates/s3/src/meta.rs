@@ -119,6 +119,9 @@ pub struct Version {
     pub sse: Option<crate::sse::Sse>,
     #[serde(default)]
     pub lock: crate::lock::ObjectLock,
+    /// For an archived version: the restore asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<crate::restore::Restore>,
 }
 
 impl Version {

@@ -330,6 +330,7 @@ pub async fn complete(
                 storage_class: u.storage_class.clone(),
                 sse: u.sse.clone(),
                 lock: u.lock.clone(),
+                restore: None,
             };
             let _ = &owner;
             let sse = u.sse.clone();

@@ -195,6 +195,7 @@ fn new_version(ctx: &RequestContext, etag: String, size: u64) -> Version {
         storage_class: "STANDARD".into(),
         sse: None,
         lock: Default::default(),
+        restore: None,
     }
 }
 
@@ -496,7 +497,8 @@ pub async fn get_object(
 ) -> AwsResult<(m::GetObjectOutput, nuage_protocol::Streamed)> {
     let loc = readable_version!(svc, input, req);
     let v = &loc.version;
-    let mut out = m::GetObjectOutput::default();
+    crate::restore::check_readable(v)?;
+    let mut out = m::GetObjectOutput { restore: crate::restore::header(v), ..Default::default() };
     let whole = input.range.is_none() && input.part_number.is_none();
     object_view!(out, loc, input.checksum_mode.as_deref() == Some("ENABLED") && whole);
     let r = requested(v, input.part_number, input.range.as_deref())?;
@@ -553,7 +555,7 @@ pub async fn head_object(
 ) -> AwsResult<m::HeadObjectOutput> {
     let loc = readable_version!(svc, input, req);
     let v = &loc.version;
-    let mut out = m::HeadObjectOutput::default();
+    let mut out = m::HeadObjectOutput { restore: crate::restore::header(v), ..Default::default() };
     object_view!(out, loc, input.checksum_mode.as_deref() == Some("ENABLED"));
     let r = requested(v, input.part_number, input.range.as_deref())?;
     out.parts_count = r.parts_count;
@@ -640,6 +642,7 @@ pub fn delete_in_txn(
                     storage_class: "STANDARD".into(),
                     sse: None,
                     lock: Default::default(),
+                    restore: None,
                 };
                 entry.versions.insert(0, marker);
                 Deleted { version_id: Some(id), delete_marker: true }
@@ -778,6 +781,13 @@ pub fn copy_source(svc: &S3Service, src: &str, req: &ServiceRequest) -> AwsResul
     }
     // Reading the source was authorised by the front door, with the destination write.
     let v = &loc.version;
+    if crate::restore::archived(v) && !crate::restore::restored(v) {
+        return Err(AwsError::new(
+            "InvalidObjectState",
+            403,
+            "Operation is not valid for the source object's storage class",
+        ));
+    }
     crate::sse::check_read(&v.sse, req, "x-amz-copy-source-")?;
     let h = |n: &str| req.header(n);
     let ims = h("x-amz-copy-source-if-modified-since").and_then(nuage_protocol::time_fmt::parse);

@@ -259,6 +259,7 @@ pub async fn post_object(
         storage_class: storage_class(req).unwrap_or_else(|_| "STANDARD".into()),
         sse: Some(crate::sse::Sse { algorithm: Some("AES256".into()), ..Default::default() }),
         lock: Default::default(),
+        restore: None,
     };
     let staged = svc.store.stage(body).await?;
     let (b, k) = (bucket_name.to_string(), key.clone());

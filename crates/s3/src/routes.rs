@@ -56,6 +56,7 @@ pub static ROUTES: &[Route] = &[
     r("PutBucketTagging", "s3:PutBucketTagging", None, Bucket, None, ""),
     r("GetBucketTagging", "s3:GetBucketTagging", None, Bucket, None, "Tagging"),
     r("DeleteBucketTagging", "s3:PutBucketTagging", None, Bucket, None, ""),
+    r("RestoreObject", "s3:RestoreObject", None, Object, None, ""),
     r("PutBucketLogging", "s3:PutBucketLogging", None, Bucket, None, ""),
     r("GetBucketLogging", "s3:GetBucketLogging", None, Bucket, None, "BucketLoggingStatus"),
     r("PutBucketCors", "s3:PutBucketCORS", None, Bucket, None, ""),

@@ -309,7 +309,7 @@ pub async fn select_object_content(
     let loc = locate(svc, &input.bucket.clone().unwrap_or_default(), &key, None, true)?;
     crate::sse::check_read(&loc.version.sse, req, "x-amz-")?;
     let v = &loc.version;
-    if matches!(v.storage_class.as_str(), "GLACIER" | "DEEP_ARCHIVE" | "GLACIER_IR") {
+    if crate::restore::archived(v) && !crate::restore::restored(v) {
         return Err(refused(
             "UnsupportedStorageClass",
             "We encountered a storage class that is not supported. Only STANDARD, STANDARD_IA, and ONEZONE_IA storage classes are supported.",
