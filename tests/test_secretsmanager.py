@@ -211,3 +211,44 @@ def test_batch_get_secret_value_answers_each_secret(server):
     with pytest.raises(ClientError) as e:
         app.batch_get_secret_value(Filters=[{"Key": "name", "Values": ["app/"]}])
     assert code(e) == "AccessDeniedException"
+
+
+def test_replication_to_other_regions(server):
+    east = server.client("secretsmanager", region="us-east-1")
+    west = server.client("secretsmanager", region="us-west-2")
+    paris = server.client("secretsmanager", region="eu-west-3")
+    created = east.create_secret(Name="db/main", SecretString="v1", AddReplicaRegions=[{"Region": "us-west-2"}])
+    assert created["ReplicationStatus"][0]["Region"] == "us-west-2" and created["ReplicationStatus"][0]["Status"] == "InSync"
+    replica = west.describe_secret(SecretId="db/main")
+    assert replica["PrimaryRegion"] == "us-east-1" and replica["ARN"] == created["ARN"].replace("us-east-1", "us-west-2")
+    assert west.get_secret_value(SecretId="db/main")["SecretString"] == "v1"
+    # Changes to the primary reach the replica; the replica is not written directly.
+    east.put_secret_value(SecretId="db/main", SecretString="v2")
+    assert west.get_secret_value(SecretId="db/main")["SecretString"] == "v2"
+    with pytest.raises(ClientError) as e:
+        west.put_secret_value(SecretId="db/main", SecretString="x")
+    assert code(e) == "InvalidRequestException"
+    # A region where the name is taken fails, unless overwriting is asked.
+    paris.create_secret(Name="db/main", SecretString="local")
+    out = east.replicate_secret_to_regions(SecretId="db/main", AddReplicaRegions=[{"Region": "eu-west-3"}])
+    assert out["ReplicationStatus"][0]["Status"] == "Failed"
+    assert paris.get_secret_value(SecretId="db/main")["SecretString"] == "local"
+    east.replicate_secret_to_regions(SecretId="db/main", AddReplicaRegions=[{"Region": "eu-west-3"}], ForceOverwriteReplicaSecret=True)
+    assert paris.get_secret_value(SecretId="db/main")["SecretString"] == "v2"
+    assert sorted(r["Region"] for r in east.describe_secret(SecretId="db/main")["ReplicationStatus"]) == ["eu-west-3", "us-west-2"]
+    # The primary cannot be deleted while it has replicas.
+    with pytest.raises(ClientError) as e:
+        east.delete_secret(SecretId="db/main", ForceDeleteWithoutRecovery=True)
+    assert code(e) == "InvalidRequestException"
+    east.remove_regions_from_replication(SecretId="db/main", RemoveReplicaRegions=["eu-west-3"])
+    with pytest.raises(ClientError) as e:
+        paris.get_secret_value(SecretId="db/main")
+    assert code(e) == "ResourceNotFoundException"
+    # A replica promoted: a secret of its own, written in its region, no longer following.
+    west.stop_replication_to_replica(SecretId="db/main")
+    assert "PrimaryRegion" not in west.describe_secret(SecretId="db/main")
+    west.put_secret_value(SecretId="db/main", SecretString="west-only")
+    east.put_secret_value(SecretId="db/main", SecretString="v3")
+    assert west.get_secret_value(SecretId="db/main")["SecretString"] == "west-only"
+    assert "ReplicationStatus" not in east.describe_secret(SecretId="db/main")
+    east.delete_secret(SecretId="db/main", ForceDeleteWithoutRecovery=True)

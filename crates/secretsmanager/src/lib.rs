@@ -47,6 +47,12 @@ struct Secret {
     /// The resource policy ("default", the only one Secrets Manager allows).
     #[serde(default)]
     policy: Option<String>,
+    /// A primary's replicas: their regions and KMS keys, rewritten with every change.
+    #[serde(default)]
+    replicas: Vec<(String, Option<String>)>,
+    /// A replica's primary region: a replica is read, never written, but through its primary.
+    #[serde(default)]
+    primary_region: Option<String>,
 }
 
 impl Secret {
@@ -150,14 +156,28 @@ impl SecretsManagerService {
         Ok(s)
     }
 
+    /// Writes a secret, and its replicas with it: they are always in sync.
     async fn put(&self, s: &Secret) -> AwsResult<()> {
-        let (k, v) = (s.key(), s.clone());
-        self.store.write(move |w| w.put(SECRETS, &k, &v)).await
+        let mut all = vec![s.clone()];
+        all.extend(s.replicas.iter().map(|(region, kms)| manage::replica_of(s, region, kms.clone())));
+        self.store
+            .write(move |w| {
+                for v in &all {
+                    w.put(SECRETS, &v.key(), v)?;
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn create(&self, ctx: &RequestContext, i: m::CreateSecretRequest) -> AwsResult<m::CreateSecretResponse> {
         let name = i.name.ok_or_else(|| invalid_parameter("Name is required"))?;
         check_name(&name)?;
+        if i.r#type.is_some() || i.cross_account_primary_arn.is_some() {
+            return Err(invalid_parameter(
+                "Managed external secrets (Type) and cross-account replicas are not served by nuage.",
+            ));
+        }
         let (string, binary) = value_of(i.secret_string, i.secret_binary)?;
         let acct = ctx.account_id().unwrap_or_default().to_string();
         let key = format!("{acct}/{}/{name}", ctx.region);
@@ -202,13 +222,22 @@ impl SecretsManagerService {
             purge_ms: None,
             versions,
             policy: None,
+            replicas: Vec::new(),
+            primary_region: None,
         };
         self.put(&s).await?;
+        let replication_status = match i.add_replica_regions {
+            Some(regions) if !regions.is_empty() => {
+                let force = i.force_overwrite_replica_secret.unwrap_or(false);
+                Some(self.add_replicas(ctx, &s.name, regions, force).await?.1)
+            }
+            _ => None,
+        };
         Ok(m::CreateSecretResponse {
             arn: Some(s.arn.clone()),
             name: Some(s.name.clone()),
             version_id: s.versions.first().map(|v| v.id.clone()),
-            replication_status: None,
+            replication_status,
         })
     }
 
@@ -266,6 +295,7 @@ impl SecretsManagerService {
         i: m::PutSecretValueRequest,
     ) -> AwsResult<m::PutSecretValueResponse> {
         let mut s = self.get(ctx, i.secret_id.as_deref())?;
+        manage::not_replica(&s)?;
         if s.deleted_ms.is_some() {
             return Err(marked_for_deletion());
         }
@@ -312,6 +342,8 @@ impl SecretsManagerService {
                 .then(|| s.tags.iter().map(|(k, v)| m::Tag { key: Some(k.clone()), value: Some(v.clone()) }).collect()),
             version_ids_to_stages: Some(s.versions_to_stages()),
             created_date: Some(ts(s.created_ms)),
+            primary_region: s.primary_region.clone(),
+            replication_status: (!s.replicas.is_empty()).then(|| manage::replication_status(s)),
             ..Default::default()
         }
     }
@@ -386,6 +418,13 @@ impl SecretsManagerService {
 
     async fn delete(&self, ctx: &RequestContext, i: m::DeleteSecretRequest) -> AwsResult<m::DeleteSecretResponse> {
         let mut s = self.get(ctx, i.secret_id.as_deref())?;
+        manage::not_replica(&s)?;
+        if !s.replicas.is_empty() {
+            return Err(E::InvalidRequestException.msg(format!(
+                "You can't delete secret {} that has replicas. You must first remove the replicas from the secret's replication configuration.",
+                s.name
+            )));
+        }
         let force = i.force_delete_without_recovery.unwrap_or(false);
         if force && i.recovery_window_in_days.is_some() {
             return Err(invalid_parameter(
@@ -623,11 +662,19 @@ impl TypedService for SecretsManagerService {
                 }
                 Row::authorized(a, self.batch_get(ctx, i))
             }
-            O::AssociateCrossAccountReplica(_)
-            | O::DisassociateCrossAccountReplica(_)
-            | O::RemoveRegionsFromReplication(_)
-            | O::ReplicateSecretToRegions(_)
-            | O::StopReplicationToReplica(_) => Row::NotServed,
+            O::ReplicateSecretToRegions(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:ReplicateSecretToRegions", i.secret_id.as_deref());
+                Row::authorized(a, self.replicate(ctx, i))
+            }
+            O::RemoveRegionsFromReplication(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:RemoveRegionsFromReplication", i.secret_id.as_deref());
+                Row::authorized(a, self.remove_replicas(ctx, i))
+            }
+            O::StopReplicationToReplica(i) => {
+                let a = self.on_secret(ctx, "secretsmanager:StopReplicationToReplica", i.secret_id.as_deref());
+                Row::authorized(a, self.stop_replication(ctx, i))
+            }
+            O::AssociateCrossAccountReplica(_) | O::DisassociateCrossAccountReplica(_) => Row::NotServed,
         }
     }
 }

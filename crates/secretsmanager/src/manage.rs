@@ -1,6 +1,7 @@
 //! A secret's life beyond create/get/put: UpdateSecret, staging labels moved by hand, the
 //! version list, tags, its resource policy (enforced on every request, across accounts too),
-//! random passwords, and rotation refused while nuage serves no Lambda.
+//! random passwords, replication to other regions, and rotation refused while nuage serves no
+//! Lambda.
 use super::*;
 use nuage_policy::{Policy, PolicyKind};
 
@@ -17,6 +18,7 @@ impl SecretsManagerService {
             return Err(invalid_parameter("Managed external secrets (Type) are not served by nuage."));
         }
         let mut s = self.get(ctx, i.secret_id.as_deref())?;
+        not_replica(&s)?;
         if s.deleted_ms.is_some() {
             return Err(marked_for_deletion());
         }
@@ -49,6 +51,7 @@ impl SecretsManagerService {
         i: m::UpdateSecretVersionStageRequest,
     ) -> AwsResult<m::UpdateSecretVersionStageResponse> {
         let mut s = self.get(ctx, i.secret_id.as_deref())?;
+        not_replica(&s)?;
         let stage = i.version_stage.clone().ok_or_else(|| invalid_parameter("VersionStage is required"))?;
         let holder = s.versions.iter().find(|v| v.stages.contains(&stage)).map(|v| v.id.clone());
         let known = |id: &str| s.versions.iter().any(|v| v.id == id);
@@ -133,6 +136,7 @@ impl SecretsManagerService {
 
     pub(crate) async fn tag(&self, ctx: &RequestContext, i: m::TagResourceRequest) -> AwsResult<()> {
         let mut s = self.get(ctx, i.secret_id.as_deref())?;
+        not_replica(&s)?;
         for t in i.tags.unwrap_or_default() {
             let (k, v) = (t.key.unwrap_or_default(), t.value.unwrap_or_default());
             s.tags.retain(|(key, _)| *key != k);
@@ -146,6 +150,7 @@ impl SecretsManagerService {
 
     pub(crate) async fn untag(&self, ctx: &RequestContext, i: m::UntagResourceRequest) -> AwsResult<()> {
         let mut s = self.get(ctx, i.secret_id.as_deref())?;
+        not_replica(&s)?;
         let keys = i.tag_keys.unwrap_or_default();
         s.tags.retain(|(k, _)| !keys.contains(k));
         self.put(&s).await
@@ -158,6 +163,7 @@ impl SecretsManagerService {
     ) -> AwsResult<m::PutResourcePolicyResponse> {
         check_policy_name(&i.policy_name)?;
         let mut s = self.get(ctx, i.secret_id.as_deref())?;
+        not_replica(&s)?;
         let doc = i.resource_policy.ok_or_else(|| invalid_parameter("ResourcePolicy is required"))?;
         let policy = Policy::parse(&doc, PolicyKind::Resource).map_err(|e| {
             E::MalformedPolicyDocumentException.msg(format!("This resource policy contains a syntax error: {e}"))
@@ -203,6 +209,7 @@ impl SecretsManagerService {
     ) -> AwsResult<m::DeleteResourcePolicyResponse> {
         check_policy_name(&i.policy_name)?;
         let mut s = self.get(ctx, i.secret_id.as_deref())?;
+        not_replica(&s)?;
         s.policy = None;
         self.put(&s).await?;
         Ok(m::DeleteResourcePolicyResponse {
@@ -279,6 +286,157 @@ impl SecretsManagerService {
             }
         }
         Ok(m::BatchGetSecretValueResponse { secret_values: Some(values), next_token, errors: Some(errors) })
+    }
+}
+
+/// A replica is written only through its primary.
+pub(crate) fn not_replica(s: &Secret) -> AwsResult<()> {
+    match &s.primary_region {
+        Some(primary) => Err(E::InvalidRequestException.msg(format!(
+            "Operation not permitted on a replica secret. Call must be made in primary secret's region ({primary})."
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A primary's copy in `region`: same name, versions, labels, tags and policy; its own ARN.
+pub(crate) fn replica_of(s: &Secret, region: &str, kms_key_id: Option<String>) -> Secret {
+    let mut r = s.clone();
+    r.arn = s.arn.replacen(&format!(":{}:", s.region), &format!(":{region}:"), 1);
+    r.region = region.to_string();
+    r.kms_key_id = kms_key_id;
+    r.replicas = Vec::new();
+    r.primary_region = Some(s.region.clone());
+    r
+}
+
+/// A primary's replicas as DescribeSecret reports them: always in sync, since they are
+/// written with it.
+pub(crate) fn replication_status(s: &Secret) -> Vec<m::ReplicationStatusType> {
+    s.replicas
+        .iter()
+        .map(|(region, kms)| m::ReplicationStatusType {
+            region: Some(region.clone()),
+            kms_key_id: Some(kms.clone().unwrap_or_else(|| "alias/aws/secretsmanager".into())),
+            status: Some("InSync".into()),
+            status_message: Some("Replication succeeded".into()),
+            last_accessed_date: None,
+        })
+        .collect()
+}
+
+/// A region name as AWS spells them (`us-east-1`, `eu-west-3`, `ap-southeast-2`).
+fn valid_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl SecretsManagerService {
+    /// Adds replicas of the secret `name` (of the caller's region): each region's copy, or
+    /// its failure when another secret has the name there (unless overwriting is asked).
+    pub(crate) async fn add_replicas(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        regions: Vec<m::ReplicaRegionType>,
+        force: bool,
+    ) -> AwsResult<(String, Vec<m::ReplicationStatusType>)> {
+        let mut s = self.get(ctx, Some(name))?;
+        not_replica(&s)?;
+        let mut statuses = Vec::new();
+        for r in regions {
+            let region = r.region.clone().ok_or_else(|| invalid_parameter("Region is required"))?;
+            if !valid_region(&region) || region == s.region {
+                return Err(invalid_parameter(format!("Invalid replica region: {region}")));
+            }
+            let key = format!("{}/{region}/{}", s.account, s.name);
+            let existing: Option<Secret> = self.store.read()?.get(SECRETS, &key)?;
+            let ours = existing.as_ref().is_some_and(|e| e.primary_region.as_deref() == Some(s.region.as_str()));
+            let status = if existing.is_some() && !ours && !force {
+                ("Failed", "Replication failed: Secret name already exists in region".to_string())
+            } else {
+                s.replicas.retain(|(r0, _)| *r0 != region);
+                s.replicas.push((region.clone(), r.kms_key_id.clone()));
+                ("InSync", "Replication succeeded".to_string())
+            };
+            statuses.push(m::ReplicationStatusType {
+                region: Some(region),
+                kms_key_id: Some(r.kms_key_id.unwrap_or_else(|| "alias/aws/secretsmanager".into())),
+                status: Some(status.0.into()),
+                status_message: Some(status.1),
+                last_accessed_date: None,
+            });
+        }
+        self.put(&s).await?;
+        Ok((s.arn, statuses))
+    }
+
+    pub(crate) async fn replicate(
+        &self,
+        ctx: &RequestContext,
+        i: m::ReplicateSecretToRegionsRequest,
+    ) -> AwsResult<m::ReplicateSecretToRegionsResponse> {
+        let s = self.get(ctx, i.secret_id.as_deref())?;
+        let regions = i.add_replica_regions.unwrap_or_default();
+        if regions.is_empty() {
+            return Err(invalid_parameter("AddReplicaRegions must name at least one region."));
+        }
+        let force = i.force_overwrite_replica_secret.unwrap_or(false);
+        let (arn, statuses) = self.add_replicas(ctx, &s.name, regions, force).await?;
+        Ok(m::ReplicateSecretToRegionsResponse { arn: Some(arn), replication_status: Some(statuses) })
+    }
+
+    pub(crate) async fn remove_replicas(
+        &self,
+        ctx: &RequestContext,
+        i: m::RemoveRegionsFromReplicationRequest,
+    ) -> AwsResult<m::RemoveRegionsFromReplicationResponse> {
+        let mut s = self.get(ctx, i.secret_id.as_deref())?;
+        not_replica(&s)?;
+        let gone = i.remove_replica_regions.unwrap_or_default();
+        for region in &gone {
+            if !s.replicas.iter().any(|(r, _)| r == region) {
+                return Err(invalid_parameter(format!("The secret is not replicated to {region}.")));
+            }
+        }
+        s.replicas.retain(|(r, _)| !gone.contains(r));
+        let keys: Vec<String> = gone.iter().map(|r| format!("{}/{r}/{}", s.account, s.name)).collect();
+        self.store
+            .write(move |w| {
+                for k in &keys {
+                    w.delete(SECRETS, k)?;
+                }
+                Ok(())
+            })
+            .await?;
+        self.put(&s).await?;
+        Ok(m::RemoveRegionsFromReplicationResponse {
+            arn: Some(s.arn.clone()),
+            replication_status: Some(replication_status(&s)),
+        })
+    }
+
+    /// StopReplicationToReplica, called on the replica: it becomes a secret of its own.
+    pub(crate) async fn stop_replication(
+        &self,
+        ctx: &RequestContext,
+        i: m::StopReplicationToReplicaRequest,
+    ) -> AwsResult<m::StopReplicationToReplicaResponse> {
+        let mut replica = self.get(ctx, i.secret_id.as_deref())?;
+        let primary_region = replica
+            .primary_region
+            .clone()
+            .ok_or_else(|| E::InvalidRequestException.msg("The secret is not a replica."))?;
+        let primary_key = format!("{}/{primary_region}/{}", replica.account, replica.name);
+        if let Some(mut primary) = self.store.read()?.get::<Secret>(SECRETS, &primary_key)? {
+            primary.replicas.retain(|(r, _)| *r != replica.region);
+            self.put(&primary).await?;
+        }
+        replica.primary_region = None;
+        self.put(&replica).await?;
+        Ok(m::StopReplicationToReplicaResponse { arn: Some(replica.arn) })
     }
 }
 
