@@ -223,3 +223,19 @@ def test_role_trust_requiring_mfa(server):
     creds = sts.assume_role(RoleArn=role, RoleSessionName="with-mfa", SerialNumber=serial, TokenCode=totp(seed, 1))["Credentials"]
     who = server.client("sts", access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], session_token=creds["SessionToken"]).get_caller_identity()
     assert who["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/with-mfa"
+
+
+def test_tags_of_instance_profiles_and_oidc_providers(server):
+    iam = server.client("iam")
+    iam.create_instance_profile(InstanceProfileName="web")
+    iam.tag_instance_profile(InstanceProfileName="web", Tags=[{"Key": "team", "Value": "web"}, {"Key": "env", "Value": "dev"}])
+    iam.untag_instance_profile(InstanceProfileName="web", TagKeys=["env"])
+    assert iam.list_instance_profile_tags(InstanceProfileName="web")["Tags"] == [{"Key": "team", "Value": "web"}]
+    assert error_of(iam.list_instance_profile_tags, InstanceProfileName="nope")["Code"] == "NoSuchEntity"
+    arn = iam.create_open_id_connect_provider(Url="https://token.actions.githubusercontent.com", ClientIDList=["sts.amazonaws.com"],
+                                              ThumbprintList=["a" * 40])["OpenIDConnectProviderArn"]
+    iam.tag_open_id_connect_provider(OpenIDConnectProviderArn=arn, Tags=[{"Key": "ci", "Value": "github"}])
+    assert iam.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=arn)["Tags"] == [{"Key": "ci", "Value": "github"}]
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["Tags"] == [{"Key": "ci", "Value": "github"}]
+    iam.untag_open_id_connect_provider(OpenIDConnectProviderArn=arn, TagKeys=["ci"])
+    assert iam.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=arn)["Tags"] == []

@@ -230,6 +230,8 @@ impl TypedService for IamService {
                 GetUser: User => get_user,
                 ListUsers: Any => list_users,
                 ListUserTags: User => list_user_tags,
+                ListInstanceProfileTags: InstanceProfile => list_instance_profile_tags,
+                ListOpenIDConnectProviderTags: Oidc => list_oidc_provider_tags,
                 CreateAccessKey: User => create_access_key,
                 ListAccessKeys: User => list_access_keys,
                 GetAccessKeyLastUsed: Any => get_access_key_last_used,
@@ -299,6 +301,10 @@ impl TypedService for IamService {
                 UpdateUser: User => update_user,
                 DeleteUser: User => delete_user,
                 TagUser: User => tag_user,
+                TagInstanceProfile: InstanceProfile => tag_instance_profile,
+                UntagInstanceProfile: InstanceProfile => untag_instance_profile,
+                TagOpenIDConnectProvider: Oidc => tag_oidc_provider,
+                UntagOpenIDConnectProvider: Oidc => untag_oidc_provider,
                 UntagUser: User => untag_user,
                 UpdateAccessKey: User => update_access_key,
                 DeleteAccessKey: User => delete_access_key,
@@ -342,7 +348,7 @@ impl TypedService for IamService {
                 UpdateOpenIDConnectProviderThumbprint: Oidc => update_thumbprints,
             }
             not_served {
-                AcceptDelegationRequest AcquireRole AssociateDelegationRequest CreateDelegationRequest CreateSAMLProvider CreateServiceLinkedRole DeleteSAMLProvider DeleteSSHPublicKey DeleteServerCertificate DeleteServiceLinkedRole DeleteSigningCertificate DisableOrganizationsRootCredentialsManagement DisableOrganizationsRootSessions DisableOutboundWebIdentityFederation EnableOrganizationsRootCredentialsManagement EnableOrganizationsRootSessions EnableOutboundWebIdentityFederation GenerateOrganizationsAccessReport GenerateServiceLastAccessedDetails GetAccountProperties GetDelegationRequest GetHumanReadableSummary GetOrganizationsAccessReport GetOutboundWebIdentityFederationInfo GetRoleTemplateVersion GetSAMLProvider GetSSHPublicKey GetServerCertificate GetServiceLastAccessedDetails GetServiceLastAccessedDetailsWithEntities GetServiceLinkedRoleDeletionStatus ListDelegationRequests ListInstanceProfileTags ListOpenIDConnectProviderTags ListOrganizationsFeatures ListPoliciesGrantingServiceAccess ListSAMLProviderTags ListSAMLProviders ListSSHPublicKeys ListServerCertificateTags ListServerCertificates ListSigningCertificates PutAccountProperties RejectDelegationRequest SendDelegationToken SetSecurityTokenServicePreferences TagInstanceProfile TagOpenIDConnectProvider TagSAMLProvider TagServerCertificate UntagInstanceProfile UntagOpenIDConnectProvider UntagSAMLProvider UntagServerCertificate UpdateDelegationRequest UpdateSAMLProvider UpdateSSHPublicKey UpdateServerCertificate UpdateSigningCertificate UploadSSHPublicKey UploadServerCertificate UploadSigningCertificate
+                AcceptDelegationRequest AcquireRole AssociateDelegationRequest CreateDelegationRequest CreateSAMLProvider CreateServiceLinkedRole DeleteSAMLProvider DeleteSSHPublicKey DeleteServerCertificate DeleteServiceLinkedRole DeleteSigningCertificate DisableOrganizationsRootCredentialsManagement DisableOrganizationsRootSessions DisableOutboundWebIdentityFederation EnableOrganizationsRootCredentialsManagement EnableOrganizationsRootSessions EnableOutboundWebIdentityFederation GenerateOrganizationsAccessReport GenerateServiceLastAccessedDetails GetAccountProperties GetDelegationRequest GetHumanReadableSummary GetOrganizationsAccessReport GetOutboundWebIdentityFederationInfo GetRoleTemplateVersion GetSAMLProvider GetSSHPublicKey GetServerCertificate GetServiceLastAccessedDetails GetServiceLastAccessedDetailsWithEntities GetServiceLinkedRoleDeletionStatus ListDelegationRequests ListOrganizationsFeatures ListPoliciesGrantingServiceAccess ListSAMLProviderTags ListSAMLProviders ListSSHPublicKeys ListServerCertificateTags ListServerCertificates ListSigningCertificates PutAccountProperties RejectDelegationRequest SendDelegationToken SetSecurityTokenServicePreferences TagSAMLProvider TagServerCertificate UntagSAMLProvider UntagServerCertificate UpdateDelegationRequest UpdateSAMLProvider UpdateSSHPublicKey UpdateServerCertificate UpdateSigningCertificate UploadSSHPublicKey UploadServerCertificate UploadSigningCertificate
             }
         )
     }

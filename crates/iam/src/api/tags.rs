@@ -1,4 +1,4 @@
-//! Tags of users, roles and policies.
+//! Tags of users, roles, policies, instance profiles and OpenID Connect providers.
 use super::*;
 
 // ---- tags of users, roles and policies ----
@@ -9,6 +9,16 @@ pub(super) enum Tagged {
     User,
     Role,
     Policy,
+    InstanceProfile,
+    Oidc,
+}
+
+fn no_instance_profile(name: &str) -> AwsError {
+    no_such_entity(format!("Instance Profile {name} cannot be found."))
+}
+
+fn no_oidc(arn: &str) -> AwsError {
+    no_such_entity(format!("OpenIDConnect Provider not found for arn {arn}"))
 }
 
 pub(super) fn tags_mut<'a>(st: &'a mut AccountState, kind: Tagged, name: &str) -> AwsResult<&'a mut Vec<Tag>> {
@@ -16,6 +26,10 @@ pub(super) fn tags_mut<'a>(st: &'a mut AccountState, kind: Tagged, name: &str) -
         Tagged::User => &mut user_mut(st, name)?.tags,
         Tagged::Role => &mut role_mut(st, name)?.tags,
         Tagged::Policy => &mut policy_mut(st, name)?.tags,
+        Tagged::InstanceProfile => {
+            &mut st.instance_profiles.get_mut(name).ok_or_else(|| no_instance_profile(name))?.tags
+        }
+        Tagged::Oidc => &mut st.oidc_providers.get_mut(name).ok_or_else(|| no_oidc(name))?.tags,
     })
 }
 
@@ -65,6 +79,8 @@ pub(super) fn list_tags(
         Tagged::Policy => {
             &st.policies.get(&name).ok_or_else(|| no_such_entity(format!("Policy {name} was not found.")))?.tags
         }
+        Tagged::InstanceProfile => &st.instance_profiles.get(&name).ok_or_else(|| no_instance_profile(&name))?.tags,
+        Tagged::Oidc => &st.oidc_providers.get(&name).ok_or_else(|| no_oidc(&name))?.tags,
     };
     page(tags_out(tags).unwrap_or_default(), marker.as_deref(), max_items)
 }
@@ -116,4 +132,26 @@ tag_ops!(
     UntagPolicyRequest,
     ListPolicyTagsRequest,
     ListPolicyTagsResponse
+);
+tag_ops!(
+    tag_instance_profile,
+    untag_instance_profile,
+    list_instance_profile_tags,
+    Tagged::InstanceProfile,
+    instance_profile_name,
+    TagInstanceProfileRequest,
+    UntagInstanceProfileRequest,
+    ListInstanceProfileTagsRequest,
+    ListInstanceProfileTagsResponse
+);
+tag_ops!(
+    tag_oidc_provider,
+    untag_oidc_provider,
+    list_oidc_provider_tags,
+    Tagged::Oidc,
+    open_id_connect_provider_arn,
+    TagOpenIDConnectProviderRequest,
+    UntagOpenIDConnectProviderRequest,
+    ListOpenIDConnectProviderTagsRequest,
+    ListOpenIDConnectProviderTagsResponse
 );
