@@ -239,3 +239,27 @@ def test_tags_of_instance_profiles_and_oidc_providers(server):
     assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["Tags"] == [{"Key": "ci", "Value": "github"}]
     iam.untag_open_id_connect_provider(OpenIDConnectProviderArn=arn, TagKeys=["ci"])
     assert iam.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=arn)["Tags"] == []
+
+
+def test_service_last_accessed_from_real_requests(server):
+    iam = server.client("iam")
+    server.client("s3").create_bucket(Bucket="advisor")
+    policy = [{"Effect": "Allow", "Action": ["s3:*", "dynamodb:Get*", "sqs:SendMessage"], "Resource": "*"}]
+    ana = user_with_keys(server, "ana", policy)
+    ana("s3").list_objects_v2(Bucket="advisor")
+    job = iam.generate_service_last_accessed_details(Arn=f"arn:aws:iam::{ACCOUNT}:user/ana")["JobId"]
+    out = iam.get_service_last_accessed_details(JobId=job)
+    assert out["JobStatus"] == "COMPLETED" and out["JobType"] == "SERVICE_LEVEL"
+    by_ns = {s["ServiceNamespace"]: s for s in out["ServicesLastAccessed"]}
+    # The services the policy allows (that nuage serves); only S3 was used.
+    assert sorted(by_ns) == ["dynamodb", "s3"]
+    assert by_ns["s3"]["TotalAuthenticatedEntities"] == 1 and by_ns["s3"]["LastAuthenticatedEntity"] == f"arn:aws:iam::{ACCOUNT}:user/ana"
+    assert by_ns["s3"]["LastAuthenticatedRegion"] == "us-east-1" and "LastAuthenticated" in by_ns["s3"]
+    assert by_ns["dynamodb"]["TotalAuthenticatedEntities"] == 0 and "LastAuthenticated" not in by_ns["dynamodb"]
+    entities = iam.get_service_last_accessed_details_with_entities(JobId=job, ServiceNamespace="s3")["EntityDetailsList"]
+    assert [e["EntityInfo"]["Name"] for e in entities] == ["ana"] and "LastAuthenticated" in entities[0]
+    granting = iam.list_policies_granting_service_access(Arn=f"arn:aws:iam::{ACCOUNT}:user/ana", ServiceNamespaces=["s3", "ec2"])
+    by_ns = {e["ServiceNamespace"]: e["Policies"] for e in granting["PoliciesGrantingServiceAccess"]}
+    assert by_ns["s3"] == [{"PolicyName": "p", "PolicyType": "INLINE", "EntityType": "user", "EntityName": "ana"}] and by_ns["ec2"] == []
+    assert error_of(iam.generate_service_last_accessed_details, Arn=f"arn:aws:iam::{ACCOUNT}:user/ana", Granularity="ACTION_LEVEL")["Code"] == "InvalidInput"
+    assert error_of(iam.get_service_last_accessed_details, JobId="00000000-0000-0000-0000-000000000000")["Code"] == "NoSuchEntity"

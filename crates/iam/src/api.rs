@@ -306,6 +306,7 @@ fn target_user(ctx: &RequestContext, name: &Option<String>) -> AwsResult<String>
 }
 
 mod account;
+mod advisor;
 mod credentials;
 mod groups;
 mod mfa;
@@ -317,4 +318,7 @@ mod simulate;
 mod tags;
 mod users;
 
-use self::{account::*, credentials::*, groups::*, mfa::*, oidc::*, policies::*, roles::*, tags::*, users::*};
+pub(crate) use self::advisor::AdvisorJob;
+use self::{
+    account::*, advisor::*, credentials::*, groups::*, mfa::*, oidc::*, policies::*, roles::*, tags::*, users::*,
+};

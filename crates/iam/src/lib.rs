@@ -1,6 +1,7 @@
 //! IAM and STS: users, groups, roles, policies, access keys and temporary credentials, kept
 //! durably; the policies of each principal, handed to the front door's authoriser.
 
+pub mod access_advisor;
 mod api;
 pub mod managed;
 pub mod mfa;
@@ -58,6 +59,10 @@ pub struct Iam {
     accounts: RwLock<HashMap<String, Arc<AccountState>>>,
     sessions: RwLock<HashMap<String, Arc<Session>>>,
     last_used: RwLock<HashMap<String, KeyLastUsed>>,
+    /// Each user's and role's last request to each service, by `entity|namespace`.
+    service_access: RwLock<HashMap<String, access_advisor::ServiceAccess>>,
+    /// Service-last-accessed reports generated, by job id.
+    advisor_jobs: std::sync::Mutex<HashMap<String, Arc<api::AdvisorJob>>>,
     /// IAM writes are rare; one at a time keeps read-modify-write simple and race-free.
     writes: tokio::sync::Mutex<()>,
 }
@@ -84,6 +89,8 @@ impl Iam {
             accounts: RwLock::new(HashMap::new()),
             sessions: RwLock::new(HashMap::new()),
             last_used: RwLock::new(HashMap::new()),
+            service_access: RwLock::new(HashMap::new()),
+            advisor_jobs: std::sync::Mutex::new(HashMap::new()),
             writes: tokio::sync::Mutex::new(()),
         });
         iam.load()?;
@@ -119,6 +126,8 @@ impl Iam {
         *write_lock(&self.sessions) = sessions;
         *write_lock(&self.last_used) =
             snap.scan::<KeyLastUsed>(KEYS_LAST_USED, "").unwrap_or_default().into_iter().collect();
+        *write_lock(&self.service_access) =
+            snap.scan(access_advisor::SERVICE_ACCESS, "").unwrap_or_default().into_iter().collect();
         Ok(())
     }
 
@@ -138,6 +147,8 @@ impl Iam {
         for (k, _) in write_lock(&self.sessions).drain() {
             self.identities.remove_credential(&k);
         }
+        write_lock(&self.service_access).clear();
+        self.advisor_jobs.lock().unwrap_or_else(|e| e.into_inner()).clear();
         if let Err(e) = self.load() {
             tracing::error!(error = %e, "IAM state could not be reloaded after reset");
         }
@@ -294,6 +305,7 @@ fn session_credential(s: &Session) -> Credential {
 
 impl PolicyStore for Iam {
     fn key_used(&self, access_key: &str, service: &str, region: &str) {
+        self.record_service_access(access_key, service, region);
         let now = state::now_ms();
         let used = KeyLastUsed { date_ms: now, service: service.to_string(), region: region.to_string() };
         {

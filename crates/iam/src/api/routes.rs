@@ -285,6 +285,10 @@ impl TypedService for IamService {
                 ListVirtualMFADevices: Any => list_virtual_mfa_devices,
                 GetMFADevice: Mfa => get_mfa_device,
                 ListMFADeviceTags: Mfa => list_mfa_device_tags,
+                GenerateServiceLastAccessedDetails: Any => generate_service_last_accessed_details,
+                GetServiceLastAccessedDetails: Any => get_service_last_accessed_details,
+                GetServiceLastAccessedDetailsWithEntities: Any => get_service_last_accessed_details_with_entities,
+                ListPoliciesGrantingServiceAccess: Any => list_policies_granting_service_access,
             }
             unit {
                 UpdateAccountPasswordPolicy: Any => update_account_password_policy,
@@ -348,7 +352,7 @@ impl TypedService for IamService {
                 UpdateOpenIDConnectProviderThumbprint: Oidc => update_thumbprints,
             }
             not_served {
-                AcceptDelegationRequest AcquireRole AssociateDelegationRequest CreateDelegationRequest CreateSAMLProvider CreateServiceLinkedRole DeleteSAMLProvider DeleteSSHPublicKey DeleteServerCertificate DeleteServiceLinkedRole DeleteSigningCertificate DisableOrganizationsRootCredentialsManagement DisableOrganizationsRootSessions DisableOutboundWebIdentityFederation EnableOrganizationsRootCredentialsManagement EnableOrganizationsRootSessions EnableOutboundWebIdentityFederation GenerateOrganizationsAccessReport GenerateServiceLastAccessedDetails GetAccountProperties GetDelegationRequest GetHumanReadableSummary GetOrganizationsAccessReport GetOutboundWebIdentityFederationInfo GetRoleTemplateVersion GetSAMLProvider GetSSHPublicKey GetServerCertificate GetServiceLastAccessedDetails GetServiceLastAccessedDetailsWithEntities GetServiceLinkedRoleDeletionStatus ListDelegationRequests ListOrganizationsFeatures ListPoliciesGrantingServiceAccess ListSAMLProviderTags ListSAMLProviders ListSSHPublicKeys ListServerCertificateTags ListServerCertificates ListSigningCertificates PutAccountProperties RejectDelegationRequest SendDelegationToken SetSecurityTokenServicePreferences TagSAMLProvider TagServerCertificate UntagSAMLProvider UntagServerCertificate UpdateDelegationRequest UpdateSAMLProvider UpdateSSHPublicKey UpdateServerCertificate UpdateSigningCertificate UploadSSHPublicKey UploadServerCertificate UploadSigningCertificate
+                AcceptDelegationRequest AcquireRole AssociateDelegationRequest CreateDelegationRequest CreateSAMLProvider CreateServiceLinkedRole DeleteSAMLProvider DeleteSSHPublicKey DeleteServerCertificate DeleteServiceLinkedRole DeleteSigningCertificate DisableOrganizationsRootCredentialsManagement DisableOrganizationsRootSessions DisableOutboundWebIdentityFederation EnableOrganizationsRootCredentialsManagement EnableOrganizationsRootSessions EnableOutboundWebIdentityFederation GenerateOrganizationsAccessReport GetAccountProperties GetDelegationRequest GetHumanReadableSummary GetOrganizationsAccessReport GetOutboundWebIdentityFederationInfo GetRoleTemplateVersion GetSAMLProvider GetSSHPublicKey GetServerCertificate GetServiceLinkedRoleDeletionStatus ListDelegationRequests ListOrganizationsFeatures ListSAMLProviderTags ListSAMLProviders ListSSHPublicKeys ListServerCertificateTags ListServerCertificates ListSigningCertificates PutAccountProperties RejectDelegationRequest SendDelegationToken SetSecurityTokenServicePreferences TagSAMLProvider TagServerCertificate UntagSAMLProvider UntagServerCertificate UpdateDelegationRequest UpdateSAMLProvider UpdateSSHPublicKey UpdateServerCertificate UpdateSigningCertificate UploadSSHPublicKey UploadServerCertificate UploadSigningCertificate
             }
         )
     }

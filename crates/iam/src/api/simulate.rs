@@ -16,14 +16,14 @@ use std::sync::Arc;
 
 /// A policy in a simulation: how it is reported, and what a PolicyExclusionList entry may
 /// name it by.
-struct Named {
-    id: String,
-    kind: &'static str,
-    policy: Arc<Policy>,
+pub(super) struct Named {
+    pub(super) id: String,
+    pub(super) kind: &'static str,
+    pub(super) policy: Arc<Policy>,
     /// A managed policy's ARN.
-    arn: Option<String>,
+    pub(super) arn: Option<String>,
     /// An inline policy's entity: (`user` | `group` | `role`, its name).
-    inline_of: Option<(&'static str, String)>,
+    pub(super) inline_of: Option<(&'static str, String)>,
 }
 
 fn parse_all(docs: &Option<Vec<String>>, prefix: &str, kind: PolicyKind) -> AwsResult<Vec<Named>> {
@@ -448,11 +448,11 @@ fn source_policies(iam: &Iam, source: &str, account: &str) -> AwsResult<(Vec<Nam
 }
 
 /// A permissions boundary: its ARN and policy.
-type Boundary = (String, Arc<Policy>);
+pub(super) type Boundary = (String, Arc<Policy>);
 
 /// The policies of a user (with its groups'), group or role, each with where it comes from,
 /// and the entity's boundary.
-fn entity_policies(
+pub(super) fn entity_policies(
     iam: &Iam,
     st: &AccountState,
     kind: &'static str,
