@@ -6,11 +6,14 @@ use crate::access_advisor::SERVICES;
 use crate::api::simulate::{entity_policies, Named};
 use nuage_policy::matching::glob;
 
+/// A user or role a report covers: ARN, name, `USER` or `ROLE`, unique id, path.
+type Entity = (String, String, &'static str, String, String);
+
 /// One generated report, kept for reading.
 pub(crate) struct AdvisorJob {
     created: i64,
     /// The users and roles whose requests count: (ARN, name, type, id, path).
-    entities: Vec<(String, String, &'static str, String, String)>,
+    entities: Vec<Entity>,
     /// The namespaces the policies allow, in IAM's order.
     namespaces: Vec<&'static str>,
 }
@@ -54,23 +57,18 @@ fn target(arn: &str, account: &str) -> AwsResult<(&'static str, String)> {
     ))
 }
 
-fn user_entity(u: &User) -> (String, String, &'static str, String, String) {
+fn user_entity(u: &User) -> Entity {
     (u.arn.clone(), u.name.clone(), "USER", u.id.clone(), u.path.clone())
 }
 
-fn role_entity(r: &Role) -> (String, String, &'static str, String, String) {
+fn role_entity(r: &Role) -> Entity {
     (r.arn.clone(), r.name.clone(), "ROLE", r.id.clone(), r.path.clone())
 }
 
 /// The policies of the ARN's entity (or the policy itself) and the users and roles it covers.
-fn scope(
-    iam: &Iam,
-    st: &AccountState,
-    arn: &str,
-    account: &str,
-) -> AwsResult<(Vec<Named>, Vec<(String, String, &'static str, String, String)>)> {
+fn scope(iam: &Iam, st: &AccountState, arn: &str, account: &str) -> AwsResult<(Vec<Named>, Vec<Entity>)> {
     let (kind, name) = target(arn, account)?;
-    let members = |group: &str| -> Vec<(String, String, &'static str, String, String)> {
+    let members = |group: &str| -> Vec<Entity> {
         st.groups
             .get(&ci(group))
             .map(|g| g.members.iter().filter_map(|m| st.users.get(&ci(m))).map(user_entity).collect())
