@@ -40,6 +40,54 @@ fn session_token(minimum: Option<i32>) -> String {
     format!("FwoGZXIvYXdzE{}", base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
+/// New temporary credentials for `principal` (its session key set to theirs), lasting
+/// `duration` seconds, with nothing else yet: callers fill in what their operation gives.
+fn new_session(mut principal: Principal, duration: i32, minimum_token: Option<i32>) -> Session {
+    let access_key = new_id("ASIA");
+    principal.session_key = Some(access_key.clone());
+    Session {
+        access_key,
+        secret: new_secret(),
+        token: session_token(minimum_token),
+        expires: now_secs() + duration as i64,
+        principal,
+        role: None,
+        policy: None,
+        parsed_policy: None,
+        policy_arns: Vec::new(),
+        tags: Vec::new(),
+        issued: now_secs(),
+        source_identity: None,
+        transitive_tag_keys: Vec::new(),
+        mfa_authenticated: None,
+        federated_by: None,
+    }
+}
+
+/// A principal of the account `acct` that temporary credentials act as.
+fn temporary_principal(
+    acct: &nuage_core::identity::Account,
+    kind: PrincipalKind,
+    name: &str,
+    arn: &str,
+    user_id: &str,
+    role_arn: Option<String>,
+) -> Principal {
+    Principal {
+        account_id: acct.id.clone(),
+        kind,
+        name: name.to_string(),
+        arn: arn.to_string(),
+        user_id: user_id.to_string(),
+        canonical_id: acct.canonical_id.clone(),
+        display_name: acct.display_name.clone(),
+        role_arn,
+        session_key: None,
+        source_arn: None,
+        source_account: None,
+    }
+}
+
 /// SessionTokenSize and SessionTokenUtilization of a response.
 fn token_size(s: &Session) -> (Option<i32>, Option<i32>) {
     let size = s.token.len();
@@ -149,37 +197,19 @@ async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleReques
     let (tags, transitive_tag_keys) =
         chained.session_tags(input.tags.unwrap_or_default(), input.transitive_tag_keys.unwrap_or_default())?;
     let acct = iam.identities.account(&account).ok_or_else(|| AwsError::internal("role account unknown"))?;
-    let access_key = new_id("ASIA");
     let arn = format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}");
     let user_id = format!("{}:{session_name}", role.id);
+    let principal =
+        temporary_principal(&acct, PrincipalKind::AssumedRole, session_name, &arn, &user_id, Some(role.arn.clone()));
     let session = Session {
-        access_key: access_key.clone(),
-        secret: new_secret(),
-        token: session_token(input.minimum_session_token_size),
-        expires: now_secs() + duration as i64,
-        principal: Principal {
-            account_id: account.clone(),
-            kind: PrincipalKind::AssumedRole,
-            name: session_name.to_string(),
-            arn: arn.clone(),
-            user_id: user_id.clone(),
-            canonical_id: acct.canonical_id.clone(),
-            display_name: acct.display_name.clone(),
-            role_arn: Some(role.arn.clone()),
-            session_key: Some(access_key),
-            source_arn: None,
-            source_account: None,
-        },
         role: Some((account.clone(), role_name.clone())),
         policy: input.policy.clone(),
-        parsed_policy: None,
         policy_arns,
         tags,
-        issued: now_secs(),
         source_identity: source_identity.clone(),
         transitive_tag_keys,
         mfa_authenticated,
-        federated_by: None,
+        ..new_session(principal, duration, input.minimum_session_token_size)
     };
     iam.put_session(session.clone()).await?;
     let (session_token_size, session_token_utilization) = token_size(&session);
@@ -225,37 +255,16 @@ async fn get_federation_token(
     }
     let (tags, _) = Chained::default().session_tags(input.tags.unwrap_or_default(), Vec::new())?;
     let account = caller.account_id.clone();
-    let access_key = new_id("ASIA");
+    let acct = iam.identities.account(&account).ok_or_else(|| AwsError::internal("the caller's account is unknown"))?;
     let arn = format!("arn:aws:sts::{account}:federated-user/{name}");
     let user_id = format!("{account}:{name}");
+    let principal = temporary_principal(&acct, PrincipalKind::FederatedUser, name, &arn, &user_id, None);
     let session = Session {
-        access_key: access_key.clone(),
-        secret: new_secret(),
-        token: session_token(input.minimum_session_token_size),
-        expires: now_secs() + duration as i64,
-        principal: Principal {
-            account_id: account.clone(),
-            kind: PrincipalKind::FederatedUser,
-            name: name.to_string(),
-            arn: arn.clone(),
-            user_id: user_id.clone(),
-            canonical_id: caller.canonical_id.clone(),
-            display_name: caller.display_name.clone(),
-            role_arn: None,
-            session_key: Some(access_key),
-            source_arn: None,
-            source_account: None,
-        },
-        role: None,
         policy: input.policy.clone(),
-        parsed_policy: None,
         policy_arns,
         tags,
-        issued: now_secs(),
-        source_identity: None,
-        transitive_tag_keys: Vec::new(),
-        mfa_authenticated: None,
         federated_by: (caller.kind == PrincipalKind::User).then(|| caller.name.clone()),
+        ..new_session(principal, duration, input.minimum_session_token_size)
     };
     iam.put_session(session.clone()).await?;
     let (session_token_size, session_token_utilization) = token_size(&session);
@@ -399,29 +408,11 @@ async fn get_session_token(
     let max = if caller.kind == PrincipalKind::Root { 3600 } else { 129_600 };
     let duration = input.duration_seconds.unwrap_or(if caller.kind == PrincipalKind::Root { 3600 } else { 43_200 });
     duration_bounds(duration, max)?;
-    let access_key = new_id("ASIA");
     let mut principal = caller.clone();
     if principal.kind == PrincipalKind::User {
         principal.kind = PrincipalKind::UserSession;
     }
-    principal.session_key = Some(access_key.clone());
-    let session = Session {
-        access_key,
-        secret: new_secret(),
-        token: session_token(input.minimum_session_token_size),
-        expires: now_secs() + duration as i64,
-        principal,
-        role: None,
-        policy: None,
-        parsed_policy: None,
-        policy_arns: Vec::new(),
-        tags: Vec::new(),
-        issued: now_secs(),
-        source_identity: None,
-        transitive_tag_keys: Vec::new(),
-        mfa_authenticated,
-        federated_by: None,
-    };
+    let session = Session { mfa_authenticated, ..new_session(principal, duration, input.minimum_session_token_size) };
     iam.put_session(session.clone()).await?;
     let (session_token_size, session_token_utilization) = token_size(&session);
     Ok(m::GetSessionTokenResponse {
