@@ -263,3 +263,32 @@ def test_service_last_accessed_from_real_requests(server):
     assert by_ns["s3"] == [{"PolicyName": "p", "PolicyType": "INLINE", "EntityType": "user", "EntityName": "ana"}] and by_ns["ec2"] == []
     assert error_of(iam.generate_service_last_accessed_details, Arn=f"arn:aws:iam::{ACCOUNT}:user/ana", Granularity="ACTION_LEVEL")["Code"] == "InvalidInput"
     assert error_of(iam.get_service_last_accessed_details, JobId="00000000-0000-0000-0000-000000000000")["Code"] == "NoSuchEntity"
+
+
+SAML_METADATA = """<?xml version="1.0"?>
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com/saml" validUntil="2031-01-01T00:00:00Z">
+  <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+    <md:KeyDescriptor use="signing"><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>MIIC{pad}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.com/sso"/>
+  </md:IDPSSODescriptor>
+</md:EntityDescriptor>""".replace("{pad}", "A" * 1200)
+
+
+def test_saml_providers(server):
+    iam = server.client("iam")
+    out = iam.create_saml_provider(Name="corp-idp", SAMLMetadataDocument=SAML_METADATA, Tags=[{"Key": "team", "Value": "sec"}])
+    arn = out["SAMLProviderArn"]
+    assert arn == f"arn:aws:iam::{ACCOUNT}:saml-provider/corp-idp" and out["Tags"] == [{"Key": "team", "Value": "sec"}]
+    got = iam.get_saml_provider(SAMLProviderArn=arn)
+    assert got["SAMLMetadataDocument"] == SAML_METADATA and got["ValidUntil"].year == 2031
+    assert [p["Arn"] for p in iam.list_saml_providers()["SAMLProviderList"]] == [arn]
+    assert error_of(iam.create_saml_provider, Name="corp-idp", SAMLMetadataDocument=SAML_METADATA)["Code"] == "EntityAlreadyExists"
+    not_an_idp = SAML_METADATA.replace("IDPSSODescriptor", "SPSSODescriptor")
+    assert error_of(iam.create_saml_provider, Name="sp", SAMLMetadataDocument=not_an_idp)["Code"] == "InvalidInput"
+    assert error_of(iam.create_saml_provider, Name="junk", SAMLMetadataDocument="x" * 1200)["Code"] == "InvalidInput"
+    iam.update_saml_provider(SAMLProviderArn=arn, SAMLMetadataDocument=SAML_METADATA.replace("2031", "2032"))
+    assert iam.get_saml_provider(SAMLProviderArn=arn)["ValidUntil"].year == 2032
+    iam.tag_saml_provider(SAMLProviderArn=arn, Tags=[{"Key": "env", "Value": "prod"}])
+    assert len(iam.list_saml_provider_tags(SAMLProviderArn=arn)["Tags"]) == 2
+    iam.delete_saml_provider(SAMLProviderArn=arn)
+    assert error_of(iam.get_saml_provider, SAMLProviderArn=arn)["Code"] == "NoSuchEntity"

@@ -34,6 +34,8 @@ enum On {
     Oidc,
     /// `SerialNumber`, or the `VirtualMFADeviceName` and `Path` of a device being created.
     Mfa,
+    /// `SAMLProviderArn`, or the `Name` of a provider being created.
+    Saml,
     Any,
 }
 
@@ -314,11 +316,13 @@ mod oidc;
 mod policies;
 mod roles;
 mod routes;
+mod saml;
 mod simulate;
 mod tags;
 mod users;
 
 pub(crate) use self::advisor::AdvisorJob;
 use self::{
-    account::*, advisor::*, credentials::*, groups::*, mfa::*, oidc::*, policies::*, roles::*, tags::*, users::*,
+    account::*, advisor::*, credentials::*, groups::*, mfa::*, oidc::*, policies::*, roles::*, saml::*, tags::*,
+    users::*,
 };

@@ -183,6 +183,25 @@ pub struct AccountState {
     pub service_credentials: BTreeMap<String, ServiceCredential>,
     #[serde(default)]
     pub credential_report: Option<CredentialReport>,
+    /// SAML identity providers by ARN.
+    #[serde(default)]
+    pub saml_providers: BTreeMap<String, SamlProvider>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SamlProvider {
+    pub name: String,
+    pub uuid: String,
+    pub metadata: String,
+    pub created: i64,
+    pub valid_until: i64,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    #[serde(default)]
+    pub encryption_mode: Option<String>,
+    /// Private keys for encrypted assertions: (key id, added at, PEM).
+    #[serde(default)]
+    pub private_keys: Vec<(String, i64, String)>,
 }
 
 /// The credential report as GenerateCredentialReport made it.

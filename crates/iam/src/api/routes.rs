@@ -92,6 +92,10 @@ fn resource_arn(st: &AccountState, ctx: &RequestContext, on: On, i: &Members) ->
             i.get("PolicyName").unwrap_or_default()
         ),
         On::PolicySource => i.get("PolicySourceArn").unwrap_or("*").to_string(),
+        On::Saml => match i.get("SAMLProviderArn") {
+            Some(arn) => arn.to_string(),
+            None => format!("arn:aws:iam::{account}:saml-provider/{}", i.get("Name").unwrap_or_default()),
+        },
         On::Mfa => match i.get("SerialNumber") {
             Some(serial) => serial.to_string(),
             None => format!(
@@ -285,6 +289,11 @@ impl TypedService for IamService {
                 ListVirtualMFADevices: Any => list_virtual_mfa_devices,
                 GetMFADevice: Mfa => get_mfa_device,
                 ListMFADeviceTags: Mfa => list_mfa_device_tags,
+                CreateSAMLProvider: Saml => create_saml_provider,
+                GetSAMLProvider: Saml => get_saml_provider,
+                ListSAMLProviders: Any => list_saml_providers,
+                UpdateSAMLProvider: Saml => update_saml_provider,
+                ListSAMLProviderTags: Saml => list_saml_provider_tags,
                 GenerateServiceLastAccessedDetails: Any => generate_service_last_accessed_details,
                 GetServiceLastAccessedDetails: Any => get_service_last_accessed_details,
                 GetServiceLastAccessedDetailsWithEntities: Any => get_service_last_accessed_details_with_entities,
@@ -306,6 +315,9 @@ impl TypedService for IamService {
                 DeleteUser: User => delete_user,
                 TagUser: User => tag_user,
                 TagInstanceProfile: InstanceProfile => tag_instance_profile,
+                DeleteSAMLProvider: Saml => delete_saml_provider,
+                TagSAMLProvider: Saml => tag_saml_provider,
+                UntagSAMLProvider: Saml => untag_saml_provider,
                 UntagInstanceProfile: InstanceProfile => untag_instance_profile,
                 TagOpenIDConnectProvider: Oidc => tag_oidc_provider,
                 UntagOpenIDConnectProvider: Oidc => untag_oidc_provider,
@@ -352,7 +364,7 @@ impl TypedService for IamService {
                 UpdateOpenIDConnectProviderThumbprint: Oidc => update_thumbprints,
             }
             not_served {
-                AcceptDelegationRequest AcquireRole AssociateDelegationRequest CreateDelegationRequest CreateSAMLProvider CreateServiceLinkedRole DeleteSAMLProvider DeleteSSHPublicKey DeleteServerCertificate DeleteServiceLinkedRole DeleteSigningCertificate DisableOrganizationsRootCredentialsManagement DisableOrganizationsRootSessions DisableOutboundWebIdentityFederation EnableOrganizationsRootCredentialsManagement EnableOrganizationsRootSessions EnableOutboundWebIdentityFederation GenerateOrganizationsAccessReport GetAccountProperties GetDelegationRequest GetHumanReadableSummary GetOrganizationsAccessReport GetOutboundWebIdentityFederationInfo GetRoleTemplateVersion GetSAMLProvider GetSSHPublicKey GetServerCertificate GetServiceLinkedRoleDeletionStatus ListDelegationRequests ListOrganizationsFeatures ListSAMLProviderTags ListSAMLProviders ListSSHPublicKeys ListServerCertificateTags ListServerCertificates ListSigningCertificates PutAccountProperties RejectDelegationRequest SendDelegationToken SetSecurityTokenServicePreferences TagSAMLProvider TagServerCertificate UntagSAMLProvider UntagServerCertificate UpdateDelegationRequest UpdateSAMLProvider UpdateSSHPublicKey UpdateServerCertificate UpdateSigningCertificate UploadSSHPublicKey UploadServerCertificate UploadSigningCertificate
+                AcceptDelegationRequest AcquireRole AssociateDelegationRequest CreateDelegationRequest CreateServiceLinkedRole DeleteSSHPublicKey DeleteServerCertificate DeleteServiceLinkedRole DeleteSigningCertificate DisableOrganizationsRootCredentialsManagement DisableOrganizationsRootSessions DisableOutboundWebIdentityFederation EnableOrganizationsRootCredentialsManagement EnableOrganizationsRootSessions EnableOutboundWebIdentityFederation GenerateOrganizationsAccessReport GetAccountProperties GetDelegationRequest GetHumanReadableSummary GetOrganizationsAccessReport GetOutboundWebIdentityFederationInfo GetRoleTemplateVersion GetSSHPublicKey GetServerCertificate GetServiceLinkedRoleDeletionStatus ListDelegationRequests ListOrganizationsFeatures ListSSHPublicKeys ListServerCertificateTags ListServerCertificates ListSigningCertificates PutAccountProperties RejectDelegationRequest SendDelegationToken SetSecurityTokenServicePreferences TagServerCertificate UntagServerCertificate UpdateDelegationRequest UpdateSSHPublicKey UpdateServerCertificate UpdateSigningCertificate UploadSSHPublicKey UploadServerCertificate UploadSigningCertificate
             }
         )
     }

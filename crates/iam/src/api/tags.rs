@@ -11,10 +11,15 @@ pub(super) enum Tagged {
     Policy,
     InstanceProfile,
     Oidc,
+    Saml,
 }
 
 fn no_instance_profile(name: &str) -> AwsError {
     no_such_entity(format!("Instance Profile {name} cannot be found."))
+}
+
+fn no_saml_tagged(arn: &str) -> AwsError {
+    no_such_entity(format!("SAMLProvider {arn} does not exist."))
 }
 
 fn no_oidc(arn: &str) -> AwsError {
@@ -30,6 +35,7 @@ pub(super) fn tags_mut<'a>(st: &'a mut AccountState, kind: Tagged, name: &str) -
             &mut st.instance_profiles.get_mut(name).ok_or_else(|| no_instance_profile(name))?.tags
         }
         Tagged::Oidc => &mut st.oidc_providers.get_mut(name).ok_or_else(|| no_oidc(name))?.tags,
+        Tagged::Saml => &mut st.saml_providers.get_mut(name).ok_or_else(|| no_saml_tagged(name))?.tags,
     })
 }
 
@@ -81,6 +87,7 @@ pub(super) fn list_tags(
         }
         Tagged::InstanceProfile => &st.instance_profiles.get(&name).ok_or_else(|| no_instance_profile(&name))?.tags,
         Tagged::Oidc => &st.oidc_providers.get(&name).ok_or_else(|| no_oidc(&name))?.tags,
+        Tagged::Saml => &st.saml_providers.get(&name).ok_or_else(|| no_saml_tagged(&name))?.tags,
     };
     page(tags_out(tags).unwrap_or_default(), marker.as_deref(), max_items)
 }
@@ -154,4 +161,15 @@ tag_ops!(
     UntagOpenIDConnectProviderRequest,
     ListOpenIDConnectProviderTagsRequest,
     ListOpenIDConnectProviderTagsResponse
+);
+tag_ops!(
+    tag_saml_provider,
+    untag_saml_provider,
+    list_saml_provider_tags,
+    Tagged::Saml,
+    saml_provider_arn,
+    TagSAMLProviderRequest,
+    UntagSAMLProviderRequest,
+    ListSAMLProviderTagsRequest,
+    ListSAMLProviderTagsResponse
 );
