@@ -305,19 +305,24 @@ fn session_credential(s: &Session) -> Credential {
 
 impl PolicyStore for Iam {
     fn key_used(&self, access_key: &str, service: &str, region: &str) {
-        self.record_service_access(access_key, service, region);
         let now = state::now_ms();
+        let fresh =
+            |u: &KeyLastUsed| u.service == service && u.region == region && now - u.date_ms < LAST_USED_GRANULARITY_MS;
+        // Every signed request comes here: most find their key's use recorded within the
+        // minute, under a shared lock, and stop.
+        if read_lock(&self.last_used).get(access_key).is_some_and(fresh) {
+            return;
+        }
         let used = KeyLastUsed { date_ms: now, service: service.to_string(), region: region.to_string() };
         {
             let mut map = write_lock(&self.last_used);
-            let fresh = map.get(access_key).is_some_and(|u| {
-                u.service == used.service && u.region == used.region && now - u.date_ms < LAST_USED_GRANULARITY_MS
-            });
-            if fresh {
+            if map.get(access_key).is_some_and(fresh) {
                 return;
             }
             map.insert(access_key.to_string(), used.clone());
         }
+        // The key's principal used the service: recorded at the same pace.
+        self.record_service_access(access_key, service, region);
         // Written in the background: a request never waits for its key's bookkeeping.
         let (store, key) = (self.store.clone(), access_key.to_string());
         if let Ok(rt) = tokio::runtime::Handle::try_current() {

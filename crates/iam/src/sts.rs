@@ -88,6 +88,30 @@ fn temporary_principal(
     }
 }
 
+/// A request's session policies checked as STS checks them: the inline one within the packed
+/// size and valid, the managed ones existing. Returns the managed ones' ARNs.
+fn session_policies(
+    iam: &Iam,
+    st: &crate::state::AccountState,
+    policy: &Option<String>,
+    arns: Option<Vec<m::PolicyDescriptorType>>,
+) -> AwsResult<Vec<String>> {
+    if let Some(doc) = policy {
+        if nuage_policy::policy_size(doc) > 2048 {
+            return Err(E::PackedPolicyTooLargeException
+                .msg("Packed policy consumes more than 100 percent of the allotted size for session policies."));
+        }
+        Policy::parse(doc, PolicyKind::Identity).map_err(malformed_policy)?;
+    }
+    let arns: Vec<String> = arns.unwrap_or_default().into_iter().filter_map(|p| p.arn).collect();
+    for arn in &arns {
+        if iam.managed(st, arn).is_none() {
+            return Err(Common::InvalidParameterValue.msg(format!("Invalid policy ARN: {arn}")));
+        }
+    }
+    Ok(arns)
+}
+
 /// SessionTokenSize and SessionTokenUtilization of a response.
 fn token_size(s: &Session) -> (Option<i32>, Option<i32>) {
     let size = s.token.len();
@@ -178,19 +202,7 @@ async fn assume_role(iam: &Iam, ctx: &RequestContext, input: m::AssumeRoleReques
         return Err(validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role."));
     }
     duration_bounds(duration, 43200)?;
-    if let Some(doc) = &input.policy {
-        if nuage_policy::policy_size(doc) > 2048 {
-            return Err(E::PackedPolicyTooLargeException
-                .msg("Packed policy consumes more than 100 percent of the allotted size for session policies."));
-        }
-        Policy::parse(doc, PolicyKind::Identity).map_err(malformed_policy)?;
-    }
-    let policy_arns: Vec<String> = input.policy_arns.unwrap_or_default().into_iter().filter_map(|p| p.arn).collect();
-    for arn in &policy_arns {
-        if iam.managed(&st, arn).is_none() {
-            return Err(Common::InvalidParameterValue.msg(format!("Invalid policy ARN: {arn}")));
-        }
-    }
+    let policy_arns = session_policies(iam, &st, &input.policy, input.policy_arns)?;
     let mfa_authenticated = check_mfa(iam, caller, &input.serial_number, &input.token_code).await?;
     let chained = Chained::of(iam, caller);
     let source_identity = chained.source_identity(input.source_identity.as_deref())?;
@@ -239,20 +251,7 @@ async fn get_federation_token(
     let root = caller.kind == PrincipalKind::Root;
     let duration = input.duration_seconds.unwrap_or(if root { 3600 } else { 43_200 });
     duration_bounds(duration, if root { 3600 } else { 129_600 })?;
-    if let Some(doc) = &input.policy {
-        if nuage_policy::policy_size(doc) > 2048 {
-            return Err(E::PackedPolicyTooLargeException
-                .msg("Packed policy consumes more than 100 percent of the allotted size for session policies."));
-        }
-        Policy::parse(doc, PolicyKind::Identity).map_err(malformed_policy)?;
-    }
-    let st = iam.account(&caller.account_id);
-    let policy_arns: Vec<String> = input.policy_arns.unwrap_or_default().into_iter().filter_map(|p| p.arn).collect();
-    for arn in &policy_arns {
-        if iam.managed(&st, arn).is_none() {
-            return Err(Common::InvalidParameterValue.msg(format!("Invalid policy ARN: {arn}")));
-        }
-    }
+    let policy_arns = session_policies(iam, &iam.account(&caller.account_id), &input.policy, input.policy_arns)?;
     let (tags, _) = Chained::default().session_tags(input.tags.unwrap_or_default(), Vec::new())?;
     let account = caller.account_id.clone();
     let acct = iam.identities.account(&account).ok_or_else(|| AwsError::internal("the caller's account is unknown"))?;

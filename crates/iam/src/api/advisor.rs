@@ -123,15 +123,10 @@ pub(super) async fn generate_service_last_accessed_details(
         allowed(&p.policy, &mut namespaces);
     }
     namespaces.sort_unstable();
-    let id = uuid_like();
+    let id = uuid::Uuid::new_v4().to_string();
     let job = AdvisorJob { created: now_ms(), entities, namespaces };
     iam.advisor_jobs.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), Arc::new(job));
     Ok(m::GenerateServiceLastAccessedDetailsResponse { job_id: Some(id) })
-}
-
-fn uuid_like() -> String {
-    let hex = new_secret().bytes().map(|b| format!("{:02x}", b)).collect::<String>();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
 fn job(iam: &Iam, id: &Option<String>) -> AwsResult<Arc<AdvisorJob>> {

@@ -93,7 +93,7 @@ pub(super) async fn create_saml_provider(
             arn,
             SamlProvider {
                 name,
-                uuid: uuid_string(),
+                uuid: uuid::Uuid::new_v4().to_string(),
                 metadata: doc,
                 created: now,
                 valid_until: until.unwrap_or(now + 100 * YEAR_MS),
@@ -106,11 +106,6 @@ pub(super) async fn create_saml_provider(
     })
     .await?;
     Ok(m::CreateSAMLProviderResponse { saml_provider_arn: Some(created_arn), tags: tags_out(&out_tags) })
-}
-
-fn uuid_string() -> String {
-    let hex: String = new_secret().bytes().map(|b| format!("{:02x}", b)).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
 pub(super) async fn get_saml_provider(
