@@ -112,6 +112,11 @@ fn session_policies(
     Ok(arns)
 }
 
+/// A request's session tags as (key, value) pairs, for its condition keys.
+fn tag_pairs(tags: &Option<Vec<m::Tag>>) -> Vec<(String, String)> {
+    tags.iter().flatten().map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default())).collect()
+}
+
 /// SessionTokenSize and SessionTokenUtilization of a response.
 fn token_size(s: &Session) -> (Option<i32>, Option<i32>) {
     let size = s.token.len();
@@ -470,12 +475,7 @@ impl TypedService for StsService {
                     resource: format!("arn:aws:sts::{account}:federated-user/{name}"),
                     ..Default::default()
                 };
-                let tags: Vec<(String, String)> = i
-                    .tags
-                    .iter()
-                    .flatten()
-                    .map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default()))
-                    .collect();
+                let tags = tag_pairs(&i.tags);
                 if !tags.is_empty() {
                     a.also.push(Authorization { action: "sts:TagSession", ..a.clone() });
                 }
@@ -527,12 +527,7 @@ impl StsService {
                 c.set(key, v.clone());
             }
         }
-        let tags: Vec<(String, String)> = i
-            .tags
-            .iter()
-            .flatten()
-            .map(|t| (t.key.clone().unwrap_or_default(), t.value.clone().unwrap_or_default()))
-            .collect();
+        let tags = tag_pairs(&i.tags);
         let tagging = !tags.is_empty();
         // An MFA code given with the request makes it MFA-authenticated for the trust policy
         // (`aws:MultiFactorAuthPresent`); the handler refuses it if the code is not valid.
