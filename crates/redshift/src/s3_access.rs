@@ -9,7 +9,7 @@ use bytes::Bytes;
 use nuage_core::{AwsError, Principal};
 use nuage_front::Frontend;
 use nuage_protocol::{ec2, s3, sts};
-use nuage_warehouse::{Credentials, External, ObjectInfo, ObjectStore, SqlError, SqlResult};
+use nuage_warehouse::{ClusterFacts, Credentials, External, ObjectInfo, ObjectStore, SqlError, SqlResult};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, Weak};
 
@@ -65,6 +65,12 @@ impl ClusterS3 {
 
 #[async_trait]
 impl External for ClusterS3 {
+    fn cluster(&self) -> Option<ClusterFacts> {
+        let rs = self.redshift.upgrade()?;
+        let c = rs.get(&self.account, &self.region, &self.identifier).ok()??;
+        Some(ClusterFacts { account: c.account, namespace: c.namespace_uuid, default_iam_role: c.default_iam_role })
+    }
+
     async fn open(
         &self,
         credentials: &Credentials,

@@ -500,7 +500,17 @@ fn name_columns(projection: &mut [ast::SelectItem]) {
 fn is_niladic(name: &str) -> bool {
     matches!(
         name.to_ascii_lowercase().as_str(),
-        "sysdate" | "getdate" | "current_user" | "session_user" | "user" | "current_schema"
+        "sysdate"
+            | "getdate"
+            | "current_user"
+            | "session_user"
+            | "user"
+            | "current_schema"
+            | "localtime"
+            | "localtimestamp"
+            | "current_user_id"
+            | "current_namespace"
+            | "current_aws_account"
     )
 }
 
@@ -975,6 +985,35 @@ impl VisitorMut for RedshiftRewrite {
                     .collect();
                 *expr = Expr::CompoundFieldAccess { root: value.clone(), access_chain };
             }
+            // An interval times or divided by a number (`n * interval '1 second'`), which
+            // DataFusion does not compute, is scaled by interval_scale as PostgreSQL scales it.
+            Expr::BinaryOp { left, op: op @ (ast::BinaryOperator::Multiply | ast::BinaryOperator::Divide), right }
+                if matches!(left.as_ref(), Expr::Interval(_)) || matches!(right.as_ref(), Expr::Interval(_)) =>
+            {
+                let divide = matches!(op, ast::BinaryOperator::Divide);
+                let divisor_is_interval = matches!(right.as_ref(), Expr::Interval(_));
+                let (interval, factor) =
+                    if matches!(left.as_ref(), Expr::Interval(_)) { (left, right) } else { (right, left) };
+                if !(divide && divisor_is_interval) {
+                    let factor = Expr::Cast {
+                        kind: ast::CastKind::Cast,
+                        expr: factor.clone(),
+                        data_type: ast::DataType::DoublePrecision,
+                        array: false,
+                        format: None,
+                    };
+                    let factor = if divide {
+                        Expr::BinaryOp {
+                            left: Box::new(Expr::Value(Value::Number("1.0".into(), false).with_empty_span())),
+                            op: ast::BinaryOperator::Divide,
+                            right: Box::new(factor),
+                        }
+                    } else {
+                        factor
+                    };
+                    *expr = call("interval_scale", vec![*interval.clone(), factor]);
+                }
+            }
             // Redshift reads a number as a condition (`WHERE 1 AND ...`): non-zero is true.
             Expr::BinaryOp { left, op: ast::BinaryOperator::And | ast::BinaryOperator::Or, right } => {
                 for side in [left, right] {
@@ -1185,7 +1224,28 @@ impl VisitorMut for RedshiftRewrite {
                             return ControlFlow::Continue(());
                         }
                     }
-                    "len" => set_name(f, "character_length"),
+                    "len" | "textlen" => set_name(f, "character_length"),
+                    "dexp" => set_name(f, "exp"),
+                    "sign" => set_name(f, "signum"),
+                    "dlog1" => set_name(f, "ln"),
+                    "dlog10" => set_name(f, "log10"),
+                    "variance" => set_name(f, "var_samp"),
+                    // MOD(a, b) is the % operator; TIMEZONE(zone, t) is `t AT TIME ZONE zone`.
+                    "mod" | "timezone" => {
+                        let args: Vec<Expr> =
+                            args_mut(f).map(|a| a.iter().filter_map(arg_expr).cloned().collect()).unwrap_or_default();
+                        if let [a, b] = args.as_slice() {
+                            *expr = if name == "mod" {
+                                Expr::Nested(Box::new(Expr::BinaryOp {
+                                    left: Box::new(a.clone()),
+                                    op: ast::BinaryOperator::Modulo,
+                                    right: Box::new(b.clone()),
+                                }))
+                            } else {
+                                Expr::AtTimeZone { timestamp: Box::new(b.clone()), time_zone: Box::new(a.clone()) }
+                            };
+                        }
+                    }
                     "ceiling" => set_name(f, "ceil"),
                     "replicate" => set_name(f, "repeat"),
                     "charindex" => {

@@ -38,8 +38,20 @@ pub trait ObjectStore: Send + Sync {
     async fn delete(&self, bucket: &str, key: &str) -> SqlResult<()>;
 }
 
+/// What the system information functions report about the cluster the warehouse serves.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterFacts {
+    pub account: String,
+    /// The namespace's UUID (the last part of its `ClusterNamespaceArn`).
+    pub namespace: String,
+    pub default_iam_role: Option<String>,
+}
+
 #[async_trait]
 pub trait External: Send + Sync {
+    /// The cluster as its control plane knows it now; None once it is gone.
+    fn cluster(&self) -> Option<ClusterFacts>;
+
     /// S3 as `credentials` allow, for the database user `db_user`, reaching buckets of
     /// `region` (the cluster's region when none is named): refused when the credentials
     /// are not usable, as Redshift refuses them.

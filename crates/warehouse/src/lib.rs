@@ -22,6 +22,6 @@ pub mod wire;
 pub use datafusion;
 pub use engine::{copy_database, password_md5, Warehouse};
 pub use error::{SqlError, SqlResult};
-pub use external::{Admission, Credentials, External, ObjectInfo, ObjectStore};
+pub use external::{Admission, ClusterFacts, Credentials, External, ObjectInfo, ObjectStore};
 pub use privileges::check_password;
 pub use wire::serve;

@@ -56,11 +56,11 @@ pub struct Session {
     ctx: SessionContext,
     view: Arc<View>,
     tx: Option<Transaction>,
-    settings: BTreeMap<String, String>,
+    /// The session's user, pid, settings and last query, shared with the functions that
+    /// report them (CURRENT_SETTING, PG_LAST_QUERY_ID, ...).
+    facts: Arc<crate::functions::system::SessionFacts>,
     pg_parser: Arc<PostgresCompatibilityParser>,
     temp_tables: Vec<(String, String)>,
-    /// The query id of the last statement run.
-    last_query: i64,
     /// The last COPY's query id and row count (pg_last_copy_id(), pg_last_copy_count()).
     last_copy: Arc<(std::sync::atomic::AtomicI64, std::sync::atomic::AtomicI64)>,
 }
@@ -181,6 +181,8 @@ impl Session {
         let last_copy = Arc::new((std::sync::atomic::AtomicI64::new(-1), std::sync::atomic::AtomicI64::new(0)));
         crate::functions::register_last_copy(&ctx, last_copy.clone());
         let pid = wh.new_pid();
+        let facts = Arc::new(crate::functions::system::SessionFacts::new(user, pid));
+        crate::functions::system::register(&ctx, Arc::downgrade(&wh), view.clone(), facts.clone());
         Ok(Session {
             wh,
             user: user.to_string(),
@@ -188,10 +190,9 @@ impl Session {
             ctx,
             view,
             tx: None,
-            settings: BTreeMap::new(),
+            facts,
             pg_parser,
             temp_tables: Vec::new(),
-            last_query: 0,
             last_copy,
         })
     }
@@ -227,8 +228,8 @@ impl Session {
         let text = parsed.text.clone();
         let start = chrono::Utc::now().timestamp_micros();
         let out = self.execute_inner(parsed).await;
-        self.last_query = self.wh.new_query_id();
-        self.end_logged(self.last_query, start, &text, out.is_err());
+        let query = self.new_query_id();
+        self.end_logged(query, start, &text, out.is_err());
         out
     }
 
@@ -345,7 +346,7 @@ impl Session {
                 let name = variable.to_string().to_ascii_lowercase();
                 let value =
                     values.iter().map(|v| v.to_string().trim_matches('\'').to_string()).collect::<Vec<_>>().join(", ");
-                self.settings.insert(name, value);
+                self.facts.set(&name, &value);
                 Ok(Output::Command("SET".into(), None))
             }
             Statement::Set(_) => Ok(Output::Command("SET".into(), None)),
@@ -366,37 +367,11 @@ impl Session {
     }
 
     fn setting(&self, name: &str) -> Option<String> {
-        if let Some(v) = self.settings.get(name) {
-            return Some(v.clone());
+        if name == "is_superuser" {
+            let superuser = self.view.get().catalog.users.get(&self.user).is_some_and(|u| u.superuser);
+            return Some(if superuser { "on" } else { "off" }.into());
         }
-        Some(
-            match name {
-                "search_path" => "$user, public",
-                "datestyle" => "ISO, MDY",
-                "timezone" => "UTC",
-                "standard_conforming_strings" => "on",
-                "server_version" => "8.0.2",
-                "server_encoding" | "client_encoding" => "UTF8",
-                "transaction_isolation" | "transaction isolation level" => "serializable",
-                "max_identifier_length" => "127",
-                "enable_result_cache_for_session" => "on",
-                "query_group" => "default",
-                "statement_timeout" => "0",
-                "integer_datetimes" => "on",
-                "is_superuser" => {
-                    return Some(
-                        if self.view.get().catalog.users.get(&self.user).is_some_and(|u| u.superuser) {
-                            "on"
-                        } else {
-                            "off"
-                        }
-                        .into(),
-                    )
-                }
-                _ => return None,
-            }
-            .to_string(),
-        )
+        self.facts.setting(name)
     }
 
     /// The schema an unqualified table name means: the session's temporary table of that
@@ -418,7 +393,14 @@ impl Session {
 
     /// The query id (as STL_QUERY shows it) of the last statement run.
     pub fn last_query_id(&self) -> i64 {
-        self.last_query
+        self.facts.last_query.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A new query id, which becomes the session's last.
+    fn new_query_id(&self) -> i64 {
+        let id = self.wh.new_query_id();
+        self.facts.last_query.store(id, std::sync::atomic::Ordering::Relaxed);
+        id
     }
 
     /// A session for a caller other than the wire.

@@ -242,9 +242,13 @@ fn check_precision(p: u64) -> Result<u8, SqlError> {
 }
 
 /// A timestamp written to the minute (`2008-01-05 10:00`), which Redshift reads and Arrow's
-/// parser does not, completed with its seconds; None for any other text.
+/// parser does not, completed with its seconds, and PostgreSQL's special value `epoch`;
+/// None for any other text.
 pub fn complete_timestamp_text(s: &str) -> Option<String> {
     let t = s.trim();
+    if t.eq_ignore_ascii_case("epoch") {
+        return Some("1970-01-01 00:00:00".into());
+    }
     let (date, time) = t.split_once([' ', 'T'])?;
     let date_ok = date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-';
     let (h, m) = time.split_once(':')?;
@@ -259,6 +263,7 @@ fn completes_minute_timestamps() {
     assert_eq!(complete_timestamp_text("2008-01-05T10:00").as_deref(), Some("2008-01-05 10:00:00"));
     assert_eq!(complete_timestamp_text("2008-01-05 10:00:01"), None);
     assert_eq!(complete_timestamp_text("2008-01-05"), None);
+    assert_eq!(complete_timestamp_text("Epoch").as_deref(), Some("1970-01-01 00:00:00"));
 }
 
 /// Text headed for a timestamp column or cast, with minute-precision values completed.

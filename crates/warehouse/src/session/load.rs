@@ -20,8 +20,7 @@ impl Session {
         if self.transaction_failed() {
             return Err(SqlError::aborted());
         }
-        self.last_query = self.wh.new_query_id();
-        Ok((self.last_query, chrono::Utc::now().timestamp_micros()))
+        Ok((self.new_query_id(), chrono::Utc::now().timestamp_micros()))
     }
 
     /// A statement ends: a failure aborts the open transaction, and STL_QUERY records it.

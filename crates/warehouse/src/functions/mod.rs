@@ -12,6 +12,13 @@ use datafusion::logical_expr::{
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
+mod datetime;
+mod hash;
+mod json;
+pub mod row;
+mod strings;
+pub mod system;
+
 /// What `SELECT version()` answers on Redshift.
 pub const VERSION: &str = "PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 (Red Hat 3.4.2-6.fc3), Redshift 1.0.77467";
 
@@ -359,6 +366,10 @@ fn to_char(arrays: &[ArrayRef]) -> Result<ArrayRef> {
 
 /// Registers Redshift's functions for one session (`user` is who `current_user` names).
 pub fn register(ctx: &SessionContext, user: &str) {
+    hash::register(ctx);
+    json::register(ctx);
+    strings::register(ctx);
+    datetime::register(ctx);
     let now = Arc::new(|_: &[ColumnarValue]| {
         Ok(ColumnarValue::Scalar(ScalarValue::TimestampMicrosecond(Some(now_micros()), None)))
     });

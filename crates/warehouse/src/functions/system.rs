@@ -1,0 +1,239 @@
+//! Redshift's system information functions that read the session or the cluster:
+//! CURRENT_USER_ID, CURRENT_AWS_ACCOUNT, CURRENT_NAMESPACE, DEFAULT_IAM_ROLE, PG_BACKEND_PID,
+//! PG_LAST_QUERY_ID, CURRENT_SETTING, SET_CONFIG, SLICE_NUM, and HAS_TABLE_PRIVILEGE,
+//! HAS_SCHEMA_PRIVILEGE, HAS_DATABASE_PRIVILEGE answered from the catalog's grants.
+use super::row::{int, sql_error, text, Arg, RowFunction, BOOL, TEXT};
+use crate::engine::{View, Warehouse};
+use crate::state::{DbState, Privilege};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::Volatility;
+use datafusion::prelude::SessionContext;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+/// What a session shares with the functions that report on it.
+pub struct SessionFacts {
+    pub user: String,
+    pub pid: i32,
+    pub last_query: AtomicI64,
+    /// Settings changed by SET or SET_CONFIG (the rest have their defaults).
+    pub settings: Mutex<BTreeMap<String, String>>,
+}
+
+impl SessionFacts {
+    pub fn new(user: &str, pid: i32) -> SessionFacts {
+        SessionFacts {
+            user: user.to_string(),
+            pid,
+            last_query: AtomicI64::new(-1),
+            settings: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// A setting's value as the session sees it; None for a parameter Redshift does not have.
+    pub fn setting(&self, name: &str) -> Option<String> {
+        if let Some(v) = self.settings.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+            return Some(v.clone());
+        }
+        Some(
+            match name {
+                "search_path" => "$user, public",
+                "datestyle" => "ISO, MDY",
+                "timezone" => "UTC",
+                "standard_conforming_strings" => "on",
+                "server_version" => "8.0.2",
+                "server_encoding" | "client_encoding" => "UTF8",
+                "transaction_isolation" | "transaction isolation level" => "serializable",
+                "statement_timeout" => "0",
+                "query_group" => "default",
+                "max_identifier_length" => "127",
+                "integer_datetimes" => "on",
+                "enable_result_cache_for_session" => "on",
+                "extra_float_digits" => "0",
+                "max_cursor_result_set_size" => "default",
+                "analyze_threshold_percent" => "10",
+                "describe_field_name_in_uppercase" => "off",
+                "enable_case_sensitive_identifier" => "off",
+                "wlm_query_slot_count" => "1",
+                "error_on_nondeterministic_update" => "false",
+                _ => return None,
+            }
+            .to_string(),
+        )
+    }
+
+    pub fn set(&self, name: &str, value: &str) {
+        self.settings.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), value.to_string());
+    }
+}
+
+fn unrecognized(name: &str) -> datafusion::common::DataFusionError {
+    sql_error("42704", format!("unrecognized configuration parameter \"{name}\""))
+}
+
+/// The user a privilege function asks about: named, by id, or the session's.
+fn user_named(st: &DbState, v: &ScalarValue) -> Result<String> {
+    let found = match (text(v), int(v)) {
+        (Some(name), _) => st.catalog.users.contains_key(name).then(|| name.to_string()),
+        (None, Some(id)) => st.catalog.users.iter().find(|(_, u)| u.id == id).map(|(n, _)| n.clone()),
+        _ => None,
+    };
+    found.ok_or_else(|| sql_error("42704", format!("user \"{v}\" does not exist")))
+}
+
+/// A privilege list as PostgreSQL reads it (`'select, insert'`): any one granted suffices.
+fn privileges(list: &str, allowed: &[&str]) -> Result<Vec<String>> {
+    list.split(',')
+        .map(|p| {
+            let p = p.trim().to_ascii_uppercase();
+            let p = p.trim_end_matches(" WITH GRANT OPTION").to_string();
+            if allowed.contains(&p.as_str()) {
+                Ok(p)
+            } else {
+                Err(sql_error("22023", format!("unrecognized privilege type: \"{}\"", p.to_ascii_lowercase())))
+            }
+        })
+        .collect()
+}
+
+enum Object {
+    Table,
+    Schema,
+    Database,
+}
+
+fn has_privilege(st: &DbState, session_user: &str, kind: &Object, args: &[ScalarValue]) -> Result<ScalarValue> {
+    let (user, object, wanted) = match args {
+        [object, wanted] => (session_user.to_string(), object, wanted),
+        [user, object, wanted] => (user_named(st, user)?, object, wanted),
+        _ => unreachable!("forms of two or three arguments"),
+    };
+    let object = text(object).unwrap_or_default();
+    let wanted = text(wanted).unwrap_or_default();
+    let ok = match kind {
+        Object::Table => {
+            let (schema, table) = object.rsplit_once('.').unwrap_or(("public", object));
+            let (schema, table) = (schema.to_ascii_lowercase(), table.to_ascii_lowercase());
+            // The system catalog and system tables are everyone's to read.
+            let system = ["pg_catalog", "information_schema"].contains(&schema.as_str())
+                || ["pg_", "stl_", "stv_", "svl_", "svv_", "sys_"].iter().any(|p| table.starts_with(p));
+            if system {
+                let p = privileges(wanted, &["SELECT", "INSERT", "UPDATE", "DELETE", "REFERENCES"])?;
+                return Ok(ScalarValue::Boolean(Some(p.iter().any(|p| p == "SELECT"))));
+            }
+            let exists = st.table(&schema, &table).is_some()
+                || st.catalog.schemas.get(&schema).is_some_and(|s| s.views.contains_key(&table));
+            if !exists {
+                return Err(sql_error("42P01", format!("relation \"{object}\" does not exist")));
+            }
+            privileges(wanted, &["SELECT", "INSERT", "UPDATE", "DELETE", "REFERENCES"])?.iter().any(|p| {
+                let p = Privilege::parse(p).expect("a table privilege");
+                crate::privileges::require_table(st, &user, &schema, &table, p).is_ok()
+            })
+        }
+        Object::Schema => {
+            let schema = object.to_ascii_lowercase();
+            if !st.catalog.schemas.contains_key(&schema) {
+                return Err(sql_error("3F000", format!("schema \"{object}\" does not exist")));
+            }
+            privileges(wanted, &["CREATE", "USAGE"])?.iter().any(|p| {
+                let p = Privilege::parse(p).expect("a schema privilege");
+                crate::privileges::require_schema(st, &user, &schema, p).is_ok()
+            })
+        }
+        Object::Database => {
+            if !object.eq_ignore_ascii_case(&st.catalog.database) {
+                return Err(sql_error("3D000", format!("database \"{object}\" does not exist")));
+            }
+            // Everyone may create temporary tables; CREATE (schemas) is the superuser's and
+            // the database owner's, who is the superuser here.
+            privileges(wanted, &["CREATE", "TEMPORARY", "TEMP"])?
+                .iter()
+                .any(|p| p != "CREATE" || crate::privileges::is_superuser(st, &user))
+        }
+    };
+    Ok(ScalarValue::Boolean(Some(ok)))
+}
+
+pub fn register(ctx: &SessionContext, wh: Weak<Warehouse>, view: Arc<View>, facts: Arc<SessionFacts>) {
+    let mut functions = Vec::new();
+    for (name, kind) in [
+        ("has_table_privilege", Object::Table),
+        ("has_schema_privilege", Object::Schema),
+        ("has_database_privilege", Object::Database),
+    ] {
+        let (view, facts) = (view.clone(), facts.clone());
+        functions.push(
+            RowFunction::new(name, vec![vec![TEXT, TEXT], vec![Arg::Any, TEXT, TEXT]], DataType::Boolean, move |a| {
+                has_privilege(&view.get(), &facts.user, &kind, a)
+            })
+            .volatility(Volatility::Stable),
+        );
+    }
+    let (v, f) = (view.clone(), facts.clone());
+    functions.push(
+        RowFunction::new("current_user_id", vec![vec![]], DataType::Int32, move |_| {
+            Ok(ScalarValue::Int32(v.get().catalog.users.get(&f.user).map(|u| u.id as i32)))
+        })
+        .volatility(Volatility::Stable),
+    );
+    let f = facts.clone();
+    functions.push(
+        RowFunction::new("pg_backend_pid", vec![vec![]], DataType::Int32, move |_| Ok(ScalarValue::Int32(Some(f.pid))))
+            .volatility(Volatility::Stable),
+    );
+    let f = facts.clone();
+    functions.push(
+        RowFunction::new("pg_last_query_id", vec![vec![]], DataType::Int32, move |_| {
+            Ok(ScalarValue::Int32(Some(f.last_query.load(Ordering::Relaxed) as i32)))
+        })
+        .volatility(Volatility::Volatile),
+    );
+    let f = facts.clone();
+    functions.push(
+        RowFunction::new("current_setting", vec![vec![TEXT]], DataType::Utf8, move |a| {
+            let name = text(&a[0]).unwrap_or_default().to_ascii_lowercase();
+            f.setting(&name).map(|v| ScalarValue::Utf8(Some(v))).ok_or_else(|| unrecognized(&name))
+        })
+        .volatility(Volatility::Volatile),
+    );
+    let f = facts.clone();
+    functions.push(
+        RowFunction::new("set_config", vec![vec![TEXT, TEXT, BOOL]], DataType::Utf8, move |a| {
+            let name = text(&a[0]).unwrap_or_default().to_ascii_lowercase();
+            let value = text(&a[1]).unwrap_or_default();
+            if f.setting(&name).is_none() {
+                return Err(unrecognized(&name));
+            }
+            f.set(&name, value);
+            Ok(ScalarValue::Utf8(Some(value.to_string())))
+        })
+        .volatility(Volatility::Volatile),
+    );
+    // nuage keeps a cluster's rows on one slice, slice 0.
+    functions.push(RowFunction::new("slice_num", vec![vec![]], DataType::Int32, |_| Ok(ScalarValue::Int32(Some(0)))));
+    let cluster = move |pick: fn(crate::external::ClusterFacts) -> Option<String>| {
+        let wh = wh.clone();
+        move |_: &[ScalarValue]| {
+            let facts = wh.upgrade().and_then(|w| w.external()).and_then(|e| e.cluster());
+            Ok(ScalarValue::Utf8(facts.and_then(pick)))
+        }
+    };
+    functions.push(
+        RowFunction::new("current_aws_account", vec![vec![]], DataType::Utf8, cluster(|c| Some(c.account)))
+            .volatility(Volatility::Stable),
+    );
+    functions.push(
+        RowFunction::new("current_namespace", vec![vec![]], DataType::Utf8, cluster(|c| Some(c.namespace)))
+            .volatility(Volatility::Stable),
+    );
+    functions.push(
+        RowFunction::new("default_iam_role", vec![vec![]], DataType::Utf8, cluster(|c| c.default_iam_role))
+            .volatility(Volatility::Volatile),
+    );
+    for f in functions {
+        ctx.register_udf(f.udf());
+    }
+}
