@@ -328,7 +328,7 @@ pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
         }
         return Ok(parsed);
     }
-    let dialect = RedshiftSqlDialect {};
+    let dialect = crate::grammar::Redshift;
     let tokens = Tokenizer::new(&dialect, sql).tokenize().map_err(|e| SqlError::new("42601", e.to_string()))?;
     // APPROXIMATE COUNT(DISTINCT x) is counted exactly.
     let tokens: Vec<Token> = {
@@ -630,7 +630,7 @@ pub fn where_alias(statement: &mut Statement, name: &str) -> bool {
 
 /// A query nuage wrote itself, parsed.
 fn generated_query(sql: &str) -> Option<Box<ast::Query>> {
-    match Parser::parse_sql(&RedshiftSqlDialect {}, sql).ok()?.pop()? {
+    match Parser::parse_sql(&crate::grammar::Redshift, sql).ok()?.pop()? {
         Statement::Query(q) => Some(q),
         _ => None,
     }
@@ -1214,9 +1214,9 @@ impl VisitorMut for RedshiftRewrite {
                             )),
                             _ => None,
                         };
-                        if let Some(e) = text
-                            .and_then(|t| Parser::new(&RedshiftSqlDialect {}).try_with_sql(&t).ok()?.parse_expr().ok())
-                        {
+                        if let Some(e) = text.and_then(|t| {
+                            Parser::new(&crate::grammar::Redshift).try_with_sql(&t).ok()?.parse_expr().ok()
+                        }) {
                             let mut e = e;
                             // The expression names Redshift functions (dateadd, last_day) itself.
                             let _ = VisitMut::visit(&mut e, &mut RedshiftRewrite);

@@ -6,6 +6,7 @@ pub mod engine;
 pub mod error;
 pub mod external;
 pub mod functions;
+pub mod grammar;
 pub mod pg_catalog;
 pub mod privileges;
 pub mod session;

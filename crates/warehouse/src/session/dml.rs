@@ -58,6 +58,7 @@ impl Session {
                 let targets = target_columns(&meta, &table, &ins.columns)?;
                 let mut source = ins.source.ok_or_else(|| SqlError::unsupported("INSERT without VALUES or a query"))?;
                 if let SetExpr::Values(values) = source.body.as_mut() {
+                    let several = values.rows.len() > 1;
                     for row in values.rows.iter_mut() {
                         if row.len() != targets.len() {
                             let more = if row.len() > targets.len() {
@@ -91,6 +92,11 @@ impl Session {
                                         _ => None,
                                     })
                                     .unwrap_or(Expr::Value(ast::Value::Null.with_empty_span()));
+                            }
+                            // A quoted literal takes its column's type, as in PostgreSQL, so that
+                            // rows may mix '2024-01-01 10:00' and GETDATE() in one column.
+                            if several {
+                                typed_literal(e, &meta.columns[targets[i]].ty);
                             }
                         }
                     }
@@ -665,4 +671,35 @@ pub(super) fn assignments(
         assigned.insert(col, format!("CAST(({}) AS {})", a.value, sql_type(&cm.ty)));
     }
     Ok(assigned)
+}
+
+/// A quoted literal or NULL in a multi-row VALUES list, cast to its target column's type
+/// where that is not text (text columns take the literal as it is).
+fn typed_literal(e: &mut Expr, ty: &crate::types::RsType) {
+    use crate::types::RsType;
+    let literal =
+        matches!(e, Expr::Value(v) if matches!(v.value, ast::Value::SingleQuotedString(_) | ast::Value::Null));
+    let target = match ty {
+        RsType::SmallInt => ast::DataType::SmallInt(None),
+        RsType::Integer => ast::DataType::Integer(None),
+        RsType::BigInt => ast::DataType::BigInt(None),
+        RsType::Decimal(p, s) => ast::DataType::Decimal(ast::ExactNumberInfo::PrecisionAndScale(*p as u64, *s as i64)),
+        RsType::Real => ast::DataType::Real,
+        RsType::Double => ast::DataType::DoublePrecision,
+        RsType::Boolean => ast::DataType::Boolean,
+        RsType::Date => ast::DataType::Date,
+        RsType::Timestamp => ast::DataType::Timestamp(None, ast::TimezoneInfo::None),
+        RsType::Timestamptz => ast::DataType::Timestamp(None, ast::TimezoneInfo::WithTimeZone),
+        RsType::Time => ast::DataType::Time(None, ast::TimezoneInfo::None),
+        RsType::Char(_) | RsType::Varchar(_) | RsType::Super => return,
+    };
+    if literal {
+        *e = Expr::Cast {
+            kind: ast::CastKind::Cast,
+            expr: Box::new(e.clone()),
+            data_type: target,
+            array: false,
+            format: None,
+        };
+    }
 }
