@@ -13,6 +13,7 @@ pub mod session;
 pub mod show;
 pub mod state;
 pub mod stored;
+pub mod super_functions;
 pub mod super_type;
 pub mod system;
 pub mod text;

@@ -175,6 +175,7 @@ impl Session {
         // SUPER rebuilds the session state, which re-registers every function in no fixed
         // order (an alias may bring DataFusion's own TO_CHAR back): it goes before ours.
         crate::super_type::register(&ctx);
+        crate::super_functions::register(&ctx);
         crate::functions::register(&ctx, user);
         crate::functions::register_catalog(&ctx, view.clone());
         ctx.add_analyzer_rule(Arc::new(crate::types::LenientTimestampLiterals));

@@ -49,7 +49,9 @@ fn is_super_field(f: &Field) -> bool {
 
 /// A call of a function whose value is SUPER: JSON_PARSE, navigation, an unnested element.
 fn is_super_call(e: &Expr) -> bool {
-    matches!(e, Expr::ScalarFunction(f) if matches!(f.func.name(), "super_get" | "json_parse" | "as_super"))
+    matches!(e, Expr::ScalarFunction(f)
+        if matches!(f.func.name(), "super_get" | "json_parse" | "as_super")
+            || crate::super_functions::SUPER_VALUED.contains(&f.func.name()))
 }
 
 /// A SUPER column, or a value of JSON_PARSE or of navigation. (Function results carry no
@@ -207,6 +209,8 @@ impl ScalarUDFImpl for SuperFn {
                     match v {
                         None => b.append_null(),
                         Some(text) => match serde_json::from_str::<Json>(text) {
+                            // A number keeps how it was written: IS_FLOAT tells 1.5e0 from 1.5.
+                            Ok(Json::Number(_)) => b.append_value(text.trim()),
                             Ok(j) => b.append_value(j.to_string()),
                             Err(e) => return exec_err!("JSON parsing error: {e}"),
                         },
@@ -415,6 +419,27 @@ impl DynamicTyping {
                 let read = |side: Box<Expr>| Box::new(call(kind, vec![*side]));
                 let (left, right) = if ls { (read(left), right) } else { (left, read(right)) };
                 Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr { left, op, right })))
+            }
+            // Plain SQL values given to SUPER functions (ARRAY(1, 'a'), ARRAY_CONTAINS(a, 'x'))
+            // become JSON; SUPER arguments are JSON already.
+            Expr::ScalarFunction(mut f) => {
+                let positions = crate::super_functions::value_arguments(f.func.name(), f.args.len());
+                let mut changed = false;
+                for i in positions {
+                    if !is_super(&f.args[i], schema) {
+                        let arg = std::mem::replace(&mut f.args[i], Expr::Literal(ScalarValue::Null, None));
+                        f.args[i] = Expr::ScalarFunction(ScalarFunction::new_udf(
+                            Arc::new(crate::super_functions::to_super()),
+                            vec![arg],
+                        ));
+                        changed = true;
+                    }
+                }
+                Ok(if changed {
+                    Transformed::yes(Expr::ScalarFunction(f))
+                } else {
+                    Transformed::no(Expr::ScalarFunction(f))
+                })
             }
             other => Ok(Transformed::no(other)),
         }
