@@ -330,14 +330,14 @@ pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
     }
     let dialect = crate::grammar::Redshift;
     let tokens = Tokenizer::new(&dialect, sql).tokenize().map_err(|e| SqlError::new("42601", e.to_string()))?;
-    // APPROXIMATE COUNT(DISTINCT x) is counted exactly.
+    // APPROXIMATE COUNT(DISTINCT x) and APPROXIMATE PERCENTILE_DISC are answered exactly.
     let tokens: Vec<Token> = {
         let mut out = Vec::with_capacity(tokens.len());
         let mut i = 0;
         while i < tokens.len() {
             if word(&tokens[i]).as_deref() == Some("APPROXIMATE") {
                 let j = next_solid(&tokens, i + 1);
-                if tokens.get(j).and_then(word).as_deref() == Some("COUNT") {
+                if matches!(tokens.get(j).and_then(word).as_deref(), Some("COUNT" | "PERCENTILE_DISC")) {
                     i = j;
                     continue;
                 }

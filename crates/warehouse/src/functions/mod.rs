@@ -15,6 +15,7 @@ use std::sync::Arc;
 mod datetime;
 mod hash;
 mod json;
+mod percentile;
 pub mod row;
 mod strings;
 pub mod system;
@@ -370,6 +371,7 @@ pub fn register(ctx: &SessionContext, user: &str) {
     json::register(ctx);
     strings::register(ctx);
     datetime::register(ctx);
+    ctx.register_udaf(percentile::udaf());
     let now = Arc::new(|_: &[ColumnarValue]| {
         Ok(ColumnarValue::Scalar(ScalarValue::TimestampMicrosecond(Some(now_micros()), None)))
     });
