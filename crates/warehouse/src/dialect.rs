@@ -23,6 +23,8 @@ pub struct TableAttributes {
     pub sortkey_kind: Option<String>,
     pub encode: BTreeMap<String, String>,
     pub identity: BTreeMap<String, (i64, i64)>,
+    /// A materialized view's AUTO REFRESH YES|NO.
+    pub auto_refresh: Option<bool>,
 }
 
 /// One statement, parsed, with the Redshift attributes lifted out of it.
@@ -227,6 +229,17 @@ fn lift_table_attributes(tokens: Vec<Token>) -> SqlResult<(Vec<Token>, TableAttr
                     i = after;
                     continue;
                 }
+                // A materialized view's AUTO REFRESH YES|NO.
+                Some("AUTO") if tokens.get(next_solid(&tokens, i + 1)).and_then(word).as_deref() == Some("REFRESH") => {
+                    let j = next_solid(&tokens, next_solid(&tokens, i + 1) + 1);
+                    attrs.auto_refresh = match tokens.get(j).and_then(word).as_deref() {
+                        Some("YES") => Some(true),
+                        Some("NO") => Some(false),
+                        _ => return Err(SqlError::syntax(&tokens.get(j).map(|t| t.to_string()).unwrap_or_default())),
+                    };
+                    i = j + 1;
+                    continue;
+                }
                 Some("ENCODE") | Some("BACKUP") => {
                     let j = next_solid(&tokens, i + 1);
                     i = j + 1;
@@ -244,9 +257,11 @@ fn lift_table_attributes(tokens: Vec<Token>) -> SqlResult<(Vec<Token>, TableAttr
     Ok((out, attrs))
 }
 
+/// CREATE [TEMP] TABLE, or CREATE MATERIALIZED VIEW, which takes the same attributes.
 fn is_create_table(tokens: &[Token]) -> bool {
     let words: Vec<String> = tokens.iter().filter(|t| !is_space(t)).take(4).filter_map(word).collect();
-    words.first().map(|w| w == "CREATE").unwrap_or(false) && words.iter().skip(1).any(|w| w == "TABLE")
+    words.first().map(|w| w == "CREATE").unwrap_or(false)
+        && (words.iter().skip(1).any(|w| w == "TABLE") || words.get(1).map(String::as_str) == Some("MATERIALIZED"))
 }
 
 /// Splits, lifts and parses a query string into its statements.

@@ -72,6 +72,8 @@ pub enum Special {
     Manage(privileges::Command),
     Copy(Box<CopySpec>),
     Unload(Box<UnloadSpec>),
+    /// REFRESH MATERIALIZED VIEW name.
+    Refresh(ObjectName),
 }
 
 impl Special {
@@ -81,6 +83,9 @@ impl Special {
         }
         if let Some(u) = UnloadSpec::parse(sql) {
             return Some(u.map(|u| Special::Unload(Box::new(u))));
+        }
+        if let Some(r) = materialized::parse_refresh(sql) {
+            return Some(r.map(Special::Refresh));
         }
         privileges::Command::parse(sql).map(|c| c.map(Special::Manage))
     }
@@ -93,6 +98,13 @@ pub struct Outcome {
     pub batches: Vec<RecordBatch>,
     pub has_result_set: bool,
     pub rows: i64,
+}
+
+/// A write applied to a state copy: a statement, or a REFRESH MATERIALIZED VIEW (which
+/// sqlparser does not parse).
+pub(crate) enum WriteOp {
+    Statement(Box<Statement>, TableAttributes),
+    Refresh(String, String),
 }
 
 /// Effects of one write statement on a state copy.
@@ -266,6 +278,9 @@ impl Session {
                         let parsed = dialect::parse(&create)?.pop().ok_or_else(|| SqlError::internal("SELECT INTO"))?;
                         return self.write(parsed.statement, parsed.attributes).await;
                     }
+                }
+                if self.tx.is_none() {
+                    self.auto_refresh(&query).await?;
                 }
                 let df = self.query(*query).await?;
                 Ok(Output::Rows(df))
@@ -452,6 +467,7 @@ impl Session {
             Special::Manage(c) => self.manage(c).await,
             Special::Copy(spec) => self.copy(*spec).await,
             Special::Unload(spec) => self.unload(*spec).await,
+            Special::Refresh(name) => self.refresh(&name).await,
         }
     }
 
@@ -511,5 +527,8 @@ impl Drop for Session {
 mod ddl;
 mod dml;
 mod load;
+mod materialized;
+pub(crate) use materialized::is_stale;
+use materialized::{refuse_materialized, relations};
 mod query;
 mod vacuum;

@@ -81,6 +81,21 @@ pub struct TableMeta {
     pub grants: BTreeMap<String, BTreeSet<Privilege>>,
     #[serde(default)]
     pub temporary: bool,
+    /// Set when the table holds a materialized view's rows.
+    #[serde(default)]
+    pub materialized: Option<MaterializedMeta>,
+}
+
+/// A materialized view: its query, and the versions of the base tables its rows were
+/// computed from (a base table changed since makes the view stale).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct MaterializedMeta {
+    pub sql: String,
+    pub auto_refresh: bool,
+    /// Base table id → its version when the view was last refreshed.
+    pub base_versions: BTreeMap<u64, u64>,
+    /// When it was last refreshed (microseconds since the epoch).
+    pub refreshed_at: i64,
 }
 
 impl TableMeta {
@@ -99,6 +114,10 @@ pub struct ViewMeta {
     pub owner: String,
     #[serde(default)]
     pub grants: BTreeMap<String, BTreeSet<Privilege>>,
+    /// WITH NO SCHEMA BINDING: not bound to the relations it names, which may be dropped
+    /// or not exist yet.
+    #[serde(default)]
+    pub late_binding: bool,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -633,6 +652,7 @@ mod tests {
             segments: Vec::new(),
             grants: BTreeMap::new(),
             temporary: false,
+            materialized: None,
         }
     }
 

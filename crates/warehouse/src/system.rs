@@ -1,6 +1,6 @@
 //! Redshift's system views, computed from the session's view of the catalog and the
 //! warehouse's query log: PG_TABLE_DEF, SVV_TABLE_INFO, SVV_TABLES, SVV_COLUMNS, STL_QUERY,
-//! SVL_QLOG, STL_LOAD_ERRORS, STL_LOAD_COMMITS, STV_LOAD_STATE, PG_USER.
+//! SVL_QLOG, STL_LOAD_ERRORS, STL_LOAD_COMMITS, STV_LOAD_STATE, PG_USER, STV_MV_INFO.
 use crate::engine::Warehouse;
 use crate::error::{SqlError, SqlResult};
 use crate::state::DbState;
@@ -21,6 +21,7 @@ const NAMES: &[&str] = &[
     "stl_load_commits",
     "stv_load_state",
     "pg_user",
+    "stv_mv_info",
 ];
 
 #[derive(Debug)]
@@ -467,6 +468,40 @@ impl SystemTables {
                         ("num_files_complete", DataType::Int64),
                         ("current_file", DataType::Utf8),
                         ("pct_complete", DataType::Int32),
+                    ],
+                    rows,
+                )?
+            }
+            // State 0: nuage recomputes a materialized view whole on each refresh.
+            "stv_mv_info" => {
+                let flag = |b: bool| s(if b { "t" } else { "f" });
+                let rows = tables()
+                    .filter_map(|(sn, tn, t)| t.materialized.as_ref().map(|mv| (sn, tn, t, mv)))
+                    .map(|(sn, tn, t, mv)| {
+                        vec![
+                            s(&db),
+                            s(sn),
+                            s(tn),
+                            i(st.table_versions.get(&t.id).copied().unwrap_or(0) as i64),
+                            flag(crate::session::is_stale(st, mv)),
+                            s(&t.owner),
+                            i32v(0),
+                            flag(false),
+                            flag(mv.auto_refresh),
+                        ]
+                    })
+                    .collect();
+                batch(
+                    &[
+                        ("db_name", DataType::Utf8),
+                        ("schema", DataType::Utf8),
+                        ("name", DataType::Utf8),
+                        ("updated_upto_xid", DataType::Int64),
+                        ("is_stale", DataType::Utf8),
+                        ("owner_user_name", DataType::Utf8),
+                        ("state", DataType::Int32),
+                        ("autorewrite", DataType::Utf8),
+                        ("autorefresh", DataType::Utf8),
                     ],
                     rows,
                 )?

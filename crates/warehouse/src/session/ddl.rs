@@ -156,6 +156,7 @@ impl Session {
             segments: Vec::new(),
             grants: BTreeMap::new(),
             temporary,
+            materialized: None,
         };
         st.catalog.schemas.get_mut(&schema).expect("checked").tables.insert(name.clone(), meta);
         st.data.insert(id, Arc::new(Vec::new()));
@@ -185,6 +186,7 @@ impl Session {
         let tag = match kind {
             ObjectType::Table => "DROP TABLE",
             ObjectType::View => "DROP VIEW",
+            ObjectType::MaterializedView => "DROP MATERIALIZED VIEW",
             ObjectType::Schema => "DROP SCHEMA",
             other => return Err(SqlError::unsupported(format!("DROP {other} is not supported"))),
         };
@@ -211,30 +213,71 @@ impl Session {
                         st.data.remove(&t.id);
                     }
                 }
-                ObjectType::Table => {
+                ObjectType::Table | ObjectType::MaterializedView => {
                     let schema = self.schema_of(schema, &name);
+                    let materialized = kind == ObjectType::MaterializedView;
+                    let what = if materialized { "materialized view" } else { "table" };
                     let Some(t) = st.table(&schema, &name).cloned() else {
                         if if_exists {
                             continue;
                         }
-                        return Err(SqlError::new("42P01", format!("table \"{name}\" does not exist")));
+                        return Err(SqlError::new("42P01", format!("{what} \"{name}\" does not exist")));
                     };
+                    if t.materialized.is_some() != materialized {
+                        let (is_not, hint) = if materialized {
+                            ("a materialized view", "Use DROP TABLE to remove a table.")
+                        } else {
+                            ("a table", "Use DROP MATERIALIZED VIEW to remove a materialized view.")
+                        };
+                        return Err(SqlError::new("42809", format!("\"{name}\" is not {is_not}")).with_detail(hint));
+                    }
                     privileges::require_owner(st, &self.user, &schema, &name)?;
+                    self.drop_dependents(st, &schema, &name, what, cascade)?;
                     st.catalog.schemas.get_mut(&schema).expect("present").tables.remove(&name);
                     st.data.remove(&t.id);
                     self.temp_tables.retain(|(s, n)| !(s == &schema && n == &name));
                 }
                 _ => {
                     let schema = schema.unwrap_or_else(|| "public".into());
-                    let present = st.catalog.schemas.get_mut(&schema).and_then(|s| s.views.remove(&name));
-                    if present.is_none() && !if_exists {
+                    if st.table(&schema, &name).is_some_and(|t| t.materialized.is_some()) {
+                        return Err(SqlError::new("42809", format!("\"{name}\" is not a view"))
+                            .with_detail("Use DROP MATERIALIZED VIEW to remove a materialized view."));
+                    }
+                    let exists = st.catalog.schemas.get(&schema).is_some_and(|s| s.views.contains_key(&name));
+                    if !exists {
+                        if if_exists {
+                            continue;
+                        }
                         return Err(SqlError::new("42P01", format!("view \"{name}\" does not exist")));
                     }
+                    self.drop_dependents(st, &schema, &name, "view", cascade)?;
+                    st.catalog.schemas.get_mut(&schema).and_then(|s| s.views.remove(&name));
                 }
             }
         }
         fx.ddl = true;
         Ok(Output::Command(tag.into(), None))
+    }
+
+    /// The views bound to `schema.name`: refused without CASCADE, dropped with it.
+    fn drop_dependents(&self, st: &mut DbState, schema: &str, name: &str, what: &str, cascade: bool) -> SqlResult<()> {
+        let mut pending = self.dependent_views(st, schema, name);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if !cascade {
+            return Err(SqlError::new(
+                "2BP01",
+                format!("cannot drop {what} {name} because other objects depend on it"),
+            )
+            .with_detail("Use DROP ... CASCADE to drop the dependent objects too."));
+        }
+        while let Some((vs, vn)) = pending.pop() {
+            if st.catalog.schemas.get_mut(&vs).and_then(|s| s.views.remove(&vn)).is_some() {
+                pending.extend(self.dependent_views(st, &vs, &vn));
+            }
+        }
+        Ok(())
     }
 
     pub(super) async fn alter_table(
@@ -249,6 +292,7 @@ impl Session {
             Err(e) => return Err(e),
         };
         privileges::require_owner(st, &self.user, &schema, &table)?;
+        refuse_materialized(st, &schema, &table)?;
         let mut table = table;
         for op in at.operations {
             let meta = st.table(&schema, &table).cloned().expect("resolved");

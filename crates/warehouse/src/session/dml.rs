@@ -5,11 +5,17 @@ impl Session {
     /// Applies a write statement: on the transaction's state inside BEGIN ... COMMIT, else on
     /// a copy of the committed state that is committed at once.
     pub(super) async fn write(&mut self, statement: Statement, attrs: TableAttributes) -> SqlResult<Output> {
+        self.write_op(WriteOp::Statement(Box::new(statement), attrs)).await
+    }
+
+    /// Applies a write (a statement, or a REFRESH MATERIALIZED VIEW) in the open transaction
+    /// or in its own commit.
+    pub(super) async fn write_op(&mut self, op: WriteOp) -> SqlResult<Output> {
         if let Some(tx) = &self.tx {
             let mut work = tx.state.clone();
             self.view.set(Arc::new(work.clone()));
             let mut fx = Effects::default();
-            let result = self.apply(&mut work, statement, attrs, &mut fx).await;
+            let result = self.apply_op(&mut work, op, &mut fx).await;
             let tx = self.tx.as_mut().expect("in a transaction");
             match result {
                 Ok(out) => {
@@ -31,12 +37,19 @@ impl Session {
             let mut work = (*base).clone();
             self.view.set(base);
             let mut fx = Effects::default();
-            let out = self.apply(&mut work, statement, attrs, &mut fx).await?;
+            let out = self.apply_op(&mut work, op, &mut fx).await?;
             if !fx.dirty.is_empty() || fx.ddl {
                 wh.commit(work, &fx.dirty).await?;
             }
             self.view.set(wh.committed());
             Ok(out)
+        }
+    }
+
+    async fn apply_op(&mut self, st: &mut DbState, op: WriteOp, fx: &mut Effects) -> SqlResult<Output> {
+        match op {
+            WriteOp::Statement(statement, attrs) => self.apply(st, *statement, attrs, fx).await,
+            WriteOp::Refresh(schema, name) => self.refresh_materialized_view(st, &schema, &name, fx).await,
         }
     }
 
@@ -54,6 +67,7 @@ impl Session {
                 };
                 let (schema, table) = self.table_ref(st, name)?;
                 privileges::require_table(st, &self.user, &schema, &table, Privilege::Insert)?;
+                refuse_materialized(st, &schema, &table)?;
                 let meta = st.table(&schema, &table).cloned().expect("resolved");
                 let targets = target_columns(&meta, &table, &ins.columns)?;
                 let mut source = ins.source.ok_or_else(|| SqlError::unsupported("INSERT without VALUES or a query"))?;
@@ -122,6 +136,7 @@ impl Session {
                 };
                 let (schema, table) = self.table_ref(st, name)?;
                 privileges::require_table(st, &self.user, &schema, &table, Privilege::Update)?;
+                refuse_materialized(st, &schema, &table)?;
                 let meta = st.table(&schema, &table).cloned().expect("resolved");
                 let assigned = assignments(&meta, &table, &upd.assignments)?;
                 if let Some(from) = &upd.from {
@@ -165,6 +180,7 @@ impl Session {
                 };
                 let (schema, table) = self.table_ref(st, name)?;
                 privileges::require_table(st, &self.user, &schema, &table, Privilege::Delete)?;
+                refuse_materialized(st, &schema, &table)?;
                 let meta = st.table(&schema, &table).cloned().expect("resolved");
                 let before = st.rows(meta.id);
                 let from = match alias {
@@ -202,6 +218,7 @@ impl Session {
                 for target in &t.table_names {
                     let (schema, table) = self.table_ref(st, &target.name)?;
                     privileges::require_owner(st, &self.user, &schema, &table)?;
+                    refuse_materialized(st, &schema, &table)?;
                     let id = st.table(&schema, &table).expect("resolved").id;
                     st.replace(id, vec![]);
                     fx.dirty.insert(id);
@@ -226,6 +243,7 @@ impl Session {
                 fx.ddl = true;
                 Ok(Output::Command("CREATE SCHEMA".into(), None))
             }
+            Statement::CreateView(cv) if cv.materialized => self.create_materialized_view(st, cv, attrs, fx).await,
             Statement::CreateView(cv) => {
                 let (schema, name) = object_name(&cv.name);
                 let schema = schema.unwrap_or_else(|| "public".into());
@@ -239,15 +257,28 @@ impl Session {
                 if exists && !cv.or_replace {
                     return Err(SqlError::new("42P07", format!("relation \"{name}\" already exists")));
                 }
-                // The view must plan now, against the state it is created in.
-                self.query((*cv.query).clone()).await?;
+                // A view must plan now, against the state it is created in; a late-binding
+                // view is checked when it is queried, and names its relations with their schema.
+                let late_binding = cv.with_no_schema_binding;
+                if late_binding {
+                    if relations(&cv.query).iter().any(|r| r.0.is_none()) {
+                        return Err(SqlError::new(
+                            "0A000",
+                            "All the relations in no schema binding view should be qualified with a schema name.",
+                        ));
+                    }
+                } else {
+                    self.query((*cv.query).clone()).await?;
+                }
                 let mut sql = cv.query.to_string();
                 if !cv.columns.is_empty() {
                     let cols: Vec<String> = cv.columns.iter().map(|c| c.name.to_string()).collect();
                     sql = format!("SELECT * FROM ({sql}) AS v({})", cols.join(", "));
                 }
                 let schema_meta = st.catalog.schemas.get_mut(&schema).expect("checked");
-                schema_meta.views.insert(name, ViewMeta { sql, owner: self.user.clone(), grants: Default::default() });
+                schema_meta
+                    .views
+                    .insert(name, ViewMeta { sql, owner: self.user.clone(), grants: Default::default(), late_binding });
                 fx.ddl = true;
                 Ok(Output::Command("CREATE VIEW".into(), None))
             }
@@ -276,6 +307,7 @@ impl Session {
             return Err(SqlError::unsupported("MERGE into this relation is not supported"));
         };
         let (schema, table) = self.table_ref(st, name)?;
+        refuse_materialized(st, &schema, &table)?;
         let meta = st.table(&schema, &table).cloned().expect("resolved");
         let target_alias = alias.as_ref().map(|a| a.name.to_string()).unwrap_or_else(|| q(&table));
         let target_ref = format!("{}.{} AS {target_alias}", q(&schema), q(&table));

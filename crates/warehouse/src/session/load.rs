@@ -82,6 +82,7 @@ impl Session {
         let schema = self.schema_of(spec.schema.clone(), &spec.table);
         let meta = st.table(&schema, &spec.table).cloned().ok_or_else(|| SqlError::relation_missing(&spec.table))?;
         privileges::require_table(&st, &self.user, &schema, &spec.table, Privilege::Insert)?;
+        materialized::refuse_materialized(&st, &schema, &spec.table)?;
         let targets: Vec<usize> = if spec.columns.is_empty() {
             (0..meta.columns.len()).filter(|i| spec.explicit_ids || meta.columns[*i].identity.is_none()).collect()
         } else {
