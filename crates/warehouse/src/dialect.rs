@@ -868,8 +868,48 @@ fn escape_with_backslash(pattern: &mut Expr, esc: char) -> bool {
 
 struct RedshiftRewrite;
 
+/// The case-insensitive collation of `expr COLLATE case_insensitive` or
+/// `COLLATE(expr, 'case_insensitive')`: the collated expression, and whether it ignores case.
+fn collated(e: &Expr) -> Option<(Expr, bool)> {
+    let ci = |name: &str| matches!(name.trim_matches('\'').to_ascii_lowercase().as_str(), "case_insensitive" | "ci");
+    match e {
+        Expr::Collate { expr, collation } => Some(((**expr).clone(), ci(&collation.to_string()))),
+        Expr::Function(f) if func_name(f) == "collate" => {
+            let args: Vec<&Expr> = match &f.args {
+                FunctionArguments::List(l) => l.args.iter().filter_map(arg_expr).collect(),
+                _ => vec![],
+            };
+            match args.as_slice() {
+                [value, Expr::Value(v)] => match &v.value {
+                    Value::SingleQuotedString(c) => Some(((*value).clone(), ci(c))),
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 impl VisitorMut for RedshiftRewrite {
     type Break = ();
+
+    /// A comparison with a case-insensitive operand compares both sides in lower case.
+    fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        use ast::BinaryOperator as Op;
+        if let Expr::BinaryOp { left, op: Op::Eq | Op::NotEq | Op::Lt | Op::LtEq | Op::Gt | Op::GtEq, right } = expr {
+            let (l, r) = (collated(left), collated(right));
+            if l.as_ref().is_some_and(|c| c.1) || r.as_ref().is_some_and(|c| c.1) {
+                let lower = |side: &mut Box<Expr>, c: Option<(Expr, bool)>| {
+                    let inner = c.map(|c| c.0).unwrap_or_else(|| (**side).clone());
+                    **side = call("lower", vec![inner]);
+                };
+                lower(left, l);
+                lower(right, r);
+            }
+        }
+        ControlFlow::Continue(())
+    }
 
     fn post_visit_query(&mut self, query: &mut ast::Query) -> ControlFlow<()> {
         // TOP n is LIMIT n.
@@ -1089,6 +1129,17 @@ impl VisitorMut for RedshiftRewrite {
                         };
                         *expr = Expr::BinaryOp { left: subject.clone(), op, right: Box::new(string_lit(&regex)) };
                     }
+                }
+            }
+            // Elsewhere a collation changes nothing: the value is the expression's.
+            Expr::Collate { .. } => {
+                if let Some((inner, _)) = collated(expr) {
+                    *expr = inner;
+                }
+            }
+            Expr::Function(f) if func_name(f) == "collate" => {
+                if let Some((inner, _)) = collated(expr) {
+                    *expr = inner;
                 }
             }
             Expr::Function(f) => {

@@ -23,7 +23,7 @@ use datafusion::sql::sqlparser::ast::{
     VisitorMut,
 };
 use datafusion_pg_catalog::sql::PostgresCompatibilityParser;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
@@ -279,6 +279,7 @@ impl Session {
                         return self.write(parsed.statement, parsed.attributes).await;
                     }
                 }
+                self.check_node_functions(&query)?;
                 if self.tx.is_none() {
                     self.auto_refresh(&query).await?;
                 }
@@ -528,6 +529,7 @@ mod ddl;
 mod dml;
 mod load;
 mod materialized;
+mod nodes;
 pub(crate) use materialized::is_stale;
 use materialized::{refuse_materialized, relations};
 mod query;

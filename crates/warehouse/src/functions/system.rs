@@ -1,6 +1,6 @@
 //! Redshift's system information functions that read the session or the cluster:
 //! CURRENT_USER_ID, CURRENT_AWS_ACCOUNT, CURRENT_NAMESPACE, DEFAULT_IAM_ROLE, PG_BACKEND_PID,
-//! PG_LAST_QUERY_ID, CURRENT_SETTING, SET_CONFIG, SLICE_NUM, and HAS_TABLE_PRIVILEGE,
+//! PG_LAST_QUERY_ID, PG_LAST_UNLOAD_ID/COUNT, CURRENT_SETTING, SET_CONFIG, SLICE_NUM, and HAS_TABLE_PRIVILEGE,
 //! HAS_SCHEMA_PRIVILEGE, HAS_DATABASE_PRIVILEGE answered from the catalog's grants.
 use super::row::{int, sql_error, text, Arg, RowFunction, BOOL, TEXT};
 use crate::engine::{View, Warehouse};
@@ -18,6 +18,8 @@ pub struct SessionFacts {
     pub user: String,
     pub pid: i32,
     pub last_query: AtomicI64,
+    /// The last UNLOAD's query id and row count (-1 and 0 before one).
+    pub last_unload: (AtomicI64, AtomicI64),
     /// Settings changed by SET or SET_CONFIG (the rest have their defaults).
     pub settings: Mutex<BTreeMap<String, String>>,
 }
@@ -28,6 +30,7 @@ impl SessionFacts {
             user: user.to_string(),
             pid,
             last_query: AtomicI64::new(-1),
+            last_unload: (AtomicI64::new(-1), AtomicI64::new(0)),
             settings: Mutex::new(BTreeMap::new()),
         }
     }
@@ -188,6 +191,20 @@ pub fn register(ctx: &SessionContext, wh: Weak<Warehouse>, view: Arc<View>, fact
     functions.push(
         RowFunction::new("pg_last_query_id", vec![vec![]], DataType::Int32, move |_| {
             Ok(ScalarValue::Int32(Some(f.last_query.load(Ordering::Relaxed) as i32)))
+        })
+        .volatility(Volatility::Volatile),
+    );
+    let f = facts.clone();
+    functions.push(
+        RowFunction::new("pg_last_unload_id", vec![vec![]], DataType::Int32, move |_| {
+            Ok(ScalarValue::Int32(Some(f.last_unload.0.load(Ordering::Relaxed) as i32)))
+        })
+        .volatility(Volatility::Volatile),
+    );
+    let f = facts.clone();
+    functions.push(
+        RowFunction::new("pg_last_unload_count", vec![vec![]], DataType::Int64, move |_| {
+            Ok(ScalarValue::Int64(Some(f.last_unload.1.load(Ordering::Relaxed))))
         })
         .volatility(Volatility::Volatile),
     );

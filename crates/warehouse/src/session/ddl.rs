@@ -71,7 +71,7 @@ impl Session {
                         nullable = false;
                         primary_key.push(cname.clone());
                     }
-                    _ => {}
+                    other => other_column_option(other)?,
                 }
             }
             columns.push(ColumnMeta {
@@ -315,7 +315,7 @@ impl Session {
                         match &o.option {
                             ColumnOption::NotNull => nullable = false,
                             ColumnOption::Default(e) => default = Some(e.to_string()),
-                            _ => {}
+                            other => other_column_option(other)?,
                         }
                     }
                     if !nullable && default.is_none() {
@@ -471,5 +471,23 @@ pub(super) fn declared_char_type(meta: Option<&String>) -> Option<RsType> {
         Some(RsType::Char(n))
     } else {
         None
+    }
+}
+
+/// Column options besides NOT NULL, DEFAULT and PRIMARY KEY: UNIQUE and REFERENCES are
+/// informational on Redshift (kept by no check), NULL and a case-sensitive collation are the
+/// defaults; what nuage cannot honour is refused rather than ignored.
+fn other_column_option(option: &ColumnOption) -> SqlResult<()> {
+    match option {
+        ColumnOption::Null | ColumnOption::Unique(_) | ColumnOption::ForeignKey(_) => Ok(()),
+        ColumnOption::Collation(c)
+            if matches!(c.to_string().trim_matches('"').to_ascii_lowercase().as_str(), "case_sensitive" | "cs") =>
+        {
+            Ok(())
+        }
+        ColumnOption::Collation(c) => {
+            Err(SqlError::unsupported(format!("column collation {c} is not supported (use COLLATE in the comparison)")))
+        }
+        other => Err(SqlError::unsupported(format!("column option {other} is not supported"))),
     }
 }

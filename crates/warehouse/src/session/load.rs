@@ -11,7 +11,11 @@ impl Session {
         let (query, start) = self.start_logged()?;
         let out = self.unload_rows(&spec).await;
         self.end_logged(query, start, &spec.text, out.is_err());
-        Ok(Output::Command("UNLOAD".into(), Some(out?)))
+        let rows = out?;
+        // pg_last_unload_id() and pg_last_unload_count() report the last UNLOAD that completed.
+        self.facts.last_unload.0.store(query, std::sync::atomic::Ordering::Relaxed);
+        self.facts.last_unload.1.store(rows as i64, std::sync::atomic::Ordering::Relaxed);
+        Ok(Output::Command("UNLOAD".into(), Some(rows)))
     }
 
     /// A statement run outside `execute` (COPY, UNLOAD) begins: refused in a failed
