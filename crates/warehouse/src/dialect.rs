@@ -1290,6 +1290,24 @@ impl VisitorMut for RedshiftRewrite {
                             return ControlFlow::Continue(());
                         }
                     }
+                    // A hash of a value hashes its type's bytes: an integer literal is an
+                    // INTEGER (4 bytes) as in PostgreSQL, where DataFusion would read a BIGINT.
+                    "fnv_hash" | "checksum" => {
+                        if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) =
+                            args_mut(f).and_then(|a| a.first_mut())
+                        {
+                            let small = matches!(e, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n.parse::<i32>().is_ok()));
+                            if small {
+                                *e = Expr::Cast {
+                                    kind: ast::CastKind::Cast,
+                                    expr: Box::new(e.clone()),
+                                    data_type: ast::DataType::Integer(None),
+                                    array: false,
+                                    format: None,
+                                };
+                            }
+                        }
+                    }
                     "len" | "textlen" => set_name(f, "character_length"),
                     "dexp" => set_name(f, "exp"),
                     "sign" => set_name(f, "signum"),

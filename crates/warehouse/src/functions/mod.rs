@@ -12,6 +12,7 @@ use datafusion::logical_expr::{
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
+mod avg;
 mod datetime;
 mod hash;
 mod json;
@@ -372,6 +373,7 @@ pub fn register(ctx: &SessionContext, user: &str) {
     strings::register(ctx);
     datetime::register(ctx);
     ctx.register_udaf(percentile::udaf());
+    ctx.register_udaf(avg::udaf());
     let now = Arc::new(|_: &[ColumnarValue]| {
         Ok(ColumnarValue::Scalar(ScalarValue::TimestampMicrosecond(Some(now_micros()), None)))
     });
