@@ -483,3 +483,29 @@ def test_insert_values_take_their_columns_types(db):
     db.execute("create table events (id int, at timestamp)")
     db.execute("insert into events values (1, '2024-01-01 10:00'), (2, getdate()), (3, null)")
     assert one(db, "select count(*) from events where at is not null") == 2
+
+
+def test_search_path_decides_where_unqualified_names_resolve(db):
+    db.execute("create schema crm")
+    db.execute("create table crm.clients (id int)")
+    db.execute("insert into crm.clients values (1), (2)")
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        db.execute("select count(*) from clients")
+    db.execute("set search_path to crm, public")
+    try:
+        assert one(db, "select count(*) from clients") == 2
+        assert one(db, "select current_schema()") == "crm"
+        assert one(db, "select current_schemas(false)") == ["crm", "public"]
+        # Unqualified creation goes to the first schema of the path; public stays searched.
+        db.execute("create table contacts (id int)")
+        assert one(db, "select schemaname from pg_tables where tablename = 'contacts'") == "crm"
+        assert one(db, "select count(*) from t") == 4
+        # A view binds the relations its names meant when it was created.
+        db.execute("create view client_count as select count(*) as n from clients")
+        db.execute("set search_path to public")
+        assert one(db, "select n from crm.client_count") == 2
+        db.execute("set search_path to nosuch")
+        with pytest.raises(psycopg.errors.InvalidSchemaName):
+            db.execute("create table nowhere (id int)")
+    finally:
+        db.execute("set search_path to '$user', public")

@@ -391,12 +391,40 @@ impl Session {
         self.facts.setting(name)
     }
 
-    /// The schema an unqualified table name means: the session's temporary table of that
-    /// name, else `public`.
+    /// The schemas of the session's search_path that exist, in order (`$user` is the schema
+    /// named as the session's user).
+    fn search_path(&self, st: &DbState) -> Vec<String> {
+        crate::functions::system::search_path(&self.setting("search_path").unwrap_or_default(), &self.user, st)
+    }
+
+    /// Where an unqualified table or view name is found: the session's temporary table of
+    /// that name, else the first schema of the search path holding it; None if none does.
+    fn found_schema(&self, st: &DbState, table: &str) -> Option<String> {
+        if let Some((s, _)) = self.temp_tables.iter().find(|(_, t)| t == table) {
+            return Some(s.clone());
+        }
+        self.search_path(st).into_iter().find(|s| {
+            st.catalog.schemas.get(s).is_some_and(|m| m.tables.contains_key(table) || m.views.contains_key(table))
+        })
+    }
+
+    /// The schema a name means: its own, else where the search path finds it, else the
+    /// schema new objects are created in.
     fn schema_of(&self, schema: Option<String>, table: &str) -> String {
         schema.unwrap_or_else(|| {
-            self.temp_tables.iter().find(|(_, t)| t == table).map(|(s, _)| s.clone()).unwrap_or_else(|| "public".into())
+            let st = self.view.get();
+            self.found_schema(&st, table)
+                .or_else(|| self.search_path(&st).into_iter().next())
+                .unwrap_or_else(|| "public".into())
         })
+    }
+
+    /// The schema an unqualified CREATE puts its object in: the first of the search path.
+    fn creation_schema(&self, st: &DbState) -> SqlResult<String> {
+        self.search_path(st)
+            .into_iter()
+            .next()
+            .ok_or_else(|| SqlError::new("3F000", "no schema has been selected to create in"))
     }
 
     fn table_ref(&self, st: &DbState, name: &ObjectName) -> SqlResult<(String, String)> {

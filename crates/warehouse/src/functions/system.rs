@@ -2,7 +2,7 @@
 //! CURRENT_USER_ID, CURRENT_AWS_ACCOUNT, CURRENT_NAMESPACE, DEFAULT_IAM_ROLE, PG_BACKEND_PID,
 //! PG_LAST_QUERY_ID, PG_LAST_UNLOAD_ID/COUNT, CURRENT_SETTING, SET_CONFIG, SLICE_NUM, and HAS_TABLE_PRIVILEGE,
 //! HAS_SCHEMA_PRIVILEGE, HAS_DATABASE_PRIVILEGE answered from the catalog's grants.
-use super::row::{int, sql_error, text, Arg, RowFunction, BOOL, TEXT};
+use super::row::{boolean, int, sql_error, text, Arg, RowFunction, BOOL, TEXT};
 use crate::engine::{View, Warehouse};
 use crate::state::{DbState, Privilege};
 use datafusion::arrow::datatypes::DataType;
@@ -70,6 +70,17 @@ impl SessionFacts {
     pub fn set(&self, name: &str, value: &str) {
         self.settings.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), value.to_string());
     }
+}
+
+/// The schemas of a search_path setting that exist, in order (`$user` is the schema named
+/// as the user).
+pub fn search_path(setting: &str, user: &str, st: &DbState) -> Vec<String> {
+    setting
+        .split(',')
+        .map(|s| s.trim().trim_matches(|c| c == '\'' || c == '"'))
+        .map(|s| if s == "$user" { user.to_string() } else { s.to_ascii_lowercase() })
+        .filter(|s| st.catalog.schemas.contains_key(s))
+        .collect()
 }
 
 fn unrecognized(name: &str) -> datafusion::common::DataFusionError {
@@ -175,6 +186,28 @@ pub fn register(ctx: &SessionContext, wh: Weak<Warehouse>, view: Arc<View>, fact
             .volatility(Volatility::Stable),
         );
     }
+    // CURRENT_SCHEMA and CURRENT_SCHEMAS follow the session's search_path.
+    let (v, f) = (view.clone(), facts.clone());
+    functions.push(
+        RowFunction::new("current_schema", vec![vec![]], DataType::Utf8, move |_| {
+            let path = search_path(&f.setting("search_path").unwrap_or_default(), &f.user, &v.get());
+            Ok(ScalarValue::Utf8(path.into_iter().next()))
+        })
+        .volatility(Volatility::Stable),
+    );
+    let (v, f) = (view.clone(), facts.clone());
+    let item = Arc::new(datafusion::arrow::datatypes::Field::new_list_field(DataType::Utf8, true));
+    functions.push(
+        RowFunction::new("current_schemas", vec![vec![BOOL]], DataType::List(item), move |a| {
+            let mut path = search_path(&f.setting("search_path").unwrap_or_default(), &f.user, &v.get());
+            if boolean(&a[0]).unwrap_or(false) {
+                path.insert(0, "pg_catalog".into());
+            }
+            let items: Vec<ScalarValue> = path.into_iter().map(|s| ScalarValue::Utf8(Some(s))).collect();
+            Ok(ScalarValue::List(ScalarValue::new_list_nullable(&items, &DataType::Utf8)))
+        })
+        .volatility(Volatility::Stable),
+    );
     let (v, f) = (view.clone(), facts.clone());
     functions.push(
         RowFunction::new("current_user_id", vec![vec![]], DataType::Int32, move |_| {

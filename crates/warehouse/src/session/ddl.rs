@@ -14,7 +14,7 @@ impl Session {
         let schema = match (schema, temporary) {
             (Some(s), _) => s,
             (None, true) => format!("pg_temp_{}", self.pid),
-            (None, false) => "public".into(),
+            (None, false) => self.creation_schema(st)?,
         };
         if temporary && !st.catalog.schemas.contains_key(&schema) {
             st.catalog.schemas.insert(schema.clone(), SchemaMeta { owner: self.user.clone(), ..Default::default() });
@@ -238,7 +238,7 @@ impl Session {
                     self.temp_tables.retain(|(s, n)| !(s == &schema && n == &name));
                 }
                 _ => {
-                    let schema = schema.unwrap_or_else(|| "public".into());
+                    let schema = self.schema_of(schema, &name);
                     if st.table(&schema, &name).is_some_and(|t| t.materialized.is_some()) {
                         return Err(SqlError::new("42809", format!("\"{name}\" is not a view"))
                             .with_detail("Use DROP MATERIALIZED VIEW to remove a materialized view."));

@@ -246,7 +246,10 @@ impl Session {
             Statement::CreateView(cv) if cv.materialized => self.create_materialized_view(st, cv, attrs, fx).await,
             Statement::CreateView(cv) => {
                 let (schema, name) = object_name(&cv.name);
-                let schema = schema.unwrap_or_else(|| "public".into());
+                let schema = match schema {
+                    Some(s) => s,
+                    None => self.creation_schema(st)?,
+                };
                 if !st.catalog.schemas.contains_key(&schema) {
                     return Err(SqlError::new("3F000", format!("schema \"{schema}\" does not exist")));
                 }
@@ -270,7 +273,13 @@ impl Session {
                 } else {
                     self.query((*cv.query).clone()).await?;
                 }
-                let mut sql = cv.query.to_string();
+                // A bound view keeps the relations its names meant when it was created.
+                let mut bound = Statement::Query(cv.query.clone());
+                if !late_binding {
+                    self.qualify_names(&mut bound);
+                }
+                let Statement::Query(query) = bound else { unreachable!("a query stays a query") };
+                let mut sql = query.to_string();
                 if !cv.columns.is_empty() {
                     let cols: Vec<String> = cv.columns.iter().map(|c| c.name.to_string()).collect();
                     sql = format!("SELECT * FROM ({sql}) AS v({})", cols.join(", "));

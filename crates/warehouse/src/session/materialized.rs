@@ -107,8 +107,14 @@ impl Session {
             return Err(SqlError::syntax("replace"));
         }
         let (schema, name) = object_name(&cv.name);
-        let schema = schema.unwrap_or_else(|| "public".into());
-        let mut sql = cv.query.to_string();
+        let schema = match schema {
+            Some(s) => s,
+            None => self.creation_schema(st)?,
+        };
+        let mut bound = Statement::Query(cv.query.clone());
+        self.qualify_names(&mut bound);
+        let Statement::Query(query) = bound else { unreachable!("a query stays a query") };
+        let mut sql = query.to_string();
         if !cv.columns.is_empty() {
             let cols: Vec<String> = cv.columns.iter().map(|c| c.name.to_string()).collect();
             sql = format!("SELECT * FROM ({sql}) AS v({})", cols.join(", "));

@@ -6,31 +6,36 @@ impl Session {
     pub async fn query(&self, query: ast::Query) -> SqlResult<DataFrame> {
         let mut statement = Statement::Query(Box::new(query));
         // Privileges are checked on what the query names: a view, not the tables behind it.
-        self.qualify_temporary(&mut statement);
+        self.qualify_names(&mut statement);
         self.check_select(&statement)?;
         self.expand_views(&mut statement)?;
+        self.qualify_names(&mut statement);
         self.plan(statement).await
     }
 
-    /// Unqualified names find the session's temporary tables first, as on Redshift.
-    pub(super) fn qualify_temporary(&self, statement: &mut Statement) {
-        if self.temp_tables.is_empty() {
-            return;
-        }
-        struct Qualify<'a>(&'a [(String, String)]);
-        impl VisitorMut for Qualify<'_> {
-            type Break = ();
-            fn pre_visit_relation(&mut self, name: &mut ObjectName) -> ControlFlow<()> {
-                if name.0.len() == 1 {
-                    let (_, table) = object_name(name);
-                    if let Some((schema, _)) = self.0.iter().find(|(_, t)| *t == table) {
-                        name.0.insert(0, ast::ObjectNamePart::Identifier(ast::Ident::with_quote('"', schema.clone())));
+    /// Unqualified names are qualified with where they are found: the session's temporary
+    /// tables first, then the schemas of the search path, as on Redshift. Names found nowhere
+    /// (system tables, common table expressions) are left as written.
+    pub(super) fn qualify_names(&self, statement: &mut Statement) {
+        let st = self.view.get();
+        let mut ctes = HashSet::new();
+        let _ = ast::visit_statements(&*statement, |s| {
+            if let Statement::Query(q) = s {
+                collect_cte_names(q, &mut ctes);
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        let _ = ast::visit_relations_mut(statement, |name| {
+            if name.0.len() == 1 {
+                let (_, table) = object_name(name);
+                if !ctes.contains(&table) {
+                    if let Some(schema) = self.found_schema(&st, &table).filter(|s| s != "public") {
+                        name.0.insert(0, ast::ObjectNamePart::Identifier(ast::Ident::with_quote('"', schema)));
                     }
                 }
-                ControlFlow::Continue(())
             }
-        }
-        let _ = statement.visit(&mut Qualify(&self.temp_tables));
+            ControlFlow::<()>::Continue(())
+        });
     }
 
     pub(super) async fn plan(&self, statement: Statement) -> SqlResult<DataFrame> {
@@ -169,4 +174,23 @@ impl Session {
         let st = self.view.get();
         privileges::check_reads(&st, &self.user, statement)
     }
+}
+
+/// The names of a query's common table expressions, at any depth.
+fn collect_cte_names(query: &ast::Query, names: &mut HashSet<String>) {
+    if let Some(with) = &query.with {
+        for cte in &with.cte_tables {
+            names.insert(normalize(&cte.alias.name));
+        }
+    }
+    let _ = ast::visit_expressions(query, |e| {
+        if let Expr::Subquery(q) | Expr::InSubquery { subquery: q, .. } | Expr::Exists { subquery: q, .. } = e {
+            if let Some(with) = &q.with {
+                for cte in &with.cte_tables {
+                    names.insert(normalize(&cte.alias.name));
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
 }
