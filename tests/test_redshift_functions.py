@@ -509,3 +509,19 @@ def test_search_path_decides_where_unqualified_names_resolve(db):
             db.execute("create table nowhere (id int)")
     finally:
         db.execute("set search_path to '$user', public")
+
+
+def test_set_takes_effect_or_is_refused(db):
+    db.execute("set query_group to 'nightly'")
+    db.execute("select 42 as marker")
+    assert one(db, "select label from stl_query where querytxt = 'select 42 as marker' order by query desc limit 1") == "nightly"
+    db.execute("set query_group to default")
+    assert one(db, "show query_group") == "default"
+    with pytest.raises(psycopg.errors.UndefinedObject):
+        db.execute("set no_such_parameter to 1")
+    # Values nuage cannot honour are refused, not kept and ignored.
+    with pytest.raises(psycopg.errors.FeatureNotSupported):
+        db.execute("set timezone to 'America/New_York'")
+    with pytest.raises(psycopg.errors.FeatureNotSupported):
+        db.execute("set statement_timeout to 1000")
+    db.execute("set time zone 'UTC'")

@@ -61,6 +61,8 @@ pub struct QueryRecord {
     pub start_us: i64,
     pub end_us: i64,
     pub aborted: bool,
+    /// The session's query_group when it ran (STL_QUERY's label).
+    pub label: String,
 }
 
 /// One rejected row of a COPY, as STL_LOAD_ERRORS shows it.

@@ -363,10 +363,28 @@ impl Session {
                 let name = variable.to_string().to_ascii_lowercase();
                 let value =
                     values.iter().map(|v| v.to_string().trim_matches('\'').to_string()).collect::<Vec<_>>().join(", ");
-                self.facts.set(&name, &value);
+                let value = if value.eq_ignore_ascii_case("default") {
+                    self.facts.reset(&name);
+                    None
+                } else {
+                    Some(value)
+                };
+                if let Some(value) = value {
+                    crate::functions::system::check_setting(&name, &value)?;
+                    self.facts.set(&name, &value);
+                }
                 Ok(Output::Command("SET".into(), None))
             }
-            Statement::Set(_) => Ok(Output::Command("SET".into(), None)),
+            Statement::Set(ast::Set::SetTimeZone { value, .. }) => {
+                let value = value.to_string().trim_matches('\'').to_string();
+                crate::functions::system::check_setting("timezone", &value)?;
+                self.facts.set("timezone", &value);
+                Ok(Output::Command("SET".into(), None))
+            }
+            Statement::Set(other) => Err(SqlError::unsupported(format!(
+                "{} is not supported",
+                other.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+            ))),
             Statement::ShowVariable { variable } => {
                 let name = variable.iter().map(|i| i.value.to_ascii_lowercase()).collect::<Vec<_>>().join(" ");
                 let value = self.setting(&name).ok_or_else(|| {

@@ -273,7 +273,7 @@ impl SystemTables {
                             vec![
                                 i(uid),
                                 i(q.query),
-                                s("default"),
+                                s(&q.label),
                                 i(q.query),
                                 i(q.pid as i64),
                                 s(&db),
@@ -292,7 +292,7 @@ impl SystemTables {
                                 ts(q.end_us),
                                 i(q.end_us - q.start_us),
                                 i(q.aborted as i64),
-                                s("default"),
+                                s(&q.label),
                                 s(text.chars().take(60).collect::<String>()),
                             ]
                         }

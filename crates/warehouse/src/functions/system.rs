@@ -61,10 +61,17 @@ impl SessionFacts {
                 "enable_case_sensitive_identifier" => "off",
                 "wlm_query_slot_count" => "1",
                 "error_on_nondeterministic_update" => "false",
+                "application_name" => "",
+                // nuage never rewrites a query to read a materialized view, whatever this says.
+                "mv_enable_aqmv_for_session" => "true",
                 _ => return None,
             }
             .to_string(),
         )
+    }
+
+    pub fn reset(&self, name: &str) {
+        self.settings.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
     }
 
     pub fn set(&self, name: &str, value: &str) {
@@ -81,6 +88,37 @@ pub fn search_path(setting: &str, user: &str, st: &DbState) -> Vec<String> {
         .map(|s| if s == "$user" { user.to_string() } else { s.to_ascii_lowercase() })
         .filter(|s| st.catalog.schemas.contains_key(s))
         .collect()
+}
+
+/// Whether SET may give `name` this value: the parameter must exist, and a value nuage cannot
+/// honour is refused rather than kept and ignored (sessions are in UTC with ISO dates,
+/// identifiers fold to lower case, statements are not timed out).
+pub fn check_setting(name: &str, value: &str) -> Result<()> {
+    let v = value.trim().to_ascii_lowercase();
+    let supported = match name {
+        "timezone" | "time zone" => matches!(v.as_str(), "utc" | "gmt" | "z" | "etc/utc" | "00:00" | "0"),
+        "datestyle" => v.contains("iso") && !v.contains("dmy") && !v.contains("ymd"),
+        "enable_case_sensitive_identifier" | "describe_field_name_in_uppercase" => {
+            matches!(v.as_str(), "off" | "false" | "0")
+        }
+        "statement_timeout" => v == "0",
+        "server_version" | "server_encoding" | "integer_datetimes" | "max_identifier_length" | "is_superuser" => {
+            return Err(sql_error("55P02", format!("parameter \"{name}\" cannot be changed")));
+        }
+        "client_encoding" => matches!(v.as_str(), "utf8" | "unicode" | "utf-8"),
+        _ => {
+            let facts = SessionFacts::new("", 0);
+            if facts.setting(name).is_none() {
+                return Err(unrecognized(name));
+            }
+            true
+        }
+    };
+    if supported {
+        Ok(())
+    } else {
+        Err(sql_error("0A000", format!("nuage does not support {name} = '{value}'")))
+    }
 }
 
 fn unrecognized(name: &str) -> datafusion::common::DataFusionError {

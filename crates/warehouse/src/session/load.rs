@@ -40,6 +40,7 @@ impl Session {
             start_us,
             end_us: chrono::Utc::now().timestamp_micros(),
             aborted: failed,
+            label: self.setting("query_group").unwrap_or_else(|| "default".into()),
         });
     }
 
