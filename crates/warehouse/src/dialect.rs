@@ -976,35 +976,6 @@ impl VisitorMut for RedshiftRewrite {
         ControlFlow::Continue(())
     }
 
-    fn pre_visit_table_factor(&mut self, factor: &mut ast::TableFactor) -> ControlFlow<()> {
-        // pg_get_late_binding_view_cols() lists the columns of late-binding views (WITH NO
-        // SCHEMA BINDING), which nuage does not create: the set is empty, with the columns the
-        // caller's definition list declares.
-        if let ast::TableFactor::Table { name, args: Some(_), alias: Some(alias), .. } = factor {
-            let (_, function) = object_name(name);
-            if function == "pg_get_late_binding_view_cols" && !alias.columns.is_empty() {
-                let columns: Vec<String> = alias
-                    .columns
-                    .iter()
-                    .map(|c| {
-                        let ty = match &c.data_type {
-                            Some(t) if !t.to_string().eq_ignore_ascii_case("name") => t.to_string(),
-                            _ => "varchar".to_string(),
-                        };
-                        format!("CAST(NULL AS {ty}) AS {}", quote_ident(&c.name.value))
-                    })
-                    .collect();
-                let sql = format!("SELECT {} WHERE false", columns.join(", "));
-                if let Some(q) = generated_query(&sql) {
-                    let alias = ast::TableAlias { columns: vec![], ..alias.clone() };
-                    *factor =
-                        ast::TableFactor::Derived { lateral: false, subquery: q, alias: Some(alias), sample: None };
-                }
-            }
-        }
-        ControlFlow::Continue(())
-    }
-
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
         match expr {
             // A scalar subquery may return its one row without an aggregate; DataFusion

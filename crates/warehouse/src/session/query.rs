@@ -5,6 +5,7 @@ impl Session {
     /// Plans and starts a query against the session's view.
     pub async fn query(&self, query: ast::Query) -> SqlResult<DataFrame> {
         let mut statement = Statement::Query(Box::new(query));
+        self.late_binding_view_columns(&mut statement).await?;
         // Privileges are checked on what the query names: a view, not the tables behind it.
         self.qualify_names(&mut statement);
         self.check_select(&statement)?;
@@ -92,7 +93,10 @@ impl Session {
             self.view.set(self.wh.committed());
         }
         let mut statement = statement.clone();
+        self.late_binding_view_columns(&mut statement).await?;
+        self.qualify_names(&mut statement);
         self.expand_views(&mut statement)?;
+        self.qualify_names(&mut statement);
         let plan = self.logical_plan(statement).await?;
         let params = plan.get_parameter_types().map_err(SqlError::from)?;
         let mut ordered: Vec<(usize, Option<datafusion::arrow::datatypes::DataType>)> = params
@@ -193,4 +197,90 @@ fn collect_cte_names(query: &ast::Query, names: &mut HashSet<String>) {
         }
         ControlFlow::<()>::Continue(())
     });
+}
+
+impl Session {
+    /// `pg_get_late_binding_view_cols() cols(view_schema name, view_name name, col_name name,
+    /// col_type varchar, col_num int)`: the columns of the late-binding views, as their
+    /// queries plan now (a view whose relations are missing is left out), in the columns the
+    /// caller's definition list declares.
+    async fn late_binding_view_columns(&self, statement: &mut Statement) -> SqlResult<()> {
+        if !statement.to_string().to_ascii_lowercase().contains("pg_get_late_binding_view_cols") {
+            return Ok(());
+        }
+        let st = self.view.get();
+        let mut rows: Vec<[String; 5]> = Vec::new();
+        for (schema, s) in &st.catalog.schemas {
+            for (name, v) in s.views.iter().filter(|(_, v)| v.late_binding) {
+                let Ok(Some(Parsed { statement: Statement::Query(q), .. })) =
+                    dialect::parse(&v.sql).map(|mut p| p.pop())
+                else {
+                    continue;
+                };
+                let Ok(df) = Box::pin(self.query(*q)).await else { continue };
+                for (i, f) in df.schema().fields().iter().enumerate() {
+                    let ty = match f.metadata().get(crate::types::TYPE_KEY) {
+                        Some(declared) => declared.clone(),
+                        None => crate::types::RsType::from_arrow(f.data_type()).pg_name(),
+                    };
+                    rows.push([schema.clone(), name.clone(), f.name().clone(), ty, (i + 1).to_string()]);
+                }
+            }
+        }
+        struct Columns<'a>(&'a [[String; 5]]);
+        impl VisitorMut for Columns<'_> {
+            type Break = ();
+            fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+                if let Some(derived) = late_binding_columns(factor, self.0) {
+                    *factor = derived;
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let _ = statement.visit(&mut Columns(&rows));
+        Ok(())
+    }
+}
+
+/// The derived table `pg_get_late_binding_view_cols() cols(...)` stands for, over `rows`.
+fn late_binding_columns(factor: &TableFactor, rows: &[[String; 5]]) -> Option<TableFactor> {
+    let TableFactor::Table { name, args: Some(_), alias: Some(alias), .. } = factor else { return None };
+    if object_name(name).1 != "pg_get_late_binding_view_cols" || alias.columns.is_empty() {
+        return None;
+    }
+    let declared: Vec<(String, String)> = alias
+        .columns
+        .iter()
+        .map(|c| {
+            let ty = match &c.data_type {
+                Some(t) if !t.to_string().eq_ignore_ascii_case("name") => t.to_string(),
+                _ => "varchar".to_string(),
+            };
+            (dialect::quote_ident(&c.name.value), ty)
+        })
+        .collect();
+    let item = |row: Option<&[String; 5]>| {
+        declared
+            .iter()
+            .enumerate()
+            .map(|(i, (col, ty))| {
+                let value = row
+                    .and_then(|r| r.get(i))
+                    .map(|v| format!("'{}'", v.replace('\'', "''")))
+                    .unwrap_or_else(|| "NULL".into());
+                format!("CAST({value} AS {ty}) AS {col}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sql = if rows.is_empty() {
+        format!("SELECT {} WHERE false", item(None))
+    } else {
+        rows.iter().map(|r| format!("SELECT {}", item(Some(r)))).collect::<Vec<_>>().join(" UNION ALL ")
+    };
+    let Ok(Some(Parsed { statement: Statement::Query(q), .. })) = dialect::parse(&sql).map(|mut p| p.pop()) else {
+        return None;
+    };
+    let alias = ast::TableAlias { columns: vec![], ..alias.clone() };
+    Some(TableFactor::Derived { lateral: false, subquery: q, alias: Some(alias), sample: None })
 }
