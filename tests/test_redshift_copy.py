@@ -5,6 +5,7 @@ rows in STL_LOAD_ERRORS; Redshift's errors for the usual mistakes."""
 import bz2
 import gzip
 import json
+import os
 
 import pytest
 
@@ -418,3 +419,35 @@ def test_confused_deputy_conditions_in_the_role_trust_policy(server):
     assert psql(c, f"copy t from 's3://deputy/rows.txt' iam_role '{mine}'").stdout.strip() == "COPY 2"
     err = fails(c, f"copy t from 's3://deputy/rows.txt' iam_role '{others}'")
     assert f"is not authorized to assume IAM Role {others}" in err
+
+
+def test_unload_parquet_sizes_and_refuses_encryption(server):
+    duckdb = pytest.importorskip("duckdb")
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="sized")
+    c = create_cluster(server, "sizes")
+
+    def one(sql, **kw):
+        return psql(c, sql, **kw).stdout.strip()
+
+    keys = "access_key_id 'test' secret_access_key 'test'"
+    one("create table big as select value as n, repeat('x', 60) as pad from generate_series(1, 200000)")
+    # MAXFILESIZE cuts PARQUET output into several files; ROWGROUPSIZE bounds their row groups.
+    out = one(f"unload ('select * from big') to 's3://sized/pq/' {keys} format parquet parallel off maxfilesize 5 mb rowgroupsize 32 mb")
+    assert out == "UNLOAD 200000"
+    files = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="sized", Prefix="pq/")["Contents"])
+    assert len(files) >= 3, files
+    total = 0
+    for key in files:
+        body = s3.get_object(Bucket="sized", Key=key)["Body"].read()
+        con = duckdb.connect()
+        path = f"/tmp/nuage-unload-{os.getpid()}.parquet"
+        with open(path, "wb") as f:
+            f.write(body)
+        total += con.execute(f"select count(*) from read_parquet('{path}')").fetchone()[0]
+        os.remove(path)
+    assert total == 200000
+    err = psql(c, f"unload ('select 1') to 's3://sized/enc/' {keys} encrypted", check=False).stderr
+    assert "not supported" in err
+    err = psql(c, f"unload ('select 1') to 's3://sized/rg/' {keys} format parquet rowgroupsize 8 mb", check=False).stderr
+    assert "ROWGROUPSIZE must be between 32 MB and 128 MB" in err

@@ -42,6 +42,8 @@ pub struct UnloadSpec {
     pub partition_include: bool,
     pub region: Option<String>,
     pub extension: Option<String>,
+    /// PARQUET's ROWGROUPSIZE in bytes (of the data in memory).
+    pub row_group_size: Option<u64>,
 }
 
 /// Slices a cluster of this size writes in parallel: one file each.
@@ -80,6 +82,7 @@ impl UnloadSpec {
             partition_include: false,
             region: None,
             extension: None,
+            row_group_size: None,
         };
         let mut auth = Authorization::default();
         let (mut csv, mut json, mut parquet) = (false, false, false);
@@ -141,13 +144,25 @@ impl UnloadSpec {
                     spec.region = Some(w.literal()?);
                 }
                 "EXTENSION" => spec.extension = Some(w.literal()?),
-                "ENCRYPTED" => {
-                    w.is("AUTO");
+                // Encrypted files need KMS or a client-side key, which nuage does not serve.
+                "ENCRYPTED" | "KMS_KEY_ID" | "MASTER_SYMMETRIC_KEY" => {
+                    return Err(SqlError::unsupported(format!(
+                        "UNLOAD {word} is not supported: nuage serves no KMS keys yet"
+                    )))
                 }
                 "ROWGROUPSIZE" => {
                     w.is("AS");
-                    number(w)?;
-                    let _ = w.is("MB") || w.is("GB");
+                    let n = number(w)? as u64;
+                    let size = if w.is("GB") {
+                        n << 30
+                    } else {
+                        w.is("MB");
+                        n << 20
+                    };
+                    if !(32 << 20..=128 << 20).contains(&size) {
+                        return Err(SqlError::invalid_parameter("ROWGROUPSIZE must be between 32 MB and 128 MB"));
+                    }
+                    spec.row_group_size = Some(size);
                 }
                 "FIXEDWIDTH" => return Err(SqlError::unsupported("UNLOAD FIXEDWIDTH is not supported yet")),
                 other => return Err(SqlError::syntax(&other.to_ascii_lowercase())),
@@ -351,11 +366,28 @@ fn compress(c: Compression, body: Vec<u8>) -> SqlResult<Vec<u8>> {
 /// One slice's rows as files of at most MAXFILESIZE (before compression): (body, rows).
 fn encode(spec: &UnloadSpec, batch: &RecordBatch) -> SqlResult<Vec<(Vec<u8>, usize)>> {
     if spec.format == UnloadFormat::Parquet {
-        let mut out = Vec::new();
-        let mut w = ArrowWriter::try_new(&mut out, batch.schema(), None).map_err(SqlError::internal)?;
-        w.write(batch).map_err(SqlError::internal)?;
-        w.close().map_err(SqlError::internal)?;
-        return Ok(vec![(out, batch.num_rows())]);
+        // Files of at most MAXFILESIZE, sized in rows from the batch's bytes per row.
+        let rows = batch.num_rows().max(1);
+        let per_row = (batch.get_array_memory_size() / rows).max(1) as u64;
+        let file_rows = spec.max_file_size.map(|b| (b / per_row).max(1) as usize).unwrap_or(rows);
+        let props = spec.row_group_size.map(|b| {
+            datafusion::parquet::file::properties::WriterProperties::builder()
+                .set_max_row_group_bytes(Some(b as usize))
+                .build()
+        });
+        let mut files = Vec::new();
+        let mut start = 0;
+        while start < batch.num_rows() || (start == 0 && files.is_empty()) {
+            let len = file_rows.min(batch.num_rows() - start);
+            let part = batch.slice(start, len);
+            let mut out = Vec::new();
+            let mut w = ArrowWriter::try_new(&mut out, batch.schema(), props.clone()).map_err(SqlError::internal)?;
+            w.write(&part).map_err(SqlError::internal)?;
+            w.close().map_err(SqlError::internal)?;
+            files.push((out, len));
+            start += len.max(1);
+        }
+        return Ok(files);
     }
     let limit = spec.max_file_size.unwrap_or(6_200 << 20) as usize;
     let options = FormatOptions::default().with_null("").with_date_format(Some("%Y-%m-%d"));
