@@ -451,3 +451,27 @@ def test_unload_parquet_sizes_and_refuses_encryption(server):
     assert "not supported" in err
     err = psql(c, f"unload ('select 1') to 's3://sized/rg/' {keys} format parquet rowgroupsize 8 mb", check=False).stderr
     assert "ROWGROUPSIZE must be between 32 MB and 128 MB" in err
+
+
+def test_varbyte_copied_from_hex_and_unloaded_as_hex(server):
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="bytes")
+    s3.put_object(Bucket="bytes", Key="in/data.csv", Body=b"1,6162\n2,00ff10\n3,zz\n")
+    c = create_cluster(server, "bytes")
+    keys = "access_key_id 'test' secret_access_key 'test'"
+
+    def one(sql, **kw):
+        return psql(c, sql, **kw).stdout.strip()
+
+    one("create table b (id int, v varbyte(3))")
+    # A field that is not hexadecimal is a load error, as Redshift reports it.
+    out = one(f"copy b from 's3://bytes/in/' {keys} csv maxerror 1")
+    assert out == "COPY 2"
+    assert one("select id || ':' || v from b order by id").split() == ["1:6162", "2:00ff10"]
+    assert "Invalid hexadecimal value 'zz'" in one("select err_reason from stl_load_errors")
+    assert one(f"unload ('select * from b order by id') to 's3://bytes/out/' {keys} parallel off") == "UNLOAD 2"
+    body = s3.get_object(Bucket="bytes", Key="out/000")["Body"].read().decode()
+    assert body.splitlines() == ["1|6162", "2|00ff10"]
+    one("create table back (like b)")
+    assert one(f"copy back from 's3://bytes/out/' {keys}") == "COPY 2"
+    assert one("select count(*) from b join back using (id) where b.v = back.v") == "2"

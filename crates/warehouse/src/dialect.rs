@@ -592,6 +592,7 @@ fn type_column_name(t: &ast::DataType) -> String {
         Ok(RsType::Timestamptz) => "timestamptz",
         Ok(RsType::Time) => "time",
         Ok(RsType::Super) => "super",
+        Ok(RsType::Varbyte(_)) => "varbyte",
         Err(_) => return t.to_string().to_ascii_lowercase(),
     }
     .to_string()
@@ -981,6 +982,10 @@ impl VisitorMut for RedshiftRewrite {
             // A scalar subquery may return its one row without an aggregate; DataFusion
             // decorrelates only aggregated ones, so its item is read through single_value().
             Expr::Subquery(q) => single_value_subquery(q),
+            // VARBYTE (VARBINARY, BINARY VARYING) is DataFusion's binary.
+            Expr::Cast { data_type, .. } if is_varbyte(data_type) => {
+                *data_type = ast::DataType::Bytea;
+            }
             // CONVERT(type, value) is a cast.
             Expr::Convert { expr: value, data_type: Some(t), target_before_value: true, charset: None, .. } => {
                 *expr = Expr::Cast {
@@ -1325,6 +1330,16 @@ impl VisitorMut for RedshiftRewrite {
             _ => {}
         }
         ControlFlow::Continue(())
+    }
+}
+
+fn is_varbyte(t: &ast::DataType) -> bool {
+    match t {
+        ast::DataType::Varbinary(_) => true,
+        ast::DataType::Custom(name, _) => {
+            matches!(name.to_string().to_ascii_lowercase().as_str(), "varbyte" | "binary varying")
+        }
+        _ => false,
     }
 }
 

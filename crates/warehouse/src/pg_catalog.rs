@@ -21,6 +21,9 @@ const PG_CATALOG_OID: i32 = 11;
 const PUBLIC_OID: i32 = 2200;
 const INFORMATION_SCHEMA_OID: i32 = 14_000;
 
+/// Redshift's type OID of VARBYTE.
+pub const VARBYTE_OID: i32 = 6551;
+
 /// A schema's oid: stable for its name, so clients may keep it between queries.
 pub fn namespace_oid(name: &str) -> i32 {
     match name {
@@ -94,6 +97,7 @@ pub fn type_oid(t: &RsType) -> i32 {
         RsType::Timestamptz => 1184,
         RsType::Time => 1083,
         RsType::Super => 4000,
+        RsType::Varbyte(_) => VARBYTE_OID,
     }
 }
 

@@ -131,6 +131,7 @@ fn sql_type(t: &RsType) -> String {
         RsType::Double => "DOUBLE".into(),
         RsType::Boolean => "BOOLEAN".into(),
         RsType::Char(_) | RsType::Varchar(_) | RsType::Super => "VARCHAR".into(),
+        RsType::Varbyte(_) => "BYTEA".into(),
         RsType::Date => "DATE".into(),
         RsType::Timestamp => "TIMESTAMP".into(),
         RsType::Timestamptz => "TIMESTAMPTZ".into(),

@@ -35,6 +35,11 @@ pub fn redshift_text(array: &ArrayRef, extra_float_digits: i8) -> Option<ArrayRe
         }
     };
     match array.data_type() {
+        // VARBYTE in text is its bytes in hexadecimal, without PostgreSQL's `\x`.
+        DataType::Binary => {
+            let a = array.as_binary::<i32>();
+            each(&|i, s| s.push_str(&hex::encode(a.value(i))));
+        }
         DataType::Float64 => {
             let a = array.as_primitive::<Float64Type>();
             each(&|i, s| float(s, a.value(i), (FLOAT8_DIGITS + extra).clamp(1, 17)));

@@ -30,7 +30,13 @@ pub enum RsType {
     Timestamptz,
     Time,
     Super,
+    /// VARBYTE(n): binary, at most n bytes.
+    Varbyte(u32),
 }
+
+/// VARBYTE's default and largest lengths, in bytes.
+pub const VARBYTE_DEFAULT: u32 = 64_000;
+pub const VARBYTE_MAX: u32 = 1_024_000;
 
 pub const VARCHAR_MAX: u32 = 65535;
 
@@ -82,6 +88,14 @@ impl RsType {
                 _ => RsType::Timestamp,
             },
             D::Datetime(_) => RsType::Timestamp,
+            D::Varbinary(l) => varbyte(
+                match l {
+                    Some(ast::BinaryLength::IntegerLength { length }) => Some(length.to_string()),
+                    Some(ast::BinaryLength::Max) => Some("max".to_string()),
+                    None => None,
+                }
+                .as_deref(),
+            )?,
             D::Time(_, _) => RsType::Time,
             D::Custom(name, args) => {
                 let n = name.to_string().to_ascii_lowercase();
@@ -90,6 +104,7 @@ impl RsType {
                     "timestamptz" => RsType::Timestamptz,
                     "super" => RsType::Super,
                     "float" => RsType::Double,
+                    "varbyte" | "binary varying" => varbyte(args.first().map(String::as_str))?,
                     _ => return Err(SqlError::new("42704", format!("type \"{n}\" does not exist"))),
                 }
             }
@@ -116,6 +131,7 @@ impl RsType {
             DataType::Timestamp(_, Some(_)) => RsType::Timestamptz,
             DataType::Timestamp(_, None) => RsType::Timestamp,
             DataType::Time32(_) | DataType::Time64(_) => RsType::Time,
+            DataType::Binary | DataType::LargeBinary | DataType::BinaryView => RsType::Varbyte(VARBYTE_DEFAULT),
             _ => RsType::Varchar(256),
         }
     }
@@ -130,6 +146,7 @@ impl RsType {
             RsType::Double => DataType::Float64,
             RsType::Boolean => DataType::Boolean,
             RsType::Char(_) | RsType::Varchar(_) | RsType::Super => DataType::Utf8,
+            RsType::Varbyte(_) => DataType::Binary,
             RsType::Date => DataType::Date32,
             RsType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
             RsType::Timestamptz => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
@@ -156,6 +173,7 @@ impl RsType {
             "timestamp with time zone" => RsType::Timestamptz,
             "time without time zone" => RsType::Time,
             "super" => RsType::Super,
+            n if n.starts_with("varbyte(") => RsType::Varbyte(*args(n).first()?),
             n if n.starts_with("numeric(") => {
                 let a = args(n);
                 RsType::Decimal(*a.first()? as u8, *a.get(1)? as i8)
@@ -183,6 +201,7 @@ impl RsType {
             RsType::Timestamptz => "timestamp with time zone".into(),
             RsType::Time => "time without time zone".into(),
             RsType::Super => "super".into(),
+            RsType::Varbyte(n) => format!("varbyte({n})"),
         }
     }
 
@@ -198,6 +217,15 @@ impl RsType {
             RsType::Varchar(n) => (*n, false),
             RsType::Char(n) => (*n, true),
             RsType::Super => return Ok(super_values(array)),
+            RsType::Varbyte(n) => {
+                let bytes = datafusion::arrow::compute::cast(&array, &DataType::Binary).map_err(SqlError::internal)?;
+                let b = bytes.as_any().downcast_ref::<datafusion::arrow::array::BinaryArray>();
+                if b.is_some_and(|b| b.iter().flatten().any(|v| v.len() > *n as usize)) {
+                    return Err(SqlError::new("22001", format!("value too long for type varbyte({n})"))
+                        .with_detail(format!("column \"{column}\"")));
+                }
+                return Ok(bytes);
+            }
             _ => return Ok(array),
         };
         let Some(strings) = array.as_any().downcast_ref::<StringArray>() else { return Ok(array) };
@@ -232,6 +260,21 @@ fn super_values(array: ArrayRef) -> ArrayRef {
         })
         .collect();
     Arc::new(encoded)
+}
+
+/// VARBYTE's length: n bytes (1 to 1,024,000), MAX, or the default 64,000.
+fn varbyte(length: Option<&str>) -> Result<RsType, SqlError> {
+    let n = match length.map(|l| l.trim().to_ascii_lowercase()) {
+        None => VARBYTE_DEFAULT,
+        Some(l) if l == "max" => VARBYTE_MAX,
+        Some(l) => l.parse::<u32>().map_err(|_| SqlError::syntax(&l))?,
+    };
+    if !(1..=VARBYTE_MAX).contains(&n) {
+        return Err(SqlError::invalid_parameter(format!(
+            "length for type varbyte must be between 1 and {VARBYTE_MAX}"
+        )));
+    }
+    Ok(RsType::Varbyte(n))
 }
 
 fn check_precision(p: u64) -> Result<u8, SqlError> {
@@ -278,7 +321,7 @@ pub fn lenient_timestamp_text(array: &ArrayRef) -> ArrayRef {
 }
 
 /// After type coercion: a text literal cast to a timestamp is completed the same way, so
-/// `WHERE t > '2008-01-05 10:00'` reads as on Redshift.
+/// `WHERE t > '2008-01-05 10:00'` reads as on Redshift; a VARBYTE cast to text is its hex.
 #[derive(Debug)]
 pub struct LenientTimestampLiterals;
 
@@ -292,8 +335,22 @@ impl datafusion::optimizer::AnalyzerRule for LenientTimestampLiterals {
         use datafusion::common::ScalarValue;
         use datafusion::logical_expr::{Cast, Expr};
         plan.transform_up_with_subqueries(|node| {
+            let schema = datafusion::logical_expr::utils::merge_schema(&node.inputs());
             node.map_expressions(|e| {
                 e.transform_up(|e| match e {
+                    // VARBYTE as text is its hexadecimal form, as Redshift casts it.
+                    Expr::Cast(Cast { expr, field })
+                        if matches!(field.data_type(), DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8)
+                            && datafusion::logical_expr::ExprSchemable::get_type(expr.as_ref(), &schema).is_ok_and(
+                                |t| matches!(t, DataType::Binary | DataType::LargeBinary | DataType::BinaryView),
+                            ) =>
+                    {
+                        let hex = Expr::ScalarFunction(datafusion::logical_expr::expr::ScalarFunction::new_udf(
+                            std::sync::Arc::new(crate::functions::varbyte::to_hex()),
+                            vec![*expr],
+                        ));
+                        Ok(Transformed::yes(Expr::Cast(Cast::new_from_field(Box::new(hex), field))))
+                    }
                     Expr::Cast(Cast { expr, field }) if matches!(field.data_type(), DataType::Timestamp(..)) => {
                         let completed = match expr.as_ref() {
                             Expr::Literal(

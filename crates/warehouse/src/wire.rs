@@ -245,14 +245,19 @@ fn pg_fields(schema: &Schema, format: &Format, opts: Arc<FormatOptions>) -> PgWi
     Ok(arrow_schema_to_pg_fields(schema, format, None)?
         .into_iter()
         .map(|f| {
-            FieldInfo::new(
-                crate::dialect::output_name(f.name()).to_string(),
-                None,
-                None,
-                f.datatype().clone(),
-                f.format(),
-            )
-            .with_format_options(opts.clone())
+            // VARBYTE is Redshift's own type, not PostgreSQL's bytea.
+            let ty = if *f.datatype() == pgwire::api::Type::BYTEA {
+                pgwire::api::Type::new(
+                    "varbyte".into(),
+                    crate::pg_catalog::VARBYTE_OID as u32,
+                    postgres_types::Kind::Simple,
+                    "pg_catalog".into(),
+                )
+            } else {
+                f.datatype().clone()
+            };
+            FieldInfo::new(crate::dialect::output_name(f.name()).to_string(), None, None, ty, f.format())
+                .with_format_options(opts.clone())
         })
         .collect())
 }

@@ -248,6 +248,7 @@ fn columns(outcome: &Outcome) -> Vec<Column> {
                 RsType::Timestamptz => ("timestamptz", 0, 35, 6, false),
                 RsType::Time => ("time", 0, 15, 6, false),
                 RsType::Super => ("super", 0, 0, 0, false),
+                RsType::Varbyte(n) => ("varbyte", n as i32, n as i32, 0, false),
             };
             Column {
                 name: nuage_warehouse::dialect::output_name(f.name()).to_string(),

@@ -48,6 +48,8 @@ pub(super) enum Builder {
     Date(Date32Builder),
     Timestamp(TimestampMicrosecondBuilder),
     Time(Time64MicrosecondBuilder),
+    /// VARBYTE from its hexadecimal text.
+    Binary(datafusion::arrow::array::BinaryBuilder),
 }
 
 impl Builder {
@@ -63,6 +65,7 @@ impl Builder {
             Builder::Date(b) => b.append_null(),
             Builder::Timestamp(b) => b.append_null(),
             Builder::Time(b) => b.append_null(),
+            Builder::Binary(b) => b.append_null(),
         }
     }
 }
@@ -96,6 +99,9 @@ impl<'a> Converter<'a> {
                 Builder::Timestamp(TimestampMicrosecondBuilder::with_capacity(rows))
             }
             RsType::Time => Builder::Time(Time64MicrosecondBuilder::with_capacity(rows)),
+            RsType::Varbyte(_) => {
+                Builder::Binary(datafusion::arrow::array::BinaryBuilder::with_capacity(rows, rows * 16))
+            }
         };
         let date_formats = match spec.date_format.as_deref() {
             None => vec!["%Y-%m-%d".to_string()],
@@ -253,6 +259,16 @@ impl<'a> Converter<'a> {
                 })?;
                 b.append_value(us)
             }
+            Builder::Binary(b) => {
+                let bytes = hex::decode(v.trim())
+                    .map_err(|_| (1207, format!("Invalid hexadecimal value '{v}' for VARBYTE"), 0))?;
+                if let RsType::Varbyte(n) = self.col.ty {
+                    if bytes.len() > n as usize {
+                        return Err((1204, "String length exceeds DDL length".into(), 0));
+                    }
+                }
+                b.append_value(bytes)
+            }
             Builder::Time(b) => {
                 let t = chrono::NaiveTime::parse_from_str(v.trim(), "%H:%M:%S%.f")
                     .map_err(|_| (1206, "Invalid time format or value [HH24:MI:SS]".to_string(), 0))?;
@@ -284,6 +300,7 @@ impl<'a> Converter<'a> {
             Builder::Date(mut b) => Arc::new(b.finish()),
             Builder::Timestamp(mut b) => Arc::new(b.finish()),
             Builder::Time(mut b) => Arc::new(b.finish()),
+            Builder::Binary(mut b) => Arc::new(b.finish()),
         };
         if array.data_type() == &ty {
             array

@@ -20,6 +20,7 @@ mod percentile;
 pub mod row;
 mod strings;
 pub mod system;
+pub mod varbyte;
 
 /// What `SELECT version()` answers on Redshift.
 pub const VERSION: &str = "PostgreSQL 8.0.2 on i686-pc-linux-gnu, compiled by GCC gcc (GCC) 3.4.2 20041017 (Red Hat 3.4.2-6.fc3), Redshift 1.0.77467";
@@ -372,6 +373,7 @@ pub fn register(ctx: &SessionContext, user: &str) {
     json::register(ctx);
     strings::register(ctx);
     datetime::register(ctx);
+    varbyte::register(ctx);
     ctx.register_udaf(percentile::udaf());
     ctx.register_udaf(avg::udaf());
     let now = Arc::new(|_: &[ColumnarValue]| {

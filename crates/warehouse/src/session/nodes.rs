@@ -5,7 +5,7 @@
 use super::*;
 
 /// Leader-node-only functions (the SQL reference's list, with the deprecated date and string
-/// ones). LISTAGG is planned as string_agg.
+/// ones; GETBIT is now VARBYTE's, which runs anywhere). LISTAGG is planned as string_agg.
 const LEADER_ONLY: &[&str] = &[
     "current_schema",
     "current_schemas",
@@ -19,7 +19,6 @@ const LEADER_ONLY: &[&str] = &[
     "localtime",
     "isfinite",
     "now",
-    "getbit",
     "get_byte",
     "set_bit",
     "set_byte",
