@@ -593,6 +593,7 @@ fn type_column_name(t: &ast::DataType) -> String {
         Ok(RsType::Time) => "time",
         Ok(RsType::Super) => "super",
         Ok(RsType::Varbyte(_)) => "varbyte",
+        Ok(RsType::HllSketch) => "hllsketch",
         Err(_) => return t.to_string().to_ascii_lowercase(),
     }
     .to_string()

@@ -98,6 +98,8 @@ pub fn type_oid(t: &RsType) -> i32 {
         RsType::Time => 1083,
         RsType::Super => 4000,
         RsType::Varbyte(_) => VARBYTE_OID,
+        // Redshift's HLLSKETCH type.
+        RsType::HllSketch => 2935,
     }
 }
 

@@ -132,6 +132,7 @@ fn sql_type(t: &RsType) -> String {
         RsType::Boolean => "BOOLEAN".into(),
         RsType::Char(_) | RsType::Varchar(_) | RsType::Super => "VARCHAR".into(),
         RsType::Varbyte(_) => "BYTEA".into(),
+        RsType::HllSketch => "VARCHAR".into(),
         RsType::Date => "DATE".into(),
         RsType::Timestamp => "TIMESTAMP".into(),
         RsType::Timestamptz => "TIMESTAMPTZ".into(),

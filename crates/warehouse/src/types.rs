@@ -32,6 +32,8 @@ pub enum RsType {
     Super,
     /// VARBYTE(n): binary, at most n bytes.
     Varbyte(u32),
+    /// HLLSKETCH: a HyperLogLog sketch in Redshift's text forms (sparse JSON or dense base64).
+    HllSketch,
 }
 
 /// VARBYTE's default and largest lengths, in bytes.
@@ -103,6 +105,7 @@ impl RsType {
                     "bpchar" | "nchar" => RsType::Char(args.first().and_then(|a| a.parse().ok()).unwrap_or(1)),
                     "timestamptz" => RsType::Timestamptz,
                     "super" => RsType::Super,
+                    "hllsketch" => RsType::HllSketch,
                     "float" => RsType::Double,
                     "varbyte" | "binary varying" => varbyte(args.first().map(String::as_str))?,
                     _ => return Err(SqlError::new("42704", format!("type \"{n}\" does not exist"))),
@@ -145,7 +148,7 @@ impl RsType {
             RsType::Real => DataType::Float32,
             RsType::Double => DataType::Float64,
             RsType::Boolean => DataType::Boolean,
-            RsType::Char(_) | RsType::Varchar(_) | RsType::Super => DataType::Utf8,
+            RsType::Char(_) | RsType::Varchar(_) | RsType::Super | RsType::HllSketch => DataType::Utf8,
             RsType::Varbyte(_) => DataType::Binary,
             RsType::Date => DataType::Date32,
             RsType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
@@ -173,6 +176,7 @@ impl RsType {
             "timestamp with time zone" => RsType::Timestamptz,
             "time without time zone" => RsType::Time,
             "super" => RsType::Super,
+            "hllsketch" => RsType::HllSketch,
             n if n.starts_with("varbyte(") => RsType::Varbyte(*args(n).first()?),
             n if n.starts_with("numeric(") => {
                 let a = args(n);
@@ -202,6 +206,7 @@ impl RsType {
             RsType::Time => "time without time zone".into(),
             RsType::Super => "super".into(),
             RsType::Varbyte(n) => format!("varbyte({n})"),
+            RsType::HllSketch => "hllsketch".into(),
         }
     }
 
@@ -216,7 +221,9 @@ impl RsType {
         let (n, is_char) = match self {
             RsType::Varchar(n) => (*n, false),
             RsType::Char(n) => (*n, true),
-            RsType::Super => return Ok(super_values(array)),
+            RsType::Super | RsType::HllSketch => {
+                return Ok(if *self == RsType::Super { super_values(array) } else { array })
+            }
             RsType::Varbyte(n) => {
                 let bytes = datafusion::arrow::compute::cast(&array, &DataType::Binary).map_err(SqlError::internal)?;
                 let b = bytes.as_any().downcast_ref::<datafusion::arrow::array::BinaryArray>();

@@ -249,6 +249,7 @@ fn columns(outcome: &Outcome) -> Vec<Column> {
                 RsType::Time => ("time", 0, 15, 6, false),
                 RsType::Super => ("super", 0, 0, 0, false),
                 RsType::Varbyte(n) => ("varbyte", n as i32, n as i32, 0, false),
+                RsType::HllSketch => ("hllsketch", 0, 0, 0, false),
             };
             Column {
                 name: nuage_warehouse::dialect::output_name(f.name()).to_string(),

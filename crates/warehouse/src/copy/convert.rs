@@ -91,7 +91,7 @@ impl<'a> Converter<'a> {
             RsType::Double => Builder::F64(Float64Builder::with_capacity(rows)),
             RsType::Boolean => Builder::Bool(BooleanBuilder::with_capacity(rows)),
             RsType::Decimal(..) => Builder::Decimal(StringBuilder::with_capacity(rows, rows * 8)),
-            RsType::Char(_) | RsType::Varchar(_) | RsType::Super => {
+            RsType::Char(_) | RsType::Varchar(_) | RsType::Super | RsType::HllSketch => {
                 Builder::Text(StringBuilder::with_capacity(rows, rows * 16))
             }
             RsType::Date => Builder::Date(Date32Builder::with_capacity(rows)),

@@ -15,6 +15,7 @@ use std::sync::Arc;
 mod avg;
 mod datetime;
 mod hash;
+mod hll;
 mod json;
 mod percentile;
 pub mod row;
@@ -370,6 +371,7 @@ fn to_char(arrays: &[ArrayRef]) -> Result<ArrayRef> {
 /// Registers Redshift's functions for one session (`user` is who `current_user` names).
 pub fn register(ctx: &SessionContext, user: &str) {
     hash::register(ctx);
+    hll::register(ctx);
     json::register(ctx);
     strings::register(ctx);
     datetime::register(ctx);

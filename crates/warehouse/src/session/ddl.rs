@@ -100,11 +100,15 @@ impl Session {
             let batches = df.collect().await?;
             if columns.is_empty() {
                 for f in schema_df.fields() {
-                    // A character column keeps its declared type; a computed one is VARCHAR(256).
+                    // A text column keeps its declared type (CHAR, VARCHAR, SUPER, HLLSKETCH);
+                    // a computed one is VARCHAR(256).
                     let ty = match RsType::from_arrow(f.data_type()) {
-                        RsType::Varchar(_) => {
-                            declared_char_type(f.metadata().get(TYPE_KEY)).unwrap_or(RsType::Varchar(256))
-                        }
+                        RsType::Varchar(_) => f
+                            .metadata()
+                            .get(TYPE_KEY)
+                            .and_then(|m| RsType::from_pg_name(m))
+                            .filter(|t| t.arrow() == DataType::Utf8)
+                            .unwrap_or(RsType::Varchar(256)),
                         other => other,
                     };
                     let name = crate::dialect::output_name(f.name()).to_ascii_lowercase();
@@ -458,19 +462,6 @@ impl Session {
         }
         fx.ddl = true;
         Ok(Output::Command("ALTER TABLE".into(), None))
-    }
-}
-
-/// The character type a column declared, read back from its field metadata.
-pub(super) fn declared_char_type(meta: Option<&String>) -> Option<RsType> {
-    let m = meta?;
-    let n: u32 = m.split('(').nth(1)?.trim_end_matches(')').parse().ok()?;
-    if m.starts_with("character varying") {
-        Some(RsType::Varchar(n))
-    } else if m.starts_with("character") {
-        Some(RsType::Char(n))
-    } else {
-        None
     }
 }
 

@@ -732,7 +732,7 @@ fn typed_literal(e: &mut Expr, ty: &crate::types::RsType) {
         RsType::Timestamp => ast::DataType::Timestamp(None, ast::TimezoneInfo::None),
         RsType::Timestamptz => ast::DataType::Timestamp(None, ast::TimezoneInfo::WithTimeZone),
         RsType::Time => ast::DataType::Time(None, ast::TimezoneInfo::None),
-        RsType::Char(_) | RsType::Varchar(_) | RsType::Super | RsType::Varbyte(_) => return,
+        RsType::Char(_) | RsType::Varchar(_) | RsType::Super | RsType::Varbyte(_) | RsType::HllSketch => return,
     };
     if literal {
         *e = Expr::Cast {
