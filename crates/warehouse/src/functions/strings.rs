@@ -1,5 +1,6 @@
 //! Redshift's string functions DataFusion lacks: BPCHARCMP, BTTEXT_PATTERN_CMP, OCTETINDEX,
-//! QUOTE_IDENT, QUOTE_LITERAL, SOUNDEX, DIFFERENCE, STRTOL and TO_ASCII. (LEN, TEXTLEN,
+//! QUOTE_IDENT, QUOTE_LITERAL, SOUNDEX, DIFFERENCE, STRTOL, TEXT_TO_INT_ALT (without a format)
+//! and TO_ASCII. (LEN, TEXTLEN,
 //! CHARINDEX, REPLICATE are renamed to DataFusion's functions by the dialect.)
 use super::row::{int, sql_error, text, RowFunction, INT, TEXT};
 use datafusion::arrow::datatypes::DataType;
@@ -185,6 +186,26 @@ fn to_ascii(s: &str) -> String {
         .collect()
 }
 
+/// TEXT_TO_INT_ALT's reading of Teradata-style numbers: a sign before or after the digits,
+/// a fraction (truncated) and an exponent; blanks around. None when the text is no number.
+fn teradata_number(s: &str) -> Option<f64> {
+    let t = s.trim();
+    let (negative, t) = if let Some(rest) = t.strip_suffix('-') {
+        (true, rest)
+    } else if let Some(rest) = t.strip_suffix('+') {
+        (false, rest)
+    } else if let Some(rest) = t.strip_prefix('-') {
+        (true, rest)
+    } else {
+        (false, t.strip_prefix('+').unwrap_or(t))
+    };
+    let valid = !t.is_empty()
+        && t.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.')
+        && t.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
+    let v: f64 = if valid { t.parse().ok()? } else { return None };
+    Some(if negative { -v } else { v })
+}
+
 pub fn register(ctx: &SessionContext) {
     let two = || vec![vec![TEXT, TEXT]];
     let one = || vec![vec![TEXT]];
@@ -216,6 +237,16 @@ pub fn register(ctx: &SessionContext) {
         }),
         RowFunction::new("strtol", vec![vec![TEXT, INT]], DataType::Int64, |a| {
             Ok(ScalarValue::Int64(strtol(text(&a[0]).unwrap_or_default(), int(&a[1]).unwrap_or(10))?))
+        }),
+        RowFunction::new("text_to_int_alt", vec![vec![TEXT]], DataType::Int32, |a| {
+            let t = text(&a[0]).unwrap_or_default();
+            let v = teradata_number(t)
+                .ok_or_else(|| sql_error("22P02", format!("invalid input syntax for integer: \"{t}\"")))?
+                .trunc();
+            if v < f64::from(i32::MIN) || v > f64::from(i32::MAX) {
+                return Err(sql_error("22003", format!("value \"{t}\" is out of range for type integer")));
+            }
+            Ok(ScalarValue::Int32(Some(v as i32)))
         }),
         RowFunction::new("to_ascii", vec![vec![TEXT], vec![TEXT, TEXT]], DataType::Utf8, |a| {
             if let Some(encoding) = a.get(1).and_then(text) {
@@ -267,5 +298,9 @@ mod tests {
         assert_eq!(quote_ident("Sales Data"), "\"Sales Data\"");
         assert_eq!(quote_ident("select"), "\"select\"");
         assert_eq!(to_ascii("café Ångström"), "cafe Angstrom");
+        assert_eq!(teradata_number("123-"), Some(-123.0));
+        assert_eq!(teradata_number(" 2147483647+ "), Some(2147483647.0));
+        assert_eq!(teradata_number("-123E-2"), Some(-1.23));
+        assert_eq!(teradata_number("12a"), None);
     }
 }

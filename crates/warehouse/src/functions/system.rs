@@ -246,6 +246,99 @@ pub fn register(ctx: &SessionContext, wh: Weak<Warehouse>, view: Arc<View>, fact
         })
         .volatility(Volatility::Stable),
     );
+    // Privileges on what nuage has no catalog of: built-in functions and languages are
+    // PUBLIC's; no datashare or model exists; every user may use the cluster's IAM roles
+    // (PUBLIC holds ASSUMEROLE until it is revoked, and nuage has no REVOKE ASSUMEROLE).
+    let v = view.clone();
+    let functions_known: std::collections::HashSet<String> =
+        ctx.state().scalar_functions().keys().chain(ctx.state().aggregate_functions().keys()).cloned().collect();
+    functions.push(
+        RowFunction::new(
+            "has_function_privilege",
+            vec![vec![TEXT, TEXT], vec![Arg::Any, TEXT, TEXT]],
+            DataType::Boolean,
+            move |a| {
+                let st = v.get();
+                let (signature, wanted) = match a {
+                    [sig, p] => (sig, p),
+                    [user, sig, p] => {
+                        user_named(&st, user)?;
+                        (sig, p)
+                    }
+                    _ => unreachable!("two or three arguments"),
+                };
+                let signature = text(signature).unwrap_or_default();
+                let name = signature.split('(').next().unwrap_or_default().trim().to_ascii_lowercase();
+                if !functions_known.contains(&name) {
+                    return Err(sql_error("42883", format!("function \"{signature}\" does not exist")));
+                }
+                privileges(text(wanted).unwrap_or_default(), &["EXECUTE"])?;
+                Ok(ScalarValue::Boolean(Some(true)))
+            },
+        )
+        .volatility(Volatility::Stable),
+    );
+    let (v, f) = (view.clone(), facts.clone());
+    functions.push(
+        RowFunction::new(
+            "has_language_privilege",
+            vec![vec![TEXT, TEXT], vec![Arg::Any, TEXT, TEXT]],
+            DataType::Boolean,
+            move |a| {
+                let st = v.get();
+                let (user, language, wanted) = match a {
+                    [l, p] => (f.user.clone(), l, p),
+                    [u, l, p] => (user_named(&st, u)?, l, p),
+                    _ => unreachable!("two or three arguments"),
+                };
+                privileges(text(wanted).unwrap_or_default(), &["USAGE"])?;
+                let language = text(language).unwrap_or_default().to_ascii_lowercase();
+                let ok = match language.as_str() {
+                    "sql" | "plpgsql" => true,
+                    "plpythonu" => crate::privileges::is_superuser(&st, &user),
+                    _ => return Err(sql_error("42704", format!("language \"{language}\" does not exist"))),
+                };
+                Ok(ScalarValue::Boolean(Some(ok)))
+            },
+        )
+        .volatility(Volatility::Stable),
+    );
+    for (name, what) in [("has_datashare_privilege", "datashare"), ("has_model_privilege", "model")] {
+        let v = view.clone();
+        functions.push(
+            RowFunction::new(name, vec![vec![TEXT, TEXT], vec![Arg::Any, TEXT, TEXT]], DataType::Boolean, move |a| {
+                if let [user, _, _] = a {
+                    user_named(&v.get(), user)?;
+                }
+                let object = text(&a[a.len() - 2]).unwrap_or_default();
+                Err(sql_error("42704", format!("{what} \"{object}\" does not exist")))
+            })
+            .volatility(Volatility::Stable),
+        );
+    }
+    let v = view.clone();
+    functions.push(
+        RowFunction::new(
+            "has_assumerole_privilege",
+            vec![vec![TEXT, TEXT], vec![Arg::Any, TEXT, TEXT]],
+            DataType::Boolean,
+            move |a| {
+                if let [user, _, _] = a {
+                    user_named(&v.get(), user)?;
+                }
+                let role = text(&a[a.len() - 2]).unwrap_or_default();
+                if !role.starts_with("arn:aws:iam::") || !role.contains(":role/") {
+                    return Err(sql_error("22023", format!("invalid IAM role ARN \"{role}\"")));
+                }
+                let cmd = text(&a[a.len() - 1]).unwrap_or_default().trim().to_ascii_uppercase();
+                if !["COPY", "UNLOAD", "EXTERNAL FUNCTION", "CREATE MODEL", "ALL"].contains(&cmd.as_str()) {
+                    return Err(sql_error("22023", format!("invalid command type \"{cmd}\"")));
+                }
+                Ok(ScalarValue::Boolean(Some(true)))
+            },
+        )
+        .volatility(Volatility::Stable),
+    );
     let (v, f) = (view.clone(), facts.clone());
     functions.push(
         RowFunction::new("current_user_id", vec![vec![]], DataType::Int32, move |_| {
