@@ -274,16 +274,7 @@ impl Session {
                     self.query((*cv.query).clone()).await?;
                 }
                 // A bound view keeps the relations its names meant when it was created.
-                let mut bound = Statement::Query(cv.query.clone());
-                if !late_binding {
-                    self.qualify_names(&mut bound);
-                }
-                let Statement::Query(query) = bound else { unreachable!("a query stays a query") };
-                let mut sql = query.to_string();
-                if !cv.columns.is_empty() {
-                    let cols: Vec<String> = cv.columns.iter().map(|c| c.name.to_string()).collect();
-                    sql = format!("SELECT * FROM ({sql}) AS v({})", cols.join(", "));
-                }
+                let sql = self.view_sql(&cv, !late_binding);
                 let schema_meta = st.catalog.schemas.get_mut(&schema).expect("checked");
                 schema_meta
                     .views

@@ -111,14 +111,7 @@ impl Session {
             Some(s) => s,
             None => self.creation_schema(st)?,
         };
-        let mut bound = Statement::Query(cv.query.clone());
-        self.qualify_names(&mut bound);
-        let Statement::Query(query) = bound else { unreachable!("a query stays a query") };
-        let mut sql = query.to_string();
-        if !cv.columns.is_empty() {
-            let cols: Vec<String> = cv.columns.iter().map(|c| c.name.to_string()).collect();
-            sql = format!("SELECT * FROM ({sql}) AS v({})", cols.join(", "));
-        }
+        let sql = self.view_sql(&cv, true);
         let ctas = format!("CREATE TABLE {}.{} AS {sql}", q(&schema), q(&name));
         let parsed = dialect::parse(&ctas)?.pop().ok_or_else(|| SqlError::internal("materialized view"))?;
         let Statement::CreateTable(ct) = parsed.statement else {
@@ -207,6 +200,24 @@ impl Session {
             self.view.set(self.wh.committed());
         }
         Ok(())
+    }
+
+    /// The SQL a view keeps: its query, with the relations its names mean now when it is
+    /// bound to them, under the column names it declares.
+    pub(super) fn view_sql(&self, cv: &ast::CreateView, bind: bool) -> String {
+        let mut bound = Statement::Query(cv.query.clone());
+        if bind {
+            self.qualify_names(&mut bound);
+        }
+        let mut sql = match bound {
+            Statement::Query(q) => q.to_string(),
+            other => other.to_string(),
+        };
+        if !cv.columns.is_empty() {
+            let cols: Vec<String> = cv.columns.iter().map(|c| c.name.to_string()).collect();
+            sql = format!("SELECT * FROM ({sql}) AS v({})", cols.join(", "));
+        }
+        sql
     }
 
     /// The views (bound to their relations) that read `schema.name`.
