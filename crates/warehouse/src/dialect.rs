@@ -1184,6 +1184,36 @@ impl VisitorMut for RedshiftRewrite {
                             }
                         }
                     }
+                    // PERCENTILE_CONT/DISC(p) WITHIN GROUP (ORDER BY x) OVER (PARTITION BY ...):
+                    // the window form takes the ordered value as its argument, as DataFusion's
+                    // aggregate does (`percentile_cont(x, p)`); a descending order reverses p.
+                    "percentile_cont" | "percentile_disc" if f.over.is_some() && f.within_group.len() == 1 => {
+                        let order = f.within_group.remove(0);
+                        let descending = order.options.asc == Some(false);
+                        let fraction = args_mut(f).and_then(|a| a.first().and_then(arg_expr).cloned());
+                        if let Some(p) = fraction {
+                            let mut new_args = vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(order.expr))];
+                            if name == "percentile_cont" && descending {
+                                // Continuous: the p-th of the reversed order is the (1 - p)-th.
+                                let reversed = Expr::BinaryOp {
+                                    left: Box::new(Expr::Value(Value::Number("1".into(), false).with_empty_span())),
+                                    op: ast::BinaryOperator::Minus,
+                                    right: Box::new(Expr::Nested(Box::new(p))),
+                                };
+                                new_args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(reversed)));
+                            } else {
+                                new_args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(p)));
+                                if descending {
+                                    // Discrete: percentile_disc's third argument says descending.
+                                    let flag = Expr::Value(Value::Boolean(true).with_empty_span());
+                                    new_args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(flag)));
+                                }
+                            }
+                            if let Some(args) = args_mut(f) {
+                                *args = new_args;
+                            }
+                        }
+                    }
                     "ratio_to_report" => {
                         // RATIO_TO_REPORT(x) OVER (PARTITION BY p) is x / SUM(x) OVER (PARTITION BY p).
                         let arg = args_mut(f).and_then(|a| a.first().and_then(arg_expr).cloned());

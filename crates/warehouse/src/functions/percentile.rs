@@ -16,8 +16,12 @@ struct PercentileDisc {
     signature: Signature,
 }
 
+/// `percentile_disc(x, p [, descending])`: the window form the dialect writes for
+/// `PERCENTILE_DISC(p) WITHIN GROUP (ORDER BY x [DESC]) OVER (...)`.
 pub fn udaf() -> AggregateUDF {
-    AggregateUDF::new_from_impl(PercentileDisc { signature: Signature::any(2, Volatility::Immutable) })
+    use datafusion::logical_expr::TypeSignature;
+    let signature = Signature::one_of(vec![TypeSignature::Any(2), TypeSignature::Any(3)], Volatility::Immutable);
+    AggregateUDF::new_from_impl(PercentileDisc { signature })
 }
 
 impl AggregateUDFImpl for PercentileDisc {
@@ -52,7 +56,11 @@ impl AggregateUDFImpl for PercentileDisc {
         let Some(fraction) = fraction.filter(|f| (0.0..=1.0).contains(f)) else {
             return exec_err!("PERCENTILE_DISC's percentile must be a constant between 0 and 1");
         };
-        let descending = args.order_bys.first().is_some_and(|s| s.options.descending);
+        let flagged = args
+            .exprs
+            .get(2)
+            .is_some_and(|e| matches!(e.evaluate(&empty), Ok(ColumnarValue::Scalar(ScalarValue::Boolean(Some(true))))));
+        let descending = flagged || args.order_bys.first().is_some_and(|s| s.options.descending);
         Ok(Box::new(Values { fraction, descending, data_type: args.return_field.data_type().clone(), values: vec![] }))
     }
 
