@@ -200,54 +200,135 @@ fn collect_cte_names(query: &ast::Query, names: &mut HashSet<String>) {
 }
 
 impl Session {
+    /// The columns of a relation's query as `pg_get_cols` and `pg_get_late_binding_view_cols`
+    /// list them: schema, relation, column, type (as declared where it is known), position.
+    async fn relation_columns(&self, schema: &str, name: &str, query: ast::Query) -> SqlResult<Vec<[String; 5]>> {
+        let df = Box::pin(self.query(query)).await?;
+        Ok(df
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let ty = match f.metadata().get(crate::types::TYPE_KEY) {
+                    Some(declared) => declared.clone(),
+                    None => crate::types::RsType::from_arrow(f.data_type()).pg_name(),
+                };
+                [
+                    schema.to_string(),
+                    name.to_string(),
+                    crate::dialect::output_name(f.name()).to_string(),
+                    ty,
+                    (i + 1).to_string(),
+                ]
+            })
+            .collect())
+    }
+
     /// `pg_get_late_binding_view_cols() cols(view_schema name, view_name name, col_name name,
     /// col_type varchar, col_num int)`: the columns of the late-binding views, as their
-    /// queries plan now (a view whose relations are missing is left out), in the columns the
-    /// caller's definition list declares.
+    /// queries plan now (a view whose relations are missing is left out); `pg_get_cols('v')
+    /// cols(...)`: the columns of one table or view. Both in the columns the caller's
+    /// definition list declares.
     async fn late_binding_view_columns(&self, statement: &mut Statement) -> SqlResult<()> {
-        if !statement.to_string().to_ascii_lowercase().contains("pg_get_late_binding_view_cols") {
+        let text = statement.to_string().to_ascii_lowercase();
+        if !text.contains("pg_get_late_binding_view_cols") && !text.contains("pg_get_cols") {
             return Ok(());
         }
         let st = self.view.get();
-        let mut rows: Vec<[String; 5]> = Vec::new();
-        for (schema, s) in &st.catalog.schemas {
-            for (name, v) in s.views.iter().filter(|(_, v)| v.late_binding) {
-                let Ok(Some(Parsed { statement: Statement::Query(q), .. })) =
-                    dialect::parse(&v.sql).map(|mut p| p.pop())
-                else {
-                    continue;
-                };
-                let Ok(df) = Box::pin(self.query(*q)).await else { continue };
-                for (i, f) in df.schema().fields().iter().enumerate() {
-                    let ty = match f.metadata().get(crate::types::TYPE_KEY) {
-                        Some(declared) => declared.clone(),
-                        None => crate::types::RsType::from_arrow(f.data_type()).pg_name(),
+        let mut late: Vec<[String; 5]> = Vec::new();
+        if text.contains("pg_get_late_binding_view_cols") {
+            for (schema, s) in &st.catalog.schemas {
+                for (name, v) in s.views.iter().filter(|(_, v)| v.late_binding) {
+                    let Ok(Some(Parsed { statement: Statement::Query(q), .. })) =
+                        dialect::parse(&v.sql).map(|mut p| p.pop())
+                    else {
+                        continue;
                     };
-                    rows.push([schema.clone(), name.clone(), f.name().clone(), ty, (i + 1).to_string()]);
+                    if let Ok(rows) = self.relation_columns(schema, name, *q).await {
+                        late.extend(rows);
+                    }
                 }
             }
         }
-        struct Columns<'a>(&'a [[String; 5]]);
+        // pg_get_cols('[schema.]relation'): each relation named, and its columns.
+        let mut named: Vec<String> = Vec::new();
+        struct Calls<'a>(&'a mut Vec<String>);
+        impl ast::Visitor for Calls<'_> {
+            type Break = ();
+            fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+                if let TableFactor::Table { name, args: Some(args), .. } = factor {
+                    if object_name(name).1 == "pg_get_cols" {
+                        if let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Value(v)))) =
+                            args.args.first()
+                        {
+                            if let ast::Value::SingleQuotedString(s) = &v.value {
+                                self.0.push(s.clone());
+                            }
+                        }
+                    }
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let _ = ast::Visit::visit(&*statement, &mut Calls(&mut named));
+        let mut by_name: HashMap<String, Vec<[String; 5]>> = HashMap::new();
+        for relation in named {
+            let (schema, name) = match relation.split_once('.') {
+                Some((s, n)) => (Some(s.to_ascii_lowercase()), n.to_ascii_lowercase()),
+                None => (None, relation.to_ascii_lowercase()),
+            };
+            let schema = self.schema_of(schema, &name);
+            let query = dialect::parse(&format!("SELECT * FROM {}.{}", q(&schema), q(&name)))?
+                .pop()
+                .and_then(|p| match p.statement {
+                    Statement::Query(q) => Some(*q),
+                    _ => None,
+                })
+                .ok_or_else(|| SqlError::internal("pg_get_cols"))?;
+            let rows = self.relation_columns(&schema, &name, query).await?;
+            by_name.insert(relation, rows);
+        }
+        struct Columns<'a> {
+            late: &'a [[String; 5]],
+            by_name: &'a HashMap<String, Vec<[String; 5]>>,
+        }
         impl VisitorMut for Columns<'_> {
             type Break = ();
             fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-                if let Some(derived) = late_binding_columns(factor, self.0) {
+                if let Some(derived) = column_listing(factor, self.late, self.by_name) {
                     *factor = derived;
                 }
                 ControlFlow::Continue(())
             }
         }
-        let _ = statement.visit(&mut Columns(&rows));
+        let _ = statement.visit(&mut Columns { late: &late, by_name: &by_name });
         Ok(())
     }
 }
 
-/// The derived table `pg_get_late_binding_view_cols() cols(...)` stands for, over `rows`.
-fn late_binding_columns(factor: &TableFactor, rows: &[[String; 5]]) -> Option<TableFactor> {
-    let TableFactor::Table { name, args: Some(_), alias: Some(alias), .. } = factor else { return None };
-    if object_name(name).1 != "pg_get_late_binding_view_cols" || alias.columns.is_empty() {
+/// The derived table `pg_get_late_binding_view_cols() cols(...)` or `pg_get_cols('v')
+/// cols(...)` stands for, over their rows.
+fn column_listing(
+    factor: &TableFactor,
+    late: &[[String; 5]],
+    by_name: &HashMap<String, Vec<[String; 5]>>,
+) -> Option<TableFactor> {
+    let TableFactor::Table { name, args: Some(args), alias: Some(alias), .. } = factor else { return None };
+    if alias.columns.is_empty() {
         return None;
     }
+    let rows: &[[String; 5]] = match object_name(name).1.as_str() {
+        "pg_get_late_binding_view_cols" => late,
+        "pg_get_cols" => match args.args.first() {
+            Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Value(v)))) => match &v.value {
+                ast::Value::SingleQuotedString(s) => by_name.get(s)?,
+                _ => return None,
+            },
+            _ => return None,
+        },
+        _ => return None,
+    };
     let declared: Vec<(String, String)> = alias
         .columns
         .iter()
