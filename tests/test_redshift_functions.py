@@ -581,3 +581,31 @@ def test_privilege_functions_on_objects_nuage_has_none_of(db):
         db.execute("select has_function_privilege('no_such_function(int)', 'execute')")
     with pytest.raises(psycopg.errors.InvalidParameterValue):
         db.execute("select has_table_privilege('t', 'fly')")
+
+
+def test_connection_limit_and_syslog_access(db):
+    def login(user, password):
+        return psycopg.connect(host=db.info.host, port=db.info.port, dbname="dev", user=user, password=password, autocommit=True)
+
+    db.execute("create user ann password 'Annpass123' connection limit 1")
+    db.execute("create user bob password 'Bobpass123' syslog access unrestricted")
+    first = login("ann", "Annpass123")
+    first.execute("select 'ann was here'")
+    second = login("ann", "Annpass123")
+    with pytest.raises(psycopg.errors.TooManyConnections):
+        second.execute("select 1")
+    # SYSLOG ACCESS RESTRICTED (the default): a user sees only its own rows of the logs.
+    assert first.execute("select distinct user_name from stv_sessions").fetchall() == [("ann",)]
+    own = first.execute("select count(*) from stl_query where querytxt like '%awsuser%' or querytxt like 'create user%'").fetchone()[0]
+    assert own == 0
+    bob = login("bob", "Bobpass123")
+    assert {"ann", "awsuser", "bob"} <= {r[0] for r in bob.execute("select user_name from stv_sessions").fetchall()}
+    assert bob.execute("select count(*) from stl_query where querytxt = 'select ''ann was here'''").fetchone()[0] == 1
+    first.close()
+    second.close()
+    bob.close()
+    db.execute("alter user ann connection limit unlimited")
+    again = [login("ann", "Annpass123") for _ in range(2)]
+    for c in again:
+        assert c.execute("select 1").fetchone()[0] == 1
+        c.close()

@@ -65,6 +65,13 @@ pub struct QueryRecord {
     pub label: String,
 }
 
+/// An open session, as STV_SESSIONS shows it.
+#[derive(Clone, Debug)]
+pub struct SessionInfo {
+    pub user: String,
+    pub start_us: i64,
+}
+
 /// One rejected row of a COPY, as STL_LOAD_ERRORS shows it.
 #[derive(Clone, Debug)]
 pub struct LoadError {
@@ -149,6 +156,8 @@ pub struct Warehouse {
     load_commits: Mutex<VecDeque<LoadCommit>>,
     /// The COPY commands running now (STV_LOAD_STATE).
     loads: Mutex<Vec<Arc<LoadState>>>,
+    /// The open sessions (STV_SESSIONS), by process id.
+    sessions: Mutex<std::collections::BTreeMap<i32, SessionInfo>>,
     external: std::sync::OnceLock<Arc<dyn External>>,
     admission: std::sync::OnceLock<Arc<dyn Admission>>,
     /// Shared by the cluster's sessions: its memory budget, spill directory, and the caches
@@ -194,7 +203,7 @@ impl Warehouse {
                 .insert("public".into(), SchemaMeta { owner: master_user.to_string(), ..Default::default() });
             catalog.users.insert(
                 "rdsdb".into(),
-                UserMeta { id: 1, password_md5: None, superuser: true, createdb: true, valid_until: None },
+                UserMeta { id: 1, password_md5: None, superuser: true, createdb: true, ..Default::default() },
             );
             catalog.users.insert(
                 master_user.to_string(),
@@ -203,7 +212,7 @@ impl Warehouse {
                     password_md5: Some(password_md5(master_user, master_password)),
                     superuser: true,
                     createdb: true,
-                    valid_until: None,
+                    ..Default::default()
                 },
             );
             catalog.next_id = 100_000;
@@ -224,6 +233,7 @@ impl Warehouse {
             load_errors: Mutex::new(VecDeque::new()),
             load_commits: Mutex::new(VecDeque::new()),
             loads: Mutex::new(Vec::new()),
+            sessions: Mutex::new(std::collections::BTreeMap::new()),
             external: std::sync::OnceLock::new(),
             admission: std::sync::OnceLock::new(),
         }))
@@ -278,6 +288,30 @@ impl Warehouse {
         let state = Arc::new(state);
         lock(&self.loads).push(state.clone());
         LoadGuard { warehouse: Arc::downgrade(self), state }
+    }
+
+    /// Opens a session for `user`, refused past the user's CONNECTION LIMIT (superusers are
+    /// not limited).
+    pub(crate) fn open_session(&self, pid: i32, user: &str) -> SqlResult<()> {
+        let st = self.committed();
+        let mut sessions = lock(&self.sessions);
+        if let Some(u) = st.catalog.users.get(user) {
+            if let (Some(limit), false) = (u.connection_limit, u.superuser) {
+                if sessions.values().filter(|s| s.user == user).count() >= limit as usize {
+                    return Err(SqlError::new("53300", format!("too many connections for role \"{user}\"")));
+                }
+            }
+        }
+        sessions.insert(pid, SessionInfo { user: user.to_string(), start_us: chrono::Utc::now().timestamp_micros() });
+        Ok(())
+    }
+
+    pub(crate) fn close_session(&self, pid: i32) {
+        lock(&self.sessions).remove(&pid);
+    }
+
+    pub fn sessions(&self) -> Vec<(i32, SessionInfo)> {
+        lock(&self.sessions).iter().map(|(p, s)| (*p, s.clone())).collect()
     }
 
     pub fn loads(&self) -> Vec<Arc<LoadState>> {
@@ -354,7 +388,7 @@ impl Warehouse {
                 password_md5: None,
                 superuser,
                 createdb: superuser,
-                valid_until: None,
+                ..Default::default()
             });
             u.password_md5 = Some(md5);
             Ok(())
@@ -386,7 +420,7 @@ impl Warehouse {
                     password_md5: None,
                     superuser: false,
                     createdb: false,
-                    valid_until: None,
+                    ..Default::default()
                 });
                 for g in groups {
                     c.groups.entry(g.to_lowercase()).or_default().insert(user.to_string());

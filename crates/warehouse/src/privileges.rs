@@ -26,6 +26,8 @@ pub enum Command {
         createdb: bool,
         groups: Vec<String>,
         valid_until: Option<i64>,
+        connection_limit: Option<u32>,
+        syslog_unrestricted: bool,
     },
     AlterUser {
         name: String,
@@ -34,6 +36,8 @@ pub enum Command {
         createdb: Option<bool>,
         rename: Option<String>,
         valid_until: Option<i64>,
+        connection_limit: Option<Option<u32>>,
+        syslog_unrestricted: Option<bool>,
     },
     DropUser {
         names: Vec<String>,
@@ -254,6 +258,7 @@ impl Command {
                 let mut password: Option<Option<String>> = None;
                 let (mut superuser, mut createdb, mut rename, mut until) = (None, None, None, None);
                 let mut groups = Vec::new();
+                let (mut connection_limit, mut syslog_unrestricted) = (None, None);
                 w.is("WITH");
                 while let Some(word) = w.peek().map(|s| s.to_string()) {
                     w.pos += 1;
@@ -284,12 +289,22 @@ impl Command {
                             until = Some(valid_until(&w.literal()?)?);
                         }
                         "CONNECTION" => {
-                            w.is("LIMIT");
-                            w.next();
+                            w.expect("LIMIT")?;
+                            connection_limit = Some(if w.is("UNLIMITED") {
+                                None
+                            } else {
+                                let (_, value) = w.next().ok_or_else(|| SqlError::syntax("limit"))?;
+                                Some(value.parse::<u32>().map_err(|_| SqlError::syntax(&value))?)
+                            });
                         }
                         "SYSLOG" => {
-                            w.is("ACCESS");
-                            w.next();
+                            w.expect("ACCESS")?;
+                            syslog_unrestricted = Some(if w.is("UNRESTRICTED") {
+                                true
+                            } else {
+                                w.expect("RESTRICTED")?;
+                                false
+                            });
                         }
                         "RENAME" if !create => {
                             w.is("TO");
@@ -309,9 +324,20 @@ impl Command {
                         createdb: createdb.unwrap_or(false),
                         groups,
                         valid_until: until,
+                        connection_limit: connection_limit.flatten(),
+                        syslog_unrestricted: syslog_unrestricted.unwrap_or(false),
                     }
                 } else {
-                    Command::AlterUser { name, password, superuser, createdb, rename, valid_until: until }
+                    Command::AlterUser {
+                        name,
+                        password,
+                        superuser,
+                        createdb,
+                        rename,
+                        valid_until: until,
+                        connection_limit,
+                        syslog_unrestricted,
+                    }
                 }
             }
             "DROP USER" => {
@@ -410,7 +436,16 @@ impl Command {
         let superuser = is_superuser(st, by);
         let c = &mut st.catalog;
         match self {
-            Command::CreateUser { name, password, superuser: su, createdb, groups, valid_until } => {
+            Command::CreateUser {
+                name,
+                password,
+                superuser: su,
+                createdb,
+                groups,
+                valid_until,
+                connection_limit,
+                syslog_unrestricted,
+            } => {
                 if !superuser {
                     return Err(SqlError::new("42501", "permission denied to create user"));
                 }
@@ -430,13 +465,35 @@ impl Command {
                         password_md5(&name, &p)
                     }
                 });
-                c.users.insert(name.clone(), UserMeta { id, password_md5: md5, superuser: su, createdb, valid_until });
+                c.users.insert(
+                    name.clone(),
+                    UserMeta {
+                        id,
+                        password_md5: md5,
+                        superuser: su,
+                        createdb,
+                        valid_until,
+                        connection_limit,
+                        syslog_unrestricted,
+                    },
+                );
                 for g in groups {
                     c.groups.entry(g).or_default().insert(name.clone());
                 }
             }
-            Command::AlterUser { name, password, superuser: su, createdb, rename, valid_until } => {
-                if !superuser && (name != by || su.is_some() || createdb.is_some() || rename.is_some()) {
+            Command::AlterUser {
+                name,
+                password,
+                superuser: su,
+                createdb,
+                rename,
+                valid_until,
+                connection_limit,
+                syslog_unrestricted,
+            } => {
+                let privileged =
+                    su.is_some() || createdb.is_some() || rename.is_some() || syslog_unrestricted.is_some();
+                if !superuser && (name != by || privileged || connection_limit.is_some()) {
                     return Err(SqlError::new("42501", "permission denied"));
                 }
                 let Some(u) = c.users.get_mut(&name) else {
@@ -459,6 +516,12 @@ impl Command {
                 }
                 if let Some(v) = valid_until {
                     u.valid_until = Some(v);
+                }
+                if let Some(l) = connection_limit {
+                    u.connection_limit = l;
+                }
+                if let Some(s) = syslog_unrestricted {
+                    u.syslog_unrestricted = s;
                 }
                 if let Some(new) = rename {
                     if c.users.contains_key(&new) {

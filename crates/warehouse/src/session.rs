@@ -178,7 +178,7 @@ impl Session {
             .with_information_schema(true)
             .with_target_partitions(partitions);
         let ctx = SessionContext::new_with_config_rt(config, wh.runtime.clone());
-        let system = Arc::new(SystemTables { warehouse: Arc::downgrade(&wh) });
+        let system = Arc::new(SystemTables { warehouse: Arc::downgrade(&wh), user: user.to_string() });
         ctx.register_catalog(&db, Arc::new(DatabaseCatalog::new(view.clone(), system)));
         datafusion_pg_catalog::pg_catalog::setup_pg_catalog(
             &ctx,
@@ -196,6 +196,7 @@ impl Session {
         let last_copy = Arc::new((std::sync::atomic::AtomicI64::new(-1), std::sync::atomic::AtomicI64::new(0)));
         crate::functions::register_last_copy(&ctx, last_copy.clone());
         let pid = wh.new_pid();
+        wh.open_session(pid, user)?;
         let facts = Arc::new(crate::functions::system::SessionFacts::new(user, pid));
         crate::functions::system::register(&ctx, Arc::downgrade(&wh), view.clone(), facts.clone());
         Ok(Session {
@@ -550,6 +551,7 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        self.wh.close_session(self.pid);
         if self.temp_tables.is_empty() {
             return;
         }

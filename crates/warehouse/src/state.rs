@@ -129,7 +129,7 @@ pub struct SchemaMeta {
     pub grants: BTreeMap<String, BTreeSet<Privilege>>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct UserMeta {
     pub id: i64,
     /// md5(password || user name), hex, as PostgreSQL keeps it; None: password disabled.
@@ -139,6 +139,12 @@ pub struct UserMeta {
     /// Seconds since the epoch after which the password no longer works.
     #[serde(default)]
     pub valid_until: Option<i64>,
+    /// CONNECTION LIMIT: the sessions the user may hold at once (None: unlimited).
+    #[serde(default)]
+    pub connection_limit: Option<u32>,
+    /// SYSLOG ACCESS UNRESTRICTED: the user sees every user's rows in the system tables.
+    #[serde(default)]
+    pub syslog_unrestricted: bool,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! Redshift's system views, computed from the session's view of the catalog and the
 //! warehouse's query log: PG_TABLE_DEF, SVV_TABLE_INFO, SVV_TABLES, SVV_COLUMNS, STL_QUERY,
-//! SVL_QLOG, STL_LOAD_ERRORS, STL_LOAD_COMMITS, STV_LOAD_STATE, PG_USER, STV_MV_INFO.
+//! SVL_QLOG, STL_LOAD_ERRORS, STL_LOAD_COMMITS, STV_LOAD_STATE, PG_USER, STV_MV_INFO,
+//! STV_SESSIONS; each user sees its own rows of them unless SYSLOG ACCESS is UNRESTRICTED.
 use crate::engine::Warehouse;
 use crate::error::{SqlError, SqlResult};
 use crate::state::DbState;
@@ -22,11 +23,15 @@ const NAMES: &[&str] = &[
     "stv_load_state",
     "pg_user",
     "stv_mv_info",
+    "stv_sessions",
 ];
 
 #[derive(Debug)]
 pub struct SystemTables {
     pub warehouse: Weak<Warehouse>,
+    /// Whose session reads them: a user sees only its own rows of the logs unless it is a
+    /// superuser or has SYSLOG ACCESS UNRESTRICTED.
+    pub user: String,
 }
 
 impl std::fmt::Debug for Warehouse {
@@ -103,6 +108,8 @@ impl SystemTables {
             return Ok(Some(t));
         }
         let db = st.catalog.database.clone();
+        let sees_all = st.catalog.users.get(&self.user).is_some_and(|u| u.superuser || u.syslog_unrestricted);
+        let visible = |user: &str| sees_all || user == self.user;
         let tables = || {
             st.catalog
                 .schemas
@@ -266,6 +273,7 @@ impl SystemTables {
                 let tsu = DataType::Timestamp(TimeUnit::Microsecond, None);
                 let rows = log
                     .iter()
+                    .filter(|q| visible(&q.user))
                     .map(|q| {
                         let uid = users.get(&q.user).map(|u| u.id).unwrap_or(0);
                         let text: String = q.text.chars().take(4000).collect();
@@ -338,6 +346,7 @@ impl SystemTables {
                 let tsu = DataType::Timestamp(TimeUnit::Microsecond, None);
                 let rows = log
                     .iter()
+                    .filter(|e| visible(&e.user))
                     .map(|e| {
                         vec![
                             i(st.catalog.users.get(&e.user).map(|u| u.id).unwrap_or(0)),
@@ -387,6 +396,7 @@ impl SystemTables {
                 let tsu = DataType::Timestamp(TimeUnit::Microsecond, None);
                 let rows = log
                     .iter()
+                    .filter(|c| visible(&c.user))
                     .map(|c| {
                         vec![
                             i(st.catalog.users.get(&c.user).map(|u| u.id).unwrap_or(0)),
@@ -426,6 +436,7 @@ impl SystemTables {
                 let now = chrono::Utc::now().timestamp_micros();
                 let rows = loads
                     .iter()
+                    .filter(|l| visible(&l.user))
                     .map(|l| {
                         // Compressed files count their compressed bytes, as Redshift does.
                         let loaded = l.bytes_loaded.load(Relaxed);
@@ -502,6 +513,24 @@ impl SystemTables {
                         ("state", DataType::Int32),
                         ("autorewrite", DataType::Utf8),
                         ("autorefresh", DataType::Utf8),
+                    ],
+                    rows,
+                )?
+            }
+            "stv_sessions" => {
+                let sessions = self.warehouse.upgrade().map(|w| w.sessions()).unwrap_or_default();
+                let rows = sessions
+                    .into_iter()
+                    .filter(|(_, session)| visible(&session.user))
+                    .map(|(pid, session)| vec![ts(session.start_us), i32v(pid), s(&session.user), s(&db), i32v(0)])
+                    .collect();
+                batch(
+                    &[
+                        ("starttime", DataType::Timestamp(TimeUnit::Microsecond, None)),
+                        ("process", DataType::Int32),
+                        ("user_name", DataType::Utf8),
+                        ("db_name", DataType::Utf8),
+                        ("timeout_sec", DataType::Int32),
                     ],
                     rows,
                 )?
