@@ -1,7 +1,6 @@
 //! The Redshift dialect on top of sqlparser: the table attributes sqlparser does not know
-//! (column-level DISTKEY/SORTKEY/ENCODE/IDENTITY, COMPOUND/INTERLEAVED SORTKEY, in any order)
-//! are lifted out before parsing, and Redshift-only forms are rewritten into what DataFusion
-//! plans (TOP n, DATEADD(day, ...), SYSDATE, LISTAGG ... WITHIN GROUP, DECODE, NVL2, Redshift
+//! are lifted out before parsing (`table_attributes`), and Redshift-only forms are rewritten
+//! into what DataFusion plans (TOP n, DATEADD(day, ...), SYSDATE, LISTAGG ... WITHIN GROUP, DECODE, NVL2, Redshift
 //! date format patterns).
 use crate::error::{SqlError, SqlResult};
 use datafusion::sql::sqlparser::ast::{
@@ -14,18 +13,7 @@ use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whi
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-/// The Redshift table attributes of one CREATE TABLE.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct TableAttributes {
-    pub diststyle: Option<String>,
-    pub distkey: Option<String>,
-    pub sortkey: Vec<String>,
-    pub sortkey_kind: Option<String>,
-    pub encode: BTreeMap<String, String>,
-    pub identity: BTreeMap<String, (i64, i64)>,
-    /// A materialized view's AUTO REFRESH YES|NO.
-    pub auto_refresh: Option<bool>,
-}
+pub use crate::table_attributes::TableAttributes;
 
 /// One statement, parsed, with the Redshift attributes lifted out of it.
 pub struct Parsed {
@@ -35,14 +23,14 @@ pub struct Parsed {
     pub text: String,
 }
 
-fn word(t: &Token) -> Option<String> {
+pub(crate) fn word(t: &Token) -> Option<String> {
     match t {
         Token::Word(w) => Some(w.value.to_ascii_uppercase()),
         _ => None,
     }
 }
 
-fn ident(t: &Token) -> Option<String> {
+pub(crate) fn ident(t: &Token) -> Option<String> {
     match t {
         Token::Word(w) if w.quote_style.is_some() => Some(w.value.clone()),
         Token::Word(w) => Some(w.value.to_ascii_lowercase()),
@@ -50,218 +38,16 @@ fn ident(t: &Token) -> Option<String> {
     }
 }
 
-fn is_space(t: &Token) -> bool {
+pub(crate) fn is_space(t: &Token) -> bool {
     matches!(t, Token::Whitespace(_))
 }
 
 /// Index of the next non-whitespace token at or after `i`.
-fn next_solid(tokens: &[Token], mut i: usize) -> usize {
+pub(crate) fn next_solid(tokens: &[Token], mut i: usize) -> usize {
     while i < tokens.len() && is_space(&tokens[i]) {
         i += 1;
     }
     i
-}
-
-/// Reads `( a, b, ... )` starting at the `(`: the identifiers, and the index after `)`.
-fn paren_list(tokens: &[Token], open: usize) -> SqlResult<(Vec<String>, usize)> {
-    if tokens.get(open) != Some(&Token::LParen) {
-        return Err(SqlError::syntax(&tokens.get(open).map(|t| t.to_string()).unwrap_or_default()));
-    }
-    let mut items = Vec::new();
-    let mut i = open + 1;
-    while i < tokens.len() {
-        match &tokens[i] {
-            Token::RParen => return Ok((items, i + 1)),
-            Token::Comma => {}
-            t if is_space(t) => {}
-            Token::Number(n, _) => items.push(n.clone()),
-            Token::Minus => items.push("-".into()),
-            t => items.push(ident(t).ok_or_else(|| SqlError::syntax(&t.to_string()))?),
-        }
-        i += 1;
-    }
-    Err(SqlError::new("42601", "syntax error at end of input"))
-}
-
-fn numbers(items: &[String]) -> Vec<i64> {
-    let mut out = Vec::new();
-    let mut neg = false;
-    for s in items {
-        if s == "-" {
-            neg = true;
-            continue;
-        }
-        if let Ok(n) = s.parse::<i64>() {
-            out.push(if neg { -n } else { n });
-        }
-        neg = false;
-    }
-    out
-}
-
-/// Lifts Redshift's table attributes out of one CREATE TABLE's tokens.
-fn lift_table_attributes(tokens: Vec<Token>) -> SqlResult<(Vec<Token>, TableAttributes)> {
-    let mut attrs = TableAttributes::default();
-    let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
-    let mut depth = 0usize;
-    let mut column: Option<String> = None;
-    let mut expect_column = false;
-    let mut i = 0;
-    while i < tokens.len() {
-        let t = &tokens[i];
-        match t {
-            Token::LParen => {
-                depth += 1;
-                if depth == 1 {
-                    expect_column = true;
-                }
-                out.push(t.clone());
-                i += 1;
-                continue;
-            }
-            Token::RParen => {
-                depth = depth.saturating_sub(1);
-                out.push(t.clone());
-                i += 1;
-                continue;
-            }
-            Token::Comma if depth == 1 => {
-                expect_column = true;
-                out.push(t.clone());
-                i += 1;
-                continue;
-            }
-            _ => {}
-        }
-        let w = word(t);
-        if depth == 1 {
-            if expect_column && !is_space(t) {
-                expect_column = false;
-                column = ident(t);
-                out.push(t.clone());
-                i += 1;
-                continue;
-            }
-            let col = column.clone().unwrap_or_default();
-            match w.as_deref() {
-                Some("DISTKEY") => {
-                    attrs.distkey = Some(col);
-                    attrs.diststyle.get_or_insert_with(|| "KEY".into());
-                    i += 1;
-                    continue;
-                }
-                Some("SORTKEY") => {
-                    attrs.sortkey.push(col);
-                    i += 1;
-                    continue;
-                }
-                Some("ENCODE") => {
-                    let j = next_solid(&tokens, i + 1);
-                    if let Some(enc) = tokens.get(j).and_then(word) {
-                        attrs.encode.insert(col, enc);
-                    }
-                    i = j + 1;
-                    continue;
-                }
-                Some("IDENTITY") => {
-                    let j = next_solid(&tokens, i + 1);
-                    let (items, after) = paren_list(&tokens, j)?;
-                    let n = numbers(&items);
-                    attrs.identity.insert(col, (n.first().copied().unwrap_or(1), n.get(1).copied().unwrap_or(1)));
-                    i = after;
-                    continue;
-                }
-                Some("GENERATED") => {
-                    // GENERATED BY DEFAULT AS IDENTITY (seed, step)
-                    let mut j = i + 1;
-                    let mut found = false;
-                    while j < tokens.len() {
-                        if word(&tokens[j]).as_deref() == Some("IDENTITY") {
-                            found = true;
-                            break;
-                        }
-                        j += 1;
-                    }
-                    if found {
-                        let k = next_solid(&tokens, j + 1);
-                        let (items, after) = paren_list(&tokens, k)?;
-                        let n = numbers(&items);
-                        attrs.identity.insert(col, (n.first().copied().unwrap_or(1), n.get(1).copied().unwrap_or(1)));
-                        i = after;
-                        continue;
-                    }
-                }
-                _ => {}
-            }
-        } else if depth == 0 {
-            match w.as_deref() {
-                Some("AS") | Some("SELECT") => {
-                    out.extend(tokens[i..].iter().cloned());
-                    break;
-                }
-                Some("DISTSTYLE") => {
-                    let j = next_solid(&tokens, i + 1);
-                    attrs.diststyle = tokens.get(j).and_then(word);
-                    i = j + 1;
-                    continue;
-                }
-                Some("DISTKEY") => {
-                    let j = next_solid(&tokens, i + 1);
-                    let (items, after) = paren_list(&tokens, j)?;
-                    attrs.distkey = items.into_iter().next();
-                    attrs.diststyle.get_or_insert_with(|| "KEY".into());
-                    i = after;
-                    continue;
-                }
-                Some("COMPOUND") | Some("INTERLEAVED") => {
-                    attrs.sortkey_kind = w.clone();
-                    i += 1;
-                    continue;
-                }
-                Some("SORTKEY") => {
-                    let j = next_solid(&tokens, i + 1);
-                    if tokens.get(j).and_then(word).as_deref() == Some("AUTO") {
-                        i = j + 1;
-                        continue;
-                    }
-                    let (items, after) = paren_list(&tokens, j)?;
-                    attrs.sortkey = items;
-                    i = after;
-                    continue;
-                }
-                // A materialized view's AUTO REFRESH YES|NO.
-                Some("AUTO") if tokens.get(next_solid(&tokens, i + 1)).and_then(word).as_deref() == Some("REFRESH") => {
-                    let j = next_solid(&tokens, next_solid(&tokens, i + 1) + 1);
-                    attrs.auto_refresh = match tokens.get(j).and_then(word).as_deref() {
-                        Some("YES") => Some(true),
-                        Some("NO") => Some(false),
-                        _ => return Err(SqlError::syntax(&tokens.get(j).map(|t| t.to_string()).unwrap_or_default())),
-                    };
-                    i = j + 1;
-                    continue;
-                }
-                Some("ENCODE") | Some("BACKUP") => {
-                    let j = next_solid(&tokens, i + 1);
-                    i = j + 1;
-                    continue;
-                }
-                _ => {}
-            }
-        }
-        out.push(t.clone());
-        i += 1;
-    }
-    if !attrs.sortkey.is_empty() && attrs.sortkey_kind.is_none() {
-        attrs.sortkey_kind = Some("COMPOUND".into());
-    }
-    Ok((out, attrs))
-}
-
-/// CREATE [TEMP] TABLE, or CREATE MATERIALIZED VIEW, which takes the same attributes.
-fn is_create_table(tokens: &[Token]) -> bool {
-    let words: Vec<String> = tokens.iter().filter(|t| !is_space(t)).take(4).filter_map(word).collect();
-    words.first().map(|w| w == "CREATE").unwrap_or(false)
-        && (words.iter().skip(1).any(|w| w == "TABLE") || words.get(1).map(String::as_str) == Some("MATERIALIZED"))
 }
 
 /// Splits, lifts and parses a query string into its statements.
@@ -382,8 +168,11 @@ pub fn parse(sql: &str) -> SqlResult<Vec<Parsed>> {
             continue;
         }
         let text = piece.iter().map(|t| t.to_string()).collect::<String>().trim().to_string();
-        let (piece, attributes) =
-            if is_create_table(&piece) { lift_table_attributes(piece)? } else { (piece, TableAttributes::default()) };
+        let (piece, attributes) = if crate::table_attributes::is_create_table(&piece) {
+            crate::table_attributes::lift(piece)?
+        } else {
+            (piece, TableAttributes::default())
+        };
         let mut statements = Parser::new(&dialect).with_tokens(piece).parse_statements()?;
         for mut statement in statements.drain(..) {
             rewrite(&mut statement);

@@ -16,6 +16,7 @@ pub mod stored;
 pub mod super_functions;
 pub mod super_type;
 pub mod system;
+pub mod table_attributes;
 pub mod text;
 pub mod types;
 pub mod unload;

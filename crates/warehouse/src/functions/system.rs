@@ -40,34 +40,7 @@ impl SessionFacts {
         if let Some(v) = self.settings.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
             return Some(v.clone());
         }
-        Some(
-            match name {
-                "search_path" => "$user, public",
-                "datestyle" => "ISO, MDY",
-                "timezone" => "UTC",
-                "standard_conforming_strings" => "on",
-                "server_version" => "8.0.2",
-                "server_encoding" | "client_encoding" => "UTF8",
-                "transaction_isolation" | "transaction isolation level" => "serializable",
-                "statement_timeout" => "0",
-                "query_group" => "default",
-                "max_identifier_length" => "127",
-                "integer_datetimes" => "on",
-                "enable_result_cache_for_session" => "on",
-                "extra_float_digits" => "0",
-                "max_cursor_result_set_size" => "default",
-                "analyze_threshold_percent" => "10",
-                "describe_field_name_in_uppercase" => "off",
-                "enable_case_sensitive_identifier" => "off",
-                "wlm_query_slot_count" => "1",
-                "error_on_nondeterministic_update" => "false",
-                "application_name" => "",
-                // nuage never rewrites a query to read a materialized view, whatever this says.
-                "mv_enable_aqmv_for_session" => "true",
-                _ => return None,
-            }
-            .to_string(),
-        )
+        default_setting(name).map(str::to_string)
     }
 
     pub fn reset(&self, name: &str) {
@@ -77,6 +50,36 @@ impl SessionFacts {
     pub fn set(&self, name: &str, value: &str) {
         self.settings.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), value.to_string());
     }
+}
+
+/// The value a parameter has until the session sets it; None for a parameter Redshift does
+/// not have.
+fn default_setting(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "search_path" => "$user, public",
+        "datestyle" => "ISO, MDY",
+        "timezone" => "UTC",
+        "standard_conforming_strings" => "on",
+        "server_version" => "8.0.2",
+        "server_encoding" | "client_encoding" => "UTF8",
+        "transaction_isolation" | "transaction isolation level" => "serializable",
+        "statement_timeout" => "0",
+        "query_group" => "default",
+        "max_identifier_length" => "127",
+        "integer_datetimes" => "on",
+        "enable_result_cache_for_session" => "on",
+        "extra_float_digits" => "0",
+        "max_cursor_result_set_size" => "default",
+        "analyze_threshold_percent" => "10",
+        "describe_field_name_in_uppercase" => "off",
+        "enable_case_sensitive_identifier" => "off",
+        "wlm_query_slot_count" => "1",
+        "error_on_nondeterministic_update" => "false",
+        "application_name" => "",
+        // nuage never rewrites a query to read a materialized view, whatever this says.
+        "mv_enable_aqmv_for_session" => "true",
+        _ => return None,
+    })
 }
 
 /// The schemas of a search_path setting that exist, in order (`$user` is the schema named
@@ -106,13 +109,8 @@ pub fn check_setting(name: &str, value: &str) -> Result<()> {
             return Err(sql_error("55P02", format!("parameter \"{name}\" cannot be changed")));
         }
         "client_encoding" => matches!(v.as_str(), "utf8" | "unicode" | "utf-8"),
-        _ => {
-            let facts = SessionFacts::new("", 0);
-            if facts.setting(name).is_none() {
-                return Err(unrecognized(name));
-            }
-            true
-        }
+        _ if default_setting(name).is_none() => return Err(unrecognized(name)),
+        _ => true,
     };
     if supported {
         Ok(())

@@ -231,13 +231,40 @@ impl Session {
     /// cols(...)`: the columns of one table or view. Both in the columns the caller's
     /// definition list declares.
     async fn late_binding_view_columns(&self, statement: &mut Statement) -> SqlResult<()> {
-        let text = statement.to_string().to_ascii_lowercase();
-        if !text.contains("pg_get_late_binding_view_cols") && !text.contains("pg_get_cols") {
+        // Which of the two table functions the statement calls (most call neither).
+        struct Calls {
+            late: bool,
+            named: Vec<String>,
+        }
+        impl ast::Visitor for Calls {
+            type Break = ();
+            fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+                if let TableFactor::Table { name, args: Some(args), .. } = factor {
+                    match object_name(name).1.as_str() {
+                        "pg_get_late_binding_view_cols" => self.late = true,
+                        "pg_get_cols" => {
+                            if let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Value(v)))) =
+                                args.args.first()
+                            {
+                                if let ast::Value::SingleQuotedString(s) = &v.value {
+                                    self.named.push(s.clone());
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let mut calls = Calls { late: false, named: Vec::new() };
+        let _ = ast::Visit::visit(&*statement, &mut calls);
+        if !calls.late && calls.named.is_empty() {
             return Ok(());
         }
         let st = self.view.get();
         let mut late: Vec<[String; 5]> = Vec::new();
-        if text.contains("pg_get_late_binding_view_cols") {
+        if calls.late {
             for (schema, s) in &st.catalog.schemas {
                 for (name, v) in s.views.iter().filter(|(_, v)| v.late_binding) {
                     let Ok(Some(Parsed { statement: Statement::Query(q), .. })) =
@@ -252,26 +279,7 @@ impl Session {
             }
         }
         // pg_get_cols('[schema.]relation'): each relation named, and its columns.
-        let mut named: Vec<String> = Vec::new();
-        struct Calls<'a>(&'a mut Vec<String>);
-        impl ast::Visitor for Calls<'_> {
-            type Break = ();
-            fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
-                if let TableFactor::Table { name, args: Some(args), .. } = factor {
-                    if object_name(name).1 == "pg_get_cols" {
-                        if let Some(ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(Expr::Value(v)))) =
-                            args.args.first()
-                        {
-                            if let ast::Value::SingleQuotedString(s) = &v.value {
-                                self.0.push(s.clone());
-                            }
-                        }
-                    }
-                }
-                ControlFlow::Continue(())
-            }
-        }
-        let _ = ast::Visit::visit(&*statement, &mut Calls(&mut named));
+        let named = calls.named;
         let mut by_name: HashMap<String, Vec<[String; 5]>> = HashMap::new();
         for relation in named {
             let (schema, name) = match relation.split_once('.') {
