@@ -609,3 +609,21 @@ def test_connection_limit_and_syslog_access(db):
     for c in again:
         assert c.execute("select 1").fetchone()[0] == 1
         c.close()
+
+
+def test_privilege_functions_read_the_grants(db):
+    # The rows above ask as the master user, who holds everything: here a user who does not.
+    db.execute("create user carol password 'Carolpass1'")
+    db.execute("create schema vault")
+    db.execute("create table vault.gold (bars int)")
+    ask = lambda sql: one(db, sql)  # noqa: E731
+    assert ask("select has_table_privilege('carol', 't', 'select')") is False
+    assert ask("select has_schema_privilege('carol', 'vault', 'usage')") is False
+    assert ask("select has_database_privilege('carol', 'dev', 'create')") is False
+    assert ask("select has_database_privilege('carol', 'dev', 'temp')") is True
+    db.execute("grant select on t to carol")
+    db.execute("grant usage on schema vault to carol")
+    assert ask("select has_table_privilege('carol', 't', 'insert, select')") is True
+    assert ask("select has_table_privilege('carol', 't', 'insert')") is False
+    assert ask("select has_schema_privilege('carol', 'vault', 'usage')") is True
+    assert ask("select has_table_privilege('carol', 'vault.gold', 'select')") is False

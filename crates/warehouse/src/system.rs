@@ -26,6 +26,12 @@ const NAMES: &[&str] = &[
     "stv_sessions",
 ];
 
+/// Whether a name is one of Redshift's system tables or views (STL, STV, SVL, SVV, SYS),
+/// which run on the compute nodes and which every user may read.
+pub fn is_system_table(name: &str) -> bool {
+    ["stl_", "stv_", "svl_", "svv_", "sys_"].iter().any(|p| name.starts_with(p))
+}
+
 #[derive(Debug)]
 pub struct SystemTables {
     pub warehouse: Weak<Warehouse>,

@@ -168,7 +168,8 @@ fn has_privilege(st: &DbState, session_user: &str, kind: &Object, args: &[Scalar
             let (schema, table) = (schema.to_ascii_lowercase(), table.to_ascii_lowercase());
             // The system catalog and system tables are everyone's to read.
             let system = ["pg_catalog", "information_schema"].contains(&schema.as_str())
-                || ["pg_", "stl_", "stv_", "svl_", "svv_", "sys_"].iter().any(|p| table.starts_with(p));
+                || table.starts_with("pg_")
+                || crate::system::is_system_table(&table);
             if system {
                 let p = privileges(wanted, &["SELECT", "INSERT", "UPDATE", "DELETE", "REFERENCES"])?;
                 return Ok(ScalarValue::Boolean(Some(p.iter().any(|p| p == "SELECT"))));

@@ -32,8 +32,7 @@ pub(super) fn parse_refresh(sql: &str) -> Option<SqlResult<ObjectName>> {
 /// The relations a query reads, as written (schema if given, name), leaving out the names
 /// of its own common table expressions.
 pub(super) fn relations(query: &ast::Query) -> Vec<(Option<String>, String)> {
-    let mut ctes = HashSet::new();
-    collect_ctes(query, &mut ctes);
+    let ctes = cte_names(query);
     let mut out = Vec::new();
     let _ = ast::visit_relations(query, |name| {
         let (schema, table) = object_name(name);
@@ -45,13 +44,22 @@ pub(super) fn relations(query: &ast::Query) -> Vec<(Option<String>, String)> {
     out
 }
 
-fn collect_ctes(query: &ast::Query, names: &mut HashSet<String>) {
-    if let Some(with) = &query.with {
-        for cte in &with.cte_tables {
-            names.insert(normalize(&cte.alias.name));
-            collect_ctes(&cte.query, names);
+/// The names of the common table expressions defined anywhere in `node` (in subqueries, in
+/// other CTEs' queries).
+pub(super) fn cte_names(node: &impl ast::Visit) -> HashSet<String> {
+    struct Ctes(HashSet<String>);
+    impl ast::Visitor for Ctes {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &ast::Query) -> ControlFlow<()> {
+            if let Some(with) = &query.with {
+                self.0.extend(with.cte_tables.iter().map(|cte| normalize(&cte.alias.name)));
+            }
+            ControlFlow::Continue(())
         }
     }
+    let mut ctes = Ctes(HashSet::new());
+    let _ = node.visit(&mut ctes);
+    ctes.0
 }
 
 fn not_materialized(name: &str) -> SqlError {

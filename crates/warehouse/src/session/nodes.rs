@@ -38,10 +38,6 @@ fn function_names(query: &ast::Query) -> BTreeSet<String> {
     names
 }
 
-fn is_system_table(name: &str) -> bool {
-    ["stl_", "stv_", "svl_", "svv_", "sys_"].iter().any(|p| name.starts_with(p))
-}
-
 impl Session {
     pub(super) fn check_node_functions(&self, query: &ast::Query) -> SqlResult<()> {
         let names = function_names(query);
@@ -55,7 +51,7 @@ impl Session {
             let catalog = matches!(schema.as_deref(), Some("pg_catalog" | "information_schema"));
             let schema = self.schema_of(schema, &name);
             !catalog
-                && (is_system_table(&name)
+                && (crate::system::is_system_table(&name)
                     || st.table(&schema, &name).is_some()
                     || st.catalog.schemas.get(&schema).is_some_and(|s| s.views.contains_key(&name)))
         });

@@ -19,13 +19,7 @@ impl Session {
     /// (system tables, common table expressions) are left as written.
     pub(super) fn qualify_names(&self, statement: &mut Statement) {
         let st = self.view.get();
-        let mut ctes = HashSet::new();
-        let _ = ast::visit_statements(&*statement, |s| {
-            if let Statement::Query(q) = s {
-                collect_cte_names(q, &mut ctes);
-            }
-            ControlFlow::<()>::Continue(())
-        });
+        let ctes = materialized::cte_names(&*statement);
         let _ = ast::visit_relations_mut(statement, |name| {
             if name.0.len() == 1 {
                 let (_, table) = object_name(name);
@@ -178,25 +172,6 @@ impl Session {
         let st = self.view.get();
         privileges::check_reads(&st, &self.user, statement)
     }
-}
-
-/// The names of a query's common table expressions, at any depth.
-fn collect_cte_names(query: &ast::Query, names: &mut HashSet<String>) {
-    if let Some(with) = &query.with {
-        for cte in &with.cte_tables {
-            names.insert(normalize(&cte.alias.name));
-        }
-    }
-    let _ = ast::visit_expressions(query, |e| {
-        if let Expr::Subquery(q) | Expr::InSubquery { subquery: q, .. } | Expr::Exists { subquery: q, .. } = e {
-            if let Some(with) = &q.with {
-                for cte in &with.cte_tables {
-                    names.insert(normalize(&cte.alias.name));
-                }
-            }
-        }
-        ControlFlow::<()>::Continue(())
-    });
 }
 
 impl Session {
