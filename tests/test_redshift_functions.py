@@ -627,3 +627,9 @@ def test_privilege_functions_read_the_grants(db):
     assert ask("select has_table_privilege('carol', 't', 'insert')") is False
     assert ask("select has_schema_privilege('carol', 'vault', 'usage')") is True
     assert ask("select has_table_privilege('carol', 'vault.gold', 'select')") is False
+
+
+def test_date_comparisons_compare_days_and_keep_null(db):
+    assert one(db, "select date_cmp('2008-01-04 10:00:00'::timestamp, '2008-01-04')") == 0
+    assert one(db, "select timestamp_cmp_date('2008-01-04 10:00:00', '2008-01-04')") == 1
+    assert one(db, "select date_cmp(null, '2008-01-01')") is None

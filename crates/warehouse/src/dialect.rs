@@ -1030,7 +1030,7 @@ impl VisitorMut for RedshiftRewrite {
                         }
                     }
                     // Redshift's date helpers, as expressions DataFusion plans.
-                    "last_day" | "add_months" | "date_cmp" | "months_between" | "to_number" => {
+                    "last_day" | "add_months" | "months_between" | "to_number" => {
                         let args: Vec<String> = args_mut(f)
                             .map(|a| a.iter().filter_map(arg_expr).map(|e| format!("({e})")).collect())
                             .unwrap_or_default();
@@ -1071,9 +1071,6 @@ impl VisitorMut for RedshiftRewrite {
                                     "CAST(CASE WHEN right({c}, 1) = '-' THEN '-' || replace({c}, '-', '') ELSE {c} END AS DECIMAL(38, {scale}))"
                                 ))
                             }
-                            ("date_cmp", [a, b]) => Some(format!(
-                                "CASE WHEN CAST({a} AS DATE) < CAST({b} AS DATE) THEN -1 WHEN CAST({a} AS DATE) > CAST({b} AS DATE) THEN 1 ELSE 0 END"
-                            )),
                             _ => None,
                         };
                         if let Some(e) = text.and_then(|t| {

@@ -1,5 +1,5 @@
 //! Redshift's date and time functions DataFusion lacks: NEXT_DAY, DATE_PART_YEAR, the
-//! comparison family (DATE_CMP_TIMESTAMP, TIMESTAMP_CMP, TIMESTAMPTZ_CMP_DATE, ...,
+//! comparison family (DATE_CMP, DATE_CMP_TIMESTAMP, TIMESTAMP_CMP, TIMESTAMPTZ_CMP_DATE, ...,
 //! INTERVAL_CMP), TIMEOFDAY, AGE, ISFINITE, LOCALTIMESTAMP, and an interval scaled by a number
 //! (`n * interval '1 second'`, the usual epoch conversion).
 use super::row::{micros, sql_error, text, ts, Arg, RowFunction, FLOAT, TEXT};
@@ -133,6 +133,13 @@ pub fn register(ctx: &SessionContext) {
         RowFunction::new("date_part_year", vec![vec![date()]], DataType::Int32, |a| {
             let ScalarValue::Date32(Some(d)) = a[0] else { return Ok(ScalarValue::Int32(None)) };
             Ok(ScalarValue::Int32(Some(naive(i64::from(d) * 86_400_000_000)?.year())))
+        }),
+        RowFunction::new("date_cmp", vec![vec![date(), date()]], DataType::Int32, |a| {
+            let day = |v: &ScalarValue| match v {
+                ScalarValue::Date32(d) => *d,
+                _ => None,
+            };
+            Ok(compare(day(&a[0]), day(&a[1])))
         }),
         RowFunction::new("interval_cmp", vec![vec![interval(), interval()]], DataType::Int32, |a| {
             Ok(compare(interval_nanos(&a[0]), interval_nanos(&a[1])))
