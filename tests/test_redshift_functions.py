@@ -513,6 +513,7 @@ def test_search_path_decides_where_unqualified_names_resolve(db):
         assert one(db, "select count(*) from clients") == 2
         assert one(db, "select current_schema()") == "crm"
         assert one(db, "select current_schemas(false)") == ["crm", "public"]
+        assert one(db, "select has_table_privilege('clients', 'select')") is True
         # Unqualified creation goes to the first schema of the path; public stays searched.
         db.execute("create table contacts (id int)")
         assert one(db, "select schemaname from pg_tables where tablename = 'contacts'") == "crm"

@@ -154,9 +154,9 @@ enum Object {
     Database,
 }
 
-fn has_privilege(st: &DbState, session_user: &str, kind: &Object, args: &[ScalarValue]) -> Result<ScalarValue> {
+fn has_privilege(st: &DbState, facts: &SessionFacts, kind: &Object, args: &[ScalarValue]) -> Result<ScalarValue> {
     let (user, object, wanted) = match args {
-        [object, wanted] => (session_user.to_string(), object, wanted),
+        [object, wanted] => (facts.user.clone(), object, wanted),
         [user, object, wanted] => (user_named(st, user)?, object, wanted),
         _ => unreachable!("forms of two or three arguments"),
     };
@@ -164,8 +164,21 @@ fn has_privilege(st: &DbState, session_user: &str, kind: &Object, args: &[Scalar
     let wanted = text(wanted).unwrap_or_default();
     let ok = match kind {
         Object::Table => {
-            let (schema, table) = object.rsplit_once('.').unwrap_or(("public", object));
-            let (schema, table) = (schema.to_ascii_lowercase(), table.to_ascii_lowercase());
+            // An unqualified name is found as a query finds it: through the search path.
+            let (schema, table) = match object.rsplit_once('.') {
+                Some((s, t)) => (s.to_ascii_lowercase(), t.to_ascii_lowercase()),
+                None => {
+                    let table = object.to_ascii_lowercase();
+                    let path = search_path(&facts.setting("search_path").unwrap_or_default(), &facts.user, st);
+                    let found = path.into_iter().find(|s| {
+                        st.catalog
+                            .schemas
+                            .get(s)
+                            .is_some_and(|m| m.tables.contains_key(&table) || m.views.contains_key(&table))
+                    });
+                    (found.unwrap_or_else(|| "public".into()), table)
+                }
+            };
             // The system catalog and system tables are everyone's to read.
             let system = ["pg_catalog", "information_schema"].contains(&schema.as_str())
                 || table.starts_with("pg_")
@@ -218,7 +231,7 @@ pub fn register(ctx: &SessionContext, wh: Weak<Warehouse>, view: Arc<View>, fact
         let (view, facts) = (view.clone(), facts.clone());
         functions.push(
             RowFunction::new(name, vec![vec![TEXT, TEXT], vec![Arg::Any, TEXT, TEXT]], DataType::Boolean, move |a| {
-                has_privilege(&view.get(), &facts.user, &kind, a)
+                has_privilege(&view.get(), &facts, &kind, a)
             })
             .volatility(Volatility::Stable),
         );
