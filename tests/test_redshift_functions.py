@@ -634,3 +634,32 @@ def test_date_comparisons_compare_days_and_keep_null(db):
     assert one(db, "select date_cmp('2008-01-04 10:00:00'::timestamp, '2008-01-04')") == 0
     assert one(db, "select timestamp_cmp_date('2008-01-04 10:00:00', '2008-01-04')") == 1
     assert one(db, "select date_cmp(null, '2008-01-01')") is None
+
+
+def test_comparisons_ignore_trailing_blanks(db):
+    # Redshift's "Examples with character types": trailing blanks of VARCHAR and CHAR values
+    # are insignificant in comparisons, kept by LENGTH, LIKE and the stored value.
+    db.execute("create table address(id int, address1 varchar(100), city char(20), code varchar(5))")
+    db.execute("insert into address(id, address1) values (1, '9516 Magnolia Boulevard')")
+    db.execute("insert into address(id, address1) values (2, '9516 Magnolia Boulevard ')")
+    assert one(db, "select count(*) from address where address1 = '9516 Magnolia Boulevard'") == 2
+    assert one(db, "select count(*) from address where address1 = '9516 Magnolia Boulevard   '") == 2
+    assert one(db, "select count(*) from address where address1 in ('9516 Magnolia Boulevard', 'x')") == 2
+    assert one(db, "select count(*) from address where address1 between '9516 Magnolia Boulevard' and '9516 Magnolia Boulevard'") == 2
+    assert one(db, "select count(*) from address where address1 like '9516 Magnolia Boulevard'") == 1
+    assert [r[0] for r in db.execute("select length(address1) from address order by 1")] == [23, 24]
+    # Joins, subqueries and derived tables compare the same way.
+    assert one(db, "select count(*) from address a join address b on a.address1 = b.address1") == 4
+    assert one(db, "select count(*) from address a, address b where a.address1 = b.address1") == 4
+    assert one(db, "select count(*) from (select address1 from address) t where address1 = '9516 Magnolia Boulevard'") == 2
+    assert one(db, "select count(*) from address where address1 = (select max(address1) from address)") == 2
+    # CHAR against VARCHAR, and literals.
+    db.execute("insert into address(id, city, code) values (3, 'Kent', 'Kent ')")
+    assert one(db, "select count(*) from address where city = code") == 1
+    assert one(db, "select count(*) from address where code || ' ' = 'Kent'") == 1
+    assert db.execute("select 'abc ' = 'abc', 'abc' < 'abc ', 'ab ' <> 'ab'").fetchone() == (True, False, False)
+    # Blanks past a VARCHAR's length are cut; other characters past it are refused.
+    db.execute("insert into address(id, code) values (4, 'abc      ')")
+    assert db.execute("select code, length(code) from address where id = 4").fetchone() == ("abc  ", 5)
+    with pytest.raises(psycopg.errors.StringDataRightTruncation, match=r"character varying\(5\)"):
+        db.execute("insert into address(id, code) values (5, 'abcdefg')")

@@ -18,6 +18,7 @@ pub mod super_type;
 pub mod system;
 pub mod table_attributes;
 pub mod text;
+pub mod trailing_blanks;
 pub mod types;
 pub mod unload;
 pub mod wire;

@@ -193,6 +193,7 @@ impl Session {
         crate::functions::register(&ctx, user);
         crate::functions::register_catalog(&ctx, view.clone());
         ctx.add_analyzer_rule(Arc::new(crate::types::LenientTimestampLiterals));
+        ctx.add_analyzer_rule(Arc::new(crate::trailing_blanks::TrailingBlanks));
         let last_copy = Arc::new((std::sync::atomic::AtomicI64::new(-1), std::sync::atomic::AtomicI64::new(0)));
         crate::functions::register_last_copy(&ctx, last_copy.clone());
         let pid = wh.new_pid();

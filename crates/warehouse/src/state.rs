@@ -29,6 +29,11 @@ pub struct ColumnMeta {
     pub identity: Option<(i64, i64)>,
     #[serde(default)]
     pub encode: Option<String>,
+    /// Some value this VARCHAR column was given ends in a blank: comparisons, which ignore
+    /// trailing blanks in Redshift, must trim its values (see `trailing_blanks`). Never
+    /// cleared, so it errs on the side of trimming.
+    #[serde(default)]
+    pub trailing_blanks: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -248,7 +253,8 @@ impl DbState {
                 (None, None) => {}
             }
         }
-        crate::stored::StoredTable { schema: meta.arrow_schema(), files, memory }
+        let trailing_blanks = meta.columns.iter().filter(|c| c.trailing_blanks).map(|c| c.name.clone()).collect();
+        crate::stored::StoredTable { schema: meta.arrow_schema(), files, memory, trailing_blanks }
     }
 
     pub fn rows(&self, id: u64) -> usize {
@@ -647,6 +653,7 @@ mod tests {
                 default: None,
                 identity: None,
                 encode: None,
+                trailing_blanks: false,
             }],
             diststyle: "AUTO".into(),
             distkey: None,

@@ -21,9 +21,16 @@ pub struct StoredTable {
     pub files: Vec<PathBuf>,
     /// Rows held in memory: not yet committed, or of a temporary table.
     pub memory: Vec<RecordBatch>,
+    /// The VARCHAR columns given a value that ends in a blank (see `trailing_blanks`).
+    pub trailing_blanks: Vec<String>,
 }
 
 impl StoredTable {
+    /// Whether no value of the column ends in a blank, so that comparisons need not trim it.
+    pub fn blank_free(&self, column: &str) -> bool {
+        !self.trailing_blanks.iter().any(|c| c == column)
+    }
+
     fn listing(&self, state: &dyn Session) -> Result<ListingTable> {
         let urls =
             self.files.iter().map(|p| ListingTableUrl::parse(p.to_string_lossy())).collect::<Result<Vec<_>>>()?;

@@ -215,7 +215,7 @@ impl RsType {
     }
 
     /// Makes a column that was cast to this type storable: strings must fit their length in
-    /// bytes. CHAR values are kept without their trailing blanks, which Redshift treats as
+    /// bytes (blanks past it are cut, as Redshift does). CHAR values are kept without their trailing blanks, which Redshift treats as
     /// insignificant (so `char_col = 'ab'` matches a value stored as `'ab      '`).
     pub fn check_column(&self, column: &str, array: ArrayRef) -> Result<ArrayRef, SqlError> {
         let (n, is_char) = match self {
@@ -236,19 +236,30 @@ impl RsType {
             _ => return Ok(array),
         };
         let Some(strings) = array.as_any().downcast_ref::<StringArray>() else { return Ok(array) };
+        let n = n as usize;
+        // A value longer than the column only by blanks is cut to the column's length.
+        let mut cut = false;
         for s in strings.iter().flatten() {
-            let len = if is_char { s.trim_end_matches(' ').len() } else { s.len() };
-            if len > n as usize {
+            if s.len() > n {
+                if s.as_bytes()[n..].iter().all(|b| *b == b' ') {
+                    cut = true;
+                    continue;
+                }
                 let kind = if is_char { "character" } else { "character varying" };
                 return Err(SqlError::new("22001", format!("value too long for type {kind}({n})"))
                     .with_detail(format!("column \"{column}\"")));
             }
         }
-        if !is_char || !strings.iter().flatten().any(|s| s.ends_with(' ')) {
-            return Ok(array);
+        if is_char && strings.iter().flatten().any(|s| s.ends_with(' ')) {
+            let trimmed: StringArray = strings.iter().map(|v| v.map(|s| s.trim_end_matches(' '))).collect();
+            return Ok(Arc::new(trimmed));
         }
-        let trimmed: StringArray = strings.iter().map(|v| v.map(|s| s.trim_end_matches(' '))).collect();
-        Ok(Arc::new(trimmed))
+        if cut {
+            let fitted: StringArray =
+                strings.iter().map(|v| v.map(|s| if s.len() > n { &s[..n] } else { s })).collect();
+            return Ok(Arc::new(fitted));
+        }
+        Ok(array)
     }
 }
 

@@ -46,7 +46,11 @@ impl Session {
             columns = src
                 .columns
                 .iter()
-                .map(|c| ColumnMeta { default: if with_defaults { c.default.clone() } else { None }, ..c.clone() })
+                .map(|c| ColumnMeta {
+                    default: if with_defaults { c.default.clone() } else { None },
+                    trailing_blanks: false,
+                    ..c.clone()
+                })
                 .collect();
             diststyle = diststyle.or(Some(src.diststyle.clone()));
             distkey = distkey.or(src.distkey.clone());
@@ -81,6 +85,7 @@ impl Session {
                 default,
                 identity: attrs.identity.get(&cname).copied(),
                 encode: attrs.encode.get(&cname).cloned(),
+                trailing_blanks: false,
             });
         }
         for con in &ct.constraints {
@@ -115,7 +120,15 @@ impl Session {
                     if columns.iter().any(|c: &ColumnMeta| c.name == name) {
                         return Err(SqlError::new("42701", format!("column \"{name}\" specified more than once")));
                     }
-                    columns.push(ColumnMeta { name, ty, nullable: true, default: None, identity: None, encode: None });
+                    columns.push(ColumnMeta {
+                        name,
+                        ty,
+                        nullable: true,
+                        default: None,
+                        identity: None,
+                        encode: None,
+                        trailing_blanks: false,
+                    });
                 }
             }
             rows = Some(batches);
@@ -346,6 +359,7 @@ impl Session {
                         default,
                         identity: None,
                         encode: None,
+                        trailing_blanks: matches!(&fill, Some(ScalarValue::Utf8(Some(s))) if s.ends_with(' ')),
                     });
                     let schema_ref = new_meta.arrow_schema();
                     let mut batches = Vec::new();

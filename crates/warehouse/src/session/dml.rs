@@ -446,6 +446,7 @@ impl Session {
             default: None,
             identity: None,
             encode: None,
+            trailing_blanks: false,
         });
         let mut columns = target.columns().to_vec();
         columns.push(Arc::new(Int64Array::from_iter_values(0..rows as i64)));
@@ -546,7 +547,7 @@ impl Session {
             out.extend(c.conform(b)?);
         }
         if let Some(m) = st.table_mut(schema, table) {
-            m.identity_next = c.identity_next;
+            c.record(m);
         }
         Ok(out)
     }
@@ -599,6 +600,7 @@ impl Conformer {
             return Ok(None);
         }
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(meta.columns.len());
+        let mut given_blanks = Vec::new();
         for (i, c) in meta.columns.iter().enumerate() {
             let ty = c.ty.arrow();
             let mut array = match targets.iter().position(|t| *t == i) {
@@ -637,13 +639,36 @@ impl Conformer {
                 }
             }
             array = c.ty.check_column(&c.name, array)?;
+            if matches!(c.ty, RsType::Varchar(_)) && !c.trailing_blanks && ends_in_blank(&array) {
+                given_blanks.push(i);
+            }
             if !c.nullable && array.null_count() > 0 {
                 return Err(SqlError::new("23502", format!("Cannot insert a NULL value into column {}", c.name)));
             }
             arrays.push(array);
         }
+        for i in given_blanks {
+            self.meta.columns[i].trailing_blanks = true;
+        }
         Ok(Some(RecordBatch::try_new(self.schema.clone(), arrays).map_err(SqlError::internal)?))
     }
+
+    /// Records in the table's catalog entry what the rows conformed so far changed there:
+    /// IDENTITY counters, and which columns were given values ending in a blank.
+    pub(crate) fn record(self, table: &mut TableMeta) {
+        table.identity_next = self.identity_next;
+        for (c, seen) in table.columns.iter_mut().zip(&self.meta.columns) {
+            c.trailing_blanks |= seen.trailing_blanks && c.name == seen.name;
+        }
+    }
+}
+
+/// Whether some value of a string column ends in a blank.
+fn ends_in_blank(array: &ArrayRef) -> bool {
+    array
+        .as_any()
+        .downcast_ref::<datafusion::arrow::array::StringArray>()
+        .is_some_and(|s| s.iter().flatten().any(|v| v.ends_with(' ')))
 }
 
 /// The positions of an INSERT's target columns (all, in order, when none are named).

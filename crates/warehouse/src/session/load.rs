@@ -254,13 +254,12 @@ impl Session {
             Some(w) => tokio::task::spawn_blocking(move || w.finish()).await.map_err(SqlError::internal)??,
             None => (Vec::new(), Default::default()),
         };
-        let identity_next = conformer.map(|c| c.identity_next).unwrap_or_default();
         let rows: usize = written.iter().map(|(_, n)| n).sum();
         let table = spec.table.clone();
         let add = |work: &mut DbState| {
             work.append_files(meta.id, written);
-            if let Some(m) = work.table_mut(&schema, &table) {
-                m.identity_next = identity_next;
+            if let (Some(m), Some(c)) = (work.table_mut(&schema, &table), conformer) {
+                c.record(m);
             }
         };
         if let Some(tx) = self.tx.as_mut() {
