@@ -7,6 +7,7 @@ pub mod error;
 pub mod external;
 pub mod functions;
 pub mod grammar;
+pub mod optimizer;
 pub mod pg_catalog;
 pub mod privileges;
 pub mod session;

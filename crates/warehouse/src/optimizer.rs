@@ -1,0 +1,78 @@
+//! The warehouse's own logical optimizer rules, run after DataFusion's.
+//!
+//! `PushSemiJoins`: DataFusion turns `x IN (subquery)` and `EXISTS` into a semi (or anti) join
+//! placed where the WHERE clause was, above every join of the FROM clause; TPC-H Q18 then
+//! joins 6 million lineitem rows to orders and customers before keeping the 57 orders the
+//! subquery names. A semi or anti join only keeps or drops rows of its left input by columns
+//! of one side of an inner join below it, so it can be applied to that side first: the rows
+//! it drops never reach the join (the "semi-join reduction" DuckDB and Hyper apply).
+use datafusion::common::tree_node::Transformed;
+use datafusion::common::{Column, DFSchema, Result};
+use datafusion::logical_expr::{Join, JoinType, LogicalPlan};
+use datafusion::optimizer::optimizer::ApplyOrder;
+use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+#[derive(Debug)]
+pub struct PushSemiJoins;
+
+impl OptimizerRule for PushSemiJoins {
+    fn name(&self) -> &str {
+        "nuage_push_semi_joins"
+    }
+
+    fn apply_order(&self) -> Option<ApplyOrder> {
+        Some(ApplyOrder::TopDown)
+    }
+
+    fn rewrite(&self, plan: LogicalPlan, _config: &dyn OptimizerConfig) -> Result<Transformed<LogicalPlan>> {
+        let LogicalPlan::Join(semi) = plan else { return Ok(Transformed::no(plan)) };
+        if !matches!(semi.join_type, JoinType::LeftSemi | JoinType::LeftAnti) {
+            return Ok(Transformed::no(LogicalPlan::Join(semi)));
+        }
+        let LogicalPlan::Join(inner) = semi.left.as_ref() else { return Ok(Transformed::no(LogicalPlan::Join(semi))) };
+        if inner.join_type != JoinType::Inner {
+            return Ok(Transformed::no(LogicalPlan::Join(semi)));
+        }
+        // The left input's columns the semi join reads: its keys' and its filter's.
+        let subquery = semi.right.schema();
+        let mut used: HashSet<&Column> = semi.on.iter().flat_map(|(l, _)| l.column_refs()).collect();
+        if let Some(f) = &semi.filter {
+            used.extend(f.column_refs().into_iter().filter(|c| !subquery.has_column(c)));
+        }
+        let within = |s: &DFSchema| used.iter().all(|c| s.has_column(c));
+        let (to_left, to_right) = (within(inner.left.schema()), within(inner.right.schema()));
+        if used.is_empty() || !(to_left || to_right) {
+            return Ok(Transformed::no(LogicalPlan::Join(semi)));
+        }
+        let reduce = |side: &Arc<LogicalPlan>| -> Result<Arc<LogicalPlan>> {
+            Ok(Arc::new(LogicalPlan::Join(Join::try_new(
+                side.clone(),
+                semi.right.clone(),
+                semi.on.clone(),
+                semi.filter.clone(),
+                semi.join_type,
+                semi.join_constraint,
+                semi.null_equality,
+                semi.null_aware,
+            )?)))
+        };
+        let (left, right) = if to_left {
+            (reduce(&inner.left)?, inner.right.clone())
+        } else {
+            (inner.left.clone(), reduce(&inner.right)?)
+        };
+        let pushed = Join::try_new(
+            left,
+            right,
+            inner.on.clone(),
+            inner.filter.clone(),
+            JoinType::Inner,
+            inner.join_constraint,
+            inner.null_equality,
+            false,
+        )?;
+        Ok(Transformed::yes(LogicalPlan::Join(pushed)))
+    }
+}
