@@ -51,3 +51,17 @@ def test_tpch_sf001_matches_duckdb(server, tmp_path):
         if sorted(got) != sorted(want):
             mismatches.append((n, got[:3], want[:3]))
     assert not mismatches, mismatches
+
+    def depth(n, text):
+        # How deep in the logical plan of query n the first line holding `text` is.
+        cur.execute("explain " + (queries / f"q{n}.sql").read_text().strip().rstrip(";"))
+        plan = next(r[1] for r in cur.fetchall() if r[0] == "logical_plan").splitlines()
+        line = next(line for line in plan if text in line)
+        return len(line) - len(line.lstrip())
+
+    # Q5 joins its tables in the order written (customer, orders, lineitem, supplier, nation,
+    # region): ordered by estimated size, the one region of ASIA meets its nations and
+    # suppliers before lineitem's rows are joined.
+    assert depth(5, "TableScan: region") > depth(5, "TableScan: lineitem")
+    # Q18's IN subquery keeps 0.01 % of the orders: applied to orders before they meet lineitem.
+    assert depth(18, "LeftSemi Join") > depth(18, "Inner Join: orders.o_orderkey = lineitem.l_orderkey")

@@ -254,7 +254,8 @@ impl DbState {
             }
         }
         let trailing_blanks = meta.columns.iter().filter(|c| c.trailing_blanks).map(|c| c.name.clone()).collect();
-        crate::stored::StoredTable { schema: meta.arrow_schema(), files, memory, trailing_blanks }
+        let rows = self.rows(meta.id);
+        crate::stored::StoredTable { schema: meta.arrow_schema(), files, memory, trailing_blanks, rows }
     }
 
     pub fn rows(&self, id: u64) -> usize {

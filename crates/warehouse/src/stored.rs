@@ -9,10 +9,13 @@ use datafusion::common::Result;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
+use datafusion::parquet::file::metadata::ParquetMetaDataReader;
+use datafusion::parquet::file::statistics::Statistics as ParquetStatistics;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::ExecutionPlan;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug)]
 pub struct StoredTable {
@@ -23,9 +26,39 @@ pub struct StoredTable {
     pub memory: Vec<RecordBatch>,
     /// The VARCHAR columns given a value that ends in a blank (see `trailing_blanks`).
     pub trailing_blanks: Vec<String>,
+    /// How many rows it holds, in its files and in memory.
+    pub rows: usize,
 }
 
 impl StoredTable {
+    /// The smallest and largest value of each integer-valued column (integers, dates,
+    /// decimals as their unscaled integers) over the committed segments, from their Parquet
+    /// statistics: what the join-order rule estimates distinct values and ranges with. A
+    /// column some segment has no statistics for, or that has rows only in memory, is absent.
+    pub fn ranges(&self) -> Ranges {
+        let mut out = Ranges::new();
+        if !self.memory.is_empty() {
+            return out;
+        }
+        let mut first = true;
+        for file in &self.files {
+            let Some(ranges) = file_ranges(file) else { return HashMap::new() };
+            if first {
+                out = ranges.as_ref().clone();
+                first = false;
+            } else {
+                out.retain(|c, r| match ranges.get(c) {
+                    Some((lo, hi)) => {
+                        *r = (r.0.min(*lo), r.1.max(*hi));
+                        true
+                    }
+                    None => false,
+                });
+            }
+        }
+        out
+    }
+
     /// Whether no value of the column ends in a blank, so that comparisons need not trim it.
     pub fn blank_free(&self, column: &str) -> bool {
         !self.trailing_blanks.iter().any(|c| c == column)
@@ -81,4 +114,51 @@ impl TableProvider for StoredTable {
         }
         UnionExec::try_new(plans)
     }
+}
+
+/// Column name → (min, max) of its integer values.
+type Ranges = HashMap<String, (i64, i64)>;
+
+/// The integer ranges of one segment file, read once from its footer: segment files never
+/// change, so they are kept for the life of the process (a bounded cache).
+fn file_ranges(path: &Path) -> Option<Arc<Ranges>> {
+    static CACHE: std::sync::LazyLock<Mutex<HashMap<PathBuf, Arc<Ranges>>>> =
+        std::sync::LazyLock::new(Default::default);
+    if let Some(hit) = CACHE.lock().unwrap_or_else(|e| e.into_inner()).get(path) {
+        return Some(hit.clone());
+    }
+    let file = std::fs::File::open(path).ok()?;
+    let meta = ParquetMetaDataReader::new().parse_and_finish(&file).ok()?;
+    let schema = meta.file_metadata().schema_descr();
+    let mut ranges = Ranges::new();
+    let mut missing = vec![false; schema.num_columns()];
+    for rg in meta.row_groups() {
+        for (i, col) in rg.columns().iter().enumerate() {
+            let range = match col.statistics() {
+                Some(ParquetStatistics::Int32(v)) => v.min_opt().zip(v.max_opt()).map(|(a, b)| (*a as i64, *b as i64)),
+                Some(ParquetStatistics::Int64(v)) => v.min_opt().zip(v.max_opt()).map(|(a, b)| (*a, *b)),
+                _ => None,
+            };
+            let name = schema.column(i).name().to_string();
+            match range {
+                Some((lo, hi)) => {
+                    let r = ranges.entry(name).or_insert((lo, hi));
+                    *r = (r.0.min(lo), r.1.max(hi));
+                }
+                None => missing[i] = true,
+            }
+        }
+    }
+    for (i, m) in missing.iter().enumerate() {
+        if *m {
+            ranges.remove(schema.column(i).name());
+        }
+    }
+    let ranges = Arc::new(ranges);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.len() > 100_000 {
+        cache.clear();
+    }
+    cache.insert(path.to_path_buf(), ranges.clone());
+    Some(ranges)
 }

@@ -1,4 +1,5 @@
-//! The warehouse's own logical optimizer rules, run after DataFusion's.
+//! The warehouse's own logical optimizer rules, run after DataFusion's: `join_order`
+//! (inner joins ordered by estimated size) and `PushSemiJoins`.
 //!
 //! `PushSemiJoins`: DataFusion turns `x IN (subquery)` and `EXISTS` into a semi (or anti) join
 //! placed where the WHERE clause was, above every join of the FROM clause; TPC-H Q18 then
@@ -6,9 +7,11 @@
 //! subquery names. A semi or anti join only keeps or drops rows of its left input by columns
 //! of one side of an inner join below it, so it can be applied to that side first: the rows
 //! it drops never reach the join (the "semi-join reduction" DuckDB and Hyper apply).
+pub mod join_order;
+
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Column, DFSchema, Result};
-use datafusion::logical_expr::{Join, JoinType, LogicalPlan};
+use datafusion::logical_expr::{Expr, Join, JoinType, LogicalPlan, Projection};
 use datafusion::optimizer::optimizer::ApplyOrder;
 use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 use std::collections::HashSet;
@@ -31,7 +34,14 @@ impl OptimizerRule for PushSemiJoins {
         if !matches!(semi.join_type, JoinType::LeftSemi | JoinType::LeftAnti) {
             return Ok(Transformed::no(LogicalPlan::Join(semi)));
         }
-        let LogicalPlan::Join(inner) = semi.left.as_ref() else { return Ok(Transformed::no(LogicalPlan::Join(semi))) };
+        // The inner join, under a projection that only narrows its columns if there is one.
+        let (narrowing, below) = match semi.left.as_ref() {
+            LogicalPlan::Projection(p) if p.expr.iter().all(|e| matches!(e, Expr::Column(_))) => {
+                (Some(p.expr.clone()), p.input.as_ref())
+            }
+            other => (None, other),
+        };
+        let LogicalPlan::Join(inner) = below else { return Ok(Transformed::no(LogicalPlan::Join(semi))) };
         if inner.join_type != JoinType::Inner {
             return Ok(Transformed::no(LogicalPlan::Join(semi)));
         }
@@ -73,6 +83,10 @@ impl OptimizerRule for PushSemiJoins {
             inner.null_equality,
             false,
         )?;
-        Ok(Transformed::yes(LogicalPlan::Join(pushed)))
+        let pushed = LogicalPlan::Join(pushed);
+        Ok(Transformed::yes(match narrowing {
+            Some(columns) => LogicalPlan::Projection(Projection::try_new(columns, Arc::new(pushed))?),
+            None => pushed,
+        }))
     }
 }
