@@ -65,3 +65,6 @@ def test_tpch_sf001_matches_duckdb(server, tmp_path):
     assert depth(5, "TableScan: region") > depth(5, "TableScan: lineitem")
     # Q18's IN subquery keeps 0.01 % of the orders: applied to orders before they meet lineitem.
     assert depth(18, "LeftSemi Join") > depth(18, "Inner Join: orders.o_orderkey = lineitem.l_orderkey")
+    # Q17's correlated subquery averages each part's lineitem rows: only the parts the outer
+    # query keeps are averaged, their rows picked by a semi join below the aggregate.
+    assert depth(17, "LeftSemi Join: lineitem.l_partkey = part.p_partkey") > depth(17, "Aggregate: groupBy=[[lineitem.l_partkey]]")

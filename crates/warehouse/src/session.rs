@@ -202,6 +202,7 @@ impl Session {
         ctx.add_analyzer_rule(Arc::new(crate::trailing_blanks::TrailingBlanks));
         ctx.add_optimizer_rule(Arc::new(crate::optimizer::PushSemiJoins));
         ctx.add_optimizer_rule(Arc::new(crate::optimizer::join_order::ReorderJoins));
+        ctx.add_optimizer_rule(Arc::new(crate::optimizer::reduce_aggregates::ReduceAggregates));
         let last_copy = Arc::new((std::sync::atomic::AtomicI64::new(-1), std::sync::atomic::AtomicI64::new(0)));
         crate::functions::register_last_copy(&ctx, last_copy.clone());
         let pid = wh.new_pid();

@@ -247,6 +247,11 @@ fn estimate(plan: LogicalPlan, index: usize) -> Option<Relation> {
 
 type Stats = (f64, HashMap<Column, f64>, HashMap<Column, (i64, i64)>);
 
+/// The rows a (filtered, projected, aggregated) stored table is estimated to give.
+pub(super) fn estimated_rows(plan: &LogicalPlan) -> Option<f64> {
+    leaf_stats(plan).map(|(rows, _, _)| rows)
+}
+
 fn leaf_stats(plan: &LogicalPlan) -> Option<Stats> {
     match plan {
         LogicalPlan::TableScan(scan) => {
@@ -304,10 +309,18 @@ fn leaf_stats(plan: &LogicalPlan) -> Option<Stats> {
             }
             Some((rows, d2, r2))
         }
-        // A semi or anti join keeps some of its left rows: half, for want of better.
+        // A semi join keeps the share of its left rows whose key the right side holds (as
+        // many distinct keys as it has rows, at most); an anti join the others.
         LogicalPlan::Join(j) if matches!(j.join_type, JoinType::LeftSemi | JoinType::LeftAnti) => {
             let (rows, distinct, ranges) = leaf_stats(&j.left)?;
-            let kept = (rows / 2.0).max(1.0);
+            let share = match (j.on.first(), leaf_stats(&j.right)) {
+                (Some((Expr::Column(c), _)), Some((right_rows, _, _))) => {
+                    (right_rows / distinct.get(c).copied().unwrap_or(rows).max(1.0)).min(1.0)
+                }
+                _ => 0.5,
+            };
+            let share = if j.join_type == JoinType::LeftAnti { 1.0 - share } else { share };
+            let kept = (rows * share).max(1.0);
             Some((kept, distinct.into_iter().map(|(c, d)| (c, d.min(kept))).collect(), ranges))
         }
         // A group per distinct combination of the grouping columns, at most one per row.

@@ -1,5 +1,6 @@
 //! The warehouse's own logical optimizer rules, run after DataFusion's: `join_order`
-//! (inner joins ordered by estimated size) and `PushSemiJoins`.
+//! (inner joins ordered by estimated size), `reduce_aggregates` (an aggregate joined to a
+//! small relation computes only the groups it keeps) and `PushSemiJoins`.
 //!
 //! `PushSemiJoins`: DataFusion turns `x IN (subquery)` and `EXISTS` into a semi (or anti) join
 //! placed where the WHERE clause was, above every join of the FROM clause; TPC-H Q18 then
@@ -8,6 +9,7 @@
 //! of one side of an inner join below it, so it can be applied to that side first: the rows
 //! it drops never reach the join (the "semi-join reduction" DuckDB and Hyper apply).
 pub mod join_order;
+pub mod reduce_aggregates;
 
 use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Column, DFSchema, Result};
