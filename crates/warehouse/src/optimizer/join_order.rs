@@ -239,13 +239,28 @@ fn join(a: Relation, b: Relation, predicates: &[Predicate], used: &mut [bool]) -
     Ok(Relation { plan, rows, distinct, ranges, leaves })
 }
 
-/// A leaf's estimate: a stored table, filtered, projected or renamed; None for anything else.
+/// A leaf's estimate: a stored table, filtered, projected, renamed, aggregated or joined; None
+/// for anything else.
 fn estimate(plan: LogicalPlan, index: usize) -> Option<Relation> {
     let (rows, distinct, ranges) = leaf_stats(&plan)?;
     Some(Relation { plan, rows, distinct, ranges, leaves: BTreeSet::from([index]) })
 }
 
 type Stats = (f64, HashMap<Column, f64>, HashMap<Column, (i64, i64)>);
+
+/// The share of a relation's rows a semi join on its column `key` keeps: as many of the
+/// column's distinct values as the right side has rows, at most.
+fn semi_share(rows: f64, key_distinct: Option<f64>, right: &LogicalPlan) -> Option<f64> {
+    let (right_rows, _, _) = leaf_stats(right)?;
+    Some((right_rows / key_distinct.unwrap_or(rows).max(1.0)).min(1.0))
+}
+
+/// `semi_share` for a semi join on `key`, a column of `left`; None where either side cannot
+/// be estimated.
+pub(super) fn semi_join_share(left: &LogicalPlan, key: &Column, right: &LogicalPlan) -> Option<f64> {
+    let (rows, distinct, _) = leaf_stats(left)?;
+    semi_share(rows, distinct.get(key).copied(), right)
+}
 
 /// The rows a (filtered, projected, aggregated) stored table is estimated to give.
 pub(super) fn estimated_rows(plan: &LogicalPlan) -> Option<f64> {
@@ -309,14 +324,31 @@ fn leaf_stats(plan: &LogicalPlan) -> Option<Stats> {
             }
             Some((rows, d2, r2))
         }
+        // An inner join: |A|·|B| over the larger distinct count of each key pair.
+        LogicalPlan::Join(j) if is_inner(plan) => {
+            let (lr, ld, lg) = leaf_stats(&j.left)?;
+            let (rr, rd, rg) = leaf_stats(&j.right)?;
+            let count = |e: &Expr, d: &HashMap<Column, f64>, rows: f64| match e {
+                Expr::Column(c) => d.get(c).copied().unwrap_or(rows).min(rows).max(1.0),
+                _ => rows.max(1.0),
+            };
+            let mut rows = lr * rr;
+            for (a, b) in &j.on {
+                rows /= count(a, &ld, lr).max(count(b, &rd, rr));
+            }
+            if j.filter.is_some() {
+                rows *= DEFAULT_SELECTIVITY;
+            }
+            let rows = rows.max(1.0);
+            let distinct = ld.into_iter().chain(rd).map(|(c, d)| (c, d.min(rows))).collect();
+            Some((rows, distinct, lg.into_iter().chain(rg).collect()))
+        }
         // A semi join keeps the share of its left rows whose key the right side holds (as
         // many distinct keys as it has rows, at most); an anti join the others.
         LogicalPlan::Join(j) if matches!(j.join_type, JoinType::LeftSemi | JoinType::LeftAnti) => {
             let (rows, distinct, ranges) = leaf_stats(&j.left)?;
-            let share = match (j.on.first(), leaf_stats(&j.right)) {
-                (Some((Expr::Column(c), _)), Some((right_rows, _, _))) => {
-                    (right_rows / distinct.get(c).copied().unwrap_or(rows).max(1.0)).min(1.0)
-                }
+            let share = match j.on.first() {
+                Some((Expr::Column(c), _)) => semi_share(rows, distinct.get(c).copied(), &j.right).unwrap_or(0.5),
                 _ => 0.5,
             };
             let share = if j.join_type == JoinType::LeftAnti { 1.0 - share } else { share };

@@ -7,7 +7,8 @@
 //! joins 6 million lineitem rows to orders and customers before keeping the 57 orders the
 //! subquery names. A semi or anti join only keeps or drops rows of its left input by columns
 //! of one side of an inner join below it, so it can be applied to that side first: the rows
-//! it drops never reach the join (the "semi-join reduction" DuckDB and Hyper apply).
+//! it drops never reach the join (the "semi-join reduction" DuckDB and Hyper apply), when it
+//! is estimated to drop most of them.
 pub mod join_order;
 pub mod reduce_aggregates;
 
@@ -56,6 +57,24 @@ impl OptimizerRule for PushSemiJoins {
         let within = |s: &DFSchema| used.iter().all(|c| s.has_column(c));
         let (to_left, to_right) = (within(inner.left.schema()), within(inner.right.schema()));
         if used.is_empty() || !(to_left || to_right) {
+            return Ok(Transformed::no(LogicalPlan::Join(semi)));
+        }
+        // The semi join goes first where it is estimated to drop most rows, or where the
+        // inner join does not shrink the side it filters (it joins that side to rows that
+        // multiply it, as Q18's orders to lineitem). Where the inner join is what drops the
+        // rows (TPC-H Q21's lineitem joined to one nation's suppliers) the semi join, whose
+        // filter compares each pair, is cheaper after it.
+        let side = if to_left { &inner.left } else { &inner.right };
+        let share = match semi.on.first() {
+            Some((Expr::Column(key), _)) if semi.join_type == JoinType::LeftSemi && semi.filter.is_none() => {
+                join_order::semi_join_share(side, key, &semi.right)
+            }
+            _ => None,
+        };
+        let keeps_side = join_order::estimated_rows(below)
+            .zip(join_order::estimated_rows(side))
+            .is_some_and(|(joined, alone)| joined >= alone);
+        if !keeps_side && share.is_none_or(|s| s > 0.5) {
             return Ok(Transformed::no(LogicalPlan::Join(semi)));
         }
         let reduce = |side: &Arc<LogicalPlan>| -> Result<Arc<LogicalPlan>> {
