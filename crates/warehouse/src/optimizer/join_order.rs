@@ -70,17 +70,26 @@ struct Relation {
     /// Estimated value ranges of integer-valued columns.
     ranges: HashMap<Column, (i64, i64)>,
     leaves: BTreeSet<usize>,
+    shape: Shape,
 }
 
-fn flatten(plan: &LogicalPlan, root: bool, leaves: &mut Vec<LogicalPlan>, exprs: &mut Vec<Expr>) {
+/// Which relations a join tree joins, in which order and on which sides.
+#[derive(Clone, Debug, PartialEq)]
+enum Shape {
+    Leaf(usize),
+    Join(Box<Shape>, Box<Shape>),
+}
+
+fn flatten(plan: &LogicalPlan, root: bool, leaves: &mut Vec<LogicalPlan>, exprs: &mut Vec<Expr>) -> Shape {
     match plan {
         LogicalPlan::Join(j) if is_inner(plan) => {
-            flatten(&j.left, false, leaves, exprs);
-            flatten(&j.right, false, leaves, exprs);
+            let left = flatten(&j.left, false, leaves, exprs);
+            let right = flatten(&j.right, false, leaves, exprs);
             exprs.extend(j.on.iter().map(|(l, r)| l.clone().eq(r.clone())));
             if let Some(f) = &j.filter {
                 exprs.extend(split_conjunction(f).into_iter().cloned());
             }
+            Shape::Join(Box::new(left), Box::new(right))
         }
         // A projection between two joins only narrows the columns: the reordered tree is
         // narrowed once at its top.
@@ -89,13 +98,16 @@ fn flatten(plan: &LogicalPlan, root: bool, leaves: &mut Vec<LogicalPlan>, exprs:
         {
             flatten(&p.input, false, leaves, exprs)
         }
-        other => leaves.push(other.clone()),
+        other => {
+            leaves.push(other.clone());
+            Shape::Leaf(leaves.len() - 1)
+        }
     }
 }
 
 fn reorder_cluster(root: &LogicalPlan) -> Result<Option<LogicalPlan>> {
     let (mut leaves, mut exprs) = (Vec::new(), Vec::new());
-    flatten(root, true, &mut leaves, &mut exprs);
+    let shape = flatten(root, true, &mut leaves, &mut exprs);
     if leaves.len() < 3 || leaves.len() > MAX_RELATIONS {
         return Ok(None);
     }
@@ -153,10 +165,13 @@ fn reorder_cluster(root: &LogicalPlan) -> Result<Option<LogicalPlan>> {
     if used.iter().any(|u| !u) {
         return Ok(None);
     }
-    let joined = relations.pop().expect("one relation").plan;
-    if joined == *root {
+    let joined = relations.pop().expect("one relation");
+    // Already in this order (the optimizer runs its rules more than once): the tree is kept
+    // with the projections DataFusion put between its joins since.
+    if joined.shape == shape {
         return Ok(None);
     }
+    let joined = joined.plan;
     // The columns the tree gave, in its order.
     let wanted: Vec<Expr> = root.schema().columns().into_iter().map(Expr::Column).collect();
     if joined.schema().columns() == root.schema().columns() {
@@ -236,14 +251,15 @@ fn join(a: Relation, b: Relation, predicates: &[Predicate], used: &mut [bool]) -
         NullEquality::NullEqualsNothing,
         false,
     )?);
-    Ok(Relation { plan, rows, distinct, ranges, leaves })
+    let shape = Shape::Join(Box::new(a.shape), Box::new(b.shape));
+    Ok(Relation { plan, rows, distinct, ranges, leaves, shape })
 }
 
 /// A leaf's estimate: a stored table, filtered, projected, renamed, aggregated or joined; None
 /// for anything else.
 fn estimate(plan: LogicalPlan, index: usize) -> Option<Relation> {
     let (rows, distinct, ranges) = leaf_stats(&plan)?;
-    Some(Relation { plan, rows, distinct, ranges, leaves: BTreeSet::from([index]) })
+    Some(Relation { plan, rows, distinct, ranges, leaves: BTreeSet::from([index]), shape: Shape::Leaf(index) })
 }
 
 type Stats = (f64, HashMap<Column, f64>, HashMap<Column, (i64, i64)>);
