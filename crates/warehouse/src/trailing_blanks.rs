@@ -144,22 +144,11 @@ fn blank_free(plan: &LogicalPlan) -> HashSet<Column> {
             let Some(table) = provider.downcast_ref::<StoredTable>() else { return HashSet::new() };
             scan.projected_schema.columns().into_iter().filter(|c| table.blank_free(&c.name)).collect()
         }
-        LogicalPlan::Projection(p) => {
-            let inner = blank_free(&p.input);
-            p.expr
-                .iter()
-                .zip(p.schema.columns())
-                .filter(|(e, _)| {
-                    let e = match e {
-                        Expr::Alias(a) => a.expr.as_ref(),
-                        other => other,
-                    };
-                    matches!(e, Expr::Column(c) if inner.contains(c))
-                })
-                .map(|(_, o)| o)
-                .collect()
+        LogicalPlan::Projection(_) | LogicalPlan::SubqueryAlias(_) => {
+            let inner = blank_free(plan.inputs()[0]);
+            let passed = crate::optimizer::passed_columns(plan).unwrap_or_default();
+            passed.into_iter().filter(|(i, _)| inner.contains(i)).map(|(_, o)| o).collect()
         }
-        LogicalPlan::SubqueryAlias(a) => positional(&a.input, &a.schema),
         LogicalPlan::Union(u) => {
             let mut sets = u.inputs.iter().map(|i| positional(i, &u.schema));
             let first = sets.next().unwrap_or_default();

@@ -312,29 +312,10 @@ fn leaf_stats(plan: &LogicalPlan) -> Option<Stats> {
             }
             Some((kept, distinct, ranges))
         }
-        LogicalPlan::Projection(p) => {
-            let (rows, distinct, ranges) = leaf_stats(&p.input)?;
+        LogicalPlan::Projection(_) | LogicalPlan::SubqueryAlias(_) => {
+            let (rows, distinct, ranges) = leaf_stats(plan.inputs()[0])?;
             let (mut d2, mut r2) = (HashMap::new(), HashMap::new());
-            for (e, out) in p.expr.iter().zip(p.schema.columns()) {
-                let source = match e {
-                    Expr::Alias(a) => a.expr.as_ref(),
-                    other => other,
-                };
-                if let Expr::Column(c) = source {
-                    if let Some(d) = distinct.get(c) {
-                        d2.insert(out.clone(), *d);
-                    }
-                    if let Some(r) = ranges.get(c) {
-                        r2.insert(out, *r);
-                    }
-                }
-            }
-            Some((rows, d2, r2))
-        }
-        LogicalPlan::SubqueryAlias(a) => {
-            let (rows, distinct, ranges) = leaf_stats(&a.input)?;
-            let (mut d2, mut r2) = (HashMap::new(), HashMap::new());
-            for (inner, out) in a.input.schema().columns().into_iter().zip(a.schema.columns()) {
+            for (inner, out) in super::passed_columns(plan)? {
                 if let Some(d) = distinct.get(&inner) {
                     d2.insert(out.clone(), *d);
                 }

@@ -20,6 +20,30 @@ use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 use std::collections::HashSet;
 use std::sync::Arc;
 
+/// The columns a projection or an alias passes on unchanged, as (input column, output
+/// column) pairs: a projection's bare (or renamed) columns, all of an alias's. None for other
+/// operators.
+pub(crate) fn passed_columns(plan: &LogicalPlan) -> Option<Vec<(Column, Column)>> {
+    match plan {
+        LogicalPlan::Projection(p) => Some(
+            p.expr
+                .iter()
+                .zip(p.schema.columns())
+                .filter_map(|(e, out)| match e {
+                    Expr::Column(c) => Some((c.clone(), out)),
+                    Expr::Alias(a) => match a.expr.as_ref() {
+                        Expr::Column(c) => Some((c.clone(), out)),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect(),
+        ),
+        LogicalPlan::SubqueryAlias(a) => Some(a.input.schema().columns().into_iter().zip(a.schema.columns()).collect()),
+        _ => None,
+    }
+}
+
 #[derive(Debug)]
 pub struct PushSemiJoins;
 

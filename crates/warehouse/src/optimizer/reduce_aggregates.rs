@@ -9,9 +9,7 @@
 use super::join_order::estimated_rows;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, NullEquality, Result};
-use datafusion::logical_expr::{
-    Aggregate, Expr, Join, JoinConstraint, JoinType, LogicalPlan, Projection, SubqueryAlias,
-};
+use datafusion::logical_expr::{Aggregate, Expr, Join, JoinConstraint, JoinType, LogicalPlan};
 use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
 use std::sync::Arc;
 
@@ -63,23 +61,11 @@ fn reduce(plan: &LogicalPlan, key: &Column, small: &LogicalPlan, small_key: &Exp
     let position = plan.schema().columns().iter().position(|c| c == key);
     let Some(position) = position else { return Ok(None) };
     match plan {
-        LogicalPlan::SubqueryAlias(a) => {
-            let inner = a.input.schema().columns()[position].clone();
-            let Some(input) = reduce(&a.input, &inner, small, small_key)? else { return Ok(None) };
-            Ok(Some(LogicalPlan::SubqueryAlias(SubqueryAlias::try_new(Arc::new(input), a.alias.clone())?)))
-        }
-        LogicalPlan::Projection(p) => {
-            let source = match &p.expr[position] {
-                Expr::Alias(a) => a.expr.as_ref(),
-                other => other,
-            };
-            let Expr::Column(inner) = source else { return Ok(None) };
-            let Some(input) = reduce(&p.input, inner, small, small_key)? else { return Ok(None) };
-            Ok(Some(LogicalPlan::Projection(Projection::try_new_with_schema(
-                p.expr.clone(),
-                Arc::new(input),
-                p.schema.clone(),
-            )?)))
+        LogicalPlan::Projection(_) | LogicalPlan::SubqueryAlias(_) => {
+            let passed = super::passed_columns(plan).unwrap_or_default();
+            let Some((inner, _)) = passed.iter().find(|(_, out)| out == key) else { return Ok(None) };
+            let Some(input) = reduce(plan.inputs()[0], inner, small, small_key)? else { return Ok(None) };
+            Ok(Some(plan.with_new_exprs(plan.expressions(), vec![input])?))
         }
         LogicalPlan::Aggregate(a) => {
             let Some(Expr::Column(group)) = a.group_expr.get(position) else { return Ok(None) };
