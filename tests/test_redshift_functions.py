@@ -658,6 +658,16 @@ def test_comparisons_ignore_trailing_blanks(db):
     assert one(db, "select count(*) from address where city = code") == 1
     assert one(db, "select count(*) from address where code || ' ' = 'Kent'") == 1
     assert db.execute("select 'abc ' = 'abc', 'abc' < 'abc ', 'ab ' <> 'ab'").fetchone() == (True, False, False)
+    # Only a column ever given a value ending in a blank is trimmed; the others are compared
+    # as stored, so their scans keep pruning on the literal (trimmed when planned).
+    def plan(sql):
+        return next(r[1] for r in db.execute("explain " + sql) if r[0] == "logical_plan")
+    assert "rtrim(address.address1)" in plan("select id from address where address1 = 'x '")
+    db.execute("create table plain(v varchar(10))")
+    db.execute("insert into plain values ('a'), ('b')")
+    p = plan("select v from plain where v = 'a  '")
+    assert "rtrim" not in p and 'plain.v = Utf8("a")' in p
+    assert one(db, "select count(*) from plain where v = 'a  '") == 1
     # Blanks past a VARCHAR's length are cut; other characters past it are refused.
     db.execute("insert into address(id, code) values (4, 'abc      ')")
     assert db.execute("select code, length(code) from address where id = 4").fetchone() == ("abc  ", 5)

@@ -203,20 +203,33 @@ fn join_keys(a: &Relation, b: &Relation, predicates: &[Predicate], used: &[bool]
     keys
 }
 
-fn distinct(rel: &Relation, e: &Expr) -> f64 {
+/// The distinct values of a key of a relation of `rows` rows: its column's, else all rows.
+fn distinct(e: &Expr, distinct: &HashMap<Column, f64>, rows: f64) -> f64 {
     match e {
-        Expr::Column(c) => rel.distinct.get(c).copied().unwrap_or(rel.rows).min(rel.rows),
-        _ => rel.rows,
+        Expr::Column(c) => distinct.get(c).copied().unwrap_or(rows).min(rows),
+        _ => rows,
     }
     .max(1.0)
 }
 
+/// |A|·|B| over the largest distinct count of the key pairs: the most selective pair decides,
+/// since keys that form one composite key (partsupp's part and supplier) are not independent,
+/// and multiplying their selectivities makes a join of millions of rows look like one of
+/// thousands.
+fn joined_rows<'a>(
+    (a_rows, a_distinct): (f64, &HashMap<Column, f64>),
+    (b_rows, b_distinct): (f64, &HashMap<Column, f64>),
+    keys: impl IntoIterator<Item = (&'a Expr, &'a Expr)>,
+) -> f64 {
+    let divisor = keys
+        .into_iter()
+        .map(|(ka, kb)| distinct(ka, a_distinct, a_rows).max(distinct(kb, b_distinct, b_rows)))
+        .fold(1.0, f64::max);
+    a_rows * b_rows / divisor
+}
+
 fn join_rows(a: &Relation, b: &Relation, keys: &[(Expr, Expr)]) -> f64 {
-    // The most selective key pair decides: keys that form one composite key (partsupp's
-    // part and supplier) are not independent, and multiplying their selectivities makes a
-    // join of millions of rows look like one of thousands.
-    let divisor = keys.iter().map(|(ka, kb)| distinct(a, ka).max(distinct(b, kb))).fold(1.0, f64::max);
-    (a.rows * b.rows / divisor).max(1.0)
+    joined_rows((a.rows, &a.distinct), (b.rows, &b.distinct), keys.iter().map(|(ka, kb)| (ka, kb))).max(1.0)
 }
 
 /// Joins two relations on their shared keys; the predicates that become evaluable there and
@@ -239,7 +252,7 @@ fn join(a: Relation, b: Relation, predicates: &[Predicate], used: &mut [bool]) -
             filters.push(p.expr.clone());
         }
     }
-    let rows = if keys.is_empty() { a.rows * b.rows } else { join_rows(&a, &b, &keys) };
+    let rows = join_rows(&a, &b, &keys);
     let mut distinct: HashMap<Column, f64> = a.distinct.into_iter().chain(b.distinct).collect();
     for d in distinct.values_mut() {
         *d = d.min(rows);
@@ -325,16 +338,11 @@ fn leaf_stats(plan: &LogicalPlan) -> Option<Stats> {
             }
             Some((rows, d2, r2))
         }
-        // An inner join: |A|·|B| over the larger distinct count of each key pair.
+        // An inner join, estimated as the greedy search estimates its joins.
         LogicalPlan::Join(j) if is_inner(plan) => {
             let (lr, ld, lg) = leaf_stats(&j.left)?;
             let (rr, rd, rg) = leaf_stats(&j.right)?;
-            let count = |e: &Expr, d: &HashMap<Column, f64>, rows: f64| match e {
-                Expr::Column(c) => d.get(c).copied().unwrap_or(rows).min(rows).max(1.0),
-                _ => rows.max(1.0),
-            };
-            let divisor = j.on.iter().map(|(a, b)| count(a, &ld, lr).max(count(b, &rd, rr))).fold(1.0, f64::max);
-            let mut rows = lr * rr / divisor;
+            let mut rows = joined_rows((lr, &ld), (rr, &rd), j.on.iter().map(|(a, b)| (a, b)));
             if j.filter.is_some() {
                 rows *= DEFAULT_SELECTIVITY;
             }

@@ -58,8 +58,6 @@ impl OptimizerRule for ReduceAggregates {
 /// grouping value `small` has in `small_key`; None where the column is not an aggregate's
 /// grouping column passed up unchanged, or the reduction would not pay.
 fn reduce(plan: &LogicalPlan, key: &Column, small: &LogicalPlan, small_key: &Expr) -> Result<Option<LogicalPlan>> {
-    let position = plan.schema().columns().iter().position(|c| c == key);
-    let Some(position) = position else { return Ok(None) };
     match plan {
         LogicalPlan::Projection(_) | LogicalPlan::SubqueryAlias(_) => {
             let passed = super::passed_columns(plan).unwrap_or_default();
@@ -68,7 +66,8 @@ fn reduce(plan: &LogicalPlan, key: &Column, small: &LogicalPlan, small_key: &Exp
             Ok(Some(plan.with_new_exprs(plan.expressions(), vec![input])?))
         }
         LogicalPlan::Aggregate(a) => {
-            let Some(Expr::Column(group)) = a.group_expr.get(position) else { return Ok(None) };
+            let position = a.schema.columns().iter().position(|c| c == key);
+            let Some(Expr::Column(group)) = position.and_then(|p| a.group_expr.get(p)) else { return Ok(None) };
             // Reduced already (the optimizer runs its rules more than once).
             if matches!(a.input.as_ref(), LogicalPlan::Join(j) if j.join_type == JoinType::LeftSemi) {
                 return Ok(None);
