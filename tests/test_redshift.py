@@ -1,5 +1,6 @@
 """Redshift: clusters through the API (boto3, the aws CLI and its waiters), and SQL on each
 cluster's port with psql, redshift_connector, psycopg 2 and 3 and SQLAlchemy."""
+import json
 import os
 import shutil
 import socket
@@ -563,3 +564,22 @@ def test_cluster_tags_decide_tag_conditions(server):
         rs.pause_cluster(ClusterIdentifier="prodbox")
     assert e.value.response["Error"]["Code"] == "AccessDenied"
     assert rs.pause_cluster(ClusterIdentifier="devbox")["Cluster"]["ClusterIdentifier"] == "devbox"
+
+
+def test_cluster_credentials_with_iam_log_in_as_the_iam_identity(server):
+    """GetClusterCredentialsWithIAM maps the caller 1:1 to a database user `IAM:<name>`,
+    created on first use; the temporary password logs in as that user."""
+    c = create_cluster(server, "iamlogin")
+    iam = server.client("iam")
+    iam.create_user(UserName="dora")
+    key = iam.create_access_key(UserName="dora")["AccessKey"]
+    iam.put_user_policy(UserName="dora", PolicyName="creds", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "redshift:GetClusterCredentialsWithIAM", "Resource": "*"}],
+    }))
+    rs = server.client("redshift", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    creds = rs.get_cluster_credentials_with_iam(ClusterIdentifier="iamlogin", DbName="dev")
+    assert creds["DbUser"] == "IAM:dora"
+    out = psql(c, "select current_user", user=creds["DbUser"], password=creds["DbPassword"]).stdout.strip()
+    assert out == "iam:dora"
+    assert psql(c, "select 1", user=creds["DbUser"], password="Wrong-Pass1", check=False).returncode != 0

@@ -19,6 +19,7 @@ const SERVICES: &[&str] = &[
     "logs",
     "lambda",
     "redshift",
+    "redshift-serverless",
     "ec2",
     "cloudwatch",
 ];

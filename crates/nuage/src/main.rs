@@ -272,6 +272,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         Arc::new(nuage_front::Typed(nuage_iam::IamService::new(iam.clone()))),
         Arc::new(nuage_front::Typed(nuage_iam::StsService::new(iam.clone()))),
         Arc::new(nuage_front::Typed(nuage_redshift::RedshiftService::new(redshift.clone()))),
+        Arc::new(nuage_front::Typed(nuage_redshift::RedshiftServerlessService::new(redshift.clone()))),
         Arc::new(nuage_front::Typed(nuage_redshift::RedshiftDataService::new(redshift))),
         Arc::new(nuage_front::Typed(nuage_secretsmanager::SecretsManagerService::new(store.clone(), internal.clone()))),
         Arc::new(nuage_front::Typed(nuage_ec2::Ec2Service::new(store.clone()))),

@@ -333,6 +333,7 @@ service_model!(dynamodbstreams, "dynamodbstreams");
 service_model!(logs, "logs");
 service_model!(lambda, "lambda");
 service_model!(redshift, "redshift");
+service_model!(redshift_serverless, "redshift-serverless");
 service_model!(ec2, "ec2");
 service_model!(cloudwatch, "cloudwatch");
 

@@ -68,9 +68,9 @@ fn check_identifier(id: &str, what: &str) -> AwsResult<String> {
     Ok(id)
 }
 
-/// Redshift's master password rules.
-fn check_password(p: &str) -> AwsResult<()> {
-    let why = if p.chars().count() < 8 {
+/// What is wrong with a master or admin password by Redshift's rules, if anything.
+pub(crate) fn password_problem(p: &str) -> Option<&'static str> {
+    if p.chars().count() < 8 {
         Some("it is shorter than 8 characters")
     } else if p.chars().count() > 64 {
         Some("it is longer than 64 characters")
@@ -84,8 +84,12 @@ fn check_password(p: &str) -> AwsResult<()> {
         Some("it contains a character that is not allowed (', \", \\, /, @ or space)")
     } else {
         None
-    };
-    match why {
+    }
+}
+
+/// Redshift's master password rules.
+fn check_password(p: &str) -> AwsResult<()> {
+    match password_problem(p) {
         Some(w) => Err(invalid(format!("The parameter MasterUserPassword is not a valid password because {w}."))),
         None => Ok(()),
     }
@@ -110,9 +114,12 @@ fn check_username(u: &str) -> AwsResult<()> {
     Ok(())
 }
 
+pub(crate) fn role_arn_ok(arn: &str) -> bool {
+    arn.starts_with("arn:aws:iam::") && arn.split(':').nth(5).is_some_and(|r| r.starts_with("role/"))
+}
+
 fn check_role_arn(arn: &str) -> AwsResult<()> {
-    let ok = arn.starts_with("arn:aws:iam::") && arn.split(':').nth(5).is_some_and(|r| r.starts_with("role/"));
-    if !ok {
+    if !role_arn_ok(arn) {
         return Err(invalid(format!("Invalid IAM role ARN: {arn}")));
     }
     Ok(())
@@ -264,7 +271,7 @@ fn snapshot_out(s: &SnapshotRecord, status: &str) -> m::Snapshot {
     }
 }
 
-fn dir_size(dir: &std::path::Path) -> u64 {
+pub(crate) fn dir_size(dir: &std::path::Path) -> u64 {
     let mut total = 0;
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
@@ -284,6 +291,37 @@ fn random_password() -> String {
     let mut rng = rand::thread_rng();
     let body: String = (0..40).map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char).collect();
     format!("Aa1{body}")
+}
+
+/// Temporary credentials for a database login mapped 1:1 to an IAM identity.
+pub(crate) struct IamLogin {
+    pub login: String,
+    pub password: String,
+    /// Seconds since the epoch.
+    pub expires: i64,
+    pub refresh: i64,
+}
+
+/// Grants the caller's IAM identity a temporary login on `wh` (GetClusterCredentialsWithIAM,
+/// Redshift Serverless's GetCredentials): IAM users log in as `IAM:<name>`, role sessions as
+/// `IAMR:<role>`; the database user is created on first use.
+pub(crate) async fn iam_login(
+    wh: &nuage_warehouse::Warehouse,
+    p: &nuage_core::Principal,
+    duration: i32,
+) -> AwsResult<IamLogin> {
+    let (login, user) = match &p.role_arn {
+        Some(role) => {
+            let name = role.rsplit('/').next().unwrap_or_default().to_string();
+            (format!("IAMR:{name}"), format!("iamr:{}", name.to_ascii_lowercase()))
+        }
+        None => (format!("IAM:{}", p.name), format!("iam:{}", p.name.to_ascii_lowercase())),
+    };
+    let password = random_password();
+    let now = now_ms() / 1000;
+    let expires = now + duration as i64;
+    wh.grant_temporary(&login, &user, &password, expires, true, &[]).await.map_err(crate::sql_err)?;
+    Ok(IamLogin { login, password, expires, refresh: now + duration as i64 / 2 })
 }
 
 impl Redshift {
@@ -543,17 +581,7 @@ impl Redshift {
             )));
         }
         let to = self.snapshot_dir(&c.account, &c.region, id);
-        match self.warehouse(c) {
-            Some(wh) => wh.copy_to(&to).await.map_err(crate::sql_err)?,
-            None => {
-                let from = self.cluster_dir(&c.account, &c.region, &c.identifier);
-                let to2 = to.clone();
-                tokio::task::spawn_blocking(move || nuage_warehouse::copy_database(&from, &to2))
-                    .await
-                    .map_err(AwsError::internal)?
-                    .map_err(crate::sql_err)?;
-            }
-        }
+        self.copy_database(self.warehouse(c), self.cluster_dir(&c.account, &c.region, &c.identifier), &to).await?;
         let s = SnapshotRecord {
             account: c.account.clone(),
             region: c.region.clone(),
@@ -804,23 +832,12 @@ impl Redshift {
             return Err(invalid("DurationSeconds must be between 900 and 3600."));
         }
         let wh = self.warehouse(&c).ok_or_else(|| bad_state(&c))?;
-        // IAM users map to IAM:<name>, role sessions to IAMR:<role>.
-        let (login, user) = match &p.role_arn {
-            Some(role) => {
-                let name = role.rsplit('/').next().unwrap_or_default().to_string();
-                (format!("IAMR:{name}"), format!("iamr:{}", name.to_ascii_lowercase()))
-            }
-            None => (format!("IAM:{}", p.name), format!("iam:{}", p.name.to_ascii_lowercase())),
-        };
-        let password = random_password();
-        let now = now_ms() / 1000;
-        let expires = now + duration as i64;
-        wh.grant_temporary(&login, &user, &password, expires, true, &[]).await.map_err(crate::sql_err)?;
+        let c = iam_login(&wh, p, duration).await?;
         Ok(m::ClusterExtendedCredentials {
-            db_user: Some(login),
-            db_password: Some(password),
-            expiration: Some(Timestamp(expires * 1000)),
-            next_refresh_time: Some(Timestamp((now + duration as i64 / 2) * 1000)),
+            db_user: Some(c.login),
+            db_password: Some(c.password),
+            expiration: Some(Timestamp(c.expires * 1000)),
+            next_refresh_time: Some(Timestamp(c.refresh * 1000)),
         })
     }
 

@@ -4,6 +4,7 @@ mod api;
 mod data_api;
 mod routes;
 mod s3_access;
+mod serverless;
 
 use nuage_core::{AwsError, AwsResult};
 use nuage_storage::redb::TableDefinition;
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex};
 
 pub use data_api::RedshiftDataService;
 pub use routes::RedshiftService;
+pub use serverless::RedshiftServerlessService;
 
 const CLUSTERS: JsonTable = TableDefinition::new("redshift_clusters");
 const SNAPSHOTS: JsonTable = TableDefinition::new("redshift_snapshots");
@@ -74,7 +76,45 @@ fn key(account: &str, region: &str, id: &str) -> String {
     format!("{account}/{region}/{id}")
 }
 
-/// A running cluster: its warehouse and the listener's stop switch.
+/// What serves a database on a SQL port: a provisioned cluster or a serverless workgroup.
+#[derive(Clone, Debug)]
+pub(crate) enum Compute {
+    Cluster(String),
+    Workgroup(String),
+}
+
+impl std::fmt::Display for Compute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Compute::Cluster(id) => write!(f, "cluster {id}"),
+            Compute::Workgroup(name) => write!(f, "workgroup {name}"),
+        }
+    }
+}
+
+/// What a compute's COPY, UNLOAD and admission read of it, whichever kind it is.
+pub(crate) struct ComputeFacts {
+    /// The resource on whose behalf Redshift assumes roles (`aws:SourceArn`).
+    pub source_arn: String,
+    /// The ARN prefix of its database users (`...:dbuser:<cluster>`), for messages.
+    pub dbuser_prefix: String,
+    pub iam_roles: Vec<String>,
+    pub default_iam_role: Option<String>,
+    pub namespace_uuid: String,
+    pub security_groups: Vec<String>,
+    /// The port asked for, and the one bound.
+    pub port: i32,
+    pub bound_port: Option<u16>,
+}
+
+/// A database on disk: its directory, its name and the master user it is created with.
+struct Database {
+    dir: PathBuf,
+    name: String,
+    master: String,
+}
+
+/// A running cluster or workgroup: its warehouse and the listener's stop switch.
 struct Running {
     warehouse: Arc<Warehouse>,
     stop: tokio::sync::watch::Sender<bool>,
@@ -159,6 +199,7 @@ impl Redshift {
                 }
             }
         }
+        rs.recover_workgroups().await?;
         Ok(rs)
     }
 
@@ -190,7 +231,7 @@ impl Redshift {
     }
 
     pub fn warehouse(&self, c: &ClusterRecord) -> Option<Arc<Warehouse>> {
-        lock(&self.running).get(&c.key()).map(|r| r.warehouse.clone())
+        self.running_warehouse(&c.key())
     }
 
     /// Opens the cluster's database (created with its master user the first time) and
@@ -201,46 +242,112 @@ impl Redshift {
 
     async fn start_with_password(&self, c: &mut ClusterRecord, password: Option<&str>) -> AwsResult<()> {
         let dir = self.cluster_dir(&c.account, &c.region, &c.identifier);
-        let (db, user) = (c.db_name.clone(), c.master_username.clone());
-        let password = password.unwrap_or("").to_string();
-        let memory = self.warehouse_memory;
-        let wh = tokio::task::spawn_blocking(move || Warehouse::open(&dir, &db, &user, &password, memory))
-            .await
-            .map_err(AwsError::internal)?
-            .map_err(sql_err)?;
-        wh.set_external(Arc::new(s3_access::ClusterS3 {
-            redshift: self.me.clone(),
-            account: c.account.clone(),
-            region: c.region.clone(),
-            identifier: c.identifier.clone(),
-        }));
-        wh.set_admission(Arc::new(s3_access::ClusterNetwork {
-            redshift: self.me.clone(),
-            account: c.account.clone(),
-            region: c.region.clone(),
-            identifier: c.identifier.clone(),
-        }));
-        let want = SocketAddr::new(self.sql_host, c.port as u16);
-        let listener = match tokio::net::TcpListener::bind(want).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(cluster = %c.identifier, port = c.port, error = %e, "port taken; the cluster listens on a free port instead");
-                tokio::net::TcpListener::bind(SocketAddr::new(self.sql_host, 0)).await.map_err(AwsError::internal)?
-            }
-        };
-        let port = listener.local_addr().map_err(AwsError::internal)?.port();
+        let compute = Compute::Cluster(c.identifier.clone());
+        let db = Database { dir, name: c.db_name.clone(), master: c.master_username.clone() };
+        let port = self.launch(&c.key(), db, password, c.port, &c.account, &c.region, compute).await?;
         c.bound_port = Some(port);
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        tokio::spawn(nuage_warehouse::serve(wh.clone(), listener, stopped));
-        tracing::info!(cluster = %c.identifier, port, "Redshift cluster listening");
-        lock(&self.running).insert(c.key(), Running { warehouse: wh, stop });
         Ok(())
     }
 
-    fn stop(&self, c: &ClusterRecord) {
-        if let Some(r) = lock(&self.running).remove(&c.key()) {
+    /// Opens a database (created with its master user the first time), serves it on `port`
+    /// (or a free one when that is taken) and keeps it running under `key`; the port bound.
+    #[allow(clippy::too_many_arguments)]
+    async fn launch(
+        &self,
+        key: &str,
+        db: Database,
+        password: Option<&str>,
+        port: i32,
+        account: &str,
+        region: &str,
+        compute: Compute,
+    ) -> AwsResult<u16> {
+        let wh = self.open_database(db, password.unwrap_or("")).await?;
+        let on = s3_access::Serving {
+            redshift: self.me.clone(),
+            account: account.to_string(),
+            region: region.to_string(),
+            compute,
+        };
+        wh.set_external(Arc::new(s3_access::ClusterS3(on.clone())));
+        wh.set_admission(Arc::new(s3_access::ClusterNetwork(on.clone())));
+        let want = SocketAddr::new(self.sql_host, port as u16);
+        let listener = match tokio::net::TcpListener::bind(want).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(compute = %on.compute, port, error = %e, "port taken; listening on a free port instead");
+                tokio::net::TcpListener::bind(SocketAddr::new(self.sql_host, 0)).await.map_err(AwsError::internal)?
+            }
+        };
+        let bound = listener.local_addr().map_err(AwsError::internal)?.port();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(nuage_warehouse::serve(wh.clone(), listener, stopped));
+        tracing::info!(compute = %on.compute, port = bound, "Redshift database listening");
+        lock(&self.running).insert(key.to_string(), Running { warehouse: wh, stop });
+        Ok(bound)
+    }
+
+    /// Opens a database without serving it; the first time, it is created with its master
+    /// user and `password`.
+    async fn open_database(&self, db: Database, password: &str) -> AwsResult<Arc<Warehouse>> {
+        let (password, memory) = (password.to_string(), self.warehouse_memory);
+        let Database { dir, name, master } = db;
+        tokio::task::spawn_blocking(move || Warehouse::open(&dir, &name, &master, &password, memory))
+            .await
+            .map_err(AwsError::internal)?
+            .map_err(sql_err)
+    }
+
+    /// Copies a database into `to` (a snapshot, a restore's start): through its warehouse
+    /// while one serves it (between two commits), else from its directory.
+    async fn copy_database(
+        &self,
+        running: Option<Arc<Warehouse>>,
+        from: PathBuf,
+        to: &std::path::Path,
+    ) -> AwsResult<()> {
+        match running {
+            Some(wh) => wh.copy_to(to).await.map_err(sql_err),
+            None => {
+                let to = to.to_path_buf();
+                tokio::task::spawn_blocking(move || nuage_warehouse::copy_database(&from, &to))
+                    .await
+                    .map_err(AwsError::internal)?
+                    .map_err(sql_err)
+            }
+        }
+    }
+
+    /// Stops what runs under `key`, if anything does.
+    fn stop_key(&self, key: &str) {
+        if let Some(r) = lock(&self.running).remove(key) {
             let _ = r.stop.send(true);
         }
+    }
+
+    fn running_warehouse(&self, key: &str) -> Option<Arc<Warehouse>> {
+        lock(&self.running).get(key).map(|r| r.warehouse.clone())
+    }
+
+    /// What COPY, UNLOAD and the SQL port's admission need of the compute serving a database.
+    pub(crate) fn facts(&self, account: &str, region: &str, compute: &Compute) -> AwsResult<Option<ComputeFacts>> {
+        match compute {
+            Compute::Cluster(id) => Ok(self.get(account, region, id)?.map(|c| ComputeFacts {
+                source_arn: c.arn(),
+                dbuser_prefix: format!("arn:aws:redshift:{}:{}:dbuser:{}", c.region, c.account, c.identifier),
+                iam_roles: c.iam_roles,
+                default_iam_role: c.default_iam_role,
+                namespace_uuid: c.namespace_uuid,
+                security_groups: c.vpc_security_group_ids,
+                port: c.port,
+                bound_port: c.bound_port,
+            })),
+            Compute::Workgroup(name) => serverless::facts(self, account, region, name),
+        }
+    }
+
+    fn stop(&self, c: &ClusterRecord) {
+        self.stop_key(&c.key());
     }
 
     async fn remove_cluster(&self, c: &ClusterRecord) -> AwsResult<()> {

@@ -3,7 +3,7 @@
 //! keys), and every S3 call is made through the front door as that principal, so the same
 //! evaluator decides it as any client request. S3's failures come back in Redshift's words.
 //! Also who may connect to the SQL port: the cluster's security groups, read from EC2 the same way.
-use crate::{ClusterRecord, Redshift};
+use crate::{Compute, ComputeFacts, Redshift};
 use async_trait::async_trait;
 use bytes::Bytes;
 use nuage_core::{AwsError, Principal};
@@ -17,25 +17,37 @@ use std::sync::{Arc, Mutex, Weak};
 const REDSHIFT_SERVICE: &str = "redshift.amazonaws.com";
 const SESSION_NAME: &str = "RedshiftIamRoleSession";
 
-/// One cluster's way to S3.
-pub(crate) struct ClusterS3 {
+/// The compute (cluster or workgroup) a warehouse is served by, found again by name.
+#[derive(Clone)]
+pub(crate) struct Serving {
     pub(crate) redshift: Weak<Redshift>,
     pub(crate) account: String,
     pub(crate) region: String,
-    pub(crate) identifier: String,
+    pub(crate) compute: Compute,
 }
+
+impl Serving {
+    fn facts(&self) -> Result<(Arc<Redshift>, ComputeFacts), String> {
+        let rs = self.redshift.upgrade().ok_or("Redshift is shutting down")?;
+        let facts = rs
+            .facts(&self.account, &self.region, &self.compute)
+            .map_err(|e| e.message)?
+            .ok_or_else(|| format!("the {} no longer exists", self.compute))?;
+        Ok((rs, facts))
+    }
+}
+
+/// One cluster's (or workgroup's) way to S3.
+pub(crate) struct ClusterS3(pub(crate) Serving);
 
 fn sql_error(message: String, context: &str) -> SqlError {
     SqlError::new("XX000", message.clone())
         .with_detail(format!("error:  {message}\ncode:      8001\ncontext:   {context}"))
 }
 
-fn not_authorized(c: &ClusterRecord, db_user: &str, role: &str) -> SqlError {
+fn not_authorized(c: &ComputeFacts, db_user: &str, role: &str) -> SqlError {
     sql_error(
-        format!(
-            "User arn:aws:redshift:{}:{}:dbuser:{}/{db_user} is not authorized to assume IAM Role {role}",
-            c.region, c.account, c.identifier
-        ),
+        format!("User {}/{db_user} is not authorized to assume IAM Role {role}", c.dbuser_prefix),
         &format!("IAM Role={role}"),
     )
 }
@@ -52,7 +64,7 @@ impl ClusterS3 {
             role_session_name: Some(SESSION_NAME.to_string()),
             ..Default::default()
         };
-        let Ok(out) = f.call(by, &self.region, input).await else { return Ok(None) };
+        let Ok(out) = f.call(by, &self.0.region, input).await else { return Ok(None) };
         let key = out
             .credentials
             .and_then(|c| c.access_key_id)
@@ -66,9 +78,12 @@ impl ClusterS3 {
 #[async_trait]
 impl External for ClusterS3 {
     fn cluster(&self) -> Option<ClusterFacts> {
-        let rs = self.redshift.upgrade()?;
-        let c = rs.get(&self.account, &self.region, &self.identifier).ok()??;
-        Some(ClusterFacts { account: c.account, namespace: c.namespace_uuid, default_iam_role: c.default_iam_role })
+        let (_, c) = self.0.facts().ok()?;
+        Some(ClusterFacts {
+            account: self.0.account.clone(),
+            namespace: c.namespace_uuid,
+            default_iam_role: c.default_iam_role,
+        })
     }
 
     async fn open(
@@ -77,12 +92,8 @@ impl External for ClusterS3 {
         region: Option<&str>,
         db_user: &str,
     ) -> SqlResult<Arc<dyn ObjectStore>> {
-        let rs = self.redshift.upgrade().ok_or_else(|| internal("Redshift is shutting down"))?;
+        let (rs, c) = self.0.facts().map_err(internal)?;
         let f = rs.internal.frontend().map_err(|e| internal(e.message))?;
-        let c = rs
-            .get(&self.account, &self.region, &self.identifier)
-            .map_err(|e| internal(e.message))?
-            .ok_or_else(|| internal("the cluster no longer exists"))?;
         let principal = match credentials {
             Credentials::Keys { access_key_id, secret_access_key, session_token } => {
                 f.principal_for_keys(access_key_id, secret_access_key, session_token.as_deref()).map_err(|e| {
@@ -106,7 +117,7 @@ impl External for ClusterS3 {
                 if !c.iam_roles.contains(&chain[0]) {
                     return Err(not_authorized(&c, db_user, &chain[0]));
                 }
-                let mut by = Principal::service_for(REDSHIFT_SERVICE, &c.arn());
+                let mut by = Principal::service_for(REDSHIFT_SERVICE, &c.source_arn);
                 for role in &chain {
                     by = self.assume(&f, by, role).await?.ok_or_else(|| not_authorized(&c, db_user, role))?;
                 }
@@ -116,7 +127,7 @@ impl External for ClusterS3 {
         Ok(Arc::new(S3As {
             frontend: Arc::downgrade(&f),
             principal,
-            region: region.unwrap_or(&c.region).to_string(),
+            region: region.unwrap_or(&self.0.region).to_string(),
             checked: Mutex::new(HashSet::new()),
         }))
     }
@@ -262,38 +273,27 @@ impl ObjectStore for S3As {
     }
 }
 
-/// Whether a cluster's VPC security groups let a connection in: read from EC2 through the
-/// front door as the cluster's account. A cluster without groups takes loopback connections.
-pub(crate) struct ClusterNetwork {
-    pub(crate) redshift: Weak<Redshift>,
-    pub(crate) account: String,
-    pub(crate) region: String,
-    pub(crate) identifier: String,
-}
+/// Whether a cluster's (or workgroup's) VPC security groups let a connection in: read from
+/// EC2 through the front door as its account. Without groups it takes loopback connections.
+pub(crate) struct ClusterNetwork(pub(crate) Serving);
 
 impl ClusterNetwork {
     async fn check(&self, peer: std::net::SocketAddr) -> Result<bool, String> {
-        let rs = self.redshift.upgrade().ok_or("Redshift is shutting down")?;
-        let c = rs
-            .get(&self.account, &self.region, &self.identifier)
-            .map_err(|e| e.message)?
-            .ok_or("the cluster no longer exists")?;
-        if c.vpc_security_group_ids.is_empty() {
+        let (rs, c) = self.0.facts()?;
+        if c.security_groups.is_empty() {
             // Without groups, a cluster takes connections from wherever nuage itself was
             // told to listen: loopback by default; everyone when it listens beyond (in a
             // container, `--host 0.0.0.0`).
             return Ok(peer.ip().is_loopback() || !rs.sql_host().is_loopback());
         }
         let f = rs.internal.frontend().map_err(|e| e.message)?;
-        let root = f.identities.root(&c.account).ok_or("the cluster's account is unknown")?;
-        let input = ec2::DescribeSecurityGroupsRequest {
-            group_ids: Some(c.vpc_security_group_ids.clone()),
-            ..Default::default()
-        };
+        let root = f.identities.root(&self.0.account).ok_or("the account is unknown")?;
+        let input =
+            ec2::DescribeSecurityGroupsRequest { group_ids: Some(c.security_groups.clone()), ..Default::default() };
         let out = f
-            .call(root, &c.region, input)
+            .call(root, &self.0.region, input)
             .await
-            .map_err(|e| format!("the cluster's security groups could not be read: {} {}", e.code, e.message))?;
+            .map_err(|e| format!("the security groups could not be read: {} {}", e.code, e.message))?;
         let port = c.bound_port.unwrap_or(c.port as u16) as i32;
         let std::net::IpAddr::V4(ip) = peer.ip() else { return Ok(false) };
         for p in out.security_groups.into_iter().flatten().flat_map(|g| g.ip_permissions.into_iter().flatten()) {
@@ -329,7 +329,7 @@ impl nuage_warehouse::Admission for ClusterNetwork {
         match self.check(peer).await {
             Ok(allowed) => allowed,
             Err(e) => {
-                tracing::warn!(cluster = %self.identifier, error = %e, "connection refused: security groups unreadable");
+                tracing::warn!(compute = %self.0.compute, error = %e, "connection refused: security groups unreadable");
                 false
             }
         }

@@ -141,6 +141,9 @@ impl Drop for LoadGuard {
 struct TemporaryCredential {
     password_md5: String,
     expires: i64,
+    /// The database user the login stands for (`IAM:alice` is `alice` for
+    /// GetClusterCredentials, `iam:alice` for the IAM-mapped kinds).
+    user: String,
 }
 
 pub struct Warehouse {
@@ -160,6 +163,9 @@ pub struct Warehouse {
     sessions: Mutex<std::collections::BTreeMap<i32, SessionInfo>>,
     external: std::sync::OnceLock<Arc<dyn External>>,
     admission: std::sync::OnceLock<Arc<dyn Admission>>,
+    /// The values new sessions start from where they differ from Redshift's defaults (a
+    /// serverless workgroup's config parameters); RESET returns to them.
+    session_defaults: RwLock<std::collections::BTreeMap<String, String>>,
     /// Shared by the cluster's sessions: its memory budget, spill directory, and the caches
     /// of its segment files' metadata and statistics.
     pub(crate) runtime: Arc<RuntimeEnv>,
@@ -205,16 +211,20 @@ impl Warehouse {
                 "rdsdb".into(),
                 UserMeta { id: 1, password_md5: None, superuser: true, createdb: true, ..Default::default() },
             );
-            catalog.users.insert(
-                master_user.to_string(),
-                UserMeta {
-                    id: 100,
-                    password_md5: Some(password_md5(master_user, master_password)),
-                    superuser: true,
-                    createdb: true,
-                    ..Default::default()
-                },
-            );
+            // A database opened with `rdsdb` as its master has no admin login (a serverless
+            // namespace created without admin credentials): only IAM logins reach it.
+            if master_user != "rdsdb" {
+                catalog.users.insert(
+                    master_user.to_string(),
+                    UserMeta {
+                        id: 100,
+                        password_md5: Some(password_md5(master_user, master_password)),
+                        superuser: true,
+                        createdb: true,
+                        ..Default::default()
+                    },
+                );
+            }
             catalog.next_id = 100_000;
             let mut st = DbState { catalog, data_dir: disk.data_dir(), ..Default::default() };
             disk.persist(&mut st)?;
@@ -236,6 +246,7 @@ impl Warehouse {
             sessions: Mutex::new(std::collections::BTreeMap::new()),
             external: std::sync::OnceLock::new(),
             admission: std::sync::OnceLock::new(),
+            session_defaults: RwLock::new(Default::default()),
         }))
     }
 
@@ -264,6 +275,19 @@ impl Warehouse {
 
     pub(crate) fn admission(&self) -> Option<Arc<dyn Admission>> {
         self.admission.get().cloned()
+    }
+
+    /// Sets what sessions opened from now on start from; each value must pass SET's checks.
+    pub fn set_session_defaults(&self, defaults: std::collections::BTreeMap<String, String>) -> SqlResult<()> {
+        for (k, v) in &defaults {
+            crate::functions::system::check_setting(k, v).map_err(SqlError::from)?;
+        }
+        *self.session_defaults.write().unwrap_or_else(|e| e.into_inner()) = defaults;
+        Ok(())
+    }
+
+    pub(crate) fn session_defaults(&self) -> std::collections::BTreeMap<String, String> {
+        self.session_defaults.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub(crate) fn log_load(&self, errors: Vec<LoadError>, commits: Vec<LoadCommit>) {
@@ -429,9 +453,20 @@ impl Warehouse {
             })
             .await?;
         }
-        lock(&self.temporary)
-            .insert(login.to_string(), TemporaryCredential { password_md5: password_md5(login, password), expires });
+        lock(&self.temporary).insert(
+            login.to_string(),
+            TemporaryCredential { password_md5: password_md5(login, password), expires, user: user.to_string() },
+        );
         Ok(())
+    }
+
+    /// The database user a login name logs in as: the one its live temporary credential was
+    /// granted for, else what the name itself says.
+    pub fn login_user(&self, login: &str) -> String {
+        match lock(&self.temporary).get(login) {
+            Some(t) if t.expires > now_secs() => t.user.clone(),
+            _ => database_user(login),
+        }
     }
 
     /// The md5 hash a login must answer with: a live temporary credential for that login

@@ -207,7 +207,7 @@ impl Session {
         crate::functions::register_last_copy(&ctx, last_copy.clone());
         let pid = wh.new_pid();
         wh.open_session(pid, user)?;
-        let facts = Arc::new(crate::functions::system::SessionFacts::new(user, pid));
+        let facts = Arc::new(crate::functions::system::SessionFacts::new(user, pid, wh.session_defaults()));
         crate::functions::system::register(&ctx, Arc::downgrade(&wh), view.clone(), facts.clone());
         Ok(Session {
             wh,
@@ -299,7 +299,7 @@ impl Session {
                 let df = self.query(*query).await?;
                 Ok(Output::Rows(df))
             }
-            Statement::Explain { .. } | Statement::ShowVariable { .. } | Statement::Set(_) => {
+            Statement::Explain { .. } | Statement::ShowVariable { .. } | Statement::Set(_) | Statement::Reset(_) => {
                 self.session_statement(statement).await
             }
             other => self.write(other, attributes).await,
@@ -393,6 +393,23 @@ impl Session {
                 crate::functions::system::check_setting("timezone", &value)?;
                 self.facts.set("timezone", &value);
                 Ok(Output::Command("SET".into(), None))
+            }
+            // RESET returns a parameter to the value sessions start with.
+            Statement::Reset(r) => {
+                match r.reset {
+                    ast::Reset::ALL => self.facts.reset_all(),
+                    ast::Reset::ConfigurationParameter(p) => {
+                        let name = p.to_string().to_ascii_lowercase();
+                        if self.setting(&name).is_none() {
+                            return Err(SqlError::new(
+                                "42704",
+                                format!("unrecognized configuration parameter \"{name}\""),
+                            ));
+                        }
+                        self.facts.reset(&name);
+                    }
+                }
+                Ok(Output::Command("RESET".into(), None))
             }
             Statement::Set(other) => Err(SqlError::unsupported(format!(
                 "{} is not supported",

@@ -197,8 +197,8 @@ fn sql_error(e: SqlError) -> PgWireError {
     e.into()
 }
 
-fn user_of<C: ClientInfo>(client: &C) -> String {
-    crate::engine::database_user(client.metadata().get("user").map(|s| s.as_str()).unwrap_or_default())
+fn user_of<C: ClientInfo>(wh: &Warehouse, client: &C) -> String {
+    wh.login_user(client.metadata().get("user").map(|s| s.as_str()).unwrap_or_default())
 }
 
 impl Connection {
@@ -209,7 +209,9 @@ impl Connection {
     ) -> PgWireResult<T> {
         let mut guard = self.session.lock().await;
         if guard.is_none() {
-            *guard = Some(Session::new(self.wh.clone(), &user_of(client), self.pg_parser.clone()).map_err(sql_error)?);
+            *guard = Some(
+                Session::new(self.wh.clone(), &user_of(&self.wh, client), self.pg_parser.clone()).map_err(sql_error)?,
+            );
         }
         Ok(f(guard.as_mut().expect("just set")).await)
     }

@@ -75,7 +75,8 @@ macro_rules! submitted_output {
         m::$shape {
             id: Some($s.id.clone()),
             created_at: Some(ts($s.created_ms)),
-            cluster_identifier: Some($s.cluster.clone()),
+            cluster_identifier: (!$s.cluster.is_empty()).then(|| $s.cluster.clone()),
+            workgroup_name: $s.workgroup.clone(),
             database: Some($s.database.clone()),
             db_user: Some($s.db_user.clone()),
             session_id: $s.session_id.clone(),
@@ -100,6 +101,12 @@ macro_rules! target_of {
         )
         .await?
     };
+}
+
+/// What a statement runs on.
+enum Place {
+    Cluster(String),
+    Workgroup(String),
 }
 
 /// One result column, as ColumnMetadata describes it.
@@ -146,7 +153,10 @@ struct Statement {
     region: String,
     /// The caller (a role's ARN for its sessions): only it sees the statement.
     owner: String,
+    /// The cluster it ran on; empty for a serverless workgroup's.
     cluster: String,
+    #[serde(default)]
+    workgroup: Option<String>,
     database: String,
     db_user: String,
     name: Option<String>,
@@ -368,8 +378,10 @@ impl RedshiftDataService {
         }
     }
 
-    /// Checks the target of ExecuteStatement and friends: a cluster that is available, the
-    /// database it has, a user that exists there.
+    /// Checks the target of ExecuteStatement and friends: a cluster (or serverless workgroup)
+    /// that is available, the database it has, a user that exists there; with a workgroup
+    /// and no secret, the caller's IAM identity is the user (`IAM:<name>`), as GetCredentials
+    /// makes it.
     async fn target(
         &self,
         ctx: &RequestContext,
@@ -378,34 +390,58 @@ impl RedshiftDataService {
         db_user: Option<&str>,
         secret: Option<&str>,
         workgroup: Option<&str>,
-    ) -> AwsResult<(crate::ClusterRecord, Arc<nuage_warehouse::Warehouse>, String, String)> {
-        if workgroup.is_some() {
-            return Err(validation("Redshift Serverless workgroups are not supported: use ClusterIdentifier."));
-        }
-        let cluster = cluster.ok_or_else(|| validation("ClusterIdentifier is required"))?;
+    ) -> AwsResult<(sessions::Target, Arc<nuage_warehouse::Warehouse>)> {
         let database = database.ok_or_else(|| validation("Database is required"))?;
+        let acct = ctx.account_id().unwrap_or_default();
         let from_secret = match (secret, db_user) {
             (Some(_), Some(_)) => return Err(validation("Specify either DbUser or SecretArn, not both.")),
             (Some(arn), None) => Some(self.secret_login(ctx, arn).await?),
-            (None, Some(_)) => None,
-            (None, None) => return Err(validation("Either DbUser or SecretArn is required.")),
+            _ => None,
         };
-        let db_user = from_secret.as_ref().map(|(u, _)| u.as_str()).or(db_user).unwrap_or_default();
-        let acct = ctx.account_id().unwrap_or_default();
-        let c = self
-            .rs
-            .get(acct, &ctx.region, &cluster.to_ascii_lowercase())?
-            .ok_or_else(|| validation(format!("Cluster {cluster} not found.")))?;
-        let wh = self
-            .rs
-            .warehouse(&c)
-            .filter(|_| c.status == "available")
-            .ok_or_else(|| validation(format!("Cluster {cluster} is not available.")))?;
-        if database != c.db_name {
+        let (place, wh, db_name) = match (cluster, workgroup) {
+            (Some(_), Some(_)) => {
+                return Err(validation("Specify either ClusterIdentifier or WorkgroupName, not both."))
+            }
+            (None, None) => return Err(validation("Either ClusterIdentifier or WorkgroupName is required.")),
+            (Some(cluster), None) => {
+                let c = self
+                    .rs
+                    .get(acct, &ctx.region, &cluster.to_ascii_lowercase())?
+                    .ok_or_else(|| validation(format!("Cluster {cluster} not found.")))?;
+                let wh = self
+                    .rs
+                    .warehouse(&c)
+                    .filter(|_| c.status == "available")
+                    .ok_or_else(|| validation(format!("Cluster {cluster} is not available.")))?;
+                (Place::Cluster(c.identifier.clone()), wh, c.db_name)
+            }
+            (None, Some(name)) => {
+                if db_user.is_some() {
+                    return Err(validation(
+                        "DbUser is not supported with WorkgroupName: give SecretArn, or neither to connect as your IAM identity.",
+                    ));
+                }
+                let (_, db, wh) = self
+                    .rs
+                    .data_api_workgroup(acct, &ctx.region, name)?
+                    .ok_or_else(|| validation(format!("Workgroup {name} not found.")))?;
+                (Place::Workgroup(name.to_string()), wh, db)
+            }
+        };
+        if database != db_name {
             return Err(E::DatabaseConnectionException
                 .msg(format!("Database connection failed: database \"{database}\" does not exist")));
         }
-        let user = nuage_warehouse::engine::database_user(db_user);
+        let user = match (&from_secret, db_user, &place) {
+            (Some((login, _)), _, _) => nuage_warehouse::engine::database_user(login),
+            (None, Some(u), _) => nuage_warehouse::engine::database_user(u),
+            (None, None, Place::Workgroup(_)) => {
+                let p = ctx.principal.as_ref().ok_or_else(nuage_protocol::common::Common::missing_token)?;
+                let login = crate::api::iam_login(&wh, p, 900).await?;
+                wh.login_user(&login.login)
+            }
+            (None, None, Place::Cluster(_)) => return Err(validation("Either DbUser or SecretArn is required.")),
+        };
         if !wh.committed().catalog.users.contains_key(&user) {
             return Err(E::DatabaseConnectionException
                 .msg(format!("Database connection failed: user \"{user}\" does not exist")));
@@ -417,7 +453,19 @@ impl RedshiftDataService {
                     .msg(format!("Database connection failed: password authentication failed for user \"{login}\"")));
             }
         }
-        Ok((c, wh, database.to_string(), user))
+        let (cluster, workgroup) = match place {
+            Place::Cluster(c) => (c, None),
+            Place::Workgroup(w) => (String::new(), Some(w)),
+        };
+        let target = sessions::Target {
+            account: acct.to_string(),
+            region: ctx.region.clone(),
+            cluster,
+            workgroup,
+            database: database.to_string(),
+            db_user: user,
+        };
+        Ok((target, wh))
     }
 
     /// The user name and password a secret holds, read from Secrets Manager as the caller
@@ -507,7 +555,7 @@ impl RedshiftDataService {
                 (target, Start::Kept(sid.clone(), Box::new(session)), Some(sid.clone()))
             }
             None => {
-                let (c, wh, database, user) = self
+                let (target, wh) = self
                     .target(
                         ctx,
                         i.cluster.as_deref(),
@@ -517,13 +565,7 @@ impl RedshiftDataService {
                         i.workgroup.as_deref(),
                     )
                     .await?;
-                let target = sessions::Target {
-                    account: c.account.clone(),
-                    region: c.region.clone(),
-                    cluster: c.identifier.clone(),
-                    database,
-                    db_user: user.clone(),
-                };
+                let user = target.db_user.clone();
                 match i.keep_alive {
                     Some(keep) => {
                         let session =
@@ -542,6 +584,7 @@ impl RedshiftDataService {
             region: target.region,
             owner: owner(ctx),
             cluster: target.cluster,
+            workgroup: target.workgroup,
             database: target.database,
             db_user: target.db_user,
             name: i.name,
@@ -691,7 +734,8 @@ impl RedshiftDataService {
         if let Some(n) = sub {
             let p = s.parts.get(n).ok_or_else(|| not_found(format!("Query {}:{} does not exist.", s.id, n + 1)))?;
             return Ok(m::DescribeStatementResponse {
-                cluster_identifier: Some(s.cluster.clone()),
+                cluster_identifier: (!s.cluster.is_empty()).then(|| s.cluster.clone()),
+                workgroup_name: s.workgroup.clone(),
                 database: Some(s.database.clone()),
                 db_user: Some(s.db_user.clone()),
                 redshift_pid: Some(s.pid),
@@ -719,7 +763,8 @@ impl RedshiftDataService {
             redshift_pid: Some(s.pid),
             created_at: Some(ts(s.created_ms)),
             updated_at: Some(ts(s.updated_ms)),
-            cluster_identifier: Some(s.cluster.clone()),
+            cluster_identifier: (!s.cluster.is_empty()).then(|| s.cluster.clone()),
+            workgroup_name: s.workgroup.clone(),
             database: Some(s.database.clone()),
             db_user: Some(s.db_user.clone()),
             query_parameters: (!s.parameters.is_empty()).then(|| {
@@ -759,15 +804,13 @@ impl RedshiftDataService {
 
     fn list(&self, ctx: &RequestContext, i: m::ListStatementsRequest) -> AwsResult<m::ListStatementsResponse> {
         let caller = ctx.principal.as_ref().map(|p| p.arn.clone()).unwrap_or_default();
-        if i.workgroup_name.is_some() {
-            return Err(validation("WorkgroupName names a Redshift Serverless workgroup, which nuage does not serve."));
-        }
         let mut all: Vec<Statement> = self
             .own_statements(ctx)?
             .into_iter()
             // RoleLevel false: only this role session's own statements.
             .filter(|s| i.role_level != Some(false) || s.caller == caller)
             .filter(|s| i.cluster_identifier.as_deref().is_none_or(|c| c.eq_ignore_ascii_case(&s.cluster)))
+            .filter(|s| i.workgroup_name.as_deref().is_none_or(|w| s.workgroup.as_deref() == Some(w)))
             .filter(|s| i.database.as_deref().is_none_or(|d| d == s.database))
             .filter(|s| match i.status.as_deref() {
                 None | Some("ALL") => true,

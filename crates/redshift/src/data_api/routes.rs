@@ -7,33 +7,44 @@ use nuage_protocol::Protocol;
 
 /// The cluster a request names is its resource; a DbUser also needs
 /// redshift:GetClusterCredentials for that user and database, since the Data API asks for
-/// credentials on the caller's behalf.
-fn on_cluster(
-    ctx: &RequestContext,
-    action: &'static str,
-    cluster: &Option<String>,
-    db_user: &Option<String>,
-    database: &Option<String>,
-) -> Authorization {
-    let arn = |kind: &str, rest: &str| {
-        format!("arn:aws:redshift:{}:{}:{kind}:{rest}", ctx.region, ctx.account_id().unwrap_or_default())
-    };
-    let Some(c) = cluster.as_deref().map(str::to_ascii_lowercase) else {
+/// credentials on the caller's behalf. A serverless workgroup is the resource instead, and
+/// connecting as the caller's IAM identity (no secret) needs redshift-serverless:GetCredentials.
+fn on_cluster(rs: &crate::Redshift, ctx: &RequestContext, action: &'static str, place: Place<'_>) -> Authorization {
+    let acct = ctx.account_id().unwrap_or_default();
+    let arn = |kind: &str, rest: &str| format!("arn:aws:redshift:{}:{acct}:{kind}:{rest}", ctx.region);
+    if let Some(w) = place.workgroup {
+        let resource = rs.serverless_arn(acct, &ctx.region, "workgroup", w);
+        let mut a = Authorization { action, resource: resource.clone(), ..Default::default() };
+        if place.secret.is_none() {
+            a.also.push(Authorization { action: "redshift-serverless:GetCredentials", resource, ..Default::default() });
+        }
+        return a;
+    }
+    let Some(c) = place.cluster.map(str::to_ascii_lowercase) else {
         return Authorization { action, resource: "*".into(), ..Default::default() };
     };
     let mut a = Authorization { action, resource: arn("cluster", &c), ..Default::default() };
-    if let Some(u) = db_user {
+    if let Some(u) = place.db_user {
         let credentials = |resource: String| Authorization {
             action: "redshift:GetClusterCredentials",
             resource,
             ..Default::default()
         };
         a.also.push(credentials(arn("dbuser", &format!("{c}/{}", u.to_ascii_lowercase()))));
-        if let Some(db) = database {
+        if let Some(db) = place.database {
             a.also.push(credentials(arn("dbname", &format!("{c}/{}", db.to_ascii_lowercase()))));
         }
     }
     a
+}
+
+/// Where a request says its SQL runs, and as whom.
+struct Place<'a> {
+    cluster: Option<&'a str>,
+    workgroup: Option<&'a str>,
+    db_user: Option<&'a str>,
+    database: Option<&'a str>,
+    secret: Option<&'a str>,
 }
 
 impl TypedService for RedshiftDataService {
@@ -59,7 +70,18 @@ impl TypedService for RedshiftDataService {
     fn row<'a>(&'a self, ctx: &'a RequestContext, op: O) -> Row<'a> {
         macro_rules! on {
             ($action:literal, $i:expr) => {
-                on_cluster(ctx, $action, &$i.cluster_identifier, &$i.db_user, &$i.database)
+                on_cluster(
+                    &self.rs,
+                    ctx,
+                    $action,
+                    Place {
+                        cluster: $i.cluster_identifier.as_deref(),
+                        workgroup: $i.workgroup_name.as_deref(),
+                        db_user: $i.db_user.as_deref(),
+                        database: $i.database.as_deref(),
+                        secret: $i.secret_arn.as_deref(),
+                    },
+                )
             };
         }
         match op {
@@ -85,7 +107,8 @@ impl TypedService for RedshiftDataService {
                 Ok(m::CancelStatementResponse { status: Some(status) })
             }),
             O::ListDatabases(i) => Row::authorized(on!("redshift-data:ListDatabases", i), async move {
-                let (_, _, database, _) = target_of!(self, ctx, i);
+                let (target, _) = target_of!(self, ctx, i);
+                let database = target.database;
                 Ok(m::ListDatabasesResponse { databases: Some(vec![database]), next_token: None })
             }),
             O::ListSchemas(i) => Row::authorized(on!("redshift-data:ListSchemas", i), self.list_schemas(ctx, i)),
@@ -191,7 +214,8 @@ impl RedshiftDataService {
     }
 
     async fn list_schemas(&self, ctx: &RequestContext, i: m::ListSchemasRequest) -> AwsResult<m::ListSchemasResponse> {
-        let (_, wh, _, user) = target_of!(self, ctx, i);
+        let (target, wh) = target_of!(self, ctx, i);
+        let user = target.db_user;
         let sql = format!(
             "select nspname from pg_catalog.pg_namespace where nspname like {} order by 1",
             pattern(i.schema_pattern.as_deref())
@@ -201,7 +225,8 @@ impl RedshiftDataService {
     }
 
     async fn list_tables(&self, ctx: &RequestContext, i: m::ListTablesRequest) -> AwsResult<m::ListTablesResponse> {
-        let (_, wh, _, user) = target_of!(self, ctx, i);
+        let (target, wh) = target_of!(self, ctx, i);
+        let user = target.db_user;
         let sql = format!(
             "select table_schema, table_name, table_type from svv_tables where table_schema like {} and table_name like {} order by 1, 2",
             pattern(i.schema_pattern.as_deref()),
@@ -224,7 +249,8 @@ impl RedshiftDataService {
         ctx: &RequestContext,
         i: m::DescribeTableRequest,
     ) -> AwsResult<m::DescribeTableResponse> {
-        let (_, wh, _, user) = target_of!(self, ctx, i);
+        let (target, wh) = target_of!(self, ctx, i);
+        let user = target.db_user;
         let table = i.table.ok_or_else(|| validation("Table is required"))?;
         let schema = i.schema.unwrap_or_else(|| "public".into());
         let sql = format!(

@@ -14,7 +14,9 @@ use std::sync::Mutex;
 pub(super) struct Target {
     pub account: String,
     pub region: String,
+    /// Empty for a serverless workgroup's session.
     pub cluster: String,
+    pub workgroup: Option<String>,
     pub database: String,
     pub db_user: String,
 }
@@ -130,6 +132,7 @@ impl Sessions {
             .filter(|(_, e)| e.target.region == ctx.region)
             .filter(|(id, _)| i.session_id.as_deref().is_none_or(|s| s == id.as_str()))
             .filter(|(_, e)| i.cluster_identifier.as_deref().is_none_or(|c| c.eq_ignore_ascii_case(&e.target.cluster)))
+            .filter(|(_, e)| i.workgroup_name.as_deref().is_none_or(|w| e.target.workgroup.as_deref() == Some(w)))
             .filter(|(_, e)| i.database.as_deref().is_none_or(|d| d == e.target.database))
             .map(|(id, e)| {
                 let status = match (e.closed, &e.current) {
@@ -144,11 +147,11 @@ impl Sessions {
                     updated_at: Some(ts(e.updated_ms)),
                     database: Some(e.target.database.clone()),
                     db_user: Some(e.target.db_user.clone()),
-                    cluster_identifier: Some(e.target.cluster.clone()),
+                    cluster_identifier: (!e.target.cluster.is_empty()).then(|| e.target.cluster.clone()),
+                    workgroup_name: e.target.workgroup.clone(),
                     session_alive_seconds: Some(e.keep_alive_s),
                     session_ttl: (!e.closed).then(|| ts(e.expires_ms())),
                     current_statement_id: e.current.clone(),
-                    ..Default::default()
                 };
                 (e.created_ms, data)
             })

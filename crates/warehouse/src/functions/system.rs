@@ -22,11 +22,14 @@ pub struct SessionFacts {
     pub last_unload: (AtomicI64, AtomicI64),
     /// Settings changed by SET or SET_CONFIG (the rest have their defaults).
     pub settings: Mutex<BTreeMap<String, String>>,
+    /// The warehouse's own defaults (a workgroup's config parameters), before Redshift's.
+    defaults: BTreeMap<String, String>,
 }
 
 impl SessionFacts {
-    pub fn new(user: &str, pid: i32) -> SessionFacts {
+    pub fn new(user: &str, pid: i32, defaults: BTreeMap<String, String>) -> SessionFacts {
         SessionFacts {
+            defaults,
             user: user.to_string(),
             pid,
             last_query: AtomicI64::new(-1),
@@ -40,11 +43,18 @@ impl SessionFacts {
         if let Some(v) = self.settings.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
             return Some(v.clone());
         }
+        if let Some(v) = self.defaults.get(name) {
+            return Some(v.clone());
+        }
         default_setting(name).map(str::to_string)
     }
 
     pub fn reset(&self, name: &str) {
         self.settings.lock().unwrap_or_else(|e| e.into_inner()).remove(name);
+    }
+
+    pub fn reset_all(&self) {
+        self.settings.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     pub fn set(&self, name: &str, value: &str) {
