@@ -583,3 +583,119 @@ def test_cluster_credentials_with_iam_log_in_as_the_iam_identity(server):
     out = psql(c, "select current_user", user=creds["DbUser"], password=creds["DbPassword"]).stdout.strip()
     assert out == "iam:dora"
     assert psql(c, "select 1", user=creds["DbUser"], password="Wrong-Pass1", check=False).returncode != 0
+
+
+def test_parameter_groups_take_effect_at_reboot(server):
+    """A cluster parameter group's session parameters become the cluster's session defaults:
+    at creation, and after a reboot once the group changed (`pending-reboot` until then);
+    values nuage cannot honour are refused, not kept."""
+    rs = server.client("redshift")
+    g = rs.create_cluster_parameter_group(ParameterGroupName="reports", ParameterGroupFamily="redshift-1.0", Description="reporting", Tags=[{"Key": "team", "Value": "bi"}])
+    assert g["ClusterParameterGroup"]["ParameterGroupName"] == "reports"
+    with pytest.raises(ClientError) as e:
+        rs.create_cluster_parameter_group(ParameterGroupName="reports", ParameterGroupFamily="redshift-1.0", Description="again")
+    assert e.value.response["Error"]["Code"] == "ClusterParameterGroupAlreadyExists"
+    with pytest.raises(ClientError) as e:
+        rs.create_cluster_parameter_group(ParameterGroupName="odd", ParameterGroupFamily="postgres15", Description="x")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+    names = [p["ParameterGroupName"] for p in rs.describe_cluster_parameter_groups()["ParameterGroups"]]
+    assert "default.redshift-1.0" in names and "reports" in names
+
+    rs.modify_cluster_parameter_group(ParameterGroupName="reports", Parameters=[{"ParameterName": "search_path", "ParameterValue": "sales, public"}])
+    params = {p["ParameterName"]: p for p in rs.describe_cluster_parameters(ParameterGroupName="reports")["Parameters"]}
+    assert params["search_path"]["ParameterValue"] == "sales, public" and params["search_path"]["Source"] == "user"
+    assert params["statement_timeout"]["Source"] == "engine-default" and params["search_path"]["ApplyType"] == "static"
+    assert [p["ParameterName"] for p in rs.describe_cluster_parameters(ParameterGroupName="reports", Source="user")["Parameters"]] == ["search_path"]
+    defaults = rs.describe_default_cluster_parameters(ParameterGroupFamily="redshift-1.0")["DefaultClusterParameters"]["Parameters"]
+    assert {p["ParameterName"]: p["ParameterValue"] for p in defaults}["query_group"] == "default"
+    for name, value in [("require_ssl", "true"), ("statement_timeout", "60000"), ("no_such_parameter", "1"), ("extra_float_digits", "9"), ("wlm_json_configuration", '[{"query_concurrency": 5}]')]:
+        with pytest.raises(ClientError) as e:
+            rs.modify_cluster_parameter_group(ParameterGroupName="reports", Parameters=[{"ParameterName": name, "ParameterValue": value}])
+        assert e.value.response["Error"]["Code"] == "InvalidParameterValue", name
+    with pytest.raises(ClientError) as e:
+        rs.modify_cluster_parameter_group(ParameterGroupName="default.redshift-1.0", Parameters=[{"ParameterName": "search_path", "ParameterValue": "x"}])
+    assert e.value.response["Error"]["Code"] == "InvalidClusterParameterGroupState"
+
+    c = create_cluster(server, "paramlab", ClusterParameterGroupName="reports")
+    assert c["ClusterParameterGroups"][0] == {"ParameterGroupName": "reports", "ParameterApplyStatus": "in-sync"}
+    psql(c, "create schema sales; create table sales.orders(id int); insert into sales.orders values (7)")
+    assert psql(c, "show search_path").stdout.strip() == "sales, public"
+    assert psql(c, "select * from orders").stdout.strip() == "7"
+
+    rs.modify_cluster_parameter_group(ParameterGroupName="reports", Parameters=[{"ParameterName": "query_group", "ParameterValue": "nightly"}])
+    c = rs.describe_clusters(ClusterIdentifier="paramlab")["Clusters"][0]
+    assert c["ClusterParameterGroups"][0]["ParameterApplyStatus"] == "pending-reboot"
+    assert psql(c, "show query_group").stdout.strip() == "default"
+    rs.reboot_cluster(ClusterIdentifier="paramlab")
+    rs.get_waiter("cluster_available").wait(ClusterIdentifier="paramlab", WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+    c = rs.describe_clusters(ClusterIdentifier="paramlab")["Clusters"][0]
+    assert c["ClusterParameterGroups"][0]["ParameterApplyStatus"] == "in-sync"
+    assert psql(c, "show query_group").stdout.strip() == "nightly"
+
+    with pytest.raises(ClientError) as e:
+        rs.delete_cluster_parameter_group(ParameterGroupName="reports")
+    assert e.value.response["Error"]["Code"] == "InvalidClusterParameterGroupState"
+    rs.reset_cluster_parameter_group(ParameterGroupName="reports", ResetAllParameters=True)
+    assert rs.describe_cluster_parameters(ParameterGroupName="reports", Source="user")["Parameters"] == []
+    with pytest.raises(ClientError) as e:
+        create_cluster(server, "nogroup", ClusterParameterGroupName="missing")
+    assert e.value.response["Error"]["Code"] == "ClusterParameterGroupNotFound"
+    assert rs.describe_logging_status(ClusterIdentifier="paramlab")["LoggingEnabled"] is False
+    tags = rs.describe_tags(ResourceName="arn:aws:redshift:us-east-1:000000000000:parametergroup:reports")["TaggedResources"]
+    assert [(t["Tag"]["Key"], t["ResourceType"]) for t in tags] == [("team", "parametergroup")]
+
+
+def test_cluster_settings_are_checked_kept_and_reported(server):
+    """Zone, maintenance window and track, snapshot retention, VPC routing, KMS key, subnet
+    group: checked as Redshift checks them, reported by DescribeClusters, changed by
+    ModifyCluster; what nuage cannot provide is refused."""
+    rs = server.client("redshift")
+    ec2 = server.client("ec2")
+    subnets = ec2.describe_subnets()["Subnets"]
+    vpc = subnets[0]["VpcId"]
+    g = rs.create_cluster_subnet_group(ClusterSubnetGroupName="analytics", Description="two zones", SubnetIds=[s["SubnetId"] for s in subnets[:2]])["ClusterSubnetGroup"]
+    assert g["VpcId"] == vpc and len(g["Subnets"]) == 2 and g["SubnetGroupStatus"] == "Complete"
+    assert {s["SubnetAvailabilityZone"]["Name"] for s in g["Subnets"]} == {s["AvailabilityZone"] for s in subnets[:2]}
+    with pytest.raises(ClientError) as e:
+        rs.create_cluster_subnet_group(ClusterSubnetGroupName="bad", Description="x", SubnetIds=["subnet-00000000000000000"])
+    assert e.value.response["Error"]["Code"] == "InvalidSubnet"
+    names = [x["ClusterSubnetGroupName"] for x in rs.describe_cluster_subnet_groups()["ClusterSubnetGroups"]]
+    assert names == ["default", "analytics"]
+
+    c = create_cluster(
+        server, "settings", ClusterSubnetGroupName="analytics", AvailabilityZone="us-east-1b",
+        PreferredMaintenanceWindow="Mon:03:00-Mon:04:00", AutomatedSnapshotRetentionPeriod=7,
+        ManualSnapshotRetentionPeriod=30, AllowVersionUpgrade=False, EnhancedVpcRouting=True,
+        Encrypted=True, KmsKeyId="arn:aws:kms:us-east-1:000000000000:key/1234", ClusterVersion="1.0",
+    )
+    assert c["ClusterSubnetGroupName"] == "analytics" and c["VpcId"] == vpc
+    assert c["AvailabilityZone"] == "us-east-1b" and c["PreferredMaintenanceWindow"] == "mon:03:00-mon:04:00"
+    assert c["AutomatedSnapshotRetentionPeriod"] == 7 and c["ManualSnapshotRetentionPeriod"] == 30
+    assert c["AllowVersionUpgrade"] is False and c["EnhancedVpcRouting"] is True
+    assert c["KmsKeyId"] == "arn:aws:kms:us-east-1:000000000000:key/1234" and c["Encrypted"] is True
+    c = rs.modify_cluster(ClusterIdentifier="settings", PreferredMaintenanceWindow="sun:23:30-mon:00:30", MaintenanceTrackName="trailing")["Cluster"]
+    assert c["PreferredMaintenanceWindow"] == "sun:23:30-mon:00:30" and c["MaintenanceTrackName"] == "trailing"
+    assert create_cluster(server, "plain")["VpcId"] == vpc
+
+    def refused(code, **args):
+        with pytest.raises(ClientError) as e:
+            rs.create_cluster(ClusterIdentifier="refused", NodeType="dc2.large", MasterUsername="awsuser", MasterUserPassword=PASSWORD, **args)
+        assert e.value.response["Error"]["Code"] == code, args
+
+    refused("InvalidParameterValue", PreferredMaintenanceWindow="mon:03:00-mon:03:10")
+    refused("InvalidParameterValue", PreferredMaintenanceWindow="someday")
+    refused("InvalidRetentionPeriodFault", AutomatedSnapshotRetentionPeriod=40)
+    refused("InvalidRetentionPeriodFault", ManualSnapshotRetentionPeriod=0)
+    refused("InvalidVPCNetworkStateFault", AvailabilityZone="eu-west-1a")
+    refused("InvalidClusterTrack", MaintenanceTrackName="preview")
+    refused("ClusterSubnetGroupNotFoundFault", ClusterSubnetGroupName="nowhere")
+    refused("InvalidElasticIpFault", ElasticIp="1.2.3.4")
+    refused("UnsupportedOperation", HsmClientCertificateIdentifier="hsm")
+    refused("InvalidParameterValue", ClusterVersion="2.0")
+    refused("InvalidParameterValue", MultiAZ=True)
+    with pytest.raises(ClientError) as e:
+        rs.delete_cluster_subnet_group(ClusterSubnetGroupName="analytics")
+    assert e.value.response["Error"]["Code"] == "InvalidClusterSubnetGroupStateFault"
+    rs.delete_cluster(ClusterIdentifier="settings", SkipFinalClusterSnapshot=True)
+    rs.delete_cluster_subnet_group(ClusterSubnetGroupName="analytics")
+    assert [x["ClusterSubnetGroupName"] for x in rs.describe_cluster_subnet_groups()["ClusterSubnetGroups"]] == ["default"]

@@ -1,5 +1,6 @@
 //! Redshift's API on the query protocol: each operation with its IAM action and resource,
 //! its validation and AWS's errors.
+use crate::cluster_options::{ClusterOptions, Requested};
 use crate::{key, now_ms, ClusterRecord, Redshift, SnapshotRecord, CLUSTERS, SNAPSHOTS};
 use nuage_core::{AwsError, AwsResult, RequestContext};
 use nuage_protocol::common::Common;
@@ -17,11 +18,11 @@ const NODE_TYPES: &[&str] = &[
     "ds2.8xlarge",
 ];
 
-fn invalid(msg: impl Into<String>) -> AwsError {
+pub(crate) fn invalid(msg: impl Into<String>) -> AwsError {
     Common::InvalidParameterValue.msg(msg)
 }
 
-fn combination(msg: impl Into<String>) -> AwsError {
+pub(crate) fn combination(msg: impl Into<String>) -> AwsError {
     Common::InvalidParameterCombination.msg(msg)
 }
 
@@ -46,7 +47,7 @@ fn bad_state(c: &ClusterRecord) -> AwsError {
         .with("Status", c.status.clone())
 }
 
-fn account(ctx: &RequestContext) -> AwsResult<&str> {
+pub(crate) fn account(ctx: &RequestContext) -> AwsResult<&str> {
     ctx.account_id().ok_or_else(Common::missing_token)
 }
 
@@ -125,11 +126,29 @@ fn check_role_arn(arn: &str) -> AwsResult<()> {
     Ok(())
 }
 
+/// The parameter group a Redshift ARN names, if it names one.
+fn parameter_group_of(arn: &str) -> Option<&str> {
+    arn.splitn(6, ':').nth(5).and_then(|r| r.strip_prefix("parametergroup:"))
+}
+
+/// A page of `items` from the offset `marker`, `max` (20–100, default 100) at most.
+pub(crate) fn page<T>(items: Vec<T>, marker: Option<&str>, max: Option<i32>) -> AwsResult<(Vec<T>, Option<String>)> {
+    let max = max.unwrap_or(100);
+    if !(20..=100).contains(&max) {
+        return Err(invalid("MaxRecords must be between 20 and 100."));
+    }
+    let start: usize = marker.map(|m| m.parse().map_err(|_| invalid("Invalid marker"))).transpose()?.unwrap_or(0);
+    let total = items.len();
+    let out: Vec<T> = items.into_iter().skip(start).take(max as usize).collect();
+    let next = (start + out.len() < total).then(|| (start + out.len()).to_string());
+    Ok((out, next))
+}
+
 pub(crate) fn tags_in(tags: Option<Vec<m::Tag>>) -> Vec<(String, String)> {
     tags.unwrap_or_default().into_iter().map(|t| (t.key.unwrap_or_default(), t.value.unwrap_or_default())).collect()
 }
 
-fn tags_out(tags: &[(String, String)]) -> Vec<m::Tag> {
+pub(crate) fn tags_out(tags: &[(String, String)]) -> Vec<m::Tag> {
     tags.iter().map(|(k, v)| m::Tag { key: Some(k.clone()), value: Some(v.clone()) }).collect()
 }
 
@@ -173,7 +192,7 @@ fn cluster_out(c: &ClusterRecord, status: Option<&str>) -> m::Cluster {
             });
         }
     }
-    m::Cluster {
+    let mut out = m::Cluster {
         cluster_identifier: Some(c.identifier.clone()),
         node_type: Some(c.node_type.clone()),
         cluster_status: Some(status.clone()),
@@ -182,8 +201,6 @@ fn cluster_out(c: &ClusterRecord, status: Option<&str>) -> m::Cluster {
         db_name: Some(c.db_name.clone()),
         endpoint,
         cluster_create_time: Some(Timestamp(c.create_time_ms)),
-        automated_snapshot_retention_period: Some(1),
-        manual_snapshot_retention_period: Some(-1),
         cluster_security_groups: Some(vec![]),
         vpc_security_groups: Some(
             c.vpc_security_group_ids
@@ -195,24 +212,23 @@ fn cluster_out(c: &ClusterRecord, status: Option<&str>) -> m::Cluster {
                 .collect(),
         ),
         cluster_parameter_groups: Some(vec![m::ClusterParameterGroupStatus {
-            parameter_group_name: Some("default.redshift-1.0".into()),
-            parameter_apply_status: Some("in-sync".into()),
+            parameter_group_name: Some(
+                c.parameter_group.clone().unwrap_or_else(|| crate::parameter_groups::DEFAULT_GROUP.into()),
+            ),
+            parameter_apply_status: Some(if c.parameters_pending_reboot { "pending-reboot" } else { "in-sync" }.into()),
             ..Default::default()
         }]),
-        cluster_subnet_group_name: Some("default".into()),
-        vpc_id: Some(format!("vpc-{}", &c.namespace_uuid.replace('-', "")[..17])),
-        availability_zone: Some(format!("{}a", c.region)),
-        preferred_maintenance_window: Some("sat:10:00-sat:10:30".into()),
+        vpc_id: Some(
+            c.options.vpc_id.clone().unwrap_or_else(|| format!("vpc-{}", &c.namespace_uuid.replace('-', "")[..17])),
+        ),
         pending_modified_values: Some(m::PendingModifiedValues::default()),
         cluster_version: Some("1.0".into()),
-        allow_version_upgrade: Some(true),
         number_of_nodes: Some(c.number_of_nodes),
         publicly_accessible: Some(c.publicly_accessible),
         encrypted: Some(c.encrypted),
         cluster_nodes: Some(nodes),
         cluster_revision_number: Some("77467".into()),
         tags: Some(tags_out(&c.tags)),
-        enhanced_vpc_routing: Some(false),
         iam_roles: Some(
             c.iam_roles
                 .iter()
@@ -220,7 +236,6 @@ fn cluster_out(c: &ClusterRecord, status: Option<&str>) -> m::Cluster {
                 .collect(),
         ),
         pending_actions: Some(vec![]),
-        maintenance_track_name: Some("current".into()),
         cluster_namespace_arn: Some(format!(
             "arn:aws:redshift:{}:{}:namespace:{}",
             c.region, c.account, c.namespace_uuid
@@ -228,7 +243,9 @@ fn cluster_out(c: &ClusterRecord, status: Option<&str>) -> m::Cluster {
         total_storage_capacity_in_mega_bytes: Some(160_000 * c.number_of_nodes as i64),
         default_iam_role_arn: c.default_iam_role.clone(),
         ..Default::default()
-    }
+    };
+    c.options.fill(&mut out, &c.region);
+    out
 }
 
 fn snapshot_arn(s: &SnapshotRecord) -> String {
@@ -396,11 +413,52 @@ impl Redshift {
                 )));
             }
         }
+        let mut options = ClusterOptions::default();
+        Requested {
+            availability_zone: i.availability_zone.as_deref(),
+            maintenance_window: i.preferred_maintenance_window.as_deref(),
+            automated_snapshot_retention: i.automated_snapshot_retention_period,
+            manual_snapshot_retention: i.manual_snapshot_retention_period,
+            allow_version_upgrade: i.allow_version_upgrade,
+            maintenance_track: i.maintenance_track_name.as_deref(),
+            kms_key_id: i.kms_key_id.as_deref(),
+            enhanced_vpc_routing: i.enhanced_vpc_routing,
+            aqua: i.aqua_configuration_status.as_deref(),
+            multi_az: i.multi_az,
+            availability_zone_relocation: i.availability_zone_relocation,
+            cluster_version: i.cluster_version.as_deref(),
+            ip_address_type: i.ip_address_type.as_deref(),
+            hsm: i.hsm_client_certificate_identifier.is_some() || i.hsm_configuration_identifier.is_some(),
+            elastic_ip: i.elastic_ip.is_some(),
+            cluster_security_groups: i.cluster_security_groups.as_ref().is_some_and(|g| !g.is_empty()),
+            snapshot_schedule: i.snapshot_schedule_identifier.is_some(),
+            identity_center: i.redshift_idc_application_arn.is_some(),
+            catalog: i.catalog_name.is_some(),
+            extra_compute: i.extra_compute_for_automatic_optimization,
+            manage_master_password: None,
+        }
+        .apply(&mut options, &ctx.region, &node_type)?;
+        if i.load_sample_data.is_some() {
+            return Err(E::UnsupportedOperationFault.msg(
+                "LoadSampleData is not supported by nuage: COPY the TICKIT sample from s3://awssampledbuswest2/tickit/ instead.",
+            ));
+        }
+        let group = self.subnet_group(ctx, i.cluster_subnet_group_name.as_deref().unwrap_or("default")).await?;
+        options.subnet_group = i.cluster_subnet_group_name.as_ref().map(|_| group.name().to_string());
+        options.vpc_id = Some(group.vpc_id.clone());
         let _one = self.writes.lock().await;
         if self.get(&acct, &ctx.region, &id)?.is_some() {
             return Err(E::ClusterAlreadyExistsFault.msg("Cluster already exists"));
         }
+        let parameter_group = i
+            .cluster_parameter_group_name
+            .as_deref()
+            .map(|g| crate::parameter_groups::check_cluster_group(self, &acct, &ctx.region, g))
+            .transpose()?;
         let mut c = ClusterRecord {
+            parameter_group,
+            parameters_pending_reboot: false,
+            options,
             account: acct,
             region: ctx.region.clone(),
             identifier: id,
@@ -441,16 +499,8 @@ impl Redshift {
             (keys.is_empty() || c.tags.iter().any(|(k, _)| keys.contains(k)))
                 && (values.is_empty() || c.tags.iter().any(|(_, v)| values.contains(v)))
         });
-        let max = i.max_records.unwrap_or(100);
-        if !(20..=100).contains(&max) {
-            return Err(invalid("MaxRecords must be between 20 and 100."));
-        }
-        let start: usize =
-            i.marker.as_deref().map(|m| m.parse().map_err(|_| invalid("Invalid marker"))).transpose()?.unwrap_or(0);
-        let page: Vec<m::Cluster> =
-            clusters.iter().skip(start).take(max as usize).map(|c| cluster_out(c, None)).collect();
-        let next = start + page.len();
-        Ok(m::ClustersMessage { clusters: Some(page), marker: (next < clusters.len()).then(|| next.to_string()) })
+        let (page, marker) = page(clusters, i.marker.as_deref(), i.max_records)?;
+        Ok(m::ClustersMessage { clusters: Some(page.iter().map(|c| cluster_out(c, None)).collect()), marker })
     }
 
     pub(crate) async fn modify_cluster(
@@ -490,6 +540,34 @@ impl Redshift {
             }
             new_id = Some(n);
         }
+        let mut options = c.options.clone();
+        Requested {
+            availability_zone: i.availability_zone.as_deref(),
+            maintenance_window: i.preferred_maintenance_window.as_deref(),
+            automated_snapshot_retention: i.automated_snapshot_retention_period,
+            manual_snapshot_retention: i.manual_snapshot_retention_period,
+            allow_version_upgrade: i.allow_version_upgrade,
+            maintenance_track: i.maintenance_track_name.as_deref(),
+            kms_key_id: i.kms_key_id.as_deref(),
+            enhanced_vpc_routing: i.enhanced_vpc_routing,
+            aqua: None,
+            multi_az: i.multi_az,
+            availability_zone_relocation: i.availability_zone_relocation,
+            cluster_version: i.cluster_version.as_deref(),
+            ip_address_type: i.ip_address_type.as_deref(),
+            hsm: i.hsm_client_certificate_identifier.is_some() || i.hsm_configuration_identifier.is_some(),
+            elastic_ip: i.elastic_ip.is_some(),
+            cluster_security_groups: i.cluster_security_groups.as_ref().is_some_and(|g| !g.is_empty()),
+            extra_compute: i.extra_compute_for_automatic_optimization,
+            manage_master_password: i.manage_master_password,
+            ..Default::default()
+        }
+        .apply(&mut options, &c.region, i.node_type.as_deref().unwrap_or(&c.node_type))?;
+        let new_group = i
+            .cluster_parameter_group_name
+            .as_deref()
+            .map(|g| crate::parameter_groups::check_cluster_group(self, &c.account, &c.region, g))
+            .transpose()?;
         if let Some(p) = &i.master_user_password {
             let wh = self.warehouse(&c).ok_or_else(|| bad_state(&c))?;
             wh.set_password(&c.master_username, p, true).await.map_err(crate::sql_err)?;
@@ -508,6 +586,12 @@ impl Redshift {
         }
         if let Some(e) = i.encrypted {
             c.encrypted = e;
+        }
+        c.options = options;
+        // A new group applies at the next reboot, as its static parameters would.
+        if let Some(g) = new_group.filter(|g| Some(g) != c.parameter_group.as_ref()) {
+            c.parameter_group = (g != crate::parameter_groups::DEFAULT_GROUP).then_some(g);
+            c.parameters_pending_reboot = true;
         }
         let restart = new_id.is_some() || i.port.is_some_and(|p| p != c.port);
         if restart {
@@ -738,6 +822,42 @@ impl Redshift {
         for r in &roles {
             check_role_arn(r)?;
         }
+        let node_type = i.node_type.clone().unwrap_or(snap.cluster.node_type.clone());
+        let mut options = snap.cluster.options.clone();
+        Requested {
+            availability_zone: i.availability_zone.as_deref(),
+            maintenance_window: i.preferred_maintenance_window.as_deref(),
+            automated_snapshot_retention: i.automated_snapshot_retention_period,
+            manual_snapshot_retention: i.manual_snapshot_retention_period,
+            allow_version_upgrade: i.allow_version_upgrade,
+            maintenance_track: i.maintenance_track_name.as_deref(),
+            kms_key_id: i.kms_key_id.as_deref(),
+            enhanced_vpc_routing: i.enhanced_vpc_routing,
+            aqua: i.aqua_configuration_status.as_deref(),
+            multi_az: i.multi_az,
+            availability_zone_relocation: i.availability_zone_relocation,
+            ip_address_type: i.ip_address_type.as_deref(),
+            hsm: i.hsm_client_certificate_identifier.is_some() || i.hsm_configuration_identifier.is_some(),
+            elastic_ip: i.elastic_ip.is_some(),
+            cluster_security_groups: i.cluster_security_groups.as_ref().is_some_and(|g| !g.is_empty()),
+            snapshot_schedule: i.snapshot_schedule_identifier.is_some(),
+            identity_center: i.redshift_idc_application_arn.is_some(),
+            catalog: i.catalog_name.is_some(),
+            manage_master_password: i.manage_master_password,
+            ..Default::default()
+        }
+        .apply(&mut options, &ctx.region, &node_type)?;
+        if i.reserved_node_id.is_some() || i.target_reserved_node_offering_id.is_some() {
+            return Err(E::UnsupportedOperationFault.msg("Reserved nodes are not served by nuage."));
+        }
+        if i.owner_account.as_deref().is_some_and(|o| o != acct) {
+            return Err(snapshot_not_found(&sid));
+        }
+        if let Some(name) = &i.cluster_subnet_group_name {
+            let group = self.subnet_group(ctx, name).await?;
+            options.subnet_group = Some(group.name().to_string());
+            options.vpc_id = Some(group.vpc_id.clone());
+        }
         let from = self.snapshot_dir(&acct, &ctx.region, &sid);
         let to = self.cluster_dir(&acct, &ctx.region, &id);
         tokio::task::spawn_blocking(move || nuage_warehouse::copy_database(&from, &to))
@@ -752,12 +872,19 @@ impl Redshift {
             default_iam_role: i.default_iam_role_arn,
             vpc_security_group_ids: i.vpc_security_group_ids.unwrap_or_default(),
             publicly_accessible: i.publicly_accessible.unwrap_or(snap.cluster.publicly_accessible),
-            node_type: i.node_type.unwrap_or(snap.cluster.node_type.clone()),
             number_of_nodes: i.number_of_nodes.unwrap_or(snap.cluster.number_of_nodes),
             tags: Vec::new(),
             status: "available".into(),
             create_time_ms: now_ms(),
             namespace_uuid: uuid::Uuid::new_v4().to_string(),
+            parameter_group: i
+                .cluster_parameter_group_name
+                .as_deref()
+                .map(|g| crate::parameter_groups::check_cluster_group(self, &acct, &ctx.region, g))
+                .transpose()?,
+            parameters_pending_reboot: false,
+            options,
+            node_type,
             ..snap.cluster.clone()
         };
         self.start(&mut c).await?;
@@ -841,6 +968,16 @@ impl Redshift {
         })
     }
 
+    /// Audit logging is never enabled in nuage (EnableLogging is not served yet).
+    pub(crate) fn logging_status(
+        &self,
+        ctx: &RequestContext,
+        i: m::DescribeLoggingStatusMessage,
+    ) -> AwsResult<m::LoggingStatus> {
+        self.cluster(ctx, i.cluster_identifier.as_deref())?;
+        Ok(m::LoggingStatus { logging_enabled: Some(false), ..Default::default() })
+    }
+
     /// The cluster or snapshot an ARN names, for tagging.
     fn tagged(&self, ctx: &RequestContext, arn: &str) -> AwsResult<(Option<ClusterRecord>, Option<SnapshotRecord>)> {
         let resource = arn.splitn(6, ':').nth(5).unwrap_or_default();
@@ -865,11 +1002,18 @@ impl Redshift {
         remove: Vec<String>,
     ) -> AwsResult<()> {
         let _one = self.writes.lock().await;
-        let (c, s) = self.tagged(ctx, arn)?;
         let edit = |tags: &mut Vec<(String, String)>| {
             merge_tags(tags, add.clone());
             tags.retain(|(k, _)| !remove.contains(k));
         };
+        if let Some(name) = parameter_group_of(arn) {
+            let tags = self.tag_parameter_group(account(ctx)?, &ctx.region, name, edit).await?;
+            if tags.len() > 50 {
+                return Err(E::TagLimitExceededFault.msg("You have exceeded the number of tags allowed."));
+            }
+            return Ok(());
+        }
+        let (c, s) = self.tagged(ctx, arn)?;
         if let Some(mut c) = c {
             edit(&mut c.tags);
             if c.tags.len() > 50 {
@@ -901,6 +1045,11 @@ impl Redshift {
             }
         };
         match &i.resource_name {
+            Some(arn) if parameter_group_of(arn).is_some() => {
+                let name = parameter_group_of(arn).unwrap_or_default();
+                let g = self.parameter_group(account(ctx)?, &ctx.region, name)?;
+                push(arn.clone(), "parametergroup", g.tags());
+            }
             Some(arn) => {
                 let (c, s) = self.tagged(ctx, arn)?;
                 if let Some(c) = c {
@@ -920,6 +1069,11 @@ impl Redshift {
                 if kind.as_deref().is_none_or(|k| k == "snapshot") {
                     for s in self.snapshots(ctx)? {
                         push(snapshot_arn(&s), "snapshot", &s.tags);
+                    }
+                }
+                if kind.as_deref().is_none_or(|k| k == "parametergroup") {
+                    for (arn, tags) in self.parameter_groups(account(ctx)?, &ctx.region)? {
+                        push(arn, "parametergroup", &tags);
                     }
                 }
             }

@@ -1,10 +1,13 @@
 //! Amazon Redshift control plane: clusters, snapshots, database credentials; each available cluster serves its warehouse on its own port.
 
 mod api;
+mod cluster_options;
 mod data_api;
+mod parameter_groups;
 mod routes;
 mod s3_access;
 mod serverless;
+mod subnet_groups;
 
 use nuage_core::{AwsError, AwsResult};
 use nuage_storage::redb::TableDefinition;
@@ -47,6 +50,14 @@ pub struct ClusterRecord {
     pub status: String,
     pub create_time_ms: i64,
     pub namespace_uuid: String,
+    /// Its cluster parameter group; None is the default one.
+    #[serde(default)]
+    pub parameter_group: Option<String>,
+    /// Static parameters of its group changed since it last started.
+    #[serde(default)]
+    pub parameters_pending_reboot: bool,
+    #[serde(default)]
+    pub options: cluster_options::ClusterOptions,
 }
 
 impl ClusterRecord {
@@ -56,6 +67,11 @@ impl ClusterRecord {
 
     pub fn arn(&self) -> String {
         format!("arn:aws:redshift:{}:{}:cluster:{}", self.region, self.account, self.identifier)
+    }
+
+    /// Its cluster subnet group's name (`default`: the default VPC's subnets).
+    pub fn subnet_group(&self) -> &str {
+        self.options.subnet_group.as_deref().unwrap_or("default")
     }
 }
 
@@ -246,7 +262,7 @@ impl Redshift {
         let db = Database { dir, name: c.db_name.clone(), master: c.master_username.clone() };
         let port = self.launch(&c.key(), db, password, c.port, &c.account, &c.region, compute).await?;
         c.bound_port = Some(port);
-        Ok(())
+        self.apply_parameters(c)
     }
 
     /// Opens a database (created with its master user the first time), serves it on `port`

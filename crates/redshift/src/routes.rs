@@ -4,6 +4,7 @@ use crate::api::{missing, tags_in};
 use crate::Redshift;
 use nuage_core::{AwsResult, RequestContext};
 use nuage_front::{Authorization, NoOutput, Row, TypedService};
+use nuage_protocol::common::Common;
 use nuage_protocol::redshift as m;
 use nuage_protocol::redshift::ops::Operation as O;
 use nuage_protocol::Protocol;
@@ -42,6 +43,12 @@ impl Arns<'_> {
             }
         }
         a
+    }
+    fn subnet_group(&self, name: &Option<String>) -> String {
+        self.of("subnetgroup", &name.as_deref().unwrap_or("*").to_ascii_lowercase())
+    }
+    fn parameter_group(&self, name: &Option<String>) -> String {
+        self.of("parametergroup", &name.as_deref().unwrap_or("*").to_ascii_lowercase())
     }
     fn snapshot(&self, cluster: &Option<String>, snapshot: &Option<String>) -> String {
         let c = cluster.as_deref().unwrap_or("*").to_ascii_lowercase();
@@ -184,6 +191,77 @@ impl TypedService for RedshiftService {
                     AwsResult::Ok(NoOutput)
                 })
             }
+            O::CreateClusterParameterGroup(i) => {
+                let resource = arn.parameter_group(&i.parameter_group_name);
+                Row::serve("redshift:CreateClusterParameterGroup", resource, rs.create_parameter_group(ctx, i))
+            }
+            O::DescribeClusterParameterGroups(i) => {
+                Row::serve("redshift:DescribeClusterParameterGroups", "*", async move {
+                    rs.describe_parameter_groups(ctx, i)
+                })
+            }
+            O::ModifyClusterParameterGroup(i) => {
+                let resource = arn.parameter_group(&i.parameter_group_name);
+                Row::serve("redshift:ModifyClusterParameterGroup", resource, async move {
+                    rs.modify_parameter_group(ctx, i.parameter_group_name, i.parameters, false).await
+                })
+            }
+            O::ResetClusterParameterGroup(i) => {
+                let resource = arn.parameter_group(&i.parameter_group_name);
+                Row::serve("redshift:ResetClusterParameterGroup", resource, async move {
+                    let all = i.reset_all_parameters.unwrap_or(false);
+                    if all && i.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+                        return Err(Common::InvalidParameterCombination
+                            .msg("ResetAllParameters and Parameters cannot be given together."));
+                    }
+                    let parameters = i
+                        .parameters
+                        .map(|ps| ps.into_iter().map(|p| m::Parameter { parameter_value: None, ..p }).collect());
+                    rs.modify_parameter_group(ctx, i.parameter_group_name, parameters, all).await
+                })
+            }
+            O::DeleteClusterParameterGroup(i) => {
+                let resource = arn.parameter_group(&i.parameter_group_name);
+                Row::serve("redshift:DeleteClusterParameterGroup", resource, async move {
+                    rs.delete_parameter_group(ctx, i.parameter_group_name).await?;
+                    AwsResult::Ok(NoOutput)
+                })
+            }
+            O::DescribeClusterParameters(i) => {
+                let resource = arn.parameter_group(&i.parameter_group_name);
+                Row::serve(
+                    "redshift:DescribeClusterParameters",
+                    resource,
+                    async move { rs.describe_parameters(ctx, i) },
+                )
+            }
+            O::DescribeDefaultClusterParameters(i) => {
+                Row::serve("redshift:DescribeDefaultClusterParameters", "*", async move {
+                    rs.describe_default_parameters(i)
+                })
+            }
+            O::CreateClusterSubnetGroup(i) => {
+                let resource = arn.subnet_group(&i.cluster_subnet_group_name);
+                Row::serve("redshift:CreateClusterSubnetGroup", resource, rs.create_subnet_group(ctx, i))
+            }
+            O::ModifyClusterSubnetGroup(i) => {
+                let resource = arn.subnet_group(&i.cluster_subnet_group_name);
+                Row::serve("redshift:ModifyClusterSubnetGroup", resource, rs.modify_subnet_group(ctx, i))
+            }
+            O::DeleteClusterSubnetGroup(i) => {
+                let resource = arn.subnet_group(&i.cluster_subnet_group_name);
+                Row::serve("redshift:DeleteClusterSubnetGroup", resource, async move {
+                    rs.delete_subnet_group(ctx, i.cluster_subnet_group_name).await?;
+                    AwsResult::Ok(NoOutput)
+                })
+            }
+            O::DescribeClusterSubnetGroups(i) => {
+                Row::serve("redshift:DescribeClusterSubnetGroups", "*", rs.describe_subnet_groups(ctx, i))
+            }
+            O::DescribeLoggingStatus(i) => Row::authorized(
+                arn.on_cluster(rs, "redshift:DescribeLoggingStatus", &i.cluster_identifier),
+                async move { rs.logging_status(ctx, i) },
+            ),
             O::DescribeTags(i) => Row::serve("redshift:DescribeTags", "*", async move { rs.describe_tags(ctx, i) }),
             O::AcceptReservedNodeExchange(_)
             | O::AddPartner(_)
@@ -197,9 +275,7 @@ impl TypedService for RedshiftService {
             | O::CancelResize(_)
             | O::CopyClusterSnapshot(_)
             | O::CreateAuthenticationProfile(_)
-            | O::CreateClusterParameterGroup(_)
             | O::CreateClusterSecurityGroup(_)
-            | O::CreateClusterSubnetGroup(_)
             | O::CreateCustomDomainAssociation(_)
             | O::CreateEndpointAccess(_)
             | O::CreateEventSubscription(_)
@@ -214,9 +290,7 @@ impl TypedService for RedshiftService {
             | O::CreateUsageLimit(_)
             | O::DeauthorizeDataShare(_)
             | O::DeleteAuthenticationProfile(_)
-            | O::DeleteClusterParameterGroup(_)
             | O::DeleteClusterSecurityGroup(_)
-            | O::DeleteClusterSubnetGroup(_)
             | O::DeleteCustomDomainAssociation(_)
             | O::DeleteEndpointAccess(_)
             | O::DeleteEventSubscription(_)
@@ -235,17 +309,13 @@ impl TypedService for RedshiftService {
             | O::DescribeAccountAttributes(_)
             | O::DescribeAuthenticationProfiles(_)
             | O::DescribeClusterDbRevisions(_)
-            | O::DescribeClusterParameterGroups(_)
-            | O::DescribeClusterParameters(_)
             | O::DescribeClusterSecurityGroups(_)
-            | O::DescribeClusterSubnetGroups(_)
             | O::DescribeClusterTracks(_)
             | O::DescribeClusterVersions(_)
             | O::DescribeCustomDomainAssociations(_)
             | O::DescribeDataShares(_)
             | O::DescribeDataSharesForConsumer(_)
             | O::DescribeDataSharesForProducer(_)
-            | O::DescribeDefaultClusterParameters(_)
             | O::DescribeEndpointAccess(_)
             | O::DescribeEndpointAuthorization(_)
             | O::DescribeEventCategories(_)
@@ -255,7 +325,6 @@ impl TypedService for RedshiftService {
             | O::DescribeHsmConfigurations(_)
             | O::DescribeInboundIntegrations(_)
             | O::DescribeIntegrations(_)
-            | O::DescribeLoggingStatus(_)
             | O::DescribeNodeConfigurationOptions(_)
             | O::DescribeOrderableClusterOptions(_)
             | O::DescribePartners(_)
@@ -286,10 +355,8 @@ impl TypedService for RedshiftService {
             | O::ModifyAuthenticationProfile(_)
             | O::ModifyClusterDbRevision(_)
             | O::ModifyClusterMaintenance(_)
-            | O::ModifyClusterParameterGroup(_)
             | O::ModifyClusterSnapshot(_)
             | O::ModifyClusterSnapshotSchedule(_)
-            | O::ModifyClusterSubnetGroup(_)
             | O::ModifyCustomDomainAssociation(_)
             | O::ModifyEndpointAccess(_)
             | O::ModifyEventSubscription(_)
@@ -305,7 +372,6 @@ impl TypedService for RedshiftService {
             | O::PutResourcePolicy(_)
             | O::RegisterNamespace(_)
             | O::RejectDataShare(_)
-            | O::ResetClusterParameterGroup(_)
             | O::ResizeCluster(_)
             | O::RestoreTableFromClusterSnapshot(_)
             | O::RevokeClusterSecurityGroupIngress(_)
