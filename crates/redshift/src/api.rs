@@ -1,6 +1,7 @@
 //! Redshift's API on the query protocol: each operation with its IAM action and resource,
 //! its validation and AWS's errors.
 use crate::cluster_options::{ClusterOptions, Requested};
+use crate::snapshots::snapshot_arn;
 use crate::{key, now_ms, ClusterRecord, Redshift, SnapshotRecord, CLUSTERS, SNAPSHOTS};
 use nuage_core::{AwsError, AwsResult, RequestContext};
 use nuage_protocol::common::Common;
@@ -30,15 +31,11 @@ pub(crate) fn missing(name: &str) -> AwsError {
     Common::MissingParameter.msg(format!("The request must contain the parameter {name}"))
 }
 
-fn not_found(id: &str) -> AwsError {
+pub(crate) fn not_found(id: &str) -> AwsError {
     E::ClusterNotFoundFault.msg(format!("Cluster {id} not found."))
 }
 
-fn snapshot_not_found(id: &str) -> AwsError {
-    E::ClusterSnapshotNotFoundFault.msg(format!("Snapshot {id} not found."))
-}
-
-fn bad_state(c: &ClusterRecord) -> AwsError {
+pub(crate) fn bad_state(c: &ClusterRecord) -> AwsError {
     E::InvalidClusterStateFault
         .msg(format!(
             "There is an operation running on the Cluster {}. Please try to {} later.",
@@ -53,7 +50,7 @@ pub(crate) fn account(ctx: &RequestContext) -> AwsResult<&str> {
 
 /// Cluster and snapshot identifiers: 1–63 lower-case letters, digits and hyphens, starting
 /// with a letter, without two hyphens in a row or a trailing one. Stored in lower case.
-fn check_identifier(id: &str, what: &str) -> AwsResult<String> {
+pub(crate) fn check_identifier(id: &str, what: &str) -> AwsResult<String> {
     let id = id.to_ascii_lowercase();
     let ok = !id.is_empty()
         && id.len() <= 63
@@ -89,14 +86,14 @@ pub(crate) fn password_problem(p: &str) -> Option<&'static str> {
 }
 
 /// Redshift's master password rules.
-fn check_password(p: &str) -> AwsResult<()> {
+pub(crate) fn check_password(p: &str) -> AwsResult<()> {
     match password_problem(p) {
         Some(w) => Err(invalid(format!("The parameter MasterUserPassword is not a valid password because {w}."))),
         None => Ok(()),
     }
 }
 
-fn check_username(u: &str) -> AwsResult<()> {
+pub(crate) fn check_username(u: &str) -> AwsResult<()> {
     let ok = !u.is_empty()
         && u.len() <= 128
         && u.starts_with(|c: char| c.is_ascii_alphabetic())
@@ -119,7 +116,7 @@ pub(crate) fn role_arn_ok(arn: &str) -> bool {
     arn.starts_with("arn:aws:iam::") && arn.split(':').nth(5).is_some_and(|r| r.starts_with("role/"))
 }
 
-fn check_role_arn(arn: &str) -> AwsResult<()> {
+pub(crate) fn check_role_arn(arn: &str) -> AwsResult<()> {
     if !role_arn_ok(arn) {
         return Err(invalid(format!("Invalid IAM role ARN: {arn}")));
     }
@@ -152,7 +149,7 @@ pub(crate) fn tags_out(tags: &[(String, String)]) -> Vec<m::Tag> {
     tags.iter().map(|(k, v)| m::Tag { key: Some(k.clone()), value: Some(v.clone()) }).collect()
 }
 
-fn merge_tags(into: &mut Vec<(String, String)>, new: Vec<(String, String)>) {
+pub(crate) fn merge_tags(into: &mut Vec<(String, String)>, new: Vec<(String, String)>) {
     for (k, v) in new {
         match into.iter_mut().find(|(x, _)| *x == k) {
             Some(e) => e.1 = v,
@@ -163,7 +160,7 @@ fn merge_tags(into: &mut Vec<(String, String)>, new: Vec<(String, String)>) {
 
 /// The cluster as DescribeClusters shows it; `status` overrides the stored one (the
 /// transitional state an operation answers with).
-fn cluster_out(c: &ClusterRecord, status: Option<&str>) -> m::Cluster {
+pub(crate) fn cluster_out(c: &ClusterRecord, status: Option<&str>) -> m::Cluster {
     let status = status.unwrap_or(&c.status).to_string();
     let availability = match status.as_str() {
         "available" => "Available",
@@ -248,46 +245,6 @@ fn cluster_out(c: &ClusterRecord, status: Option<&str>) -> m::Cluster {
     out
 }
 
-fn snapshot_arn(s: &SnapshotRecord) -> String {
-    format!("arn:aws:redshift:{}:{}:snapshot:{}/{}", s.region, s.account, s.cluster.identifier, s.identifier)
-}
-
-fn snapshot_out(s: &SnapshotRecord, status: &str) -> m::Snapshot {
-    let c = &s.cluster;
-    let mb = s.size_bytes as f64 / (1024.0 * 1024.0);
-    m::Snapshot {
-        snapshot_identifier: Some(s.identifier.clone()),
-        cluster_identifier: Some(c.identifier.clone()),
-        snapshot_create_time: Some(Timestamp(s.create_time_ms)),
-        status: Some(status.into()),
-        port: Some(c.port),
-        availability_zone: Some(format!("{}a", c.region)),
-        cluster_create_time: Some(Timestamp(c.create_time_ms)),
-        master_username: Some(c.master_username.clone()),
-        cluster_version: Some("1.0".into()),
-        engine_full_version: Some("1.0.77467".into()),
-        snapshot_type: Some(s.kind.clone()),
-        node_type: Some(c.node_type.clone()),
-        number_of_nodes: Some(c.number_of_nodes),
-        db_name: Some(c.db_name.clone()),
-        encrypted: Some(c.encrypted),
-        encrypted_with_hsm: Some(false),
-        owner_account: Some(s.account.clone()),
-        total_backup_size_in_mega_bytes: Some(mb),
-        actual_incremental_backup_size_in_mega_bytes: Some(mb),
-        backup_progress_in_mega_bytes: Some(mb),
-        current_backup_rate_in_mega_bytes_per_second: Some(0.0),
-        estimated_seconds_to_completion: Some(0),
-        elapsed_time_in_seconds: Some(0),
-        tags: Some(tags_out(&s.tags)),
-        enhanced_vpc_routing: Some(false),
-        maintenance_track_name: Some("current".into()),
-        manual_snapshot_retention_period: Some(-1),
-        snapshot_arn: Some(snapshot_arn(s)),
-        ..Default::default()
-    }
-}
-
 pub(crate) fn dir_size(dir: &std::path::Path) -> u64 {
     let mut total = 0;
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -302,7 +259,7 @@ pub(crate) fn dir_size(dir: &std::path::Path) -> u64 {
     total
 }
 
-fn random_password() -> String {
+pub(crate) fn random_password() -> String {
     use rand::Rng;
     const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     let mut rng = rand::thread_rng();
@@ -342,7 +299,7 @@ pub(crate) async fn iam_login(
 }
 
 impl Redshift {
-    fn cluster(&self, ctx: &RequestContext, id: Option<&str>) -> AwsResult<ClusterRecord> {
+    pub(crate) fn cluster(&self, ctx: &RequestContext, id: Option<&str>) -> AwsResult<ClusterRecord> {
         let id = id.ok_or_else(|| missing("ClusterIdentifier"))?.to_ascii_lowercase();
         self.get(account(ctx)?, &ctx.region, &id)?.ok_or_else(|| not_found(&id))
     }
@@ -650,37 +607,6 @@ impl Redshift {
         Ok(m::ModifyClusterIamRolesResult { cluster: Some(cluster_out(&c, None)) })
     }
 
-    /// Copies a cluster's database into a new snapshot.
-    async fn take_snapshot(
-        &self,
-        c: &ClusterRecord,
-        id: &str,
-        kind: &str,
-        tags: Vec<(String, String)>,
-    ) -> AwsResult<SnapshotRecord> {
-        let k = key(&c.account, &c.region, id);
-        if self.store.read()?.get::<SnapshotRecord>(SNAPSHOTS, &k)?.is_some() {
-            return Err(E::ClusterSnapshotAlreadyExistsFault.msg(format!(
-                "Cannot create the snapshot because a snapshot with the identifier {id} already exists."
-            )));
-        }
-        let to = self.snapshot_dir(&c.account, &c.region, id);
-        self.copy_database(self.warehouse(c), self.cluster_dir(&c.account, &c.region, &c.identifier), &to).await?;
-        let s = SnapshotRecord {
-            account: c.account.clone(),
-            region: c.region.clone(),
-            identifier: id.to_string(),
-            cluster: c.clone(),
-            create_time_ms: now_ms(),
-            kind: kind.into(),
-            tags,
-            size_bytes: dir_size(&to),
-        };
-        let v = s.clone();
-        self.store.write(move |w| w.put(SNAPSHOTS, &k, &v)).await?;
-        Ok(s)
-    }
-
     pub(crate) async fn delete_cluster(
         &self,
         ctx: &RequestContext,
@@ -707,7 +633,7 @@ impl Redshift {
         }
         if let Some(id) = &i.final_cluster_snapshot_identifier {
             let id = check_identifier(id, "Snapshot")?;
-            self.take_snapshot(&c, &id, "manual", c.tags.clone()).await?;
+            self.take_snapshot(&c, &id, "manual", c.tags.clone(), c.options.manual_snapshot_retention).await?;
         }
         self.remove_cluster(&c).await?;
         Ok(m::DeleteClusterResult { cluster: Some(cluster_out(&c, Some("deleting"))) })
@@ -745,167 +671,6 @@ impl Redshift {
         }
         self.put(&c).await?;
         Ok(cluster_out(&c, Some(transient)))
-    }
-
-    pub(crate) async fn create_snapshot(
-        &self,
-        ctx: &RequestContext,
-        i: m::CreateClusterSnapshotMessage,
-    ) -> AwsResult<m::CreateClusterSnapshotResult> {
-        let _one = self.writes.lock().await;
-        let id = check_identifier(
-            i.snapshot_identifier.as_deref().ok_or_else(|| missing("SnapshotIdentifier"))?,
-            "Snapshot",
-        )?;
-        let c = self.cluster(ctx, i.cluster_identifier.as_deref())?;
-        if c.status != "available" {
-            return Err(bad_state(&c));
-        }
-        let s = self.take_snapshot(&c, &id, "manual", tags_in(i.tags)).await?;
-        Ok(m::CreateClusterSnapshotResult { snapshot: Some(snapshot_out(&s, "available")) })
-    }
-
-    fn snapshots(&self, ctx: &RequestContext) -> AwsResult<Vec<SnapshotRecord>> {
-        let prefix = format!("{}/{}/", account(ctx)?, ctx.region);
-        Ok(self.store.read()?.scan::<SnapshotRecord>(SNAPSHOTS, &prefix)?.into_iter().map(|(_, s)| s).collect())
-    }
-
-    pub(crate) fn describe_snapshots(
-        &self,
-        ctx: &RequestContext,
-        i: m::DescribeClusterSnapshotsMessage,
-    ) -> AwsResult<m::SnapshotMessage> {
-        let mut all = self.snapshots(ctx)?;
-        if let Some(id) = &i.snapshot_identifier {
-            all.retain(|s| s.identifier == id.to_ascii_lowercase());
-            if all.is_empty() {
-                return Err(snapshot_not_found(id));
-            }
-        }
-        if let Some(c) = &i.cluster_identifier {
-            all.retain(|s| s.cluster.identifier == c.to_ascii_lowercase());
-        }
-        if let Some(t) = &i.snapshot_type {
-            all.retain(|s| s.kind == *t);
-        }
-        all.sort_by_key(|s| s.create_time_ms);
-        Ok(m::SnapshotMessage {
-            snapshots: Some(all.iter().map(|s| snapshot_out(s, "available")).collect()),
-            marker: None,
-        })
-    }
-
-    pub(crate) async fn restore(
-        &self,
-        ctx: &RequestContext,
-        i: m::RestoreFromClusterSnapshotMessage,
-    ) -> AwsResult<m::RestoreFromClusterSnapshotResult> {
-        let _one = self.writes.lock().await;
-        let acct = account(ctx)?.to_string();
-        let id =
-            check_identifier(i.cluster_identifier.as_deref().ok_or_else(|| missing("ClusterIdentifier"))?, "Cluster")?;
-        let sid = i
-            .snapshot_identifier
-            .clone()
-            .or_else(|| i.snapshot_arn.as_ref().and_then(|a| a.rsplit('/').next().map(String::from)))
-            .ok_or_else(|| missing("SnapshotIdentifier"))?
-            .to_ascii_lowercase();
-        let snap: SnapshotRecord = self
-            .store
-            .read()?
-            .get(SNAPSHOTS, &key(&acct, &ctx.region, &sid))?
-            .ok_or_else(|| snapshot_not_found(&sid))?;
-        if self.get(&acct, &ctx.region, &id)?.is_some() {
-            return Err(E::ClusterAlreadyExistsFault.msg("Cluster already exists"));
-        }
-        let roles = i.iam_roles.unwrap_or_default();
-        for r in &roles {
-            check_role_arn(r)?;
-        }
-        let node_type = i.node_type.clone().unwrap_or(snap.cluster.node_type.clone());
-        let mut options = snap.cluster.options.clone();
-        Requested {
-            availability_zone: i.availability_zone.as_deref(),
-            maintenance_window: i.preferred_maintenance_window.as_deref(),
-            automated_snapshot_retention: i.automated_snapshot_retention_period,
-            manual_snapshot_retention: i.manual_snapshot_retention_period,
-            allow_version_upgrade: i.allow_version_upgrade,
-            maintenance_track: i.maintenance_track_name.as_deref(),
-            kms_key_id: i.kms_key_id.as_deref(),
-            enhanced_vpc_routing: i.enhanced_vpc_routing,
-            aqua: i.aqua_configuration_status.as_deref(),
-            multi_az: i.multi_az,
-            availability_zone_relocation: i.availability_zone_relocation,
-            ip_address_type: i.ip_address_type.as_deref(),
-            hsm: i.hsm_client_certificate_identifier.is_some() || i.hsm_configuration_identifier.is_some(),
-            elastic_ip: i.elastic_ip.is_some(),
-            cluster_security_groups: i.cluster_security_groups.as_ref().is_some_and(|g| !g.is_empty()),
-            snapshot_schedule: i.snapshot_schedule_identifier.is_some(),
-            identity_center: i.redshift_idc_application_arn.is_some(),
-            catalog: i.catalog_name.is_some(),
-            manage_master_password: i.manage_master_password,
-            ..Default::default()
-        }
-        .apply(&mut options, &ctx.region, &node_type)?;
-        if i.reserved_node_id.is_some() || i.target_reserved_node_offering_id.is_some() {
-            return Err(E::UnsupportedOperationFault.msg("Reserved nodes are not served by nuage."));
-        }
-        if i.owner_account.as_deref().is_some_and(|o| o != acct) {
-            return Err(snapshot_not_found(&sid));
-        }
-        if let Some(name) = &i.cluster_subnet_group_name {
-            let group = self.subnet_group(ctx, name).await?;
-            options.subnet_group = Some(group.name().to_string());
-            options.vpc_id = Some(group.vpc_id.clone());
-        }
-        let from = self.snapshot_dir(&acct, &ctx.region, &sid);
-        let to = self.cluster_dir(&acct, &ctx.region, &id);
-        tokio::task::spawn_blocking(move || nuage_warehouse::copy_database(&from, &to))
-            .await
-            .map_err(AwsError::internal)?
-            .map_err(crate::sql_err)?;
-        let mut c = ClusterRecord {
-            identifier: id,
-            port: i.port.unwrap_or(snap.cluster.port),
-            bound_port: None,
-            iam_roles: roles,
-            default_iam_role: i.default_iam_role_arn,
-            vpc_security_group_ids: i.vpc_security_group_ids.unwrap_or_default(),
-            publicly_accessible: i.publicly_accessible.unwrap_or(snap.cluster.publicly_accessible),
-            number_of_nodes: i.number_of_nodes.unwrap_or(snap.cluster.number_of_nodes),
-            tags: Vec::new(),
-            status: "available".into(),
-            create_time_ms: now_ms(),
-            namespace_uuid: uuid::Uuid::new_v4().to_string(),
-            parameter_group: i
-                .cluster_parameter_group_name
-                .as_deref()
-                .map(|g| crate::parameter_groups::check_cluster_group(self, &acct, &ctx.region, g))
-                .transpose()?,
-            parameters_pending_reboot: false,
-            options,
-            node_type,
-            ..snap.cluster.clone()
-        };
-        self.start(&mut c).await?;
-        self.put(&c).await?;
-        Ok(m::RestoreFromClusterSnapshotResult { cluster: Some(cluster_out(&c, Some("creating"))) })
-    }
-
-    pub(crate) async fn delete_snapshot(
-        &self,
-        ctx: &RequestContext,
-        i: m::DeleteClusterSnapshotMessage,
-    ) -> AwsResult<m::DeleteClusterSnapshotResult> {
-        let _one = self.writes.lock().await;
-        let acct = account(ctx)?.to_string();
-        let sid = i.snapshot_identifier.ok_or_else(|| missing("SnapshotIdentifier"))?.to_ascii_lowercase();
-        let k = key(&acct, &ctx.region, &sid);
-        let snap: SnapshotRecord = self.store.read()?.get(SNAPSHOTS, &k)?.ok_or_else(|| snapshot_not_found(&sid))?;
-        self.store.write(move |w| w.delete(SNAPSHOTS, &k)).await?;
-        let dir = self.snapshot_dir(&acct, &ctx.region, &sid);
-        let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(dir)).await;
-        Ok(m::DeleteClusterSnapshotResult { snapshot: Some(snapshot_out(&snap, "deleted")) })
     }
 
     pub(crate) async fn credentials(

@@ -7,6 +7,7 @@ mod parameter_groups;
 mod routes;
 mod s3_access;
 mod serverless;
+mod snapshots;
 mod subnet_groups;
 
 use nuage_core::{AwsError, AwsResult};
@@ -86,6 +87,16 @@ pub struct SnapshotRecord {
     pub kind: String,
     pub tags: Vec<(String, String)>,
     pub size_bytes: u64,
+    /// Days a manual snapshot is kept; -1 until it is deleted.
+    #[serde(default = "keep_forever")]
+    pub retention_days: i32,
+    /// Other accounts that may describe and restore it.
+    #[serde(default)]
+    pub restore_accounts: Vec<String>,
+}
+
+fn keep_forever() -> i32 {
+    -1
 }
 
 fn key(account: &str, region: &str, id: &str) -> String {

@@ -240,6 +240,69 @@ impl TypedService for RedshiftService {
                     rs.describe_default_parameters(i)
                 })
             }
+            O::ModifyClusterSnapshot(i) => Row::serve(
+                "redshift:ModifyClusterSnapshot",
+                arn.snapshot(&None, &i.snapshot_identifier),
+                rs.modify_snapshot(ctx, i),
+            ),
+            O::BatchModifyClusterSnapshots(i) => Row::serve(
+                "redshift:BatchModifyClusterSnapshots",
+                arn.snapshot(&None, &None),
+                rs.batch_modify_snapshots(ctx, i),
+            ),
+            O::BatchDeleteClusterSnapshots(i) => Row::serve(
+                "redshift:BatchDeleteClusterSnapshots",
+                arn.snapshot(&None, &None),
+                rs.batch_delete_snapshots(ctx, i),
+            ),
+            O::CopyClusterSnapshot(i) => {
+                let mut a = Authorization {
+                    action: "redshift:CopyClusterSnapshot",
+                    resource: arn.snapshot(&i.source_snapshot_cluster_identifier, &i.source_snapshot_identifier),
+                    ..Default::default()
+                };
+                // The copy is a new snapshot of the same cluster.
+                a.also.push(Authorization {
+                    action: "redshift:CreateClusterSnapshot",
+                    resource: arn.snapshot(&i.source_snapshot_cluster_identifier, &i.target_snapshot_identifier),
+                    ..Default::default()
+                });
+                Row::authorized(a, rs.copy_snapshot(ctx, i))
+            }
+            O::AuthorizeSnapshotAccess(i) => Row::serve(
+                "redshift:AuthorizeSnapshotAccess",
+                arn.snapshot(&i.snapshot_cluster_identifier, &i.snapshot_identifier),
+                async move {
+                    let snapshot = rs
+                        .snapshot_access(
+                            ctx,
+                            i.snapshot_identifier.as_deref(),
+                            i.snapshot_arn.as_deref(),
+                            i.snapshot_cluster_identifier.as_deref(),
+                            i.account_with_restore_access,
+                            true,
+                        )
+                        .await?;
+                    Ok(m::AuthorizeSnapshotAccessResult { snapshot: Some(snapshot) })
+                },
+            ),
+            O::RevokeSnapshotAccess(i) => Row::serve(
+                "redshift:RevokeSnapshotAccess",
+                arn.snapshot(&i.snapshot_cluster_identifier, &i.snapshot_identifier),
+                async move {
+                    let snapshot = rs
+                        .snapshot_access(
+                            ctx,
+                            i.snapshot_identifier.as_deref(),
+                            i.snapshot_arn.as_deref(),
+                            i.snapshot_cluster_identifier.as_deref(),
+                            i.account_with_restore_access,
+                            false,
+                        )
+                        .await?;
+                    Ok(m::RevokeSnapshotAccessResult { snapshot: Some(snapshot) })
+                },
+            ),
             O::CreateClusterSubnetGroup(i) => {
                 let resource = arn.subnet_group(&i.cluster_subnet_group_name);
                 Row::serve("redshift:CreateClusterSubnetGroup", resource, rs.create_subnet_group(ctx, i))
@@ -269,11 +332,7 @@ impl TypedService for RedshiftService {
             | O::AuthorizeClusterSecurityGroupIngress(_)
             | O::AuthorizeDataShare(_)
             | O::AuthorizeEndpointAccess(_)
-            | O::AuthorizeSnapshotAccess(_)
-            | O::BatchDeleteClusterSnapshots(_)
-            | O::BatchModifyClusterSnapshots(_)
             | O::CancelResize(_)
-            | O::CopyClusterSnapshot(_)
             | O::CreateAuthenticationProfile(_)
             | O::CreateClusterSecurityGroup(_)
             | O::CreateCustomDomainAssociation(_)
@@ -355,7 +414,6 @@ impl TypedService for RedshiftService {
             | O::ModifyAuthenticationProfile(_)
             | O::ModifyClusterDbRevision(_)
             | O::ModifyClusterMaintenance(_)
-            | O::ModifyClusterSnapshot(_)
             | O::ModifyClusterSnapshotSchedule(_)
             | O::ModifyCustomDomainAssociation(_)
             | O::ModifyEndpointAccess(_)
@@ -376,7 +434,6 @@ impl TypedService for RedshiftService {
             | O::RestoreTableFromClusterSnapshot(_)
             | O::RevokeClusterSecurityGroupIngress(_)
             | O::RevokeEndpointAccess(_)
-            | O::RevokeSnapshotAccess(_)
             | O::RotateEncryptionKey(_)
             | O::UpdatePartnerStatus(_) => Row::NotServed,
         }
