@@ -1,6 +1,6 @@
 //! Redshift's API on the query protocol: each operation with its IAM action and resource,
 //! its validation and AWS's errors.
-use crate::cluster_options::{ClusterOptions, Requested};
+use crate::cluster_options::{requested, ClusterOptions};
 use crate::snapshots::snapshot_arn;
 use crate::{key, now_ms, ClusterRecord, Redshift, SnapshotRecord, CLUSTERS, SNAPSHOTS};
 use nuage_core::{AwsError, AwsResult, RequestContext};
@@ -139,6 +139,12 @@ pub(crate) fn page<T>(items: Vec<T>, marker: Option<&str>, max: Option<i32>) -> 
     let out: Vec<T> = items.into_iter().skip(start).take(max as usize).collect();
     let next = (start + out.len() < total).then(|| (start + out.len()).to_string());
     Ok((out, next))
+}
+
+/// Whether a resource's tags pass DescribeX's TagKeys and TagValues filters (any key, any value).
+pub(crate) fn tags_match(tags: &[(String, String)], keys: &[String], values: &[String]) -> bool {
+    (keys.is_empty() || tags.iter().any(|(k, _)| keys.contains(k)))
+        && (values.is_empty() || tags.iter().any(|(_, v)| values.contains(v)))
 }
 
 pub(crate) fn tags_in(tags: Option<Vec<m::Tag>>) -> Vec<(String, String)> {
@@ -371,29 +377,15 @@ impl Redshift {
             }
         }
         let mut options = ClusterOptions::default();
-        Requested {
-            availability_zone: i.availability_zone.as_deref(),
-            maintenance_window: i.preferred_maintenance_window.as_deref(),
-            automated_snapshot_retention: i.automated_snapshot_retention_period,
-            manual_snapshot_retention: i.manual_snapshot_retention_period,
-            allow_version_upgrade: i.allow_version_upgrade,
-            maintenance_track: i.maintenance_track_name.as_deref(),
-            kms_key_id: i.kms_key_id.as_deref(),
-            enhanced_vpc_routing: i.enhanced_vpc_routing,
+        requested!(i, {
             aqua: i.aqua_configuration_status.as_deref(),
-            multi_az: i.multi_az,
-            availability_zone_relocation: i.availability_zone_relocation,
             cluster_version: i.cluster_version.as_deref(),
-            ip_address_type: i.ip_address_type.as_deref(),
-            hsm: i.hsm_client_certificate_identifier.is_some() || i.hsm_configuration_identifier.is_some(),
-            elastic_ip: i.elastic_ip.is_some(),
-            cluster_security_groups: i.cluster_security_groups.as_ref().is_some_and(|g| !g.is_empty()),
             snapshot_schedule: i.snapshot_schedule_identifier.is_some(),
             identity_center: i.redshift_idc_application_arn.is_some(),
             catalog: i.catalog_name.is_some(),
             extra_compute: i.extra_compute_for_automatic_optimization,
             manage_master_password: None,
-        }
+        })
         .apply(&mut options, &ctx.region, &node_type)?;
         if i.load_sample_data.is_some() {
             return Err(E::UnsupportedOperationFault.msg(
@@ -452,10 +444,7 @@ impl Redshift {
         };
         let keys = i.tag_keys.unwrap_or_default();
         let values = i.tag_values.unwrap_or_default();
-        clusters.retain(|c| {
-            (keys.is_empty() || c.tags.iter().any(|(k, _)| keys.contains(k)))
-                && (values.is_empty() || c.tags.iter().any(|(_, v)| values.contains(v)))
-        });
+        clusters.retain(|c| crate::api::tags_match(&c.tags, &keys, &values));
         let (page, marker) = page(clusters, i.marker.as_deref(), i.max_records)?;
         Ok(m::ClustersMessage { clusters: Some(page.iter().map(|c| cluster_out(c, None)).collect()), marker })
     }
@@ -498,27 +487,13 @@ impl Redshift {
             new_id = Some(n);
         }
         let mut options = c.options.clone();
-        Requested {
-            availability_zone: i.availability_zone.as_deref(),
-            maintenance_window: i.preferred_maintenance_window.as_deref(),
-            automated_snapshot_retention: i.automated_snapshot_retention_period,
-            manual_snapshot_retention: i.manual_snapshot_retention_period,
-            allow_version_upgrade: i.allow_version_upgrade,
-            maintenance_track: i.maintenance_track_name.as_deref(),
-            kms_key_id: i.kms_key_id.as_deref(),
-            enhanced_vpc_routing: i.enhanced_vpc_routing,
+        requested!(i, {
             aqua: None,
-            multi_az: i.multi_az,
-            availability_zone_relocation: i.availability_zone_relocation,
             cluster_version: i.cluster_version.as_deref(),
-            ip_address_type: i.ip_address_type.as_deref(),
-            hsm: i.hsm_client_certificate_identifier.is_some() || i.hsm_configuration_identifier.is_some(),
-            elastic_ip: i.elastic_ip.is_some(),
-            cluster_security_groups: i.cluster_security_groups.as_ref().is_some_and(|g| !g.is_empty()),
             extra_compute: i.extra_compute_for_automatic_optimization,
             manage_master_password: i.manage_master_password,
             ..Default::default()
-        }
+        })
         .apply(&mut options, &c.region, i.node_type.as_deref().unwrap_or(&c.node_type))?;
         let new_group = i
             .cluster_parameter_group_name

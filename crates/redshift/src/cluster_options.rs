@@ -116,6 +116,31 @@ fn unsupported(what: &str) -> nuage_core::AwsError {
     E::UnsupportedOperationFault.msg(format!("{what} is not supported by nuage."))
 }
 
+/// The settings CreateCluster, ModifyCluster and RestoreFromClusterSnapshot share, read from
+/// any of their inputs (the same member names); `extra` adds the fields one of them has.
+macro_rules! requested {
+    ($i:expr, { $($extra:tt)* }) => {
+        $crate::cluster_options::Requested {
+            availability_zone: $i.availability_zone.as_deref(),
+            maintenance_window: $i.preferred_maintenance_window.as_deref(),
+            automated_snapshot_retention: $i.automated_snapshot_retention_period,
+            manual_snapshot_retention: $i.manual_snapshot_retention_period,
+            allow_version_upgrade: $i.allow_version_upgrade,
+            maintenance_track: $i.maintenance_track_name.as_deref(),
+            kms_key_id: $i.kms_key_id.as_deref(),
+            enhanced_vpc_routing: $i.enhanced_vpc_routing,
+            multi_az: $i.multi_az,
+            availability_zone_relocation: $i.availability_zone_relocation,
+            ip_address_type: $i.ip_address_type.as_deref(),
+            hsm: $i.hsm_client_certificate_identifier.is_some() || $i.hsm_configuration_identifier.is_some(),
+            elastic_ip: $i.elastic_ip.is_some(),
+            cluster_security_groups: $i.cluster_security_groups.as_ref().is_some_and(|g| !g.is_empty()),
+            $($extra)*
+        }
+    };
+}
+pub(crate) use requested;
+
 /// What CreateCluster, ModifyCluster and RestoreFromClusterSnapshot may set, in one shape.
 #[derive(Default)]
 pub(crate) struct Requested<'a> {

@@ -377,10 +377,7 @@ impl Redshift {
         };
         let keys = i.tag_keys.unwrap_or_default();
         let values = i.tag_values.unwrap_or_default();
-        all.retain(|g| {
-            (keys.is_empty() || g.tags.iter().any(|(k, _)| keys.contains(k)))
-                && (values.is_empty() || g.tags.iter().any(|(_, v)| values.contains(v)))
-        });
+        all.retain(|g| crate::api::tags_match(&g.tags, &keys, &values));
         let (items, marker) = page(all, i.marker.as_deref(), i.max_records)?;
         Ok(m::ClusterParameterGroupsMessage { parameter_groups: Some(items.iter().map(group_out).collect()), marker })
     }

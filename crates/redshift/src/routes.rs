@@ -114,6 +114,25 @@ impl TypedService for RedshiftService {
     fn row<'a>(&'a self, ctx: &'a RequestContext, op: O) -> Row<'a> {
         let rs = &*self.rs;
         let arn = Arns(ctx);
+        // Authorize/RevokeSnapshotAccess: the same input members, one handler.
+        macro_rules! snapshot_access {
+            ($i:expr, $action:literal, $grant:expr, $out:ident) => {{
+                let i = $i;
+                Row::serve($action, arn.snapshot(&i.snapshot_cluster_identifier, &i.snapshot_identifier), async move {
+                    let snapshot = rs
+                        .snapshot_access(
+                            ctx,
+                            i.snapshot_identifier.as_deref(),
+                            i.snapshot_arn.as_deref(),
+                            i.snapshot_cluster_identifier.as_deref(),
+                            i.account_with_restore_access,
+                            $grant,
+                        )
+                        .await?;
+                    Ok(m::$out { snapshot: Some(snapshot) })
+                })
+            }};
+        }
         match op {
             O::CreateCluster(i) => Row::authorized(
                 arn.on_cluster(rs, "redshift:CreateCluster", &i.cluster_identifier),
@@ -269,40 +288,12 @@ impl TypedService for RedshiftService {
                 });
                 Row::authorized(a, rs.copy_snapshot(ctx, i))
             }
-            O::AuthorizeSnapshotAccess(i) => Row::serve(
-                "redshift:AuthorizeSnapshotAccess",
-                arn.snapshot(&i.snapshot_cluster_identifier, &i.snapshot_identifier),
-                async move {
-                    let snapshot = rs
-                        .snapshot_access(
-                            ctx,
-                            i.snapshot_identifier.as_deref(),
-                            i.snapshot_arn.as_deref(),
-                            i.snapshot_cluster_identifier.as_deref(),
-                            i.account_with_restore_access,
-                            true,
-                        )
-                        .await?;
-                    Ok(m::AuthorizeSnapshotAccessResult { snapshot: Some(snapshot) })
-                },
-            ),
-            O::RevokeSnapshotAccess(i) => Row::serve(
-                "redshift:RevokeSnapshotAccess",
-                arn.snapshot(&i.snapshot_cluster_identifier, &i.snapshot_identifier),
-                async move {
-                    let snapshot = rs
-                        .snapshot_access(
-                            ctx,
-                            i.snapshot_identifier.as_deref(),
-                            i.snapshot_arn.as_deref(),
-                            i.snapshot_cluster_identifier.as_deref(),
-                            i.account_with_restore_access,
-                            false,
-                        )
-                        .await?;
-                    Ok(m::RevokeSnapshotAccessResult { snapshot: Some(snapshot) })
-                },
-            ),
+            O::AuthorizeSnapshotAccess(i) => {
+                snapshot_access!(i, "redshift:AuthorizeSnapshotAccess", true, AuthorizeSnapshotAccessResult)
+            }
+            O::RevokeSnapshotAccess(i) => {
+                snapshot_access!(i, "redshift:RevokeSnapshotAccess", false, RevokeSnapshotAccessResult)
+            }
             O::CreateClusterSubnetGroup(i) => {
                 let resource = arn.subnet_group(&i.cluster_subnet_group_name);
                 Row::serve("redshift:CreateClusterSubnetGroup", resource, rs.create_subnet_group(ctx, i))

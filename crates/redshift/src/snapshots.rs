@@ -2,7 +2,7 @@
 //! was; manual ones are kept for their retention period (-1: until deleted), may be copied,
 //! shared with other accounts for restore, and are restored into a new cluster.
 use crate::api::*;
-use crate::cluster_options::Requested;
+use crate::cluster_options::requested;
 use crate::{key, now_ms, ClusterRecord, Redshift, SnapshotRecord, SNAPSHOTS};
 use nuage_core::{AwsError, AwsResult, RequestContext};
 use nuage_protocol::redshift as m;
@@ -274,10 +274,7 @@ impl Redshift {
         }
         let keys = i.tag_keys.unwrap_or_default();
         let values = i.tag_values.unwrap_or_default();
-        all.retain(|s| {
-            (keys.is_empty() || s.tags.iter().any(|(k, _)| keys.contains(k)))
-                && (values.is_empty() || s.tags.iter().any(|(_, v)| values.contains(v)))
-        });
+        all.retain(|s| crate::api::tags_match(&s.tags, &keys, &values));
         if let Some(exists) = i.cluster_exists {
             let acct = account(ctx)?;
             let live: Vec<String> = self.list(acct, &ctx.region)?.into_iter().map(|c| c.identifier).collect();
@@ -497,28 +494,14 @@ impl Redshift {
         }
         let node_type = i.node_type.clone().unwrap_or(snap.cluster.node_type.clone());
         let mut options = snap.cluster.options.clone();
-        Requested {
-            availability_zone: i.availability_zone.as_deref(),
-            maintenance_window: i.preferred_maintenance_window.as_deref(),
-            automated_snapshot_retention: i.automated_snapshot_retention_period,
-            manual_snapshot_retention: i.manual_snapshot_retention_period,
-            allow_version_upgrade: i.allow_version_upgrade,
-            maintenance_track: i.maintenance_track_name.as_deref(),
-            kms_key_id: i.kms_key_id.as_deref(),
-            enhanced_vpc_routing: i.enhanced_vpc_routing,
+        requested!(i, {
             aqua: i.aqua_configuration_status.as_deref(),
-            multi_az: i.multi_az,
-            availability_zone_relocation: i.availability_zone_relocation,
-            ip_address_type: i.ip_address_type.as_deref(),
-            hsm: i.hsm_client_certificate_identifier.is_some() || i.hsm_configuration_identifier.is_some(),
-            elastic_ip: i.elastic_ip.is_some(),
-            cluster_security_groups: i.cluster_security_groups.as_ref().is_some_and(|g| !g.is_empty()),
             snapshot_schedule: i.snapshot_schedule_identifier.is_some(),
             identity_center: i.redshift_idc_application_arn.is_some(),
             catalog: i.catalog_name.is_some(),
             manage_master_password: i.manage_master_password,
             ..Default::default()
-        }
+        })
         .apply(&mut options, &ctx.region, &node_type)?;
         if i.reserved_node_id.is_some() || i.target_reserved_node_offering_id.is_some() {
             return Err(E::UnsupportedOperationFault.msg("Reserved nodes are not served by nuage."));

@@ -203,6 +203,28 @@ fn refuse_unsupported_namespace(log_exports: &Option<Vec<String>>, idc: bool) ->
     Ok(())
 }
 
+/// Refuses the workgroup settings nuage cannot honour.
+fn refuse_unsupported_workgroup(
+    target: &Option<m::PerformanceTarget>,
+    ip_address_type: Option<&str>,
+    track: Option<&str>,
+    extra_compute: Option<bool>,
+) -> AwsResult<()> {
+    if target.as_ref().is_some_and(|t| t.status.as_deref() == Some("ENABLED")) {
+        return Err(validation("AI-driven scaling (pricePerformanceTarget) is not supported by nuage."));
+    }
+    if ip_address_type == Some("dualstack") {
+        return Err(validation("nuage's SQL ports listen on IPv4 only: ipAddressType must be ipv4."));
+    }
+    if let Some(t) = track.filter(|t| *t != "current") {
+        return Err(validation(format!("Track {t} is not available: nuage serves the current track.")));
+    }
+    if extra_compute == Some(true) {
+        return Err(validation("extraComputeForAutomaticOptimization is not supported by nuage."));
+    }
+    Ok(())
+}
+
 /// A workgroup's config parameters over `base`: known keys only, values nuage honours only.
 fn merge_config(
     base: &BTreeMap<String, String>,
@@ -585,21 +607,12 @@ impl Redshift {
         let port = i.port.unwrap_or(5439);
         check_port(port)?;
         let subnets = self.check_subnets(ctx, &i.subnet_ids).await?;
-        if i.price_performance_target.as_ref().is_some_and(|t| t.status.as_deref() == Some("ENABLED")) {
-            return Err(validation("AI-driven scaling (pricePerformanceTarget) is not supported by nuage."));
-        }
-        if i.ip_address_type.as_deref() == Some("dualstack") {
-            return Err(validation("nuage's SQL ports listen on IPv4 only: ipAddressType must be ipv4."));
-        }
-        if i.track_name.as_deref().is_some_and(|t| t != "current") {
-            return Err(validation(format!(
-                "Track {} is not available: nuage serves the current track.",
-                i.track_name.unwrap_or_default()
-            )));
-        }
-        if i.extra_compute_for_automatic_optimization == Some(true) {
-            return Err(validation("extraComputeForAutomaticOptimization is not supported by nuage."));
-        }
+        refuse_unsupported_workgroup(
+            &i.price_performance_target,
+            i.ip_address_type.as_deref(),
+            i.track_name.as_deref(),
+            i.extra_compute_for_automatic_optimization,
+        )?;
         let config = merge_config(&default_config(), i.config_parameters)?;
         let _one = self.writes.lock().await;
         let n = self.namespace(ctx, i.namespace_name.as_deref().unwrap_or_default())?;
@@ -638,18 +651,12 @@ impl Redshift {
         i: m::UpdateWorkgroupRequest,
     ) -> AwsResult<m::UpdateWorkgroupResponse> {
         let subnets = self.check_subnets(ctx, &i.subnet_ids).await?;
-        if i.price_performance_target.as_ref().is_some_and(|t| t.status.as_deref() == Some("ENABLED")) {
-            return Err(validation("AI-driven scaling (pricePerformanceTarget) is not supported by nuage."));
-        }
-        if i.ip_address_type.as_deref() == Some("dualstack") {
-            return Err(validation("nuage's SQL ports listen on IPv4 only: ipAddressType must be ipv4."));
-        }
-        if i.track_name.as_deref().is_some_and(|t| t != "current") {
-            return Err(validation("Only the current track is available in nuage."));
-        }
-        if i.extra_compute_for_automatic_optimization == Some(true) {
-            return Err(validation("extraComputeForAutomaticOptimization is not supported by nuage."));
-        }
+        refuse_unsupported_workgroup(
+            &i.price_performance_target,
+            i.ip_address_type.as_deref(),
+            i.track_name.as_deref(),
+            i.extra_compute_for_automatic_optimization,
+        )?;
         let _one = self.writes.lock().await;
         let mut w = self.workgroup(ctx, i.workgroup_name.as_deref().unwrap_or_default())?;
         let base = i.base_capacity.unwrap_or(w.base_capacity);
