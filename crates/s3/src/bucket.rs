@@ -119,6 +119,7 @@ pub async fn create_bucket(
         policy_binds_root: false,
         public_access_block: None,
         logging: None,
+        website: None,
     };
     acl::check_acl_allowed(&bucket, &Some(bucket.grants.clone()))?;
     let location = format!("/{name}");

@@ -20,6 +20,7 @@ mod restore;
 mod routes;
 mod select;
 mod sse;
+mod website;
 
 use error::S3Result;
 use meta::{Bucket, Owner, BUCKETS};
@@ -285,6 +286,13 @@ impl S3Service {
             O::GetBucketLogging(input) => {
                 typed!(s, ctx, req, input, "GetBucketLogging", access_log::get_bucket_logging)
             }
+            O::PutBucketWebsite(input) => {
+                typed!(s, ctx, req, input, "PutBucketWebsite", website::put_bucket_website, empty)
+            }
+            O::GetBucketWebsite(input) => typed!(s, ctx, req, input, "GetBucketWebsite", website::get_bucket_website),
+            O::DeleteBucketWebsite(input) => {
+                typed!(s, ctx, req, input, "DeleteBucketWebsite", website::delete_bucket_website, empty)
+            }
             O::PutBucketCors(input) => typed!(s, ctx, req, input, "PutBucketCors", bucket::put_bucket_cors, empty),
             O::GetBucketCors(input) => typed!(s, ctx, req, input, "GetBucketCors", bucket::get_bucket_cors),
             O::DeleteBucketCors(input) => {
@@ -432,7 +440,6 @@ impl S3Service {
             | O::DeleteBucketMetadataTableConfiguration(_)
             | O::DeleteBucketMetricsConfiguration(_)
             | O::DeleteBucketReplication(_)
-            | O::DeleteBucketWebsite(_)
             | O::DeleteObjectAnnotation(_)
             | O::GetBucketAbac(_)
             | O::GetBucketAccelerateConfiguration(_)
@@ -447,7 +454,6 @@ impl S3Service {
             | O::GetBucketNotificationConfiguration(_)
             | O::GetBucketReplication(_)
             | O::GetBucketRequestPayment(_)
-            | O::GetBucketWebsite(_)
             | O::GetObjectAnnotation(_)
             | O::GetObjectTorrent(_)
             | O::ListBucketAnalyticsConfigurations(_)
@@ -467,7 +473,6 @@ impl S3Service {
             | O::PutBucketNotificationConfiguration(_)
             | O::PutBucketReplication(_)
             | O::PutBucketRequestPayment(_)
-            | O::PutBucketWebsite(_)
             | O::PutObjectAnnotation(_)
             | O::RenameObject(_)
             | O::UpdateBucketMetadataAnnotationTableConfiguration(_)
@@ -648,6 +653,20 @@ impl Service for S3Service {
         let control_header = req.header("x-amz-account-id").or_else(|| req.header("x-amz-outpost-id"));
         if req.raw_path.starts_with(control::PREFIX) && control_header.is_some() {
             return self.route_control(req);
+        }
+        // The website endpoint: anonymous reads, each object authorised as a GetObject.
+        if let Some(bucket) = website::website_bucket(&req.host) {
+            let authorization = Authorization {
+                operation: "WebsiteGet",
+                action: "s3:GetObject",
+                resource: format!("arn:aws:s3:::{bucket}"),
+                always_allowed: true,
+                ..Default::default()
+            };
+            return Ok(Routed {
+                authorization,
+                run: Box::pin(async move { website::serve(self, ctx, req, &bucket).await }),
+            });
         }
         let a = address(req);
         if post::is_form_post(req) && a.key.is_none() {

@@ -78,6 +78,9 @@ pub struct Bucket {
     /// Server access logging: where this bucket's access log goes.
     #[serde(default)]
     pub logging: Option<m::LoggingEnabled>,
+    /// Static website hosting.
+    #[serde(default)]
+    pub website: Option<m::WebsiteConfiguration>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
