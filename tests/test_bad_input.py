@@ -70,8 +70,11 @@ def test_truncated_chunked_body_rejected(server, s3, bucket):
 
 
 def test_unknown_operation_is_not_implemented(server, bucket):
-    website = b"<WebsiteConfiguration><IndexDocument><Suffix>index.html</Suffix></IndexDocument></WebsiteConfiguration>"
-    r = payload_signed("PUT", f"{server.endpoint}/{bucket}?website", website)
+    replication = (
+        b"<ReplicationConfiguration><Role>arn:aws:iam::000000000000:role/r</Role><Rule><Status>Enabled</Status>"
+        b"<Destination><Bucket>arn:aws:s3:::elsewhere</Bucket></Destination></Rule></ReplicationConfiguration>"
+    )
+    r = payload_signed("PUT", f"{server.endpoint}/{bucket}?replication", replication)
     assert r.status_code == 501 and b"NotImplemented" in r.content
 
 

@@ -120,6 +120,9 @@ pub async fn create_bucket(
         public_access_block: None,
         logging: None,
         website: None,
+        accelerate: None,
+        requester_pays: false,
+        notification: None,
     };
     acl::check_acl_allowed(&bucket, &Some(bucket.grants.clone()))?;
     let location = format!("/{name}");

@@ -3,6 +3,7 @@
 mod access_log;
 mod acl;
 mod bucket;
+mod bucket_config;
 mod checksum;
 mod control;
 mod cors;
@@ -61,6 +62,8 @@ fn address(req: &ServiceRequest) -> Addressed {
     let host = req.host.to_ascii_lowercase();
     let vhost_bucket = if host.parse::<std::net::IpAddr>().is_ok() || host == "localhost" || host.starts_with("s3.") {
         None
+    } else if let Some(b) = bucket_config::accelerate_bucket(&host) {
+        Some(b)
     } else if let Some(b) = host.strip_suffix(".localhost") {
         Some(b.strip_suffix(".s3").unwrap_or(b).to_string())
     } else {
@@ -286,6 +289,67 @@ impl S3Service {
             O::GetBucketLogging(input) => {
                 typed!(s, ctx, req, input, "GetBucketLogging", access_log::get_bucket_logging)
             }
+            O::PutBucketAccelerateConfiguration(input) => {
+                typed!(s, ctx, req, input, "PutBucketAccelerateConfiguration", bucket_config::put_accelerate, empty)
+            }
+            O::GetBucketAccelerateConfiguration(input) => {
+                typed!(s, ctx, req, input, "GetBucketAccelerateConfiguration", bucket_config::get_accelerate)
+            }
+            O::PutBucketRequestPayment(input) => {
+                typed!(s, ctx, req, input, "PutBucketRequestPayment", bucket_config::put_request_payment, empty)
+            }
+            O::GetBucketRequestPayment(input) => {
+                typed!(s, ctx, req, input, "GetBucketRequestPayment", bucket_config::get_request_payment)
+            }
+            O::PutBucketNotificationConfiguration(input) => {
+                typed!(s, ctx, req, input, "PutBucketNotificationConfiguration", bucket_config::put_notification, empty)
+            }
+            O::GetBucketNotificationConfiguration(input) => {
+                typed!(s, ctx, req, input, "GetBucketNotificationConfiguration", bucket_config::get_notification)
+            }
+            O::GetBucketReplication(input) => {
+                typed!(s, ctx, req, input, "GetBucketReplication", bucket_config::get_replication)
+            }
+            O::DeleteBucketReplication(input) => {
+                typed!(s, ctx, req, input, "DeleteBucketReplication", bucket_config::delete_replication, empty)
+            }
+            O::ListBucketAnalyticsConfigurations(input) => {
+                s.bucket(&input.bucket.unwrap_or_default())?;
+                let out =
+                    m::ListBucketAnalyticsConfigurationsOutput { is_truncated: Some(false), ..Default::default() };
+                Ok(s.render("ListBucketAnalyticsConfigurations", out))
+            }
+            O::ListBucketMetricsConfigurations(input) => {
+                s.bucket(&input.bucket.unwrap_or_default())?;
+                let out = m::ListBucketMetricsConfigurationsOutput { is_truncated: Some(false), ..Default::default() };
+                Ok(s.render("ListBucketMetricsConfigurations", out))
+            }
+            O::ListBucketInventoryConfigurations(input) => {
+                s.bucket(&input.bucket.unwrap_or_default())?;
+                let out =
+                    m::ListBucketInventoryConfigurationsOutput { is_truncated: Some(false), ..Default::default() };
+                Ok(s.render("ListBucketInventoryConfigurations", out))
+            }
+            O::ListBucketIntelligentTieringConfigurations(input) => {
+                s.bucket(&input.bucket.unwrap_or_default())?;
+                let out = m::ListBucketIntelligentTieringConfigurationsOutput {
+                    is_truncated: Some(false),
+                    ..Default::default()
+                };
+                Ok(s.render("ListBucketIntelligentTieringConfigurations", out))
+            }
+            O::GetBucketAnalyticsConfiguration(input) => {
+                bucket_config::no_configuration(s, input.bucket).map(|_| s.empty(""))
+            }
+            O::GetBucketMetricsConfiguration(input) => {
+                bucket_config::no_configuration(s, input.bucket).map(|_| s.empty(""))
+            }
+            O::GetBucketInventoryConfiguration(input) => {
+                bucket_config::no_configuration(s, input.bucket).map(|_| s.empty(""))
+            }
+            O::GetBucketIntelligentTieringConfiguration(input) => {
+                bucket_config::no_configuration(s, input.bucket).map(|_| s.empty(""))
+            }
             O::PutBucketWebsite(input) => {
                 typed!(s, ctx, req, input, "PutBucketWebsite", website::put_bucket_website, empty)
             }
@@ -439,40 +503,24 @@ impl S3Service {
             | O::DeleteBucketMetadataConfiguration(_)
             | O::DeleteBucketMetadataTableConfiguration(_)
             | O::DeleteBucketMetricsConfiguration(_)
-            | O::DeleteBucketReplication(_)
             | O::DeleteObjectAnnotation(_)
             | O::GetBucketAbac(_)
-            | O::GetBucketAccelerateConfiguration(_)
-            | O::GetBucketAnalyticsConfiguration(_)
-            | O::GetBucketIntelligentTieringConfiguration(_)
-            | O::GetBucketInventoryConfiguration(_)
             | O::GetBucketLifecycle(_)
             | O::GetBucketMetadataConfiguration(_)
             | O::GetBucketMetadataTableConfiguration(_)
-            | O::GetBucketMetricsConfiguration(_)
             | O::GetBucketNotification(_)
-            | O::GetBucketNotificationConfiguration(_)
-            | O::GetBucketReplication(_)
-            | O::GetBucketRequestPayment(_)
             | O::GetObjectAnnotation(_)
             | O::GetObjectTorrent(_)
-            | O::ListBucketAnalyticsConfigurations(_)
-            | O::ListBucketIntelligentTieringConfigurations(_)
-            | O::ListBucketInventoryConfigurations(_)
-            | O::ListBucketMetricsConfigurations(_)
             | O::ListDirectoryBuckets(_)
             | O::ListObjectAnnotations(_)
             | O::PutBucketAbac(_)
-            | O::PutBucketAccelerateConfiguration(_)
             | O::PutBucketAnalyticsConfiguration(_)
             | O::PutBucketIntelligentTieringConfiguration(_)
             | O::PutBucketInventoryConfiguration(_)
             | O::PutBucketLifecycle(_)
             | O::PutBucketMetricsConfiguration(_)
             | O::PutBucketNotification(_)
-            | O::PutBucketNotificationConfiguration(_)
             | O::PutBucketReplication(_)
-            | O::PutBucketRequestPayment(_)
             | O::PutObjectAnnotation(_)
             | O::RenameObject(_)
             | O::UpdateBucketMetadataAnnotationTableConfiguration(_)
@@ -624,6 +672,11 @@ impl Service for S3Service {
         elapsed: std::time::Duration,
     ) {
         self.record_access(ctx, req, operation, resp, elapsed);
+        if (200..300).contains(&resp.status) {
+            if let Some((bucket, key)) = self.addressed(req) {
+                bucket_config::report_events(self, &bucket, key.as_deref(), operation);
+            }
+        }
     }
 
     fn status(&self) -> Vec<(&'static str, u64)> {
@@ -705,6 +758,11 @@ impl Service for S3Service {
         }
         let authorization = self.authorization(ctx, route, req, &a);
         check_expected_owner(self, req, &a)?;
+        bucket_config::check_accelerate(self, req)?;
+        let charged = match a.bucket.as_deref().and_then(|b| self.bucket(b).ok()) {
+            Some(b) if route.name != "CreateBucket" => bucket_config::check_requester_pays(ctx, req, &b)?,
+            _ => false,
+        };
         if policy::grants_public_access(req) {
             if let Some(b) = a.bucket.as_deref().and_then(|b| self.bucket(b).ok()) {
                 if policy::block_public_acls(self, &b) {
@@ -713,6 +771,15 @@ impl Service for S3Service {
             }
         }
         let name = route.name;
-        Ok(Routed { authorization, run: Box::pin(async move { self.run(name, ctx, req, a).await }) })
+        Ok(Routed {
+            authorization,
+            run: Box::pin(async move {
+                let mut resp = self.run(name, ctx, req, a).await?;
+                if charged {
+                    resp.headers.push(("x-amz-request-charged".into(), "requester".into()));
+                }
+                Ok(resp)
+            }),
+        })
     }
 }

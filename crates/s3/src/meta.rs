@@ -81,6 +81,15 @@ pub struct Bucket {
     /// Static website hosting.
     #[serde(default)]
     pub website: Option<m::WebsiteConfiguration>,
+    /// Transfer Acceleration: `Enabled` or `Suspended` once set.
+    #[serde(default)]
+    pub accelerate: Option<String>,
+    /// Requester Pays.
+    #[serde(default)]
+    pub requester_pays: bool,
+    /// Event notifications.
+    #[serde(default)]
+    pub notification: Option<m::NotificationConfiguration>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -1,0 +1,120 @@
+"""Bucket settings with an effect on who may call and how: Transfer Acceleration (the
+accelerate endpoint), Requester Pays (other accounts must acknowledge the charge), event
+notifications (validated; undeliverable events reported in the log), and the configurations
+nuage cannot create yet answering as S3 does for a bucket without them."""
+import json
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+
+def code(call, **kwargs):
+    with pytest.raises(ClientError) as e:
+        call(**kwargs)
+    return e.value.response["Error"]["Code"]
+
+
+def test_transfer_acceleration_gates_the_accelerate_endpoint(server, s3):
+    s3.create_bucket(Bucket="fast")
+    s3.put_object(Bucket="fast", Key="k", Body=b"v")
+    s3.put_bucket_policy(Bucket="fast", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::fast/*"}]}))
+    assert "Status" not in s3.get_bucket_accelerate_configuration(Bucket="fast")
+    host = {"Host": f"fast.s3-accelerate.amazonaws.com:{server.port}"}
+    r = requests.get(f"{server.endpoint}/k", headers=host)
+    assert r.status_code == 400 and "InvalidRequest" in r.text and "Transfer Acceleration is not configured" in r.text
+    s3.put_bucket_accelerate_configuration(Bucket="fast", AccelerateConfiguration={"Status": "Enabled"})
+    assert s3.get_bucket_accelerate_configuration(Bucket="fast")["Status"] == "Enabled"
+    r = requests.get(f"{server.endpoint}/k", headers=host)
+    assert r.status_code == 200 and r.content == b"v"
+    s3.put_bucket_accelerate_configuration(Bucket="fast", AccelerateConfiguration={"Status": "Suspended"})
+    assert requests.get(f"{server.endpoint}/k", headers=host).status_code == 400
+    s3.create_bucket(Bucket="has.dots")
+    assert code(s3.put_bucket_accelerate_configuration, Bucket="has.dots", AccelerateConfiguration={"Status": "Enabled"}) == "InvalidRequest"
+
+
+def test_requester_pays_needs_the_requester_to_acknowledge(server, s3):
+    iam = server.client("iam")
+    s3.create_bucket(Bucket="paid")
+    s3.put_object(Bucket="paid", Key="data.csv", Body=b"a,b\n")
+    iam.create_user(UserName="reader")
+    key = iam.create_access_key(UserName="reader")["AccessKey"]
+    iam.put_user_policy(UserName="reader", PolicyName="read", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::paid/*"}]}))
+    # The reader is of the owner's account: the owner pays, no acknowledgement needed.
+    reader = server.client(access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    s3.put_bucket_request_payment(Bucket="paid", RequestPaymentConfiguration={"Payer": "Requester"})
+    assert s3.get_bucket_request_payment(Bucket="paid")["Payer"] == "Requester"
+    assert reader.get_object(Bucket="paid", Key="data.csv")["Body"].read() == b"a,b\n"
+    # Anonymous visitors are refused even where a policy makes the object public.
+    s3.put_bucket_policy(Bucket="paid", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::paid/*"}]}))
+    assert requests.get(f"{server.endpoint}/paid/data.csv").status_code == 403
+    s3.put_bucket_request_payment(Bucket="paid", RequestPaymentConfiguration={"Payer": "BucketOwner"})
+    assert requests.get(f"{server.endpoint}/paid/data.csv").status_code == 200
+
+
+def test_requester_pays_across_accounts(tmp_path):
+    from conftest import with_bootstrap
+
+    server = with_bootstrap(tmp_path, """
+[[account]]
+id = "222233334444"
+display_name = "partner"
+root_keys = [{ access_key = "PARTNERROOT", secret_key = "partnersecret" }]
+""")
+    try:
+        s3 = server.client()
+        s3.create_bucket(Bucket="dataset")
+        s3.put_object(Bucket="dataset", Key="part-0", Body=b"rows")
+        s3.put_bucket_policy(Bucket="dataset", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::dataset/*"}]}))
+        s3.put_bucket_request_payment(Bucket="dataset", RequestPaymentConfiguration={"Payer": "Requester"})
+        partner = server.client(access_key="PARTNERROOT", secret_key="partnersecret")
+        assert code(partner.get_object, Bucket="dataset", Key="part-0") == "AccessDenied"
+        out = partner.get_object(Bucket="dataset", Key="part-0", RequestPayer="requester")
+        assert out["Body"].read() == b"rows" and out["RequestCharged"] == "requester"
+    finally:
+        server.kill()
+
+
+def test_notifications_are_validated_and_undeliverable_events_reported(server, s3):
+    s3.create_bucket(Bucket="events")
+    assert s3.get_bucket_notification_configuration(Bucket="events").get("QueueConfigurations") is None
+    queue = {"QueueArn": "arn:aws:sqs:us-east-1:000000000000:uploads", "Events": ["s3:ObjectCreated:*"],
+             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}}}
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_notification_configuration(Bucket="events", NotificationConfiguration={"QueueConfigurations": [queue]})
+    assert e.value.response["Error"]["Code"] == "InvalidArgument"
+    assert "Unable to validate the following destination configurations" in e.value.response["Error"]["Message"]
+    bad = dict(queue, Events=["s3:ObjectCreated:Nope"])
+    assert code(s3.put_bucket_notification_configuration, Bucket="events", NotificationConfiguration={"QueueConfigurations": [bad]}, SkipDestinationValidation=True) == "InvalidArgument"
+    overlap = [queue, dict(queue, QueueArn="arn:aws:sqs:us-east-1:000000000000:other")]
+    assert code(s3.put_bucket_notification_configuration, Bucket="events", NotificationConfiguration={"QueueConfigurations": overlap}, SkipDestinationValidation=True) == "InvalidArgument"
+
+    s3.put_bucket_notification_configuration(Bucket="events", NotificationConfiguration={"QueueConfigurations": [queue], "EventBridgeConfiguration": {}}, SkipDestinationValidation=True)
+    got = s3.get_bucket_notification_configuration(Bucket="events")
+    assert got["QueueConfigurations"][0]["QueueArn"] == queue["QueueArn"] and "EventBridgeConfiguration" in got
+    s3.put_object(Bucket="events", Key="in/file.csv", Body=b"x")
+    s3.put_object(Bucket="events", Key="elsewhere.csv", Body=b"x")
+    log = open(server.log_path).read()
+    assert "S3 event notification not delivered" in log and "in/file.csv" in log and "arn:aws:sqs:us-east-1:000000000000:uploads" in log
+    assert log.count("S3 event notification not delivered") == 1
+    assert "not delivered to Amazon EventBridge" in log
+    s3.put_bucket_notification_configuration(Bucket="events", NotificationConfiguration={})
+    assert s3.get_bucket_notification_configuration(Bucket="events").get("QueueConfigurations") is None
+
+
+def test_configurations_nuage_cannot_create_yet_are_absent(s3, bucket):
+    assert code(s3.get_bucket_replication, Bucket=bucket) == "ReplicationConfigurationNotFoundError"
+    s3.delete_bucket_replication(Bucket=bucket)
+    assert s3.list_bucket_analytics_configurations(Bucket=bucket).get("AnalyticsConfigurationList") is None
+    assert s3.list_bucket_metrics_configurations(Bucket=bucket).get("MetricsConfigurationList") is None
+    assert s3.list_bucket_inventory_configurations(Bucket=bucket).get("InventoryConfigurationList") is None
+    assert s3.list_bucket_intelligent_tiering_configurations(Bucket=bucket).get("IntelligentTieringConfigurationList") is None
+    assert code(s3.get_bucket_analytics_configuration, Bucket=bucket, Id="a") == "NoSuchConfiguration"
+    assert code(s3.get_bucket_metrics_configuration, Bucket=bucket, Id="a") == "NoSuchConfiguration"
+    assert code(s3.get_bucket_inventory_configuration, Bucket=bucket, Id="a") == "NoSuchConfiguration"
+    assert code(s3.get_bucket_intelligent_tiering_configuration, Bucket=bucket, Id="a") == "NoSuchConfiguration"
+    assert code(s3.get_bucket_replication, Bucket="no-such-bucket-here") == "NoSuchBucket"
