@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 
 import pytest
 from botocore.exceptions import ClientError
@@ -759,3 +760,65 @@ root_keys = [{ access_key = "PARTNERROOT", secret_key = "partnersecret" }]
         assert e.value.response["Error"]["Code"] == "ClusterSnapshotNotFound"
     finally:
         server.kill()
+
+
+def test_master_password_managed_in_secrets_manager(server):
+    """ManageMasterPassword: Redshift creates a secret `redshift!<cluster>-<user>` holding the
+    generated password, as the caller (who needs secretsmanager:CreateSecret); the secret logs
+    in, serves the Data API, and goes with the cluster."""
+    rs = server.client("redshift")
+    sm = server.client("secretsmanager")
+    with pytest.raises(ClientError) as e:
+        rs.create_cluster(ClusterIdentifier="both", NodeType="dc2.large", MasterUsername="awsuser", MasterUserPassword=PASSWORD, ManageMasterPassword=True)
+    assert e.value.response["Error"]["Code"] == "InvalidParameterCombination"
+    args = dict(ClusterIdentifier="managed", NodeType="dc2.large", MasterUsername="awsuser", ManageMasterPassword=True, Port=free_port())
+    out = rs.create_cluster(**args)["Cluster"]
+    arn = out["MasterPasswordSecretArn"]
+    assert ":secret:redshift!managed-awsuser" in arn
+    # Only a service names a secret `<service>!...`; a caller of its own cannot.
+    with pytest.raises(ClientError) as e:
+        sm.create_secret(Name="redshift!mine-awsuser", SecretString="x")
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    rs.get_waiter("cluster_available").wait(ClusterIdentifier="managed", WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+    c = rs.describe_clusters(ClusterIdentifier="managed")["Clusters"][0]
+    assert c["MasterPasswordSecretArn"] == arn
+    secret = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
+    assert secret["username"] == "awsuser"
+    assert psql(c, "select 1", password=secret["password"]).stdout.strip() == "1"
+    data = server.client("redshift-data")
+    s = data.execute_statement(ClusterIdentifier="managed", Database="dev", SecretArn=arn, Sql="select current_user")
+    for _ in range(100):
+        d = data.describe_statement(Id=s["Id"])
+        if d["Status"] in ("FINISHED", "FAILED"):
+            break
+        time.sleep(0.1)
+    assert d["Status"] == "FINISHED", d
+    with pytest.raises(ClientError) as e:
+        rs.modify_cluster(ClusterIdentifier="managed", MasterUserPassword="Another-Pass1")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterCombination"
+    # Back to a password of one's own: the secret goes.
+    rs.modify_cluster(ClusterIdentifier="managed", ManageMasterPassword=False, MasterUserPassword="Another-Pass1")
+    assert psql(c, "select 1", password="Another-Pass1").stdout.strip() == "1"
+    with pytest.raises(ClientError) as e:
+        sm.describe_secret(SecretId=arn)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    # And managed again, then deleted with the cluster.
+    arn = rs.modify_cluster(ClusterIdentifier="managed", ManageMasterPassword=True)["Cluster"]["MasterPasswordSecretArn"]
+    password = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])["password"]
+    assert psql(c, "select 1", password=password).stdout.strip() == "1"
+    rs.delete_cluster(ClusterIdentifier="managed", SkipFinalClusterSnapshot=True)
+    with pytest.raises(ClientError) as e:
+        sm.describe_secret(SecretId=arn)
+    assert e.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+    # The caller makes the secret: without secretsmanager:CreateSecret, no managed password.
+    iam = server.client("iam")
+    iam.create_user(UserName="ops")
+    key = iam.create_access_key(UserName="ops")["AccessKey"]
+    iam.put_user_policy(UserName="ops", PolicyName="rs", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "redshift:*", "Resource": "*"}]}))
+    ops = server.client("redshift", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    with pytest.raises(ClientError) as e:
+        ops.create_cluster(**dict(args, ClusterIdentifier="opsmanaged"))
+    assert e.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert [x["ClusterIdentifier"] for x in rs.describe_clusters()["Clusters"]] == []

@@ -76,7 +76,7 @@ def test_namespace_and_workgroup_serve_sql(server):
     assert error(sl.create_workgroup, workgroupName="odd", namespaceName="default-ns", port=6000)[0] == "ValidationException"
     # What nuage cannot honour is refused, not kept and ignored.
     assert error(sl.create_namespace, namespaceName="logs", logExports=["userlog"])[0] == "ValidationException"
-    assert error(sl.create_namespace, namespaceName="managed", adminUsername="admin", manageAdminPassword=True)[0] == "ValidationException"
+    assert error(sl.create_namespace, namespaceName="managed", adminUserPassword=PASSWORD, manageAdminPassword=True)[0] == "ValidationException"
     code, _, msg = error(sl.update_workgroup, workgroupName="default-wg", configParameters=[{"parameterKey": "require_ssl", "parameterValue": "true"}])
     assert code == "ValidationException" and "require_ssl" in msg
     assert error(sl.update_workgroup, workgroupName="default-wg", configParameters=[{"parameterKey": "max_scan_row_count", "parameterValue": "10"}])[0] == "ValidationException"
@@ -246,3 +246,35 @@ def test_aws_cli(server):
     assert psql(endpoint(wg), "select 40 + 2", user="admin").stdout.strip() == "42"
     p = server.cli("redshift-serverless", "get-workgroup", "--workgroup-name", "nope", check=False)
     assert p.returncode != 0 and "ResourceNotFoundException" in p.stderr
+
+
+def test_admin_password_managed_in_secrets_manager(server):
+    """manageAdminPassword: the admin password is generated and kept in a Secrets Manager
+    secret the caller creates; it logs in and serves the Data API; giving a password of one's
+    own again, or deleting the namespace, deletes the secret."""
+    sl = server.client("redshift-serverless")
+    sm = server.client("secretsmanager")
+    ns = sl.create_namespace(namespaceName="kept", adminUsername="admin", manageAdminPassword=True)["namespace"]
+    arn = ns["adminPasswordSecretArn"]
+    assert ":secret:redshift!kept-admin" in arn and ns["adminUsername"] == "admin"
+    wg = sl.create_workgroup(workgroupName="kept-wg", namespaceName="kept")["workgroup"]
+    secret = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])
+    assert secret["username"] == "admin"
+    assert psql(endpoint(wg), "select 1", user="admin", password=secret["password"]).stdout.strip() == "1"
+    data = server.client("redshift-data")
+    s = data.execute_statement(WorkgroupName="kept-wg", Database="dev", SecretArn=arn, Sql="select current_user")
+    d = wait(data, s["Id"])
+    assert d["Status"] == "FINISHED", d
+    assert data.get_statement_result(Id=s["Id"])["Records"] == [[{"stringValue": "admin"}]]
+    assert sl.get_namespace(namespaceName="kept")["namespace"]["adminPasswordSecretArn"] == arn
+
+    sl.update_namespace(namespaceName="kept", adminUsername="admin", adminUserPassword="Own-Password1")
+    assert "adminPasswordSecretArn" not in sl.get_namespace(namespaceName="kept")["namespace"]
+    assert error(sm.describe_secret, SecretId=arn)[0] == "ResourceNotFoundException"
+    assert psql(endpoint(wg), "select 1", user="admin", password="Own-Password1").stdout.strip() == "1"
+    arn = sl.update_namespace(namespaceName="kept", manageAdminPassword=True)["namespace"]["adminPasswordSecretArn"]
+    password = json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])["password"]
+    assert psql(endpoint(wg), "select 1", user="admin", password=password).stdout.strip() == "1"
+    sl.delete_workgroup(workgroupName="kept-wg")
+    sl.delete_namespace(namespaceName="kept")
+    assert error(sm.describe_secret, SecretId=arn)[0] == "ResourceNotFoundException"

@@ -2,7 +2,7 @@
 //! its validation and AWS's errors.
 use crate::cluster_options::{requested, ClusterOptions};
 use crate::snapshots::snapshot_arn;
-use crate::{key, now_ms, ClusterRecord, Redshift, SnapshotRecord, CLUSTERS, SNAPSHOTS};
+use crate::{key, now_ms, ClusterRecord, ManagedPassword, Redshift, SnapshotRecord, CLUSTERS, SNAPSHOTS};
 use nuage_core::{AwsError, AwsResult, RequestContext};
 use nuage_protocol::common::Common;
 use nuage_protocol::redshift::errors::Error as E;
@@ -245,6 +245,8 @@ pub(crate) fn cluster_out(c: &ClusterRecord, status: Option<&str>) -> m::Cluster
         )),
         total_storage_capacity_in_mega_bytes: Some(160_000 * c.number_of_nodes as i64),
         default_iam_role_arn: c.default_iam_role.clone(),
+        master_password_secret_arn: c.master_password_secret.as_ref().map(|s| s.arn.clone()),
+        master_password_secret_kms_key_id: c.master_password_secret.as_ref().and_then(|s| s.kms_key_id.clone()),
         ..Default::default()
     };
     c.options.fill(&mut out, &c.region);
@@ -325,12 +327,18 @@ impl Redshift {
         let user = i.master_username.ok_or_else(|| missing("MasterUsername"))?;
         check_username(&user)?;
         let user = user.to_ascii_lowercase();
-        if i.manage_master_password == Some(true) {
-            return Err(E::UnsupportedOperationFault
-                .msg("ManageMasterPassword is not supported here; give MasterUserPassword."));
-        }
-        let password = i.master_user_password.ok_or_else(|| missing("MasterUserPassword"))?;
-        check_password(&password)?;
+        let managed = i.manage_master_password == Some(true);
+        let password = match (&i.master_user_password, managed) {
+            (Some(_), true) => {
+                return Err(combination("You can't specify both MasterUserPassword and ManageMasterPassword."))
+            }
+            (None, true) => None,
+            (None, false) => return Err(missing("MasterUserPassword")),
+            (Some(p), false) => {
+                check_password(p)?;
+                Some(p.clone())
+            }
+        };
         let cluster_type = i
             .cluster_type
             .unwrap_or_else(|| if i.number_of_nodes.unwrap_or(1) > 1 { "multi-node" } else { "single-node" }.into());
@@ -384,7 +392,6 @@ impl Redshift {
             identity_center: i.redshift_idc_application_arn.is_some(),
             catalog: i.catalog_name.is_some(),
             extra_compute: i.extra_compute_for_automatic_optimization,
-            manage_master_password: None,
         })
         .apply(&mut options, &ctx.region, &node_type)?;
         if i.load_sample_data.is_some() {
@@ -404,10 +411,20 @@ impl Redshift {
             .as_deref()
             .map(|g| crate::parameter_groups::check_cluster_group(self, &acct, &ctx.region, g))
             .transpose()?;
+        // A managed password is made now, in its secret, by the caller.
+        let (password, master_password_secret) = match password {
+            Some(p) => (p, None),
+            None => {
+                let kms = i.master_password_secret_kms_key_id.clone();
+                let s = self.create_managed_secret(ctx, &id, &user, kms.clone()).await?;
+                (s.password, Some(ManagedPassword { arn: s.arn, kms_key_id: kms }))
+            }
+        };
         let mut c = ClusterRecord {
             parameter_group,
             parameters_pending_reboot: false,
             options,
+            master_password_secret,
             account: acct,
             region: ctx.region.clone(),
             identifier: id,
@@ -491,7 +508,6 @@ impl Redshift {
             aqua: None,
             cluster_version: i.cluster_version.as_deref(),
             extra_compute: i.extra_compute_for_automatic_optimization,
-            manage_master_password: i.manage_master_password,
             ..Default::default()
         })
         .apply(&mut options, &c.region, i.node_type.as_deref().unwrap_or(&c.node_type))?;
@@ -500,9 +516,30 @@ impl Redshift {
             .as_deref()
             .map(|g| crate::parameter_groups::check_cluster_group(self, &c.account, &c.region, g))
             .transpose()?;
+        let managed_now = c.master_password_secret.is_some();
+        match (i.manage_master_password, &i.master_user_password) {
+            (Some(true), Some(_)) => {
+                return Err(combination("You can't specify both MasterUserPassword and ManageMasterPassword."))
+            }
+            (None, Some(_)) if managed_now => return Err(combination(
+                "The master password is managed in AWS Secrets Manager: set ManageMasterPassword to false to give one.",
+            )),
+            (Some(false), None) if managed_now => return Err(missing("MasterUserPassword")),
+            _ => {}
+        }
         if let Some(p) = &i.master_user_password {
             let wh = self.warehouse(&c).ok_or_else(|| bad_state(&c))?;
             wh.set_password(&c.master_username, p, true).await.map_err(crate::sql_err)?;
+            if let Some(old) = c.master_password_secret.take() {
+                self.delete_managed_secret(ctx, &old.arn).await?;
+            }
+        }
+        if i.manage_master_password == Some(true) && !managed_now {
+            let wh = self.warehouse(&c).ok_or_else(|| bad_state(&c))?;
+            let kms = i.master_password_secret_kms_key_id.clone();
+            let s = self.create_managed_secret(ctx, &c.identifier, &c.master_username, kms.clone()).await?;
+            wh.set_password(&c.master_username, &s.password, true).await.map_err(crate::sql_err)?;
+            c.master_password_secret = Some(ManagedPassword { arn: s.arn, kms_key_id: kms });
         }
         if let Some(t) = i.node_type {
             c.node_type = t;
@@ -609,6 +646,9 @@ impl Redshift {
         if let Some(id) = &i.final_cluster_snapshot_identifier {
             let id = check_identifier(id, "Snapshot")?;
             self.take_snapshot(&c, &id, "manual", c.tags.clone(), c.options.manual_snapshot_retention).await?;
+        }
+        if let Some(secret) = &c.master_password_secret {
+            self.delete_managed_secret(ctx, &secret.arn).await?;
         }
         self.remove_cluster(&c).await?;
         Ok(m::DeleteClusterResult { cluster: Some(cluster_out(&c, Some("deleting"))) })

@@ -164,7 +164,6 @@ pub(crate) struct Requested<'a> {
     pub identity_center: bool,
     pub catalog: bool,
     pub extra_compute: Option<bool>,
-    pub manage_master_password: Option<bool>,
 }
 
 impl Requested<'_> {
@@ -190,10 +189,6 @@ impl Requested<'_> {
         }
         if self.extra_compute == Some(true) {
             return Err(unsupported("ExtraComputeForAutomaticOptimization"));
-        }
-        if self.manage_master_password == Some(true) {
-            return Err(E::UnsupportedOperationFault
-                .msg("ManageMasterPassword is not supported here; give MasterUserPassword."));
         }
         if let Some(v) = self.cluster_version.filter(|v| *v != "1.0") {
             return Err(invalid(format!("Cluster version {v} is not available: the only version is 1.0.")));

@@ -3,6 +3,7 @@
 mod api;
 mod cluster_options;
 mod data_api;
+mod managed_password;
 mod parameter_groups;
 mod routes;
 mod s3_access;
@@ -59,6 +60,16 @@ pub struct ClusterRecord {
     pub parameters_pending_reboot: bool,
     #[serde(default)]
     pub options: cluster_options::ClusterOptions,
+    /// The secret holding the master password, when Redshift manages it.
+    #[serde(default)]
+    pub master_password_secret: Option<ManagedPassword>,
+}
+
+/// A password kept in Secrets Manager for Redshift: the secret and its KMS key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ManagedPassword {
+    pub arn: String,
+    pub kms_key_id: Option<String>,
 }
 
 impl ClusterRecord {

@@ -499,7 +499,6 @@ impl Redshift {
             snapshot_schedule: i.snapshot_schedule_identifier.is_some(),
             identity_center: i.redshift_idc_application_arn.is_some(),
             catalog: i.catalog_name.is_some(),
-            manage_master_password: i.manage_master_password,
             ..Default::default()
         })
         .apply(&mut options, &ctx.region, &node_type)?;
@@ -539,9 +538,17 @@ impl Redshift {
             options,
             node_type,
             account: acct.clone(),
+            master_password_secret: None,
             ..snap.cluster.clone()
         };
         self.start(&mut c).await?;
+        if i.manage_master_password == Some(true) {
+            let kms = i.master_password_secret_kms_key_id.clone();
+            let s = self.create_managed_secret(ctx, &c.identifier, &c.master_username, kms.clone()).await?;
+            let wh = self.warehouse(&c).ok_or_else(|| AwsError::internal("the restored cluster is not running"))?;
+            wh.set_password(&c.master_username, &s.password, true).await.map_err(crate::sql_err)?;
+            c.master_password_secret = Some(crate::ManagedPassword { arn: s.arn, kms_key_id: kms });
+        }
         self.put(&c).await?;
         Ok(m::RestoreFromClusterSnapshotResult { cluster: Some(cluster_out(&c, Some("creating"))) })
     }

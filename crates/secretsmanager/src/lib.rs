@@ -106,11 +106,16 @@ fn suffix() -> String {
     (0..6).map(|_| CHARS[r.gen_range(0..CHARS.len())] as char).collect()
 }
 
-/// Secrets Manager's name rules: 1 to 512 characters of letters, digits and `/_+=.@-`.
-fn check_name(name: &str) -> AwsResult<()> {
+/// Secrets Manager's name rules: 1 to 512 characters of letters, digits and `/_+=.@-`. A
+/// service managing a secret for its caller names it `<service>!<name>` (Redshift's
+/// `redshift!cluster-user`): the `!` is admitted only in a request made through a service.
+fn check_name(name: &str, via_service: bool) -> AwsResult<()> {
+    let managed = via_service && name.split_once('!').is_some_and(|(svc, rest)| {
+        !svc.is_empty() && svc.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !rest.contains('!')
+    });
     let ok = !name.is_empty()
         && name.len() <= 512
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c));
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c) || (managed && c == '!'));
     if !ok {
         return Err(Common::ValidationException.msg(
             "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!",
@@ -172,7 +177,7 @@ impl SecretsManagerService {
 
     async fn create(&self, ctx: &RequestContext, i: m::CreateSecretRequest) -> AwsResult<m::CreateSecretResponse> {
         let name = i.name.ok_or_else(|| invalid_parameter("Name is required"))?;
-        check_name(&name)?;
+        check_name(&name, !ctx.called_via.is_empty())?;
         if i.r#type.is_some() || i.cross_account_primary_arn.is_some() {
             return Err(invalid_parameter(
                 "Managed external secrets (Type) and cross-account replicas are not served by nuage.",

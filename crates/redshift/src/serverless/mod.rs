@@ -32,6 +32,9 @@ pub(crate) struct NamespaceRecord {
     id: String,
     /// None when created without admin credentials: only IAM logins reach it.
     admin_username: Option<String>,
+    /// The secret holding the admin password, when Redshift manages it.
+    #[serde(default)]
+    admin_password_secret: Option<crate::ManagedPassword>,
     db_name: String,
     kms_key_id: Option<String>,
     iam_roles: Vec<String>,
@@ -156,33 +159,50 @@ fn check_roles(roles: &[String], default: Option<&String>) -> AwsResult<()> {
     Ok(())
 }
 
-/// The admin credentials given to CreateNamespace or UpdateNamespace: both or neither.
-fn admin_credentials(
-    user: Option<String>,
-    password: Option<String>,
-    manage: Option<bool>,
-) -> AwsResult<Option<(String, String)>> {
-    if manage == Some(true) {
+/// What CreateNamespace or UpdateNamespace asks of the admin user.
+enum Admin {
+    /// Nothing said.
+    Unchanged,
+    /// A user and the password it is given.
+    Given(String, String),
+    /// A password Redshift generates and keeps in Secrets Manager, for this user (or the
+    /// namespace's, or `admin`).
+    Managed(Option<String>),
+    /// No longer managed: the caller must give a password.
+    Unmanaged,
+}
+
+fn check_admin_name(u: &str) -> AwsResult<String> {
+    let ok = !u.is_empty()
+        && u.len() <= 128
+        && u.starts_with(|c: char| c.is_ascii_alphabetic())
+        && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ok {
         return Err(validation(
-            "manageAdminPassword is not supported by nuage: give adminUsername and adminUserPassword.",
+            "adminUsername must be 1 to 128 alphanumeric characters or underscores, and start with a letter.",
         ));
     }
+    Ok(u.to_ascii_lowercase())
+}
+
+/// The admin credentials given to CreateNamespace or UpdateNamespace: a user and password
+/// together, or a managed password, or neither.
+fn admin_credentials(user: Option<String>, password: Option<String>, manage: Option<bool>) -> AwsResult<Admin> {
+    if manage == Some(true) {
+        if password.is_some() {
+            return Err(validation("adminUserPassword cannot be given with manageAdminPassword."));
+        }
+        return Ok(Admin::Managed(user.as_deref().map(check_admin_name).transpose()?));
+    }
     match (user, password) {
-        (None, None) => Ok(None),
+        (None, None) if manage == Some(false) => Ok(Admin::Unmanaged),
+        (None, None) => Ok(Admin::Unchanged),
         (Some(u), Some(p)) => {
-            let ok = !u.is_empty()
-                && u.len() <= 128
-                && u.starts_with(|c: char| c.is_ascii_alphabetic())
-                && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !ok {
-                return Err(validation(
-                    "adminUsername must be 1 to 128 alphanumeric characters or underscores, and start with a letter.",
-                ));
-            }
+            let u = check_admin_name(&u)?;
             if let Some(why) = password_problem(&p) {
                 return Err(validation(format!("The adminUserPassword is not valid because {why}.")));
             }
-            Ok(Some((u.to_ascii_lowercase(), p)))
+            Ok(Admin::Given(u, p))
         }
         _ => Err(validation("adminUsername and adminUserPassword must be given together.")),
     }
@@ -317,6 +337,8 @@ fn namespace_out(n: &NamespaceRecord, status: &str) -> m::Namespace {
         log_exports: Some(vec![]),
         status: Some(status.into()),
         creation_date: Some(Timestamp(n.create_time_ms)),
+        admin_password_secret_arn: n.admin_password_secret.as_ref().map(|s| s.arn.clone()),
+        admin_password_secret_kms_key_id: n.admin_password_secret.as_ref().and_then(|s| s.kms_key_id.clone()),
         ..Default::default()
     }
 }
@@ -489,12 +511,23 @@ impl Redshift {
         if self.store.read()?.get::<NamespaceRecord>(NAMESPACES, &key(&acct, &ctx.region, &name))?.is_some() {
             return Err(conflict(format!("Namespace {name} already exists.")));
         }
+        let (admin_username, password, admin_password_secret) = match admin {
+            Admin::Unchanged | Admin::Unmanaged => (None, String::new(), None),
+            Admin::Given(u, p) => (Some(u), p, None),
+            Admin::Managed(u) => {
+                let u = u.unwrap_or_else(|| "admin".into());
+                let kms = i.admin_password_secret_kms_key_id.clone();
+                let s = self.create_managed_secret(ctx, &name, &u, kms.clone()).await?;
+                (Some(u), s.password, Some(crate::ManagedPassword { arn: s.arn, kms_key_id: kms }))
+            }
+        };
         let n = NamespaceRecord {
             account: acct,
             region: ctx.region.clone(),
             name,
             id: uuid::Uuid::new_v4().to_string(),
-            admin_username: admin.as_ref().map(|(u, _)| u.clone()),
+            admin_username,
+            admin_password_secret,
             db_name,
             kms_key_id: i.kms_key_id,
             iam_roles: roles,
@@ -503,7 +536,6 @@ impl Redshift {
             create_time_ms: now_ms(),
         };
         // The database is created now, with its admin user; a workgroup serves it later.
-        let password = admin.map(|(_, p)| p).unwrap_or_default();
         self.open_database(self.namespace_database(&n), &password).await?;
         self.put_namespace(&n).await?;
         Ok(m::CreateNamespaceResponse { namespace: Some(namespace_out(&n, "AVAILABLE")) })
@@ -531,19 +563,46 @@ impl Redshift {
         if let Some(k) = i.kms_key_id {
             n.kms_key_id = Some(k);
         }
-        if let Some((user, password)) = admin {
-            let running = self.workgroup_of(&n)?.and_then(|w| self.workgroup_warehouse(&w));
-            match running {
-                Some(wh) => wh.set_password(&user, &password, true).await.map_err(crate::sql_err)?,
-                None => {
-                    let wh = self.open_database(self.namespace_database(&n), "").await?;
-                    wh.set_password(&user, &password, true).await.map_err(crate::sql_err)?;
+        match admin {
+            Admin::Unchanged => {}
+            Admin::Unmanaged if n.admin_password_secret.is_some() => {
+                return Err(validation("Give adminUsername and adminUserPassword to stop managing the admin password."))
+            }
+            Admin::Unmanaged => {}
+            Admin::Given(user, password) => {
+                self.set_admin_password(&n, &user, &password).await?;
+                if let Some(old) = n.admin_password_secret.take() {
+                    self.delete_managed_secret(ctx, &old.arn).await?;
+                }
+                n.admin_username = Some(user);
+            }
+            Admin::Managed(user) => {
+                let user = user.or(n.admin_username.clone()).unwrap_or_else(|| "admin".into());
+                let same = n.admin_password_secret.is_some() && n.admin_username.as_deref() == Some(user.as_str());
+                if !same {
+                    let kms = i.admin_password_secret_kms_key_id.clone();
+                    let s = self.create_managed_secret(ctx, &n.name, &user, kms.clone()).await?;
+                    self.set_admin_password(&n, &user, &s.password).await?;
+                    if let Some(old) =
+                        n.admin_password_secret.replace(crate::ManagedPassword { arn: s.arn, kms_key_id: kms })
+                    {
+                        self.delete_managed_secret(ctx, &old.arn).await?;
+                    }
+                    n.admin_username = Some(user);
                 }
             }
-            n.admin_username = Some(user);
         }
         self.put_namespace(&n).await?;
         Ok(m::UpdateNamespaceResponse { namespace: Some(namespace_out(&n, "AVAILABLE")) })
+    }
+
+    /// Gives the namespace's admin user a password, in its running database or on disk.
+    pub(super) async fn set_admin_password(&self, n: &NamespaceRecord, user: &str, password: &str) -> AwsResult<()> {
+        let wh = match self.workgroup_of(n)?.and_then(|w| self.workgroup_warehouse(&w)) {
+            Some(wh) => wh,
+            None => self.open_database(self.namespace_database(n), "").await?,
+        };
+        wh.set_password(user, password, true).await.map_err(crate::sql_err)
     }
 
     pub(crate) async fn delete_namespace(
@@ -563,6 +622,9 @@ impl Redshift {
             self.take_serverless_snapshot(&n, snap, i.final_snapshot_retention_period, vec![]).await?;
         } else if i.final_snapshot_retention_period.is_some() {
             return Err(validation("finalSnapshotRetentionPeriod needs finalSnapshotName."));
+        }
+        if let Some(secret) = &n.admin_password_secret {
+            self.delete_managed_secret(ctx, &secret.arn).await?;
         }
         let k = key(&n.account, &n.region, &n.name);
         self.store.write(move |w| w.delete(NAMESPACES, &k)).await?;

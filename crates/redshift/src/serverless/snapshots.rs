@@ -218,9 +218,6 @@ impl Redshift {
         ctx: &RequestContext,
         i: m::RestoreFromSnapshotRequest,
     ) -> AwsResult<m::RestoreFromSnapshotResponse> {
-        if i.manage_admin_password == Some(true) {
-            return Err(validation("manageAdminPassword is not supported by nuage."));
-        }
         if i.owner_account.as_deref().is_some_and(|o| Some(o) != ctx.account_id()) {
             return Err(not_found("Snapshot", i.snapshot_name.as_deref().unwrap_or_default()));
         }
@@ -245,6 +242,22 @@ impl Redshift {
         self.put_namespace(&n).await?;
         self.start_workgroup(&mut w, &n, None).await?;
         self.put_workgroup(&w).await?;
+        // The restored admin user keeps the snapshot's password, unless Redshift manages it:
+        // then it gets a new one, in a new secret.
+        let manage = i.manage_admin_password == Some(true)
+            || (n.admin_password_secret.is_some() && i.manage_admin_password != Some(false));
+        if let (true, Some(user)) = (manage, n.admin_username.clone()) {
+            let kms = i.admin_password_secret_kms_key_id.clone();
+            let secret = self.create_managed_secret(ctx, &n.name, &user, kms.clone()).await?;
+            self.set_admin_password(&n, &user, &secret.password).await?;
+            let new = crate::ManagedPassword { arn: secret.arn, kms_key_id: kms };
+            if let Some(old) = n.admin_password_secret.replace(new) {
+                self.delete_managed_secret(ctx, &old.arn).await?;
+            }
+        } else if let Some(old) = n.admin_password_secret.take() {
+            self.delete_managed_secret(ctx, &old.arn).await?;
+        }
+        self.put_namespace(&n).await?;
         Ok(m::RestoreFromSnapshotResponse {
             snapshot_name: Some(snap.name.clone()),
             owner_account: Some(snap.account.clone()),
