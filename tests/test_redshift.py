@@ -822,3 +822,46 @@ def test_master_password_managed_in_secrets_manager(server):
         ops.create_cluster(**dict(args, ClusterIdentifier="opsmanaged"))
     assert e.value.response["Error"]["Code"] == "AccessDeniedException"
     assert [x["ClusterIdentifier"] for x in rs.describe_clusters()["Clusters"]] == []
+
+
+def test_automated_snapshots_follow_the_retention_period(tmp_path):
+    """A cluster with AutomatedSnapshotRetentionPeriod > 0 gets an automated snapshot every
+    --automated-snapshot-interval (Redshift: about every eight hours), named rs:<cluster>-<time>;
+    it cannot be deleted by hand, can be copied to a manual one, and goes with a period of 0
+    and with its cluster."""
+    server = Nuage(str(tmp_path), ["--automated-snapshot-interval", "1"]).start()
+    try:
+        rs = server.client("redshift")
+        create_cluster(server, "auto", AutomatedSnapshotRetentionPeriod=2)
+        create_cluster(server, "noauto", AutomatedSnapshotRetentionPeriod=0)
+
+        def automated(cluster):
+            return [s for s in rs.describe_cluster_snapshots(ClusterIdentifier=cluster, SnapshotType="automated")["Snapshots"]]
+
+        deadline = time.time() + 15
+        while not automated("auto") and time.time() < deadline:
+            time.sleep(0.2)
+        snaps = automated("auto")
+        assert snaps and snaps[0]["SnapshotIdentifier"].startswith("rs:auto-") and snaps[0]["SnapshotType"] == "automated"
+        assert automated("noauto") == []
+        first = snaps[0]["SnapshotIdentifier"]
+        with pytest.raises(ClientError) as e:
+            rs.delete_cluster_snapshot(SnapshotIdentifier=first)
+        assert e.value.response["Error"]["Code"] == "InvalidClusterSnapshotState"
+        rs.copy_cluster_snapshot(SourceSnapshotIdentifier=first, TargetSnapshotIdentifier="kept-copy")
+
+        rs.modify_cluster(ClusterIdentifier="auto", AutomatedSnapshotRetentionPeriod=0)
+        deadline = time.time() + 15
+        while automated("auto") and time.time() < deadline:
+            time.sleep(0.2)
+        assert automated("auto") == []
+        rs.modify_cluster(ClusterIdentifier="auto", AutomatedSnapshotRetentionPeriod=1)
+        deadline = time.time() + 15
+        while not automated("auto") and time.time() < deadline:
+            time.sleep(0.2)
+        assert automated("auto")
+        rs.delete_cluster(ClusterIdentifier="auto", SkipFinalClusterSnapshot=True)
+        left = [s["SnapshotIdentifier"] for s in rs.describe_cluster_snapshots()["Snapshots"]]
+        assert left == ["kept-copy"]
+    finally:
+        server.kill()

@@ -650,6 +650,7 @@ impl Redshift {
         if let Some(secret) = &c.master_password_secret {
             self.delete_managed_secret(ctx, &secret.arn).await?;
         }
+        self.remove_automated_snapshots(&c).await?;
         self.remove_cluster(&c).await?;
         Ok(m::DeleteClusterResult { cluster: Some(cluster_out(&c, Some("deleting"))) })
     }

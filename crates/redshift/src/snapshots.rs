@@ -85,6 +85,14 @@ pub(crate) fn snapshot_out(s: &SnapshotRecord, status: &str) -> m::Snapshot {
     out
 }
 
+/// The name Redshift gives an automated snapshot: `rs:<cluster>-<yyyy-mm-dd-hh-mm-ss>`.
+fn automated_name(cluster: &str, ms: i64) -> String {
+    // 2024-01-05T08:00:00.000Z → 2024-01-05-08-00-00
+    let iso = nuage_protocol::time_fmt::iso8601(Timestamp(ms));
+    let stamp: String = iso[..19].chars().map(|c| if c == 'T' || c == ':' { '-' } else { c }).collect();
+    format!("rs:{cluster}-{stamp}")
+}
+
 /// One snapshot a batch could not change, as SnapshotErrorMessage reports it.
 fn snapshot_error(id: &str, cluster: Option<String>, e: &AwsError) -> m::SnapshotErrorMessage {
     m::SnapshotErrorMessage {
@@ -96,6 +104,62 @@ fn snapshot_error(id: &str, cluster: Option<String>, e: &AwsError) -> m::Snapsho
 }
 
 impl Redshift {
+    /// Takes each available cluster's automated snapshot when `interval` has passed since its
+    /// last one (or its creation), and deletes the automated snapshots older than the
+    /// cluster's retention period (all of them for a period of 0), until the process ends.
+    pub async fn run_automated_snapshots(self: std::sync::Arc<Self>, interval: std::time::Duration) {
+        let mut tick = tokio::time::interval(interval.min(std::time::Duration::from_secs(60)));
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.automated_snapshot_pass(interval.as_millis() as i64).await {
+                tracing::warn!(error = %e.message, "automated snapshot pass failed");
+            }
+        }
+    }
+
+    async fn automated_snapshot_pass(&self, every_ms: i64) -> AwsResult<()> {
+        let clusters: Vec<(String, ClusterRecord)> = self.store.read()?.scan(crate::CLUSTERS, "")?;
+        let snapshots: Vec<(String, SnapshotRecord)> = self.store.read()?.scan(SNAPSHOTS, "")?;
+        let now = now_ms();
+        for (_, c) in clusters {
+            let _one = self.writes.lock().await;
+            let Some(c) = self.get(&c.account, &c.region, &c.identifier)? else { continue };
+            let automated: Vec<&SnapshotRecord> = snapshots
+                .iter()
+                .map(|(_, s)| s)
+                .filter(|s| s.kind == "automated" && s.account == c.account && s.region == c.region)
+                .filter(|s| s.cluster.identifier == c.identifier && s.cluster.namespace_uuid == c.namespace_uuid)
+                .collect();
+            let keep_ms = c.options.automated_snapshot_retention as i64 * 86_400_000;
+            for s in automated.iter().filter(|s| now - s.create_time_ms >= keep_ms) {
+                self.remove_snapshot(s).await?;
+            }
+            let last = automated.iter().map(|s| s.create_time_ms).max().unwrap_or(c.create_time_ms);
+            if c.status == "available" && keep_ms > 0 && now - last >= every_ms {
+                let name = automated_name(&c.identifier, now);
+                self.take_snapshot(&c, &name, "automated", c.tags.clone(), c.options.automated_snapshot_retention)
+                    .await?;
+                tracing::info!(cluster = %c.identifier, snapshot = %name, "automated snapshot taken");
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes a cluster's automated snapshots (the cluster is being deleted).
+    pub(crate) async fn remove_automated_snapshots(&self, c: &ClusterRecord) -> AwsResult<()> {
+        let all: Vec<(String, SnapshotRecord)> =
+            self.store.read()?.scan(SNAPSHOTS, &format!("{}/{}/", c.account, c.region))?;
+        for (_, s) in all {
+            if s.kind == "automated"
+                && s.cluster.identifier == c.identifier
+                && s.cluster.namespace_uuid == c.namespace_uuid
+            {
+                self.remove_snapshot(&s).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Copies a cluster's database into a new snapshot.
     pub(crate) async fn take_snapshot(
         &self,

@@ -110,9 +110,10 @@ fn suffix() -> String {
 /// service managing a secret for its caller names it `<service>!<name>` (Redshift's
 /// `redshift!cluster-user`): the `!` is admitted only in a request made through a service.
 fn check_name(name: &str, via_service: bool) -> AwsResult<()> {
-    let managed = via_service && name.split_once('!').is_some_and(|(svc, rest)| {
-        !svc.is_empty() && svc.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !rest.contains('!')
-    });
+    let managed = via_service
+        && name.split_once('!').is_some_and(|(svc, rest)| {
+            !svc.is_empty() && svc.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !rest.contains('!')
+        });
     let ok = !name.is_empty()
         && name.len() <= 512
         && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c) || (managed && c == '!'));

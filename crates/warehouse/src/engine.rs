@@ -498,9 +498,15 @@ pub fn copy_database(from: &Path, to: &Path) -> SqlResult<()> {
     std::fs::create_dir_all(to.join("data")).map_err(err)?;
     let catalog: Catalog =
         serde_json::from_slice(&std::fs::read(from.join("catalog.json")).map_err(err)?).map_err(SqlError::internal)?;
+    // Segment files are written once under fresh random names and never changed: the copy
+    // shares them by hard link (a snapshot costs no space until the tables change), and
+    // copies them only where links are not possible (another file system).
     for t in catalog.schemas.values().flat_map(|s| s.tables.values()) {
         for f in &t.segments {
-            std::fs::copy(from.join("data").join(f), to.join("data").join(f)).map_err(err)?;
+            let (src, dst) = (from.join("data").join(f), to.join("data").join(f));
+            if std::fs::hard_link(&src, &dst).is_err() {
+                std::fs::copy(&src, &dst).map_err(err)?;
+            }
         }
     }
     std::fs::copy(from.join("catalog.json"), to.join("catalog.json")).map_err(err)?;
