@@ -865,3 +865,47 @@ def test_automated_snapshots_follow_the_retention_period(tmp_path):
         assert left == ["kept-copy"]
     finally:
         server.kill()
+
+
+def test_events_resize_and_the_catalogue(server):
+    """DescribeEvents lists what happened (creation, snapshot, reboot, resize, modified
+    parameter group); ResizeCluster changes the node type and count at once and DescribeResize
+    reports it; the catalogue describes versions, tracks and orderable node types."""
+    rs = server.client("redshift")
+    c = create_cluster(server, "busy")
+    psql(c, "create table t(x int); insert into t values (1)")
+    with pytest.raises(ClientError) as e:
+        rs.describe_resize(ClusterIdentifier="busy")
+    assert e.value.response["Error"]["Code"] == "ResizeNotFound"
+    out = rs.resize_cluster(ClusterIdentifier="busy", ClusterType="multi-node", NumberOfNodes=4)["Cluster"]
+    assert out["ClusterStatus"] == "resizing" and out["NumberOfNodes"] == 4
+    r = rs.describe_resize(ClusterIdentifier="busy")
+    assert r["Status"] == "SUCCEEDED" and r["TargetNumberOfNodes"] == 4 and r["ResizeType"] == "ElasticResize"
+    assert "public.t" in r["ImportTablesCompleted"]
+    with pytest.raises(ClientError) as e:
+        rs.resize_cluster(ClusterIdentifier="busy", NumberOfNodes=4)
+    assert e.value.response["Error"]["Code"] == "UnsupportedOptionFault"
+    with pytest.raises(ClientError) as e:
+        rs.cancel_resize(ClusterIdentifier="busy")
+    assert e.value.response["Error"]["Code"] == "InvalidClusterState"
+    rs.resize_cluster(ClusterIdentifier="busy", NodeType="ra3.xlplus", NumberOfNodes=2)
+    assert rs.describe_resize(ClusterIdentifier="busy")["ResizeType"] == "ClassicResize"
+    assert psql(rs.describe_clusters(ClusterIdentifier="busy")["Clusters"][0], "select count(*) from t").stdout.strip() == "1"
+    rs.create_cluster_snapshot(ClusterIdentifier="busy", SnapshotIdentifier="before")
+    rs.reboot_cluster(ClusterIdentifier="busy")
+
+    events = rs.describe_events(SourceType="cluster", SourceIdentifier="busy")["Events"]
+    ids = [e["EventId"] for e in events]
+    assert ids[0] == "REDSHIFT-EVENT-2000" and "REDSHIFT-EVENT-1001" in ids and ids[-1] == "REDSHIFT-EVENT-2002"
+    assert all(e["SourceType"] == "cluster" and e["Severity"] == "INFO" for e in events)
+    snaps = rs.describe_events(SourceType="cluster-snapshot")["Events"]
+    assert [e["SourceIdentifier"] for e in snaps] == ["before"]
+    assert rs.describe_events(StartTime="2001-01-01T00:00:00Z", EndTime="2001-01-02T00:00:00Z")["Events"] == []
+    cats = rs.describe_event_categories(SourceType="cluster")["EventCategoriesMapList"]
+    assert cats[0]["SourceType"] == "cluster" and any(e["EventId"] == "REDSHIFT-EVENT-2000" for e in cats[0]["Events"])
+
+    assert rs.describe_cluster_versions()["ClusterVersions"][0]["ClusterVersion"] == "1.0"
+    assert [t["MaintenanceTrackName"] for t in rs.describe_cluster_tracks()["MaintenanceTracks"]] == ["current", "trailing"]
+    options = rs.describe_orderable_cluster_options(NodeType="ra3.xlplus")["OrderableClusterOptions"]
+    assert {o["ClusterType"] for o in options} == {"single-node", "multi-node"}
+    assert [z["Name"] for z in options[0]["AvailabilityZones"]] == ["us-east-1a", "us-east-1b", "us-east-1c"]

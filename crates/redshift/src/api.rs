@@ -8,7 +8,7 @@ use nuage_protocol::common::Common;
 use nuage_protocol::redshift::errors::Error as E;
 use nuage_protocol::{redshift as m, Timestamp};
 
-const NODE_TYPES: &[&str] = &[
+pub(crate) const NODE_TYPES: &[&str] = &[
     "dc2.large",
     "dc2.8xlarge",
     "ra3.large",
@@ -425,6 +425,7 @@ impl Redshift {
             parameters_pending_reboot: false,
             options,
             master_password_secret,
+            last_resize: None,
             account: acct,
             region: ctx.region.clone(),
             identifier: id,
@@ -446,6 +447,8 @@ impl Redshift {
         };
         self.start_with_password(&mut c, Some(&password)).await?;
         self.put(&c).await?;
+        let message = format!("Amazon Redshift cluster '{}' has been created and is ready for use.", c.identifier);
+        self.record_event(&c.account, &c.region, "REDSHIFT-EVENT-2000", &c.identifier, message).await;
         Ok(m::CreateClusterResult { cluster: Some(cluster_out(&c, Some("creating"))) })
     }
 
@@ -541,11 +544,11 @@ impl Redshift {
             wh.set_password(&c.master_username, &s.password, true).await.map_err(crate::sql_err)?;
             c.master_password_secret = Some(ManagedPassword { arn: s.arn, kms_key_id: kms });
         }
-        if let Some(t) = i.node_type {
-            c.node_type = t;
-        }
-        if let Some(n) = nodes {
-            c.number_of_nodes = n;
+        let (new_type, new_nodes) =
+            (i.node_type.clone().unwrap_or(c.node_type.clone()), nodes.unwrap_or(c.number_of_nodes));
+        if new_type != c.node_type || new_nodes != c.number_of_nodes {
+            // ModifyCluster's node changes are a classic resize.
+            self.record_resize(&mut c, new_type, new_nodes, true);
         }
         if let Some(g) = i.vpc_security_group_ids {
             c.vpc_security_group_ids = g;
@@ -579,6 +582,8 @@ impl Redshift {
             self.start(&mut c).await?;
         }
         self.put(&c).await?;
+        let message = format!("Amazon Redshift cluster '{}' has been modified.", c.identifier);
+        self.record_event(&c.account, &c.region, "REDSHIFT-EVENT-1000", &c.identifier, message).await;
         Ok(m::ModifyClusterResult { cluster: Some(cluster_out(&c, None)) })
     }
 
@@ -652,6 +657,8 @@ impl Redshift {
         }
         self.remove_automated_snapshots(&c).await?;
         self.remove_cluster(&c).await?;
+        let message = format!("Amazon Redshift cluster '{}' has been deleted.", c.identifier);
+        self.record_event(&c.account, &c.region, "REDSHIFT-EVENT-2001", &c.identifier, message).await;
         Ok(m::DeleteClusterResult { cluster: Some(cluster_out(&c, Some("deleting"))) })
     }
 
@@ -686,6 +693,13 @@ impl Redshift {
             }
         }
         self.put(&c).await?;
+        let (id, verb) = match op {
+            "PauseCluster" => ("REDSHIFT-EVENT-2003", "paused"),
+            "ResumeCluster" => ("REDSHIFT-EVENT-2004", "resumed"),
+            _ => ("REDSHIFT-EVENT-2002", "rebooted"),
+        };
+        let message = format!("Amazon Redshift cluster '{}' has been {verb}.", c.identifier);
+        self.record_event(&c.account, &c.region, id, &c.identifier, message).await;
         Ok(cluster_out(&c, Some(transient)))
     }
 

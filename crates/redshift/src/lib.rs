@@ -3,6 +3,7 @@
 mod api;
 mod cluster_options;
 mod data_api;
+mod events;
 mod managed_password;
 mod parameter_groups;
 mod routes;
@@ -63,6 +64,9 @@ pub struct ClusterRecord {
     /// The secret holding the master password, when Redshift manages it.
     #[serde(default)]
     pub master_password_secret: Option<ManagedPassword>,
+    /// Its last resize, for DescribeResize.
+    #[serde(default)]
+    pub last_resize: Option<events::ResizeRecord>,
 }
 
 /// A password kept in Secrets Manager for Redshift: the secret and its KMS key.

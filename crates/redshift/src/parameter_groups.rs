@@ -470,6 +470,8 @@ impl Redshift {
         }
         let (k, v) = (key(&g.account, &g.region, &g.name), g.clone());
         self.store.write(move |w| w.put(PARAMETER_GROUPS, &k, &v)).await?;
+        let message = format!("The parameter group {} has been modified.", g.name);
+        self.record_event(&acct, &ctx.region, "REDSHIFT-EVENT-1002", &g.name, message).await;
         if static_changed {
             for mut c in self.list(&acct, &ctx.region)? {
                 if c.parameter_group.as_deref() == Some(g.name.as_str()) && !c.parameters_pending_reboot {

@@ -312,6 +312,41 @@ impl TypedService for RedshiftService {
             O::DescribeClusterSubnetGroups(i) => {
                 Row::serve("redshift:DescribeClusterSubnetGroups", "*", rs.describe_subnet_groups(ctx, i))
             }
+            O::ResizeCluster(i) => Row::authorized(
+                arn.on_cluster(rs, "redshift:ResizeCluster", &i.cluster_identifier),
+                rs.resize_cluster(ctx, i),
+            ),
+            O::DescribeResize(i) => {
+                Row::authorized(arn.on_cluster(rs, "redshift:DescribeResize", &i.cluster_identifier), async move {
+                    rs.describe_resize(ctx, i.cluster_identifier.as_deref())
+                })
+            }
+            O::CancelResize(i) => {
+                Row::authorized(arn.on_cluster(rs, "redshift:CancelResize", &i.cluster_identifier), async move {
+                    rs.cancel_resize(ctx, i.cluster_identifier.as_deref())
+                })
+            }
+            O::DescribeEvents(i) => {
+                Row::serve("redshift:DescribeEvents", "*", async move { rs.describe_events(ctx, i) })
+            }
+            O::DescribeEventCategories(i) => {
+                Row::serve("redshift:DescribeEventCategories", "*", async move { rs.describe_event_categories(i) })
+            }
+            O::DescribeOrderableClusterOptions(i) => {
+                Row::serve("redshift:DescribeOrderableClusterOptions", "*", async move {
+                    crate::events::describe_orderable_options(ctx, i)
+                })
+            }
+            O::DescribeClusterVersions(i) => Row::serve("redshift:DescribeClusterVersions", "*", async move {
+                crate::events::describe_cluster_versions(i)
+            }),
+            O::DescribeClusterTracks(i) => {
+                Row::serve(
+                    "redshift:DescribeClusterTracks",
+                    "*",
+                    async move { crate::events::describe_cluster_tracks(i) },
+                )
+            }
             O::DescribeLoggingStatus(i) => Row::authorized(
                 arn.on_cluster(rs, "redshift:DescribeLoggingStatus", &i.cluster_identifier),
                 async move { rs.logging_status(ctx, i) },
@@ -323,7 +358,6 @@ impl TypedService for RedshiftService {
             | O::AuthorizeClusterSecurityGroupIngress(_)
             | O::AuthorizeDataShare(_)
             | O::AuthorizeEndpointAccess(_)
-            | O::CancelResize(_)
             | O::CreateAuthenticationProfile(_)
             | O::CreateClusterSecurityGroup(_)
             | O::CreateCustomDomainAssociation(_)
@@ -360,30 +394,24 @@ impl TypedService for RedshiftService {
             | O::DescribeAuthenticationProfiles(_)
             | O::DescribeClusterDbRevisions(_)
             | O::DescribeClusterSecurityGroups(_)
-            | O::DescribeClusterTracks(_)
-            | O::DescribeClusterVersions(_)
             | O::DescribeCustomDomainAssociations(_)
             | O::DescribeDataShares(_)
             | O::DescribeDataSharesForConsumer(_)
             | O::DescribeDataSharesForProducer(_)
             | O::DescribeEndpointAccess(_)
             | O::DescribeEndpointAuthorization(_)
-            | O::DescribeEventCategories(_)
             | O::DescribeEventSubscriptions(_)
-            | O::DescribeEvents(_)
             | O::DescribeHsmClientCertificates(_)
             | O::DescribeHsmConfigurations(_)
             | O::DescribeInboundIntegrations(_)
             | O::DescribeIntegrations(_)
             | O::DescribeNodeConfigurationOptions(_)
-            | O::DescribeOrderableClusterOptions(_)
             | O::DescribePartners(_)
             | O::DescribeQev2IdcApplications(_)
             | O::DescribeRedshiftIdcApplications(_)
             | O::DescribeReservedNodeExchangeStatus(_)
             | O::DescribeReservedNodeOfferings(_)
             | O::DescribeReservedNodes(_)
-            | O::DescribeResize(_)
             | O::DescribeScheduledActions(_)
             | O::DescribeSnapshotCopyGrants(_)
             | O::DescribeSnapshotSchedules(_)
@@ -421,7 +449,6 @@ impl TypedService for RedshiftService {
             | O::PutResourcePolicy(_)
             | O::RegisterNamespace(_)
             | O::RejectDataShare(_)
-            | O::ResizeCluster(_)
             | O::RestoreTableFromClusterSnapshot(_)
             | O::RevokeClusterSecurityGroupIngress(_)
             | O::RevokeEndpointAccess(_)

@@ -192,6 +192,8 @@ impl Redshift {
         };
         let v = s.clone();
         self.store.write(move |w| w.put(SNAPSHOTS, &k, &v)).await?;
+        let message = format!("A {kind} snapshot {id} of Amazon Redshift cluster '{}' has been created.", c.identifier);
+        self.record_event(&c.account, &c.region, "REDSHIFT-EVENT-2005", id, message).await;
         Ok(s)
     }
 
@@ -276,6 +278,8 @@ impl Redshift {
     }
 
     async fn remove_snapshot(&self, s: &SnapshotRecord) -> AwsResult<()> {
+        let message = format!("The {} snapshot {} has been deleted.", s.kind, s.identifier);
+        self.record_event(&s.account, &s.region, "REDSHIFT-EVENT-2006", &s.identifier, message).await;
         let k = key(&s.account, &s.region, &s.identifier);
         self.store.write(move |w| w.delete(SNAPSHOTS, &k)).await?;
         let dir = self.snapshot_dir(&s.account, &s.region, &s.identifier);
@@ -603,9 +607,13 @@ impl Redshift {
             node_type,
             account: acct.clone(),
             master_password_secret: None,
+            last_resize: None,
             ..snap.cluster.clone()
         };
         self.start(&mut c).await?;
+        let message =
+            format!("Amazon Redshift cluster '{}' has been restored from snapshot {}.", c.identifier, snap.identifier);
+        self.record_event(&acct, &ctx.region, "REDSHIFT-EVENT-2008", &c.identifier, message).await;
         if i.manage_master_password == Some(true) {
             let kms = i.master_password_secret_kms_key_id.clone();
             let s = self.create_managed_secret(ctx, &c.identifier, &c.master_username, kms.clone()).await?;
