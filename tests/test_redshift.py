@@ -909,3 +909,31 @@ def test_events_resize_and_the_catalogue(server):
     options = rs.describe_orderable_cluster_options(NodeType="ra3.xlplus")["OrderableClusterOptions"]
     assert {o["ClusterType"] for o in options} == {"single-node", "multi-node"}
     assert [z["Name"] for z in options[0]["AvailabilityZones"]] == ["us-east-1a", "us-east-1b", "us-east-1c"]
+
+
+def test_usage_limits_are_checked_and_kept(server):
+    """Usage limits on concurrency scaling and Spectrum: the limit type must fit the feature,
+    one per period and action; they change, list, and go with their cluster."""
+    rs = server.client("redshift")
+    create_cluster(server, "limited")
+    u = rs.create_usage_limit(ClusterIdentifier="limited", FeatureType="concurrency-scaling", LimitType="time", Amount=60, Period="daily", BreachAction="emit-metric")
+    assert u["UsageLimitId"].startswith("usage-limit-") and u["Amount"] == 60 and u["BreachAction"] == "emit-metric"
+    s = rs.create_usage_limit(ClusterIdentifier="limited", FeatureType="spectrum", LimitType="data-scanned", Amount=2)
+    assert s["Period"] == "monthly" and s["BreachAction"] == "log"
+    for bad, code in [
+        (dict(FeatureType="spectrum", LimitType="time", Amount=1), "InvalidUsageLimit"),
+        (dict(FeatureType="concurrency-scaling", LimitType="time", Amount=0), "InvalidUsageLimit"),
+        (dict(FeatureType="concurrency-scaling", LimitType="time", Amount=5, Period="daily", BreachAction="emit-metric"), "UsageLimitAlreadyExists"),
+    ]:
+        with pytest.raises(ClientError) as e:
+            rs.create_usage_limit(ClusterIdentifier="limited", **bad)
+        assert e.value.response["Error"]["Code"] == code, bad
+    assert rs.modify_usage_limit(UsageLimitId=u["UsageLimitId"], Amount=120, BreachAction="disable")["Amount"] == 120
+    listed = rs.describe_usage_limits(ClusterIdentifier="limited", FeatureType="concurrency-scaling")["UsageLimits"]
+    assert [(x["Amount"], x["BreachAction"]) for x in listed] == [(120, "disable")]
+    rs.delete_usage_limit(UsageLimitId=s["UsageLimitId"])
+    with pytest.raises(ClientError) as e:
+        rs.delete_usage_limit(UsageLimitId=s["UsageLimitId"])
+    assert e.value.response["Error"]["Code"] == "UsageLimitNotFound"
+    rs.delete_cluster(ClusterIdentifier="limited", SkipFinalClusterSnapshot=True)
+    assert rs.describe_usage_limits()["UsageLimits"] == []

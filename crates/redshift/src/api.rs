@@ -656,6 +656,7 @@ impl Redshift {
             self.delete_managed_secret(ctx, &secret.arn).await?;
         }
         self.remove_automated_snapshots(&c).await?;
+        self.remove_usage_limits(&c.account, &c.region, &c.identifier).await?;
         self.remove_cluster(&c).await?;
         let message = format!("Amazon Redshift cluster '{}' has been deleted.", c.identifier);
         self.record_event(&c.account, &c.region, "REDSHIFT-EVENT-2001", &c.identifier, message).await;

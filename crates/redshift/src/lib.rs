@@ -11,6 +11,7 @@ mod s3_access;
 mod serverless;
 mod snapshots;
 mod subnet_groups;
+mod usage_limits;
 
 use nuage_core::{AwsError, AwsResult};
 use nuage_storage::redb::TableDefinition;

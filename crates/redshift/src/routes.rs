@@ -347,6 +347,24 @@ impl TypedService for RedshiftService {
                     async move { crate::events::describe_cluster_tracks(i) },
                 )
             }
+            O::CreateUsageLimit(i) => Row::authorized(
+                arn.on_cluster(rs, "redshift:CreateUsageLimit", &i.cluster_identifier),
+                rs.create_usage_limit(ctx, i),
+            ),
+            O::ModifyUsageLimit(i) => {
+                let resource = arn.of("usagelimit", i.usage_limit_id.as_deref().unwrap_or("*"));
+                Row::serve("redshift:ModifyUsageLimit", resource, rs.modify_usage_limit(ctx, i))
+            }
+            O::DeleteUsageLimit(i) => {
+                let resource = arn.of("usagelimit", i.usage_limit_id.as_deref().unwrap_or("*"));
+                Row::serve("redshift:DeleteUsageLimit", resource, async move {
+                    rs.delete_usage_limit(ctx, i.usage_limit_id.as_deref()).await?;
+                    AwsResult::Ok(NoOutput)
+                })
+            }
+            O::DescribeUsageLimits(i) => {
+                Row::serve("redshift:DescribeUsageLimits", "*", async move { rs.describe_usage_limits(ctx, i) })
+            }
             O::DescribeLoggingStatus(i) => Row::authorized(
                 arn.on_cluster(rs, "redshift:DescribeLoggingStatus", &i.cluster_identifier),
                 async move { rs.logging_status(ctx, i) },
@@ -371,7 +389,6 @@ impl TypedService for RedshiftService {
             | O::CreateScheduledAction(_)
             | O::CreateSnapshotCopyGrant(_)
             | O::CreateSnapshotSchedule(_)
-            | O::CreateUsageLimit(_)
             | O::DeauthorizeDataShare(_)
             | O::DeleteAuthenticationProfile(_)
             | O::DeleteClusterSecurityGroup(_)
@@ -388,7 +405,6 @@ impl TypedService for RedshiftService {
             | O::DeleteScheduledAction(_)
             | O::DeleteSnapshotCopyGrant(_)
             | O::DeleteSnapshotSchedule(_)
-            | O::DeleteUsageLimit(_)
             | O::DeregisterNamespace(_)
             | O::DescribeAccountAttributes(_)
             | O::DescribeAuthenticationProfiles(_)
@@ -417,7 +433,6 @@ impl TypedService for RedshiftService {
             | O::DescribeSnapshotSchedules(_)
             | O::DescribeStorage(_)
             | O::DescribeTableRestoreStatus(_)
-            | O::DescribeUsageLimits(_)
             | O::DisableLogging(_)
             | O::DisableSnapshotCopy(_)
             | O::DisassociateDataShareConsumer(_)
@@ -444,7 +459,6 @@ impl TypedService for RedshiftService {
             | O::ModifyScheduledAction(_)
             | O::ModifySnapshotCopyRetentionPeriod(_)
             | O::ModifySnapshotSchedule(_)
-            | O::ModifyUsageLimit(_)
             | O::PurchaseReservedNodeOffering(_)
             | O::PutResourcePolicy(_)
             | O::RegisterNamespace(_)
