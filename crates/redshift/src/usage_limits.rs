@@ -51,7 +51,7 @@ fn check_amount(amount: i64) -> AwsResult<i64> {
 
 impl Redshift {
     fn usage_limits(&self, ctx: &RequestContext) -> AwsResult<Vec<(String, UsageLimitRecord)>> {
-        Ok(self.store.read()?.scan(USAGE_LIMITS, &format!("{}/{}/", account(ctx)?, ctx.region))?)
+        self.store.read()?.scan(USAGE_LIMITS, &format!("{}/{}/", account(ctx)?, ctx.region))
     }
 
     fn usage_limit(&self, ctx: &RequestContext, id: Option<&str>) -> AwsResult<(String, UsageLimitRecord)> {
