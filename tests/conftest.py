@@ -110,6 +110,22 @@ def with_bootstrap(tmp_path, toml):
     return Nuage(str(tmp_path), ["--bootstrap", str(boot)]).start()
 
 
+PARTNER_BOOTSTRAP = """
+[[account]]
+id = "222233334444"
+display_name = "partner"
+root_keys = [{ access_key = "PARTNERROOT", secret_key = "partnersecret" }]
+"""
+
+
+@pytest.fixture
+def partner_server(tmp_path):
+    """A nuage with a second account, 222233334444, whose root signs with PARTNERROOT."""
+    n = with_bootstrap(tmp_path, PARTNER_BOOTSTRAP)
+    yield n
+    n.kill()
+
+
 @pytest.fixture
 def s3(server):
     return server.client()

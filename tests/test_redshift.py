@@ -702,64 +702,54 @@ def test_cluster_settings_are_checked_kept_and_reported(server):
     assert [x["ClusterSubnetGroupName"] for x in rs.describe_cluster_subnet_groups()["ClusterSubnetGroups"]] == ["default"]
 
 
-def test_snapshot_retention_copy_batches_and_sharing(tmp_path):
+def test_snapshot_retention_copy_batches_and_sharing(partner_server):
     """Manual snapshots keep their retention period, are copied, changed and deleted in
     batches, and shared with another account, which restores its own cluster from one."""
-    from conftest import with_bootstrap
+    server = partner_server
+    rs = server.client("redshift")
+    c = create_cluster(server, "snaps", ManualSnapshotRetentionPeriod=10)
+    psql(c, "create table t(x int); insert into t values (1), (2)")
+    s = rs.create_cluster_snapshot(ClusterIdentifier="snaps", SnapshotIdentifier="keep-ten")["Snapshot"]
+    assert s["ManualSnapshotRetentionPeriod"] == 10 and s["ManualSnapshotRemainingDays"] == 10
+    s = rs.create_cluster_snapshot(ClusterIdentifier="snaps", SnapshotIdentifier="forever", ManualSnapshotRetentionPeriod=-1)["Snapshot"]
+    assert s["ManualSnapshotRetentionPeriod"] == -1 and "ManualSnapshotRemainingDays" not in s
+    with pytest.raises(ClientError) as e:
+        rs.create_cluster_snapshot(ClusterIdentifier="snaps", SnapshotIdentifier="bad", ManualSnapshotRetentionPeriod=0)
+    assert e.value.response["Error"]["Code"] == "InvalidRetentionPeriodFault"
+    assert rs.modify_cluster_snapshot(SnapshotIdentifier="keep-ten", ManualSnapshotRetentionPeriod=3)["Snapshot"]["ManualSnapshotRetentionPeriod"] == 3
 
-    server = with_bootstrap(tmp_path, """
-[[account]]
-id = "222233334444"
-display_name = "partner"
-root_keys = [{ access_key = "PARTNERROOT", secret_key = "partnersecret" }]
-""")
-    try:
-        rs = server.client("redshift")
-        c = create_cluster(server, "snaps", ManualSnapshotRetentionPeriod=10)
-        psql(c, "create table t(x int); insert into t values (1), (2)")
-        s = rs.create_cluster_snapshot(ClusterIdentifier="snaps", SnapshotIdentifier="keep-ten")["Snapshot"]
-        assert s["ManualSnapshotRetentionPeriod"] == 10 and s["ManualSnapshotRemainingDays"] == 10
-        s = rs.create_cluster_snapshot(ClusterIdentifier="snaps", SnapshotIdentifier="forever", ManualSnapshotRetentionPeriod=-1)["Snapshot"]
-        assert s["ManualSnapshotRetentionPeriod"] == -1 and "ManualSnapshotRemainingDays" not in s
-        with pytest.raises(ClientError) as e:
-            rs.create_cluster_snapshot(ClusterIdentifier="snaps", SnapshotIdentifier="bad", ManualSnapshotRetentionPeriod=0)
-        assert e.value.response["Error"]["Code"] == "InvalidRetentionPeriodFault"
-        assert rs.modify_cluster_snapshot(SnapshotIdentifier="keep-ten", ManualSnapshotRetentionPeriod=3)["Snapshot"]["ManualSnapshotRetentionPeriod"] == 3
+    copy = rs.copy_cluster_snapshot(SourceSnapshotIdentifier="forever", TargetSnapshotIdentifier="forever-copy", ManualSnapshotRetentionPeriod=5)["Snapshot"]
+    assert copy["ClusterIdentifier"] == "snaps" and copy["ManualSnapshotRetentionPeriod"] == 5
+    ids = sorted(x["SnapshotIdentifier"] for x in rs.describe_cluster_snapshots(ClusterIdentifier="snaps")["Snapshots"])
+    assert ids == ["forever", "forever-copy", "keep-ten"]
+    newest = rs.describe_cluster_snapshots(SortingEntities=[{"Attribute": "CREATE_TIME", "SortOrder": "DESC"}])["Snapshots"][0]
+    assert newest["SnapshotIdentifier"] == "forever-copy"
 
-        copy = rs.copy_cluster_snapshot(SourceSnapshotIdentifier="forever", TargetSnapshotIdentifier="forever-copy", ManualSnapshotRetentionPeriod=5)["Snapshot"]
-        assert copy["ClusterIdentifier"] == "snaps" and copy["ManualSnapshotRetentionPeriod"] == 5
-        ids = sorted(x["SnapshotIdentifier"] for x in rs.describe_cluster_snapshots(ClusterIdentifier="snaps")["Snapshots"])
-        assert ids == ["forever", "forever-copy", "keep-ten"]
-        newest = rs.describe_cluster_snapshots(SortingEntities=[{"Attribute": "CREATE_TIME", "SortOrder": "DESC"}])["Snapshots"][0]
-        assert newest["SnapshotIdentifier"] == "forever-copy"
+    out = rs.batch_modify_cluster_snapshots(SnapshotIdentifierList=["keep-ten", "missing"], ManualSnapshotRetentionPeriod=7)
+    assert out["Resources"] == ["keep-ten"] and out["Errors"][0]["SnapshotIdentifier"] == "missing"
+    out = rs.batch_delete_cluster_snapshots(Identifiers=[{"SnapshotIdentifier": "forever-copy"}, {"SnapshotIdentifier": "nope"}])
+    assert out["Resources"] == ["forever-copy"] and out["Errors"][0]["FailureCode"] == "ClusterSnapshotNotFound"
 
-        out = rs.batch_modify_cluster_snapshots(SnapshotIdentifierList=["keep-ten", "missing"], ManualSnapshotRetentionPeriod=7)
-        assert out["Resources"] == ["keep-ten"] and out["Errors"][0]["SnapshotIdentifier"] == "missing"
-        out = rs.batch_delete_cluster_snapshots(Identifiers=[{"SnapshotIdentifier": "forever-copy"}, {"SnapshotIdentifier": "nope"}])
-        assert out["Resources"] == ["forever-copy"] and out["Errors"][0]["FailureCode"] == "ClusterSnapshotNotFound"
-
-        # Shared with the partner account, which sees it and restores a cluster of its own.
-        partner = server.client("redshift", access_key="PARTNERROOT", secret_key="partnersecret")
-        assert partner.describe_cluster_snapshots()["Snapshots"] == []
-        shared = rs.authorize_snapshot_access(SnapshotIdentifier="forever", AccountWithRestoreAccess="222233334444")["Snapshot"]
-        assert shared["AccountsWithRestoreAccess"] == [{"AccountId": "222233334444"}]
-        with pytest.raises(ClientError) as e:
-            rs.authorize_snapshot_access(SnapshotIdentifier="forever", AccountWithRestoreAccess="222233334444")
-        assert e.value.response["Error"]["Code"] == "AuthorizationAlreadyExists"
-        seen = partner.describe_cluster_snapshots(OwnerAccount="000000000000")["Snapshots"]
-        assert [x["SnapshotIdentifier"] for x in seen] == ["forever"] and seen[0]["OwnerAccount"] == "000000000000"
-        partner.restore_from_cluster_snapshot(ClusterIdentifier="theirs", SnapshotIdentifier="forever", OwnerAccount="000000000000", Port=free_port())
-        partner.get_waiter("cluster_available").wait(ClusterIdentifier="theirs", WaiterConfig={"Delay": 1, "MaxAttempts": 10})
-        theirs = partner.describe_clusters(ClusterIdentifier="theirs")["Clusters"][0]
-        assert psql(theirs, "select count(*) from t").stdout.strip() == "2"
-        assert rs.describe_clusters()["Clusters"][0]["ClusterIdentifier"] == "snaps"
-        rs.revoke_snapshot_access(SnapshotIdentifier="forever", AccountWithRestoreAccess="222233334444")
-        assert partner.describe_cluster_snapshots(OwnerAccount="000000000000")["Snapshots"] == []
-        with pytest.raises(ClientError) as e:
-            partner.delete_cluster_snapshot(SnapshotIdentifier="forever")
-        assert e.value.response["Error"]["Code"] == "ClusterSnapshotNotFound"
-    finally:
-        server.kill()
+    # Shared with the partner account, which sees it and restores a cluster of its own.
+    partner = server.client("redshift", access_key="PARTNERROOT", secret_key="partnersecret")
+    assert partner.describe_cluster_snapshots()["Snapshots"] == []
+    shared = rs.authorize_snapshot_access(SnapshotIdentifier="forever", AccountWithRestoreAccess="222233334444")["Snapshot"]
+    assert shared["AccountsWithRestoreAccess"] == [{"AccountId": "222233334444"}]
+    with pytest.raises(ClientError) as e:
+        rs.authorize_snapshot_access(SnapshotIdentifier="forever", AccountWithRestoreAccess="222233334444")
+    assert e.value.response["Error"]["Code"] == "AuthorizationAlreadyExists"
+    seen = partner.describe_cluster_snapshots(OwnerAccount="000000000000")["Snapshots"]
+    assert [x["SnapshotIdentifier"] for x in seen] == ["forever"] and seen[0]["OwnerAccount"] == "000000000000"
+    partner.restore_from_cluster_snapshot(ClusterIdentifier="theirs", SnapshotIdentifier="forever", OwnerAccount="000000000000", Port=free_port())
+    partner.get_waiter("cluster_available").wait(ClusterIdentifier="theirs", WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+    theirs = partner.describe_clusters(ClusterIdentifier="theirs")["Clusters"][0]
+    assert psql(theirs, "select count(*) from t").stdout.strip() == "2"
+    assert rs.describe_clusters()["Clusters"][0]["ClusterIdentifier"] == "snaps"
+    rs.revoke_snapshot_access(SnapshotIdentifier="forever", AccountWithRestoreAccess="222233334444")
+    assert partner.describe_cluster_snapshots(OwnerAccount="000000000000")["Snapshots"] == []
+    with pytest.raises(ClientError) as e:
+        partner.delete_cluster_snapshot(SnapshotIdentifier="forever")
+    assert e.value.response["Error"]["Code"] == "ClusterSnapshotNotFound"
 
 
 def test_master_password_managed_in_secrets_manager(server):

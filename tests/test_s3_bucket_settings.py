@@ -55,28 +55,18 @@ def test_requester_pays_needs_the_requester_to_acknowledge(server, s3):
     assert requests.get(f"{server.endpoint}/paid/data.csv").status_code == 200
 
 
-def test_requester_pays_across_accounts(tmp_path):
-    from conftest import with_bootstrap
-
-    server = with_bootstrap(tmp_path, """
-[[account]]
-id = "222233334444"
-display_name = "partner"
-root_keys = [{ access_key = "PARTNERROOT", secret_key = "partnersecret" }]
-""")
-    try:
-        s3 = server.client()
-        s3.create_bucket(Bucket="dataset")
-        s3.put_object(Bucket="dataset", Key="part-0", Body=b"rows")
-        s3.put_bucket_policy(Bucket="dataset", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::dataset/*"}]}))
-        s3.put_bucket_request_payment(Bucket="dataset", RequestPaymentConfiguration={"Payer": "Requester"})
-        partner = server.client(access_key="PARTNERROOT", secret_key="partnersecret")
-        assert code(partner.get_object, Bucket="dataset", Key="part-0") == "AccessDenied"
-        out = partner.get_object(Bucket="dataset", Key="part-0", RequestPayer="requester")
-        assert out["Body"].read() == b"rows" and out["RequestCharged"] == "requester"
-    finally:
-        server.kill()
+def test_requester_pays_across_accounts(partner_server):
+    server = partner_server
+    s3 = server.client()
+    s3.create_bucket(Bucket="dataset")
+    s3.put_object(Bucket="dataset", Key="part-0", Body=b"rows")
+    s3.put_bucket_policy(Bucket="dataset", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::dataset/*"}]}))
+    s3.put_bucket_request_payment(Bucket="dataset", RequestPaymentConfiguration={"Payer": "Requester"})
+    partner = server.client(access_key="PARTNERROOT", secret_key="partnersecret")
+    assert code(partner.get_object, Bucket="dataset", Key="part-0") == "AccessDenied"
+    out = partner.get_object(Bucket="dataset", Key="part-0", RequestPayer="requester")
+    assert out["Body"].read() == b"rows" and out["RequestCharged"] == "requester"
 
 
 def test_notifications_are_validated_and_undeliverable_events_reported(server, s3):

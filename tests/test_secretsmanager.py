@@ -123,65 +123,55 @@ def test_update_stages_versions_tags_and_random_passwords(server):
     assert sm.describe_secret(SecretId="app/db")["RotationEnabled"] is False
 
 
-def test_resource_policy_shares_a_secret_across_accounts(tmp_path):
-    from conftest import with_bootstrap
-
-    server = with_bootstrap(tmp_path, """
-[[account]]
-id = "222233334444"
-display_name = "partner"
-root_keys = [{ access_key = "PARTNERROOT", secret_key = "partnersecret" }]
-""")
-    try:
-        sm = server.client("secretsmanager")
-        partner = server.client("secretsmanager", access_key="PARTNERROOT", secret_key="partnersecret")
-        shared = sm.create_secret(Name="shared", SecretString="s3cret", KmsKeyId="alias/shared-key")["ARN"]
-        default_key = sm.create_secret(Name="default-key", SecretString="x")["ARN"]
-        with pytest.raises(ClientError) as e:
-            partner.get_secret_value(SecretId=shared)
-        assert code(e) == "AccessDeniedException"
-        everyone = json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]})
-        with pytest.raises(ClientError) as e:
-            sm.put_resource_policy(SecretId="shared", ResourcePolicy=everyone)
-        assert code(e) == "PublicPolicyException"
-        assert sm.validate_resource_policy(ResourcePolicy=everyone)["PolicyValidationPassed"] is False
-        grant = json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]})
-        assert sm.validate_resource_policy(ResourcePolicy=grant)["PolicyValidationPassed"] is True
-        sm.put_resource_policy(SecretId="shared", ResourcePolicy=grant)
-        assert json.loads(sm.get_resource_policy(SecretId="shared")["ResourcePolicy"]) == json.loads(grant)
-        assert sm.list_resource_policies(SecretId="shared")["ResourcePolicies"] == [{"PolicyName": "default"}]
-        with pytest.raises(ClientError) as e:
-            sm.put_resource_policy(SecretId="shared", ResourcePolicy=grant, PolicyName="other")
-        assert code(e) == "InvalidParameterException"
-        # The partner's root reads it by ARN; by name it would look in its own account.
-        assert partner.get_secret_value(SecretId=shared)["SecretString"] == "s3cret"
-        with pytest.raises(ClientError) as e:
-            partner.get_secret_value(SecretId="shared")
-        assert code(e) == "ResourceNotFoundException"
-        # A secret under the AWS managed key cannot be read from another account.
-        sm.put_resource_policy(SecretId="default-key", ResourcePolicy=grant)
-        with pytest.raises(ClientError) as e:
-            partner.get_secret_value(SecretId=default_key)
-        assert code(e) == "AccessDeniedException"
-        # A Deny in the policy binds the owner's own users too.
-        iam = server.client("iam")
-        iam.create_user(UserName="reader")
-        iam.put_user_policy(UserName="reader", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
-        key = iam.create_access_key(UserName="reader")["AccessKey"]
-        reader = server.client("secretsmanager", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
-        assert reader.get_secret_value(SecretId="shared")["SecretString"] == "s3cret"
-        sm.put_resource_policy(SecretId="shared", ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::000000000000:user/reader"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
-        with pytest.raises(ClientError) as e:
-            reader.get_secret_value(SecretId="shared")
-        assert code(e) == "AccessDeniedException" and "explicit deny in a resource-based policy" in e.value.response["Error"]["Message"]
-        sm.delete_resource_policy(SecretId="shared")
-        assert "ResourcePolicy" not in sm.get_resource_policy(SecretId="shared")
-    finally:
-        server.kill()
+def test_resource_policy_shares_a_secret_across_accounts(partner_server):
+    server = partner_server
+    sm = server.client("secretsmanager")
+    partner = server.client("secretsmanager", access_key="PARTNERROOT", secret_key="partnersecret")
+    shared = sm.create_secret(Name="shared", SecretString="s3cret", KmsKeyId="alias/shared-key")["ARN"]
+    default_key = sm.create_secret(Name="default-key", SecretString="x")["ARN"]
+    with pytest.raises(ClientError) as e:
+        partner.get_secret_value(SecretId=shared)
+    assert code(e) == "AccessDeniedException"
+    everyone = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]})
+    with pytest.raises(ClientError) as e:
+        sm.put_resource_policy(SecretId="shared", ResourcePolicy=everyone)
+    assert code(e) == "PublicPolicyException"
+    assert sm.validate_resource_policy(ResourcePolicy=everyone)["PolicyValidationPassed"] is False
+    grant = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]})
+    assert sm.validate_resource_policy(ResourcePolicy=grant)["PolicyValidationPassed"] is True
+    sm.put_resource_policy(SecretId="shared", ResourcePolicy=grant)
+    assert json.loads(sm.get_resource_policy(SecretId="shared")["ResourcePolicy"]) == json.loads(grant)
+    assert sm.list_resource_policies(SecretId="shared")["ResourcePolicies"] == [{"PolicyName": "default"}]
+    with pytest.raises(ClientError) as e:
+        sm.put_resource_policy(SecretId="shared", ResourcePolicy=grant, PolicyName="other")
+    assert code(e) == "InvalidParameterException"
+    # The partner's root reads it by ARN; by name it would look in its own account.
+    assert partner.get_secret_value(SecretId=shared)["SecretString"] == "s3cret"
+    with pytest.raises(ClientError) as e:
+        partner.get_secret_value(SecretId="shared")
+    assert code(e) == "ResourceNotFoundException"
+    # A secret under the AWS managed key cannot be read from another account.
+    sm.put_resource_policy(SecretId="default-key", ResourcePolicy=grant)
+    with pytest.raises(ClientError) as e:
+        partner.get_secret_value(SecretId=default_key)
+    assert code(e) == "AccessDeniedException"
+    # A Deny in the policy binds the owner's own users too.
+    iam = server.client("iam")
+    iam.create_user(UserName="reader")
+    iam.put_user_policy(UserName="reader", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="reader")["AccessKey"]
+    reader = server.client("secretsmanager", access_key=key["AccessKeyId"], secret_key=key["SecretAccessKey"])
+    assert reader.get_secret_value(SecretId="shared")["SecretString"] == "s3cret"
+    sm.put_resource_policy(SecretId="shared", ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Principal": {"AWS": "arn:aws:iam::000000000000:user/reader"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    with pytest.raises(ClientError) as e:
+        reader.get_secret_value(SecretId="shared")
+    assert code(e) == "AccessDeniedException" and "explicit deny in a resource-based policy" in e.value.response["Error"]["Message"]
+    sm.delete_resource_policy(SecretId="shared")
+    assert "ResourcePolicy" not in sm.get_resource_policy(SecretId="shared")
 
 
 def test_batch_get_secret_value_answers_each_secret(server):
