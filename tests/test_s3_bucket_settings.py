@@ -51,6 +51,10 @@ def test_requester_pays_needs_the_requester_to_acknowledge(server, s3):
     s3.put_bucket_policy(Bucket="paid", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::paid/*"}]}))
     assert requests.get(f"{server.endpoint}/paid/data.csv").status_code == 403
+    # The setting holds after a restart (nuage keeps the marked buckets in memory).
+    server.restart()
+    s3 = server.client()
+    assert requests.get(f"{server.endpoint}/paid/data.csv").status_code == 403
     s3.put_bucket_request_payment(Bucket="paid", RequestPaymentConfiguration={"Payer": "BucketOwner"})
     assert requests.get(f"{server.endpoint}/paid/data.csv").status_code == 200
 

@@ -13,6 +13,40 @@ use nuage_core::{AwsError, AwsResult, RequestContext};
 use nuage_front::ServiceRequest;
 use nuage_protocol::s3 as m;
 
+/// The buckets whose settings every request must consult (Requester Pays, notifications),
+/// kept in memory so that the requests to the other buckets pay one set lookup, not a read.
+#[derive(Default)]
+pub struct Marked {
+    requester_pays: std::sync::RwLock<std::collections::HashSet<String>>,
+    notifying: std::sync::RwLock<std::collections::HashSet<String>>,
+}
+
+impl Marked {
+    /// The marks the store holds (at start-up, after a reset).
+    pub fn load(&self, buckets: &[Bucket]) {
+        let pick = |f: fn(&Bucket) -> bool| buckets.iter().filter(|b| f(b)).map(|b| b.name.clone()).collect();
+        *self.requester_pays.write().unwrap_or_else(|e| e.into_inner()) = pick(|b| b.requester_pays);
+        *self.notifying.write().unwrap_or_else(|e| e.into_inner()) = pick(|b| b.notification.is_some());
+    }
+
+    fn set(set: &std::sync::RwLock<std::collections::HashSet<String>>, bucket: &str, on: bool) {
+        let mut s = set.write().unwrap_or_else(|e| e.into_inner());
+        if on {
+            s.insert(bucket.to_string());
+        } else {
+            s.remove(bucket);
+        }
+    }
+
+    pub fn requester_pays(&self, bucket: &str) -> bool {
+        self.requester_pays.read().unwrap_or_else(|e| e.into_inner()).contains(bucket)
+    }
+
+    fn notifying(&self, bucket: &str) -> bool {
+        self.notifying.read().unwrap_or_else(|e| e.into_inner()).contains(bucket)
+    }
+}
+
 fn invalid(msg: impl Into<String>) -> AwsError {
     S3Error::InvalidArgument(msg.into(), None).into()
 }
@@ -79,11 +113,14 @@ pub async fn put_request_payment(
         return Err(S3Error::MalformedXml.into());
     }
     let requester = payer == "Requester";
+    let name = input.bucket.clone().unwrap_or_default();
     update_bucket(svc, input.bucket, move |b| {
         b.requester_pays = requester;
         Ok(())
     })
-    .await
+    .await?;
+    Marked::set(&svc.marked.requester_pays, &name, requester);
+    Ok(())
 }
 
 pub async fn get_request_payment(
@@ -225,6 +262,11 @@ pub async fn put_notification(
             .into());
         }
     }
+    let name = input.bucket.clone().unwrap_or_default();
+    let on = c.topic_configurations.as_ref().is_some_and(|v| !v.is_empty())
+        || c.queue_configurations.as_ref().is_some_and(|v| !v.is_empty())
+        || c.lambda_function_configurations.as_ref().is_some_and(|v| !v.is_empty())
+        || c.event_bridge_configuration.is_some();
     update_bucket(svc, input.bucket, move |b| {
         let empty = c.topic_configurations.as_ref().is_none_or(Vec::is_empty)
             && c.queue_configurations.as_ref().is_none_or(Vec::is_empty)
@@ -233,7 +275,9 @@ pub async fn put_notification(
         b.notification = (!empty).then_some(c);
         Ok(())
     })
-    .await
+    .await?;
+    Marked::set(&svc.marked.notifying, &name, on);
+    Ok(())
 }
 
 fn arn_name(kind: &str) -> &'static str {
@@ -294,6 +338,9 @@ pub fn report_events(svc: &S3Service, bucket: &str, key: Option<&str>, operation
             | "PutObjectTagging"
             | "DeleteObjectTagging"
     ) {
+        return;
+    }
+    if !svc.marked.notifying(bucket) {
         return;
     }
     let Ok(b) = svc.bucket(bucket) else { return };

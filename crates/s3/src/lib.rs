@@ -46,6 +46,7 @@ pub struct S3Service {
     principals: Arc<dyn PolicyStore>,
     /// Server access logging: the logged buckets and their records awaiting delivery.
     access_logs: access_log::AccessLogs,
+    marked: bucket_config::Marked,
     /// The front door, through which access logs are delivered as the logging service.
     internal: Arc<nuage_front::Internal>,
     /// How much faster than S3 a restore of an archived object completes.
@@ -101,10 +102,11 @@ impl S3Service {
             policies: policy::PolicyCache::default(),
             principals,
             access_logs: access_log::AccessLogs::default(),
+            marked: bucket_config::Marked::default(),
             internal,
             restore_speedup: 60.0,
         };
-        svc.load_logged_buckets();
+        svc.load_marked_buckets();
         svc
     }
 
@@ -114,9 +116,12 @@ impl S3Service {
         self
     }
 
-    fn load_logged_buckets(&self) {
+    /// The buckets every request must check (logged, Requester Pays, notifying), from the store.
+    fn load_marked_buckets(&self) {
         let buckets = self.store.read().and_then(|r| r.scan::<Bucket>(BUCKETS, "")).unwrap_or_default();
-        self.access_logs.load(buckets.into_iter().map(|(_, b)| b));
+        let buckets: Vec<Bucket> = buckets.into_iter().map(|(_, b)| b).collect();
+        self.marked.load(&buckets);
+        self.access_logs.load(buckets.into_iter());
     }
 
     /// The bucket and key a request addresses.
@@ -660,7 +665,7 @@ impl Service for S3Service {
 
     fn reset(&self) {
         self.policies.clear();
-        self.load_logged_buckets();
+        self.load_marked_buckets();
     }
 
     fn completed(
@@ -759,8 +764,11 @@ impl Service for S3Service {
         let authorization = self.authorization(ctx, route, req, &a);
         check_expected_owner(self, req, &a)?;
         bucket_config::check_accelerate(self, req)?;
-        let charged = match a.bucket.as_deref().and_then(|b| self.bucket(b).ok()) {
-            Some(b) if route.name != "CreateBucket" => bucket_config::check_requester_pays(ctx, req, &b)?,
+        let charged = match a.bucket.as_deref().filter(|b| self.marked.requester_pays(b)) {
+            Some(b) if route.name != "CreateBucket" => match self.bucket(b) {
+                Ok(b) => bucket_config::check_requester_pays(ctx, req, &b)?,
+                Err(_) => false,
+            },
             _ => false,
         };
         if policy::grants_public_access(req) {
