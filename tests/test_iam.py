@@ -742,3 +742,46 @@ def test_simulator_exclusions_and_service_control_policies(server):
     levels.append({"ServiceControlPolicyInputList": [doc(allow("*"), {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"})]})
     r = iam.simulate_custom_policy(PolicyInputList=[admin], ActionNames=["s3:GetObject"], OrderedOrganizationPolicyInputList=levels)
     assert r["EvaluationResults"][0]["EvalDecision"] == "explicitDeny"
+
+
+def test_service_linked_roles_are_protected(server):
+    """CreateServiceLinkedRole makes the service's role (its name, path and trust policy);
+    every change but its description is refused as IAM refuses it; DeleteServiceLinkedRole
+    answers a task whose status says it is done."""
+    iam = server.client("iam")
+
+    def code_of(call, **kwargs):
+        return error_of(call, **kwargs)[0]["Code"]
+
+    role = iam.create_service_linked_role(AWSServiceName="redshift.amazonaws.com", Description="for Redshift")["Role"]
+    assert role["RoleName"] == "AWSServiceRoleForRedshift"
+    assert role["Path"] == "/aws-service-role/redshift.amazonaws.com/"
+    assert role["Arn"] == "arn:aws:iam::000000000000:role/aws-service-role/redshift.amazonaws.com/AWSServiceRoleForRedshift"
+    trust = iam.get_role(RoleName="AWSServiceRoleForRedshift")["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": ["redshift.amazonaws.com"]}
+    assert code_of(iam.create_service_linked_role, AWSServiceName="redshift.amazonaws.com") == "InvalidInput"
+    assert code_of(iam.create_service_linked_role, AWSServiceName="nothing.amazonaws.com") == "InvalidInput"
+    assert code_of(iam.create_service_linked_role, AWSServiceName="redshift.amazonaws.com", CustomSuffix="two") == "InvalidInput"
+    auto = iam.create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com", CustomSuffix="web")["Role"]
+    assert auto["RoleName"] == "AWSServiceRoleForAutoScaling_web"
+
+    for call, kwargs in [
+        (iam.delete_role, {}),
+        (iam.put_role_policy, {"PolicyName": "p", "PolicyDocument": doc(allow("s3:*"))}),
+        (iam.attach_role_policy, {"PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+        (iam.update_assume_role_policy, {"PolicyDocument": json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})}),
+    ]:
+        assert code_of(call, RoleName="AWSServiceRoleForRedshift", **kwargs) == "UnmodifiableEntity", call
+    iam.update_role_description(RoleName="AWSServiceRoleForRedshift", Description="changed")
+    assert iam.get_role(RoleName="AWSServiceRoleForRedshift")["Role"]["Description"] == "changed"
+
+    # An ordinary role is not one.
+    iam.create_role(RoleName="plain", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    assert code_of(iam.delete_service_linked_role, RoleName="plain") == "InvalidInput"
+    task = iam.delete_service_linked_role(RoleName="AWSServiceRoleForRedshift")["DeletionTaskId"]
+    assert task.startswith("task/aws-service-role/redshift.amazonaws.com/AWSServiceRoleForRedshift/")
+    assert iam.get_service_linked_role_deletion_status(DeletionTaskId=task)["Status"] == "SUCCEEDED"
+    assert code_of(iam.get_role, RoleName="AWSServiceRoleForRedshift") == "NoSuchEntity"
+    assert code_of(iam.get_service_linked_role_deletion_status, DeletionTaskId="task/aws-service-role/x/y/z") == "NoSuchEntity"

@@ -36,6 +36,8 @@ enum On {
     Mfa,
     /// `SAMLProviderArn`, or the `Name` of a provider being created.
     Saml,
+    /// The service-linked role `AWSServiceName` (and `CustomSuffix`) would create.
+    NewServiceLinkedRole,
     Any,
 }
 
@@ -317,12 +319,13 @@ mod policies;
 mod roles;
 mod routes;
 mod saml;
+mod service_linked;
 mod simulate;
 mod tags;
 mod users;
 
 pub(crate) use self::advisor::AdvisorJob;
 use self::{
-    account::*, advisor::*, credentials::*, groups::*, mfa::*, oidc::*, policies::*, roles::*, saml::*, tags::*,
-    users::*,
+    account::*, advisor::*, credentials::*, groups::*, mfa::*, oidc::*, policies::*, roles::*, saml::*,
+    service_linked::*, tags::*, users::*,
 };

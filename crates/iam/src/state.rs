@@ -186,6 +186,9 @@ pub struct AccountState {
     /// SAML identity providers by ARN.
     #[serde(default)]
     pub saml_providers: BTreeMap<String, SamlProvider>,
+    /// Service-linked role deletions by task id: their status.
+    #[serde(default)]
+    pub slr_deletions: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -55,8 +55,25 @@ fn condition_keys(st: &AccountState, ctx: &RequestContext, on: On, i: &Members) 
     if let Some(arn) = i.get("PermissionsBoundary") {
         c.set("iam:PermissionsBoundary", arn);
     }
+    if let Some(service) = i.get("AWSServiceName") {
+        c.set("iam:AWSServiceName", service);
+    }
     c
 }
+
+/// The operations a service-linked role refuses (IAM protects it; its description may change).
+const PROTECTING: &[&str] = &[
+    "UpdateAssumeRolePolicy",
+    "DeleteRole",
+    "AttachRolePolicy",
+    "DetachRolePolicy",
+    "PutRolePolicy",
+    "DeleteRolePolicy",
+    "PutRolePermissionsBoundary",
+    "DeleteRolePermissionsBoundary",
+    "UpdateRole",
+    "AddRoleToInstanceProfile",
+];
 
 fn resource_arn(st: &AccountState, ctx: &RequestContext, on: On, i: &Members) -> String {
     let account = ctx.account_id().unwrap_or_default();
@@ -108,6 +125,13 @@ fn resource_arn(st: &AccountState, ctx: &RequestContext, on: On, i: &Members) ->
             Some(arn) => arn.to_string(),
             None => oidc_arn(account, i.get("Url").unwrap_or_default()),
         },
+        On::NewServiceLinkedRole => {
+            let service = i.get("AWSServiceName").unwrap_or_default();
+            match super::service_linked::role_for(service, i.get("CustomSuffix")) {
+                Ok((name, path)) => format!("arn:aws:iam::{account}:role{path}{name}"),
+                Err(_) => format!("arn:aws:iam::{account}:role/aws-service-role/*"),
+            }
+        }
         On::Any => "*".to_string(),
     }
 }
@@ -125,6 +149,17 @@ impl IamService {
             }
             K::Root | K::User | K::AssumedRole | K::Service => None,
         }
+    }
+
+    /// IAM's refusal when `op` would change a service-linked role.
+    fn protected<T: serde::Serialize>(&self, op: &str, ctx: &RequestContext, input: &T) -> Option<AwsError> {
+        if !PROTECTING.contains(&op) {
+            return None;
+        }
+        let name = Members::of(input).get("RoleName")?.to_string();
+        let st = self.iam.account(ctx.account_id().unwrap_or_default());
+        let role = st.roles.get(&ci(&name))?;
+        super::service_linked::is_service_linked(role).then(|| super::service_linked::protected(&role.name))
     }
 
     fn authorization<T: serde::Serialize>(
@@ -181,6 +216,9 @@ macro_rules! table {
             })*
             $(O::$u(i) => {
                 let a = $me.authorization($ctx, concat!("iam:", stringify!($u)), On::$on0, &i);
+                if let Some(e) = $me.protected(stringify!($u), $ctx, &i) {
+                    return Row::authorized(a, async move { Err::<NoOutput, _>(e) });
+                }
                 Row::authorized(a, async move { $h0(&$me.iam, $ctx, i).await.map(|()| NoOutput) })
             })*
             $(O::$n(_))|* => Row::NotServed,
@@ -246,6 +284,9 @@ impl TypedService for IamService {
                 ListGroups: Any => list_groups,
                 ListGroupsForUser: User => list_groups_for_user,
                 CreateRole: Role => create_role,
+                CreateServiceLinkedRole: NewServiceLinkedRole => create_service_linked_role,
+                DeleteServiceLinkedRole: Role => delete_service_linked_role,
+                GetServiceLinkedRoleDeletionStatus: Any => get_service_linked_role_deletion_status,
                 GetRole: Role => get_role,
                 ListRoles: Any => list_roles,
                 UpdateRole: Role => update_role,
@@ -364,7 +405,7 @@ impl TypedService for IamService {
                 UpdateOpenIDConnectProviderThumbprint: Oidc => update_thumbprints,
             }
             not_served {
-                AcceptDelegationRequest AcquireRole AssociateDelegationRequest CreateDelegationRequest CreateServiceLinkedRole DeleteSSHPublicKey DeleteServerCertificate DeleteServiceLinkedRole DeleteSigningCertificate DisableOrganizationsRootCredentialsManagement DisableOrganizationsRootSessions DisableOutboundWebIdentityFederation EnableOrganizationsRootCredentialsManagement EnableOrganizationsRootSessions EnableOutboundWebIdentityFederation GenerateOrganizationsAccessReport GetAccountProperties GetDelegationRequest GetHumanReadableSummary GetOrganizationsAccessReport GetOutboundWebIdentityFederationInfo GetRoleTemplateVersion GetSSHPublicKey GetServerCertificate GetServiceLinkedRoleDeletionStatus ListDelegationRequests ListOrganizationsFeatures ListSSHPublicKeys ListServerCertificateTags ListServerCertificates ListSigningCertificates PutAccountProperties RejectDelegationRequest SendDelegationToken SetSecurityTokenServicePreferences TagServerCertificate UntagServerCertificate UpdateDelegationRequest UpdateSSHPublicKey UpdateServerCertificate UpdateSigningCertificate UploadSSHPublicKey UploadServerCertificate UploadSigningCertificate
+                AcceptDelegationRequest AcquireRole AssociateDelegationRequest CreateDelegationRequest DeleteSSHPublicKey DeleteServerCertificate DeleteSigningCertificate DisableOrganizationsRootCredentialsManagement DisableOrganizationsRootSessions DisableOutboundWebIdentityFederation EnableOrganizationsRootCredentialsManagement EnableOrganizationsRootSessions EnableOutboundWebIdentityFederation GenerateOrganizationsAccessReport GetAccountProperties GetDelegationRequest GetHumanReadableSummary GetOrganizationsAccessReport GetOutboundWebIdentityFederationInfo GetRoleTemplateVersion GetSSHPublicKey GetServerCertificate ListDelegationRequests ListOrganizationsFeatures ListSSHPublicKeys ListServerCertificateTags ListServerCertificates ListSigningCertificates PutAccountProperties RejectDelegationRequest SendDelegationToken SetSecurityTokenServicePreferences TagServerCertificate UntagServerCertificate UpdateDelegationRequest UpdateSSHPublicKey UpdateServerCertificate UpdateSigningCertificate UploadSSHPublicKey UploadServerCertificate UploadSigningCertificate
             }
         )
     }
