@@ -278,3 +278,37 @@ def test_admin_password_managed_in_secrets_manager(server):
     sl.delete_workgroup(workgroupName="kept-wg")
     sl.delete_namespace(namespaceName="kept")
     assert error(sm.describe_secret, SecretId=arn)[0] == "ResourceNotFoundException"
+
+
+def test_recovery_points_restore_and_become_snapshots(tmp_path):
+    """Every --recovery-point-interval a served namespace gets a recovery point; one restores
+    the namespace to what it held then, or becomes a snapshot."""
+    from conftest import Nuage
+
+    server = Nuage(str(tmp_path), ["--recovery-point-interval", "1"]).start()
+    try:
+        sl = server.client("redshift-serverless")
+        _, wg = create(server, namespace="points", workgroup="points-wg")
+        w = endpoint(wg)
+        psql(w, "create table stock(n int); insert into stock values (10)", user="admin")
+        # A point taken after the insert: wait for one newer than it.
+        t0 = time.time()
+        points = []
+        while time.time() < t0 + 15:
+            points = sl.list_recovery_points(namespaceName="points")["recoveryPoints"]
+            if points and points[-1]["recoveryPointCreateTime"].timestamp() > t0:
+                break
+            time.sleep(0.3)
+        point = points[-1]
+        assert point["namespaceName"] == "points" and point["workgroupName"] == "points-wg"
+        assert sl.get_recovery_point(recoveryPointId=point["recoveryPointId"])["recoveryPoint"]["recoveryPointId"] == point["recoveryPointId"]
+        psql(w, "update stock set n = 3", user="admin")
+        out = sl.restore_from_recovery_point(recoveryPointId=point["recoveryPointId"], namespaceName="points", workgroupName="points-wg")
+        assert out["recoveryPointId"] == point["recoveryPointId"]
+        w = endpoint(sl.get_workgroup(workgroupName="points-wg")["workgroup"])
+        assert psql(w, "select n from stock", user="admin").stdout.strip() == "10"
+        snap = sl.convert_recovery_point_to_snapshot(recoveryPointId=point["recoveryPointId"], snapshotName="from-point")["snapshot"]
+        assert snap["snapshotName"] == "from-point" and snap["namespaceName"] == "points"
+        assert error(sl.get_recovery_point, recoveryPointId="nope")[0] == "ResourceNotFoundException"
+    finally:
+        server.kill()

@@ -110,6 +110,10 @@ struct ServeArgs {
     /// every eight hours); each is kept for the cluster's AutomatedSnapshotRetentionPeriod.
     #[arg(long, env = "NUAGE_AUTOMATED_SNAPSHOT_INTERVAL", default_value_t = 28_800)]
     automated_snapshot_interval: u64,
+    /// Seconds between two recovery points of a Redshift Serverless namespace (Redshift
+    /// Serverless takes one every 30 minutes); each is kept 24 hours.
+    #[arg(long, env = "NUAGE_RECOVERY_POINT_INTERVAL", default_value_t = 1800)]
+    recovery_point_interval: u64,
     /// Seconds between two deliveries of S3 server access logs to their target buckets (S3
     /// delivers within hours, usually minutes).
     #[arg(long, env = "NUAGE_ACCESS_LOG_INTERVAL", default_value_t = 60)]
@@ -264,11 +268,10 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         nuage_redshift::Redshift::open(store.clone(), data_dir.clone(), internal.clone(), warehouse_memory, args.host)
             .await
             .map_err(|e| e.to_string())?;
-    tokio::spawn(
-        redshift
-            .clone()
-            .run_automated_snapshots(std::time::Duration::from_secs(args.automated_snapshot_interval.max(1))),
-    );
+    tokio::spawn(redshift.clone().run_backups(
+        std::time::Duration::from_secs(args.automated_snapshot_interval.max(1)),
+        std::time::Duration::from_secs(args.recovery_point_interval.max(1)),
+    ));
     let dynamodb = nuage_dynamodb::DynamoDb::new(store.clone(), !args.no_dynamodb_throttling, internal.clone());
     tokio::spawn(dynamodb.clone().run_ttl(std::time::Duration::from_secs(args.ttl_interval.max(1))));
     tokio::spawn(dynamodb.clone().run_metrics(std::time::Duration::from_secs(args.metrics_interval.max(1))));

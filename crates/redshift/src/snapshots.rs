@@ -104,15 +104,23 @@ fn snapshot_error(id: &str, cluster: Option<String>, e: &AwsError) -> m::Snapsho
 }
 
 impl Redshift {
-    /// Takes each available cluster's automated snapshot when `interval` has passed since its
+    /// Takes each available cluster's automated snapshot when `snapshots` has passed since its
     /// last one (or its creation), and deletes the automated snapshots older than the
-    /// cluster's retention period (all of them for a period of 0), until the process ends.
-    pub async fn run_automated_snapshots(self: std::sync::Arc<Self>, interval: std::time::Duration) {
-        let mut tick = tokio::time::interval(interval.min(std::time::Duration::from_secs(60)));
+    /// cluster's retention period (all of them for a period of 0); takes each served
+    /// serverless namespace's recovery point every `recovery_points`; until the process ends.
+    pub async fn run_backups(
+        self: std::sync::Arc<Self>,
+        snapshots: std::time::Duration,
+        recovery_points: std::time::Duration,
+    ) {
+        let mut tick = tokio::time::interval(snapshots.min(recovery_points).min(std::time::Duration::from_secs(60)));
         loop {
             tick.tick().await;
-            if let Err(e) = self.automated_snapshot_pass(interval.as_millis() as i64).await {
+            if let Err(e) = self.automated_snapshot_pass(snapshots.as_millis() as i64).await {
                 tracing::warn!(error = %e.message, "automated snapshot pass failed");
+            }
+            if let Err(e) = self.recovery_point_pass(recovery_points.as_millis() as i64).await {
+                tracing::warn!(error = %e.message, "recovery point pass failed");
             }
         }
     }

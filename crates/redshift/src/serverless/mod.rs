@@ -2,6 +2,7 @@
 //! holds a database (its admin user, IAM roles, snapshots), a workgroup serves one namespace
 //! on its SQL port with its config parameters as the sessions' defaults. The database is the
 //! same warehouse a provisioned cluster runs; COPY and UNLOAD assume the namespace's roles.
+mod recovery;
 mod routes;
 mod snapshots;
 

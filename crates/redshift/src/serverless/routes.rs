@@ -149,6 +149,37 @@ impl TypedService for RedshiftServerlessService {
                     self.on(ctx, "redshift-serverless:RestoreFromSnapshot", "namespace", i.namespace_name.as_deref());
                 Row::authorized(a, rs.restore_serverless_snapshot(ctx, i))
             }
+            O::ListRecoveryPoints(i) => {
+                Row::serve(
+                    "redshift-serverless:ListRecoveryPoints",
+                    "*",
+                    async move { rs.list_recovery_points(ctx, i) },
+                )
+            }
+            O::GetRecoveryPoint(i) => Row::serve(
+                "redshift-serverless:GetRecoveryPoint",
+                recovery_resource(ctx, &i.recovery_point_id),
+                async move { rs.get_recovery_point(ctx, i) },
+            ),
+            O::RestoreFromRecoveryPoint(i) => {
+                let mut a = self.on(
+                    ctx,
+                    "redshift-serverless:RestoreFromRecoveryPoint",
+                    "namespace",
+                    i.namespace_name.as_deref(),
+                );
+                a.also.push(Authorization {
+                    action: "redshift-serverless:RestoreFromRecoveryPoint",
+                    resource: recovery_resource(ctx, &i.recovery_point_id),
+                    ..Default::default()
+                });
+                Row::authorized(a, rs.restore_from_recovery_point(ctx, i))
+            }
+            O::ConvertRecoveryPointToSnapshot(i) => Row::serve(
+                "redshift-serverless:ConvertRecoveryPointToSnapshot",
+                recovery_resource(ctx, &i.recovery_point_id),
+                rs.convert_recovery_point(ctx, i),
+            ),
             O::TagResource(i) => {
                 let arn = i.resource_arn.clone().unwrap_or_default();
                 let mut a = self.creating(ctx, "redshift-serverless:TagResource", "*", &i.tags);
@@ -188,8 +219,7 @@ impl TypedService for RedshiftServerlessService {
                     Ok(m::ListTagsForResourceResponse { tags: Some(tags_out(&tags)) })
                 })
             }
-            O::ConvertRecoveryPointToSnapshot(_)
-            | O::CreateCustomDomainAssociation(_)
+            O::CreateCustomDomainAssociation(_)
             | O::CreateEndpointAccess(_)
             | O::CreateReservation(_)
             | O::CreateRoleAssociation(_)
@@ -207,7 +237,6 @@ impl TypedService for RedshiftServerlessService {
             | O::GetEndpointAccess(_)
             | O::GetExpressConfiguration(_)
             | O::GetIdentityCenterAuthToken(_)
-            | O::GetRecoveryPoint(_)
             | O::GetReservation(_)
             | O::GetReservationOffering(_)
             | O::GetResourcePolicy(_)
@@ -218,7 +247,6 @@ impl TypedService for RedshiftServerlessService {
             | O::ListCustomDomainAssociations(_)
             | O::ListEndpointAccess(_)
             | O::ListManagedWorkgroups(_)
-            | O::ListRecoveryPoints(_)
             | O::ListReservationOfferings(_)
             | O::ListReservations(_)
             | O::ListRoleAssociations(_)
@@ -228,7 +256,6 @@ impl TypedService for RedshiftServerlessService {
             | O::ListTracks(_)
             | O::ListUsageLimits(_)
             | O::PutResourcePolicy(_)
-            | O::RestoreFromRecoveryPoint(_)
             | O::RestoreTableFromRecoveryPoint(_)
             | O::RestoreTableFromSnapshot(_)
             | O::UpdateCustomDomainAssociation(_)
@@ -240,6 +267,16 @@ impl TypedService for RedshiftServerlessService {
             | O::UpdateUsageLimit(_) => Row::NotServed,
         }
     }
+}
+
+/// A recovery point's ARN.
+fn recovery_resource(ctx: &RequestContext, id: &Option<String>) -> String {
+    format!(
+        "arn:aws:redshift-serverless:{}:{}:recoverypoint/{}",
+        ctx.region,
+        ctx.account_id().unwrap_or_default(),
+        id.as_deref().unwrap_or("*")
+    )
 }
 
 /// A snapshot's ARN as given, else any snapshot of the caller's account and region.

@@ -23,7 +23,7 @@ impl SnapshotRecord {
     }
 }
 
-fn snapshot_out(s: &SnapshotRecord, status: &str) -> m::Snapshot {
+pub(super) fn snapshot_out(s: &SnapshotRecord, status: &str) -> m::Snapshot {
     let age_days = ((now_ms() - s.create_time_ms) / 86_400_000) as i32;
     m::Snapshot {
         namespace_name: Some(s.namespace.name.clone()),
@@ -61,6 +61,37 @@ impl Redshift {
         retention: Option<i32>,
         tags: Vec<(String, String)>,
     ) -> AwsResult<SnapshotRecord> {
+        let running = self.workgroup_of(n)?.and_then(|w| self.workgroup_warehouse(&w));
+        let from = self.namespace_dir(&n.account, &n.region, &n.id);
+        self.store_snapshot(n, name, retention, tags, running, from, now_ms()).await
+    }
+
+    /// A snapshot made from a copy of the namespace taken at `time_ms` (a recovery point's).
+    pub(super) async fn snapshot_from_copy(
+        &self,
+        n: &NamespaceRecord,
+        name: &str,
+        retention: Option<i32>,
+        tags: Vec<(String, String)>,
+        from: std::path::PathBuf,
+        time_ms: i64,
+    ) -> AwsResult<SnapshotRecord> {
+        self.store_snapshot(n, name, retention, tags, None, from, time_ms).await
+    }
+
+    /// Checks the name and retention, copies the database (through the running warehouse
+    /// when there is one, else from `from`) and records the snapshot.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_snapshot(
+        &self,
+        n: &NamespaceRecord,
+        name: &str,
+        retention: Option<i32>,
+        tags: Vec<(String, String)>,
+        running: Option<Arc<nuage_warehouse::Warehouse>>,
+        from: std::path::PathBuf,
+        time_ms: i64,
+    ) -> AwsResult<SnapshotRecord> {
         if name.is_empty() || name.len() > 255 {
             return Err(validation("The snapshot name must be 1 to 255 characters."));
         }
@@ -74,15 +105,14 @@ impl Redshift {
         }
         let id = uuid::Uuid::new_v4().to_string();
         let to = self.serverless_snapshot_dir(&n.account, &n.region, &id);
-        let running = self.workgroup_of(n)?.and_then(|w| self.workgroup_warehouse(&w));
-        self.copy_database(running, self.namespace_dir(&n.account, &n.region, &n.id), &to).await?;
+        self.copy_database(running, from, &to).await?;
         let s = SnapshotRecord {
             account: n.account.clone(),
             region: n.region.clone(),
             name: name.to_string(),
             id,
             namespace: n.clone(),
-            create_time_ms: now_ms(),
+            create_time_ms: time_ms,
             retention_days: retention,
             tags,
             size_bytes: crate::api::dir_size(&to),
@@ -212,6 +242,38 @@ impl Redshift {
         Ok(m::DeleteSnapshotResponse { snapshot: Some(snapshot_out(&s, "DELETED")) })
     }
 
+    /// Replaces a namespace's database with the copy in `from` (a snapshot's, a recovery
+    /// point's) taken of `was`; the workgroup named must serve the namespace, and serves the
+    /// restored database when this returns.
+    pub(super) async fn restore_namespace(
+        &self,
+        ctx: &RequestContext,
+        namespace: Option<&str>,
+        workgroup: Option<&str>,
+        from: std::path::PathBuf,
+        was: &NamespaceRecord,
+    ) -> AwsResult<NamespaceRecord> {
+        let mut n = self.namespace(ctx, namespace.unwrap_or_default())?;
+        let mut w = self.workgroup(ctx, workgroup.unwrap_or_default())?;
+        if w.namespace != n.name {
+            return Err(validation(format!("Workgroup {} is not associated with namespace {}.", w.name, n.name)));
+        }
+        self.stop_key(&w.running_key());
+        let to = self.namespace_dir(&n.account, &n.region, &n.id);
+        tokio::task::spawn_blocking(move || -> AwsResult<()> {
+            let _ = std::fs::remove_dir_all(&to);
+            nuage_warehouse::copy_database(&from, &to).map_err(crate::sql_err)
+        })
+        .await
+        .map_err(AwsError::internal)??;
+        n.admin_username = was.admin_username.clone();
+        n.db_name = was.db_name.clone();
+        self.put_namespace(&n).await?;
+        self.start_workgroup(&mut w, &n, None).await?;
+        self.put_workgroup(&w).await?;
+        Ok(n)
+    }
+
     /// Replaces a namespace's database with a snapshot's; the workgroup given must serve it.
     pub(crate) async fn restore_serverless_snapshot(
         &self,
@@ -223,25 +285,10 @@ impl Redshift {
         }
         let _one = self.writes.lock().await;
         let snap = self.serverless_snapshot(ctx, i.snapshot_name.as_deref(), i.snapshot_arn.as_deref())?;
-        let mut n = self.namespace(ctx, i.namespace_name.as_deref().unwrap_or_default())?;
-        let mut w = self.workgroup(ctx, i.workgroup_name.as_deref().unwrap_or_default())?;
-        if w.namespace != n.name {
-            return Err(validation(format!("Workgroup {} is not associated with namespace {}.", w.name, n.name)));
-        }
-        self.stop_key(&w.running_key());
         let from = self.serverless_snapshot_dir(&snap.account, &snap.region, &snap.id);
-        let to = self.namespace_dir(&n.account, &n.region, &n.id);
-        tokio::task::spawn_blocking(move || -> AwsResult<()> {
-            let _ = std::fs::remove_dir_all(&to);
-            nuage_warehouse::copy_database(&from, &to).map_err(crate::sql_err)
-        })
-        .await
-        .map_err(AwsError::internal)??;
-        n.admin_username = snap.namespace.admin_username.clone();
-        n.db_name = snap.namespace.db_name.clone();
-        self.put_namespace(&n).await?;
-        self.start_workgroup(&mut w, &n, None).await?;
-        self.put_workgroup(&w).await?;
+        let mut n = self
+            .restore_namespace(ctx, i.namespace_name.as_deref(), i.workgroup_name.as_deref(), from, &snap.namespace)
+            .await?;
         // The restored admin user keeps the snapshot's password, unless Redshift manages it:
         // then it gets a new one, in a new secret.
         let manage = i.manage_admin_password == Some(true)
