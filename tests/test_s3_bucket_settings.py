@@ -112,3 +112,19 @@ def test_configurations_nuage_cannot_create_yet_are_absent(s3, bucket):
     assert code(s3.get_bucket_inventory_configuration, Bucket=bucket, Id="a") == "NoSuchConfiguration"
     assert code(s3.get_bucket_intelligent_tiering_configuration, Bucket=bucket, Id="a") == "NoSuchConfiguration"
     assert code(s3.get_bucket_replication, Bucket="no-such-bucket-here") == "NoSuchBucket"
+
+
+def test_create_bucket_with_tags_and_refused_kinds(s3):
+    """Tags given to CreateBucket are the bucket's tags; a directory bucket (S3 Express One
+    Zone) or an account-regional name is refused rather than made an ordinary bucket."""
+    s3.create_bucket(Bucket="tagged-at-birth", CreateBucketConfiguration={"Tags": [{"Key": "team", "Value": "data"}]})
+    assert s3.get_bucket_tagging(Bucket="tagged-at-birth")["TagSet"] == [{"Key": "team", "Value": "data"}]
+    too_many = [{"Key": f"k{i}", "Value": "v"} for i in range(51)]
+    assert code(s3.create_bucket, Bucket="too-many-tags", CreateBucketConfiguration={"Tags": too_many}) in ("BadRequest", "InvalidTag")
+    # (A `--x-s3` name is signed for s3express, a service nuage does not serve.)
+    with pytest.raises(ClientError) as e:
+        s3.create_bucket(Bucket="zonal-one", CreateBucketConfiguration={
+            "Location": {"Type": "AvailabilityZone", "Name": "use1-az4"}, "Bucket": {"Type": "Directory", "DataRedundancy": "SingleAvailabilityZone"}})
+    assert e.value.response["Error"]["Code"] == "NotImplemented"
+    names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert "tagged-at-birth" in names and "too-many-tags" not in names and "zonal-one" not in names

@@ -83,7 +83,21 @@ pub async fn create_bucket(
     if ctx.principal.is_none() {
         return Err(nuage_core::AwsError::new("AccessDenied", 403, "Access Denied"));
     }
-    let constraint = input.create_bucket_configuration.as_ref().and_then(|c| c.location_constraint.clone());
+    let config = input.create_bucket_configuration.as_ref();
+    // Directory buckets (S3 Express One Zone) and account-regional names are other kinds of
+    // bucket: refused rather than made into an ordinary one.
+    if config.is_some_and(|c| c.location.is_some() || c.bucket.is_some()) {
+        return Err(S3Error::NotImplemented("directory buckets (S3 Express One Zone)".into()).into());
+    }
+    if input.bucket_namespace.as_deref() == Some("account-regional") {
+        return Err(S3Error::NotImplemented("account-regional bucket namespaces".into()).into());
+    }
+    // Tags given at creation are the bucket's tags, checked as PutBucketTagging checks them.
+    let tags = config.and_then(|c| c.tags.clone()).filter(|t| !t.is_empty());
+    if let Some(t) = &tags {
+        validate_tags(&tag_pairs(t), 50)?;
+    }
+    let constraint = config.and_then(|c| c.location_constraint.clone());
     let region = match constraint.as_deref() {
         None | Some("") => ctx.region.clone(),
         Some("EU") => "eu-west-1".to_string(),
@@ -107,7 +121,7 @@ pub async fn create_bucket(
         created: Timestamp::now().0,
         region,
         versioning: input.object_lock_enabled_for_bucket.unwrap_or(false).then(|| "Enabled".to_string()),
-        tags: None,
+        tags,
         cors: None,
         encryption: None,
         ownership,
