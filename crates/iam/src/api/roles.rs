@@ -20,6 +20,24 @@ pub(super) fn check_session_duration(d: i32) -> AwsResult<()> {
     }
 }
 
+/// A new role of `account` with its trust policy and nothing attached.
+pub(super) fn new_role(account: &str, name: &str, path: String, trust: Inline, description: Option<String>) -> Role {
+    Role {
+        arn: format!("arn:aws:iam::{account}:role{path}{name}"),
+        name: name.to_string(),
+        path,
+        id: new_id("AROA"),
+        created: now_ms(),
+        trust,
+        description,
+        max_session_duration: 3600,
+        tags: Vec::new(),
+        attached: Vec::new(),
+        inline: BTreeMap::new(),
+        boundary: None,
+    }
+}
+
 pub(super) async fn create_role(
     iam: &Iam,
     ctx: &RequestContext,
@@ -45,20 +63,10 @@ pub(super) async fn create_role(
             if let Some(b) = &boundary {
                 check_attachable(st, b)?;
             }
-            let role = Role {
-                arn: format!("arn:aws:iam::{acct}:role{path}{name}"),
-                name: name.clone(),
-                path,
-                id: new_id("AROA"),
-                created: now_ms(),
-                trust: Inline::new(doc, trust),
-                description,
-                max_session_duration: max,
-                tags,
-                attached: Vec::new(),
-                inline: BTreeMap::new(),
-                boundary,
-            };
+            let mut role = new_role(&acct, &name, path, Inline::new(doc, trust), description);
+            role.max_session_duration = max;
+            role.tags = tags;
+            role.boundary = boundary;
             st.roles.insert(ci(&name), role.clone());
             Ok(role)
         })

@@ -88,20 +88,7 @@ pub(super) async fn create_service_linked_role(
                     "Service role name {name} has been taken in this account, please try a different suffix."
                 )));
             }
-            let role = Role {
-                arn: format!("arn:aws:iam::{acct}:role{path}{name}"),
-                name: name.clone(),
-                path,
-                id: new_id("AROA"),
-                created: now_ms(),
-                trust: Inline::new(doc, trust),
-                description,
-                max_session_duration: 3600,
-                tags: Vec::new(),
-                attached: Vec::new(),
-                inline: BTreeMap::new(),
-                boundary: None,
-            };
+            let role = super::roles::new_role(&acct, &name, path, Inline::new(doc, trust), description);
             st.roles.insert(ci(&name), role.clone());
             Ok(role)
         })
