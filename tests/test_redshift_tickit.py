@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+from botocore.exceptions import ClientError
 
 from conftest import Nuage, free_port
 from test_redshift import PASSWORD, psql, psql_missing
@@ -109,8 +110,10 @@ def lab(tmp_path):
         try:
             if s3.list_objects_v2(Bucket="awssampledbuswest2", Prefix="tickit/")["KeyCount"] == 7:
                 break
-        except s3.exceptions.NoSuchBucket:
-            pass
+        except ClientError as e:
+            # While it is published the bucket may not exist yet, or not be public yet.
+            if e.response["Error"]["Code"] not in ("NoSuchBucket", "AccessDenied"):
+                raise
         time.sleep(0.2)
     yield n
     n.kill()
