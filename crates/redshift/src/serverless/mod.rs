@@ -46,7 +46,7 @@ pub(crate) struct NamespaceRecord {
 
 impl NamespaceRecord {
     fn arn(&self) -> String {
-        format!("arn:aws:redshift-serverless:{}:{}:namespace/{}", self.region, self.account, self.id)
+        resource_arn(&self.region, &self.account, "namespace", &self.id)
     }
 }
 
@@ -74,7 +74,7 @@ pub(crate) struct WorkgroupRecord {
 
 impl WorkgroupRecord {
     fn arn(&self) -> String {
-        format!("arn:aws:redshift-serverless:{}:{}:workgroup/{}", self.region, self.account, self.id)
+        resource_arn(&self.region, &self.account, "workgroup", &self.id)
     }
 
     fn running_key(&self) -> String {
@@ -97,6 +97,12 @@ const CONFIG_DEFAULTS: &[(&str, &str)] = &[
 
 /// The session settings a workgroup's parameters become.
 const SESSION_PARAMETERS: &[&str] = &["datestyle", "enable_case_sensitive_identifier", "query_group", "search_path"];
+
+/// The ARN of a Redshift Serverless resource: `kind` is namespace, workgroup, snapshot or
+/// recoverypoint; `id` its id (or `*`).
+fn resource_arn(region: &str, account: &str, kind: &str, id: &str) -> String {
+    format!("arn:aws:redshift-serverless:{region}:{account}:{kind}/{id}")
+}
 
 fn validation(msg: impl Into<String>) -> AwsError {
     E::ValidationException.msg(msg)
@@ -889,7 +895,7 @@ impl Redshift {
                 _ => r.get::<WorkgroupRecord>(WORKGROUPS, &k).ok().flatten().map(|w| w.id),
             }
         });
-        format!("arn:aws:redshift-serverless:{region}:{account}:{kind}/{}", id.as_deref().unwrap_or("*"))
+        resource_arn(region, account, kind, id.as_deref().unwrap_or("*"))
     }
 
     /// The workgroup the Data API names, with its database, when it is serving.

@@ -36,8 +36,7 @@ impl RedshiftServerlessService {
         kind: &str,
         tags: &Option<Vec<m::Tag>>,
     ) -> Authorization {
-        let resource =
-            format!("arn:aws:redshift-serverless:{}:{}:{kind}/*", ctx.region, ctx.account_id().unwrap_or_default());
+        let resource = resource_arn(&ctx.region, ctx.account_id().unwrap_or_default(), kind, "*");
         let mut a = Authorization { action, resource, ..Default::default() };
         a.context.set_request_tags(tags_in(tags.clone()), vec![]);
         a
@@ -271,17 +270,10 @@ impl TypedService for RedshiftServerlessService {
 
 /// A recovery point's ARN.
 fn recovery_resource(ctx: &RequestContext, id: &Option<String>) -> String {
-    format!(
-        "arn:aws:redshift-serverless:{}:{}:recoverypoint/{}",
-        ctx.region,
-        ctx.account_id().unwrap_or_default(),
-        id.as_deref().unwrap_or("*")
-    )
+    resource_arn(&ctx.region, ctx.account_id().unwrap_or_default(), "recoverypoint", id.as_deref().unwrap_or("*"))
 }
 
 /// A snapshot's ARN as given, else any snapshot of the caller's account and region.
 fn snapshot_resource(ctx: &RequestContext, arn: &Option<String>) -> String {
-    arn.clone().unwrap_or_else(|| {
-        format!("arn:aws:redshift-serverless:{}:{}:snapshot/*", ctx.region, ctx.account_id().unwrap_or_default())
-    })
+    arn.clone().unwrap_or_else(|| resource_arn(&ctx.region, ctx.account_id().unwrap_or_default(), "snapshot", "*"))
 }

@@ -19,7 +19,7 @@ pub(crate) struct SnapshotRecord {
 
 impl SnapshotRecord {
     fn arn(&self) -> String {
-        format!("arn:aws:redshift-serverless:{}:{}:snapshot/{}", self.region, self.account, self.id)
+        resource_arn(&self.region, &self.account, "snapshot", &self.id)
     }
 }
 
