@@ -1,115 +1,7 @@
-//! EC2's handlers: the default network's pieces and security groups, typed in, typed out.
+//! EC2's handlers for availability zones and security groups, typed in, typed out.
 use super::*;
 
 impl Ec2Service {
-    pub(crate) async fn describe_vpcs(
-        &self,
-        ctx: &RequestContext,
-        i: m::DescribeVpcsRequest,
-    ) -> AwsResult<m::DescribeVpcsResult> {
-        let acct = ctx.account_id().unwrap_or_default().to_string();
-        let region = ctx.region.clone();
-        let filters = i.filters.unwrap_or_default();
-        known_filters(&filters, &["vpc-id", "is-default", "isDefault", "cidr", "cidr-block", "state", "owner-id"])?;
-        let id = default_vpc(&acct, &region);
-        for v in i.vpc_ids.iter().flatten() {
-            if *v != id {
-                return Err(Ec2Error::InvalidVpcIdNotFound.msg(format!("The vpc ID '{v}' does not exist")));
-            }
-        }
-        let vpc = m::Vpc {
-            vpc_id: Some(id.clone()),
-            cidr_block: Some("172.31.0.0/16".into()),
-            state: Some("available".into()),
-            owner_id: Some(acct.clone()),
-            instance_tenancy: Some("default".into()),
-            is_default: Some(true),
-            dhcp_options_id: Some(derived_id("dopt", &acct, &region, "dhcp")),
-            cidr_block_association_set: Some(vec![m::VpcCidrBlockAssociation {
-                association_id: Some(derived_id("vpc-cidr-assoc", &acct, &region, "cidr")),
-                cidr_block: Some("172.31.0.0/16".into()),
-                cidr_block_state: Some(m::VpcCidrBlockState { state: Some("associated".into()), status_message: None }),
-            }]),
-            ..Default::default()
-        };
-        let keep = filter_match(&filters, "vpc-id", &id)
-            && filter_match(&filters, "is-default", "true")
-            && filter_match(&filters, "isDefault", "true")
-            && filter_match(&filters, "cidr", "172.31.0.0/16")
-            && filter_match(&filters, "cidr-block", "172.31.0.0/16")
-            && filter_match(&filters, "state", "available")
-            && filter_match(&filters, "owner-id", &acct);
-        Ok(m::DescribeVpcsResult { vpcs: Some(if keep { vec![vpc] } else { vec![] }), next_token: None })
-    }
-
-    pub(crate) async fn describe_subnets(
-        &self,
-        ctx: &RequestContext,
-        i: m::DescribeSubnetsRequest,
-    ) -> AwsResult<m::DescribeSubnetsResult> {
-        let acct = ctx.account_id().unwrap_or_default().to_string();
-        let region = ctx.region.clone();
-        let filters = i.filters.unwrap_or_default();
-        known_filters(
-            &filters,
-            &[
-                "vpc-id",
-                "subnet-id",
-                "availability-zone",
-                "availability-zone-id",
-                "default-for-az",
-                "defaultForAz",
-                "state",
-            ],
-        )?;
-        let vpc = default_vpc(&acct, &region);
-        let all: Vec<m::Subnet> = ZONES
-            .iter()
-            .enumerate()
-            .map(|(n, z)| {
-                let id = derived_id("subnet", &acct, &region, z);
-                m::Subnet {
-                    subnet_id: Some(id.clone()),
-                    subnet_arn: Some(format!("arn:aws:ec2:{region}:{acct}:subnet/{id}")),
-                    vpc_id: Some(vpc.clone()),
-                    availability_zone: Some(format!("{region}{z}")),
-                    availability_zone_id: Some(zone_id(&region, n)),
-                    cidr_block: Some(format!("172.31.{}.0/20", n * 16)),
-                    available_ip_address_count: Some(4091),
-                    default_for_az: Some(true),
-                    map_public_ip_on_launch: Some(true),
-                    state: Some("available".into()),
-                    owner_id: Some(acct.clone()),
-                    ..Default::default()
-                }
-            })
-            .collect();
-        let ids = i.subnet_ids.unwrap_or_default();
-        for id in &ids {
-            if !all.iter().any(|s| s.subnet_id.as_deref() == Some(id.as_str())) {
-                return Err(Ec2Error::InvalidSubnetIdNotFound.msg(format!("The subnet ID '{id}' does not exist")));
-            }
-        }
-        let subnets = all
-            .into_iter()
-            .filter(|s| ids.is_empty() || ids.iter().any(|id| s.subnet_id.as_deref() == Some(id.as_str())))
-            .filter(|s| {
-                filter_match(&filters, "vpc-id", s.vpc_id.as_deref().unwrap_or_default())
-                    && filter_match(&filters, "subnet-id", s.subnet_id.as_deref().unwrap_or_default())
-                    && filter_match(&filters, "availability-zone", s.availability_zone.as_deref().unwrap_or_default())
-                    && filter_match(
-                        &filters,
-                        "availability-zone-id",
-                        s.availability_zone_id.as_deref().unwrap_or_default(),
-                    )
-                    && filter_match(&filters, "default-for-az", "true")
-                    && filter_match(&filters, "defaultForAz", "true")
-                    && filter_match(&filters, "state", "available")
-            })
-            .collect();
-        Ok(m::DescribeSubnetsResult { subnets: Some(subnets), next_token: None })
-    }
-
     pub(crate) async fn describe_availability_zones(
         &self,
         ctx: &RequestContext,
@@ -135,8 +27,12 @@ impl Ec2Service {
             })
             .filter(|z| names.is_empty() || names.iter().any(|n| z.zone_name.as_deref() == Some(n.as_str())))
             .filter(|z| {
-                filter_match(&filters, "zone-name", z.zone_name.as_deref().unwrap_or_default())
-                    && filter_match(&filters, "state", "available")
+                filters::Facts::default()
+                    .with("zone-name", z.zone_name.as_deref().unwrap_or_default())
+                    .with("zone-id", z.zone_id.as_deref().unwrap_or_default())
+                    .with("region-name", &region)
+                    .with("state", "available")
+                    .keep(&filters)
             })
             .collect();
         Ok(m::DescribeAvailabilityZonesResult { availability_zones: Some(zones) })
@@ -161,23 +57,20 @@ impl Ec2Service {
         if name.is_empty() || name.len() > 255 || name.starts_with("sg-") {
             return Err(Ec2Error::InvalidParameterValue.msg(format!("Invalid value '{name}' for groupName.")));
         }
-        let vpc = default_vpc(&acct, &region);
-        if let Some(v) = &i.vpc_id {
-            if *v != vpc {
-                return Err(Ec2Error::InvalidVpcIdNotFound.msg(format!("The vpc ID '{v}' does not exist")));
-            }
-        }
-        if self.groups(&acct, &region)?.iter().any(|g| g.name == name) {
+        // Without a VPC, the group goes into the default VPC (which must still exist).
+        let network = self.network(ctx)?;
+        let vpc = match &i.vpc_id {
+            Some(v) => network.vpc(v)?.id.clone(),
+            None => network.default_vpc().map(|v| v.id.clone()).ok_or_else(|| {
+                Ec2Error::VpcIdNotSpecified
+                    .msg("No default VPC for this user. GroupName is only supported for EC2-Classic and default VPC.")
+            })?,
+        };
+        if self.groups(&acct, &region)?.iter().any(|g| g.name == name && g.vpc == vpc) {
             return Err(Ec2Error::InvalidGroupDuplicate
                 .msg(format!("The security group '{name}' already exists for VPC '{vpc}'")));
         }
-        for spec in i.tag_specifications.iter().flatten() {
-            if let Some(kind) = spec.resource_type.as_deref().filter(|k| *k != "security-group") {
-                return Err(Ec2Error::InvalidParameterValue
-                    .msg(format!("'{kind}' is not a valid taggable resource type for this operation.")));
-            }
-        }
-        let tags = crate::routes::requested_tags(&i.tag_specifications);
+        let tags = tags_for(&i.tag_specifications, "security-group")?;
         let id = random_id("sg");
         let g = Group {
             account: acct.clone(),
@@ -249,7 +142,7 @@ impl Ec2Service {
         let acct = ctx.account_id().unwrap_or_default().to_string();
         let region = ctx.region.clone();
         let filters = i.filters.unwrap_or_default();
-        known_filters(&filters, &["group-id", "group-name", "vpc-id", "description", "owner-id"])?;
+        filters::check(&filters, &["group-id", "group-name", "vpc-id", "description", "owner-id"])?;
         let all = self.groups(&acct, &region)?;
         let ids = i.group_ids.unwrap_or_default();
         let names = i.group_names.unwrap_or_default();
@@ -270,11 +163,13 @@ impl Ec2Service {
             .iter()
             .filter(|g| (ids.is_empty() || ids.contains(&g.id)) && (names.is_empty() || names.contains(&g.name)))
             .filter(|g| {
-                filter_match(&filters, "group-id", &g.id)
-                    && filter_match(&filters, "group-name", &g.name)
-                    && filter_match(&filters, "vpc-id", &g.vpc)
-                    && filter_match(&filters, "description", &g.description)
-                    && filter_match(&filters, "owner-id", &g.account)
+                filters::Facts::tagged(&g.tags)
+                    .with("group-id", &g.id)
+                    .with("group-name", &g.name)
+                    .with("vpc-id", &g.vpc)
+                    .with("description", &g.description)
+                    .with("owner-id", &g.account)
+                    .keep(&filters)
             })
             .map(Self::group_out)
             .collect();
@@ -304,7 +199,7 @@ impl Ec2Service {
         let acct = ctx.account_id().unwrap_or_default().to_string();
         let region = ctx.region.clone();
         let filters = i.filters.unwrap_or_default();
-        known_filters(&filters, &["group-id", "security-group-rule-id"])?;
+        filters::check(&filters, &["group-id", "security-group-rule-id"])?;
         let ids = i.security_group_rule_ids.unwrap_or_default();
         let rules = self
             .groups(&acct, &region)?
@@ -312,8 +207,10 @@ impl Ec2Service {
             .flat_map(|g| g.rules.iter().map(move |r| (g, r)))
             .filter(|(g, r)| {
                 (ids.is_empty() || ids.contains(&r.id))
-                    && filter_match(&filters, "group-id", &g.id)
-                    && filter_match(&filters, "security-group-rule-id", &r.id)
+                    && filters::Facts::tagged(&[])
+                        .with("group-id", &g.id)
+                        .with("security-group-rule-id", &r.id)
+                        .keep(&filters)
             })
             .map(|(g, r)| Self::rule_out(g, r))
             .collect();

@@ -51,6 +51,32 @@ impl Group {
     }
 }
 
+/// A VPC's `default` security group: all traffic from its own members in, everything out.
+fn default_group(account: &str, region: &str, vpc: &str, id: String) -> Group {
+    Group {
+        account: account.into(),
+        region: region.into(),
+        rules: vec![
+            Rule { id: random_id("sgr"), ..rule(false, "-1", -1, -1, None, Some(&id)) },
+            Rule { id: random_id("sgr"), ..rule(true, "-1", -1, -1, Some("0.0.0.0/0"), None) },
+        ],
+        id,
+        name: "default".into(),
+        description: "default VPC security group".into(),
+        vpc: vpc.into(),
+        tags: vec![],
+    }
+}
+
+/// The default VPC's default group, with ids derived from the account and region.
+fn default_vpc_group(account: &str, region: &str) -> Group {
+    let mut g =
+        default_group(account, region, &default_vpc(account, region), derived_id("sg", account, region, "default-sg"));
+    g.rules[0].id = derived_id("sgr", account, region, "default-in");
+    g.rules[1].id = derived_id("sgr", account, region, "default-out");
+    g
+}
+
 /// A stable id for the default network's pieces of an account and region.
 fn derived_id(prefix: &str, account: &str, region: &str, what: &str) -> String {
     let h = hex::encode(Sha256::digest(format!("{account}/{region}/{what}")));
@@ -67,11 +93,19 @@ fn default_vpc(account: &str, region: &str) -> String {
 }
 
 fn zone_id(region: &str, i: usize) -> String {
-    // `use1-az1`: the region's initials and the zone's number.
-    let short: String = region
-        .split('-')
-        .map(|p| if p.chars().all(|c| c.is_ascii_digit()) { p.to_string() } else { p[..1].to_string() })
-        .collect();
+    // `use1-az1`, `apne1-az2`: the region's area, the initials of its direction, its number.
+    let mut parts = region.split('-');
+    let mut short = parts.next().unwrap_or_default().to_string();
+    for p in parts {
+        short.push_str(match p {
+            "northeast" => "ne",
+            "northwest" => "nw",
+            "southeast" => "se",
+            "southwest" => "sw",
+            p if p.chars().all(|c| c.is_ascii_digit()) => p,
+            p => &p[..1],
+        });
+    }
     format!("{short}-az{}", i + 1)
 }
 
@@ -123,36 +157,16 @@ impl Ec2Service {
         Ec2Service { store }
     }
 
-    /// The region's groups: those stored, and its default group until it is first changed.
-    fn groups(&self, account: &str, region: &str) -> AwsResult<Vec<Group>> {
-        let mut groups: Vec<Group> = self
-            .store
-            .read()?
-            .scan::<Group>(GROUPS, &format!("{account}/{region}/"))?
-            .into_iter()
-            .map(|(_, g)| g)
-            .collect();
-        let default_id = derived_id("sg", account, region, "default-sg");
-        if !groups.iter().any(|g| g.id == default_id) {
-            groups.push(Group {
-                account: account.into(),
-                region: region.into(),
-                id: default_id.clone(),
-                name: "default".into(),
-                description: "default VPC security group".into(),
-                vpc: default_vpc(account, region),
-                rules: vec![
-                    Rule {
-                        id: derived_id("sgr", account, region, "default-in"),
-                        ..rule(false, "-1", -1, -1, None, Some(&default_id))
-                    },
-                    Rule {
-                        id: derived_id("sgr", account, region, "default-out"),
-                        ..rule(true, "-1", -1, -1, Some("0.0.0.0/0"), None)
-                    },
-                ],
-                tags: vec![],
-            });
+    /// The region's groups: those stored, and the default VPC's default group until it is
+    /// first changed (none once the default VPC is deleted).
+    pub(crate) fn groups(&self, account: &str, region: &str) -> AwsResult<Vec<Group>> {
+        let snap = self.store.read()?;
+        let mut groups: Vec<Group> =
+            snap.scan::<Group>(GROUPS, &format!("{account}/{region}/"))?.into_iter().map(|(_, g)| g).collect();
+        let default = default_vpc_group(account, region);
+        let network = network::Network::load(&snap, account, region)?;
+        if network.default_vpc().is_some() && !groups.iter().any(|g| g.id == default.id) {
+            groups.push(default);
         }
         groups.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(groups)
@@ -166,12 +180,15 @@ impl Ec2Service {
                 .into_iter()
                 .find(|g| g.id == id)
                 .ok_or_else(|| Ec2Error::InvalidGroupNotFound.msg(format!("The security group '{id}' does not exist"))),
-            (None, Some(n)) => groups.into_iter().find(|g| g.name == n).ok_or_else(|| {
-                Ec2Error::InvalidGroupNotFound.msg(format!(
-                    "The security group '{n}' does not exist in default VPC '{}'",
-                    default_vpc(acct, &ctx.region)
-                ))
-            }),
+            // By name, a group of the default VPC, as EC2 looks groups up by name.
+            (None, Some(n)) => {
+                groups.into_iter().find(|g| g.name == n && g.vpc == default_vpc(acct, &ctx.region)).ok_or_else(|| {
+                    Ec2Error::InvalidGroupNotFound.msg(format!(
+                        "The security group '{n}' does not exist in default VPC '{}'",
+                        default_vpc(acct, &ctx.region)
+                    ))
+                })
+            }
             (None, None) => {
                 Err(Ec2Error::MissingParameter.msg("The request must contain the parameter groupName or groupId"))
             }
@@ -381,20 +398,6 @@ impl Ec2Service {
     }
 }
 
-fn filter_match(filters: &[m::Filter], name: &str, value: &str) -> bool {
-    filters.iter().filter(|f| f.name.as_deref() == Some(name)).all(|f| f.values.iter().flatten().any(|v| v == value))
-}
-
-fn known_filters(filters: &[m::Filter], known: &[&str]) -> AwsResult<()> {
-    for f in filters {
-        let n = f.name.as_deref().unwrap_or_default();
-        if !known.contains(&n) {
-            return Err(Ec2Error::InvalidParameterValue.msg(format!("The filter '{n}' is invalid")));
-        }
-    }
-    Ok(())
-}
-
 /// The rules an authorise or revoke request names (its input shapes share these members).
 macro_rules! requested {
     ($egress:expr, $i:expr) => {
@@ -410,6 +413,14 @@ macro_rules! requested {
     };
 }
 
+mod acls;
 mod errors;
+mod filters;
 mod handlers;
+mod network;
 mod routes;
+mod routing;
+mod tags;
+mod vpcs;
+
+use tags::tags_for;

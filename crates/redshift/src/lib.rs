@@ -145,9 +145,18 @@ pub(crate) struct ComputeFacts {
     pub default_iam_role: Option<String>,
     pub namespace_uuid: String,
     pub security_groups: Vec<String>,
+    /// The subnet its endpoint is in, whose network ACL also decides who may connect.
+    pub subnet: SubnetChoice,
     /// The port asked for, and the one bound.
     pub port: i32,
     pub bound_port: Option<u16>,
+}
+
+/// Where a cluster or workgroup's endpoint sits.
+pub(crate) enum SubnetChoice {
+    Known(String),
+    /// The default subnet of this availability zone (a cluster of the `default` subnet group).
+    DefaultIn(String),
 }
 
 /// A database on disk: its directory, its name and the master user it is created with.
@@ -376,6 +385,7 @@ impl Redshift {
     pub(crate) fn facts(&self, account: &str, region: &str, compute: &Compute) -> AwsResult<Option<ComputeFacts>> {
         match compute {
             Compute::Cluster(id) => Ok(self.get(account, region, id)?.map(|c| ComputeFacts {
+                subnet: subnet_groups::cluster_subnet(self, &c),
                 source_arn: c.arn(),
                 dbuser_prefix: format!("arn:aws:redshift:{}:{}:dbuser:{}", c.region, c.account, c.identifier),
                 iam_roles: c.iam_roles,

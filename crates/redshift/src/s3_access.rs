@@ -273,34 +273,71 @@ impl ObjectStore for S3As {
     }
 }
 
-/// Whether a cluster's (or workgroup's) VPC security groups let a connection in: read from
-/// EC2 through the front door as its account. Without groups it takes loopback connections.
+/// Whether a cluster's (or workgroup's) network lets a connection in: the network ACL of its
+/// subnet (inbound to its port, and outbound back to the client's port, since ACLs keep no
+/// state) and its VPC security groups, read from EC2 through the front door as its account.
+/// Without groups it takes loopback connections.
 pub(crate) struct ClusterNetwork(pub(crate) Serving);
 
 impl ClusterNetwork {
     async fn check(&self, peer: std::net::SocketAddr) -> Result<bool, String> {
         let (rs, c) = self.0.facts()?;
+        let f = rs.internal.frontend().map_err(|e| e.message)?;
+        let root = f.identities.root(&self.0.account).ok_or("the account is unknown")?;
+        let region = &self.0.region;
+        let port = c.bound_port.unwrap_or(c.port as u16) as i32;
+        let std::net::IpAddr::V4(ip) = peer.ip() else { return Ok(false) };
+        let filter =
+            |name: &str, value: &str| ec2::Filter { name: Some(name.into()), values: Some(vec![value.into()]) };
+        let subnet = match &c.subnet {
+            crate::SubnetChoice::Known(id) => Some(id.clone()),
+            crate::SubnetChoice::DefaultIn(zone) => {
+                let input = ec2::DescribeSubnetsRequest {
+                    filters: Some(vec![filter("default-for-az", "true"), filter("availability-zone", zone)]),
+                    ..Default::default()
+                };
+                let out = f
+                    .call(root.clone(), region, input)
+                    .await
+                    .map_err(|e| format!("the subnets could not be read: {}", e.message))?;
+                out.subnets.into_iter().flatten().next().and_then(|s| s.subnet_id)
+            }
+        };
+        if let Some(subnet) = subnet {
+            let input = ec2::DescribeNetworkAclsRequest {
+                filters: Some(vec![filter("association.subnet-id", &subnet)]),
+                ..Default::default()
+            };
+            let out = f
+                .call(root.clone(), region, input)
+                .await
+                .map_err(|e| format!("the network ACL could not be read: {}", e.message))?;
+            if let Some(acl) = out.network_acls.into_iter().flatten().next() {
+                let entries = acl.entries.unwrap_or_default();
+                // Both the port the cluster asked for and the one bound count: rules name
+                // what the user sees.
+                let inbound = acl_allows(&entries, false, ip, port) || acl_allows(&entries, false, ip, c.port);
+                if !inbound || !acl_allows(&entries, true, ip, peer.port() as i32) {
+                    return Ok(false);
+                }
+            }
+        }
         if c.security_groups.is_empty() {
             // Without groups, a cluster takes connections from wherever nuage itself was
             // told to listen: loopback by default; everyone when it listens beyond (in a
             // container, `--host 0.0.0.0`).
             return Ok(peer.ip().is_loopback() || !rs.sql_host().is_loopback());
         }
-        let f = rs.internal.frontend().map_err(|e| e.message)?;
-        let root = f.identities.root(&self.0.account).ok_or("the account is unknown")?;
         let input =
             ec2::DescribeSecurityGroupsRequest { group_ids: Some(c.security_groups.clone()), ..Default::default() };
         let out = f
-            .call(root, &self.0.region, input)
+            .call(root, region, input)
             .await
             .map_err(|e| format!("the security groups could not be read: {} {}", e.code, e.message))?;
-        let port = c.bound_port.unwrap_or(c.port as u16) as i32;
-        let std::net::IpAddr::V4(ip) = peer.ip() else { return Ok(false) };
         for p in out.security_groups.into_iter().flatten().flat_map(|g| g.ip_permissions.into_iter().flatten()) {
             let protocol = p.ip_protocol.as_deref().unwrap_or_default();
             let (from, to) = (p.from_port.unwrap_or(-1), p.to_port.unwrap_or(-1));
             let ports = protocol == "-1" || (protocol == "tcp" && from <= port && port <= to);
-            // The port the cluster asked for counts too: the rule names what the user sees.
             let asked = protocol == "tcp" && from <= c.port && c.port <= to;
             if !(ports || asked) {
                 continue;
@@ -311,6 +348,23 @@ impl ClusterNetwork {
         }
         Ok(false)
     }
+}
+
+/// A network ACL's verdict on TCP traffic with `ip` on `port`: its rules in number order, the
+/// first that matches decides; none matching denies.
+fn acl_allows(entries: &[ec2::NetworkAclEntry], egress: bool, ip: std::net::Ipv4Addr, port: i32) -> bool {
+    let mut rules: Vec<&ec2::NetworkAclEntry> = entries.iter().filter(|e| e.egress == Some(egress)).collect();
+    rules.sort_by_key(|e| e.rule_number.unwrap_or(i32::MAX));
+    for e in rules {
+        let protocol = e.protocol.as_deref().unwrap_or_default();
+        let ports = e.port_range.as_ref().is_none_or(|r| r.from.unwrap_or(0) <= port && port <= r.to.unwrap_or(65535));
+        let matches = (protocol == "-1" || (protocol == "6" && ports))
+            && e.cidr_block.as_deref().is_some_and(|c| cidr_contains(c, ip));
+        if matches {
+            return e.rule_action.as_deref() == Some("allow");
+        }
+    }
+    false
 }
 
 fn cidr_contains(cidr: &str, ip: std::net::Ipv4Addr) -> bool {

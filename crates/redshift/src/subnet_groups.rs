@@ -30,6 +30,21 @@ impl SubnetGroupRecord {
     }
 }
 
+/// The subnet a cluster's endpoint is in: its group's subnet in the cluster's zone.
+pub(crate) fn cluster_subnet(rs: &Redshift, c: &crate::ClusterRecord) -> crate::SubnetChoice {
+    let zone = c.options.availability_zone.clone().unwrap_or_else(|| format!("{}a", c.region));
+    let group = c.options.subnet_group.as_ref().and_then(|name| {
+        rs.store.read().ok()?.get::<SubnetGroupRecord>(SUBNET_GROUPS, &key(&c.account, &c.region, name)).ok()?
+    });
+    match group {
+        Some(g) => {
+            let id = g.subnets.iter().find(|(_, z)| *z == zone).or(g.subnets.first()).map(|(id, _)| id.clone());
+            id.map(crate::SubnetChoice::Known).unwrap_or(crate::SubnetChoice::DefaultIn(zone))
+        }
+        None => crate::SubnetChoice::DefaultIn(zone),
+    }
+}
+
 fn not_found(name: &str) -> AwsError {
     E::ClusterSubnetGroupNotFoundFault.msg(format!("ClusterSubnetGroup {name} not found."))
 }

@@ -325,6 +325,10 @@ pub(crate) fn facts(rs: &Redshift, account: &str, region: &str, name: &str) -> A
         iam_roles: n.iam_roles.clone(),
         default_iam_role: n.default_iam_role.clone(),
         namespace_uuid: n.id.clone(),
+        subnet: match w.subnet_ids.first() {
+            Some(id) => crate::SubnetChoice::Known(id.clone()),
+            None => crate::SubnetChoice::DefaultIn(format!("{region}a")),
+        },
         security_groups: w.security_group_ids,
         port: w.port,
         bound_port: w.bound_port,
