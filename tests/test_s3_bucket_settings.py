@@ -128,3 +128,41 @@ def test_create_bucket_with_tags_and_refused_kinds(s3):
     assert e.value.response["Error"]["Code"] == "NotImplemented"
     names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert "tagged-at-birth" in names and "too-many-tags" not in names and "zonal-one" not in names
+
+
+def test_object_ownership_decides_who_owns_an_upload(partner_server):
+    """A partner account writes into our bucket (a bucket policy lets it): with
+    BucketOwnerEnforced we own every object and ACLs other than bucket-owner-full-control are
+    refused; with BucketOwnerPreferred an upload stating bucket-owner-full-control becomes
+    ours; with ObjectWriter the writer keeps it."""
+    server = partner_server
+    s3 = server.client("s3")
+    partner = server.client("s3", access_key="PARTNERROOT", secret_key="partnersecret")
+    me = s3.list_buckets()["Owner"]["ID"]
+    them = partner.list_buckets()["Owner"]["ID"]
+    for mode in ("BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"):
+        name = f"owned-{mode.lower()}"
+        s3.create_bucket(Bucket=name, ObjectOwnership=mode)
+        s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::222233334444:root"},
+            "Action": ["s3:PutObject", "s3:PutObjectAcl", "s3:GetObjectAcl"], "Resource": f"arn:aws:s3:::{name}/*"}]}))
+        partner.put_object(Bucket=name, Key="plain", Body=b"x")
+        partner.put_object(Bucket=name, Key="given", Body=b"x", ACL="bucket-owner-full-control")
+        up = partner.create_multipart_upload(Bucket=name, Key="parts", ACL="bucket-owner-full-control")
+        owners = {k: s3.get_object_acl(Bucket=name, Key=k)["Owner"]["ID"] for k in ("plain", "given")}
+        listed = s3.list_multipart_uploads(Bucket=name)["Uploads"][0]
+        if mode == "BucketOwnerEnforced":
+            assert owners == {"plain": me, "given": me} and listed["Owner"]["ID"] == me
+            for call in (lambda: partner.put_object(Bucket=name, Key="p", Body=b"x", ACL="public-read"),
+                         lambda: partner.put_object(Bucket=name, Key="p", Body=b"x", ACL="private"),
+                         lambda: s3.put_bucket_acl(Bucket=name, ACL="private"),
+                         lambda: s3.put_object_acl(Bucket=name, Key="plain", ACL="public-read")):
+                with pytest.raises(ClientError) as e:
+                    call()
+                assert e.value.response["Error"]["Code"] == "AccessControlListNotSupported"
+            assert "p" not in [o["Key"] for o in s3.list_objects_v2(Bucket=name).get("Contents", [])]
+        elif mode == "BucketOwnerPreferred":
+            assert owners == {"plain": them, "given": me} and listed["Owner"]["ID"] == me
+        else:
+            assert owners == {"plain": them, "given": them} and listed["Owner"]["ID"] == them
+        s3.abort_multipart_upload(Bucket=name, Key="parts", UploadId=up["UploadId"])

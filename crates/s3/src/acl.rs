@@ -290,15 +290,69 @@ fn acls_disabled(b: &Bucket) -> bool {
         .is_some_and(|r| r.iter().any(|r| r.object_ownership.as_deref() == Some("BucketOwnerEnforced")))
 }
 
-/// Whether a write that sets `grants` is refused because the bucket has ACLs disabled.
-pub fn check_acl_allowed(b: &Bucket, grants: &Option<Vec<m::Grant>>) -> AwsResult<()> {
-    if acls_disabled(b) {
-        if let Some(g) = grants {
-            let only_owner = g.len() == 1 && g[0].permission.as_deref() == Some("FULL_CONTROL");
-            if !only_owner {
-                return Err(S3Error::AccessControlListNotSupported.into());
-            }
-        }
+/// The bucket's Object Ownership setting (`ObjectWriter` when it has none).
+fn object_ownership(b: &Bucket) -> &str {
+    b.ownership
+        .as_ref()
+        .and_then(|o| o.rules.as_ref())
+        .and_then(|r| r.first())
+        .and_then(|r| r.object_ownership.as_deref())
+        .unwrap_or("ObjectWriter")
+}
+
+/// Who owns a new object written by `writer`, and its ACL, under the bucket's Object
+/// Ownership: with `BucketOwnerEnforced` the bucket owner owns every object and the only ACL a
+/// write may state is `bucket-owner-full-control`; with `BucketOwnerPreferred` a write stating
+/// `bucket-owner-full-control` gives the object to the bucket owner; otherwise the writer owns
+/// it. The ACL comes from the request's headers, or `form_acl` (a POST form's `acl` field).
+pub fn new_object_acl(
+    svc: &S3Service,
+    req: Option<&ServiceRequest>,
+    form_acl: Option<&str>,
+    writer: Owner,
+    b: &Bucket,
+) -> AwsResult<(Owner, Vec<m::Grant>)> {
+    let canned_acl = form_acl.or_else(|| req.and_then(|r| r.header("x-amz-acl")));
+    let mode = object_ownership(b);
+    let owner = match mode {
+        "BucketOwnerEnforced" => b.owner.clone(),
+        "BucketOwnerPreferred" if canned_acl == Some("bucket-owner-full-control") => b.owner.clone(),
+        _ => writer,
+    };
+    let grants = match (req, form_acl) {
+        (_, Some(a)) => Some(canned(a, &owner, &b.owner)?),
+        (Some(r), None) => from_headers(svc, r, &owner, &b.owner)?,
+        (None, None) => None,
+    };
+    if mode == "BucketOwnerEnforced" {
+        check_acl_allowed(b, canned_acl, &grants)?;
+        return Ok((owner.clone(), canned("private", &owner, &b.owner)?));
+    }
+    let grants = match grants {
+        Some(g) => g,
+        None => canned("private", &owner, &b.owner)?,
+    };
+    Ok((owner, grants))
+}
+
+/// Whether a write that sets an ACL is refused because the bucket has ACLs disabled: only
+/// `bucket-owner-full-control`, or grants of FULL_CONTROL to the bucket owner alone, may be
+/// stated then.
+pub fn check_acl_allowed(b: &Bucket, canned_acl: Option<&str>, grants: &Option<Vec<m::Grant>>) -> AwsResult<()> {
+    if !acls_disabled(b) {
+        return Ok(());
+    }
+    let only_owner = match canned_acl {
+        Some(a) => a == "bucket-owner-full-control",
+        None => grants.as_ref().is_none_or(|g| {
+            g.iter().all(|g| {
+                g.permission.as_deref() == Some("FULL_CONTROL")
+                    && g.grantee.as_ref().and_then(|x| x.id.as_deref()) == Some(b.owner.canonical_id.as_str())
+            })
+        }),
+    };
+    if !only_owner {
+        return Err(S3Error::AccessControlListNotSupported.into());
     }
     Ok(())
 }
@@ -326,7 +380,7 @@ pub async fn put_bucket_acl(
             None => return Err(S3Error::MalformedXml.into()),
         },
     };
-    check_acl_allowed(&b, &Some(grants.clone()))?;
+    check_acl_allowed(&b, req.header("x-amz-acl"), &Some(grants.clone()))?;
     svc.store
         .write(move |w| {
             let mut b: Bucket = w.get(BUCKETS, &name)?.ok_or_else(|| S3Error::NoSuchBucket(name.clone()))?;
@@ -371,7 +425,7 @@ pub async fn put_object_acl(
             None => return Err(S3Error::MalformedXml.into()),
         },
     };
-    check_acl_allowed(&b, &Some(grants.clone()))?;
+    check_acl_allowed(&b, req.header("x-amz-acl"), &Some(grants.clone()))?;
     let vid = v.version_id.clone();
     svc.store
         .write(move |w| {

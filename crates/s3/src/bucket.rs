@@ -138,7 +138,7 @@ pub async fn create_bucket(
         requester_pays: false,
         notification: None,
     };
-    acl::check_acl_allowed(&bucket, &Some(bucket.grants.clone()))?;
+    acl::check_acl_allowed(&bucket, None, &Some(bucket.grants.clone()))?;
     let location = format!("/{name}");
     svc.store
         .write(move |w| {

@@ -50,23 +50,19 @@ pub async fn create(
     let key = input.key.clone().unwrap_or_default();
     check_key(&key)?;
     let bucket = svc.bucket(&bucket_name)?;
-    let owner = S3Service::owner_of(ctx);
-    let grants = acl::from_headers(svc, req, &owner, &bucket.owner)?;
-    acl::check_acl_allowed(&bucket, &grants)?;
+    let initiator = S3Service::owner_of(ctx);
+    let (owner, grants) = acl::new_object_acl(svc, Some(req), None, initiator.clone(), &bucket)?;
     let upload = Upload {
         upload_id: new_upload_id(),
         bucket: bucket_name.clone(),
         key: key.clone(),
         initiated: Timestamp::now().0,
         owner: owner.clone(),
-        initiator: owner.clone(),
+        initiator,
         headers: content_headers(req),
         metadata: input.metadata.take().unwrap_or_default(),
         tags: parse_tagging_header(input.tagging.as_deref())?,
-        grants: match grants {
-            Some(g) => g,
-            None => acl::canned("private", &owner, &bucket.owner)?,
-        },
+        grants,
         storage_class: storage_class(req)?,
         checksum_algorithm: input.checksum_algorithm.clone(),
         checksum_type: input

@@ -223,15 +223,10 @@ pub async fn put_object(
     let received = crate::payload::receive(req, &body, input.content_md5.as_deref()).await?;
     crate::payload::check_size(&received, req)?;
     let cs = received.checksum.clone();
-    let owner = S3Service::owner_of(ctx);
-    let grants = acl::from_headers(svc, req, &owner, &bucket.owner)?;
-    acl::check_acl_allowed(&bucket, &grants)?;
-    let grants = match grants {
-        Some(g) => g,
-        None => acl::canned("private", &owner, &bucket.owner)?,
-    };
+    let (owner, grants) = acl::new_object_acl(svc, Some(req), None, S3Service::owner_of(ctx), &bucket)?;
     let tags = parse_tagging_header(input.tagging.as_deref())?;
     let mut v = new_version(ctx, received.md5_hex, received.len);
+    v.owner = owner;
     v.headers = content_headers(req);
     v.metadata = input.metadata.take().unwrap_or_default();
     v.checksum = cs.map(|(algorithm, value)| Checksum { algorithm, value, kind: "FULL_OBJECT".into() });
@@ -843,10 +838,9 @@ pub async fn copy_object(
         return Err(S3Error::InvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into()).into());
     }
     let body = read_all(svc, &src).await?;
-    let owner = S3Service::owner_of(ctx);
-    let grants = acl::from_headers(svc, req, &owner, &bucket.owner)?;
-    acl::check_acl_allowed(&bucket, &grants)?;
+    let (owner, grants) = acl::new_object_acl(svc, Some(req), None, S3Service::owner_of(ctx), &bucket)?;
     let mut v = new_version(ctx, src.etag.clone(), src.size);
+    v.owner = owner.clone();
     if replace_meta {
         v.headers = content_headers(req);
         v.metadata = input.metadata.take().unwrap_or_default();
@@ -859,10 +853,7 @@ pub async fn copy_object(
     } else {
         src.tags.clone()
     };
-    v.grants = match grants {
-        Some(g) => g,
-        None => acl::canned("private", &owner, &bucket.owner)?,
-    };
+    v.grants = grants;
     v.storage_class = match req.header("x-amz-storage-class") {
         Some(_) => storage_class(req)?,
         None => src.storage_class.clone(),

@@ -213,12 +213,7 @@ pub async fn post_object(
     if ctx.principal.is_some() || form.get("policy").is_some() {
         check_policy(&form, bucket_name, &key, body.len())?;
     }
-    let owner = S3Service::owner_of(ctx);
-    let grants = match form.get("acl") {
-        Some(a) => acl::canned(a, &owner, &bucket.owner)?,
-        None => acl::canned("private", &owner, &bucket.owner)?,
-    };
-    acl::check_acl_allowed(&bucket, &Some(grants.clone()))?;
+    let (owner, grants) = acl::new_object_acl(svc, None, form.get("acl"), S3Service::owner_of(ctx), &bucket)?;
     let mut headers = std::collections::BTreeMap::new();
     for h in ["content-type", "content-encoding", "content-disposition", "cache-control", "expires"] {
         if let Some(v) = form.get(h) {
