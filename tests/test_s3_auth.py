@@ -1,4 +1,6 @@
 """SigV4 as clients use it: presigned URLs, wrong keys, skewed clocks, unsigned requests."""
+import base64
+import hashlib
 import datetime
 import urllib.parse
 from unittest import mock
@@ -116,6 +118,18 @@ def test_presigned_post_upload_and_policy(server, bucket):
     r = requests.post(post["url"], data=fields, files={"file": ("n.txt", b"x")})
     assert r.status_code == 403
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["uploads/note.txt"]
+
+    # A checksum field the policy covers is verified and kept.
+    good = base64.b64encode(hashlib.sha256(b"summed").digest()).decode()
+    post = s3.generate_presigned_post(bucket, "sums/${filename}", Fields={"x-amz-checksum-sha256": good},
+                                      Conditions=[["starts-with", "$key", "sums/"], ["starts-with", "$x-amz-checksum-sha256", ""]])
+    r = requests.post(post["url"], data=post["fields"], files={"file": ("a.txt", b"summed")})
+    assert r.status_code == 204, r.text
+    head = s3.head_object(Bucket=bucket, Key="sums/a.txt", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == good and head["ChecksumType"] == "FULL_OBJECT"
+    r = requests.post(post["url"], data=post["fields"], files={"file": ("b.txt", b"other bytes")})
+    assert r.status_code == 400 and b"BadDigest" in r.content
+    assert "sums/b.txt" not in [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
 
 
 def _signed_then_added(method, url, body=b"", added=None, service="s3", signed=None):

@@ -192,3 +192,42 @@ def test_list_object_versions_interleaves_markers_newest_first(server, s3, bucke
     # boto3 still reads both lists.
     out = s3.list_object_versions(Bucket=bucket)
     assert len(out["Versions"]) == 3 and len(out["DeleteMarkers"]) == 2
+
+
+def test_multipart_checksum_types(s3, bucket):
+    """Each algorithm's checksum types (CRC64NVME full object only, SHA-1/SHA-256 composite
+    only, CRC32/CRC32C either), the stated checksum of checksums checked on completion, and a
+    part's own checksum read back with its part number."""
+    import base64
+
+    def sha(data):
+        return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+    assert s3.create_multipart_upload(Bucket=bucket, Key="n", ChecksumAlgorithm="CRC64NVME")["ChecksumType"] == "FULL_OBJECT"
+    assert s3.create_multipart_upload(Bucket=bucket, Key="c", ChecksumAlgorithm="CRC32")["ChecksumType"] == "COMPOSITE"
+    for alg, kind in (("SHA256", "FULL_OBJECT"), ("SHA1", "FULL_OBJECT"), ("CRC64NVME", "COMPOSITE")):
+        with pytest.raises(ClientError) as e:
+            s3.create_multipart_upload(Bucket=bucket, Key="x", ChecksumAlgorithm=alg, ChecksumType=kind)
+        assert e.value.response["Error"]["Code"] == "InvalidRequest"
+
+    parts = [b"a" * (5 * 1024 * 1024), b"b" * 1000]
+    up = s3.create_multipart_upload(Bucket=bucket, Key="big", ChecksumAlgorithm="SHA256")["UploadId"]
+    done = []
+    for n, body in enumerate(parts, 1):
+        r = s3.upload_part(Bucket=bucket, Key="big", UploadId=up, PartNumber=n, Body=body, ChecksumAlgorithm="SHA256")
+        assert r["ChecksumSHA256"] == sha(body)
+        done.append({"ETag": r["ETag"], "PartNumber": n, "ChecksumSHA256": r["ChecksumSHA256"]})
+    composite = sha(b"".join(hashlib.sha256(p).digest() for p in parts))
+    with pytest.raises(ClientError) as e:
+        s3.complete_multipart_upload(Bucket=bucket, Key="big", UploadId=up, MultipartUpload={"Parts": done},
+                                     ChecksumSHA256=sha(b"something else"))
+    assert e.value.response["Error"]["Code"] == "BadDigest"
+    out = s3.complete_multipart_upload(Bucket=bucket, Key="big", UploadId=up, MultipartUpload={"Parts": done},
+                                       ChecksumSHA256=composite)
+    assert out["ChecksumSHA256"] == f"{composite}-2" and out["ChecksumType"] == "COMPOSITE"
+    head = s3.head_object(Bucket=bucket, Key="big", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == f"{composite}-2"
+    part = s3.get_object(Bucket=bucket, Key="big", PartNumber=2, ChecksumMode="ENABLED")
+    assert part["ChecksumSHA256"] == sha(parts[1]) and part["ChecksumType"] == "COMPOSITE" and part["Body"].read() == parts[1]
+    attrs = s3.get_object_attributes(Bucket=bucket, Key="big", ObjectAttributes=["ObjectParts", "Checksum"])
+    assert [p["ChecksumSHA256"] for p in attrs["ObjectParts"]["Parts"]] == [sha(p) for p in parts]

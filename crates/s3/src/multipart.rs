@@ -65,10 +65,7 @@ pub async fn create(
         grants,
         storage_class: storage_class(req)?,
         checksum_algorithm: input.checksum_algorithm.clone(),
-        checksum_type: input
-            .checksum_type
-            .clone()
-            .or(input.checksum_algorithm.as_ref().map(|_| "COMPOSITE".to_string())),
+        checksum_type: checksum_type_of(input.checksum_algorithm.as_deref(), input.checksum_type.as_deref())?,
         sse: Some(crate::sse::for_write(req, &bucket, &bucket.region)?),
         lock: crate::lock::for_write(req, &bucket)?,
         parts: Default::default(),
@@ -81,8 +78,8 @@ pub async fn create(
         bucket: Some(bucket_name),
         key: Some(key),
         upload_id: Some(id),
+        checksum_type: checksum_type_of(input.checksum_algorithm.as_deref(), input.checksum_type.as_deref())?,
         checksum_algorithm: input.checksum_algorithm,
-        checksum_type: input.checksum_type,
         ..Default::default()
     };
     crate::report_sse!(out, &sse);
@@ -252,6 +249,13 @@ pub async fn complete(
     }
     let (if_match, if_none_match) = (input.if_match.clone(), input.if_none_match.clone());
     let location = format!("/{bucket_name}/{key}");
+    // The checksum of checksums the client states for a COMPOSITE upload, checked below.
+    let stated: Vec<(String, String)> = checksum::ALGORITHMS
+        .iter()
+        .filter_map(|a| {
+            req.header(&format!("x-amz-checksum-{}", a.to_ascii_lowercase())).map(|v| (a.to_string(), v.to_string()))
+        })
+        .collect();
     let (etag, version_id, checksum, sse) = svc
         .store
         .write(move |w| {
@@ -309,6 +313,18 @@ pub async fn complete(
                     })
                 })
             };
+            if let Some(c) = checksum.as_ref().filter(|c| c.kind == "COMPOSITE") {
+                let bare = c.value.rsplit_once('-').map(|(v, _)| v).unwrap_or(&c.value);
+                if let Some((_, given)) = stated.iter().find(|(a, _)| *a == c.algorithm) {
+                    if given != &c.value && given != bare {
+                        return Err(S3Error::BadDigest(format!(
+                            "The {} you specified did not match the calculated checksum.",
+                            c.algorithm.to_ascii_lowercase()
+                        ))
+                        .into());
+                    }
+                }
+            }
             let v = crate::meta::Version {
                 version_id: String::new(),
                 delete_marker: false,
@@ -358,10 +374,40 @@ pub async fn complete(
             "CRC32C" => out.checksum_crc32_c = Some(c.value),
             "SHA1" => out.checksum_sha1 = Some(c.value),
             "SHA256" => out.checksum_sha256 = Some(c.value),
+            "CRC64NVME" => out.checksum_crc64_nvme = Some(c.value),
             _ => {}
         }
     }
     Ok(out)
+}
+
+/// An upload's checksum type: CRC64NVME only checksums the full object, SHA-1 and SHA-256 only
+/// the parts (COMPOSITE), CRC32 and CRC32C either (COMPOSITE unless asked).
+fn checksum_type_of(algorithm: Option<&str>, asked: Option<&str>) -> AwsResult<Option<String>> {
+    let Some(alg) = algorithm.map(str::to_ascii_uppercase) else {
+        return match asked {
+            Some(_) => Err(S3Error::InvalidRequest(
+                "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.".into(),
+            )
+            .into()),
+            None => Ok(None),
+        };
+    };
+    let default = if alg == "CRC64NVME" { "FULL_OBJECT" } else { "COMPOSITE" };
+    let kind = asked.unwrap_or(default);
+    let allowed = match alg.as_str() {
+        "CRC64NVME" => kind == "FULL_OBJECT",
+        "SHA1" | "SHA256" => kind == "COMPOSITE",
+        _ => true,
+    };
+    if !allowed {
+        return Err(S3Error::InvalidRequest(format!(
+            "The {kind} checksum type cannot be used with the {} checksum algorithm.",
+            alg.to_ascii_lowercase()
+        ))
+        .into());
+    }
+    Ok(Some(kind.to_string()))
 }
 
 /// For an upload created with `ChecksumType=FULL_OBJECT`, the checksum of the whole object,

@@ -405,7 +405,7 @@ pub(crate) fn locate(
 
 /// Fills the response fields GetObject and HeadObject share.
 macro_rules! object_view {
-    ($out:ident, $loc:expr, $checksum_mode:expr) => {{
+    ($out:ident, $loc:expr, $checksum_mode:expr, $part:expr) => {{
         let v = &$loc.version;
         $out.e_tag = Some(v.quoted_etag());
         $out.last_modified = Some(Timestamp(v.last_modified));
@@ -429,13 +429,21 @@ macro_rules! object_view {
         $out.storage_class = (v.storage_class != "STANDARD").then(|| v.storage_class.clone());
         $out.version_id = ($loc.bucket.versioning.is_some() || v.version_id != "null").then(|| v.version_id.clone());
         if $checksum_mode {
-            let [a, b, c, d, e] = checksum_fields(&v.checksum);
+            // A part of a multipart object shows that part's checksum.
+            let shown = match $part {
+                Some(n) if !v.part_checksums.is_empty() => v.checksum.as_ref().and_then(|c| {
+                    let value = v.part_checksums.get((n as usize).checked_sub(1)?).cloned().flatten()?;
+                    Some(Checksum { algorithm: c.algorithm.clone(), value, kind: c.kind.clone() })
+                }),
+                _ => v.checksum.clone(),
+            };
+            let [a, b, c, d, e] = checksum_fields(&shown);
             $out.checksum_crc32 = a;
             $out.checksum_crc32_c = b;
             $out.checksum_crc64_nvme = c;
             $out.checksum_sha1 = d;
             $out.checksum_sha256 = e;
-            $out.checksum_type = v.checksum.as_ref().map(|c| c.kind.clone());
+            $out.checksum_type = shown.as_ref().map(|c| c.kind.clone());
         }
     }};
 }
@@ -494,8 +502,9 @@ pub async fn get_object(
     let v = &loc.version;
     crate::restore::check_readable(v)?;
     let mut out = m::GetObjectOutput { restore: crate::restore::header(v), ..Default::default() };
-    let whole = input.range.is_none() && input.part_number.is_none();
-    object_view!(out, loc, input.checksum_mode.as_deref() == Some("ENABLED") && whole);
+    // A range has no checksum of its own; the whole object or one part has.
+    let whole = input.range.is_none();
+    object_view!(out, loc, input.checksum_mode.as_deref() == Some("ENABLED") && whole, input.part_number);
     let r = requested(v, input.part_number, input.range.as_deref())?;
     out.parts_count = r.parts_count;
     let body = match r.range {
@@ -551,7 +560,7 @@ pub async fn head_object(
     let loc = readable_version!(svc, input, req);
     let v = &loc.version;
     let mut out = m::HeadObjectOutput { restore: crate::restore::header(v), ..Default::default() };
-    object_view!(out, loc, input.checksum_mode.as_deref() == Some("ENABLED"));
+    object_view!(out, loc, input.checksum_mode.as_deref() == Some("ENABLED"), input.part_number);
     let r = requested(v, input.part_number, input.range.as_deref())?;
     out.parts_count = r.parts_count;
     let len = match r.range {
@@ -1030,10 +1039,20 @@ pub async fn get_object_attributes(
             .segments
             .iter()
             .enumerate()
-            .map(|(i, s)| m::ObjectPart {
-                part_number: Some(i as i32 + 1),
-                size: Some(s.len as i64),
-                ..Default::default()
+            .map(|(i, s)| {
+                let mut p =
+                    m::ObjectPart { part_number: Some(i as i32 + 1), size: Some(s.len as i64), ..Default::default() };
+                // Each part's own checksum, in the object's algorithm.
+                let value = v.part_checksums.get(i).cloned().flatten();
+                match v.checksum.as_ref().map(|c| c.algorithm.as_str()) {
+                    Some("CRC32") => p.checksum_crc32 = value,
+                    Some("CRC32C") => p.checksum_crc32_c = value,
+                    Some("CRC64NVME") => p.checksum_crc64_nvme = value,
+                    Some("SHA1") => p.checksum_sha1 = value,
+                    Some("SHA256") => p.checksum_sha256 = value,
+                    _ => {}
+                }
+                p
             })
             .filter(|p| p.part_number.unwrap_or(0) as usize > marker)
             .collect();

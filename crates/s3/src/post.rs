@@ -237,6 +237,14 @@ pub async fn post_object(
         None => Vec::new(),
     };
     let etag = checksum::md5_hex(&body);
+    // A checksum stated in the form is verified and kept, as with a PUT's header.
+    let stated = checksum::requested(&form.fields)?
+        .map(|(alg, given)| {
+            let actual = checksum::compute(&alg, &body).unwrap_or_default();
+            checksum::check_given(alg, given, actual)
+        })
+        .transpose()?
+        .map(|(algorithm, value)| Checksum { algorithm, value, kind: "FULL_OBJECT".into() });
     let v = crate::meta::Version {
         version_id: String::new(),
         delete_marker: false,
@@ -247,7 +255,7 @@ pub async fn post_object(
         headers,
         metadata,
         segments: Vec::new(),
-        checksum: None::<Checksum>,
+        checksum: stated,
         part_checksums: Vec::new(),
         tags,
         grants,
