@@ -272,6 +272,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         std::time::Duration::from_secs(args.automated_snapshot_interval.max(1)),
         std::time::Duration::from_secs(args.recovery_point_interval.max(1)),
     ));
+    tokio::spawn(redshift.clone().run_scheduler());
     let dynamodb = nuage_dynamodb::DynamoDb::new(store.clone(), !args.no_dynamodb_throttling, internal.clone());
     tokio::spawn(dynamodb.clone().run_ttl(std::time::Duration::from_secs(args.ttl_interval.max(1))));
     tokio::spawn(dynamodb.clone().run_metrics(std::time::Duration::from_secs(args.metrics_interval.max(1))));

@@ -196,6 +196,8 @@ pub(crate) fn cluster_out(c: &ClusterRecord, status: Option<&str>) -> m::Cluster
         }
     }
     let mut out = m::Cluster {
+        snapshot_schedule_identifier: c.snapshot_schedule.clone(),
+        snapshot_schedule_state: c.snapshot_schedule.as_ref().map(|_| "ACTIVE".into()),
         cluster_identifier: Some(c.identifier.clone()),
         node_type: Some(c.node_type.clone()),
         cluster_status: Some(status.clone()),
@@ -388,7 +390,6 @@ impl Redshift {
         requested!(i, {
             aqua: i.aqua_configuration_status.as_deref(),
             cluster_version: i.cluster_version.as_deref(),
-            snapshot_schedule: i.snapshot_schedule_identifier.is_some(),
             identity_center: i.redshift_idc_application_arn.is_some(),
             catalog: i.catalog_name.is_some(),
             extra_compute: i.extra_compute_for_automatic_optimization,
@@ -420,7 +421,12 @@ impl Redshift {
                 (s.password, Some(ManagedPassword { arn: s.arn, kms_key_id: kms }))
             }
         };
+        if let Some(s) = &i.snapshot_schedule_identifier {
+            self.check_snapshot_schedule(ctx, s)?;
+        }
         let mut c = ClusterRecord {
+            snapshot_schedule: i.snapshot_schedule_identifier.clone(),
+            snapshot_schedule_since_ms: now_ms(),
             parameter_group,
             parameters_pending_reboot: false,
             options,

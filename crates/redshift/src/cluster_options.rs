@@ -160,7 +160,6 @@ pub(crate) struct Requested<'a> {
     pub hsm: bool,
     pub elastic_ip: bool,
     pub cluster_security_groups: bool,
-    pub snapshot_schedule: bool,
     pub identity_center: bool,
     pub catalog: bool,
     pub extra_compute: Option<bool>,
@@ -177,9 +176,6 @@ impl Requested<'_> {
         }
         if self.cluster_security_groups {
             return Err(combination("ClusterSecurityGroups are for EC2-Classic clusters; use VpcSecurityGroupIds."));
-        }
-        if self.snapshot_schedule {
-            return Err(E::SnapshotScheduleNotFoundFault.msg("Snapshot schedules are not served by nuage."));
         }
         if self.identity_center {
             return Err(unsupported("IAM Identity Center integration"));

@@ -8,7 +8,10 @@ mod managed_password;
 mod parameter_groups;
 mod routes;
 mod s3_access;
+mod schedule;
+mod scheduled_actions;
 mod serverless;
+mod snapshot_schedules;
 mod snapshots;
 mod subnet_groups;
 mod usage_limits;
@@ -68,6 +71,11 @@ pub struct ClusterRecord {
     /// Its last resize, for DescribeResize.
     #[serde(default)]
     pub last_resize: Option<events::ResizeRecord>,
+    /// The snapshot schedule deciding its automated snapshots, and since when.
+    #[serde(default)]
+    pub snapshot_schedule: Option<String>,
+    #[serde(default)]
+    pub snapshot_schedule_since_ms: i64,
 }
 
 /// A password kept in Secrets Manager for Redshift: the secret and its KMS key.

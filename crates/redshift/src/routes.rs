@@ -14,6 +14,17 @@ pub struct RedshiftService {
     rs: Arc<Redshift>,
 }
 
+/// An action that hands an IAM role to the scheduler: it needs `iam:PassRole` on the role too.
+fn pass_role(action: &'static str, resource: String, role: &Option<String>) -> Authorization {
+    let mut a = Authorization { action, resource, ..Default::default() };
+    if let Some(role) = role {
+        let mut pass = Authorization { action: "iam:PassRole", resource: role.clone(), ..Default::default() };
+        pass.context.set("iam:PassedToService", "scheduler.redshift.amazonaws.com");
+        a.also.push(pass);
+    }
+    a
+}
+
 impl RedshiftService {
     pub fn new(rs: Arc<Redshift>) -> RedshiftService {
         RedshiftService { rs }
@@ -347,6 +358,65 @@ impl TypedService for RedshiftService {
                     async move { crate::events::describe_cluster_tracks(i) },
                 )
             }
+            O::CreateScheduledAction(i) => {
+                let resource = arn.of("scheduledaction", i.scheduled_action_name.as_deref().unwrap_or("*"));
+                Row::authorized(pass_role("redshift:CreateScheduledAction", resource, &i.iam_role), async move {
+                    rs.create_scheduled_action(ctx, i).await
+                })
+            }
+            O::ModifyScheduledAction(i) => {
+                let resource = arn.of("scheduledaction", i.scheduled_action_name.as_deref().unwrap_or("*"));
+                Row::authorized(pass_role("redshift:ModifyScheduledAction", resource, &i.iam_role), async move {
+                    rs.modify_scheduled_action(ctx, i).await
+                })
+            }
+            O::DeleteScheduledAction(i) => {
+                let resource = arn.of("scheduledaction", i.scheduled_action_name.as_deref().unwrap_or("*"));
+                Row::serve("redshift:DeleteScheduledAction", resource, async move {
+                    rs.delete_scheduled_action(ctx, i.scheduled_action_name).await?;
+                    AwsResult::Ok(NoOutput)
+                })
+            }
+            O::DescribeScheduledActions(i) => {
+                Row::serve(
+                    "redshift:DescribeScheduledActions",
+                    "*",
+                    async move { rs.describe_scheduled_actions(ctx, i) },
+                )
+            }
+            O::CreateSnapshotSchedule(i) => {
+                let resource = arn.of("snapshotschedule", i.schedule_identifier.as_deref().unwrap_or("*"));
+                let mut a = Authorization { action: "redshift:CreateSnapshotSchedule", resource, ..Default::default() };
+                a.context.set_request_tags(crate::api::tags_in(i.tags.clone()), Vec::new());
+                Row::authorized(a, async move { rs.create_snapshot_schedule(ctx, i).await })
+            }
+            O::ModifySnapshotSchedule(i) => {
+                let resource = arn.of("snapshotschedule", i.schedule_identifier.as_deref().unwrap_or("*"));
+                Row::serve("redshift:ModifySnapshotSchedule", resource, async move {
+                    rs.modify_snapshot_schedule(ctx, i).await
+                })
+            }
+            O::DeleteSnapshotSchedule(i) => {
+                let resource = arn.of("snapshotschedule", i.schedule_identifier.as_deref().unwrap_or("*"));
+                Row::serve("redshift:DeleteSnapshotSchedule", resource, async move {
+                    rs.delete_snapshot_schedule(ctx, i.schedule_identifier).await?;
+                    AwsResult::Ok(NoOutput)
+                })
+            }
+            O::DescribeSnapshotSchedules(i) => {
+                Row::serve(
+                    "redshift:DescribeSnapshotSchedules",
+                    "*",
+                    async move { rs.describe_snapshot_schedules(ctx, i) },
+                )
+            }
+            O::ModifyClusterSnapshotSchedule(i) => Row::authorized(
+                arn.on_cluster(rs, "redshift:ModifyClusterSnapshotSchedule", &i.cluster_identifier),
+                async move {
+                    rs.modify_cluster_snapshot_schedule(ctx, i).await?;
+                    AwsResult::Ok(NoOutput)
+                },
+            ),
             O::CreateUsageLimit(i) => Row::authorized(
                 arn.on_cluster(rs, "redshift:CreateUsageLimit", &i.cluster_identifier),
                 rs.create_usage_limit(ctx, i),
@@ -386,9 +456,7 @@ impl TypedService for RedshiftService {
             | O::CreateIntegration(_)
             | O::CreateQev2IdcApplication(_)
             | O::CreateRedshiftIdcApplication(_)
-            | O::CreateScheduledAction(_)
             | O::CreateSnapshotCopyGrant(_)
-            | O::CreateSnapshotSchedule(_)
             | O::DeauthorizeDataShare(_)
             | O::DeleteAuthenticationProfile(_)
             | O::DeleteClusterSecurityGroup(_)
@@ -402,9 +470,7 @@ impl TypedService for RedshiftService {
             | O::DeleteQev2IdcApplication(_)
             | O::DeleteRedshiftIdcApplication(_)
             | O::DeleteResourcePolicy(_)
-            | O::DeleteScheduledAction(_)
             | O::DeleteSnapshotCopyGrant(_)
-            | O::DeleteSnapshotSchedule(_)
             | O::DeregisterNamespace(_)
             | O::DescribeAccountAttributes(_)
             | O::DescribeAuthenticationProfiles(_)
@@ -428,9 +494,7 @@ impl TypedService for RedshiftService {
             | O::DescribeReservedNodeExchangeStatus(_)
             | O::DescribeReservedNodeOfferings(_)
             | O::DescribeReservedNodes(_)
-            | O::DescribeScheduledActions(_)
             | O::DescribeSnapshotCopyGrants(_)
-            | O::DescribeSnapshotSchedules(_)
             | O::DescribeStorage(_)
             | O::DescribeTableRestoreStatus(_)
             | O::DisableLogging(_)
@@ -448,7 +512,6 @@ impl TypedService for RedshiftService {
             | O::ModifyAuthenticationProfile(_)
             | O::ModifyClusterDbRevision(_)
             | O::ModifyClusterMaintenance(_)
-            | O::ModifyClusterSnapshotSchedule(_)
             | O::ModifyCustomDomainAssociation(_)
             | O::ModifyEndpointAccess(_)
             | O::ModifyEventSubscription(_)
@@ -456,9 +519,7 @@ impl TypedService for RedshiftService {
             | O::ModifyLakehouseConfiguration(_)
             | O::ModifyQev2IdcApplication(_)
             | O::ModifyRedshiftIdcApplication(_)
-            | O::ModifyScheduledAction(_)
             | O::ModifySnapshotCopyRetentionPeriod(_)
-            | O::ModifySnapshotSchedule(_)
             | O::PurchaseReservedNodeOffering(_)
             | O::PutResourcePolicy(_)
             | O::RegisterNamespace(_)

@@ -143,7 +143,15 @@ impl Redshift {
                 self.remove_snapshot(s).await?;
             }
             let last = automated.iter().map(|s| s.create_time_ms).max().unwrap_or(c.create_time_ms);
-            if c.status == "available" && keep_ms > 0 && now - last >= every_ms {
+            // A snapshot schedule, when the cluster has one, says when; else the interval.
+            let due = match c.snapshot_schedule.as_deref() {
+                Some(id) => self.snapshot_schedule(&c.account, &c.region, id)?.is_some_and(|s| {
+                    let since = last.max(c.snapshot_schedule_since_ms);
+                    s.next_after(since, c.snapshot_schedule_since_ms).is_some_and(|t| t <= now)
+                }),
+                None => now - last >= every_ms,
+            };
+            if c.status == "available" && keep_ms > 0 && due {
                 let name = automated_name(&c.identifier, now);
                 self.take_snapshot(&c, &name, "automated", c.tags.clone(), c.options.automated_snapshot_retention)
                     .await?;
@@ -572,7 +580,6 @@ impl Redshift {
         let mut options = snap.cluster.options.clone();
         requested!(i, {
             aqua: i.aqua_configuration_status.as_deref(),
-            snapshot_schedule: i.snapshot_schedule_identifier.is_some(),
             identity_center: i.redshift_idc_application_arn.is_some(),
             catalog: i.catalog_name.is_some(),
             ..Default::default()
@@ -616,6 +623,14 @@ impl Redshift {
             account: acct.clone(),
             master_password_secret: None,
             last_resize: None,
+            snapshot_schedule: match &i.snapshot_schedule_identifier {
+                Some(s) => {
+                    self.check_snapshot_schedule(ctx, s)?;
+                    Some(s.clone())
+                }
+                None => None,
+            },
+            snapshot_schedule_since_ms: now_ms(),
             ..snap.cluster.clone()
         };
         self.start(&mut c).await?;
