@@ -50,6 +50,16 @@ pub(crate) fn account(ctx: &RequestContext) -> AwsResult<&str> {
 
 /// Cluster and snapshot identifiers: 1–63 lower-case letters, digits and hyphens, starting
 /// with a letter, without two hyphens in a row or a trailing one. Stored in lower case.
+/// Redshift's rule for the names of groups, schedules and actions: 1 to `max` lowercase
+/// letters, digits or single hyphens, starting with a letter, not ending with a hyphen.
+pub(crate) fn is_lowercase_name(name: &str, max: usize) -> bool {
+    (1..=max).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.ends_with('-')
+        && !name.contains("--")
+}
+
 pub(crate) fn check_identifier(id: &str, what: &str) -> AwsResult<String> {
     let id = id.to_ascii_lowercase();
     let ok = !id.is_empty()

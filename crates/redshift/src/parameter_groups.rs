@@ -318,13 +318,7 @@ impl Redshift {
     ) -> AwsResult<m::CreateClusterParameterGroupResult> {
         let acct = account(ctx)?.to_string();
         let name = i.parameter_group_name.ok_or_else(|| missing("ParameterGroupName"))?.to_ascii_lowercase();
-        let ok = !name.is_empty()
-            && name.len() <= 255
-            && name.starts_with(|c: char| c.is_ascii_lowercase())
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            && !name.ends_with('-')
-            && !name.contains("--");
-        if !ok {
+        if !crate::api::is_lowercase_name(&name, 255) {
             return Err(invalid(
                 "The parameter group name must start with a letter, contain only lowercase letters, digits and hyphens, and not end with a hyphen or contain two consecutive hyphens.",
             ));

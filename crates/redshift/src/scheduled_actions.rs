@@ -97,12 +97,7 @@ fn not_found(name: &str) -> nuage_core::AwsError {
 }
 
 fn check_name(name: &str) -> AwsResult<()> {
-    let ok = (1..=60).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !name.ends_with('-')
-        && !name.contains("--");
-    if !ok {
+    if !crate::api::is_lowercase_name(name, 60) {
         return Err(invalid(
             "A scheduled action name has 1 to 60 lowercase letters, digits or single hyphens, starts with a letter and does not end with a hyphen.",
         ));

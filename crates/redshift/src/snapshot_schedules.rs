@@ -67,12 +67,7 @@ fn check_definitions(defs: &[String]) -> AwsResult<()> {
 }
 
 fn check_id(id: &str) -> AwsResult<()> {
-    let ok = (1..=255).contains(&id.len())
-        && id.starts_with(|c: char| c.is_ascii_lowercase())
-        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !id.ends_with('-')
-        && !id.contains("--");
-    if !ok {
+    if !crate::api::is_lowercase_name(id, 255) {
         return Err(invalid(
             "A schedule identifier has lowercase letters, digits or single hyphens, starts with a letter and does not end with a hyphen.",
         ));
