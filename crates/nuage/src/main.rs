@@ -9,12 +9,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-// Every request allocates and frees many small values (parsed JSON, items, policy contexts)
-// across the runtime's threads; mimalloc does that at a fraction of glibc malloc's cost
-// (measured: malloc and free were a sixth of the server's CPU under DynamoDB PutItem load).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "nuage",
