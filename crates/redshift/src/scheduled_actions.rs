@@ -154,10 +154,9 @@ impl Redshift {
     }
 
     /// The scheduler's session of `role`, or None when the role does not let it in.
-    async fn scheduler_session(&self, account: &str, region: &str, role: &str, source: &str) -> Option<Principal> {
+    async fn scheduler_session(&self, region: &str, role: &str, source: &str) -> Option<Principal> {
         let f = self.internal.frontend().ok()?;
         let by = Principal::service_for(SCHEDULER, source);
-        let _ = account;
         let input = sts::AssumeRoleRequest {
             role_arn: Some(role.to_string()),
             role_session_name: Some("RedshiftScheduler".into()),
@@ -172,7 +171,7 @@ impl Redshift {
     async fn check_role(&self, ctx: &RequestContext, role: &str, name: &str) -> AwsResult<()> {
         let acct = account(ctx)?;
         let source = format!("arn:aws:redshift:{}:{acct}:scheduledaction:{name}", ctx.region);
-        if self.scheduler_session(acct, &ctx.region, role, &source).await.is_none() {
+        if self.scheduler_session(&ctx.region, role, &source).await.is_none() {
             return Err(E::InvalidScheduledActionFault.msg(format!(
                 "The IAM role {role} cannot be assumed by the Amazon Redshift scheduler: its trust policy must allow {SCHEDULER}."
             )));
@@ -354,7 +353,7 @@ impl Redshift {
     }
 
     async fn run_action(&self, a: &ActionRecord) {
-        let Some(principal) = self.scheduler_session(&a.account, &a.region, &a.iam_role, &a.arn()).await else {
+        let Some(principal) = self.scheduler_session(&a.region, &a.iam_role, &a.arn()).await else {
             tracing::warn!(action = %a.name, role = %a.iam_role, "scheduled action not run: the scheduler cannot assume its role");
             return;
         };
