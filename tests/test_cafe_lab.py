@@ -106,7 +106,7 @@ def test_the_lab_runs_as_written_and_answers_right(lab, tmp_path):
     by_country = collections.defaultdict(set)
     for r in access:
         by_country[r["country"]].add(r["remoteIP"])
-    rows = table(out("by country"))
+    rows = table(out("count_distinct(remoteIP) as visitors by country"))
     assert {r["country"]: int(r["visitors"]) for r in rows} == {c: len(v) for c, v in by_country.items()}
     assert [int(r["visitors"]) for r in rows] == sorted((int(r["visitors"]) for r in rows), reverse=True)
 
@@ -121,6 +121,12 @@ def test_the_lab_runs_as_written_and_answers_right(lab, tmp_path):
     levels = collections.Counter(re.match(r"\[[^]]*\] \[([^:]*):([^]]*)\]", line).groups() for line in errors)
     rows = table(out("parse @message"))
     assert {(r["module"], r["level"]): int(r["entries"]) for r in rows} == dict(levels)
+
+    # The same questions in SQL and PPL.
+    assert table(out("AS menu_only")) == [{"menu_only": str(len(menu - buyers))}]
+    failures = collections.Counter(r["country"] for r in access if r["status"] == 500)
+    assert failures and table(out("as failures")) == [
+        {"failures": str(n), "country": c} for c, n in sorted(failures.items(), key=lambda x: (-x[1], x[0]))]
 
     assert out("SELECT COUNT(*)").strip() == str(sum(r["request"] == MENU for r in access))
     failed = [f'{r["time"]},{r["remoteIP"]},{r["country"]}' for r in access if r["request"] == ORDER and r["status"] == 500]

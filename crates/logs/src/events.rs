@@ -2,7 +2,7 @@
 //! event, chronological order, the 24-hour span, too-old, expired and too-new events reported
 //! in `rejectedLogEventsInfo`), GetLogEvents with forward and backward tokens, FilterLogEvents
 //! across streams with a filter pattern.
-use crate::insights_scan::Source;
+use crate::insights_scan::{Scanned, Source};
 use crate::{invalid, now_ms, stream_key, Group, Logs, Stream, EVENTS, STREAMS};
 use base64::Engine;
 use nuage_core::{AwsError, AwsResult, RequestContext};
@@ -68,6 +68,11 @@ pub(crate) struct EventView<'a> {
 }
 
 /// A timestamp as key bytes that sort as the (signed) timestamps do.
+/// The key range of a stream's events from `lo` to `hi` (milliseconds, inclusive).
+pub(crate) fn stream_range(id: &[u8; 16], lo: i64, hi: i64) -> (Vec<u8>, Vec<u8>) {
+    ([id.as_slice(), &ts_bytes(lo)].concat(), [id.as_slice(), &ts_bytes(hi), &[0xff; 8]].concat())
+}
+
 pub(crate) fn ts_bytes(ts: i64) -> [u8; 8] {
     ((ts as u64) ^ (1 << 63)).to_be_bytes()
 }
@@ -373,6 +378,8 @@ pub(crate) struct QueryRun {
     pub region: String,
     pub id: String,
     pub text: String,
+    /// `CWLI`, `SQL` or `PPL`.
+    pub language: String,
     pub group: String,
     pub created_ms: i64,
     pub status: String,
@@ -383,6 +390,10 @@ pub(crate) struct QueryRun {
     pub duration_ms: i64,
     /// Raised by StopQuery: the scan stops at its next check.
     pub cancel: Arc<AtomicBool>,
+}
+
+fn no_groups() -> AwsError {
+    invalid("One of logGroupName, logGroupNames or logGroupIdentifiers must be specified")
 }
 
 impl Logs {
@@ -408,50 +419,124 @@ impl Logs {
         ctx: &RequestContext,
         i: m::StartQueryRequest,
     ) -> AwsResult<m::StartQueryResponse> {
-        if i.query_language.as_deref().is_some_and(|l| l != "CWLI") {
-            return Err(invalid("nuage runs queries in the Logs Insights query language (CWLI) only"));
-        }
         let mut names: Vec<String> = i.log_group_names.clone().unwrap_or_default();
         names.extend(i.log_group_name.clone());
         names.extend(i.log_group_identifiers.iter().flatten().map(|id| crate::group_name_of_arn(id).to_string()));
         let text = i.query_string.clone().unwrap_or_default();
-        let query = crate::insights::parse(&text).map_err(|e| {
-            nuage_protocol::logs::errors::Error::MalformedQueryException.msg(format!("Query is malformed: {e}"))
-        })?;
-        match (&query.source, names.is_empty()) {
-            (Some(_), false) => {
-                return Err(invalid("A query with the SOURCE command cannot also name log groups in the request."))
-            }
-            (Some(spec), true) => {
-                names = self.source_groups(ctx, spec)?;
-                if names.is_empty() {
-                    return Err(invalid("The SOURCE command of the query selects no log group."));
-                }
-            }
-            (None, true) => {
-                return Err(invalid("One of logGroupName, logGroupNames or logGroupIdentifiers must be specified"))
-            }
-            (None, false) => {}
-        }
-        let groups = names.iter().map(|n| self.group(ctx, Some(n))).collect::<AwsResult<Vec<Group>>>()?;
         let (start, end) = (i.start_time.unwrap_or(0) * 1000, i.end_time.unwrap_or(0) * 1000);
         if end < start {
             return Err(invalid("endTime must be greater than or equal to startTime"));
         }
-        let started = now_ms();
+        let end = end + 999;
+        let limit = i.limit.map(|l| l.clamp(1, 10_000) as usize).unwrap_or(10_000);
+        let language = i.query_language.clone().unwrap_or_else(|| "CWLI".into());
+        let store = self.store.clone();
+        match language.as_str() {
+            "CWLI" => {
+                let query = crate::insights::parse(&text).map_err(|e| {
+                    nuage_protocol::logs::errors::Error::MalformedQueryException.msg(format!("Query is malformed: {e}"))
+                })?;
+                match (&query.source, names.is_empty()) {
+                    (Some(_), false) => {
+                        return Err(invalid("A query with the SOURCE command cannot also name log groups in the request."))
+                    }
+                    (Some(spec), true) => {
+                        names = self.source_groups(ctx, spec)?;
+                        if names.is_empty() {
+                            return Err(invalid("The SOURCE command of the query selects no log group."));
+                        }
+                    }
+                    (None, true) => return Err(no_groups()),
+                    (None, false) => {}
+                }
+                let sources = self.sources(ctx, &names, start, end, false)?;
+                self.launch(ctx, text, language, &names, move |cancel| {
+                    let done = crate::insights_scan::execute(&store, &query, &sources, start, end, cancel)?;
+                    Ok(done.map(|mut d| {
+                        d.outcome.rows.truncate(limit);
+                        d
+                    }))
+                })
+            }
+            "SQL" => {
+                if !names.is_empty() {
+                    return Err(invalid("An SQL query names its log groups in its FROM clause, not in the request."));
+                }
+                let query = crate::sql::parse_sql(&text).map_err(|e| {
+                    nuage_protocol::logs::errors::Error::MalformedQueryException.msg(format!("Query is malformed: {e}"))
+                })?;
+                let mut tables = Vec::new();
+                for (table, groups) in &query.tables {
+                    tables.push((table.clone(), self.sources(ctx, groups, start, end, true)?));
+                }
+                let names = query.groups();
+                self.launch(ctx, text, language, &names, move |cancel| {
+                    crate::sql::execute_sql(&store, &query, &tables, start, end, limit, cancel)
+                })
+            }
+            "PPL" => {
+                let query = crate::ppl::parse(&text)?;
+                match (query.sources.is_empty(), names.is_empty()) {
+                    (false, false) => {
+                        return Err(invalid("A query with the source command cannot also name log groups in the request."))
+                    }
+                    (false, true) => names = query.sources.clone(),
+                    (true, true) => return Err(no_groups()),
+                    (true, false) => {}
+                }
+                let sources = self.sources(ctx, &names, start, end, true)?;
+                self.launch(ctx, text, language, &names, move |cancel| {
+                    crate::sql::execute_ppl(&store, &query, &sources, start, end, limit, cancel)
+                })
+            }
+            other => Err(invalid(format!(
+                "Value '{other}' at 'queryLanguage' failed to satisfy constraint: Member must satisfy enum value set: [CWLI, SQL, PPL]"
+            ))),
+        }
+    }
+
+    /// The streams of the named log groups holding events from `start` to `end`. OpenSearch
+    /// SQL and PPL read only log groups of the Standard class.
+    fn sources(
+        &self,
+        ctx: &RequestContext,
+        names: &[String],
+        start: i64,
+        end: i64,
+        standard_only: bool,
+    ) -> AwsResult<Vec<Source>> {
+        let groups = names.iter().map(|n| self.group(ctx, Some(n))).collect::<AwsResult<Vec<Group>>>()?;
+        if let Some(g) = groups.iter().find(|g| standard_only && g.class != "STANDARD") {
+            return Err(invalid(format!(
+                "OpenSearch SQL and PPL query only log groups of the STANDARD class; {} is {}",
+                g.name, g.class
+            )));
+        }
         let snap = self.store.read()?;
         let mut sources = Vec::new();
         for g in &groups {
             for (_, st) in snap.scan::<Stream>(STREAMS, &format!("{}\u{0}", g.key()))? {
                 // A stream whose events all lie outside the range is not read.
-                let overlaps =
-                    st.first_event.is_none_or(|f| f <= end + 999) && st.last_event.is_none_or(|l| l >= start);
+                let overlaps = st.first_event.is_none_or(|f| f <= end) && st.last_event.is_none_or(|l| l >= start);
                 if overlaps {
                     sources.push(Source { id: st.id, stream: st.name, group: format!("{}:{}", g.account, g.name) });
                 }
             }
         }
-        drop(snap);
+        Ok(sources)
+    }
+
+    /// Records a query as Scheduled and runs `job` on its own thread: GetQueryResults reports
+    /// Scheduled, Running, then Complete (or Failed, or Cancelled by StopQuery).
+    fn launch(
+        &self,
+        ctx: &RequestContext,
+        text: String,
+        language: String,
+        names: &[String],
+        job: impl FnOnce(&AtomicBool) -> AwsResult<Option<Scanned>> + Send + 'static,
+    ) -> AwsResult<m::StartQueryResponse> {
+        let started = now_ms();
         let id = uuid::Uuid::new_v4().to_string();
         let cancel = Arc::new(AtomicBool::new(false));
         let run = QueryRun {
@@ -459,6 +544,7 @@ impl Logs {
             region: ctx.region.clone(),
             id: id.clone(),
             text,
+            language,
             group: names.join(","),
             created_ms: started,
             status: "Scheduled".into(),
@@ -470,8 +556,7 @@ impl Logs {
             cancel: cancel.clone(),
         };
         self.queries.lock().map_err(|_| AwsError::internal("query table poisoned"))?.insert(id.clone(), run);
-        // The query runs on its own: GetQueryResults reports Scheduled, Running, then Complete.
-        let (store, queries, limit, qid) = (self.store.clone(), self.queries.clone(), i.limit, id.clone());
+        let (queries, qid) = (self.queries.clone(), id.clone());
         let set = move |f: &dyn Fn(&mut QueryRun)| {
             if let Some(q) = queries.lock().ok().as_mut().and_then(|q| q.get_mut(&qid)) {
                 f(q)
@@ -483,18 +568,14 @@ impl Logs {
                     q.status = "Running".into()
                 }
             });
-            let result = crate::insights_scan::execute(&store, &query, &sources, start, end + 999, &cancel);
+            let result = job(&cancel);
             let elapsed = now_ms() - started;
             set(&move |q| {
                 q.duration_ms = elapsed;
                 match &result {
                     _ if q.status == "Cancelled" => {}
                     Ok(Some(done)) => {
-                        let mut rows = done.outcome.rows.clone();
-                        if let Some(limit) = limit {
-                            rows.truncate(limit.clamp(1, 10_000) as usize);
-                        }
-                        q.rows = rows;
+                        q.rows = done.outcome.rows.clone();
                         q.matched = done.outcome.matched;
                         q.scanned = done.scanned;
                         q.bytes = done.bytes;
@@ -519,7 +600,7 @@ impl Logs {
         let id = i.query_id.unwrap_or_default();
         let run = self.query(ctx, &id)?;
         Ok(m::GetQueryResultsResponse {
-            query_language: Some("CWLI".into()),
+            query_language: Some(run.language.clone()),
             results: Some(
                 run.rows
                     .iter()
@@ -578,6 +659,7 @@ impl Logs {
             .filter(|q| Some(q.account.as_str()) == ctx.account_id() && q.region == ctx.region)
             .filter(|q| i.log_group_name.as_ref().is_none_or(|g| q.group.split(',').any(|x| x == g)))
             .filter(|q| i.status.as_ref().is_none_or(|s| *s == q.status))
+            .filter(|q| i.query_language.as_ref().is_none_or(|l| *l == q.language))
             .collect();
         list.sort_by_key(|q| std::cmp::Reverse(q.created_ms));
         list.truncate(i.max_results.unwrap_or(1000).clamp(1, 1000) as usize);
@@ -585,7 +667,7 @@ impl Logs {
             queries: Some(
                 list.into_iter()
                     .map(|q| m::QueryInfo {
-                        query_language: Some("CWLI".into()),
+                        query_language: Some(q.language.clone()),
                         query_id: Some(q.id.clone()),
                         query_string: Some(q.text.clone()),
                         status: Some(q.status.clone()),

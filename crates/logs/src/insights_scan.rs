@@ -355,8 +355,7 @@ pub(crate) fn execute(
                 return Ok(p);
             }
             let src = &sources[s];
-            let lower = [src.id.as_slice(), &crate::events::ts_bytes(lo)].concat();
-            let upper = [src.id.as_slice(), &crate::events::ts_bytes(hi), &[0xff; 8]].concat();
+            let (lower, upper) = crate::events::stream_range(&src.id, lo, hi);
             let mut seen = 0u32;
             snap.range_bytes(
                 crate::EVENTS,

@@ -1,11 +1,14 @@
 //! Amazon CloudWatch Logs on the json-1.1 protocol: log groups (classes, retention enforced by
 //! a background pass, tags, KMS key recorded), log streams, PutLogEvents with AWS's rules,
-//! GetLogEvents with its tokens, FilterLogEvents with the filter-pattern language.
+//! GetLogEvents with its tokens, FilterLogEvents with the filter-pattern language, queries in
+//! Logs Insights, OpenSearch SQL and PPL.
 mod events;
 mod insights;
 mod insights_scan;
 mod metric_filters;
 mod pattern;
+mod ppl;
+mod sql;
 
 use nuage_core::{AwsError, AwsResult, RequestContext};
 use nuage_front::{Authorization, NoOutput, Row, TypedService};
@@ -397,8 +400,11 @@ impl Logs {
         ctx: &RequestContext,
         i: m::PutQueryDefinitionRequest,
     ) -> AwsResult<m::PutQueryDefinitionResponse> {
-        if i.query_language.as_deref().is_some_and(|l| l != "CWLI") {
-            return Err(invalid("nuage keeps query definitions in the Logs Insights query language (CWLI) only"));
+        let language = i.query_language.clone().unwrap_or_else(|| "CWLI".into());
+        if !["CWLI", "SQL", "PPL"].contains(&language.as_str()) {
+            return Err(invalid(format!(
+                "Value '{language}' at 'queryLanguage' failed to satisfy constraint: Member must satisfy enum value set: [CWLI, SQL, PPL]"
+            )));
         }
         let prefix = format!("{}/{}/", ctx.account_id().unwrap_or_default(), ctx.region);
         let id = match &i.query_definition_id {
@@ -412,7 +418,7 @@ impl Logs {
             None => uuid::Uuid::new_v4().to_string(),
         };
         let def = m::QueryDefinition {
-            query_language: Some("CWLI".into()),
+            query_language: Some(language),
             query_definition_id: Some(id.clone()),
             name: i.name,
             query_string: i.query_string,
@@ -437,6 +443,10 @@ impl Logs {
             .scan::<m::QueryDefinition>(QUERY_DEFINITIONS, &prefix)?
             .into_iter()
             .map(|(_, d)| d)
+            .filter(|d| {
+                // Definitions saved before languages were recorded are Logs Insights ones.
+                i.query_language.as_ref().is_none_or(|l| d.query_language.as_deref().unwrap_or("CWLI") == l.as_str())
+            })
             .filter(|d| {
                 i.query_definition_name_prefix
                     .as_ref()
@@ -684,15 +694,20 @@ impl TypedService for LogsService {
                 })
             }
             O::StartQuery(i) => {
-                // The groups a SOURCE command selects are authorised like named ones.
+                // The groups a SOURCE command, an SQL FROM clause or a PPL source selects are
+                // authorised like named ones.
                 let named = i.log_group_name.is_some()
                     || i.log_group_names.as_ref().is_some_and(|n| !n.is_empty())
                     || i.log_group_identifiers.as_ref().is_some_and(|n| !n.is_empty());
-                let selected: Vec<String> = match (named, i.query_string.as_deref().map(insights::parse)) {
-                    (false, Some(Ok(q))) => {
-                        q.source.map(|s| l.source_groups(ctx, &s).unwrap_or_default()).unwrap_or_default()
-                    }
-                    _ => Vec::new(),
+                let text = i.query_string.as_deref().unwrap_or_default();
+                let selected: Vec<String> = match i.query_language.as_deref() {
+                    _ if named => Vec::new(),
+                    Some("SQL") => sql::parse_sql(text).map(|q| q.groups()).unwrap_or_default(),
+                    Some("PPL") => ppl::parse(text).map(|q| q.sources).unwrap_or_default(),
+                    _ => match insights::parse(text) {
+                        Ok(q) => q.source.map(|s| l.source_groups(ctx, &s).unwrap_or_default()).unwrap_or_default(),
+                        Err(_) => Vec::new(),
+                    },
                 };
                 let group = i
                     .log_group_name
