@@ -68,9 +68,18 @@ pub(crate) struct EventView<'a> {
 }
 
 /// A timestamp as key bytes that sort as the (signed) timestamps do.
-/// The key range of a stream's events from `lo` to `hi` (milliseconds, inclusive).
-pub(crate) fn stream_range(id: &[u8; 16], lo: i64, hi: i64) -> (Vec<u8>, Vec<u8>) {
-    ([id.as_slice(), &ts_bytes(lo)].concat(), [id.as_slice(), &ts_bytes(hi), &[0xff; 8]].concat())
+/// Visits a stream's events from `lo` to `hi` (milliseconds, inclusive) in time order, with
+/// their keys, until `visit` answers false.
+pub(crate) fn scan_stream(
+    snap: &nuage_storage::Snapshot,
+    id: &[u8; 16],
+    lo: i64,
+    hi: i64,
+    visit: impl FnMut(&[u8], &[u8]) -> AwsResult<bool>,
+) -> AwsResult<()> {
+    let lower = [id.as_slice(), &ts_bytes(lo)].concat();
+    let upper = [id.as_slice(), &ts_bytes(hi), &[0xff; 8]].concat();
+    snap.range_bytes(EVENTS, Bound::Included(&lower[..]), Bound::Included(&upper[..]), true, visit)
 }
 
 pub(crate) fn ts_bytes(ts: i64) -> [u8; 8] {

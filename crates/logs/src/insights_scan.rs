@@ -355,32 +355,25 @@ pub(crate) fn execute(
                 return Ok(p);
             }
             let src = &sources[s];
-            let (lower, upper) = crate::events::stream_range(&src.id, lo, hi);
             let mut seen = 0u32;
-            snap.range_bytes(
-                crate::EVENTS,
-                std::ops::Bound::Included(&lower[..]),
-                std::ops::Bound::Included(&upper[..]),
-                true,
-                |k, v| {
-                    seen += 1;
-                    if seen.is_multiple_of(8192) && cancel.load(Ordering::Relaxed) {
-                        return Ok(false);
-                    }
-                    let e = crate::events::Event::view(v)?;
-                    p.scanned += 1;
-                    p.bytes += e.m.len();
-                    let mut r = plan.record(e.t, e.i, &e.m, &src.stream, &src.group, || crate::events::hex(k));
-                    if !plan.admit(&mut r) {
-                        return Ok(true);
-                    }
-                    match plan.stats() {
-                        Some(stats) => p.groups.fold(stats, &r),
-                        None => p.records.push((e.t, k.to_vec(), r)),
-                    }
-                    Ok(true)
-                },
-            )?;
+            crate::events::scan_stream(&snap, &src.id, lo, hi, |k, v| {
+                seen += 1;
+                if seen.is_multiple_of(8192) && cancel.load(Ordering::Relaxed) {
+                    return Ok(false);
+                }
+                let e = crate::events::Event::view(v)?;
+                p.scanned += 1;
+                p.bytes += e.m.len();
+                let mut r = plan.record(e.t, e.i, &e.m, &src.stream, &src.group, || crate::events::hex(k));
+                if !plan.admit(&mut r) {
+                    return Ok(true);
+                }
+                match plan.stats() {
+                    Some(stats) => p.groups.fold(stats, &r),
+                    None => p.records.push((e.t, k.to_vec(), r)),
+                }
+                Ok(true)
+            })?;
         }
     };
     let partials: Vec<nuage_core::AwsResult<Partial>> = std::thread::scope(|scope| {

@@ -315,28 +315,21 @@ pub(crate) fn load(
     let snap = store.read()?;
     let mut groups: Vec<String> = Vec::new();
     for (s, src) in sources.iter().enumerate() {
-        let (lower, upper) = crate::events::stream_range(&src.id, start, end);
         let mut over = false;
-        snap.range_bytes(
-            crate::EVENTS,
-            std::ops::Bound::Included(&lower[..]),
-            std::ops::Bound::Included(&upper[..]),
-            true,
-            |k, v| {
-                let e = crate::events::Event::view(v)?;
-                read.scanned += 1;
-                read.bytes += e.m.len();
-                if read.bytes > MAX_LOADED_BYTES {
-                    over = true;
-                    return Ok(false);
-                }
-                if read.scanned.is_multiple_of(8192) && cancel.load(Ordering::Relaxed) {
-                    return Ok(false);
-                }
-                rows.push((e.t, k.to_vec(), e.i, e.m.to_string(), s as u32));
-                Ok(true)
-            },
-        )?;
+        crate::events::scan_stream(&snap, &src.id, start, end, |k, v| {
+            let e = crate::events::Event::view(v)?;
+            read.scanned += 1;
+            read.bytes += e.m.len();
+            if read.bytes > MAX_LOADED_BYTES {
+                over = true;
+                return Ok(false);
+            }
+            if read.scanned.is_multiple_of(8192) && cancel.load(Ordering::Relaxed) {
+                return Ok(false);
+            }
+            rows.push((e.t, k.to_vec(), e.i, e.m.to_string(), s as u32));
+            Ok(true)
+        })?;
         if over {
             return Err(crate::invalid(format!(
                 "The query's log groups hold more than {} MiB of events in its time range: narrow the range",
