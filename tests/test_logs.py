@@ -396,3 +396,29 @@ def test_insights_source_command_selects_log_groups(logs):
     with pytest.raises(ClientError) as e:
         logs.start_query(startTime=0, endTime=1, queryString='SOURCE logGroups(prefix: ["/app/"]) | stats count(*)')
     assert code(e) == "MalformedQueryException"
+
+
+def test_insights_pattern_and_unmask(logs):
+    """`pattern` clusters events by their shared text: words that vary (times, numbers, IP
+    addresses, identifiers) become numbered tokens; `unmask` shows a field as stored (nuage
+    serves no data protection policy, so nothing is masked)."""
+    logs.create_log_group(logGroupName="/app/patterns")
+    logs.create_log_stream(logGroupName="/app/patterns", logStreamName="s")
+    t = now_ms() - 60_000
+    messages = [f"2026-01-0{i + 1} 10:00:0{i} [INFO] Request time: {100 + 7 * i} ms" for i in range(6)]
+    messages += [f"[ERROR] user a1b2c3d{i}e5f6 failed from 10.0.0.{i}" for i in range(3)]
+    messages += ["service started"]
+    logs.put_log_events(logGroupName="/app/patterns", logStreamName="s",
+                        logEvents=[{"timestamp": t + i, "message": m} for i, m in enumerate(messages)])
+    out = run_query(logs, "/app/patterns", "pattern @message", t, t + 100)
+    assert rows(out) == [
+        {"@pattern": "<Time-1> [INFO] Request time: <Number-2> ms", "@ratio": "0.60", "@sampleCount": "6", "@severityLabel": "Info"},
+        {"@pattern": "[ERROR] user <ID-1> failed from <IP-2>", "@ratio": "0.30", "@sampleCount": "3", "@severityLabel": "Error"},
+        {"@pattern": "service started", "@ratio": "0.10", "@sampleCount": "1", "@severityLabel": "Unknown"},
+    ]
+    out = run_query(logs, "/app/patterns", "filter @message like /ERROR/ | pattern @message", t, t + 100)
+    assert [(r["@sampleCount"], r["@ratio"]) for r in rows(out)] == [("3", "1.00")]
+    out = run_query(logs, "/app/patterns", "pattern @message | sort @sampleCount asc | limit 1", t, t + 100)
+    assert [r["@pattern"] for r in rows(out)] == ["service started"]
+    out = run_query(logs, "/app/patterns", "fields unmask(@message) as m | sort @timestamp asc | limit 1", t, t + 100)
+    assert rows(out) == [{"m": messages[0]}]

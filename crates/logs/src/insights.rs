@@ -88,11 +88,20 @@ pub(crate) enum Command {
     Fields(Vec<(Expr, String)>),
     Display(Vec<String>),
     Filter(Expr),
-    Parse { source: Expr, pattern: Regex, names: Vec<String> },
-    Stats { aggs: Vec<(Agg, String)>, by: Vec<(Expr, String)> },
+    Parse {
+        source: Expr,
+        pattern: Regex,
+        names: Vec<String>,
+    },
+    Stats {
+        aggs: Vec<(Agg, String)>,
+        by: Vec<(Expr, String)>,
+    },
     Sort(Vec<(Expr, bool)>),
     Limit(usize),
     Dedup(Vec<String>),
+    /// `pattern <field or expression>`: events clustered by the text they share.
+    Pattern(Expr),
 }
 
 pub struct Query {
@@ -415,6 +424,7 @@ impl P {
                 }
             }
             "filter" => Command::Filter(self.expr()?),
+            "pattern" => Command::Pattern(self.expr()?),
             "parse" => {
                 let source = self.primary()?;
                 match self.next() {
@@ -723,6 +733,7 @@ const FUNCTIONS: &[&str] = &[
     "isempty",
     "isblank",
     "coalesce",
+    "unmask",
     "tolower",
     "toupper",
     "strlen",
@@ -779,6 +790,9 @@ fn call(name: &str, args: &[Expr], r: &Record) -> Val {
         }
         "isempty" => Val::Num(if s(0).is_empty() { 1.0 } else { 0.0 }),
         "coalesce" => args.iter().map(|a| eval(a, r)).find(|v| *v != Val::Null).unwrap_or(Val::Null),
+        // Data protection policies, which mask what unmask reveals, are not served: nothing is
+        // masked, so the value is its own unmasked form.
+        "unmask" => arg(0),
         "tolower" => Val::Str(s(0).to_lowercase()),
         "toupper" => Val::Str(s(0).to_uppercase()),
         "strlen" => Val::Num(s(0).chars().count() as f64),
@@ -1165,6 +1179,12 @@ impl Query {
                     limit = Some(*n);
                     records.truncate(*n);
                 }
+                Command::Pattern(source) => {
+                    if apply {
+                        records = crate::insights_pattern::cluster(source, &records);
+                    }
+                    shown = Some(["@pattern", "@ratio", "@sampleCount", "@severityLabel"].map(String::from).to_vec());
+                }
                 Command::Dedup(names) => {
                     let mut seen = std::collections::HashSet::new();
                     records.retain(|r| {
@@ -1175,7 +1195,7 @@ impl Query {
                 }
             }
         }
-        let has_stats = self.commands.iter().any(|c| matches!(c, Command::Stats { .. }));
+        let has_stats = self.commands.iter().any(|c| matches!(c, Command::Stats { .. } | Command::Pattern(_)));
         records.truncate(limit.unwrap_or(10_000));
         let names = shown.unwrap_or_else(|| vec!["@timestamp".into(), "@message".into()]);
         let matched = records.len();

@@ -97,10 +97,14 @@ impl Query {
                 }
                 Command::Sort(keys) => keys.iter().for_each(|(e, _)| names_in(e, &mut names)),
                 Command::Dedup(list) => names.extend(list.iter().cloned()),
+                Command::Pattern(e) => {
+                    shows = true;
+                    names_in(e, &mut names);
+                }
                 Command::Limit(_) => {}
             }
         }
-        let stats = self.commands.iter().any(|c| matches!(c, Command::Stats { .. }));
+        let stats = self.commands.iter().any(|c| matches!(c, Command::Stats { .. } | Command::Pattern(_)));
         let mut needs = Needs { message: !shows, ptr: !stats, ..Default::default() };
         for n in names {
             match n.as_str() {

@@ -4,6 +4,7 @@
 //! Logs Insights, OpenSearch SQL and PPL.
 mod events;
 mod insights;
+mod insights_pattern;
 mod insights_scan;
 mod metric_filters;
 mod pattern;
