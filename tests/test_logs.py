@@ -422,3 +422,40 @@ def test_insights_pattern_and_unmask(logs):
     assert [r["@pattern"] for r in rows(out)] == ["service started"]
     out = run_query(logs, "/app/patterns", "fields unmask(@message) as m | sort @timestamp asc | limit 1", t, t + 100)
     assert rows(out) == [{"m": messages[0]}]
+
+
+def test_subscription_filters_refused_as_aws_refuses_an_absent_destination(logs):
+    """Kinesis, Firehose, Lambda and Logs destinations are not served yet: no destination can
+    take AWS's test message, so a filter is refused as AWS refuses one whose destination cannot,
+    and none is stored."""
+    logs.create_log_group(logGroupName="/app/subs")
+    assert logs.describe_subscription_filters(logGroupName="/app/subs")["subscriptionFilters"] == []
+    role = "arn:aws:iam::000000000000:role/CWLtoKinesis"
+    cases = [
+        ("arn:aws:kinesis:us-east-1:000000000000:stream/logs", role, "InvalidParameterException", "Kinesis stream"),
+        ("arn:aws:firehose:us-east-1:000000000000:deliverystream/logs", role, "InvalidParameterException", "Firehose stream"),
+        ("arn:aws:lambda:us-east-1:000000000000:function:ship", None, "InvalidParameterException", "lambda function"),
+        ("arn:aws:logs:us-east-1:000000000000:destination:central", None, "ResourceNotFoundException", "destination"),
+        ("arn:aws:kinesis:us-east-1:000000000000:stream/logs", None, "InvalidParameterException", "roleArn"),
+        ("not-an-arn", None, "InvalidParameterException", "Invalid destination ARN"),
+    ]
+    for arn, role_arn, expected, words in cases:
+        args = dict(logGroupName="/app/subs", filterName="ship", filterPattern="ERROR", destinationArn=arn)
+        if role_arn:
+            args["roleArn"] = role_arn
+        with pytest.raises(ClientError) as e:
+            logs.put_subscription_filter(**args)
+        assert code(e) == expected, arn
+        assert words in e.value.response["Error"]["Message"], arn
+    with pytest.raises(ClientError) as e:
+        logs.put_subscription_filter(logGroupName="/app/subs", filterName="ship", filterPattern="{ $.a = ",
+                                     destinationArn="arn:aws:lambda:us-east-1:000000000000:function:ship")
+    assert code(e) == "InvalidParameterException" and "pattern" in e.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as e:
+        logs.put_subscription_filter(logGroupName="/app/none", filterName="ship", filterPattern="",
+                                     destinationArn="arn:aws:lambda:us-east-1:000000000000:function:ship")
+    assert code(e) == "ResourceNotFoundException"
+    assert logs.describe_subscription_filters(logGroupName="/app/subs")["subscriptionFilters"] == []
+    with pytest.raises(ClientError) as e:
+        logs.delete_subscription_filter(logGroupName="/app/subs", filterName="ship")
+    assert code(e) == "ResourceNotFoundException"

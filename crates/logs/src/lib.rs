@@ -10,6 +10,7 @@ mod metric_filters;
 mod pattern;
 mod ppl;
 mod sql;
+mod subscriptions;
 
 use nuage_core::{AwsError, AwsResult, RequestContext};
 use nuage_front::{Authorization, NoOutput, Row, TypedService};
@@ -766,6 +767,24 @@ impl TypedService for LogsService {
                     .collect();
                 Ok(m::TestMetricFilterResponse { matches: Some(matches) })
             }),
+            O::PutSubscriptionFilter(i) => Row::authorized(
+                self.on_group(ctx, "logs:PutSubscriptionFilter", i.log_group_name.as_deref()),
+                async move {
+                    l.put_subscription_filter(ctx, i)?;
+                    Ok(NoOutput)
+                },
+            ),
+            O::DescribeSubscriptionFilters(i) => Row::authorized(
+                self.on_group(ctx, "logs:DescribeSubscriptionFilters", i.log_group_name.as_deref()),
+                async move { l.describe_subscription_filters(ctx, i) },
+            ),
+            O::DeleteSubscriptionFilter(i) => Row::authorized(
+                self.on_group(ctx, "logs:DeleteSubscriptionFilter", i.log_group_name.as_deref()),
+                async move {
+                    l.delete_subscription_filter(ctx, i)?;
+                    Ok(NoOutput)
+                },
+            ),
             O::AssociateKmsKey(_)
             | O::AssociateSourceToS3TableIntegration(_)
             | O::CancelExportTask(_)
@@ -789,7 +808,6 @@ impl TypedService for LogsService {
             | O::DeleteLookupTable(_)
             | O::DeleteResourcePolicy(_)
             | O::DeleteScheduledQuery(_)
-            | O::DeleteSubscriptionFilter(_)
             | O::DeleteSyslogConfiguration(_)
             | O::DeleteTransformer(_)
             | O::DescribeAccountPolicies(_)
@@ -805,7 +823,6 @@ impl TypedService for LogsService {
             | O::DescribeIndexPolicies(_)
             | O::DescribeLookupTables(_)
             | O::DescribeResourcePolicies(_)
-            | O::DescribeSubscriptionFilters(_)
             | O::DisassociateKmsKey(_)
             | O::DisassociateSourceFromS3TableIntegration(_)
             | O::GetDataProtectionPolicy(_)
@@ -845,7 +862,6 @@ impl TypedService for LogsService {
             | O::PutLogGroupDeletionProtection(_)
             | O::PutResourcePolicy(_)
             | O::PutStorageTierPolicy(_)
-            | O::PutSubscriptionFilter(_)
             | O::PutSyslogConfiguration(_)
             | O::PutTransformer(_)
             | O::StartLiveTail(_)
