@@ -292,3 +292,80 @@ def test_saml_providers(server):
     assert len(iam.list_saml_provider_tags(SAMLProviderArn=arn)["Tags"]) == 2
     iam.delete_saml_provider(SAMLProviderArn=arn)
     assert error_of(iam.get_saml_provider, SAMLProviderArn=arn)["Code"] == "NoSuchEntity"
+
+
+def ssh_keygen(*args, input=None):
+    import shutil
+    import subprocess
+    if not shutil.which("ssh-keygen"):
+        pytest.skip("ssh-keygen (openssh-client) is not installed; .ci/run installs it")
+    return subprocess.run(["ssh-keygen", *args], check=True, capture_output=True, text=True, input=input).stdout
+
+
+def test_ssh_public_keys(server, tmp_path):
+    """SSH public keys as CodeCommit users upload them: RSA of 2048 bits or more, OpenSSH or PEM
+    form, MD5 fingerprints as ssh-keygen prints them, five per user, both encodings back."""
+    iam = server.client("iam")
+    iam.create_user(UserName="dev")
+    keys = []
+    for n in range(6):
+        path = tmp_path / f"k{n}"
+        ssh_keygen("-q", "-t", "rsa", "-b", "2048", "-N", "", "-f", str(path))
+        keys.append(path)
+    body = keys[0].with_suffix(".pub").read_text().strip()
+    expected_print = ssh_keygen("-E", "md5", "-lf", str(keys[0]) + ".pub").split()[1].removeprefix("MD5:")
+
+    up = iam.upload_ssh_public_key(UserName="dev", SSHPublicKeyBody=body)["SSHPublicKey"]
+    assert up["Fingerprint"] == expected_print and up["Status"] == "Active" and up["SSHPublicKeyId"].startswith("APKA")
+    key_id = up["SSHPublicKeyId"]
+    got = iam.get_ssh_public_key(UserName="dev", SSHPublicKeyId=key_id, Encoding="SSH")["SSHPublicKey"]
+    assert got["SSHPublicKeyBody"].split()[:2] == body.split()[:2]
+    pem = iam.get_ssh_public_key(UserName="dev", SSHPublicKeyId=key_id, Encoding="PEM")["SSHPublicKey"]["SSHPublicKeyBody"]
+    assert pem.strip() == ssh_keygen("-e", "-m", "PEM", "-f", str(keys[0]) + ".pub").strip()
+    with pytest.raises(ClientError) as e:
+        iam.get_ssh_public_key(UserName="dev", SSHPublicKeyId=key_id, Encoding="DER")
+    assert e.value.response["Error"]["Code"] == "ValidationError"
+
+    # The same key again; a PEM (PKCS#8 / SubjectPublicKeyInfo) upload of another key.
+    with pytest.raises(ClientError) as e:
+        iam.upload_ssh_public_key(UserName="dev", SSHPublicKeyBody=body)
+    assert e.value.response["Error"]["Code"] == "DuplicateSSHPublicKey"
+    spki = ssh_keygen("-e", "-m", "PKCS8", "-f", str(keys[1]) + ".pub")
+    second = iam.upload_ssh_public_key(UserName="dev", SSHPublicKeyBody=spki)["SSHPublicKey"]
+    assert second["Fingerprint"] == ssh_keygen("-E", "md5", "-lf", str(keys[1]) + ".pub").split()[1].removeprefix("MD5:")
+    for n in (2, 3, 4):
+        iam.upload_ssh_public_key(UserName="dev", SSHPublicKeyBody=keys[n].with_suffix(".pub").read_text())
+    with pytest.raises(ClientError) as e:
+        iam.upload_ssh_public_key(UserName="dev", SSHPublicKeyBody=keys[5].with_suffix(".pub").read_text())
+    assert e.value.response["Error"]["Code"] == "LimitExceeded"
+
+    # Not RSA, too short, not a key.
+    small = tmp_path / "small"
+    ssh_keygen("-q", "-t", "rsa", "-b", "1024", "-N", "", "-f", str(small))
+    ed = tmp_path / "ed"
+    ssh_keygen("-q", "-t", "ed25519", "-N", "", "-f", str(ed))
+    for bad, expected in ((small.with_suffix(".pub").read_text(), "InvalidPublicKey"),
+                          (ed.with_suffix(".pub").read_text(), "InvalidPublicKey"),
+                          ("ssh-rsa bm90IGEga2V5", "InvalidPublicKey"),
+                          ("hello", "UnrecognizedPublicKeyEncoding")):
+        with pytest.raises(ClientError) as e:
+            iam.upload_ssh_public_key(UserName="dev", SSHPublicKeyBody=bad)
+        assert e.value.response["Error"]["Code"] == expected, bad
+
+    listed = iam.list_ssh_public_keys(UserName="dev")["SSHPublicKeys"]
+    assert len(listed) == 5 and {k["SSHPublicKeyId"] for k in listed} >= {key_id, second["SSHPublicKeyId"]}
+    page = iam.list_ssh_public_keys(UserName="dev", MaxItems=2)
+    assert len(page["SSHPublicKeys"]) == 2 and page["IsTruncated"]
+    iam.update_ssh_public_key(UserName="dev", SSHPublicKeyId=key_id, Status="Inactive")
+    assert iam.get_ssh_public_key(UserName="dev", SSHPublicKeyId=key_id, Encoding="SSH")["SSHPublicKey"]["Status"] == "Inactive"
+
+    # A user with keys cannot be deleted; the keys go first.
+    with pytest.raises(ClientError) as e:
+        iam.delete_user(UserName="dev")
+    assert e.value.response["Error"]["Code"] == "DeleteConflict"
+    for k in iam.list_ssh_public_keys(UserName="dev")["SSHPublicKeys"]:
+        iam.delete_ssh_public_key(UserName="dev", SSHPublicKeyId=k["SSHPublicKeyId"])
+    with pytest.raises(ClientError) as e:
+        iam.delete_ssh_public_key(UserName="dev", SSHPublicKeyId=key_id)
+    assert e.value.response["Error"]["Code"] == "NoSuchEntity"
+    iam.delete_user(UserName="dev")

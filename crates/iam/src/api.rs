@@ -321,11 +321,12 @@ mod routes;
 mod saml;
 mod service_linked;
 mod simulate;
+mod ssh_keys;
 mod tags;
 mod users;
 
 pub(crate) use self::advisor::AdvisorJob;
 use self::{
     account::*, advisor::*, credentials::*, groups::*, mfa::*, oidc::*, policies::*, roles::*, saml::*,
-    service_linked::*, tags::*, users::*,
+    service_linked::*, ssh_keys::*, tags::*, users::*,
 };

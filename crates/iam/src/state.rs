@@ -183,6 +183,9 @@ pub struct AccountState {
     pub service_credentials: BTreeMap<String, ServiceCredential>,
     #[serde(default)]
     pub credential_report: Option<CredentialReport>,
+    /// Users' SSH public keys by id.
+    #[serde(default)]
+    pub ssh_keys: BTreeMap<String, SshKey>,
     /// SAML identity providers by ARN.
     #[serde(default)]
     pub saml_providers: BTreeMap<String, SamlProvider>,
@@ -244,6 +247,17 @@ pub struct MfaDevice {
     /// The last time step whose code was used, so a code cannot be replayed.
     #[serde(default)]
     pub last_step: i64,
+}
+
+/// An SSH public key of a user, its body as uploaded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SshKey {
+    pub id: String,
+    pub user: String,
+    pub body: String,
+    pub fingerprint: String,
+    pub active: bool,
+    pub uploaded: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -339,6 +339,9 @@ impl TypedService for IamService {
                 GetServiceLastAccessedDetails: Any => get_service_last_accessed_details,
                 GetServiceLastAccessedDetailsWithEntities: Any => get_service_last_accessed_details_with_entities,
                 ListPoliciesGrantingServiceAccess: Any => list_policies_granting_service_access,
+                UploadSSHPublicKey: User => upload_ssh_public_key,
+                GetSSHPublicKey: User => get_ssh_public_key,
+                ListSSHPublicKeys: User => list_ssh_public_keys,
             }
             unit {
                 UpdateAccountPasswordPolicy: Any => update_account_password_policy,
@@ -403,9 +406,11 @@ impl TypedService for IamService {
                 AddClientIDToOpenIDConnectProvider: Oidc => add_client_id,
                 RemoveClientIDFromOpenIDConnectProvider: Oidc => remove_client_id,
                 UpdateOpenIDConnectProviderThumbprint: Oidc => update_thumbprints,
+                UpdateSSHPublicKey: User => update_ssh_public_key,
+                DeleteSSHPublicKey: User => delete_ssh_public_key,
             }
             not_served {
-                AcceptDelegationRequest AcquireRole AssociateDelegationRequest CreateDelegationRequest DeleteSSHPublicKey DeleteServerCertificate DeleteSigningCertificate DisableOrganizationsRootCredentialsManagement DisableOrganizationsRootSessions DisableOutboundWebIdentityFederation EnableOrganizationsRootCredentialsManagement EnableOrganizationsRootSessions EnableOutboundWebIdentityFederation GenerateOrganizationsAccessReport GetAccountProperties GetDelegationRequest GetHumanReadableSummary GetOrganizationsAccessReport GetOutboundWebIdentityFederationInfo GetRoleTemplateVersion GetSSHPublicKey GetServerCertificate ListDelegationRequests ListOrganizationsFeatures ListSSHPublicKeys ListServerCertificateTags ListServerCertificates ListSigningCertificates PutAccountProperties RejectDelegationRequest SendDelegationToken SetSecurityTokenServicePreferences TagServerCertificate UntagServerCertificate UpdateDelegationRequest UpdateSSHPublicKey UpdateServerCertificate UpdateSigningCertificate UploadSSHPublicKey UploadServerCertificate UploadSigningCertificate
+                AcceptDelegationRequest AcquireRole AssociateDelegationRequest CreateDelegationRequest DeleteServerCertificate DeleteSigningCertificate DisableOrganizationsRootCredentialsManagement DisableOrganizationsRootSessions DisableOutboundWebIdentityFederation EnableOrganizationsRootCredentialsManagement EnableOrganizationsRootSessions EnableOutboundWebIdentityFederation GenerateOrganizationsAccessReport GetAccountProperties GetDelegationRequest GetHumanReadableSummary GetOrganizationsAccessReport GetOutboundWebIdentityFederationInfo GetRoleTemplateVersion GetServerCertificate ListDelegationRequests ListOrganizationsFeatures ListServerCertificateTags ListServerCertificates ListSigningCertificates PutAccountProperties RejectDelegationRequest SendDelegationToken SetSecurityTokenServicePreferences TagServerCertificate UntagServerCertificate UpdateDelegationRequest UpdateServerCertificate UpdateSigningCertificate UploadServerCertificate UploadSigningCertificate
             }
         )
     }

@@ -141,6 +141,9 @@ pub(super) async fn delete_user(iam: &Iam, ctx: &RequestContext, input: m::Delet
         if st.service_credentials.values().any(|c| c.user.eq_ignore_ascii_case(&name)) {
             return Err(delete_conflict("Cannot delete entity, must delete service specific credentials first."));
         }
+        if st.ssh_keys.values().any(|k| k.user.eq_ignore_ascii_case(&name)) {
+            return Err(delete_conflict("Cannot delete entity, must delete SSH public keys first."));
+        }
         st.users.remove(&ci(&name));
         Ok(())
     })
