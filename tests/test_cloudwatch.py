@@ -408,3 +408,78 @@ def test_dynamodb_publishes_its_metrics(tmp_path):
         assert code(e) == "InvalidParameterValue"
     finally:
         n.kill()
+
+
+def test_s3_publishes_request_and_storage_metrics(tmp_path):
+    """S3's request metrics for the requests a metrics configuration selects (the whole bucket,
+    or a prefix), and its storage metrics, in AWS/S3 as S3 publishes them."""
+    n = Nuage(str(tmp_path), ["--metrics-interval", "1", "--storage-metrics-interval", "2"]).start()
+    try:
+        s3, cw = n.client("s3"), n.client("cloudwatch")
+        s3.create_bucket(Bucket="site")
+        s3.create_bucket(Bucket="conf")
+        # Configurations: made, read back, listed, refused when malformed, deleted.
+        s3.put_bucket_metrics_configuration(Bucket="conf", Id="b", MetricsConfiguration={"Id": "b", "Filter": {"Prefix": "img/"}})
+        s3.put_bucket_metrics_configuration(Bucket="conf", Id="a", MetricsConfiguration={"Id": "a"})
+        assert s3.get_bucket_metrics_configuration(Bucket="conf", Id="b")["MetricsConfiguration"] == {
+            "Id": "b", "Filter": {"Prefix": "img/"}}
+        with pytest.raises(ClientError) as e:
+            s3.put_bucket_metrics_configuration(Bucket="conf", Id="x", MetricsConfiguration={"Id": "y"})
+        assert code(e) == "InvalidArgument"
+        assert [c["Id"] for c in s3.list_bucket_metrics_configurations(Bucket="conf")["MetricsConfigurationList"]] == ["a", "b"]
+        s3.delete_bucket_metrics_configuration(Bucket="conf", Id="a")
+        with pytest.raises(ClientError) as e:
+            s3.get_bucket_metrics_configuration(Bucket="conf", Id="a")
+        assert code(e) == "NoSuchConfiguration"
+        with pytest.raises(ClientError) as e:
+            s3.delete_bucket_metrics_configuration(Bucket="conf", Id="a")
+        assert code(e) == "NoSuchConfiguration"
+
+        # Both configuration requests count: each completes once its configuration exists.
+        s3.put_bucket_metrics_configuration(Bucket="site", Id="EntireBucket", MetricsConfiguration={"Id": "EntireBucket"})
+        s3.put_bucket_metrics_configuration(Bucket="site", Id="images", MetricsConfiguration={
+            "Id": "images", "Filter": {"Prefix": "img/"}})
+        sizes = {"index.html": 1000, "img/a.png": 3000, "img/b.png": 5000}
+        for key, size in sizes.items():
+            s3.put_object(Bucket="site", Key=key, Body=b"x" * size)
+        for key in ("index.html", "img/a.png", "img/a.png"):
+            s3.get_object(Bucket="site", Key=key)["Body"].read()
+        with pytest.raises(ClientError):
+            s3.get_object(Bucket="site", Key="img/missing.png")
+        s3.list_objects_v2(Bucket="site")
+        s3.put_object(Bucket="site", Key="old.txt", Body=b"y" * 200, StorageClass="STANDARD_IA")
+        s3.delete_object(Bucket="site", Key="old.txt")
+        now = datetime.datetime.now(UTC)
+
+        def stat(metric, filter_id, stat="Sum", dims=None):
+            r = cw.get_metric_statistics(Namespace="AWS/S3", MetricName=metric,
+                                         Dimensions=dims or [{"Name": "BucketName", "Value": "site"}, {"Name": "FilterId", "Value": filter_id}],
+                                         StartTime=now - datetime.timedelta(minutes=5), EndTime=now + datetime.timedelta(minutes=2),
+                                         Period=600, Statistics=[stat])
+            return sum(d[stat] for d in r["Datapoints"]) if r["Datapoints"] else None
+
+        # Whole bucket: 2 configuration PUTs, 3 + 1 object PUTs, 3 GETs + 1 failed GET, 1 list, 1 delete.
+        deadline = time.time() + 15
+        while time.time() < deadline and stat("AllRequests", "EntireBucket") != 12:
+            time.sleep(0.3)
+        assert stat("AllRequests", "EntireBucket") == 12
+        assert stat("GetRequests", "EntireBucket") == 4 and stat("PutRequests", "EntireBucket") == 4
+        assert stat("ListRequests", "EntireBucket") == 1 and stat("DeleteRequests", "EntireBucket") == 1
+        assert stat("BytesDownloaded", "EntireBucket") == 1000 + 3000 + 3000
+        assert stat("BytesUploaded", "EntireBucket") == sum(sizes.values()) + 200
+        assert stat("4xxErrors", "EntireBucket") == 1 and stat("4xxErrors", "EntireBucket", "Average") == pytest.approx(1 / 12)
+        assert stat("5xxErrors", "EntireBucket") == 0
+        # The prefix filter: the two image PUTs, two GETs and the failed GET only.
+        assert stat("AllRequests", "images") == 5 and stat("GetRequests", "images") == 3
+        assert stat("BytesDownloaded", "images") == 6000
+
+        # Storage metrics: every bucket, by storage type, with the count of all versions.
+        storage = [{"Name": "BucketName", "Value": "site"}, {"Name": "StorageType", "Value": "StandardStorage"}]
+        deadline = time.time() + 15
+        while time.time() < deadline and stat("BucketSizeBytes", None, "Maximum", storage) is None:
+            time.sleep(0.3)
+        assert stat("BucketSizeBytes", None, "Maximum", storage) == sum(sizes.values())
+        every = [{"Name": "BucketName", "Value": "site"}, {"Name": "StorageType", "Value": "AllStorageTypes"}]
+        assert stat("NumberOfObjects", None, "Maximum", every) == 3
+    finally:
+        n.kill()

@@ -4,6 +4,7 @@
 
 mod auth_errors;
 pub mod authz;
+pub mod metrics;
 pub mod sigv2;
 pub mod sigv4;
 pub mod spool;

@@ -123,9 +123,13 @@ struct ServeArgs {
     #[arg(long, env = "NUAGE_ALARM_INTERVAL", default_value_t = 10)]
     alarm_interval: u64,
     /// Seconds between two publications of the services' own CloudWatch metrics
-    /// (`AWS/DynamoDB`), folded per minute in between.
+    /// (`AWS/DynamoDB`, S3's request metrics), folded per minute in between.
     #[arg(long, env = "NUAGE_METRICS_INTERVAL", default_value_t = 60)]
     metrics_interval: u64,
+    /// Seconds between two measurements of S3's storage metrics (BucketSizeBytes,
+    /// NumberOfObjects), which S3 publishes once a day.
+    #[arg(long, env = "NUAGE_STORAGE_METRICS_INTERVAL", default_value_t = 86_400)]
+    storage_metrics_interval: u64,
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `nuage=debug`.
     #[arg(long, env = "NUAGE_LOG", default_value = "info")]
     log: String,
@@ -260,6 +264,10 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     );
     tokio::spawn(s3.clone().run_lifecycle(std::time::Duration::from_secs(args.lifecycle_interval.max(1))));
     tokio::spawn(s3.clone().run_access_log_delivery(std::time::Duration::from_secs(args.access_log_interval.max(1))));
+    tokio::spawn(s3.clone().run_metrics(
+        std::time::Duration::from_secs(args.metrics_interval.max(1)),
+        std::time::Duration::from_secs(args.storage_metrics_interval.max(1)),
+    ));
     let warehouse_memory = match args.warehouse_memory {
         Some(mib) => (mib as usize) << 20,
         None => machine_memory() / 4,

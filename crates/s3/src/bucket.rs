@@ -137,6 +137,7 @@ pub async fn create_bucket(
         accelerate: None,
         requester_pays: false,
         notification: None,
+        metrics: Vec::new(),
     };
     acl::check_acl_allowed(&bucket, None, &Some(bucket.grants.clone()))?;
     let location = format!("/{name}");

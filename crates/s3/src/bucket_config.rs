@@ -29,7 +29,7 @@ impl Marked {
         *self.notifying.write().unwrap_or_else(|e| e.into_inner()) = pick(|b| b.notification.is_some());
     }
 
-    fn set(set: &std::sync::RwLock<std::collections::HashSet<String>>, bucket: &str, on: bool) {
+    pub(crate) fn set(set: &std::sync::RwLock<std::collections::HashSet<String>>, bucket: &str, on: bool) {
         let mut s = set.write().unwrap_or_else(|e| e.into_inner());
         if on {
             s.insert(bucket.to_string());

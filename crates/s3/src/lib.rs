@@ -12,6 +12,7 @@ mod lifecycle;
 mod list;
 mod lock;
 mod meta;
+mod metrics;
 mod multipart;
 mod object;
 mod payload;
@@ -47,6 +48,7 @@ pub struct S3Service {
     /// Server access logging: the logged buckets and their records awaiting delivery.
     access_logs: access_log::AccessLogs,
     marked: bucket_config::Marked,
+    request_metrics: metrics::RequestMetrics,
     /// The front door, through which access logs are delivered as the logging service.
     internal: Arc<nuage_front::Internal>,
     /// How much faster than S3 a restore of an archived object completes.
@@ -103,6 +105,7 @@ impl S3Service {
             principals,
             access_logs: access_log::AccessLogs::default(),
             marked: bucket_config::Marked::default(),
+            request_metrics: metrics::RequestMetrics::default(),
             internal,
             restore_speedup: 60.0,
         };
@@ -121,6 +124,7 @@ impl S3Service {
         let buckets = self.store.read().and_then(|r| r.scan::<Bucket>(BUCKETS, "")).unwrap_or_default();
         let buckets: Vec<Bucket> = buckets.into_iter().map(|(_, b)| b).collect();
         self.marked.load(&buckets);
+        self.request_metrics.load(&buckets);
         self.access_logs.load(buckets.into_iter());
     }
 
@@ -325,9 +329,13 @@ impl S3Service {
                 Ok(s.render("ListBucketAnalyticsConfigurations", out))
             }
             O::ListBucketMetricsConfigurations(input) => {
-                s.bucket(&input.bucket.unwrap_or_default())?;
-                let out = m::ListBucketMetricsConfigurationsOutput { is_truncated: Some(false), ..Default::default() };
-                Ok(s.render("ListBucketMetricsConfigurations", out))
+                typed!(s, ctx, req, input, "ListBucketMetricsConfigurations", metrics::list_configurations)
+            }
+            O::PutBucketMetricsConfiguration(input) => {
+                typed!(s, ctx, req, input, "PutBucketMetricsConfiguration", metrics::put_configuration, empty)
+            }
+            O::DeleteBucketMetricsConfiguration(input) => {
+                typed!(s, ctx, req, input, "DeleteBucketMetricsConfiguration", metrics::delete_configuration, empty)
             }
             O::ListBucketInventoryConfigurations(input) => {
                 s.bucket(&input.bucket.unwrap_or_default())?;
@@ -347,7 +355,7 @@ impl S3Service {
                 bucket_config::no_configuration(s, input.bucket).map(|_| s.empty(""))
             }
             O::GetBucketMetricsConfiguration(input) => {
-                bucket_config::no_configuration(s, input.bucket).map(|_| s.empty(""))
+                typed!(s, ctx, req, input, "GetBucketMetricsConfiguration", metrics::get_configuration)
             }
             O::GetBucketInventoryConfiguration(input) => {
                 bucket_config::no_configuration(s, input.bucket).map(|_| s.empty(""))
@@ -507,7 +515,6 @@ impl S3Service {
             | O::DeleteBucketInventoryConfiguration(_)
             | O::DeleteBucketMetadataConfiguration(_)
             | O::DeleteBucketMetadataTableConfiguration(_)
-            | O::DeleteBucketMetricsConfiguration(_)
             | O::DeleteObjectAnnotation(_)
             | O::GetBucketAbac(_)
             | O::GetBucketLifecycle(_)
@@ -523,7 +530,6 @@ impl S3Service {
             | O::PutBucketIntelligentTieringConfiguration(_)
             | O::PutBucketInventoryConfiguration(_)
             | O::PutBucketLifecycle(_)
-            | O::PutBucketMetricsConfiguration(_)
             | O::PutBucketNotification(_)
             | O::PutBucketReplication(_)
             | O::PutObjectAnnotation(_)
@@ -677,6 +683,7 @@ impl Service for S3Service {
         elapsed: std::time::Duration,
     ) {
         self.record_access(ctx, req, operation, resp, elapsed);
+        self.record_request_metrics(req, operation, resp, elapsed);
         if (200..300).contains(&resp.status) {
             if let Some((bucket, key)) = self.addressed(req) {
                 bucket_config::report_events(self, &bucket, key.as_deref(), operation);

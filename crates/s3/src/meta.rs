@@ -90,6 +90,9 @@ pub struct Bucket {
     /// Event notifications.
     #[serde(default)]
     pub notification: Option<m::NotificationConfiguration>,
+    /// CloudWatch request-metrics configurations, by id.
+    #[serde(default)]
+    pub metrics: Vec<m::MetricsConfiguration>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -99,6 +99,8 @@ pub static ROUTES: &[Route] = &[
         "ListMetricsConfigurationsResult",
     ),
     r("GetBucketMetricsConfiguration", "s3:GetMetricsConfiguration", None, Bucket, None, "MetricsConfiguration"),
+    r("PutBucketMetricsConfiguration", "s3:PutMetricsConfiguration", None, Bucket, None, ""),
+    r("DeleteBucketMetricsConfiguration", "s3:PutMetricsConfiguration", None, Bucket, None, ""),
     r(
         "ListBucketInventoryConfigurations",
         "s3:GetInventoryConfiguration",
