@@ -483,3 +483,39 @@ def test_s3_publishes_request_and_storage_metrics(tmp_path):
         assert stat("NumberOfObjects", None, "Maximum", every) == 3
     finally:
         n.kill()
+
+
+def test_redshift_publishes_cluster_metrics(tmp_path):
+    """A cluster's DatabaseConnections, HealthStatus, and its completed queries by latency."""
+    from test_redshift import connect, create_cluster
+    n = Nuage(str(tmp_path), ["--metrics-interval", "1"]).start()
+    try:
+        cw = n.client("cloudwatch")
+        cluster = create_cluster(n, "metered")
+        conn = connect(cluster)
+        cur = conn.cursor()
+        for i in range(5):
+            cur.execute(f"select {i} + 1")
+            cur.fetchall()
+        now = datetime.datetime.now(UTC)
+
+        def stat(metric, stat, extra=()):
+            dims = [{"Name": "ClusterIdentifier", "Value": "metered"}, *extra]
+            r = cw.get_metric_statistics(Namespace="AWS/Redshift", MetricName=metric, Dimensions=dims,
+                                         StartTime=now - datetime.timedelta(minutes=5), EndTime=now + datetime.timedelta(minutes=2),
+                                         Period=600, Statistics=[stat])
+            return [d[stat] for d in r["Datapoints"]]
+
+        short = ({"Name": "latency", "Value": "short"},)
+        deadline = time.time() + 15
+        while time.time() < deadline and sum(stat("QueryDuration", "SampleCount", short)) < 5:
+            time.sleep(0.3)
+        # The five queries (and whatever the driver ran on connecting), each well under 10 s.
+        assert sum(stat("QueryDuration", "SampleCount", short)) >= 5
+        assert max(stat("QueryDuration", "Maximum", short)) < 10_000_000
+        assert stat("QueryDuration", "SampleCount", ({"Name": "latency", "Value": "long"},)) in ([], [0.0])
+        assert max(stat("DatabaseConnections", "Maximum")) >= 1
+        assert stat("HealthStatus", "Minimum") == [1.0] and stat("MaintenanceMode", "Maximum") == [0.0]
+        conn.close()
+    finally:
+        n.kill()

@@ -123,7 +123,7 @@ struct ServeArgs {
     #[arg(long, env = "NUAGE_ALARM_INTERVAL", default_value_t = 10)]
     alarm_interval: u64,
     /// Seconds between two publications of the services' own CloudWatch metrics
-    /// (`AWS/DynamoDB`, S3's request metrics), folded per minute in between.
+    /// (`AWS/DynamoDB`, `AWS/Redshift`, S3's request metrics), folded per minute in between.
     #[arg(long, env = "NUAGE_METRICS_INTERVAL", default_value_t = 60)]
     metrics_interval: u64,
     /// Seconds between two measurements of S3's storage metrics (BucketSizeBytes,
@@ -281,6 +281,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
         std::time::Duration::from_secs(args.recovery_point_interval.max(1)),
     ));
     tokio::spawn(redshift.clone().run_scheduler());
+    tokio::spawn(redshift.clone().run_metrics(std::time::Duration::from_secs(args.metrics_interval.max(1))));
     let dynamodb = nuage_dynamodb::DynamoDb::new(store.clone(), !args.no_dynamodb_throttling, internal.clone());
     tokio::spawn(dynamodb.clone().run_ttl(std::time::Duration::from_secs(args.ttl_interval.max(1))));
     tokio::spawn(dynamodb.clone().run_metrics(std::time::Duration::from_secs(args.metrics_interval.max(1))));

@@ -5,6 +5,7 @@ mod cluster_options;
 mod data_api;
 mod events;
 mod managed_password;
+mod metrics;
 mod parameter_groups;
 mod routes;
 mod s3_access;
