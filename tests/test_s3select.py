@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 import random
+import time
 
 import duckdb
 import pytest
@@ -379,3 +380,79 @@ def test_iam_and_the_cli(server, tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert out.read_text() == "17\n"
+
+
+def test_glacier_select_queries_an_archived_object(tmp_path):
+    """RestoreObject of type SELECT: the query runs over the archived object after the tier's
+    time (S3's hours as seconds here) and its answer lands in the output location."""
+    import csv
+    import io
+    import json as jsonlib
+
+    from conftest import Nuage
+    n = Nuage(str(tmp_path), ["--restore-speedup", "14400"]).start()
+    try:
+        s3 = n.client("s3")
+        s3.create_bucket(Bucket="archive")
+        s3.create_bucket(Bucket="results")
+        rows = [("id", "city", "amount")] + [(str(i), ["Paris", "Lyon", "Nice"][i % 3], str(i * 7 % 50)) for i in range(300)]
+        body = "".join(",".join(r) + "\n" for r in rows).encode()
+        s3.put_object(Bucket="archive", Key="sales.csv", Body=body, StorageClass="GLACIER")
+        s3.put_object(Bucket="archive", Key="deep.csv", Body=body, StorageClass="DEEP_ARCHIVE")
+        s3.put_object(Bucket="archive", Key="hot.csv", Body=body)
+        params = {
+            "InputSerialization": {"CSV": {"FileHeaderInfo": "USE"}, "CompressionType": "NONE"},
+            "ExpressionType": "SQL",
+            "Expression": "SELECT s.id, s.amount FROM S3Object s WHERE s.city = 'Lyon' AND CAST(s.amount AS INT) > 20",
+            "OutputSerialization": {"CSV": {}},
+        }
+        request = {"Type": "SELECT", "Tier": "Expedited", "SelectParameters": params,
+                   "OutputLocation": {"S3": {"BucketName": "results", "Prefix": "lyon", "UserMetadata": [{"Name": "team", "Value": "sales"}]}}}
+        out = s3.restore_object(Bucket="archive", Key="sales.csv", RestoreRequest=request)
+        assert out["ResponseMetadata"]["HTTPStatusCode"] == 202
+        path = out["RestoreOutputPath"]
+        assert path.startswith("lyon/")
+        job = jsonlib.loads(s3.get_object(Bucket="results", Key=f"{path}/job.txt")["Body"].read())
+        assert job["Key"] == "sales.csv" and job["Expression"] == params["Expression"]
+        # Expedited takes minutes on S3: under a second here.
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                manifest = s3.get_object(Bucket="results", Key=f"{path}/result_manifest.txt")["Body"].read().decode()
+                break
+            except ClientError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("the Glacier Select job did not finish")
+        files = manifest.split()
+        assert files and all(f.startswith(f"results/{path}/results/") for f in files)
+        got = []
+        for f in files:
+            obj = s3.get_object(Bucket="results", Key=f.split("/", 1)[1])
+            assert obj["Metadata"] == {"team": "sales"}
+            got += list(csv.reader(io.StringIO(obj["Body"].read().decode())))
+        expected = [[r[0], r[2]] for r in rows[1:] if r[1] == "Lyon" and int(r[2]) > 20]
+        assert got == expected and expected
+        # The object itself stays archived: Glacier Select does not restore it.
+        with pytest.raises(ClientError) as e:
+            s3.get_object(Bucket="archive", Key="sales.csv")
+        assert e.value.response["Error"]["Code"] == "InvalidObjectState"
+
+        def refused(key, req):
+            with pytest.raises(ClientError) as e:
+                s3.restore_object(Bucket="archive", Key=key, RestoreRequest=req)
+            return e.value.response["Error"]["Code"]
+
+        assert refused("deep.csv", request) == "InvalidObjectState"
+        assert refused("hot.csv", request) == "InvalidObjectState"
+        gz = dict(request, SelectParameters=dict(params, InputSerialization={"CSV": {}, "CompressionType": "GZIP"}))
+        assert refused("sales.csv", gz) == "InvalidArgument"
+        bad_sql = dict(request, SelectParameters=dict(params, Expression="SELECT FROM nowhere"))
+        assert refused("sales.csv", bad_sql).startswith(("ParseUnexpected", "ParseSelect", "InvalidQuery", "Parse"))
+        assert refused("sales.csv", dict(request, Days=1)) == "InvalidArgument"
+        no_out = {k: v for k, v in request.items() if k != "OutputLocation"}
+        assert refused("sales.csv", no_out) == "MalformedXML"
+        missing = dict(request, OutputLocation={"S3": {"BucketName": "nope", "Prefix": "x"}})
+        assert refused("sales.csv", missing) == "NoSuchBucket"
+    finally:
+        n.kill()

@@ -264,6 +264,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     );
     tokio::spawn(s3.clone().run_lifecycle(std::time::Duration::from_secs(args.lifecycle_interval.max(1))));
     tokio::spawn(s3.clone().run_access_log_delivery(std::time::Duration::from_secs(args.access_log_interval.max(1))));
+    tokio::spawn(s3.clone().run_glacier_select(std::time::Duration::from_secs(1)));
     tokio::spawn(s3.clone().run_metrics(
         std::time::Duration::from_secs(args.metrics_interval.max(1)),
         std::time::Duration::from_secs(args.storage_metrics_interval.max(1)),

@@ -8,6 +8,7 @@ mod checksum;
 mod control;
 mod cors;
 mod error;
+mod glacier_select;
 mod lifecycle;
 mod list;
 mod lock;

@@ -57,7 +57,7 @@ pub fn header(v: &Version) -> Option<String> {
 }
 
 /// How long a retrieval takes on S3, in seconds, for a class and tier.
-fn retrieval_seconds(class: &str, tier: &str) -> AwsResult<i64> {
+pub(crate) fn retrieval_seconds(class: &str, tier: &str) -> AwsResult<i64> {
     Ok(match (class, tier) {
         ("GLACIER", "Expedited") => 3 * 60,
         ("GLACIER", "Standard") => 4 * 3600,
@@ -92,8 +92,13 @@ pub async fn restore_object(
     let bucket = svc.bucket(&input.bucket.clone().unwrap_or_default())?;
     let key = input.key.clone().unwrap_or_default();
     let request = input.restore_request.clone().unwrap_or_default();
-    if request.r#type.is_some() || request.select_parameters.is_some() || request.output_location.is_some() {
-        return Err(S3Error::NotImplemented("RestoreObject of type SELECT (Glacier Select)".into()).into());
+    match request.r#type.as_deref() {
+        Some("SELECT") => return crate::glacier_select::accept(svc, _ctx, input, _req).await.map(|out| (out, true)),
+        Some(_) => return Err(S3Error::MalformedXml.into()),
+        None if request.select_parameters.is_some() || request.output_location.is_some() => {
+            return Err(S3Error::MalformedXml.into())
+        }
+        None => {}
     }
     let days = request.days.ok_or_else(|| {
         AwsError::new(

@@ -15,7 +15,7 @@ fn refused(code: &'static str, message: impl Into<String>) -> AwsError {
     AwsError::new(code, 400, message)
 }
 
-fn from_select(e: sel::SelectError) -> AwsError {
+pub(crate) fn from_select(e: sel::SelectError) -> AwsError {
     AwsError::new(e.code, e.status, e.message)
 }
 
@@ -113,7 +113,10 @@ fn output(o: &m::OutputSerialization) -> AwsResult<sel::Output> {
 
 /// The request as the engine takes it, with every check S3 makes before answering; and the
 /// byte range of the object to read.
-fn request(input: &m::SelectObjectContentRequest, size: u64) -> AwsResult<(sel::Request, Option<(u64, u64)>)> {
+pub(crate) fn request(
+    input: &m::SelectObjectContentRequest,
+    size: u64,
+) -> AwsResult<(sel::Request, Option<(u64, u64)>)> {
     let expression = input.expression.clone().ok_or_else(|| {
         refused("MissingRequiredParameter", "The SelectRequest entity is missing a required parameter: Expression.")
     })?;
