@@ -1,6 +1,7 @@
 """SigV4 as clients use it: presigned URLs, wrong keys, skewed clocks, unsigned requests."""
 import base64
 import hashlib
+import json
 import datetime
 import urllib.parse
 from unittest import mock
@@ -185,3 +186,34 @@ def test_unsigned_amz_headers_refused_by_other_services(server):
         "POST", server.endpoint + "/", body, {}, service="sts", signed={"Content-Type": "application/x-www-form-urlencoded"}
     )
     assert ok.status_code == 200 and b"GetCallerIdentityResult" in ok.content
+
+
+def test_user_policy_on_existing_object_tags(server):
+    """An IAM user's policy conditioned on s3:ExistingObjectTag: the object's current tags
+    decide (read only when a policy that applies names them), and a retag changes the answer."""
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="tagged")
+    s3.put_object(Bucket="tagged", Key="open.txt", Body=b"o", Tagging="share=yes")
+    s3.put_object(Bucket="tagged", Key="closed.txt", Body=b"c", Tagging="share=no")
+    iam = server.client("iam")
+    iam.create_user(UserName="reader")
+    iam.put_user_policy(UserName="reader", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::tagged/*",
+         "Condition": {"StringEquals": {"s3:ExistingObjectTag/share": "yes"}}}]}))
+    iam.create_user(UserName="plain")
+    iam.put_user_policy(UserName="plain", PolicyName="p", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::tagged/*"}]}))
+
+    def client(user):
+        k = iam.create_access_key(UserName=user)["AccessKey"]
+        return server.client("s3", access_key=k["AccessKeyId"], secret_key=k["SecretAccessKey"])
+
+    reader, plain = client("reader"), client("plain")
+    assert reader.get_object(Bucket="tagged", Key="open.txt")["Body"].read() == b"o"
+    with pytest.raises(ClientError) as e:
+        reader.get_object(Bucket="tagged", Key="closed.txt")
+    assert e.value.response["Error"]["Code"] == "AccessDenied"
+    s3.put_object_tagging(Bucket="tagged", Key="closed.txt", Tagging={"TagSet": [{"Key": "share", "Value": "yes"}]})
+    assert reader.get_object(Bucket="tagged", Key="closed.txt")["Body"].read() == b"c"
+    # A policy without the condition reads no tags and allows both.
+    assert plain.get_object(Bucket="tagged", Key="open.txt")["Body"].read() == b"o"

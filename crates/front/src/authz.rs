@@ -25,6 +25,30 @@ pub struct Authorization {
     pub always_allowed: bool,
     /// Further permissions the same request needs (reading the source of a copy); all must allow.
     pub also: Vec<Authorization>,
+    /// Condition keys costly to know (an object's current tags), read only when a policy
+    /// that applies reads a key of their family.
+    pub lazy_context: Option<LazyContext>,
+}
+
+/// Condition keys a service reads only on demand: every key starts with `prefix`.
+#[derive(Clone)]
+pub struct LazyContext {
+    /// The keys' common beginning, lower case (`s3:existingobjecttag/`).
+    pub prefix: &'static str,
+    pub load: Arc<dyn Fn() -> Vec<(String, String)> + Send + Sync>,
+}
+
+impl std::fmt::Debug for LazyContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LazyContext({})", self.prefix)
+    }
+}
+
+/// Whether `policy` has a condition on a key that starts with `prefix` (lower case).
+fn reads_keys(policy: &Policy, prefix: &str) -> bool {
+    let mut keys = Vec::new();
+    nuage_policy::keys::context_keys(policy, &mut keys);
+    keys.iter().any(|k| k.to_ascii_lowercase().starts_with(prefix))
 }
 
 /// The policies IAM keeps for a principal.
@@ -218,6 +242,14 @@ fn decide_one(
         }
         for (k, v) in a.context.iter() {
             context.set_all(k, v.to_vec());
+        }
+        if let Some(lazy) = &a.lazy_context {
+            let policies = pp.identity.iter().chain(pp.boundary.iter()).chain(pp.session.iter()).map(|(_, p)| &**p);
+            if policies.chain(a.resource_policy.as_deref()).any(|p| reads_keys(p, lazy.prefix)) {
+                for (k, v) in (lazy.load)() {
+                    context.set(&k, v);
+                }
+            }
         }
     }
     let caller = match &ctx.principal {

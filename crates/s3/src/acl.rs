@@ -254,13 +254,13 @@ pub fn object_grants(
 
 /// The tags of the object version a request addresses (s3:ExistingObjectTag/...).
 pub fn current_tags(
-    svc: &S3Service,
-    bucket: &Bucket,
+    store: &nuage_storage::Store,
+    bucket: &str,
     key: &str,
     version: Option<&str>,
 ) -> Option<Vec<(String, String)>> {
-    let snap = svc.store.read().ok()?;
-    let entry = snap.get::<ObjectEntry>(OBJECTS, &object_key(&bucket.name, key)).ok()??;
+    let snap = store.read().ok()?;
+    let entry = snap.get::<ObjectEntry>(OBJECTS, &object_key(bucket, key)).ok()??;
     let v = match version {
         Some(id) => entry.versions.iter().find(|v| v.version_id == id),
         None => entry.latest(),

@@ -609,8 +609,26 @@ impl S3Service {
             .as_ref()
             .and_then(|b| b.policy.as_deref())
             .is_some_and(|d| d.to_ascii_lowercase().contains("existingobjecttag"));
+        // The object's tags (s3:ExistingObjectTag/...) cost a read: a bucket policy that names
+        // them gets them now; for the caller's own policies they are read only if one does.
         let object_tags = match (&route.target, &bucket, &a.key) {
-            (Target::Object, Some(b), Some(k)) if !root || policy_reads_tags => acl::current_tags(self, b, k, version),
+            (Target::Object, Some(b), Some(k)) if policy_reads_tags => {
+                acl::current_tags(&self.store, &b.name, k, version)
+            }
+            _ => None,
+        };
+        let lazy_context = match (&route.target, &bucket, &a.key) {
+            (Target::Object, Some(b), Some(k)) if !root && object_tags.is_none() => {
+                let (store, b, k, version) =
+                    (self.store.clone(), b.name.clone(), k.clone(), version.map(str::to_string));
+                Some(nuage_front::authz::LazyContext {
+                    prefix: "s3:existingobjecttag/",
+                    load: Arc::new(move || {
+                        let tags = acl::current_tags(&store, &b, &k, version.as_deref()).unwrap_or_default();
+                        tags.into_iter().map(|(k, v)| (format!("s3:ExistingObjectTag/{k}"), v)).collect()
+                    }),
+                })
+            }
             _ => None,
         };
         // The owner account's root can always manage the bucket policy, so a policy that
@@ -636,6 +654,7 @@ impl S3Service {
             granted_by_resource: granted,
             resource_policy,
             context,
+            lazy_context,
             ..Default::default()
         }
     }
