@@ -459,3 +459,50 @@ def test_subscription_filters_refused_as_aws_refuses_an_absent_destination(logs)
     with pytest.raises(ClientError) as e:
         logs.delete_subscription_filter(logGroupName="/app/subs", filterName="ship")
     assert code(e) == "ResourceNotFoundException"
+
+
+def test_field_indexes_and_filter_index(logs):
+    """Index policies, the fields they have indexed, and filterIndex: only log groups that index
+    the field are read, and in them only events ingested after the policy."""
+    t = now_ms() - 60_000
+    for g in ("/svc/indexed", "/svc/plain"):
+        logs.create_log_group(logGroupName=g)
+        logs.create_log_stream(logGroupName=g, logStreamName="s")
+    def put(group, first, ids):
+        logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=[
+            {"timestamp": t + first + n, "message": json.dumps({"requestId": rid, "n": first + n})} for n, rid in enumerate(ids)])
+    put("/svc/indexed", 0, ["r1", "r2"])  # before the policy: not indexed
+    time.sleep(0.05)
+    policy = logs.put_index_policy(logGroupIdentifier="/svc/indexed", policyDocument=json.dumps({"Fields": ["requestId"]}))["indexPolicy"]
+    assert policy["logGroupIdentifier"].endswith(":log-group:/svc/indexed") and policy["source"] == "LOG_GROUP"
+    time.sleep(0.05)
+    put("/svc/indexed", 10, ["r2", "r3", "r2"])
+    put("/svc/plain", 20, ["r2", "r2"])
+    described = logs.describe_index_policies(logGroupIdentifiers=["/svc/indexed"])["indexPolicies"]
+    assert [json.loads(p["policyDocument"]) for p in described] == [{"Fields": ["requestId"]}]
+    assert logs.describe_index_policies(logGroupIdentifiers=["/svc/plain"])["indexPolicies"] == []
+    fields = logs.describe_field_indexes(logGroupIdentifiers=["/svc/indexed"])["fieldIndexes"]
+    assert [(f["fieldIndexName"], f["firstEventTime"], f["lastEventTime"]) for f in fields] == [("requestId", t + 10, t + 12)]
+
+    qid = logs.start_query(logGroupNames=["/svc/indexed", "/svc/plain"], startTime=t // 1000 - 5, endTime=t // 1000 + 60,
+                           queryString='filterIndex requestId = "r2" | fields n | sort n')["queryId"]
+    while (out := logs.get_query_results(queryId=qid))["status"] in ("Scheduled", "Running"):
+        time.sleep(0.05)
+    assert [r["n"] for r in rows(out)] == ["10", "12"]
+    # The same with filter reads every group and every event.
+    qid = logs.start_query(logGroupNames=["/svc/indexed", "/svc/plain"], startTime=t // 1000 - 5, endTime=t // 1000 + 60,
+                           queryString='filter requestId = "r2" | stats count(*) as c')["queryId"]
+    while (out := logs.get_query_results(queryId=qid))["status"] in ("Scheduled", "Running"):
+        time.sleep(0.05)
+    assert rows(out) == [{"c": "5"}]
+    for bad in ('filterIndex requestId like "r"', "filterIndex requestId > 3"):
+        with pytest.raises(ClientError) as e:
+            logs.start_query(logGroupName="/svc/indexed", startTime=0, endTime=1, queryString=bad)
+        assert code(e) == "MalformedQueryException"
+    with pytest.raises(ClientError) as e:
+        logs.put_index_policy(logGroupIdentifier="/svc/plain", policyDocument=json.dumps({"Fields": []}))
+    assert code(e) == "InvalidParameterException"
+    logs.delete_index_policy(logGroupIdentifier="/svc/indexed")
+    with pytest.raises(ClientError) as e:
+        logs.delete_index_policy(logGroupIdentifier="/svc/indexed")
+    assert code(e) == "ResourceNotFoundException"

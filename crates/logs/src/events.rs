@@ -458,7 +458,10 @@ impl Logs {
                     (None, true) => return Err(no_groups()),
                     (None, false) => {}
                 }
-                let sources = self.sources(ctx, &names, start, end, false)?;
+                let mut sources = self.sources(ctx, &names, start, end, false)?;
+                if !query.index_fields.is_empty() {
+                    sources = self.indexed_sources(ctx, &names, &query.index_fields, sources)?;
+                }
                 self.launch(ctx, text, language, &names, move |cancel| {
                     let done = crate::insights_scan::execute(&store, &query, &sources, start, end, cancel)?;
                     Ok(done.map(|mut d| {
@@ -521,18 +524,51 @@ impl Logs {
                 g.name, g.class
             )));
         }
-        let snap = self.store.read()?;
         let mut sources = Vec::new();
         for g in &groups {
-            for (_, st) in snap.scan::<Stream>(STREAMS, &format!("{}\u{0}", g.key()))? {
-                // A stream whose events all lie outside the range is not read.
-                let overlaps = st.first_event.is_none_or(|f| f <= end) && st.last_event.is_none_or(|l| l >= start);
-                if overlaps {
-                    sources.push(Source { id: st.id, stream: st.name, group: format!("{}:{}", g.account, g.name) });
-                }
+            sources.extend(self.sources_of(g, start, end)?);
+        }
+        Ok(sources)
+    }
+
+    /// The streams of one log group holding events from `start` to `end`.
+    pub(crate) fn sources_of(&self, g: &Group, start: i64, end: i64) -> AwsResult<Vec<Source>> {
+        let snap = self.store.read()?;
+        let mut sources = Vec::new();
+        for (_, st) in snap.scan::<Stream>(STREAMS, &format!("{}\u{0}", g.key()))? {
+            // A stream whose events all lie outside the range is not read.
+            let overlaps = st.first_event.is_none_or(|f| f <= end) && st.last_event.is_none_or(|l| l >= start);
+            if overlaps {
+                let group = format!("{}:{}", g.account, g.name);
+                sources.push(Source { id: st.id, stream: st.name, group, min_ingestion: i64::MIN });
             }
         }
         Ok(sources)
+    }
+
+    /// `filterIndex`: only the log groups whose index policy indexes every field named, and
+    /// in them only the events ingested since the policy.
+    fn indexed_sources(
+        &self,
+        ctx: &RequestContext,
+        names: &[String],
+        fields: &[String],
+        sources: Vec<Source>,
+    ) -> AwsResult<Vec<Source>> {
+        let mut since = std::collections::HashMap::new();
+        for n in names {
+            let g = self.group(ctx, Some(n))?;
+            if let Some(p) = self.index_policy(&g)?.filter(|p| fields.iter().all(|f| p.fields.contains(f))) {
+                since.insert(format!("{}:{}", g.account, g.name), p.updated_ms);
+            }
+        }
+        Ok(sources
+            .into_iter()
+            .filter_map(|mut s| {
+                s.min_ingestion = *since.get(&s.group)?;
+                Some(s)
+            })
+            .collect())
     }
 
     /// Records a query as Scheduled and runs `job` on its own thread: GetQueryResults reports

@@ -106,6 +106,8 @@ pub(crate) enum Command {
 
 pub struct Query {
     pub(crate) commands: Vec<Command>,
+    /// The fields `filterIndex` commands name: only log groups indexing all of them are read.
+    pub(crate) index_fields: Vec<String>,
     /// `SOURCE logGroups(namePrefix: [...], class: ...)`: the log groups the query reads,
     /// when the request names none.
     pub(crate) source: Option<SourceSpec>,
@@ -423,7 +425,7 @@ impl P {
                     Command::Fields(list)
                 }
             }
-            "filter" => Command::Filter(self.expr()?),
+            "filter" | "filterindex" => Command::Filter(self.expr()?),
             "pattern" => Command::Pattern(self.expr()?),
             "parse" => {
                 let source = self.primary()?;
@@ -656,13 +658,44 @@ pub fn parse(text: &str) -> Result<Query, String> {
             p.expect("|")?;
         }
     }
+    let mut index_fields = Vec::new();
     while !matches!(p.peek(), Tok::Eof) {
-        commands.push(p.command()?);
+        let indexed = p.is_word("filterIndex");
+        let c = p.command()?;
+        if let (true, Command::Filter(e)) = (indexed, &c) {
+            if !index_condition(e, &mut index_fields) {
+                return Err(err("filterIndex compares indexed fields with = or in, joined by and/or"));
+            }
+        }
+        commands.push(c);
         if p.at("|") {
             p.next();
         }
     }
-    Ok(Query { commands, source })
+    Ok(Query { commands, source, index_fields })
+}
+
+/// Whether `e` is what filterIndex takes (`field = value`, `field in [...]`, joined by
+/// `and`/`or`), gathering the fields it names.
+fn index_condition(e: &Expr, fields: &mut Vec<String>) -> bool {
+    match e {
+        Expr::Bin(op, a, b) if op == "and" || op == "or" => index_condition(a, fields) && index_condition(b, fields),
+        Expr::Bin(op, a, b) if op == "=" => match (&**a, &**b) {
+            (Expr::Field(f), Expr::Lit(_)) | (Expr::Lit(_), Expr::Field(f)) => {
+                fields.push(f.clone());
+                true
+            }
+            _ => false,
+        },
+        Expr::In(a, list, false) if list.iter().all(|x| matches!(x, Expr::Lit(_))) => match &**a {
+            Expr::Field(f) => {
+                fields.push(f.clone());
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 // ---- evaluation -----------------------------------------------------------------------------

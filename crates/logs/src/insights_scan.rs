@@ -306,6 +306,9 @@ pub(crate) struct Source {
     pub id: [u8; 16],
     pub stream: String,
     pub group: String,
+    /// Events ingested before this (ms) are not read: `filterIndex` reads only what a log
+    /// group's index policy has indexed.
+    pub min_ingestion: i64,
 }
 
 /// A query's answer with what it read.
@@ -366,6 +369,9 @@ pub(crate) fn execute(
                     return Ok(false);
                 }
                 let e = crate::events::Event::view(v)?;
+                if e.i < src.min_ingestion {
+                    return Ok(true);
+                }
                 p.scanned += 1;
                 p.bytes += e.m.len();
                 let mut r = plan.record(e.t, e.i, &e.m, &src.stream, &src.group, || crate::events::hex(k));

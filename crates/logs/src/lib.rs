@@ -3,6 +3,7 @@
 //! GetLogEvents with its tokens, FilterLogEvents with the filter-pattern language, queries in
 //! Logs Insights, OpenSearch SQL and PPL.
 mod events;
+mod field_indexes;
 mod insights;
 mod insights_pattern;
 mod insights_scan;
@@ -785,6 +786,31 @@ impl TypedService for LogsService {
                     Ok(NoOutput)
                 },
             ),
+            O::PutIndexPolicy(i) => Row::authorized(
+                self.on_group(ctx, "logs:PutIndexPolicy", i.log_group_identifier.as_deref()),
+                l.put_index_policy(ctx, i),
+            ),
+            O::DeleteIndexPolicy(i) => Row::authorized(
+                self.on_group(ctx, "logs:DeleteIndexPolicy", i.log_group_identifier.as_deref()),
+                async move {
+                    l.delete_index_policy(ctx, i).await?;
+                    Ok(NoOutput)
+                },
+            ),
+            O::DescribeIndexPolicies(i) => {
+                let group = i.log_group_identifiers.as_ref().and_then(|g| g.first().cloned());
+                Row::authorized(self.on_group(ctx, "logs:DescribeIndexPolicies", group.as_deref()), async move {
+                    l.describe_index_policies(ctx, i)
+                })
+            }
+            O::DescribeFieldIndexes(i) => {
+                let ids = i.log_group_identifiers.clone().unwrap_or_default();
+                let mut a = self.on_group(ctx, "logs:DescribeFieldIndexes", ids.first().map(String::as_str));
+                for other in ids.iter().skip(1) {
+                    a.also.push(self.on_group(ctx, "logs:DescribeFieldIndexes", Some(other)));
+                }
+                Row::authorized(a, async move { l.describe_field_indexes(ctx, i) })
+            }
             O::AssociateKmsKey(_)
             | O::AssociateSourceToS3TableIntegration(_)
             | O::CancelExportTask(_)
@@ -802,7 +828,6 @@ impl TypedService for LogsService {
             | O::DeleteDeliveryDestinationPolicy(_)
             | O::DeleteDeliverySource(_)
             | O::DeleteDestination(_)
-            | O::DeleteIndexPolicy(_)
             | O::DeleteIntegration(_)
             | O::DeleteLogAnomalyDetector(_)
             | O::DeleteLookupTable(_)
@@ -817,10 +842,8 @@ impl TypedService for LogsService {
             | O::DescribeDeliverySources(_)
             | O::DescribeDestinations(_)
             | O::DescribeExportTasks(_)
-            | O::DescribeFieldIndexes(_)
             | O::DescribeImportTaskBatches(_)
             | O::DescribeImportTasks(_)
-            | O::DescribeIndexPolicies(_)
             | O::DescribeLookupTables(_)
             | O::DescribeResourcePolicies(_)
             | O::DisassociateKmsKey(_)
@@ -857,7 +880,6 @@ impl TypedService for LogsService {
             | O::PutDeliverySource(_)
             | O::PutDestination(_)
             | O::PutDestinationPolicy(_)
-            | O::PutIndexPolicy(_)
             | O::PutIntegration(_)
             | O::PutLogGroupDeletionProtection(_)
             | O::PutResourcePolicy(_)
