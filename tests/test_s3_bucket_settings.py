@@ -166,3 +166,89 @@ def test_object_ownership_decides_who_owns_an_upload(partner_server):
         else:
             assert owners == {"plain": them, "given": them} and listed["Owner"]["ID"] == them
         s3.abort_multipart_upload(Bucket=name, Key="parts", UploadId=up["UploadId"])
+
+
+def test_inventory_reports_are_delivered(tmp_path):
+    """An inventory configuration's report, as S3 writes it: gzipped CSV data, manifest.json
+    and its checksum, the hive symlink; delivered by s3.amazonaws.com only where the destination
+    bucket's policy lets it write."""
+    import csv
+    import gzip
+    import hashlib
+    import io
+    import json as jsonlib
+    import time as timelib
+
+    from conftest import Nuage
+    n = Nuage(str(tmp_path), ["--inventory-interval", "1"]).start()
+    try:
+        s3 = n.client("s3")
+        for b in ("source", "reports", "closed"):
+            s3.create_bucket(Bucket=b)
+        s3.put_bucket_versioning(Bucket="source", VersioningConfiguration={"Status": "Enabled"})
+        s3.put_object(Bucket="source", Key="logs/a.txt", Body=b"a" * 10)
+        v1 = s3.put_object(Bucket="source", Key="logs/b.txt", Body=b"b" * 20)["VersionId"]
+        v2 = s3.put_object(Bucket="source", Key="logs/b.txt", Body=b"b" * 25, StorageClass="STANDARD_IA")["VersionId"]
+        s3.put_object(Bucket="source", Key="other/c.txt", Body=b"c")
+        s3.delete_object(Bucket="source", Key="logs/a.txt")
+        s3.put_bucket_policy(Bucket="reports", Policy=jsonlib.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::reports/*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": "000000000000"}, "ArnLike": {"aws:SourceArn": "arn:aws:s3:::source"}}}]}))
+
+        def config(cid, dest, versions, fields):
+            return {"Id": cid, "IsEnabled": True, "IncludedObjectVersions": versions, "Filter": {"Prefix": "logs/"},
+                    "Destination": {"S3BucketDestination": {"Bucket": f"arn:aws:s3:::{dest}", "Format": "CSV", "Prefix": "inv"}},
+                    "Schedule": {"Frequency": "Daily"}, "OptionalFields": fields}
+
+        s3.put_bucket_inventory_configuration(Bucket="source", Id="current", InventoryConfiguration=config("current", "reports", "Current", ["Size", "StorageClass"]))
+        s3.put_bucket_inventory_configuration(Bucket="source", Id="all", InventoryConfiguration=config("all", "reports", "All", ["Size"]))
+        s3.put_bucket_inventory_configuration(Bucket="source", Id="denied", InventoryConfiguration=config("denied", "closed", "Current", []))
+        assert [c["Id"] for c in s3.list_bucket_inventory_configurations(Bucket="source")["InventoryConfigurationList"]] == ["all", "current", "denied"]
+        assert s3.get_bucket_inventory_configuration(Bucket="source", Id="current")["InventoryConfiguration"]["OptionalFields"] == ["Size", "StorageClass"]
+        with pytest.raises(ClientError) as e:
+            s3.put_bucket_inventory_configuration(Bucket="source", Id="x", InventoryConfiguration=config("x", "reports", "Current", ["Color"]))
+        assert e.value.response["Error"]["Code"] == "InvalidArgument"
+
+        def manifests(cid):
+            keys = [o["Key"] for o in s3.list_objects_v2(Bucket="reports", Prefix=f"inv/source/{cid}/").get("Contents", [])]
+            return [k for k in keys if k.endswith("manifest.json")], keys
+
+        deadline = timelib.time() + 20
+        while timelib.time() < deadline and not (manifests("current")[0] and manifests("all")[0]):
+            timelib.sleep(0.3)
+        found, keys = manifests("current")
+        assert found, keys
+        manifest_bytes = s3.get_object(Bucket="reports", Key=found[0])["Body"].read()
+        checksum = s3.get_object(Bucket="reports", Key=found[0].replace("manifest.json", "manifest.checksum"))["Body"].read().decode()
+        assert checksum == hashlib.md5(manifest_bytes).hexdigest()
+        manifest = jsonlib.loads(manifest_bytes)
+        assert manifest["sourceBucket"] == "source" and manifest["destinationBucket"] == "arn:aws:s3:::reports"
+        assert manifest["fileFormat"] == "CSV" and manifest["fileSchema"] == "Bucket, Key, Size, StorageClass"
+        data = s3.get_object(Bucket="reports", Key=manifest["files"][0]["key"])["Body"].read()
+        assert hashlib.md5(data).hexdigest() == manifest["files"][0]["MD5checksum"]
+        rows = list(csv.reader(io.StringIO(gzip.decompress(data).decode())))
+        assert rows == [["source", "logs/b.txt", "25", "STANDARD_IA"]]
+        assert any("/hive/dt=" in k and k.endswith("symlink.txt") for k in keys)
+
+        found, _ = manifests("all")
+        manifest = jsonlib.loads(s3.get_object(Bucket="reports", Key=found[0])["Body"].read())
+        data = s3.get_object(Bucket="reports", Key=manifest["files"][0]["key"])["Body"].read()
+        rows = sorted(csv.reader(io.StringIO(gzip.decompress(data).decode())))
+        versions = s3.list_object_versions(Bucket="source", Prefix="logs/")
+        marker = versions["DeleteMarkers"][0]["VersionId"]
+        a_version = [v["VersionId"] for v in versions["Versions"] if v["Key"] == "logs/a.txt"][0]
+        assert rows == sorted([
+            ["source", "logs/a.txt", marker, "true", "true", ""],
+            ["source", "logs/a.txt", a_version, "false", "false", "10"],
+            ["source", "logs/b.txt", v2, "true", "false", "25"],
+            ["source", "logs/b.txt", v1, "false", "false", "20"],
+        ])
+        # No policy on the other destination: S3 cannot write there, so no report.
+        assert "Contents" not in s3.list_objects_v2(Bucket="closed")
+        s3.delete_bucket_inventory_configuration(Bucket="source", Id="denied")
+        with pytest.raises(ClientError) as e:
+            s3.get_bucket_inventory_configuration(Bucket="source", Id="denied")
+        assert e.value.response["Error"]["Code"] == "NoSuchConfiguration"
+    finally:
+        n.kill()

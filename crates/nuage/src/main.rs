@@ -126,6 +126,10 @@ struct ServeArgs {
     /// (`AWS/DynamoDB`, `AWS/Redshift`, S3's request metrics), folded per minute in between.
     #[arg(long, env = "NUAGE_METRICS_INTERVAL", default_value_t = 60)]
     metrics_interval: u64,
+    /// Seconds between two S3 inventory passes, which make the reports that are due (daily or
+    /// weekly ones; a new configuration's first at the next pass).
+    #[arg(long, env = "NUAGE_INVENTORY_INTERVAL", default_value_t = 3600)]
+    inventory_interval: u64,
     /// Seconds between two measurements of S3's storage metrics (BucketSizeBytes,
     /// NumberOfObjects), which S3 publishes once a day.
     #[arg(long, env = "NUAGE_STORAGE_METRICS_INTERVAL", default_value_t = 86_400)]
@@ -265,6 +269,7 @@ async fn run(args: ServeArgs) -> Result<(), String> {
     tokio::spawn(s3.clone().run_lifecycle(std::time::Duration::from_secs(args.lifecycle_interval.max(1))));
     tokio::spawn(s3.clone().run_access_log_delivery(std::time::Duration::from_secs(args.access_log_interval.max(1))));
     tokio::spawn(s3.clone().run_glacier_select(std::time::Duration::from_secs(1)));
+    tokio::spawn(s3.clone().run_inventory(std::time::Duration::from_secs(args.inventory_interval.max(1))));
     tokio::spawn(s3.clone().run_metrics(
         std::time::Duration::from_secs(args.metrics_interval.max(1)),
         std::time::Duration::from_secs(args.storage_metrics_interval.max(1)),

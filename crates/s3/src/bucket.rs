@@ -138,6 +138,8 @@ pub async fn create_bucket(
         requester_pays: false,
         notification: None,
         metrics: Vec::new(),
+        inventory: Vec::new(),
+        inventory_runs: Default::default(),
     };
     acl::check_acl_allowed(&bucket, None, &Some(bucket.grants.clone()))?;
     let location = format!("/{name}");

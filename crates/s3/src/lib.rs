@@ -9,6 +9,7 @@ mod control;
 mod cors;
 mod error;
 mod glacier_select;
+mod inventory;
 mod lifecycle;
 mod list;
 mod lock;
@@ -339,10 +340,13 @@ impl S3Service {
                 typed!(s, ctx, req, input, "DeleteBucketMetricsConfiguration", metrics::delete_configuration, empty)
             }
             O::ListBucketInventoryConfigurations(input) => {
-                s.bucket(&input.bucket.unwrap_or_default())?;
-                let out =
-                    m::ListBucketInventoryConfigurationsOutput { is_truncated: Some(false), ..Default::default() };
-                Ok(s.render("ListBucketInventoryConfigurations", out))
+                typed!(s, ctx, req, input, "ListBucketInventoryConfigurations", inventory::list_configurations)
+            }
+            O::PutBucketInventoryConfiguration(input) => {
+                typed!(s, ctx, req, input, "PutBucketInventoryConfiguration", inventory::put_configuration, empty)
+            }
+            O::DeleteBucketInventoryConfiguration(input) => {
+                typed!(s, ctx, req, input, "DeleteBucketInventoryConfiguration", inventory::delete_configuration, empty)
             }
             O::ListBucketIntelligentTieringConfigurations(input) => {
                 s.bucket(&input.bucket.unwrap_or_default())?;
@@ -359,7 +363,7 @@ impl S3Service {
                 typed!(s, ctx, req, input, "GetBucketMetricsConfiguration", metrics::get_configuration)
             }
             O::GetBucketInventoryConfiguration(input) => {
-                bucket_config::no_configuration(s, input.bucket).map(|_| s.empty(""))
+                typed!(s, ctx, req, input, "GetBucketInventoryConfiguration", inventory::get_configuration)
             }
             O::GetBucketIntelligentTieringConfiguration(input) => {
                 bucket_config::no_configuration(s, input.bucket).map(|_| s.empty(""))
@@ -513,7 +517,6 @@ impl S3Service {
             | O::CreateSession(_)
             | O::DeleteBucketAnalyticsConfiguration(_)
             | O::DeleteBucketIntelligentTieringConfiguration(_)
-            | O::DeleteBucketInventoryConfiguration(_)
             | O::DeleteBucketMetadataConfiguration(_)
             | O::DeleteBucketMetadataTableConfiguration(_)
             | O::DeleteObjectAnnotation(_)
@@ -529,7 +532,6 @@ impl S3Service {
             | O::PutBucketAbac(_)
             | O::PutBucketAnalyticsConfiguration(_)
             | O::PutBucketIntelligentTieringConfiguration(_)
-            | O::PutBucketInventoryConfiguration(_)
             | O::PutBucketLifecycle(_)
             | O::PutBucketNotification(_)
             | O::PutBucketReplication(_)

@@ -93,6 +93,11 @@ pub struct Bucket {
     /// CloudWatch request-metrics configurations, by id.
     #[serde(default)]
     pub metrics: Vec<m::MetricsConfiguration>,
+    /// Inventory configurations, by id, and when each last made its report (ms).
+    #[serde(default)]
+    pub inventory: Vec<m::InventoryConfiguration>,
+    #[serde(default)]
+    pub inventory_runs: BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

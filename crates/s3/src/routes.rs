@@ -110,6 +110,8 @@ pub static ROUTES: &[Route] = &[
         "ListInventoryConfigurationsResult",
     ),
     r("GetBucketInventoryConfiguration", "s3:GetInventoryConfiguration", None, Bucket, None, "InventoryConfiguration"),
+    r("PutBucketInventoryConfiguration", "s3:PutInventoryConfiguration", None, Bucket, None, ""),
+    r("DeleteBucketInventoryConfiguration", "s3:PutInventoryConfiguration", None, Bucket, None, ""),
     r(
         "ListBucketIntelligentTieringConfigurations",
         "s3:GetIntelligentTieringConfiguration",
