@@ -386,5 +386,65 @@ pub async fn delete_replication(
 /// in nuage yet, so a bucket's lists are empty and a named one does not exist.
 pub fn no_configuration(svc: &S3Service, bucket: Option<String>) -> AwsResult<()> {
     svc.bucket(&bucket.unwrap_or_default())?;
-    Err(AwsError::new("NoSuchConfiguration", 404, "The specified configuration does not exist."))
+    Err(no_such_configuration())
+}
+
+/// A bucket's configurations kept by id (metrics, inventory): the list handling their
+/// Put/Get/Delete/List operations share.
+pub(crate) trait Configured: Clone {
+    fn id(&self) -> Option<&str>;
+}
+
+impl Configured for m::MetricsConfiguration {
+    fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+}
+
+impl Configured for m::InventoryConfiguration {
+    fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+}
+
+pub(crate) fn no_such_configuration() -> AwsError {
+    AwsError::new("NoSuchConfiguration", 404, "The specified configuration does not exist.")
+}
+
+/// Puts `item` in place of the configuration `id`, keeping the list sorted; 1,000 at most.
+pub(crate) fn insert_configuration<T: Configured>(list: &mut Vec<T>, id: &str, item: T) -> AwsResult<()> {
+    list.retain(|c| c.id() != Some(id));
+    if list.len() >= 1000 {
+        return Err(AwsError::new(
+            "TooManyConfigurations",
+            400,
+            "You are attempting to create a new configuration but have already reached the 1,000-configuration limit.",
+        ));
+    }
+    list.push(item);
+    list.sort_by(|a, b| a.id().cmp(&b.id()));
+    Ok(())
+}
+
+pub(crate) fn remove_configuration<T: Configured>(list: &mut Vec<T>, id: &str) -> AwsResult<()> {
+    let before = list.len();
+    list.retain(|c| c.id() != Some(id));
+    if list.len() == before {
+        return Err(no_such_configuration());
+    }
+    Ok(())
+}
+
+pub(crate) fn find_configuration<T: Configured>(list: Vec<T>, id: &str) -> AwsResult<T> {
+    list.into_iter().find(|c| c.id() == Some(id)).ok_or_else(no_such_configuration)
+}
+
+/// A page of 100 configurations after the continuation token (the last id of the page before):
+/// the page, whether more follow, and the next token.
+pub(crate) fn page_configurations<T: Configured>(list: Vec<T>, after: Option<&str>) -> (Vec<T>, bool, Option<String>) {
+    let rest: Vec<T> = list.into_iter().filter(|c| after.is_none_or(|a| c.id() > Some(a))).collect();
+    let truncated = rest.len() > 100;
+    let page: Vec<T> = rest.into_iter().take(100).collect();
+    let next = if truncated { page.last().and_then(|c| c.id().map(str::to_string)) } else { None };
+    (page, truncated, next)
 }

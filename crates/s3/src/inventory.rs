@@ -39,10 +39,6 @@ fn invalid(msg: impl Into<String>) -> AwsError {
     S3Error::InvalidArgument(msg.into(), None).into()
 }
 
-fn no_configuration() -> AwsError {
-    AwsError::new("NoSuchConfiguration", 404, "The specified configuration does not exist.")
-}
-
 /// The destination bucket's name, from its ARN.
 fn destination(c: &m::InventoryConfiguration) -> Option<(String, &m::InventoryS3BucketDestination)> {
     let d = c.destination.as_ref()?.s3_bucket_destination.as_ref()?;
@@ -88,14 +84,8 @@ pub async fn put_configuration(
     let config = input.inventory_configuration.ok_or(S3Error::MalformedXml)?;
     check(&id, &config)?;
     crate::bucket::update_bucket(svc, input.bucket, move |b| {
-        b.inventory.retain(|c| c.id.as_deref() != Some(id.as_str()));
-        if b.inventory.len() >= 1000 {
-            return Err(AwsError::new("TooManyConfigurations", 400, "You have reached the 1,000-configuration limit."));
-        }
         b.inventory_runs.remove(&id);
-        b.inventory.push(config);
-        b.inventory.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(())
+        crate::bucket_config::insert_configuration(&mut b.inventory, &id, config)
     })
     .await
 }
@@ -108,7 +98,7 @@ pub async fn get_configuration(
 ) -> AwsResult<m::GetBucketInventoryConfigurationOutput> {
     let b = svc.bucket(&input.bucket.unwrap_or_default())?;
     let id = input.id.unwrap_or_default();
-    let c = b.inventory.into_iter().find(|c| c.id.as_deref() == Some(id.as_str())).ok_or_else(no_configuration)?;
+    let c = crate::bucket_config::find_configuration(b.inventory, &id)?;
     Ok(m::GetBucketInventoryConfigurationOutput { inventory_configuration: Some(c) })
 }
 
@@ -120,13 +110,8 @@ pub async fn delete_configuration(
 ) -> AwsResult<()> {
     let id = input.id.clone().unwrap_or_default();
     crate::bucket::update_bucket(svc, input.bucket, move |b| {
-        let before = b.inventory.len();
-        b.inventory.retain(|c| c.id.as_deref() != Some(id.as_str()));
-        if b.inventory.len() == before {
-            return Err(no_configuration());
-        }
         b.inventory_runs.remove(&id);
-        Ok(())
+        crate::bucket_config::remove_configuration(&mut b.inventory, &id)
     })
     .await
 }
@@ -138,14 +123,11 @@ pub async fn list_configurations(
     _req: &ServiceRequest,
 ) -> AwsResult<m::ListBucketInventoryConfigurationsOutput> {
     let b = svc.bucket(&input.bucket.unwrap_or_default())?;
-    let after = input.continuation_token.clone();
-    let rest: Vec<m::InventoryConfiguration> =
-        b.inventory.into_iter().filter(|c| after.as_ref().is_none_or(|a| c.id.as_ref() > Some(a))).collect();
-    let truncated = rest.len() > 100;
-    let page: Vec<m::InventoryConfiguration> = rest.into_iter().take(100).collect();
+    let (page, truncated, next) =
+        crate::bucket_config::page_configurations(b.inventory, input.continuation_token.as_deref());
     Ok(m::ListBucketInventoryConfigurationsOutput {
         continuation_token: input.continuation_token,
-        next_continuation_token: if truncated { page.last().and_then(|c| c.id.clone()) } else { None },
+        next_continuation_token: next,
         is_truncated: Some(truncated),
         inventory_configuration_list: (!page.is_empty()).then_some(page),
     })

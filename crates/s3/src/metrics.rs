@@ -11,14 +11,11 @@
 use crate::error::S3Error;
 use crate::meta::{Bucket, ObjectEntry, Upload, BUCKETS, OBJECTS, UPLOADS};
 use crate::S3Service;
-use nuage_core::{AwsError, AwsResult, RequestContext};
+use nuage_core::{AwsResult, RequestContext};
 use nuage_front::ServiceRequest;
 use nuage_protocol::{s3 as m, HttpResponse};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// How many metrics configurations a bucket may have.
-const CONFIGURATIONS_PER_BUCKET: usize = 1000;
 
 fn check_id(id: &str) -> AwsResult<()> {
     let ok = !id.is_empty()
@@ -33,10 +30,6 @@ fn check_id(id: &str) -> AwsResult<()> {
         )
         .into())
     }
-}
-
-fn no_configuration() -> AwsError {
-    AwsError::new("NoSuchConfiguration", 404, "The specified configuration does not exist.")
 }
 
 pub async fn put_configuration(
@@ -63,17 +56,7 @@ pub async fn put_configuration(
     }
     let name = input.bucket.clone().unwrap_or_default();
     crate::bucket::update_bucket(svc, input.bucket, move |b| {
-        b.metrics.retain(|c| c.id.as_deref() != Some(id.as_str()));
-        if b.metrics.len() >= CONFIGURATIONS_PER_BUCKET {
-            return Err(AwsError::new(
-                "TooManyConfigurations",
-                400,
-                "You are attempting to create a new configuration but have already reached the 1,000-configuration limit.",
-            ));
-        }
-        b.metrics.push(config);
-        b.metrics.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(())
+        crate::bucket_config::insert_configuration(&mut b.metrics, &id, config)
     })
     .await?;
     svc.request_metrics.set(&name, true);
@@ -88,7 +71,7 @@ pub async fn get_configuration(
 ) -> AwsResult<m::GetBucketMetricsConfigurationOutput> {
     let b = svc.bucket(&input.bucket.unwrap_or_default())?;
     let id = input.id.unwrap_or_default();
-    let config = b.metrics.into_iter().find(|c| c.id.as_deref() == Some(id.as_str())).ok_or_else(no_configuration)?;
+    let config = crate::bucket_config::find_configuration(b.metrics, &id)?;
     Ok(m::GetBucketMetricsConfigurationOutput { metrics_configuration: Some(config) })
 }
 
@@ -101,12 +84,7 @@ pub async fn delete_configuration(
     let id = input.id.clone().unwrap_or_default();
     let name = input.bucket.clone().unwrap_or_default();
     crate::bucket::update_bucket(svc, input.bucket, move |b| {
-        let before = b.metrics.len();
-        b.metrics.retain(|c| c.id.as_deref() != Some(id.as_str()));
-        if b.metrics.len() == before {
-            return Err(no_configuration());
-        }
-        Ok(())
+        crate::bucket_config::remove_configuration(&mut b.metrics, &id)
     })
     .await?;
     let left = svc.bucket(&name).is_ok_and(|b| !b.metrics.is_empty());
@@ -121,16 +99,12 @@ pub async fn list_configurations(
     _req: &ServiceRequest,
 ) -> AwsResult<m::ListBucketMetricsConfigurationsOutput> {
     let b = svc.bucket(&input.bucket.unwrap_or_default())?;
-    // A page holds 100 configurations; the token is the last id of the page before.
-    let after = input.continuation_token.clone();
-    let rest: Vec<m::MetricsConfiguration> =
-        b.metrics.into_iter().filter(|c| after.as_ref().is_none_or(|a| c.id.as_ref() > Some(a))).collect();
-    let truncated = rest.len() > 100;
-    let page: Vec<m::MetricsConfiguration> = rest.into_iter().take(100).collect();
+    let (page, truncated, next) =
+        crate::bucket_config::page_configurations(b.metrics, input.continuation_token.as_deref());
     Ok(m::ListBucketMetricsConfigurationsOutput {
         is_truncated: Some(truncated),
         continuation_token: input.continuation_token,
-        next_continuation_token: if truncated { page.last().and_then(|c| c.id.clone()) } else { None },
+        next_continuation_token: next,
         metrics_configuration_list: (!page.is_empty()).then_some(page),
     })
 }
