@@ -33,7 +33,7 @@ pub struct Authorization {
 /// Condition keys a service reads only on demand: every key starts with `prefix`.
 #[derive(Clone)]
 pub struct LazyContext {
-    /// The keys' common beginning, lower case (`s3:existingobjecttag/`).
+    /// The keys' common beginning (`s3:ExistingObjectTag/`; compared without case).
     pub prefix: &'static str,
     pub load: Arc<dyn Fn() -> Vec<(String, String)> + Send + Sync>,
 }
@@ -42,13 +42,6 @@ impl std::fmt::Debug for LazyContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "LazyContext({})", self.prefix)
     }
-}
-
-/// Whether `policy` has a condition on a key that starts with `prefix` (lower case).
-fn reads_keys(policy: &Policy, prefix: &str) -> bool {
-    let mut keys = Vec::new();
-    nuage_policy::keys::context_keys(policy, &mut keys);
-    keys.iter().any(|k| k.to_ascii_lowercase().starts_with(prefix))
 }
 
 /// The policies IAM keeps for a principal.
@@ -245,7 +238,10 @@ fn decide_one(
         }
         if let Some(lazy) = &a.lazy_context {
             let policies = pp.identity.iter().chain(pp.boundary.iter()).chain(pp.session.iter()).map(|(_, p)| &**p);
-            if policies.chain(a.resource_policy.as_deref()).any(|p| reads_keys(p, lazy.prefix)) {
+            if policies
+                .chain(a.resource_policy.as_deref())
+                .any(|p| nuage_policy::keys::reads_key_prefix(p, lazy.prefix))
+            {
                 for (k, v) in (lazy.load)() {
                     context.set(&k, v);
                 }

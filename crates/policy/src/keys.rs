@@ -10,21 +10,38 @@ fn add(out: &mut Vec<String>, key: &str) {
     }
 }
 
-/// The keys one statement reads: its conditions' keys, and the policy variables in its
+/// Visits the keys one statement reads: its conditions' keys, and the policy variables in its
 /// Resource and condition values (a 2008-10-17 policy has no variables).
-fn statement_keys(s: &Statement, version: Version, out: &mut Vec<String>) {
+fn visit_keys<'a>(s: &'a Statement, version: Version, visit: &mut impl FnMut(&'a str)) {
     for c in &s.conditions {
-        add(out, &c.written);
+        visit(&c.written);
     }
     if version != Version::V2012 {
         return;
     }
     let texts = s.resource.iter().flat_map(|r| r.items.iter()).chain(s.conditions.iter().flat_map(|c| c.values.iter()));
     for text in texts {
-        for key in variables(text) {
-            add(out, key);
+        variables(text).for_each(&mut *visit);
+    }
+}
+
+fn statement_keys(s: &Statement, version: Version, out: &mut Vec<String>) {
+    visit_keys(s, version, &mut |key| add(out, key));
+}
+
+/// Whether the policy reads a key beginning with `prefix` (case-insensitive), without
+/// gathering its keys: the authoriser asks this on every request that has keys to load lazily.
+pub fn reads_key_prefix(policy: &Policy, prefix: &str) -> bool {
+    let mut found = false;
+    for s in &policy.statements {
+        visit_keys(s, policy.version, &mut |key| {
+            found |= key.get(..prefix.len()).is_some_and(|head| head.eq_ignore_ascii_case(prefix));
+        });
+        if found {
+            return true;
         }
     }
+    false
 }
 
 /// Every key a policy reads, in order of appearance.
@@ -75,5 +92,8 @@ mod tests {
         let mut put = Vec::new();
         context_keys_for(&p, "s3:putobject", "arn:aws:s3:::b/k", &mut put);
         assert_eq!(put, ["s3:x-amz-acl", "aws:PrincipalTag/team"]);
+        assert!(reads_key_prefix(&p, "aws:principaltag/"));
+        assert!(reads_key_prefix(&p, "AWS:USER"));
+        assert!(!reads_key_prefix(&p, "s3:ExistingObjectTag/"));
     }
 }
