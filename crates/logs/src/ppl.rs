@@ -478,22 +478,16 @@ fn stage(command: &str, prev: &str, columns: Option<&[String]>) -> AwsResult<Vec
             }
             let keys: Vec<String> = fields(list)?.iter().map(|f| quote_ident(f)).collect();
             let present = keys.iter().map(|k| format!("{k} IS NOT NULL")).collect::<Vec<_>>().join(" AND ");
-            let ranked = format!(
-                "SELECT *, row_number() OVER (PARTITION BY {} ORDER BY \"@timestamp\") AS __rank FROM {from}",
-                keys.join(", ")
-            );
+            // The earliest events are kept, when the events have times.
+            let order = if columns.iter().any(|c| c == "@timestamp") { " ORDER BY \"@timestamp\"" } else { "" };
+            let ranked =
+                format!("SELECT *, row_number() OVER (PARTITION BY {}{order}) AS __rank FROM {from}", keys.join(", "));
             let kept = if keep_empty {
                 format!("__rank <= {count} OR NOT ({present})")
             } else {
                 format!("__rank <= {count} AND {present}")
             };
             let cols = columns.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
-            if !columns.iter().any(|c| c == "@timestamp") {
-                return one(format!(
-                    "SELECT {cols} FROM (SELECT *, row_number() OVER (PARTITION BY {}) AS __rank FROM {from}) WHERE {kept}",
-                    keys.join(", ")
-                ));
-            }
             one(format!("SELECT {cols} FROM ({ranked}) WHERE {kept}"))
         }
         "rename" => {

@@ -34,8 +34,12 @@ pub(crate) struct SqlQuery {
 impl SqlQuery {
     /// Every log group the query reads.
     pub(crate) fn groups(&self) -> Vec<String> {
-        let mut all: Vec<String> = self.tables.iter().flat_map(|(_, g)| g.iter().cloned()).collect();
-        all.dedup();
+        let mut all: Vec<String> = Vec::new();
+        for g in self.tables.iter().flat_map(|(_, g)| g) {
+            if !all.contains(g) {
+                all.push(g.clone());
+            }
+        }
         all
     }
 }
@@ -273,26 +277,16 @@ fn fill<B: NullAppend>(b: &mut B, rows: usize, values: Vec<(u32, Scalar)>, mut p
 trait NullAppend {
     fn null(&mut self);
 }
-impl NullAppend for Int64Builder {
-    fn null(&mut self) {
-        self.append_null()
-    }
+macro_rules! null_append {
+    ($($b:ty),*) => {$(
+        impl NullAppend for $b {
+            fn null(&mut self) {
+                self.append_null()
+            }
+        }
+    )*};
 }
-impl NullAppend for Float64Builder {
-    fn null(&mut self) {
-        self.append_null()
-    }
-}
-impl NullAppend for BooleanBuilder {
-    fn null(&mut self) {
-        self.append_null()
-    }
-}
-impl NullAppend for StringBuilder {
-    fn null(&mut self) {
-        self.append_null()
-    }
-}
+null_append!(Int64Builder, Float64Builder, BooleanBuilder, StringBuilder);
 
 /// Counters of what a query read.
 #[derive(Default)]
@@ -495,6 +489,9 @@ mod tests {
         assert_eq!(q.tables, vec![("__log_groups_0".to_string(), vec!["g1".to_string(), "g2".to_string()])]);
         let q = parse_sql("SELECT count(*) as c FROM 'my-group'").unwrap();
         assert_eq!(q.groups(), vec!["my-group".to_string()]);
+        // A log group named twice, apart, is read (and authorised) once.
+        let q = parse_sql("SELECT 1 FROM `a` x JOIN logGroups(logGroupIdentifier: ['b', 'a']) y ON x.k = y.k").unwrap();
+        assert_eq!(q.groups(), vec!["b".to_string(), "a".to_string()]);
         assert!(parse_sql("DELETE FROM g").is_err());
         assert!(parse_sql("SELECT 1").is_err());
         assert!(parse_sql("SELECT * FROM g; SELECT * FROM h").is_err());
