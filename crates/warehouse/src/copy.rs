@@ -9,8 +9,9 @@ use crate::privileges::Words;
 use crate::state::ColumnMeta;
 use crate::types::RsType;
 use datafusion::arrow::array::{
-    Array, ArrayRef, BooleanBuilder, Date32Builder, Float32Builder, Float64Builder, Int16Builder, Int32Builder,
-    Int64Builder, RecordBatch, StringArray, StringBuilder, Time64MicrosecondBuilder, TimestampMicrosecondBuilder,
+    Array, ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder, Int16Builder,
+    Int32Builder, Int64Builder, RecordBatch, StringArray, StringBuilder, Time64MicrosecondBuilder,
+    TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::compute::{cast_with_options, filter_record_batch, CastOptions};
 use datafusion::arrow::datatypes::{Field, Schema};
@@ -516,25 +517,53 @@ pub(crate) fn decompress(bytes: Vec<u8>, c: Compression, file: &str) -> SqlResul
     })
 }
 
-/// Splits text into pieces of about `size` bytes at line ends, each with the number of the
-/// line it starts on, so that pieces can be read in parallel. Only for formats where a
-/// record never spans lines.
-pub fn pieces(text: &[u8], size: usize) -> Vec<(usize, usize, i64)> {
+/// Splits text into pieces of about `size` bytes at record ends, each with the number of the
+/// line it starts on, so that pieces can be read in parallel. A record ends at a newline, one
+/// outside quotes when fields may be quoted (`quote`); the text starts with a record.
+pub fn pieces(text: &[u8], size: usize, quote: Option<u8>) -> Vec<(usize, usize, i64)> {
     let mut out = Vec::new();
     let (mut start, mut line) = (0usize, 1i64);
     while start < text.len() {
-        let mut end = (start + size).min(text.len());
-        if end < text.len() {
-            end = match text[end..].iter().position(|b| *b == b'\n') {
-                Some(p) => end + p + 1,
-                None => text.len(),
-            };
-        }
+        let end = record_end_after(text, start, (start + size).min(text.len()), quote);
         out.push((start, end, line));
-        line += text[start..end].iter().filter(|b| **b == b'\n').count() as i64;
+        line += memchr::memchr_iter(b'\n', &text[start..end]).count() as i64;
         start = end;
     }
     out
+}
+
+/// The end (after its newline) of the first record ending at or after `at_least`, records
+/// starting at `from`; the text's end when none does.
+fn record_end_after(text: &[u8], from: usize, at_least: usize, quote: Option<u8>) -> usize {
+    let Some(q) = quote else {
+        return memchr::memchr(b'\n', &text[at_least..]).map_or(text.len(), |p| at_least + p + 1);
+    };
+    let mut quoted = false;
+    for i in memchr::memchr2_iter(q, b'\n', &text[from..]) {
+        let i = from + i;
+        if text[i] == q {
+            quoted = !quoted;
+        } else if !quoted && i >= at_least {
+            return i + 1;
+        }
+    }
+    text.len()
+}
+
+/// The end (after its newline) of the last whole record of `text`, records starting at its
+/// start; fields may be quoted when `quote` is given.
+fn last_record_end(text: &[u8], quote: Option<u8>) -> Option<usize> {
+    let Some(q) = quote else { return memchr::memrchr(b'\n', text).map(|p| p + 1) };
+    let mut quoted = false;
+    let mut end = None;
+    for i in memchr::memchr2_iter(q, b'\n', text) {
+        if text[i] == q {
+            quoted = !quoted;
+        } else if !quoted {
+            end = Some(i + 1);
+        }
+    }
+    end
 }
 
 /// Reads one file (or one piece of one): its records split into fields, then converted.
@@ -565,12 +594,47 @@ impl<R: Read> Read for Counted<R> {
 }
 
 impl Fields {
+    /// Fields copied out of their records (escapes taken out, CSV, JSON, fixed width).
     fn new(columns: usize) -> Fields {
-        Fields {
-            values: (0..columns).map(|_| StringBuilder::new()).collect(),
-            lines: Vec::new(),
-            raw: Vec::new(),
-            errors: Vec::new(),
+        Fields::with(Values::Copied((0..columns).map(|_| StringBuilder::new()).collect()))
+    }
+
+    /// Fields that are slices of the piece's text.
+    fn in_text(columns: usize) -> Fields {
+        Fields::with(Values::InText((0..columns).map(|_| Vec::new()).collect()))
+    }
+
+    fn with(values: Values) -> Fields {
+        Fields { values, lines: Vec::new(), raw: Vec::new(), errors: Vec::new() }
+    }
+}
+
+/// A field's place in the piece's text: its start and end; `NULL_SPAN` for a NULL.
+type Span = (u32, u32);
+const NULL_SPAN: Span = (u32::MAX, u32::MAX);
+
+/// The fields read, column by column.
+enum Values {
+    Copied(Vec<StringBuilder>),
+    /// Where each field lies in the piece's text (delimited text without escapes: the
+    /// common case, read without copying a numeric field at all).
+    InText(Vec<Vec<Span>>),
+}
+
+/// One column's fields, ready to be converted.
+enum ColumnText<'a> {
+    Copied(StringArray),
+    InText(&'a [Span], &'a str),
+}
+
+impl ColumnText<'_> {
+    fn get(&self, row: usize) -> Option<&str> {
+        match self {
+            ColumnText::Copied(a) => a.is_valid(row).then(|| a.value(row)),
+            ColumnText::InText(spans, text) => {
+                let (s, e) = spans[row];
+                (s != u32::MAX).then(|| &text[s as usize..e as usize])
+            }
         }
     }
 }
@@ -580,8 +644,7 @@ pub type Piece = (Option<RecordBatch>, Vec<RowError>, i64);
 
 /// Fields of the records read so far, column by column, and where each record came from.
 struct Fields {
-    /// Column by column, the fields as text (copied once, into one buffer per column).
-    values: Vec<StringBuilder>,
+    values: Values,
     lines: Vec<i64>,
     raw: Vec<(usize, usize)>,
     errors: Vec<RowError>,
@@ -614,7 +677,7 @@ impl Reader<'_> {
             }
         }
         let body = &text[body_start..];
-        let pieces = if splittable { pieces(body, 8 << 20) } else { vec![(0, body.len(), 1)] };
+        let pieces = if splittable { pieces(body, 8 << 20, None) } else { vec![(0, body.len(), 1)] };
         let results = self.read_pieces(body, &pieces, first_line);
         let mut batches = Vec::new();
         let mut errors = Vec::new();
@@ -681,6 +744,15 @@ impl Reader<'_> {
         let n = self.columns.len();
         let mut f = Fields::new(n);
         let lines = match &self.spec.format {
+            Format::Text { delimiter }
+                if delimiter.is_ascii()
+                    && !self.spec.escape
+                    && !self.spec.remove_quotes
+                    && text.len() < u32::MAX as usize =>
+            {
+                f = Fields::in_text(n);
+                self.split_delimited(text, *delimiter as u8, first_line, &mut f)
+            }
             Format::Text { delimiter } => self.split_text(text, *delimiter, first_line, &mut f),
             Format::FixedWidth(widths) => self.split_fixed(text, widths, first_line, &mut f),
             Format::Csv { delimiter, quote } => self.split_csv(text, *delimiter, *quote, first_line, &mut f)?,
@@ -718,7 +790,8 @@ impl Reader<'_> {
             f.errors.push(self.error(line, raw, 1214, "Delimiter not found"));
             return;
         }
-        for (c, builder) in f.values.iter_mut().enumerate() {
+        let Values::Copied(builders) = &mut f.values else { unreachable!("copied fields") };
+        for (c, builder) in builders.iter_mut().enumerate() {
             match fields.get(c).copied().flatten() {
                 Some(v) => builder.append_value(v),
                 None => builder.append_null(),
@@ -741,6 +814,52 @@ impl Reader<'_> {
         } else {
             Some(s)
         }
+    }
+
+    /// Delimited text without escapes: one pass over the piece finding delimiters and
+    /// newlines, each field kept as its place in the text.
+    fn split_delimited(&self, text: &str, delimiter: u8, first_line: i64, f: &mut Fields) -> i64 {
+        let bytes = text.as_bytes();
+        let null = self.spec.null_as.as_bytes();
+        let n = self.columns.len();
+        let mut record: Vec<Span> = Vec::with_capacity(n + 1);
+        let (mut start, mut field_start, mut line) = (0usize, 0usize, first_line);
+        let end_record = |f: &mut Fields, record: &mut Vec<Span>, start: usize, end: usize, line: i64| {
+            let raw = &text[start..end];
+            if raw.is_empty() {
+                if !self.spec.ignore_blank_lines {
+                    f.errors.push(self.error(line, raw, 1211, "Input line contained no data"));
+                }
+            } else if record.len() > n {
+                f.errors.push(self.error(line, raw, 1214, "Extra column(s) found"));
+            } else if record.len() < n && !self.spec.fill_record {
+                f.errors.push(self.error(line, raw, 1214, "Delimiter not found"));
+            } else {
+                let Values::InText(columns) = &mut f.values else { unreachable!("fields in the text") };
+                for (c, column) in columns.iter_mut().enumerate() {
+                    column.push(record.get(c).copied().unwrap_or(NULL_SPAN));
+                }
+                f.lines.push(line);
+                f.raw.push((start, end));
+            }
+            record.clear();
+        };
+        let field = |s: usize, e: usize| if &bytes[s..e] == null { NULL_SPAN } else { (s as u32, e as u32) };
+        for at in memchr::memchr2_iter(delimiter, b'\n', bytes) {
+            record.push(field(field_start, at));
+            field_start = at + 1;
+            if bytes[at] == b'\n' {
+                end_record(f, &mut record, start, at, line);
+                start = at + 1;
+                line += 1;
+            }
+        }
+        if start < bytes.len() {
+            record.push(field(field_start, bytes.len()));
+            end_record(f, &mut record, start, bytes.len(), line);
+            line += 1;
+        }
+        line - first_line
     }
 
     fn split_text(&self, text: &str, delimiter: char, first_line: i64, f: &mut Fields) -> i64 {
@@ -1059,12 +1178,16 @@ impl Reader<'_> {
         let mut arrays = Vec::with_capacity(self.columns.len());
         for (c, col) in self.columns.iter().enumerate() {
             let mut conv = Converter::new(col, self.spec, rows);
-            let values = f.values[c].finish();
-            for (r, v) in values.iter().enumerate() {
+            let values = match &mut f.values {
+                Values::Copied(builders) => ColumnText::Copied(builders[c].finish()),
+                Values::InText(columns) => ColumnText::InText(&columns[c], text),
+            };
+            for (r, row_error) in bad.iter_mut().enumerate() {
+                let v = values.get(r);
                 if let Err((code, reason, position)) = conv.push(v) {
-                    if bad[r].is_none() {
+                    if row_error.is_none() {
                         let (s, e) = f.raw[r];
-                        bad[r] = Some(RowError {
+                        *row_error = Some(RowError {
                             file: self.file.to_string(),
                             line: f.lines[r],
                             column: col.name.clone(),
@@ -1228,8 +1351,29 @@ mod tests {
     #[test]
     fn splits_text_into_line_aligned_pieces() {
         let text = b"a\nbb\nccc\ndddd\n";
-        let p = pieces(text, 3);
+        let p = pieces(text, 3, None);
         assert_eq!(p, vec![(0, 5, 1), (5, 9, 3), (9, 14, 4)]);
+        // A quoted newline is inside a record: pieces end at the record's own newline.
+        let csv = b"1,\"x\ny\"\n2,z\n3,\"\"\"\n\"\n4,w\n";
+        let p = pieces(csv, 2, Some(b'"'));
+        assert_eq!(p, vec![(0, 8, 1), (8, 12, 3), (12, 20, 4), (20, 24, 6)]);
+        assert_eq!(last_record_end(b"1,\"a\nb", Some(b'"')), None);
+        assert_eq!(last_record_end(b"1,a\n2,\"b\n", Some(b'"')), Some(4));
+    }
+
+    #[test]
+    fn reads_decimals_by_redshifts_rules() {
+        assert_eq!(convert::decimal("12.345", 10, 2, false), Ok(1234));
+        assert_eq!(convert::decimal("12.345", 10, 2, true), Ok(1235));
+        assert_eq!(convert::decimal("-9.995", 5, 2, true), Ok(-1000));
+        assert_eq!(convert::decimal("+.5", 3, 0, true), Ok(1));
+        assert_eq!(convert::decimal("7.", 3, 1, false), Ok(70));
+        assert_eq!(convert::decimal("00012", 2, 0, false), Ok(12));
+        assert_eq!(convert::decimal("999.995", 5, 2, true).unwrap_err().0, 1216);
+        assert_eq!(convert::decimal("123", 4, 2, false).unwrap_err().0, 1216);
+        assert_eq!(convert::decimal(&"9".repeat(60), 38, 0, false).unwrap_err().0, 1216);
+        assert_eq!(convert::decimal("1e5", 10, 2, false).unwrap_err().0, 1207);
+        assert_eq!(convert::decimal(".", 10, 2, false).unwrap_err().0, 1207);
     }
 
     #[test]

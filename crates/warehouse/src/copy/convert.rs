@@ -26,13 +26,22 @@ pub(super) const AUTO_TIMES: &[&str] = &[
     "%d-%b-%Y %H:%M:%S",
 ];
 
+/// A DATEFORMAT or TIMEFORMAT pattern, parsed once for all the values of a column.
+type Pattern = Vec<chrono::format::Item<'static>>;
+
+fn patterns(formats: &[String]) -> Vec<Pattern> {
+    formats.iter().map(|f| chrono::format::StrftimeItems::new(f).parse_to_owned().unwrap_or_default()).collect()
+}
+
 /// Builds one column from text fields with Redshift's conversion rules.
 pub(super) struct Converter<'a> {
     col: &'a ColumnMeta,
     spec: &'a CopySpec,
     builder: Builder,
-    date_formats: Vec<String>,
-    time_formats: Vec<String>,
+    date_formats: Vec<Pattern>,
+    /// Dates are the ISO `YYYY-MM-DD` (DATEFORMAT absent): read without the general parser.
+    iso_dates: bool,
+    time_formats: Vec<Pattern>,
 }
 
 pub(super) enum Builder {
@@ -43,8 +52,8 @@ pub(super) enum Builder {
     F64(Float64Builder),
     Bool(BooleanBuilder),
     Text(StringBuilder),
-    /// Decimals go through Arrow's string-to-decimal cast once the column is complete.
-    Decimal(StringBuilder),
+    /// Decimals as their unscaled integers, with the column's precision and scale.
+    Decimal(Decimal128Builder, u8, usize),
     Date(Date32Builder),
     Timestamp(TimestampMicrosecondBuilder),
     Time(Time64MicrosecondBuilder),
@@ -61,7 +70,8 @@ impl Builder {
             Builder::F32(b) => b.append_null(),
             Builder::F64(b) => b.append_null(),
             Builder::Bool(b) => b.append_null(),
-            Builder::Text(b) | Builder::Decimal(b) => b.append_null(),
+            Builder::Text(b) => b.append_null(),
+            Builder::Decimal(b, ..) => b.append_null(),
             Builder::Date(b) => b.append_null(),
             Builder::Timestamp(b) => b.append_null(),
             Builder::Time(b) => b.append_null(),
@@ -90,7 +100,7 @@ impl<'a> Converter<'a> {
             RsType::Real => Builder::F32(Float32Builder::with_capacity(rows)),
             RsType::Double => Builder::F64(Float64Builder::with_capacity(rows)),
             RsType::Boolean => Builder::Bool(BooleanBuilder::with_capacity(rows)),
-            RsType::Decimal(..) => Builder::Decimal(StringBuilder::with_capacity(rows, rows * 8)),
+            RsType::Decimal(p, s) => Builder::Decimal(Decimal128Builder::with_capacity(rows), p, s.max(0) as usize),
             RsType::Char(_) | RsType::Varchar(_) | RsType::Super | RsType::HllSketch => {
                 Builder::Text(StringBuilder::with_capacity(rows, rows * 16))
             }
@@ -103,6 +113,7 @@ impl<'a> Converter<'a> {
                 Builder::Binary(datafusion::arrow::array::BinaryBuilder::with_capacity(rows, rows * 16))
             }
         };
+        let iso_dates = spec.date_format.is_none();
         let date_formats = match spec.date_format.as_deref() {
             None => vec!["%Y-%m-%d".to_string()],
             Some(f) if f.eq_ignore_ascii_case("auto") => AUTO_DATES.iter().map(|s| s.to_string()).collect(),
@@ -116,7 +127,14 @@ impl<'a> Converter<'a> {
                 vec![f.clone(), format!("{f}%.f")]
             }
         };
-        Converter { col, spec, builder, date_formats, time_formats }
+        Converter {
+            col,
+            spec,
+            builder,
+            date_formats: patterns(&date_formats),
+            iso_dates,
+            time_formats: patterns(&time_formats),
+        }
     }
 
     /// A NULL; refused for a NOT NULL column (the null stays as a placeholder: the row is
@@ -162,34 +180,8 @@ impl<'a> Converter<'a> {
                 "f" | "false" | "0" | "n" | "no" | "off" => false,
                 _ => return Err((1210, format!("Invalid boolean value, Value '{v}'"), 0)),
             }),
-            Builder::Decimal(b) => {
-                let t = v.trim();
-                let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-                let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-                let plain = !(whole.is_empty() && fraction.is_empty())
-                    && whole.bytes().chain(fraction.bytes()).all(|c| c.is_ascii_digit());
-                if !plain {
-                    return Err((1207, invalid_digit(t, "Decimal").1, 0));
-                }
-                // A value whose integer part does not fit the precision is refused, never
-                // turned into NULL by the cast below.
-                let Some(scale) = (match self.col.ty {
-                    RsType::Decimal(_, s) => Some(s as usize),
-                    _ => None,
-                }) else {
-                    b.append_value(t);
-                    return Ok(());
-                };
-                let fitted = fit_scale(t, scale, self.spec.round_decimals);
-                let fitted_whole = fitted.trim_start_matches(['-', '+']).split('.').next().unwrap_or_default();
-                // A value whose integer part does not fit the precision is refused, never
-                // turned into NULL by the cast below.
-                if let RsType::Decimal(p, s) = self.col.ty {
-                    if fitted_whole.trim_start_matches('0').len() > (p as i64 - s as i64).max(0) as usize {
-                        return Err((1216, format!("Numeric data overflow (result precision), Value '{t}'"), 0));
-                    }
-                }
-                b.append_value(fitted)
+            Builder::Decimal(b, precision, scale) => {
+                b.append_value(decimal(v.trim(), *precision, *scale, self.spec.round_decimals)?)
             }
             Builder::Text(b) => {
                 let mut s = v;
@@ -216,7 +208,13 @@ impl<'a> Converter<'a> {
             }
             Builder::Date(b) => {
                 let t = v.trim();
-                let parsed = self.date_formats.iter().find_map(|f| chrono::NaiveDate::parse_from_str(t, f).ok());
+                let parsed = self.iso_dates.then(|| iso_date(t)).flatten().or_else(|| {
+                    self.date_formats.iter().find_map(|f| {
+                        let mut p = chrono::format::Parsed::new();
+                        chrono::format::parse(&mut p, t, f.iter()).ok()?;
+                        p.to_naive_date().ok()
+                    })
+                });
                 if parsed.is_none() && self.spec.accept_any_date {
                     b.append_null();
                     return Ok(());
@@ -241,11 +239,11 @@ impl<'a> Converter<'a> {
                     t.parse::<i64>().ok().map(|s| s * 1000)
                 } else {
                     self.time_formats.iter().find_map(|f| {
-                        chrono::NaiveDateTime::parse_from_str(t, f)
+                        let mut p = chrono::format::Parsed::new();
+                        chrono::format::parse(&mut p, t, f.iter()).ok()?;
+                        p.to_naive_datetime_with_offset(0)
                             .ok()
-                            .or_else(|| {
-                                chrono::NaiveDate::parse_from_str(t, f).ok().and_then(|d| d.and_hms_opt(0, 0, 0))
-                            })
+                            .or_else(|| p.to_naive_date().ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
                             .map(|dt| dt.and_utc().timestamp_micros())
                     })
                 };
@@ -290,12 +288,8 @@ impl<'a> Converter<'a> {
             Builder::F64(mut b) => Arc::new(b.finish()),
             Builder::Bool(mut b) => Arc::new(b.finish()),
             Builder::Text(mut b) => Arc::new(b.finish()),
-            Builder::Decimal(mut b) => {
-                let s: StringArray = b.finish();
-                // Values were checked as numbers; what does not fit the precision is NULL
-                // here and refused by the table's own check afterwards.
-                return cast_with_options(&s, &ty, &CastOptions::default())
-                    .unwrap_or_else(|_| datafusion::arrow::array::new_null_array(&ty, s.len()));
+            Builder::Decimal(mut b, precision, scale) => {
+                Arc::new(b.finish().with_precision_and_scale(precision, scale as i8).expect("a column's decimal type"))
             }
             Builder::Date(mut b) => Arc::new(b.finish()),
             Builder::Timestamp(mut b) => Arc::new(b.finish()),
@@ -310,45 +304,50 @@ impl<'a> Converter<'a> {
     }
 }
 
-/// A plain decimal's text with at most `scale` fractional digits: the rest cut off, or
-/// rounded half away from zero (ROUNDEC).
-pub(super) fn fit_scale(t: &str, scale: usize, round: bool) -> String {
-    let (sign, digits) = match t.strip_prefix('-') {
-        Some(d) => ("-", d),
-        None => ("", t.strip_prefix('+').unwrap_or(t)),
+/// A plain decimal's text (`[+-]digits[.digits]`) as the unscaled integer of a
+/// DECIMAL(precision, scale): fractional digits past the scale cut off, or rounded half away
+/// from zero (ROUNDEC); an integer part too long for the precision is an overflow.
+pub(super) fn decimal(t: &str, precision: u8, scale: usize, round: bool) -> Result<i128, Bad> {
+    let (negative, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
     };
     let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    if fraction.len() <= scale {
-        return t.to_string();
+    let plain =
+        !(whole.is_empty() && fraction.is_empty()) && whole.bytes().chain(fraction.bytes()).all(|c| c.is_ascii_digit());
+    if !plain {
+        return Err((1207, invalid_digit(t, "Decimal").1, 0));
     }
-    let mut kept: Vec<u8> = whole.bytes().chain(fraction.bytes().take(scale)).collect();
-    if kept.is_empty() {
-        kept.push(b'0');
+    let overflow = || (1216, format!("Numeric data overflow (result precision), Value '{t}'"), 0);
+    let kept = fraction.len().min(scale);
+    let mut value: i128 = 0;
+    for c in whole.bytes().chain(fraction.bytes().take(kept)) {
+        value = value.checked_mul(10).and_then(|v| v.checked_add((c - b'0') as i128)).ok_or_else(overflow)?;
     }
-    if round && fraction.as_bytes()[scale] >= b'5' {
-        let mut i = kept.len();
-        loop {
-            if i == 0 {
-                kept.insert(0, b'1');
-                break;
-            }
-            i -= 1;
-            if kept[i] == b'9' {
-                kept[i] = b'0';
-            } else {
-                kept[i] += 1;
-                break;
-            }
-        }
+    for _ in kept..scale {
+        value = value.checked_mul(10).ok_or_else(overflow)?;
     }
-    let split = kept.len() - scale;
-    let (w, f) = kept.split_at(split);
-    let w = if w.is_empty() { "0".to_string() } else { String::from_utf8_lossy(w).into_owned() };
-    if scale == 0 {
-        format!("{sign}{w}")
-    } else {
-        format!("{sign}{w}.{}", String::from_utf8_lossy(f))
+    if round && fraction.len() > scale && fraction.as_bytes()[scale] >= b'5' {
+        value += 1;
     }
+    if value >= 10i128.pow(precision.min(38) as u32) {
+        return Err(overflow());
+    }
+    Ok(if negative { -value } else { value })
+}
+
+/// A date written exactly `YYYY-MM-DD`, read directly (COPY's default DATEFORMAT); anything
+/// else is left to the general parser.
+fn iso_date(t: &str) -> Option<chrono::NaiveDate> {
+    let b = t.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + (c - b'0') as u32))
+    };
+    chrono::NaiveDate::from_ymd_opt(number(0..4)? as i32, number(5..7)?, number(8..10)?)
 }
 
 /// UTF-16 text (ENCODING UTF16, UTF16LE, UTF16BE) as UTF-8; a byte-order mark decides for

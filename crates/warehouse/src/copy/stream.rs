@@ -2,7 +2,7 @@
 //! that end on a record boundary, each chunk converted (in parallel pieces where records
 //! never span lines) and handed on before the next is read, so that memory holds a chunk,
 //! not the file.
-use super::{pieces, Compression, Encoding, Format, Piece, Reader};
+use super::{last_record_end, pieces, Compression, Encoding, Format, Piece, Reader};
 use crate::error::{SqlError, SqlResult};
 use std::io::Read;
 
@@ -103,10 +103,16 @@ impl Reader<'_> {
         first_line: i64,
         emit: &mut impl FnMut(Piece) -> SqlResult<bool>,
     ) -> SqlResult<(i64, bool)> {
-        let splittable = matches!(self.spec.format, Format::Text { .. } | Format::FixedWidth(_)) && !self.spec.escape;
+        let quote = match self.spec.format {
+            Format::Csv { quote, .. } if quote.is_ascii() => Some(Some(quote as u8)),
+            Format::Text { .. } | Format::FixedWidth(_) if !self.spec.escape => Some(None),
+            _ => None,
+        };
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        let parts =
-            if splittable { pieces(text, text.len().div_ceil(threads).max(1)) } else { vec![(0, text.len(), 1)] };
+        let parts = match quote {
+            Some(quote) => pieces(text, text.len().div_ceil(threads).max(1), quote),
+            None => vec![(0, text.len(), 1)],
+        };
         let results = self.read_pieces(text, &parts, first_line);
         let mut lines = 0;
         for r in results {
@@ -123,22 +129,10 @@ impl Reader<'_> {
     /// inside a quoted CSV field, nor escaped by a backslash under ESCAPE.
     fn record_end(&self, buf: &[u8]) -> Option<usize> {
         match &self.spec.format {
-            Format::Csv { quote, .. } => {
-                let q = *quote as u8;
-                let mut quoted = false;
-                let mut end = None;
-                for (i, b) in buf.iter().enumerate() {
-                    if *b == q {
-                        quoted = !quoted;
-                    } else if *b == b'\n' && !quoted {
-                        end = Some(i + 1);
-                    }
-                }
-                end
-            }
+            Format::Csv { quote, .. } => last_record_end(buf, Some(*quote as u8)),
             _ if self.spec.escape => {
                 let mut i = buf.len();
-                while let Some(p) = buf[..i].iter().rposition(|b| *b == b'\n') {
+                while let Some(p) = memchr::memrchr(b'\n', &buf[..i]) {
                     let backslashes = buf[..p].iter().rev().take_while(|b| **b == b'\\').count();
                     if backslashes % 2 == 0 {
                         return Some(p + 1);
@@ -147,7 +141,7 @@ impl Reader<'_> {
                 }
                 None
             }
-            _ => buf.iter().rposition(|b| *b == b'\n').map(|p| p + 1),
+            _ => last_record_end(buf, None),
         }
     }
 }

@@ -149,6 +149,8 @@ impl Session {
             let counter = progress.clone();
             let mut w = writer.take();
             let mut c = conformer.take().expect("conformer");
+            // NOLOAD converts the rows and writes none.
+            let loads = w.is_some();
             let errors_before = error_count;
             let (w, c, summary) = tokio::task::spawn_blocking(move || -> SqlResult<_> {
                 let spec = spec_in;
@@ -160,28 +162,45 @@ impl Session {
                     progress: Some(counter.clone()),
                 };
                 let mut summary = FileSummary { file: file.clone(), lines: 0, errors: Vec::new(), error_count: 0 };
-                let mut emit = |(batch, errors, lines): copy::Piece| -> SqlResult<bool> {
-                    counter.lines.fetch_add(lines, Ordering::Relaxed);
-                    summary.error_count += errors.len();
-                    // Redshift reports the errors up to MAXERROR + 1, where it stops.
-                    let room = (spec.max_error + 1).saturating_sub(summary.errors.len());
-                    summary.errors.extend(errors.into_iter().take(room));
-                    if let (Some(b), Some(w)) = (batch, w.as_mut()) {
-                        if let Some(b) = c.conform(b)? {
-                            w.push(b)?;
+                std::thread::scope(|scope| {
+                    // Rows are conformed and written to segments on a thread of their own
+                    // while the next pieces are read and converted.
+                    let (rows, received) = std::sync::mpsc::sync_channel::<RecordBatch>(2);
+                    let writing = scope.spawn(move || -> SqlResult<_> {
+                        for b in received {
+                            if let (Some(b), Some(w)) = (c.conform(b)?, w.as_mut()) {
+                                w.push(b)?;
+                            }
                         }
-                    }
-                    Ok(errors_before + summary.error_count <= spec.max_error)
-                };
-                summary.lines = match body {
-                    Body::Stream(input) => reader.read_stream(input, &mut emit)?,
-                    Body::Whole(bytes) => {
-                        let r = reader.read_file(bytes)?;
-                        emit((r.batch, r.errors, r.lines))?;
-                        r.lines
-                    }
-                };
-                Ok((w, c, summary))
+                        Ok((w, c))
+                    });
+                    let mut emit = |(batch, errors, lines): copy::Piece| -> SqlResult<bool> {
+                        counter.lines.fetch_add(lines, Ordering::Relaxed);
+                        summary.error_count += errors.len();
+                        // Redshift reports the errors up to MAXERROR + 1, where it stops.
+                        let room = (spec.max_error + 1).saturating_sub(summary.errors.len());
+                        summary.errors.extend(errors.into_iter().take(room));
+                        if let (Some(b), true) = (batch, loads) {
+                            // A writer that stopped has failed: its error is the answer.
+                            if rows.send(b).is_err() {
+                                return Ok(false);
+                            }
+                        }
+                        Ok(errors_before + summary.error_count <= spec.max_error)
+                    };
+                    let read = match body {
+                        Body::Stream(input) => reader.read_stream(input, &mut emit),
+                        Body::Whole(bytes) => reader.read_file(bytes).and_then(|r| {
+                            emit((r.batch, r.errors, r.lines))?;
+                            Ok(r.lines)
+                        }),
+                    };
+                    // The writer ends once the rows' sender is gone.
+                    drop(rows);
+                    let (w, c) = writing.join().map_err(|_| SqlError::internal("COPY writer failed"))??;
+                    summary.lines = read?;
+                    Ok((w, c, summary))
+                })
             })
             .await
             .map_err(SqlError::internal)??;
