@@ -329,15 +329,19 @@ impl Drop for StagedFiles {
 }
 
 /// Writes rows arriving in batches (a COPY) into segment files of at most `SEGMENT_ROWS`
-/// rows, each sorted on the table's sort key, so that memory holds one segment at a time.
+/// rows, each sorted on the table's sort key. Full segments are sorted and encoded on
+/// threads of their own, as many at once as the machine has cores, so that memory holds
+/// that many segments and the one being filled.
 pub struct SegmentWriter {
-    meta: TableMeta,
+    meta: Arc<TableMeta>,
     data_dir: PathBuf,
     buffer: Vec<RecordBatch>,
     buffered: usize,
     staged: StagedFiles,
     /// The files written, with their row counts.
     pub files: Vec<(String, usize)>,
+    /// Segments being written, oldest first.
+    writing: std::collections::VecDeque<std::thread::JoinHandle<SqlResult<()>>>,
 }
 
 /// Rows of a segment written by a load.
@@ -346,12 +350,21 @@ pub const SEGMENT_ROWS: usize = 4 * BATCH_ROWS;
 impl SegmentWriter {
     pub fn new(meta: TableMeta, disk: &Disk) -> SegmentWriter {
         SegmentWriter {
-            meta,
+            meta: Arc::new(meta),
             data_dir: disk.data_dir(),
             buffer: Vec::new(),
             buffered: 0,
             staged: StagedFiles { pending: disk.pending.clone(), names: Vec::new() },
             files: Vec::new(),
+            writing: Default::default(),
+        }
+    }
+
+    /// Waits for the oldest segment being written; its failure is the load's.
+    fn wait_oldest(&mut self) -> SqlResult<()> {
+        match self.writing.pop_front() {
+            Some(h) => h.join().map_err(|_| SqlError::internal("a segment writer failed"))?,
+            None => Ok(()),
         }
     }
 
@@ -380,7 +393,12 @@ impl SegmentWriter {
         self.staged.pending.lock().insert(name.clone());
         self.staged.names.push(name.clone());
         std::fs::create_dir_all(&self.data_dir).map_err(io_err)?;
-        write_segment(&self.data_dir.join(&name), &self.meta, &batches)?;
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        while self.writing.len() >= cores {
+            self.wait_oldest()?;
+        }
+        let (path, meta) = (self.data_dir.join(&name), self.meta.clone());
+        self.writing.push_back(std::thread::spawn(move || write_segment(&path, &meta, &batches)));
         self.files.push((name, self.buffered));
         self.buffered = 0;
         Ok(())
@@ -389,7 +407,20 @@ impl SegmentWriter {
     /// Writes what is left; the files, and the guard keeping them until they are committed.
     pub fn finish(mut self) -> SqlResult<(Vec<(String, usize)>, StagedFiles)> {
         self.flush()?;
+        while !self.writing.is_empty() {
+            self.wait_oldest()?;
+        }
         Ok((std::mem::take(&mut self.files), std::mem::take(&mut self.staged)))
+    }
+}
+
+impl Drop for SegmentWriter {
+    /// A load that failed still waits for its writers, so that no file appears after the
+    /// guard of its staged files has let it become garbage.
+    fn drop(&mut self) {
+        for h in self.writing.drain(..) {
+            let _ = h.join();
+        }
     }
 }
 
