@@ -1,10 +1,17 @@
 //! COPY reading a file as it arrives: the object's body is decompressed and cut into chunks
-//! that end on a record boundary, each chunk converted (in parallel pieces where records
-//! never span lines) and handed on before the next is read, so that memory holds a chunk,
-//! not the file.
+//! that end on a record boundary (on a thread of its own, one chunk ahead), each chunk
+//! converted (in parallel pieces where records never span lines) and handed on, so that
+//! memory holds a few chunks, not the file.
 use super::{last_record_end, pieces, Compression, Encoding, Format, Piece, Reader};
 use crate::error::{SqlError, SqlResult};
 use std::io::Read;
+use std::sync::mpsc::SyncSender;
+
+/// Whole records read from a body, and the header lines dropped before them.
+struct Chunk {
+    text: Vec<u8>,
+    skipped_lines: i64,
+}
 
 /// Text read per chunk.
 const CHUNK: usize = 8 << 20;
@@ -19,12 +26,39 @@ impl Reader<'_> {
     }
 
     /// Reads a file from `input`, giving each converted piece to `emit` in order; `emit`
-    /// answers false to stop reading (too many errors). The number of lines read.
+    /// answers false to stop reading (too many errors). The number of lines read. The body
+    /// is read (and decompressed) on a thread of its own, a chunk ahead of the conversion.
     pub fn read_stream(
         &self,
         input: Box<dyn Read + Send>,
         mut emit: impl FnMut(Piece) -> SqlResult<bool>,
     ) -> SqlResult<i64> {
+        std::thread::scope(|scope| {
+            let (chunks, received) = std::sync::mpsc::sync_channel::<SqlResult<Chunk>>(1);
+            scope.spawn(move || {
+                if let Err(e) = self.cut_chunks(input, &chunks) {
+                    let _ = chunks.send(Err(e));
+                }
+            });
+            let mut line = 1i64;
+            for chunk in received {
+                let chunk = chunk?;
+                line += chunk.skipped_lines;
+                let text = self.valid_utf8(chunk.text)?;
+                let (lines, go_on) = self.read_chunk(&text, line, &mut emit)?;
+                line += lines;
+                if !go_on {
+                    // Dropping the receiver stops the reading thread at its next chunk.
+                    break;
+                }
+            }
+            Ok(line - 1)
+        })
+    }
+
+    /// Reads the body into chunks of whole records, header lines dropped, and sends them on
+    /// until the body ends or the receiver is gone.
+    fn cut_chunks(&self, input: Box<dyn Read + Send>, chunks: &SyncSender<SqlResult<Chunk>>) -> SqlResult<()> {
         let bad = |e: std::io::Error| SqlError::new("XX000", format!("Failed to read {}: {e}", self.file));
         let mut input: Box<dyn Read + Send> = match self.spec.compression {
             Compression::None => input,
@@ -38,29 +72,21 @@ impl Reader<'_> {
         }
         let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + (1 << 20));
         let mut headers_left = self.spec.ignore_header;
-        let mut line = 1i64;
+        let mut skipped_lines = 0i64;
         let mut eof = false;
         while !eof {
-            // Fill the buffer up to a chunk (after what the last chunk left over).
-            let start = buf.len();
-            buf.resize(start.max(CHUNK), 0);
-            let mut filled = start;
-            while filled < buf.len() {
-                let n = input.read(&mut buf[filled..]).map_err(bad)?;
-                if n == 0 {
-                    eof = true;
-                    break;
-                }
-                filled += n;
-            }
-            buf.truncate(filled);
+            // Fill the buffer up to a chunk (after what the last chunk left over), without
+            // zeroing it first.
+            let want = if buf.len() < CHUNK { CHUNK - buf.len() } else { CHUNK };
+            let n = input.by_ref().take(want as u64).read_to_end(&mut buf).map_err(bad)?;
+            eof = n < want;
             // Header lines are dropped before any record is read.
             while headers_left > 0 {
-                match buf.iter().position(|b| *b == b'\n') {
+                match memchr::memchr(b'\n', &buf) {
                     Some(p) => {
                         buf.drain(..=p);
                         headers_left -= 1;
-                        line += 1;
+                        skipped_lines += 1;
                     }
                     None if eof => {
                         buf.clear();
@@ -81,18 +107,17 @@ impl Reader<'_> {
                     ));
                 }
                 // One record longer than a chunk: read on until it ends.
-                buf.reserve(CHUNK);
                 continue;
             }
-            let rest = buf.split_off(cut);
-            let text = self.valid_utf8(std::mem::replace(&mut buf, rest))?;
-            let (lines, go_on) = self.read_chunk(&text, line, &mut emit)?;
-            line += lines;
-            if !go_on {
-                break;
+            let mut rest = Vec::with_capacity(CHUNK + (1 << 20));
+            rest.extend_from_slice(&buf[cut..]);
+            buf.truncate(cut);
+            let text = std::mem::replace(&mut buf, rest);
+            if chunks.send(Ok(Chunk { text, skipped_lines: std::mem::take(&mut skipped_lines) })).is_err() {
+                return Ok(());
             }
         }
-        Ok(line - 1)
+        Ok(())
     }
 
     /// Converts one chunk of whole records starting on line `first_line`: the lines it held,
