@@ -10,6 +10,7 @@ use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::metadata::ParquetMetaDataReader;
 use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::schema::types::ColumnPath;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
@@ -610,19 +611,44 @@ fn sync_dir(dir: &Path) -> SqlResult<()> {
 
 fn write_parquet(path: &Path, batches: &[RecordBatch]) -> SqlResult<()> {
     let Some(first) = batches.first() else { return Ok(()) };
-    let mut w = parquet_writer(path, first.schema())?;
+    let mut w = parquet_writer(path, first)?;
     for b in batches {
         w.write(b).map_err(io_err)?;
     }
     finish_parquet(w)
 }
 
-fn parquet_writer(path: &Path, schema: SchemaRef) -> SqlResult<ArrowWriter<std::fs::File>> {
+/// A writer for a segment whose rows begin with `sample`.
+fn parquet_writer(path: &Path, sample: &RecordBatch) -> SqlResult<ArrowWriter<std::fs::File>> {
     let file = std::fs::File::create(path).map_err(io_err)?;
     // Row groups of a few batches: the unit a scan skips on its min/max statistics (Redshift's
     // zone maps), small enough that a range on the sort key reads little of a large table.
-    let props = WriterProperties::builder().set_max_row_group_row_count(Some(ROW_GROUP_ROWS)).build();
-    ArrowWriter::try_new(file, schema, Some(props)).map_err(io_err)
+    let mut props = WriterProperties::builder().set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+    for name in unique_strings(sample) {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(name), false);
+    }
+    ArrowWriter::try_new(file, sample.schema(), Some(props.build())).map_err(io_err)
+}
+
+/// The string columns whose values mostly differ in a sample of rows. Dictionary encoding
+/// pays where values repeat (flags, modes, names) and costs a hash per value for nothing
+/// where they rarely do (comments, identifiers): the sample decides per column, as DuckDB's
+/// compression analysis does, and what rarely repeats is written plain.
+fn unique_strings(sample: &RecordBatch) -> Vec<String> {
+    const SAMPLE: usize = 4096;
+    let schema = sample.schema();
+    let mut out = Vec::new();
+    for (field, column) in schema.fields().iter().zip(sample.columns()) {
+        let Some(strings) = column.as_any().downcast_ref::<datafusion::arrow::array::StringArray>() else {
+            continue;
+        };
+        let n = datafusion::arrow::array::Array::len(strings).min(SAMPLE);
+        let distinct: std::collections::HashSet<&str> = strings.iter().take(n).flatten().collect();
+        if n >= 256 && distinct.len() * 2 > n {
+            out.push(field.name().clone());
+        }
+    }
+    out
 }
 
 fn finish_parquet(w: ArrowWriter<std::fs::File>) -> SqlResult<()> {
@@ -662,7 +688,7 @@ fn write_segment(path: &Path, t: &TableMeta, batches: &[RecordBatch]) -> SqlResu
         (batch, n - starts[batch])
     };
     let sources: Vec<&RecordBatch> = batches.iter().collect();
-    let mut w = parquet_writer(path, first.schema())?;
+    let mut w = parquet_writer(path, first)?;
     for chunk in order.values().chunks(BATCH_ROWS) {
         let picks: Vec<(usize, usize)> = chunk.iter().map(|n| locate(*n as usize)).collect();
         let sorted = interleave_record_batch(&sources, &picks).map_err(SqlError::internal)?;
