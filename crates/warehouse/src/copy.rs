@@ -742,17 +742,15 @@ impl Reader<'_> {
     fn read_piece(&self, piece: &[u8], first_line: i64) -> SqlResult<Piece> {
         let text = std::str::from_utf8(piece).map_err(SqlError::internal)?;
         let n = self.columns.len();
-        let mut f = Fields::new(n);
-        let lines = match &self.spec.format {
-            Format::Text { delimiter }
-                if delimiter.is_ascii()
-                    && !self.spec.escape
-                    && !self.spec.remove_quotes
-                    && text.len() < u32::MAX as usize =>
-            {
-                f = Fields::in_text(n);
-                self.split_delimited(text, *delimiter as u8, first_line, &mut f)
+        let in_place = match self.spec.format {
+            Format::Text { delimiter } => {
+                delimiter.is_ascii() && !self.spec.escape && !self.spec.remove_quotes && text.len() < u32::MAX as usize
             }
+            _ => false,
+        };
+        let mut f = if in_place { Fields::in_text(n) } else { Fields::new(n) };
+        let lines = match &self.spec.format {
+            Format::Text { delimiter } if in_place => self.split_delimited(text, *delimiter as u8, first_line, &mut f),
             Format::Text { delimiter } => self.split_text(text, *delimiter, first_line, &mut f),
             Format::FixedWidth(widths) => self.split_fixed(text, widths, first_line, &mut f),
             Format::Csv { delimiter, quote } => self.split_csv(text, *delimiter, *quote, first_line, &mut f)?,
