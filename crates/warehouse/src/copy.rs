@@ -633,7 +633,7 @@ impl ColumnText<'_> {
             ColumnText::Copied(a) => a.is_valid(row).then(|| a.value(row)),
             ColumnText::InText(spans, text) => {
                 let (s, e) = spans[row];
-                (s != u32::MAX).then(|| &text[s as usize..e as usize])
+                (spans[row] != NULL_SPAN).then(|| &text[s as usize..e as usize])
             }
         }
     }
@@ -1357,6 +1357,34 @@ mod tests {
         assert_eq!(p, vec![(0, 8, 1), (8, 12, 3), (12, 20, 4), (20, 24, 6)]);
         assert_eq!(last_record_end(b"1,\"a\nb", Some(b'"')), None);
         assert_eq!(last_record_end(b"1,a\n2,\"b\n", Some(b'"')), Some(4));
+    }
+
+    #[test]
+    fn reads_delimited_fields_in_place() {
+        let spec = CopySpec::parse("copy t from 's3://b/p' iam_role default null as 'NULL' fillrecord maxerror 9")
+            .unwrap()
+            .unwrap();
+        let column = |name: &str, ty| ColumnMeta {
+            name: name.into(),
+            ty,
+            nullable: true,
+            default: None,
+            identity: None,
+            encode: None,
+            trailing_blanks: false,
+        };
+        let columns =
+            [column("n", RsType::Integer), column("s", RsType::Varchar(8)), column("d", RsType::Decimal(6, 2))];
+        let reader = Reader { spec: &spec, columns: &columns, file: "f", json_paths: None, progress: None };
+        let (batch, errors, lines) = reader.read_piece(b"1|a|2.5\n\n4|NULL\n5|b|1|x\n6|c|3", 1).unwrap();
+        assert_eq!(lines, 5);
+        let batch = batch.unwrap();
+        assert_eq!(batch.num_rows(), 3);
+        let text = datafusion::arrow::util::pretty::pretty_format_batches(&[batch]).unwrap().to_string();
+        assert!(text.contains("| 4 |   |      |"), "{text}");
+        assert!(text.contains("| 6 | c | 3.00 |"), "{text}");
+        let found: Vec<(i64, i32)> = errors.iter().map(|e| (e.line, e.code)).collect();
+        assert_eq!(found, vec![(2, 1211), (4, 1214)]);
     }
 
     #[test]
